@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using StreamGuard.Output;
+using StreamGuard.Text;
+
+namespace StreamGuard.Audit;
+
+/// <summary>
+/// Writes the hash-chained audit records of SPEC §7: one chain per input partition, each record's
+/// <c>hash</c> = SHA-256 over the previous hash (hex) and the record's canonical bytes.
+/// </summary>
+/// <remarks>
+/// Canonical bytes are the record exactly as written but without its <c>hash</c> member, which is always the
+/// last member: strip the trailing <c>,"hash":"…"</c> (75 bytes before the closing brace) to get them back.
+/// A chain starts from the genesis hash, hex SHA-256 of <c>streamguard:genesis:&lt;chain&gt;</c>.
+/// Usage per record: <see cref="Begin"/>, write optional members on <see cref="Writer"/>, then <see cref="Complete"/>.
+/// Records are compact UTF-8 JSON; raw plates never appear, only <c>plate_ref</c>, an HMAC under the audit key.
+/// </remarks>
+public sealed class AuditLog
+{
+    private const int HashHexLength = 64;
+
+    private readonly byte[] _auditKey;
+    private readonly IOutputSink _sink;
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+    private readonly Utf8JsonWriter _writer;
+    private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Dictionary<int, Chain> _chains = [];
+    private Chain? _current;
+    private byte[] _policyHash;
+
+    public AuditLog(byte[] auditKey, string policyHash, IOutputSink sink)
+    {
+        _auditKey = auditKey;
+        _sink = sink;
+        _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
+        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    /// <summary>The writer of the record being built (between <see cref="Begin"/> and <see cref="Complete"/>).</summary>
+    public Utf8JsonWriter Writer => _writer;
+
+    /// <summary>Records written since start.</summary>
+    public long Count { get; private set; }
+
+    /// <summary>The id of the last completed record (valid until the next <see cref="Begin"/>).</summary>
+    public ReadOnlySpan<byte> LastId => _current is null ? default : _current.Id.AsSpan(0, _current.IdLength);
+
+    public void SetPolicyHash(string policyHash) => _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
+
+    /// <summary>Starts a record on the chain of <paramref name="partition"/>; writes id, chain, seq, prev, at, event, decision and code.</summary>
+    public void Begin(int partition, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)
+    {
+        if (!_chains.TryGetValue(partition, out Chain? chain))
+        {
+            chain = new Chain(partition);
+            _chains.Add(partition, chain);
+        }
+        _current = chain;
+        chain.Seq++;
+        chain.FormatId();
+
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        _writer.WriteStartObject();
+        _writer.WriteString("id"u8, chain.Id.AsSpan(0, chain.IdLength));
+        _writer.WriteString("chain"u8, chain.Name);
+        _writer.WriteNumber("seq"u8, chain.Seq);
+        _writer.WriteString("prev"u8, chain.PrevHex);
+        Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
+        Rfc3339.Format(atMs, at);
+        _writer.WriteString("at"u8, at);
+        _writer.WriteString("event"u8, eventKind);
+        _writer.WriteString("decision"u8, allow ? "allow"u8 : "deny"u8);
+        _writer.WriteString("code"u8, code);
+        _writer.WriteString("policy"u8, _policyHash);
+    }
+
+    /// <summary>Writes <c>plate_ref</c>: hex HMAC-SHA256 of the normalised plate under the audit key.</summary>
+    public void WritePlateRef(ulong plate)
+    {
+        Span<byte> text = stackalloc byte[Plate.MaxLength];
+        int n = Plate.Unpack(plate, text);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(_auditKey, text[..n], mac);
+        Span<byte> hex = stackalloc byte[64];
+        HexLower(mac, hex);
+        _writer.WriteString("plate_ref"u8, hex);
+    }
+
+    /// <summary>Computes the hash, closes the record and hands it to the sink. Returns the record's id.</summary>
+    public ReadOnlySpan<byte> Complete()
+    {
+        Chain chain = _current ?? throw new InvalidOperationException("Complete without Begin");
+        _writer.Flush();
+        _sha.AppendData(chain.PrevHex);
+        _sha.AppendData(_buffer.WrittenSpan);
+        _sha.AppendData("}"u8);
+        Span<byte> digest = stackalloc byte[32];
+        _sha.GetHashAndReset(digest);
+        HexLower(digest, chain.PrevHex);
+        _writer.WriteString("hash"u8, chain.PrevHex);
+        _writer.WriteEndObject();
+        _writer.Flush();
+        _sink.Audit(chain.Name, _buffer.WrittenSpan);
+        Count++;
+        return chain.Id.AsSpan(0, chain.IdLength);
+    }
+
+    /// <summary>The plate reference for a plate, as text (tests and tools).</summary>
+    public static string PlateRef(byte[] auditKey, ulong plate)
+    {
+        Span<byte> text = stackalloc byte[Plate.MaxLength];
+        int n = Plate.Unpack(plate, text);
+        return Convert.ToHexStringLower(HMACSHA256.HashData(auditKey, text[..n].ToArray()));
+    }
+
+    /// <summary>Genesis hash (hex) of a chain.</summary>
+    public static string GenesisHex(string chain) =>
+        Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("streamguard:genesis:" + chain)));
+
+    /// <summary>
+    /// Checks one record against the previous hash: recomputes its hash from its canonical bytes.
+    /// Returns the record's hash on success.
+    /// </summary>
+    public static bool VerifyRecord(ReadOnlySpan<byte> record, ReadOnlySpan<byte> prevHex, out string hash)
+    {
+        hash = string.Empty;
+        const int tail = 9 + HashHexLength + 2; // ,"hash":" + hex + "}
+        if (record.Length <= tail || !record[^tail..].StartsWith(",\"hash\":\""u8) || !record.EndsWith("\"}"u8)) return false;
+        ReadOnlySpan<byte> stated = record.Slice(record.Length - tail + 9, HashHexLength);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(prevHex);
+        sha.AppendData(record[..^tail]);
+        sha.AppendData("}"u8);
+        Span<byte> digest = stackalloc byte[32];
+        sha.GetHashAndReset(digest);
+        Span<byte> hex = stackalloc byte[64];
+        HexLower(digest, hex);
+        hash = System.Text.Encoding.ASCII.GetString(stated);
+        return hex.SequenceEqual(stated);
+    }
+
+    internal static void HexLower(ReadOnlySpan<byte> bytes, Span<byte> hex)
+    {
+        ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            hex[2 * i] = digits[bytes[i] >> 4];
+            hex[2 * i + 1] = digits[bytes[i] & 0xF];
+        }
+    }
+
+    private sealed class Chain
+    {
+        public Chain(int partition)
+        {
+            Name = System.Text.Encoding.ASCII.GetBytes("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            PrevHex = System.Text.Encoding.ASCII.GetBytes(GenesisHex("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Id = new byte[Name.Length + 1 + 20];
+            Name.CopyTo(Id, 0);
+            Id[Name.Length] = (byte)'-';
+        }
+
+        public byte[] Name { get; }
+        public byte[] PrevHex { get; }
+        public byte[] Id { get; }
+        public int IdLength { get; private set; }
+        public long Seq { get; set; }
+
+        public void FormatId()
+        {
+            System.Buffers.Text.Utf8Formatter.TryFormat(Seq, Id.AsSpan(Name.Length + 1), out int written);
+            IdLength = Name.Length + 1 + written;
+        }
+    }
+}

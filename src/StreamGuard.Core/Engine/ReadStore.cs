@@ -1,0 +1,62 @@
+namespace StreamGuard.Engine;
+
+/// <summary>A read kept for queries: owner, time, id and the original JSON bytes.</summary>
+public sealed class StoredRead
+{
+    public required int Owner { get; init; }
+    public required ulong Plate { get; init; }
+    public required long ObservedAtMs { get; init; }
+    public required long ExpiresAtMs { get; init; }
+    public required byte[] ReadId { get; init; }
+    public required byte[] Payload { get; init; }
+    public bool Evicted { get; set; }
+}
+
+/// <summary>
+/// The foundation read store: plate → reads inside their owner's retention window, evicted in expiry order.
+/// </summary>
+/// <remarks>
+/// One object and one payload copy per resident read: simple and correct, not yet the arena-backed store
+/// the retention issue calls for (≤ 64 B overhead per read). Eviction is driven by the engine's clock on
+/// every event, not by a batch job.
+/// </remarks>
+public sealed class ReadStore
+{
+    private readonly Dictionary<ulong, List<StoredRead>> _byPlate = [];
+    private readonly PriorityQueue<StoredRead, long> _expiry = new();
+
+    public int Count { get; private set; }
+
+    public void Add(StoredRead read)
+    {
+        if (!_byPlate.TryGetValue(read.Plate, out List<StoredRead>? list))
+        {
+            list = new List<StoredRead>(2);
+            _byPlate.Add(read.Plate, list);
+        }
+        list.Add(read);
+        _expiry.Enqueue(read, read.ExpiresAtMs);
+        Count++;
+    }
+
+    /// <summary>The resident reads of a plate (any order), or an empty list.</summary>
+    public IReadOnlyList<StoredRead> Find(ulong plate) =>
+        _byPlate.TryGetValue(plate, out List<StoredRead>? list) ? list : [];
+
+    /// <summary>Removes the next read whose window closed at or before <paramref name="nowMs"/>.</summary>
+    public bool TryEvictNext(long nowMs, out StoredRead? read)
+    {
+        if (_expiry.TryPeek(out read, out long expiresAt) && expiresAt <= nowMs)
+        {
+            _expiry.Dequeue();
+            List<StoredRead> list = _byPlate[read.Plate];
+            list.Remove(read);
+            if (list.Count == 0) _byPlate.Remove(read.Plate);
+            read.Evicted = true;
+            Count--;
+            return true;
+        }
+        read = null;
+        return false;
+    }
+}

@@ -1,0 +1,346 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using StreamGuard.Audit;
+using StreamGuard.Events;
+using StreamGuard.Output;
+using StreamGuard.Parsing;
+using StreamGuard.Security;
+using StreamGuard.Text;
+
+namespace StreamGuard.Engine;
+
+/// <summary>Options of the engine; change with <c>with</c>.</summary>
+public readonly record struct EngineOptions
+{
+    /// <summary>
+    /// True in <c>replay</c>: the clock is the latest accepted event time (deterministic output).
+    /// False in <c>run</c>: the wall clock.
+    /// </summary>
+    public bool EventTimeClock { get; init; }
+
+    /// <summary>In replay, "now" for the future-timestamp check (SPEC §5); ignored with the wall clock.</summary>
+    public long ReplayNowMs { get; init; }
+
+    public int MaxEventBytes { get; init; }
+
+    public static EngineOptions Default => new() { MaxEventBytes = EventParser.DefaultMaxEventBytes };
+}
+
+/// <summary>
+/// The policy enforcement point: turns each input event into decisions, outputs and audit records.
+/// </summary>
+/// <remarks>
+/// One engine per worker thread; not thread-safe. Every decision writes exactly one audit record before its
+/// outputs are handed to the sink; every rejected event goes to the dead-letter sink with its code and source.
+/// The parse and decide path allocates nothing per event; storing a read copies its bytes once.
+/// </remarks>
+public sealed class StreamGuardEngine
+{
+    private readonly IOutputSink _sink;
+    private readonly EventParser _parser;
+    private readonly AuditLog _audit;
+    private readonly ReadStore _store = new();
+    private readonly EngineOptions _options;
+    private readonly ArrayBufferWriter<byte> _out = new(4096);
+    private readonly Utf8JsonWriter _json;
+    private readonly Dictionary<UInt128, long> _seenQueries = [];
+    private readonly PriorityQueue<UInt128, long> _seenExpiry = new();
+    private readonly List<StoredRead> _matches = [];
+    private readonly List<int> _owners = [];
+    private long _eventClockMs = long.MinValue;
+
+    public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null)
+    {
+        Policy = policy;
+        _sink = sink;
+        _options = options ?? EngineOptions.Default;
+        _parser = new EventParser(policy.Agencies, maxEventBytes: _options.MaxEventBytes == 0 ? EventParser.DefaultMaxEventBytes : _options.MaxEventBytes);
+        _audit = new AuditLog(auditKey, policy.Hash, sink);
+        _json = new Utf8JsonWriter(_out, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    public CompiledPolicy Policy { get; }
+
+    public EngineStats Stats { get; } = new();
+
+    public ReadStore Store => _store;
+
+    public AuditLog Audit => _audit;
+
+    /// <summary>The engine's clock in Unix milliseconds (SPEC §5).</summary>
+    public long NowMs => _options.EventTimeClock
+        ? _eventClockMs == long.MinValue ? _options.ReplayNowMs : _eventClockMs
+        : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    private long FutureLimitMs => (_options.EventTimeClock ? _options.ReplayNowMs : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) + Policy.MaxClockSkewMs;
+
+    // ---- plate reads -------------------------------------------------------------------------
+
+    public void ProcessRead(ReadOnlySpan<byte> payload, in EventSource source)
+    {
+        Stats.Reads++;
+        ParseResult parsed = _parser.ParseRead(payload, out PlateRead read);
+        if (!parsed.IsOk) { DeadLetter(parsed, payload, source); return; }
+        if (read.ObservedAtMs > FutureLimitMs) { DeadLetter(new ParseResult(ParseError.InvalidField, "observed_at", "future timestamp"), payload, source); return; }
+
+        Advance(read.ObservedAtMs);
+        long now = NowMs;
+        Evict(now, source.Partition);
+
+        long retention = Policy.RetentionMs(read.Owner);
+        long expires = read.ObservedAtMs + retention;
+        bool expired = expires <= now;
+        ReadOnlySpan<byte> readId = _parser.Text(read.ReadId);
+        DecisionCode code = expired ? DecisionCode.DropExpiredOnArrival : DecisionCode.AllowIngest;
+        Stats.Count(code);
+
+        _audit.Begin(source.Partition, "ingest"u8, !expired, DecisionCodes.Utf8(code), now);
+        Utf8JsonWriter w = _audit.Writer;
+        WriteRetentionRule(w, read.Owner);
+        w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
+        w.WriteStartArray("reads"u8);
+        w.WriteStringValue(readId);
+        w.WriteEndArray();
+        _audit.WritePlateRef(read.Plate);
+        Span<byte> until = stackalloc byte[Rfc3339.FormattedLength];
+        Rfc3339.Format(expires, until);
+        w.WriteString("retain_until"u8, until);
+        _audit.Complete();
+        if (expired) return;
+
+        _store.Add(new StoredRead
+        {
+            Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires,
+            ReadId = readId.ToArray(), Payload = payload.ToArray(),
+        });
+        // Push sharing evaluates agreements per purpose (SPEC §3); with no evaluated agreement there is no push.
+    }
+
+    private void WriteRetentionRule(Utf8JsonWriter w, int owner)
+    {
+        if (Policy.Agency(owner).Retention is not null)
+        {
+            w.WriteString("rule"u8, "RETENTION.AGENCY"u8);
+            w.WriteString("citation"u8, "Agency retention window (policy file)"u8);
+        }
+        else
+        {
+            w.WriteString("rule"u8, "RETENTION.DEFAULT"u8);
+            w.WriteString("citation"u8, "Policy default_retention (SPEC §5)"u8);
+        }
+    }
+
+    /// <summary>Evicts every read whose window has closed, with a purge notice and an audit record for each.</summary>
+    public void Evict(long nowMs, int partition)
+    {
+        Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
+        while (_store.TryEvictNext(nowMs, out StoredRead? read))
+        {
+            Stats.Purges++;
+            Stats.Count(DecisionCode.Purged);
+            _audit.Begin(partition, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), nowMs);
+            Utf8JsonWriter w = _audit.Writer;
+            WriteRetentionRule(w, read!.Owner);
+            w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
+            w.WriteStartArray("reads"u8);
+            w.WriteStringValue(read.ReadId);
+            w.WriteEndArray();
+            _audit.WritePlateRef(read.Plate);
+            _audit.Complete();
+
+            _out.ResetWrittenCount();
+            _json.Reset(_out);
+            _json.WriteStartObject();
+            _json.WriteString("read_id"u8, read.ReadId);
+            _json.WriteString("agency_id"u8, Policy.Agencies.IdOf(read.Owner));
+            Rfc3339.Format(read.ExpiresAtMs, at);
+            _json.WriteString("expired_at"u8, at);
+            _json.WriteString("rule"u8, Policy.Agency(read.Owner).Retention is null ? "RETENTION.DEFAULT"u8 : "RETENTION.AGENCY"u8);
+            _json.WriteEndObject();
+            _json.Flush();
+            _sink.Purge(read.ReadId, _out.WrittenSpan);
+        }
+    }
+
+    // ---- queries -----------------------------------------------------------------------------
+
+    public void ProcessQuery(ReadOnlySpan<byte> payload, in EventSource source)
+    {
+        Stats.Queries++;
+        ParseResult parsed = _parser.ParseQuery(payload, out Query q);
+        if (!parsed.IsOk) { DeadLetter(parsed, payload, source); return; }
+
+        DecisionCode pre = Precheck(q);
+        if (pre == DecisionCode.AllowSearch) Advance(q.IssuedAtMs);
+        long now = NowMs;
+        Evict(now, source.Partition);
+        if (pre != DecisionCode.AllowSearch)
+        {
+            Stats.Count(pre);
+            BeginSearchRecord(source.Partition, q, false, pre, now);
+            _audit.Writer.WriteString("rule"u8, "SEARCH.PRECHECK"u8);
+            _audit.Writer.WriteString("citation"u8, "Query checks (SPEC §3)"u8);
+            ReadOnlySpan<byte> id = _audit.Complete();
+            WriteResult(q, denied: pre, id);
+            return;
+        }
+
+        long to = q.ToMs == long.MaxValue ? q.IssuedAtMs : q.ToMs;
+        long from = q.FromMs == long.MinValue ? to - Policy.MaxWindowMs : q.FromMs;
+
+        _matches.Clear();
+        _owners.Clear();
+        foreach (StoredRead r in _store.Find(q.Plate))
+        {
+            if (r.ObservedAtMs < from || r.ObservedAtMs > to || r.ExpiresAtMs <= now) continue;
+            _matches.Add(r);
+            if (!_owners.Contains(r.Owner)) _owners.Add(r.Owner);
+        }
+        _matches.Sort(static (a, b) => a.ObservedAtMs != b.ObservedAtMs ? a.ObservedAtMs.CompareTo(b.ObservedAtMs) : a.ReadId.AsSpan().SequenceCompareTo(b.ReadId));
+        _owners.Sort();
+
+        Span<byte> firstId = stackalloc byte[32];
+        int firstIdLength = 0;
+        ulong allowedOwners = 0; // bit per index in _owners (first 64 owners; more are denied below)
+        if (_owners.Count == 0)
+        {
+            Stats.Count(DecisionCode.AllowSearch);
+            BeginSearchRecord(source.Partition, q, true, DecisionCode.AllowSearch, now);
+            _audit.Writer.WriteStartArray("reads"u8);
+            _audit.Writer.WriteEndArray();
+            ReadOnlySpan<byte> id = _audit.Complete();
+            id.CopyTo(firstId);
+            firstIdLength = id.Length;
+        }
+        for (int i = 0; i < _owners.Count; i++)
+        {
+            int owner = _owners[i];
+            Decision d = i < 64 ? Policy.Decide(owner, q.Requester, Access.Search, q.Purpose)
+                : new Decision(DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule, "more than 64 owners in one answer");
+            Stats.Count(d.Code);
+            if (d.Allowed) allowedOwners |= 1UL << i;
+            BeginSearchRecord(source.Partition, q, d.Allowed, d.Code, now);
+            Utf8JsonWriter w = _audit.Writer;
+            w.WriteString("rule"u8, d.Rule);
+            w.WriteString("citation"u8, d.Citation);
+            w.WriteString("owner"u8, Policy.Agencies.IdOf(owner));
+            w.WriteStartArray("reads"u8);
+            foreach (StoredRead r in _matches)
+            {
+                if (r.Owner == owner) w.WriteStringValue(r.ReadId);
+            }
+            w.WriteEndArray();
+            ReadOnlySpan<byte> id = _audit.Complete();
+            if (i == 0) { id.CopyTo(firstId); firstIdLength = id.Length; }
+        }
+
+        _out.ResetWrittenCount();
+        _json.Reset(_out);
+        _json.WriteStartObject();
+        _json.WriteString("query_id"u8, _parser.Text(q.QueryId));
+        _json.WriteString("status"u8, "answered"u8);
+        _json.WriteString("code"u8, "ok"u8);
+        _json.WriteStartArray("reads"u8);
+        foreach (StoredRead r in _matches)
+        {
+            int index = _owners.IndexOf(r.Owner);
+            if (index < 64 && (allowedOwners & (1UL << index)) != 0) _json.WriteRawValue(r.Payload, skipInputValidation: true);
+        }
+        _json.WriteEndArray();
+        _json.WriteString("decision_id"u8, firstId[..firstIdLength]);
+        _json.WriteEndObject();
+        _json.Flush();
+        Stats.Results++;
+        _sink.Result(_parser.Text(q.QueryId), _out.WrittenSpan);
+    }
+
+    private DecisionCode Precheck(in Query q)
+    {
+        if (q.Requester < 0) return DecisionCode.DenyUnauthenticated;
+        byte[]? key = Policy.Key(q.Requester);
+        if (key is null || !QuerySignature.Verify(key, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
+                _parser.Text(q.User), _parser.Text(q.PurposeText), _parser.Text(q.CaseNumber), _parser.Text(q.PlateText),
+                _parser.Text(q.FromText), _parser.Text(q.ToText), _parser.Text(q.IssuedAtText)))
+        {
+            return DecisionCode.DenyUnauthenticated;
+        }
+
+        long skew = Policy.MaxClockSkewMs;
+        if (q.IssuedAtMs > FutureLimitMs) return DecisionCode.DenyReplayed;
+        long now = _options.EventTimeClock ? Math.Max(NowMs, q.IssuedAtMs) : NowMs;
+        if (q.IssuedAtMs < now - skew) return DecisionCode.DenyReplayed;
+
+        // Forget ids that are too old to be accepted again anyway.
+        while (_seenExpiry.TryPeek(out UInt128 old, out long issued) && issued < now - skew)
+        {
+            _seenExpiry.Dequeue();
+            _seenQueries.Remove(old);
+        }
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(_parser.Text(q.QueryId), digest);
+        UInt128 idHash = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
+        if (!_seenQueries.TryAdd(idHash, q.IssuedAtMs)) return DecisionCode.DenyReplayed;
+        _seenExpiry.Enqueue(idHash, q.IssuedAtMs);
+
+        if (Policy.Search.RequireCaseNumber && q.CaseNumber.IsEmpty) return DecisionCode.DenyMissingCaseNumber;
+        if (Policy.Search.RequireReason && q.Reason.IsEmpty) return DecisionCode.DenyMissingReason;
+        long to = q.ToMs == long.MaxValue ? q.IssuedAtMs : q.ToMs;
+        long from = q.FromMs == long.MinValue ? to - Policy.MaxWindowMs : q.FromMs;
+        if (to - from > Policy.MaxWindowMs) return DecisionCode.DenyWindowTooWide;
+        return DecisionCode.AllowSearch;
+    }
+
+    private void BeginSearchRecord(int partition, in Query q, bool allow, DecisionCode code, long now)
+    {
+        _audit.Begin(partition, "search"u8, allow, DecisionCodes.Utf8(code), now);
+        Utf8JsonWriter w = _audit.Writer;
+        w.WriteString("recipient"u8, _parser.Text(q.RequesterText));
+        w.WriteString("purpose"u8, Purposes.Utf8Name(q.Purpose));
+        w.WriteString("query_id"u8, _parser.Text(q.QueryId));
+        w.WriteString("user"u8, _parser.Text(q.User));
+        if (!q.CaseNumber.IsEmpty) w.WriteString("case_number"u8, _parser.Text(q.CaseNumber));
+        _audit.WritePlateRef(q.Plate);
+    }
+
+    private void WriteResult(in Query q, DecisionCode denied, ReadOnlySpan<byte> decisionId)
+    {
+        _out.ResetWrittenCount();
+        _json.Reset(_out);
+        _json.WriteStartObject();
+        _json.WriteString("query_id"u8, _parser.Text(q.QueryId));
+        _json.WriteString("status"u8, "denied"u8);
+        _json.WriteString("code"u8, DecisionCodes.Utf8(denied));
+        _json.WriteStartArray("reads"u8);
+        _json.WriteEndArray();
+        _json.WriteString("decision_id"u8, decisionId);
+        _json.WriteEndObject();
+        _json.Flush();
+        Stats.Results++;
+        _sink.Result(_parser.Text(q.QueryId), _out.WrittenSpan);
+    }
+
+    // ---- shared ------------------------------------------------------------------------------
+
+    private void Advance(long eventMs)
+    {
+        if (_options.EventTimeClock && eventMs > _eventClockMs) _eventClockMs = eventMs;
+    }
+
+    /// <summary>Sends a rejected event to the dead-letter sink: code, detail, source and the payload in base64.</summary>
+    public void DeadLetter(in ParseResult error, ReadOnlySpan<byte> payload, in EventSource source)
+    {
+        Stats.Count(error.Error);
+        _out.ResetWrittenCount();
+        _json.Reset(_out);
+        _json.WriteStartObject();
+        _json.WriteString("error"u8, ParseErrorCodes.Utf8Code(error.Error));
+        _json.WriteString("detail"u8, error.Detail);
+        _json.WriteString("source"u8, source.ToString());
+        _json.WriteBase64String("payload_b64"u8, payload);
+        _json.WriteEndObject();
+        _json.Flush();
+        _sink.DeadLetter(_out.WrittenSpan);
+    }
+}

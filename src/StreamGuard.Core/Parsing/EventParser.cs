@@ -1,0 +1,412 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Unicode;
+using StreamGuard.Events;
+using StreamGuard.Text;
+
+namespace StreamGuard.Parsing;
+
+/// <summary>
+/// Zero-allocation parser for the input events of SPEC §2. Validates strictly, skips unknown members,
+/// interns agencies and cameras, packs plates and converts timestamps to Unix milliseconds.
+/// </summary>
+/// <remarks>
+/// String members are unescaped into a scratch buffer owned by the parser and exposed as
+/// <see cref="Utf8Range"/>; read them with <see cref="Text"/> before the next parse call. Input larger
+/// than <see cref="MaxEventBytes"/> is rejected before any parsing. A member that appears twice makes the
+/// event <c>invalid_field</c> ("duplicate member"): one rule, applied to every event type. Not thread-safe:
+/// one parser per worker thread.
+/// </remarks>
+public sealed class EventParser
+{
+    /// <summary>Default cap on one event's size in bytes.</summary>
+    public const int DefaultMaxEventBytes = 64 * 1024;
+
+    private readonly AgencyDirectory _agencies;
+    private readonly Utf8Interner _cameras;
+    private readonly byte[] _scratch;
+    private int _scratchUsed;
+
+    public EventParser(AgencyDirectory agencies, Utf8Interner? cameras = null, int maxEventBytes = DefaultMaxEventBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEventBytes, 64);
+        _agencies = agencies;
+        _cameras = cameras ?? new Utf8Interner();
+        MaxEventBytes = maxEventBytes;
+        _scratch = new byte[maxEventBytes];
+    }
+
+    public int MaxEventBytes { get; }
+
+    public AgencyDirectory Agencies => _agencies;
+
+    public Utf8Interner Cameras => _cameras;
+
+    /// <summary>The text of a string member of the last parsed event.</summary>
+    public ReadOnlySpan<byte> Text(Utf8Range range) => new(_scratch, range.Start, range.Length);
+
+    // ---- plate reads -------------------------------------------------------------------------
+
+    public ParseResult ParseRead(in ReadOnlySequence<byte> utf8, out PlateRead read)
+    {
+        if (utf8.IsSingleSegment) return ParseRead(utf8.FirstSpan, out read);
+        if (utf8.Length > MaxEventBytes) { read = default; return Oversized(); }
+        byte[] rented = ArrayPool<byte>.Shared.Rent((int)utf8.Length);
+        try
+        {
+            utf8.CopyTo(rented);
+            return ParseRead(rented.AsSpan(0, (int)utf8.Length), out read);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public ParseResult ParseRead(ReadOnlySpan<byte> utf8, out PlateRead read)
+    {
+        read = default;
+        ParseResult pre = Precheck(utf8);
+        if (!pre.IsOk) return pre;
+        try
+        {
+            return ParseReadCore(utf8, out read);
+        }
+        catch (JsonException)
+        {
+            return Malformed();
+        }
+    }
+
+    private ParseResult ParseReadCore(ReadOnlySpan<byte> utf8, out PlateRead read)
+    {
+        read = default;
+        var reader = new Utf8JsonReader(utf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
+
+        Utf8Range readId = default, camera = default, agency = default, plate = default, observed = default, plateState = default;
+        double confidence = double.NaN, lat = double.NaN, lon = double.NaN;
+        uint seen = 0;
+        ParseResult r;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("read_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "read_id", out readId)).IsOk) return r; }
+            else if (reader.ValueTextEquals("camera_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "camera_id", out camera)).IsOk) return r; }
+            else if (reader.ValueTextEquals("agency_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "agency_id", out agency)).IsOk) return r; }
+            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "plate", out plate)).IsOk) return r; }
+            else if (reader.ValueTextEquals("observed_at"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "observed_at", out observed)).IsOk) return r; }
+            else if (reader.ValueTextEquals("plate_state"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "plate_state", out plateState)).IsOk) return r; }
+            else if (reader.ValueTextEquals("confidence"u8)) { if (!(r = Num(ref reader, ref seen, 1u << 6, "confidence", out confidence)).IsOk) return r; }
+            else if (reader.ValueTextEquals("lat"u8)) { if (!(r = Num(ref reader, ref seen, 1u << 7, "lat", out lat)).IsOk) return r; }
+            else if (reader.ValueTextEquals("lon"u8)) { if (!(r = Num(ref reader, ref seen, 1u << 8, "lon", out lon)).IsOk) return r; }
+            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+        }
+        if (!(r = End(ref reader)).IsOk) return r;
+
+        if ((seen & (1u << 0)) == 0) return Missing("read_id");
+        if ((seen & (1u << 2)) == 0) return Missing("agency_id");
+        if ((seen & (1u << 3)) == 0) return Missing("plate");
+        if ((seen & (1u << 4)) == 0) return Missing("observed_at");
+        if (readId.Length is 0 or > 64) return Invalid("read_id", "must be 1-64 characters");
+        if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
+        if (!Rfc3339.TryParse(Text(observed), out long observedMs)) return BadTimestamp("observed_at");
+        if (!double.IsNaN(confidence) && !(confidence >= 0 && confidence <= 1)) return Invalid("confidence", "must be in [0,1]");
+        if (!double.IsNaN(lat) && !(lat >= -90 && lat <= 90)) return Invalid("lat", "must be in [-90,90]");
+        if (!double.IsNaN(lon) && !(lon >= -180 && lon <= 180)) return Invalid("lon", "must be in [-180,180]");
+        int owner = _agencies.Find(Text(agency));
+        if (owner < 0) return new ParseResult(ParseError.UnknownAgency, "agency_id", "not an agency of the policy");
+        int cameraId = -1;
+        if (!camera.IsEmpty && !_cameras.TryIntern(Text(camera), out cameraId)) return Invalid("camera_id", "too many distinct cameras");
+
+        read = new PlateRead
+        {
+            ReadId = readId, Camera = cameraId, Owner = owner, Plate = packed, ObservedAtMs = observedMs,
+            PlateState = plateState, Confidence = confidence, Lat = lat, Lon = lon,
+        };
+        return ParseResult.Ok;
+    }
+
+    // ---- queries -----------------------------------------------------------------------------
+
+    public ParseResult ParseQuery(in ReadOnlySequence<byte> utf8, out Query query)
+    {
+        if (utf8.IsSingleSegment) return ParseQuery(utf8.FirstSpan, out query);
+        if (utf8.Length > MaxEventBytes) { query = default; return Oversized(); }
+        byte[] rented = ArrayPool<byte>.Shared.Rent((int)utf8.Length);
+        try
+        {
+            utf8.CopyTo(rented);
+            return ParseQuery(rented.AsSpan(0, (int)utf8.Length), out query);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public ParseResult ParseQuery(ReadOnlySpan<byte> utf8, out Query query)
+    {
+        query = default;
+        ParseResult pre = Precheck(utf8);
+        if (!pre.IsOk) return pre;
+        try
+        {
+            return ParseQueryCore(utf8, out query);
+        }
+        catch (JsonException)
+        {
+            return Malformed();
+        }
+    }
+
+    private ParseResult ParseQueryCore(ReadOnlySpan<byte> utf8, out Query query)
+    {
+        query = default;
+        var reader = new Utf8JsonReader(utf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
+
+        Utf8Range queryId = default, requester = default, user = default, purpose = default, caseNumber = default, reason = default,
+            plate = default, from = default, to = default, issued = default, signature = default;
+        uint seen = 0;
+        ParseResult r;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("query_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "query_id", out queryId)).IsOk) return r; }
+            else if (reader.ValueTextEquals("requester"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "requester", out requester)).IsOk) return r; }
+            else if (reader.ValueTextEquals("user"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "user", out user)).IsOk) return r; }
+            else if (reader.ValueTextEquals("purpose"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; }
+            else if (reader.ValueTextEquals("case_number"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; }
+            else if (reader.ValueTextEquals("reason"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "reason", out reason)).IsOk) return r; }
+            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 6, "plate", out plate)).IsOk) return r; }
+            else if (reader.ValueTextEquals("from"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 7, "from", out from)).IsOk) return r; }
+            else if (reader.ValueTextEquals("to"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 8, "to", out to)).IsOk) return r; }
+            else if (reader.ValueTextEquals("issued_at"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 9, "issued_at", out issued)).IsOk) return r; }
+            else if (reader.ValueTextEquals("signature"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 10, "signature", out signature)).IsOk) return r; }
+            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+        }
+        if (!(r = End(ref reader)).IsOk) return r;
+
+        if ((seen & (1u << 0)) == 0) return Missing("query_id");
+        if ((seen & (1u << 1)) == 0) return Missing("requester");
+        if ((seen & (1u << 2)) == 0) return Missing("user");
+        if ((seen & (1u << 3)) == 0) return Missing("purpose");
+        if ((seen & (1u << 6)) == 0) return Missing("plate");
+        if ((seen & (1u << 9)) == 0) return Missing("issued_at");
+        if (queryId.Length is 0 or > 128) return Invalid("query_id", "must be 1-128 characters");
+        if (user.IsEmpty) return Invalid("user", "must not be empty");
+        if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
+        if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
+        if (!Rfc3339.TryParse(Text(issued), out long issuedMs)) return BadTimestamp("issued_at");
+        long fromMs = long.MinValue, toMs = long.MaxValue;
+        if ((seen & (1u << 7)) != 0 && !Rfc3339.TryParse(Text(from), out fromMs)) return BadTimestamp("from");
+        if ((seen & (1u << 8)) != 0 && !Rfc3339.TryParse(Text(to), out toMs)) return BadTimestamp("to");
+        if (fromMs > toMs) return Invalid("from", "is after 'to'");
+
+        query = new Query
+        {
+            QueryId = queryId, Requester = _agencies.Find(Text(requester)), RequesterText = requester, User = user,
+            Purpose = p, PurposeText = purpose, CaseNumber = caseNumber, Reason = reason, Plate = packed, PlateText = plate,
+            FromMs = fromMs, ToMs = toMs, FromText = from, ToText = to, IssuedAtMs = issuedMs, IssuedAtText = issued,
+            Signature = signature,
+        };
+        return ParseResult.Ok;
+    }
+
+    // ---- hotlist entries ---------------------------------------------------------------------
+
+    public ParseResult ParseHotlist(ReadOnlySpan<byte> utf8, out HotlistEntry entry)
+    {
+        entry = default;
+        ParseResult pre = Precheck(utf8);
+        if (!pre.IsOk) return pre;
+        try
+        {
+            return ParseHotlistCore(utf8, out entry);
+        }
+        catch (JsonException)
+        {
+            return Malformed();
+        }
+    }
+
+    private ParseResult ParseHotlistCore(ReadOnlySpan<byte> utf8, out HotlistEntry entry)
+    {
+        entry = default;
+        var reader = new Utf8JsonReader(utf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
+
+        Utf8Range hotlistId = default, owner = default, plate = default, purpose = default, caseNumber = default, expires = default;
+        uint seen = 0;
+        ParseResult r;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("hotlist_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "hotlist_id", out hotlistId)).IsOk) return r; }
+            else if (reader.ValueTextEquals("owner"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "owner", out owner)).IsOk) return r; }
+            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; }
+            else if (reader.ValueTextEquals("purpose"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; }
+            else if (reader.ValueTextEquals("case_number"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; }
+            else if (reader.ValueTextEquals("expires_at"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "expires_at", out expires)).IsOk) return r; }
+            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+        }
+        if (!(r = End(ref reader)).IsOk) return r;
+
+        if ((seen & (1u << 0)) == 0) return Missing("hotlist_id");
+        if ((seen & (1u << 1)) == 0) return Missing("owner");
+        if ((seen & (1u << 2)) == 0) return Missing("plate");
+        if ((seen & (1u << 3)) == 0) return Missing("purpose");
+        if (hotlistId.Length is 0 or > 128) return Invalid("hotlist_id", "must be 1-128 characters");
+        if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
+        if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
+        long expiresMs = long.MaxValue;
+        if ((seen & (1u << 5)) != 0 && !Rfc3339.TryParse(Text(expires), out expiresMs)) return BadTimestamp("expires_at");
+        int ownerId = _agencies.Find(Text(owner));
+        if (ownerId < 0) return new ParseResult(ParseError.UnknownAgency, "owner", "not an agency of the policy");
+
+        entry = new HotlistEntry { HotlistId = hotlistId, Owner = ownerId, Plate = packed, Purpose = p, CaseNumber = caseNumber, ExpiresAtMs = expiresMs };
+        return ParseResult.Ok;
+    }
+
+    // ---- holds -------------------------------------------------------------------------------
+
+    public ParseResult ParseHold(ReadOnlySpan<byte> utf8, out Hold hold)
+    {
+        hold = default;
+        ParseResult pre = Precheck(utf8);
+        if (!pre.IsOk) return pre;
+        try
+        {
+            return ParseHoldCore(utf8, out hold);
+        }
+        catch (JsonException)
+        {
+            return Malformed();
+        }
+    }
+
+    private ParseResult ParseHoldCore(ReadOnlySpan<byte> utf8, out Hold hold)
+    {
+        hold = default;
+        var reader = new Utf8JsonReader(utf8);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
+
+        Utf8Range holdId = default, agency = default, plate = default, from = default, to = default, kind = default, caseNumber = default, until = default;
+        uint seen = 0;
+        ParseResult r;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("hold_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "hold_id", out holdId)).IsOk) return r; }
+            else if (reader.ValueTextEquals("agency"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "agency", out agency)).IsOk) return r; }
+            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; }
+            else if (reader.ValueTextEquals("from"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "from", out from)).IsOk) return r; }
+            else if (reader.ValueTextEquals("to"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "to", out to)).IsOk) return r; }
+            else if (reader.ValueTextEquals("kind"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "kind", out kind)).IsOk) return r; }
+            else if (reader.ValueTextEquals("case_number"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 6, "case_number", out caseNumber)).IsOk) return r; }
+            else if (reader.ValueTextEquals("until"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 7, "until", out until)).IsOk) return r; }
+            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+        }
+        if (!(r = End(ref reader)).IsOk) return r;
+
+        if ((seen & (1u << 0)) == 0) return Missing("hold_id");
+        if ((seen & (1u << 1)) == 0) return Missing("agency");
+        if ((seen & (1u << 5)) == 0) return Missing("kind");
+        if ((seen & (1u << 7)) == 0) return Missing("until");
+        if (holdId.Length is 0 or > 128) return Invalid("hold_id", "must be 1-128 characters");
+        ulong packed = 0;
+        if ((seen & (1u << 2)) != 0 && !Plate.TryPack(Text(plate), out packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
+        HoldKind holdKind;
+        ReadOnlySpan<byte> k = Text(kind);
+        if (k.SequenceEqual("investigation"u8)) holdKind = HoldKind.Investigation;
+        else if (k.SequenceEqual("preservation"u8)) holdKind = HoldKind.Preservation;
+        else if (k.SequenceEqual("warrant"u8)) holdKind = HoldKind.Warrant;
+        else return Invalid("kind", "must be investigation, preservation or warrant");
+        long fromMs = long.MinValue, toMs = long.MaxValue;
+        if ((seen & (1u << 3)) != 0 && !Rfc3339.TryParse(Text(from), out fromMs)) return BadTimestamp("from");
+        if ((seen & (1u << 4)) != 0 && !Rfc3339.TryParse(Text(to), out toMs)) return BadTimestamp("to");
+        if (fromMs > toMs) return Invalid("from", "is after 'to'");
+        if (!Rfc3339.TryParse(Text(until), out long untilMs)) return BadTimestamp("until");
+        int agencyId = _agencies.Find(Text(agency));
+        if (agencyId < 0) return new ParseResult(ParseError.UnknownAgency, "agency", "not an agency of the policy");
+
+        hold = new Hold
+        {
+            HoldId = holdId, Agency = agencyId, Plate = packed, FromMs = fromMs, ToMs = toMs, Kind = holdKind,
+            CaseNumber = caseNumber, UntilMs = untilMs,
+        };
+        return ParseResult.Ok;
+    }
+
+    // ---- shared pieces -----------------------------------------------------------------------
+
+    private ParseResult Precheck(ReadOnlySpan<byte> utf8)
+    {
+        _scratchUsed = 0;
+        if (utf8.Length > MaxEventBytes) return Oversized();
+        if (!Utf8.IsValid(utf8)) return new ParseResult(ParseError.InvalidUtf8, null, "not valid UTF-8");
+        return ParseResult.Ok;
+    }
+
+    /// <summary>Reads a string member into scratch. JSON null counts as absent.</summary>
+    private ParseResult Str(ref Utf8JsonReader reader, ref uint seen, uint bit, string field, out Utf8Range range)
+    {
+        range = default;
+        if ((seen & bit) != 0) return Duplicate(field);
+        if (!reader.Read()) return Malformed();
+        if (reader.TokenType == JsonTokenType.Null) return ParseResult.Ok;
+        if (reader.TokenType != JsonTokenType.String) { reader.TrySkip(); return Invalid(field, "must be a string"); }
+        seen |= bit;
+        // Unescaping never lengthens a string, and the whole event fits the scratch buffer.
+        int written = reader.CopyString(_scratch.AsSpan(_scratchUsed));
+        range = new Utf8Range(_scratchUsed, written);
+        _scratchUsed += written;
+        return ParseResult.Ok;
+    }
+
+    private static ParseResult Num(ref Utf8JsonReader reader, ref uint seen, uint bit, string field, out double value)
+    {
+        value = double.NaN;
+        if ((seen & bit) != 0) return Duplicate(field);
+        if (!reader.Read()) return Malformed();
+        if (reader.TokenType == JsonTokenType.Null) return ParseResult.Ok;
+        if (reader.TokenType != JsonTokenType.Number) { reader.TrySkip(); return Invalid(field, "must be a number"); }
+        if (!reader.TryGetDouble(out value) || !double.IsFinite(value)) return Invalid(field, "number out of range");
+        seen |= bit;
+        return ParseResult.Ok;
+    }
+
+    private static ParseResult SkipValue(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read()) return Malformed();
+        reader.Skip();
+        return ParseResult.Ok;
+    }
+
+    /// <summary>After the closing brace only whitespace may follow.</summary>
+    private static ParseResult End(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.EndObject || reader.CurrentDepth != 0) return Malformed();
+        if (reader.Read()) return new ParseResult(ParseError.MalformedJson, null, "data after the event object");
+        return ParseResult.Ok;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ParseResult Malformed() => new(ParseError.MalformedJson, null, "not a well-formed JSON object");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ParseResult NotAnObject() => new(ParseError.MalformedJson, null, "the event is not a JSON object");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ParseResult Oversized() => new(ParseError.Oversized, null, "event larger than the size cap");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ParseResult Missing(string field) => new(ParseError.MissingField, field, "required");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ParseResult Invalid(string field, string reason) => new(ParseError.InvalidField, field, reason);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ParseResult Duplicate(string field) => new(ParseError.InvalidField, field, "duplicate member");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ParseResult BadTimestamp(string field) => new(ParseError.InvalidField, field, "not an RFC 3339 timestamp with a zone");
+}

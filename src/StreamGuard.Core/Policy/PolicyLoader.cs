@@ -1,0 +1,237 @@
+using System.Security.Cryptography;
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace StreamGuard.Policy;
+
+/// <summary>
+/// Reads and validates the YAML policy file of SPEC §3. Every error names the file, the line and the field.
+/// </summary>
+/// <remarks>
+/// This build reads <c>version</c>, <c>default_retention</c>, <c>agencies</c> and <c>search</c>.
+/// <c>agreements</c> and <c>rules</c> are recognised but not evaluated yet: with no evaluated agreement the
+/// engine allows only an owner's access to its own reads, and says so in a warning.
+/// </remarks>
+public static class PolicyLoader
+{
+    private static readonly HashSet<string> s_topLevel = ["version", "default_retention", "agencies", "agreements", "rules", "search"];
+    private static readonly HashSet<string> s_agencyKeys = ["id", "name", "state", "level", "retention", "declarations", "fusion_center", "key"];
+
+    public static PolicyDocument LoadFile(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PolicyException(path, 0, "file", e.Message);
+        }
+        return Load(bytes, path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
+    }
+
+    public static PolicyDocument Load(byte[] bytes, string source, string baseDirectory)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
+            stream.Load(reader);
+        }
+        catch (YamlException e)
+        {
+            throw new PolicyException(source, (int)e.Start.Line, "yaml", e.Message);
+        }
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new PolicyException(source, 1, "document", "expected one YAML mapping");
+        }
+
+        var warnings = new List<string>();
+        foreach (var (k, _) in root.Children)
+        {
+            string key = Scalar(source, k, "key");
+            if (!s_topLevel.Contains(key)) throw Error(source, k, key, "unknown section");
+        }
+
+        string version = Required(source, root, "version");
+        if (version != "1") throw Error(source, root.Children[new YamlScalarNode("version")], "version", "only version 1 is understood");
+
+        TimeSpan defaultRetention = TimeSpan.FromDays(30);
+        if (root.Children.TryGetValue(new YamlScalarNode("default_retention"), out YamlNode? dr))
+        {
+            defaultRetention = Duration(source, dr, "default_retention");
+        }
+
+        if (!root.Children.TryGetValue(new YamlScalarNode("agencies"), out YamlNode? agenciesNode) || agenciesNode is not YamlSequenceNode agencies)
+        {
+            throw new PolicyException(source, 1, "agencies", "a list of agencies is required");
+        }
+        var list = new List<AgencyConfig>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (YamlNode node in agencies)
+        {
+            if (node is not YamlMappingNode a) throw Error(source, node, "agencies[]", "each agency must be a mapping");
+            var agency = ReadAgency(source, baseDirectory, a);
+            if (!ids.Add(agency.Id)) throw Error(source, a, "agencies[].id", $"duplicate agency id '{agency.Id}'");
+            list.Add(agency);
+        }
+
+        var search = new SearchSettings();
+        if (root.Children.TryGetValue(new YamlScalarNode("search"), out YamlNode? s))
+        {
+            if (s is not YamlMappingNode sm) throw Error(source, s, "search", "must be a mapping");
+            foreach (var (k, v) in sm.Children)
+            {
+                string key = Scalar(source, k, "search");
+                search = key switch
+                {
+                    "require_case_number" => search with { RequireCaseNumber = Bool(source, v, "search.require_case_number") },
+                    "require_reason" => search with { RequireReason = Bool(source, v, "search.require_reason") },
+                    "max_window" => search with { MaxWindow = Duration(source, v, "search.max_window") },
+                    "max_clock_skew" => search with { MaxClockSkew = Duration(source, v, "search.max_clock_skew") },
+                    _ => throw Error(source, k, "search." + key, "unknown setting"),
+                };
+            }
+        }
+
+        foreach (string section in (string[])["agreements", "rules"])
+        {
+            if (root.Children.TryGetValue(new YamlScalarNode(section), out YamlNode? n) && n is YamlSequenceNode seq && seq.Children.Count > 0)
+            {
+                warnings.Add($"{source}:{n.Start.Line}: {section}: {seq.Children.Count} entries are not evaluated by this build; " +
+                    "only an owner's access to its own reads is allowed (deny by default)");
+            }
+        }
+
+        return new PolicyDocument
+        {
+            Source = source,
+            Hash = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            DefaultRetention = defaultRetention,
+            Agencies = list,
+            Search = search,
+            Warnings = warnings,
+        };
+    }
+
+    private static AgencyConfig ReadAgency(string source, string baseDirectory, YamlMappingNode a)
+    {
+        foreach (var (k, _) in a.Children)
+        {
+            string member = Scalar(source, k, "agencies[]");
+            if (!s_agencyKeys.Contains(member)) throw Error(source, k, "agencies[]." + member, "unknown member");
+        }
+        string id = Required(source, a, "id", "agencies[].id");
+        if (id.Length is 0 or > 64 || !id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+        {
+            throw Error(source, a, "agencies[].id", $"'{id}' must be 1-64 characters of [a-z0-9-]");
+        }
+        string field = $"agencies[{id}]";
+        string levelText = Required(source, a, "level", field + ".level");
+        AgencyLevel level = levelText switch
+        {
+            "local" => AgencyLevel.Local,
+            "county" => AgencyLevel.County,
+            "state" => AgencyLevel.State,
+            "federal" => AgencyLevel.Federal,
+            "tribal" => AgencyLevel.Tribal,
+            "private" => AgencyLevel.Private,
+            _ => throw Error(source, a, field + ".level", $"'{levelText}' is not one of local, county, state, federal, tribal, private"),
+        };
+        string? state = Optional(source, a, "state", field + ".state");
+        if (state is not null && (state.Length != 2 || !state.All(char.IsAsciiLetterUpper)))
+        {
+            throw Error(source, a, field + ".state", $"'{state}' is not a two-letter upper-case state");
+        }
+        if (state is null && level != AgencyLevel.Federal) throw Error(source, a, field + ".state", "required for every agency that is not federal");
+        if (state is not null && level == AgencyLevel.Federal) throw Error(source, a, field + ".state", "federal agencies have no state");
+
+        TimeSpan? retention = null;
+        if (a.Children.TryGetValue(new YamlScalarNode("retention"), out YamlNode? r)) retention = Duration(source, r, field + ".retention");
+
+        var declarations = new List<string>();
+        if (a.Children.TryGetValue(new YamlScalarNode("declarations"), out YamlNode? d))
+        {
+            if (d is not YamlSequenceNode ds) throw Error(source, d, field + ".declarations", "must be a list");
+            foreach (YamlNode item in ds) declarations.Add(Scalar(source, item, field + ".declarations[]"));
+        }
+        bool fusion = a.Children.TryGetValue(new YamlScalarNode("fusion_center"), out YamlNode? f) && Bool(source, f, field + ".fusion_center");
+
+        string? keyRef = Optional(source, a, "key", field + ".key");
+        byte[]? key = null;
+        if (keyRef is not null)
+        {
+            key = ResolveKey(keyRef, baseDirectory, out string? problem);
+            if (key is null) throw Error(source, a.Children[new YamlScalarNode("key")], field + ".key", problem!);
+        }
+
+        return new AgencyConfig
+        {
+            Id = id,
+            Name = Optional(source, a, "name", field + ".name"),
+            State = state,
+            Level = level,
+            Retention = retention,
+            Declarations = declarations,
+            FusionCenter = fusion,
+            KeyRef = keyRef,
+            Key = key,
+            Line = (int)a.Start.Line,
+        };
+    }
+
+    /// <summary>Resolves <c>env:NAME</c> or <c>file:PATH</c> (relative to the policy file) to key bytes.</summary>
+    public static byte[]? ResolveKey(string keyRef, string baseDirectory, out string? problem)
+    {
+        problem = null;
+        if (keyRef.StartsWith("env:", StringComparison.Ordinal))
+        {
+            string name = keyRef[4..];
+            string? value = Environment.GetEnvironmentVariable(name);
+            if (string.IsNullOrEmpty(value)) { problem = $"environment variable {name} is not set"; return null; }
+            return Encoding.UTF8.GetBytes(value);
+        }
+        if (keyRef.StartsWith("file:", StringComparison.Ordinal))
+        {
+            string path = Path.Combine(baseDirectory, keyRef[5..]);
+            if (!File.Exists(path)) { problem = $"key file {path} does not exist"; return null; }
+            string text = File.ReadAllText(path).TrimEnd('\r', '\n');
+            if (text.Length == 0) { problem = $"key file {path} is empty"; return null; }
+            return Encoding.UTF8.GetBytes(text);
+        }
+        problem = $"'{keyRef}' is not env:NAME or file:PATH";
+        return null;
+    }
+
+    private static PolicyException Error(string source, YamlNode node, string field, string message) =>
+        new(source, (int)node.Start.Line, field, message);
+
+    private static string Scalar(string source, YamlNode node, string field) =>
+        node is YamlScalarNode { Value: { } v } ? v : throw Error(source, node, field, "must be a plain value");
+
+    private static string Required(string source, YamlMappingNode map, string key, string? field = null) =>
+        map.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? n)
+            ? Scalar(source, n, field ?? key)
+            : throw Error(source, map, field ?? key, "required");
+
+    private static string? Optional(string source, YamlMappingNode map, string key, string field) =>
+        map.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? n) ? Scalar(source, n, field) : null;
+
+    private static bool Bool(string source, YamlNode node, string field) => Scalar(source, node, field) switch
+    {
+        "true" => true,
+        "false" => false,
+        var v => throw Error(source, node, field, $"'{v}' is not true or false"),
+    };
+
+    private static TimeSpan Duration(string source, YamlNode node, string field)
+    {
+        string text = Scalar(source, node, field);
+        return Durations.TryParse(text, out TimeSpan t) && t > TimeSpan.Zero
+            ? t
+            : throw Error(source, node, field, $"'{text}' is not a duration such as 30d, 12h or 5m");
+    }
+}

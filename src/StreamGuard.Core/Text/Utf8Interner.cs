@@ -1,0 +1,96 @@
+namespace StreamGuard.Text;
+
+/// <summary>
+/// Interns short UTF-8 identifiers (camera ids, agency ids) to dense small integers without allocating
+/// on lookup. Open addressing over a power-of-two table; names live in one growing byte arena.
+/// </summary>
+/// <remarks>
+/// Adding a new name may grow the arena or table (amortised); a known name costs a hash and a compare.
+/// <see cref="Capacity"/> bounds the number of names so hostile input cannot grow it without limit.
+/// Not thread-safe: each worker owns its own.
+/// </remarks>
+public sealed class Utf8Interner
+{
+    private byte[] _arena = new byte[4096];
+    private int _arenaUsed;
+    private (int Start, int Length)[] _names = new (int, int)[64];
+    private int[] _slots = new int[128]; // 0 = empty, else id + 1
+    private int _count;
+
+    public Utf8Interner(int capacity = 1 << 20) => Capacity = capacity;
+
+    /// <summary>Most names this interner accepts; <see cref="TryIntern"/> returns false beyond it.</summary>
+    public int Capacity { get; }
+
+    public int Count => _count;
+
+    /// <summary>Finds a name; returns -1 when it is not interned.</summary>
+    public int Find(ReadOnlySpan<byte> name)
+    {
+        int mask = _slots.Length - 1;
+        int slot = (int)Hash(name) & mask;
+        while (true)
+        {
+            int entry = _slots[slot];
+            if (entry == 0) return -1;
+            if (NameOf(entry - 1).SequenceEqual(name)) return entry - 1;
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// <summary>Returns the id of a name, adding it when new. False when the interner is full.</summary>
+    public bool TryIntern(ReadOnlySpan<byte> name, out int id)
+    {
+        int mask = _slots.Length - 1;
+        int slot = (int)Hash(name) & mask;
+        while (true)
+        {
+            int entry = _slots[slot];
+            if (entry == 0) break;
+            if (NameOf(entry - 1).SequenceEqual(name)) { id = entry - 1; return true; }
+            slot = (slot + 1) & mask;
+        }
+        if (_count >= Capacity) { id = -1; return false; }
+
+        id = _count;
+        if (_arenaUsed + name.Length > _arena.Length)
+        {
+            Array.Resize(ref _arena, Math.Max(_arena.Length * 2, _arenaUsed + name.Length));
+        }
+        name.CopyTo(_arena.AsSpan(_arenaUsed));
+        if (_count == _names.Length) Array.Resize(ref _names, _names.Length * 2);
+        _names[_count] = (_arenaUsed, name.Length);
+        _arenaUsed += name.Length;
+        _slots[slot] = id + 1;
+        _count++;
+        if (_count * 2 > _slots.Length) Rehash();
+        return true;
+    }
+
+    /// <summary>The UTF-8 bytes of an interned name.</summary>
+    public ReadOnlySpan<byte> NameOf(int id)
+    {
+        var (start, length) = _names[id];
+        return new ReadOnlySpan<byte>(_arena, start, length);
+    }
+
+    private void Rehash()
+    {
+        var slots = new int[_slots.Length * 2];
+        int mask = slots.Length - 1;
+        for (int id = 0; id < _count; id++)
+        {
+            int slot = (int)Hash(NameOf(id)) & mask;
+            while (slots[slot] != 0) slot = (slot + 1) & mask;
+            slots[slot] = id + 1;
+        }
+        _slots = slots;
+    }
+
+    private static uint Hash(ReadOnlySpan<byte> name)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(name);
+        return (uint)hash.ToHashCode();
+    }
+}
