@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Confluent.Kafka;
+using HdrHistogram;
+using StreamGuard.Engine;
+using StreamGuard.Generation;
+using StreamGuard.Kafka;
+using StreamGuard.Kafka.Embedded;
+
+namespace StreamGuard.Cli.Commands;
+
+/// <summary><c>streamguard demo</c>: everything on one machine, no Docker, under a minute.</summary>
+internal static class DemoCommand
+{
+    public const string Help = """
+        streamguard demo [options]
+
+        Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1, creates StreamGuard's topics, loads
+        the bundled sample policy, runs the worker, and produces synthetic plate reads and signed queries to it
+        at a fixed rate while showing live progress. Ends with events/s, decision latency percentiles
+        (HdrHistogram), decisions by code and dead letters; reads the audit topic back into OUT/audit.ndjson,
+        verifies its hash chains, and writes OUT/report.html.
+
+        Options:
+          --reads N        plate reads to produce (default 60000)
+          --queries N      queries to produce (default reads/40)
+          --rate N         events per second offered (default 10000)
+          --partitions N   partitions per topic (default 8)
+          --malformed F    share of bad input lines, 0..1 (default 0.01)
+          --policy P       policy file (default: the bundled sample policy)
+          --out DIR        where to write audit.ndjson and report.html (default ./demo-out)
+        """;
+
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
+    {
+        int reads = args.Int("reads", 60_000, 1, 5_000_000);
+        int queries = args.Int("queries", reads / 40, 0, 5_000_000);
+        int rate = args.Int("rate", 10_000, 1, 1_000_000);
+        int partitions = args.Int("partitions", 8, 1, 256);
+        double malformed = args.Double("malformed", 0.01, 0, 1);
+        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
+        string outDir = args.Get("out") ?? "demo-out";
+        args.RejectUnknown();
+
+        TextWriter o = Console.Out;
+        CompiledPolicy policy = Common.LoadPolicy(policyPath, TextWriter.Null);
+        byte[] auditKey = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key"));
+        Directory.CreateDirectory(outDir);
+
+        o.WriteLine($"StreamGuard demo — policy {Path.GetFileName(policyPath)} ({policy.Document.Agencies.Count} agencies, {policy.Hash[..19]}…)");
+        using MockCluster cluster = MockCluster.Start(brokers: 1, rebalanceDelayMs: 0);
+        var topics = new TopicNames();
+        foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
+        o.WriteLine($"embedded Kafka-protocol cluster at {cluster.BootstrapServers}, {partitions} partitions per topic");
+
+        var log = new List<string>();
+        var worker = new StreamGuardWorker(new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics },
+            sink => new StreamGuardEngine(policy, sink, auditKey), m => { lock (log) log.Add(m); });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        Exception? failure = null;
+        var workerThread = new Thread(() =>
+        {
+            try { worker.Run(stop.Token); }
+            catch (Exception e) { failure = e; }
+        }) { Name = "streamguard-worker", IsBackground = true };
+        workerThread.Start();
+        Task assigned = await Task.WhenAny(worker.Assigned, Task.Delay(TimeSpan.FromSeconds(30), ct));
+        if (assigned != worker.Assigned) throw new InvalidOperationException("the worker did not join its consumer group within 30 s: " + failure?.Message);
+        o.WriteLine("worker joined its consumer group; producing traffic…");
+
+        var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = 7, MalformedShare = malformed });
+        using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, LingerMs = 2, Acks = Acks.All, ClientId = "demo-traffic",
+        }).Build();
+
+        int total = reads + queries;
+        double queryEvery = queries == 0 ? double.MaxValue : (double)reads / queries;
+        double nextQuery = queryEvery / 2;
+        int producedQueries = 0;
+        var clock = Stopwatch.StartNew();
+        long nextProgress = 1000;
+        for (int i = 0; i < reads && !ct.IsCancellationRequested; i++)
+        {
+            Produce(producer, topics.Reads, traffic.NextRead(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), traffic.LastPlate);
+            while (producedQueries < queries && i >= nextQuery)
+            {
+                Produce(producer, topics.Queries, traffic.NextQuery(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), traffic.LastPlate);
+                producedQueries++;
+                nextQuery += queryEvery;
+            }
+            int produced = i + 1 + producedQueries;
+            // Open loop at the offered rate: sleep only when ahead of schedule.
+            double aheadMs = produced * 1000.0 / rate - clock.Elapsed.TotalMilliseconds;
+            if (aheadMs > 2) Thread.Sleep((int)aheadMs);
+            if (clock.ElapsedMilliseconds >= nextProgress)
+            {
+                nextProgress += 1000;
+                Progress(o, clock, produced, total, worker);
+            }
+            if (failure is not null) break;
+        }
+        while (producedQueries < queries)
+        {
+            Produce(producer, topics.Queries, traffic.NextQuery(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), traffic.LastPlate);
+            producedQueries++;
+        }
+        producer.Flush(TimeSpan.FromSeconds(30));
+        double produceSeconds = clock.Elapsed.TotalSeconds;
+
+        var deadline = Stopwatch.StartNew();
+        while (worker.Processed < total && failure is null && deadline.Elapsed < TimeSpan.FromSeconds(60) && !ct.IsCancellationRequested)
+        {
+            await Task.Delay(200, CancellationToken.None);
+            if (clock.ElapsedMilliseconds >= nextProgress) { nextProgress += 1000; Progress(o, clock, total, total, worker); }
+        }
+        double processSeconds = clock.Elapsed.TotalSeconds;
+        stop.Cancel();
+        workerThread.Join(TimeSpan.FromSeconds(60));
+        o.WriteLine();
+        if (failure is not null)
+        {
+            Console.Error.WriteLine($"worker failed: {failure.Message}");
+            return 1;
+        }
+
+        StreamGuardEngine engine = worker.Engine!;
+        EngineStats s = engine.Stats;
+        string auditPath = Path.Combine(outDir, "audit.ndjson");
+        long auditRecords = ReadTopicToFile(cluster.BootstrapServers, topics.Audit, partitions, auditPath);
+        var verify = AuditVerifier.Verify(File.ReadLines(auditPath));
+
+        var summary = new StringBuilder();
+        summary.AppendLine(CultureInfo.InvariantCulture, $"events: {worker.Processed:N0} of {total:N0} produced ({reads:N0} reads, {queries:N0} queries) in {processSeconds:N1} s");
+        summary.AppendLine(CultureInfo.InvariantCulture, $"throughput: {worker.Processed / processSeconds:N0} events/s processed (offered {rate:N0}/s for {produceSeconds:N1} s)");
+        summary.AppendLine(CultureInfo.InvariantCulture, $"decision latency (µs, event in worker → outputs handed to producer): {Percentiles(worker.DecisionLatencyMicros)}");
+        summary.AppendLine(CultureInfo.InvariantCulture, $"end-to-end latency (ms, produced → decided):                       {Percentiles(worker.EndToEndMillis)}");
+        summary.AppendLine("decisions by code:");
+        for (int c = 0; c < DecisionCodes.Count; c++)
+        {
+            long n = s.Decisions((DecisionCode)c);
+            if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {DecisionCodes.Text((DecisionCode)c),-28} {n,10:N0}");
+        }
+        summary.AppendLine(CultureInfo.InvariantCulture, $"dead letters: {s.DeadLetters:N0}");
+        for (int e = 1; e <= (int)Parsing.ParseError.InvalidUtf8; e++)
+        {
+            long n = s.DeadLettersOf((Parsing.ParseError)e);
+            if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
+        }
+        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; audit records: {auditRecords:N0} in {Path.GetFullPath(auditPath)}");
+        summary.AppendLine(verify.Error is null
+            ? $"audit chains: {verify.Chains} verified, {verify.Records:N0} records, no break"
+            : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");
+        o.Write(summary);
+        string reportPath = Path.Combine(outDir, "report.html");
+        File.WriteAllText(reportPath, $"<!doctype html><meta charset=utf-8><title>StreamGuard demo</title><h1>StreamGuard demo</h1><pre>{WebUtility.HtmlEncode(summary.ToString())}</pre>");
+        o.WriteLine($"report: {Path.GetFullPath(reportPath)}");
+        return worker.Processed == total && verify.Error is null ? 0 : 1;
+    }
+
+    private static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value, string? key)
+    {
+        var message = new Message<byte[]?, byte[]> { Key = key is null ? null : Encoding.ASCII.GetBytes(key), Value = value.ToArray() };
+        while (true)
+        {
+            try { producer.Produce(topic, message); return; }
+            catch (ProduceException<byte[]?, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(20)); }
+        }
+    }
+
+    private static void Progress(TextWriter o, Stopwatch clock, int produced, int total, StreamGuardWorker worker)
+    {
+        long processed = worker.Processed;
+        EngineStats? s = worker.Engine?.Stats;
+        o.Write(Common.Interactive(o) ? "\r" : "\n");
+        o.Write($"  {clock.Elapsed.TotalSeconds,5:N1} s  produced {produced,9:N0}/{total:N0}  processed {processed,9:N0}  " +
+            $"{processed / clock.Elapsed.TotalSeconds,8:N0} events/s  dead letters {s?.DeadLetters ?? 0:N0}   ");
+    }
+
+    private static string Percentiles(LongHistogram h) => h.TotalCount == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
+        $"p50 {h.GetValueAtPercentile(50)}  p99 {h.GetValueAtPercentile(99)}  p99.9 {h.GetValueAtPercentile(99.9)}  max {h.GetMaxValue()}");
+
+    /// <summary>Reads a whole topic from the beginning into an NDJSON file, partition by partition.</summary>
+    internal static long ReadTopicToFile(string bootstrap, string topic, int partitions, string path)
+    {
+        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap, GroupId = "streamguard-demo-reader", EnableAutoCommit = false,
+            EnablePartitionEof = true, IsolationLevel = IsolationLevel.ReadCommitted,
+        }).Build();
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        long count = 0;
+        for (int p = 0; p < partitions; p++)
+        {
+            consumer.Assign(new TopicPartitionOffset(topic, p, Offset.Beginning));
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromSeconds(1));
+                if (r is null) continue;
+                if (r.IsPartitionEOF) break;
+                file.Write(r.Message.Value);
+                file.WriteByte((byte)'\n');
+                count++;
+            }
+        }
+        return count;
+    }
+}

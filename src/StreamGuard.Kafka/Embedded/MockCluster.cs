@@ -1,0 +1,476 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Confluent.Kafka;
+
+namespace StreamGuard.Kafka.Embedded;
+
+/// <summary>
+/// An in-process Kafka cluster: librdkafka's built-in Kafka-protocol mock broker
+/// (<c>rdkafka_mock.h</c>), bound through P/Invoke to the very native library that
+/// Confluent.Kafka itself loaded.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The brokers listen on loopback ports and speak the real Kafka protocol, so ordinary
+/// Confluent.Kafka producers, consumers (including consumer groups) and transactional
+/// producers connect to <see cref="BootstrapServers"/> as to any cluster. Broker ids run
+/// from 1 to the broker count. Topics are created with <see cref="CreateTopic"/>; the mock
+/// does not implement the CreateTopics admin API, and creates unknown topics automatically
+/// (with 4 partitions) when a client first asks for them.
+/// </para>
+/// <para>
+/// Transactions are only partly modelled: transactional producers work (InitTransactions,
+/// commit, abort), but the mock's Fetch responses carry no aborted-transaction list and report
+/// the high watermark as the last stable offset, so a <c>read_committed</c> consumer also
+/// receives records of aborted (and still open) transactions. Test commit paths here, not
+/// abort filtering.
+/// </para>
+/// <para>
+/// The mock API is marked experimental by librdkafka and is not covered by its API/ABI
+/// stability guarantees; only functions present in librdkafka 2.x are bound here.
+/// </para>
+/// <para>
+/// The instance owns two native objects, a private <c>rd_kafka_t</c> handle and the mock
+/// cluster on it, and has no finalizer: always dispose it. Fault-injection methods may be
+/// called from any thread, but not concurrently with <see cref="Dispose"/>.
+/// </para>
+/// </remarks>
+public sealed partial class MockCluster : IDisposable
+{
+    private nint _handle;
+    private nint _cluster;
+
+    private MockCluster(nint handle, nint cluster, int brokerCount, string bootstrapServers)
+    {
+        _handle = handle;
+        _cluster = cluster;
+        BrokerCount = brokerCount;
+        BootstrapServers = bootstrapServers;
+    }
+
+    /// <summary>
+    /// The mock brokers' addresses, e.g. <c>127.0.0.1:40123,127.0.0.1:40125</c>, ready for
+    /// <see cref="ClientConfig.BootstrapServers"/>.
+    /// </summary>
+    public string BootstrapServers { get; }
+
+    /// <summary>The number of brokers; their ids run from 1 to this value.</summary>
+    public int BrokerCount { get; }
+
+    /// <summary>
+    /// Starts a mock cluster on loopback ports.
+    /// </summary>
+    /// <param name="brokers">Number of brokers (ids 1..<paramref name="brokers"/>); at least 1.</param>
+    /// <param name="rebalanceDelayMs">
+    /// The brokers' <c>group.initial.rebalance.delay.ms</c>. librdkafka's mock defaults to
+    /// 3000 ms, which makes every first group join wait 3 s; the default here, 0, lets a
+    /// consumer group form as soon as its first member has joined.
+    /// </param>
+    /// <returns>A running cluster; dispose it to stop the brokers.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="brokers"/> is below 1 or <paramref name="rebalanceDelayMs"/> is negative.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">
+    /// librdkafka could not create the handle (its error text is included) or the mock cluster,
+    /// or the loaded librdkafka lacks the mock API.
+    /// </exception>
+    /// <exception cref="DllNotFoundException">librdkafka itself could not be loaded.</exception>
+    public static MockCluster Start(int brokers = 1, int rebalanceDelayMs = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokers, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(rebalanceDelayMs);
+        NativeMethods.EnsureLoaded();
+
+        var handle = NewHandle();
+        var cluster = NativeMethods.MockClusterNew(handle, brokers);
+        if (cluster == 0)
+        {
+            NativeMethods.Destroy(handle);
+            throw new InvalidOperationException(
+                $"librdkafka could not start a mock cluster of {brokers} broker(s) (rd_kafka_mock_cluster_new returned NULL; see librdkafka's log for the cause).");
+        }
+
+        try
+        {
+            var bootstraps = Marshal.PtrToStringUTF8(NativeMethods.MockClusterBootstraps(cluster));
+            if (string.IsNullOrEmpty(bootstraps))
+            {
+                throw new InvalidOperationException("librdkafka's mock cluster reported no bootstrap servers.");
+            }
+
+            NativeMethods.MockGroupInitialRebalanceDelayMs(cluster, rebalanceDelayMs);
+            return new MockCluster(handle, cluster, brokers, bootstraps);
+        }
+        catch
+        {
+            NativeMethods.MockClusterDestroy(cluster);
+            NativeMethods.Destroy(handle);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a topic on the mock cluster, with partition leaders spread over the brokers.
+    /// </summary>
+    /// <param name="topic">Topic name.</param>
+    /// <param name="partitions">Number of partitions; at least 1.</param>
+    /// <param name="replicationFactor">Replicas per partition (the mock does not check it against <see cref="BrokerCount"/>).</param>
+    /// <exception cref="InvalidOperationException">
+    /// The mock refused, e.g. with <see cref="ErrorCode.TopicAlreadyExists"/>.
+    /// </exception>
+    public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicationFactor, 1);
+        Check(NativeMethods.MockTopicCreate(Cluster, topic, partitions, replicationFactor),
+            $"create topic '{topic}' with {partitions} partition(s) and replication factor {replicationFactor}");
+    }
+
+    /// <summary>
+    /// Takes a broker down: its connections are closed and new ones refused. Partition
+    /// leadership does not move, so requests for partitions it leads stall (and are retried
+    /// by the clients) until <see cref="SetBrokerUp"/>.
+    /// </summary>
+    /// <param name="brokerId">Broker id (1-based), or -1 for every broker.</param>
+    /// <exception cref="InvalidOperationException">The broker id is unknown.</exception>
+    public void SetBrokerDown(int brokerId) =>
+        Check(NativeMethods.MockBrokerSetDown(Cluster, brokerId), $"take broker {brokerId} down");
+
+    /// <summary>Lets a broker taken down by <see cref="SetBrokerDown"/> accept connections again.</summary>
+    /// <param name="brokerId">Broker id (1-based), or -1 for every broker.</param>
+    /// <exception cref="InvalidOperationException">The broker id is unknown.</exception>
+    public void SetBrokerUp(int brokerId) =>
+        Check(NativeMethods.MockBrokerSetUp(Cluster, brokerId), $"bring broker {brokerId} up");
+
+    /// <summary>
+    /// Makes the next requests of one kind fail: the next <c>errors.Length</c> requests with
+    /// <paramref name="apiKey"/>, on any broker, are answered with these errors in order, one
+    /// each. <see cref="ErrorCode.Local_Transport"/> makes the broker drop the connection instead.
+    /// </summary>
+    /// <param name="apiKey">Kafka protocol request type; see <see cref="KafkaApiKey"/>.</param>
+    /// <param name="errors">Errors to answer with, first to last.</param>
+    public void PushRequestErrors(short apiKey, params ErrorCode[] errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var cluster = Cluster;
+        if (errors.Length == 0)
+        {
+            return;
+        }
+
+        NativeMethods.MockPushRequestErrorsArray(cluster, apiKey, (nuint)errors.Length, errors);
+    }
+
+    /// <summary>Drops errors pushed by <see cref="PushRequestErrors"/> for <paramref name="apiKey"/> that are still pending.</summary>
+    /// <param name="apiKey">Kafka protocol request type; see <see cref="KafkaApiKey"/>.</param>
+    public void ClearRequestErrors(short apiKey) => NativeMethods.MockClearRequestErrors(Cluster, apiKey);
+
+    /// <summary>Delays every response of a broker by <paramref name="rttMs"/> milliseconds (0 for none).</summary>
+    /// <param name="brokerId">Broker id (1-based), or -1 for every broker.</param>
+    /// <param name="rttMs">Added round-trip time in milliseconds; not negative.</param>
+    /// <exception cref="InvalidOperationException">The broker id is unknown.</exception>
+    public void SetBrokerRtt(int brokerId, int rttMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rttMs);
+        Check(NativeMethods.MockBrokerSetRtt(Cluster, brokerId, rttMs), $"set the round-trip time of broker {brokerId}");
+    }
+
+    /// <summary>
+    /// Moves the leadership of one partition; clients learn of it through their next
+    /// metadata refresh (e.g. after a NOT_LEADER error). The topic is created if missing.
+    /// </summary>
+    /// <param name="topic">Topic name.</param>
+    /// <param name="partition">Partition number.</param>
+    /// <param name="brokerId">New leader's broker id, or -1 to leave the partition without a leader.</param>
+    /// <exception cref="InvalidOperationException">The mock refused the change.</exception>
+    public void SetPartitionLeader(string topic, int partition, int brokerId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        Check(NativeMethods.MockPartitionSetLeader(Cluster, topic, partition, brokerId),
+            $"make broker {brokerId} the leader of {topic}[{partition}]");
+    }
+
+    /// <summary>
+    /// Sets the brokers' <c>group.initial.rebalance.delay.ms</c>: how long a new consumer
+    /// group waits for more members before its first rebalance.
+    /// </summary>
+    /// <param name="ms">Delay in milliseconds; 0 rebalances as soon as the first member joins.</param>
+    public void SetGroupInitialRebalanceDelay(int ms)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(ms);
+        NativeMethods.MockGroupInitialRebalanceDelayMs(Cluster, ms);
+    }
+
+    /// <summary>
+    /// Stops the brokers and frees the native objects (the mock cluster first, then its
+    /// handle). Clients still connected see their connections drop. Calling it again does nothing.
+    /// </summary>
+    public void Dispose()
+    {
+        var cluster = Interlocked.Exchange(ref _cluster, 0);
+        var handle = Interlocked.Exchange(ref _handle, 0);
+        if (cluster != 0)
+        {
+            NativeMethods.MockClusterDestroy(cluster);
+        }
+
+        if (handle != 0)
+        {
+            NativeMethods.Destroy(handle);
+        }
+    }
+
+    private nint Cluster
+    {
+        get
+        {
+            var cluster = Volatile.Read(ref _cluster);
+            ObjectDisposedException.ThrowIf(cluster == 0, this);
+            return cluster;
+        }
+    }
+
+    private static unsafe nint NewHandle()
+    {
+        const int ErrorTextSize = 512;
+        var conf = NativeMethods.ConfNew();
+        if (conf == 0)
+        {
+            throw new InvalidOperationException("librdkafka could not allocate a configuration (rd_kafka_conf_new returned NULL).");
+        }
+
+        var errorText = stackalloc byte[ErrorTextSize];
+        errorText[0] = 0;
+        // The hosting handle has no bootstrap.servers and would log a notice saying so;
+        // warnings and errors (the mock brokers' included) still reach stderr.
+        if (NativeMethods.ConfSet(conf, "log_level", "4", errorText, ErrorTextSize) != 0
+            || NativeMethods.ConfSet(conf, "client.id", "streamguard-mock-cluster", errorText, ErrorTextSize) != 0)
+        {
+            NativeMethods.ConfDestroy(conf);
+            throw new InvalidOperationException(
+                $"librdkafka refused the mock cluster's configuration: {Marshal.PtrToStringUTF8((nint)errorText)}");
+        }
+
+        var handle = NativeMethods.New(NativeMethods.ProducerType, conf, errorText, ErrorTextSize);
+        if (handle == 0)
+        {
+            // On failure rd_kafka_new leaves the configuration with the caller.
+            NativeMethods.ConfDestroy(conf);
+            var reason = Marshal.PtrToStringUTF8((nint)errorText);
+            throw new InvalidOperationException(
+                $"librdkafka could not create the handle that hosts the mock cluster: {(string.IsNullOrEmpty(reason) ? "no reason given" : reason)}");
+        }
+
+        return handle;
+    }
+
+    private static void Check(ErrorCode error, string action)
+    {
+        if (error != ErrorCode.NoError)
+        {
+            throw new InvalidOperationException($"librdkafka's mock cluster could not {action}: {error} ({error.GetReason()}).");
+        }
+    }
+
+    /// <summary>
+    /// The librdkafka entry points, bound to the native library Confluent.Kafka loaded.
+    /// </summary>
+    /// <remarks>
+    /// Confluent.Kafka 2.x binds by library name: "librdkafka" first and, on glibc Linux, then
+    /// "centos8-librdkafka" (on Alpine only "alpine-librdkafka"). The first is the build that
+    /// needs libsasl2.so.3, so where that is missing (e.g. Debian 12) Confluent runs on the
+    /// centos8 build. A path given to <see cref="Library.Load(string)"/> does not change that
+    /// binding on Linux, and fails outright where libdl.so is absent. So this class lets
+    /// Confluent load librdkafka its own way, repeats the same name lookups through the
+    /// runtime's probing for Confluent's assembly (same deps.json paths, same files, hence the
+    /// same OS handle) and resolves its own imports of <see cref="LibraryName"/> to that handle.
+    /// </remarks>
+    private static partial class NativeMethods
+    {
+        internal const int ProducerType = 0; // RD_KAFKA_PRODUCER
+        private const string LibraryName = "librdkafka";
+        private static readonly Lock s_gate = new();
+        private static nint s_library;
+
+        /// <summary>Loads librdkafka (once) and routes this assembly's imports of it to Confluent's copy.</summary>
+        internal static void EnsureLoaded()
+        {
+            lock (s_gate)
+            {
+                if (s_library != 0)
+                {
+                    return;
+                }
+
+                Library.Load();
+                var library = FindConfluentLibrary();
+                NativeLibrary.SetDllImportResolver(typeof(MockCluster).Assembly,
+                    (name, _, _) => name == LibraryName ? Volatile.Read(ref s_library) : 0);
+                Volatile.Write(ref s_library, library);
+            }
+        }
+
+        private static nint FindConfluentLibrary()
+        {
+            var confluent = typeof(Library).Assembly;
+            string[] candidates = !OperatingSystem.IsLinux() ? ["librdkafka"]
+                : IsAlpine() ? ["alpine-librdkafka"]
+                : ["librdkafka", "centos8-librdkafka"];
+            foreach (var candidate in candidates)
+            {
+                if (!NativeLibrary.TryLoad(candidate, confluent, null, out var library))
+                {
+                    continue;
+                }
+
+                if (!NativeLibrary.TryGetExport(library, "rd_kafka_mock_cluster_new", out _))
+                {
+                    throw new InvalidOperationException(
+                        $"The librdkafka that Confluent.Kafka uses ('{candidate}', {Library.VersionString}) has no mock cluster API.");
+                }
+
+                return library;
+            }
+
+            throw new InvalidOperationException(
+                $"Confluent.Kafka loaded librdkafka {Library.VersionString}, but none of [{string.Join(", ", candidates)}] resolves to it from {confluent.Location}.");
+        }
+
+        private static bool IsAlpine()
+        {
+            const string OsRelease = "/etc/os-release";
+            if (!File.Exists(OsRelease))
+            {
+                return false;
+            }
+
+            foreach (var line in File.ReadLines(OsRelease))
+            {
+                if (line.StartsWith("ID=", StringComparison.Ordinal))
+                {
+                    return line[3..].Trim('"', '\'') == "alpine";
+                }
+            }
+
+            return false;
+        }
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_new")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial nint ConfNew();
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_destroy")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void ConfDestroy(nint conf);
+
+        /// <returns>RD_KAFKA_CONF_OK (0) on success.</returns>
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_set", StringMarshalling = StringMarshalling.Utf8)]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static unsafe partial int ConfSet(nint conf, string name, string value, byte* errorText, nuint errorTextSize);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_new")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static unsafe partial nint New(int type, nint conf, byte* errorText, nuint errorTextSize);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_destroy")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void Destroy(nint handle);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_cluster_new")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial nint MockClusterNew(nint handle, int brokerCount);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_cluster_destroy")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockClusterDestroy(nint cluster);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_cluster_bootstraps")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial nint MockClusterBootstraps(nint cluster);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_create", StringMarshalling = StringMarshalling.Utf8)]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial ErrorCode MockTopicCreate(nint cluster, string topic, int partitionCount, int replicationFactor);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockPushRequestErrorsArray(nint cluster, short apiKey, nuint count, ErrorCode[] errors);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_clear_request_errors")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockClearRequestErrors(nint cluster, short apiKey);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_down")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial ErrorCode MockBrokerSetDown(nint cluster, int brokerId);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_up")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial ErrorCode MockBrokerSetUp(nint cluster, int brokerId);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_rtt")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial ErrorCode MockBrokerSetRtt(nint cluster, int brokerId, int rttMs);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader", StringMarshalling = StringMarshalling.Utf8)]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial ErrorCode MockPartitionSetLeader(nint cluster, string topic, int partition, int brokerId);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_group_initial_rebalance_delay_ms")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockGroupInitialRebalanceDelayMs(nint cluster, int delayMs);
+    }
+}
+
+/// <summary>
+/// Kafka protocol request types (ApiKey values) for <see cref="MockCluster.PushRequestErrors"/>.
+/// </summary>
+public static class KafkaApiKey
+{
+    /// <summary>Produce (0).</summary>
+    public const short Produce = 0;
+
+    /// <summary>Fetch (1).</summary>
+    public const short Fetch = 1;
+
+    /// <summary>ListOffsets (2).</summary>
+    public const short ListOffsets = 2;
+
+    /// <summary>Metadata (3).</summary>
+    public const short Metadata = 3;
+
+    /// <summary>OffsetCommit (8).</summary>
+    public const short OffsetCommit = 8;
+
+    /// <summary>OffsetFetch (9).</summary>
+    public const short OffsetFetch = 9;
+
+    /// <summary>FindCoordinator (10), for groups and transactions.</summary>
+    public const short FindCoordinator = 10;
+
+    /// <summary>JoinGroup (11).</summary>
+    public const short JoinGroup = 11;
+
+    /// <summary>Heartbeat (12).</summary>
+    public const short Heartbeat = 12;
+
+    /// <summary>SyncGroup (14).</summary>
+    public const short SyncGroup = 14;
+
+    /// <summary>InitProducerId (22), used by idempotent and transactional producers.</summary>
+    public const short InitProducerId = 22;
+
+    /// <summary>AddPartitionsToTxn (24).</summary>
+    public const short AddPartitionsToTxn = 24;
+
+    /// <summary>AddOffsetsToTxn (25).</summary>
+    public const short AddOffsetsToTxn = 25;
+
+    /// <summary>EndTxn (26), the commit or abort of a transaction.</summary>
+    public const short EndTxn = 26;
+
+    /// <summary>TxnOffsetCommit (28).</summary>
+    public const short TxnOffsetCommit = 28;
+}

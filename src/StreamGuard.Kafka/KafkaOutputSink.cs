@@ -1,0 +1,73 @@
+using Confluent.Kafka;
+using StreamGuard.Output;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// Produces the engine's outputs to their topics. Delivery failures are counted and kept so the worker never
+/// commits input offsets past an output that did not reach the broker.
+/// </summary>
+public sealed class KafkaOutputSink : IOutputSink
+{
+    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly TopicNames _topics;
+    private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+    private long _deliveryErrors;
+    private Error? _firstError;
+
+    public KafkaOutputSink(IProducer<byte[], byte[]> producer, TopicNames topics)
+    {
+        _producer = producer;
+        _topics = topics;
+        _onDelivery = report =>
+        {
+            if (report.Error.IsError)
+            {
+                Interlocked.Increment(ref _deliveryErrors);
+                Interlocked.CompareExchange(ref _firstError, report.Error, null);
+            }
+        };
+    }
+
+    public long DeliveryErrors => Interlocked.Read(ref _deliveryErrors);
+
+    public Error? FirstError => _firstError;
+
+    public long Produced { get; private set; }
+
+    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read)
+    {
+        var headers = new Headers { { "sg-recipient", recipient.ToArray() }, { "sg-decision", decisionId.ToArray() } };
+        Produce(_topics.Shared, recipient, read, headers);
+    }
+
+    public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Produce(_topics.Alerts, owner, alert, null);
+
+    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) => Produce(_topics.Results, queryId, result, null);
+
+    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Produce(_topics.Purges, readId, notice, null);
+
+    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) => Produce(_topics.Audit, chain, record, null);
+
+    public void DeadLetter(ReadOnlySpan<byte> record) => Produce(_topics.DeadLetter, default, record, null);
+
+    private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers)
+    {
+        // Confluent.Kafka takes byte[] only (no span overload): one copy per output record.
+        var message = new Message<byte[], byte[]> { Key = key.IsEmpty ? null! : key.ToArray(), Value = value.ToArray(), Headers = headers };
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(topic, message, _onDelivery);
+                Produced++;
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Back-pressure: wait for deliveries instead of growing memory.
+                _producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+}

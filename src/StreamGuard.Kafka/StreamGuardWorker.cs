@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using HdrHistogram;
+using StreamGuard.Engine;
+using StreamGuard.Output;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// The consume–decide–produce loop: consumes <c>alpr.reads</c> and <c>alpr.queries</c>, runs each event through
+/// the engine, produces outputs, and commits input offsets only after those outputs are acknowledged.
+/// </summary>
+/// <remarks>
+/// At-least-once: outputs are flushed (acks=all, idempotent producer) before the offsets of the events that made
+/// them are committed, every <see cref="WorkerOptions.CommitInterval"/> or <see cref="WorkerOptions.CommitBatch"/>
+/// events, on partition revocation and on shutdown. A delivery failure stops the worker without committing, so a
+/// restart reprocesses instead of losing. Consume errors are reported and the loop goes on; cancellation ends it
+/// cleanly with a final commit and <c>Close()</c>.
+/// </remarks>
+public sealed class StreamGuardWorker
+{
+    private readonly WorkerOptions _options;
+    private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
+    private readonly Action<string> _log;
+    private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<TopicPartition, long> _pending = [];
+    private long _processed;
+
+    public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory, Action<string>? log = null)
+    {
+        _options = options;
+        _engineFactory = engineFactory;
+        _log = log ?? (_ => { });
+    }
+
+    /// <summary>Completes when the group first assigns partitions to this worker.</summary>
+    public Task Assigned => _assigned.Task;
+
+    /// <summary>Events processed so far.</summary>
+    public long Processed => Interlocked.Read(ref _processed);
+
+    /// <summary>The engine (its stats are readable while running).</summary>
+    public StreamGuardEngine? Engine { get; private set; }
+
+    /// <summary>Decision latency in microseconds: from the event's arrival in the worker to its outputs handed to the producer.</summary>
+    public LongHistogram DecisionLatencyMicros { get; } = new(60_000_000, 3);
+
+    /// <summary>End-to-end latency in milliseconds: from the input record's timestamp to its outputs handed to the producer.</summary>
+    public LongHistogram EndToEndMillis { get; } = new(3_600_000, 3);
+
+    /// <summary>Runs until cancelled. Throws when outputs could not be delivered (nothing is committed past them).</summary>
+    public void Run(CancellationToken cancellationToken)
+    {
+        var common = new Dictionary<string, string>(_options.Kafka) { ["bootstrap.servers"] = _options.BootstrapServers };
+        var producerConfig = new ProducerConfig(new Dictionary<string, string>(common))
+        {
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+            ClientId = "streamguard-worker",
+        };
+        var consumerConfig = new ConsumerConfig(new Dictionary<string, string>(common))
+        {
+            GroupId = _options.GroupId,
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            ClientId = "streamguard-worker",
+        };
+
+        using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
+            .SetErrorHandler((_, e) => _log($"producer: {e.Reason}"))
+            .Build();
+        var sink = new KafkaOutputSink(producer, _options.Topics);
+        StreamGuardEngine engine = _engineFactory(sink);
+        Engine = engine;
+
+        IConsumer<Ignore, byte[]>? consumer = null;
+        consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
+            .SetErrorHandler((_, e) => _log($"consumer: {e.Reason}"))
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                _log($"assigned {partitions.Count} partitions");
+                _assigned.TrySetResult();
+            })
+            .SetPartitionsRevokedHandler((c, partitions) =>
+            {
+                _log($"revoked {partitions.Count} partitions: committing what was processed");
+                Commit(c, producer, sink);
+            })
+            .Build();
+        try
+        {
+            consumer.Subscribe([_options.Topics.Reads, _options.Topics.Queries]);
+            long lastCommit = Stopwatch.GetTimestamp();
+            int sinceCommit = 0;
+            long commitTicks = (long)(_options.CommitInterval.TotalSeconds * Stopwatch.Frequency);
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                ConsumeResult<Ignore, byte[]>? result;
+                try
+                {
+                    result = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                }
+                catch (ConsumeException e)
+                {
+                    if (e.Error.IsFatal) throw;
+                    _log($"consume error (continuing): {e.Error.Reason}");
+                    continue;
+                }
+
+                if (result is { IsPartitionEOF: false })
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
+                    ReadOnlySpan<byte> value = result.Message.Value;
+                    if (result.Topic == _options.Topics.Reads) engine.ProcessRead(value, source);
+                    else engine.ProcessQuery(value, source);
+                    _pending[result.TopicPartition] = result.Offset.Value + 1;
+                    long end = Stopwatch.GetTimestamp();
+                    DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
+                    long createdMs = result.Message.Timestamp.UnixTimestampMs;
+                    if (createdMs > 0) EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
+                    Interlocked.Increment(ref _processed);
+                    sinceCommit++;
+                }
+
+                if (sinceCommit >= _options.CommitBatch || (sinceCommit > 0 && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
+                {
+                    Commit(consumer, producer, sink);
+                    sinceCommit = 0;
+                    lastCommit = Stopwatch.GetTimestamp();
+                }
+            }
+            Commit(consumer, producer, sink);
+        }
+        finally
+        {
+            consumer.Close();
+            consumer.Dispose();
+        }
+    }
+
+    private void Commit(IConsumer<Ignore, byte[]> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
+    {
+        if (_pending.Count == 0) return;
+        int left = producer.Flush(_options.FlushTimeout);
+        if (left > 0) throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"{left} outputs not acknowledged within {_options.FlushTimeout}; nothing committed"));
+        if (sink.DeliveryErrors > 0) throw new KafkaException(sink.FirstError ?? new Error(ErrorCode.Unknown, "output delivery failed"));
+        var offsets = new List<TopicPartitionOffset>(_pending.Count);
+        foreach (var (tp, next) in _pending) offsets.Add(new TopicPartitionOffset(tp, new Offset(next)));
+        try
+        {
+            consumer.Commit(offsets);
+        }
+        catch (KafkaException e) when (!e.Error.IsFatal)
+        {
+            // A lost commit means reprocessing after restart, never loss; it is retried with the next batch.
+            _log($"commit failed (will retry): {e.Error.Reason}");
+            return;
+        }
+        _pending.Clear();
+    }
+}

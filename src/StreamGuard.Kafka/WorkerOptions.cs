@@ -1,0 +1,22 @@
+namespace StreamGuard.Kafka;
+
+/// <summary>Options of <see cref="StreamGuardWorker"/>; change with <c>with</c>.</summary>
+public sealed record WorkerOptions
+{
+    public required string BootstrapServers { get; init; }
+    public string GroupId { get; init; } = "streamguard";
+    public TopicNames Topics { get; init; } = new();
+
+    /// <summary>Outputs are flushed and input offsets committed at least this often.</summary>
+    /// <remarks>Shorter means less reprocessing after a crash and more commits; 100 ms matches Kafka's transaction guidance.</remarks>
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>…or after this many events, whichever comes first.</summary>
+    public int CommitBatch { get; init; } = 5_000;
+
+    /// <summary>Longest wait for outputs to be acknowledged before a commit; the worker stops rather than commit past a lost output.</summary>
+    public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Extra librdkafka settings for both consumer and producer (for example security settings).</summary>
+    public IReadOnlyDictionary<string, string> Kafka { get; init; } = new Dictionary<string, string>();
+}
