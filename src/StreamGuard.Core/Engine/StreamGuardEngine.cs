@@ -69,9 +69,17 @@ public sealed class StreamGuardEngine
 
     public AuditLog Audit => _audit;
 
-    /// <summary>The engine's clock in Unix milliseconds (SPEC §5).</summary>
+    /// <summary>The engine's clock in Unix milliseconds (SPEC §5); in replay, before any accepted event, the replay's "now".</summary>
     public long NowMs => _options.EventTimeClock
         ? _eventClockMs == long.MinValue ? _options.ReplayNowMs : _eventClockMs
+        : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// The clock as seen by an event stamped <paramref name="eventMs"/> that has passed the future check: in replay,
+    /// the latest accepted event time, or the event's own time when it is the first.
+    /// </summary>
+    private long ClockFor(long eventMs) => _options.EventTimeClock
+        ? _eventClockMs == long.MinValue ? Math.Min(eventMs, _options.ReplayNowMs) : _eventClockMs
         : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private long FutureLimitMs => (_options.EventTimeClock ? _options.ReplayNowMs : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) + Policy.MaxClockSkewMs;
@@ -86,7 +94,7 @@ public sealed class StreamGuardEngine
         if (read.ObservedAtMs > FutureLimitMs) { DeadLetter(new ParseResult(ParseError.InvalidField, "observed_at", "future timestamp"), payload, source); return; }
 
         Advance(read.ObservedAtMs);
-        long now = NowMs;
+        long now = ClockFor(read.ObservedAtMs);
         Evict(now, source.Partition);
 
         long retention = Policy.RetentionMs(read.Owner);
@@ -174,7 +182,7 @@ public sealed class StreamGuardEngine
 
         DecisionCode pre = Precheck(q);
         if (pre == DecisionCode.AllowSearch) Advance(q.IssuedAtMs);
-        long now = NowMs;
+        long now = ClockFor(q.IssuedAtMs);
         Evict(now, source.Partition);
         if (pre != DecisionCode.AllowSearch)
         {
@@ -269,7 +277,7 @@ public sealed class StreamGuardEngine
 
         long skew = Policy.MaxClockSkewMs;
         if (q.IssuedAtMs > FutureLimitMs) return DecisionCode.DenyReplayed;
-        long now = _options.EventTimeClock ? Math.Max(NowMs, q.IssuedAtMs) : NowMs;
+        long now = ClockFor(q.IssuedAtMs);
         if (q.IssuedAtMs < now - skew) return DecisionCode.DenyReplayed;
 
         // Forget ids that are too old to be accepted again anyway.
