@@ -1,0 +1,161 @@
+using System.Text;
+using System.Text.Json;
+using Confluent.Kafka;
+using StreamGuard.Engine;
+using StreamGuard.Kafka;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Integration;
+
+/// <summary>
+/// End to end through Kafka: events produced with Confluent.Kafka, the worker consuming and producing, outputs,
+/// dead letters and audit records read back. Runs on the embedded cluster, or on a real broker when
+/// STREAMGUARD_KAFKA_BOOTSTRAP is set.
+/// </summary>
+public sealed class WorkerIntegrationTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task ReadsAndQueriesProduceAnswersDeadLettersAndAnAuditTrail()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+
+        var worker = new StreamGuardWorker(
+            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        Exception? failure = null;
+        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
+        thread.Start();
+        Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+
+        using IProducer<string?, string> producer = cluster.Producer();
+        string[] goodReads =
+        [
+            TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-30)),
+            TestPolicy.Read("r2", "ca-lapd", "7ABC123", now.AddMinutes(-20)),
+            TestPolicy.Read("r3", "ca-lasd", "8XYZ999", now.AddMinutes(-10)),
+        ];
+        (string Payload, string Code)[] badReads =
+        [
+            ("{\"read_id\":\"b1\",\"agency_id\":\"ca-lapd\"", "malformed_json"),
+            (TestPolicy.Read("b2", "xx-unknown", "7ABC123", now), "unknown_agency"),
+            (TestPolicy.Read("b3", "ca-lapd", "7A*BC", now), "invalid_plate"),
+            (TestPolicy.Read("b4", "ca-lapd", "7ABC123", now.AddHours(2)), "invalid_field"),
+        ];
+        foreach (string r in goodReads) await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = KeyOf(r), Value = r });
+        var badOffsets = new Dictionary<string, string>();
+        foreach (var (payload, code) in badReads)
+        {
+            DeliveryResult<string?, string> d = await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = null, Value = payload });
+            badOffsets[$"{d.Topic}/{d.Partition.Value}/{d.Offset.Value}"] = code;
+        }
+        await WaitFor(() => worker.Processed >= goodReads.Length + badReads.Length, () => failure);
+
+        // Queries after the reads are in: the store answers from what the worker has seen.
+        string[] queries =
+        [
+            TestPolicy.Query("q-own", "ca-lapd", "7ABC123", now),
+            TestPolicy.Query("q-federal", "us-ice-ero", "7ABC123", now, purpose: "immigration_enforcement"),
+            TestPolicy.Query("q-forged", "ca-lapd", "7ABC123", now, signWith: TestPolicy.KeyOf("ca-lasd")),
+        ];
+        foreach (string q in queries) await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = "7ABC123", Value = q });
+        const string badQuery = "{\"query_id\":\"q-bad\",\"requester\":\"ca-lapd\"}";
+        DeliveryResult<string?, string> dq = await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = null, Value = badQuery });
+        badOffsets[$"{dq.Topic}/{dq.Partition.Value}/{dq.Offset.Value}"] = "missing_field";
+        int total = goodReads.Length + badReads.Length + queries.Length + 1;
+        await WaitFor(() => worker.Processed >= total, () => failure);
+        await stop.CancelAsync();
+        thread.Join(s_timeout);
+        Assert.Null(failure);
+
+        // Answers: the owner sees both of its reads; the federal searcher learns nothing; the forgery is denied.
+        var results = cluster.ReadAll(cluster.Topics.Results, 3, s_timeout).ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
+        Assert.Equal(3, results.Count);
+        Assert.Equal(["r1", "r2"], results["q-own"].GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        Assert.Equal("answered", results["q-federal"].GetProperty("status").GetString());
+        Assert.Empty(results["q-federal"].GetProperty("reads").EnumerateArray());
+        Assert.Equal("deny.unauthenticated", results["q-forged"].GetProperty("code").GetString());
+
+        // Dead letters: every bad event, with its code and exact source offset, payload intact.
+        var dlq = cluster.ReadAll(cluster.Topics.DeadLetter, badOffsets.Count, s_timeout).Select(r => Json(r.Message.Value)).ToList();
+        Assert.Equal(badOffsets.Count, dlq.Count);
+        foreach (JsonElement d in dlq)
+        {
+            string source = d.GetProperty("source").GetString()!;
+            Assert.True(badOffsets.ContainsKey(source), $"unexpected dead letter source {source}");
+            Assert.Equal(badOffsets[source], d.GetProperty("error").GetString());
+        }
+
+        // Audit: one record per decision, chains intact, no raw plate, the decision ids of the answers present.
+        int expectedAudit = goodReads.Length + 1 /* q-own */ + 1 /* q-federal: one owner touched */ + 1 /* q-forged */;
+        var audit = cluster.ReadAll(cluster.Topics.Audit, expectedAudit, s_timeout);
+        Assert.Equal(expectedAudit, audit.Count);
+        Assert.All(audit, r => Assert.DoesNotContain("7ABC123", r.Message.Value, StringComparison.Ordinal));
+        foreach (var chain in audit.GroupBy(r => r.Message.Key))
+        {
+            Assert.Null(Cli.Commands.AuditVerifier.Verify(chain.OrderBy(r => r.Offset.Value).Select(r => r.Message.Value)).Error);
+        }
+        var records = audit.Select(r => Json(r.Message.Value)).ToDictionary(r => r.GetProperty("id").GetString()!);
+        JsonElement federal = records[results["q-federal"].GetProperty("decision_id").GetString()!];
+        Assert.Equal("deny.no_agreement", federal.GetProperty("code").GetString());
+        Assert.Equal("ca-lapd", federal.GetProperty("owner").GetString());
+        Assert.Equal(["r1", "r2"], federal.GetProperty("reads").EnumerateArray().Select(r => r.GetString()!));
+        Assert.Equal("allow.own", records[results["q-own"].GetProperty("decision_id").GetString()!].GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task ShutdownCommitsEveryProcessedOffset()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        const int count = 200;
+        for (int i = 0; i < count; i++)
+        {
+            string plate = $"P{i % 37:D4}";
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lapd", plate, now.AddSeconds(-i)) });
+        }
+        producer.Flush(s_timeout);
+
+        var worker = new StreamGuardWorker(
+            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, CommitInterval = TimeSpan.FromHours(1), CommitBatch = int.MaxValue },
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        Exception? failure = null;
+        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
+        thread.Start();
+        await WaitFor(() => worker.Processed >= count, () => failure);
+        await stop.CancelAsync();
+        thread.Join(s_timeout);
+        Assert.Null(failure);
+
+        // No periodic commit ran (interval one hour): only the shutdown commit can have stored these offsets.
+        using IConsumer<Ignore, Ignore> probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId }).Build();
+        var partitions = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(cluster.Topics.Reads, p)).ToList();
+        long committed = probe.Committed(partitions, s_timeout).Where(o => o.Offset.Value > 0).Sum(o => o.Offset.Value);
+        long end = partitions.Sum(p => probe.QueryWatermarkOffsets(p, s_timeout).High.Value);
+        Assert.Equal(count, end);
+        Assert.Equal(end, committed);
+        Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, count, s_timeout).Count);
+    }
+
+    private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;
+
+    private static JsonElement Json(string s) => JsonDocument.Parse(Encoding.UTF8.GetBytes(s)).RootElement.Clone();
+
+    private static async Task WaitFor(Func<bool> condition, Func<Exception?> failure)
+    {
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (!condition())
+        {
+            if (failure() is { } e) throw new InvalidOperationException("worker failed", e);
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the worker did not process the events in time");
+            await Task.Delay(50);
+        }
+    }
+}
