@@ -69,6 +69,8 @@ internal static class DemoCommand
         Task assigned = await Task.WhenAny(worker.Assigned, Task.Delay(TimeSpan.FromSeconds(30), ct));
         if (assigned != worker.Assigned) throw new InvalidOperationException("the worker did not join its consumer group within 30 s: " + failure?.Message);
         o.WriteLine("worker joined its consumer group; producing traffic…");
+        string auditPath = Path.Combine(outDir, "audit.ndjson");
+        using var auditTail = new TopicTail(cluster.BootstrapServers, topics.Audit, partitions, auditPath);
 
         var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = 7, MalformedShare = malformed });
         using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
@@ -128,8 +130,7 @@ internal static class DemoCommand
 
         StreamGuardEngine engine = worker.Engine!;
         EngineStats s = engine.Stats;
-        string auditPath = Path.Combine(outDir, "audit.ndjson");
-        long auditRecords = ReadTopicToFile(cluster.BootstrapServers, topics.Audit, partitions, auditPath);
+        long auditRecords = auditTail.Finish(engine.Audit.Count, TimeSpan.FromSeconds(30));
         var verify = AuditVerifier.Verify(File.ReadLines(auditPath));
 
         var summary = new StringBuilder();
@@ -149,7 +150,7 @@ internal static class DemoCommand
             long n = s.DeadLettersOf((Parsing.ParseError)e);
             if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
         }
-        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; audit records: {auditRecords:N0} in {Path.GetFullPath(auditPath)}");
+        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; audit records: {auditRecords:N0} of {engine.Audit.Count:N0} written, in {Path.GetFullPath(auditPath)}");
         summary.AppendLine(verify.Error is null
             ? $"audit chains: {verify.Chains} verified, {verify.Records:N0} records, no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");
@@ -157,7 +158,7 @@ internal static class DemoCommand
         string reportPath = Path.Combine(outDir, "report.html");
         File.WriteAllText(reportPath, $"<!doctype html><meta charset=utf-8><title>StreamGuard demo</title><h1>StreamGuard demo</h1><pre>{WebUtility.HtmlEncode(summary.ToString())}</pre>");
         o.WriteLine($"report: {Path.GetFullPath(reportPath)}");
-        return worker.Processed == total && verify.Error is null ? 0 : 1;
+        return worker.Processed == total && verify.Error is null && auditRecords == engine.Audit.Count ? 0 : 1;
     }
 
     private static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value, string? key)
@@ -182,30 +183,63 @@ internal static class DemoCommand
     private static string Percentiles(LongHistogram h) => h.TotalCount == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
         $"p50 {h.GetValueAtPercentile(50)}  p99 {h.GetValueAtPercentile(99)}  p99.9 {h.GetValueAtPercentile(99.9)}  max {h.GetMaxValue()}");
 
-    /// <summary>Reads a whole topic from the beginning into an NDJSON file, partition by partition.</summary>
-    internal static long ReadTopicToFile(string bootstrap, string topic, int partitions, string path)
+    /// <summary>
+    /// Follows a topic from its beginning into an NDJSON file while the demo runs: the embedded cluster keeps at
+    /// most 5 MiB per partition, so the audit trail is read as it is written, not after.
+    /// </summary>
+    private sealed class TopicTail : IDisposable
     {
-        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
+        private readonly IConsumer<Ignore, byte[]> _consumer;
+        private readonly FileStream _file;
+        private readonly Thread _thread;
+        private volatile bool _stopping;
+        private long _count;
+
+        public TopicTail(string bootstrap, string topic, int partitions, string path)
         {
-            BootstrapServers = bootstrap, GroupId = "streamguard-demo-reader", EnableAutoCommit = false,
-            EnablePartitionEof = true, IsolationLevel = IsolationLevel.ReadCommitted,
-        }).Build();
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        long count = 0;
-        for (int p = 0; p < partitions; p++)
-        {
-            consumer.Assign(new TopicPartitionOffset(topic, p, Offset.Beginning));
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            _consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
             {
-                ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromSeconds(1));
-                if (r is null) continue;
-                if (r.IsPartitionEOF) break;
-                file.Write(r.Message.Value);
-                file.WriteByte((byte)'\n');
-                count++;
+                BootstrapServers = bootstrap, GroupId = "streamguard-demo-audit-reader", EnableAutoCommit = false,
+                IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50,
+            }).Build();
+            _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+            _file = new FileStream(path, FileMode.Create, FileAccess.Write);
+            _thread = new Thread(Run) { Name = "demo-audit-tail", IsBackground = true };
+            _thread.Start();
+        }
+
+        public long Count => Interlocked.Read(ref _count);
+
+        private void Run()
+        {
+            while (!_stopping)
+            {
+                ConsumeResult<Ignore, byte[]>? r = _consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (r is null || r.IsPartitionEOF) continue;
+                _file.Write(r.Message.Value);
+                _file.WriteByte((byte)'\n');
+                Interlocked.Increment(ref _count);
             }
         }
-        return count;
+
+        /// <summary>Waits until <paramref name="expected"/> records were read (or the timeout), then stops.</summary>
+        public long Finish(long expected, TimeSpan timeout)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (Count < expected && deadline.Elapsed < timeout) Thread.Sleep(50);
+            _stopping = true;
+            _thread.Join();
+            _file.Flush();
+            return Count;
+        }
+
+        public void Dispose()
+        {
+            _stopping = true;
+            _thread.Join();
+            _consumer.Close();
+            _consumer.Dispose();
+            _file.Dispose();
+        }
     }
 }

@@ -22,18 +22,20 @@ public sealed class AuditLog
 {
     private const int HashHexLength = 64;
 
-    private readonly byte[] _auditKey;
     private readonly IOutputSink _sink;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    // One reusable HMAC context: the one-shot HMACSHA256.HashData sets up a new one per call, a third of the
+    // engine's time per read in a profile of replay.
+    private readonly IncrementalHash _plateMac;
     private readonly Dictionary<int, Chain> _chains = [];
     private Chain? _current;
     private byte[] _policyHash;
 
     public AuditLog(byte[] auditKey, string policyHash, IOutputSink sink)
     {
-        _auditKey = auditKey;
+        _plateMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _sink = sink;
         _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
         _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
@@ -84,7 +86,8 @@ public sealed class AuditLog
         Span<byte> text = stackalloc byte[Plate.MaxLength];
         int n = Plate.Unpack(plate, text);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(_auditKey, text[..n], mac);
+        _plateMac.AppendData(text[..n]);
+        _plateMac.GetHashAndReset(mac);
         Span<byte> hex = stackalloc byte[64];
         HexLower(mac, hex);
         _writer.WriteString("plate_ref"u8, hex);

@@ -18,7 +18,6 @@ public enum DecisionCode : byte
     DenyMissingCaseNumber,
     DenyMissingReason,
     DenyWindowTooWide,
-    DenyRetention,
     DropExpiredOnArrival,
     Purged,
 }
@@ -46,7 +45,6 @@ public static class DecisionCodes
         DecisionCode.DenyMissingCaseNumber => "deny.missing_case_number"u8,
         DecisionCode.DenyMissingReason => "deny.missing_reason"u8,
         DecisionCode.DenyWindowTooWide => "deny.window_too_wide"u8,
-        DecisionCode.DenyRetention => "deny.retention"u8,
         DecisionCode.DropExpiredOnArrival => "drop.expired_on_arrival"u8,
         _ => "purge.expired"u8,
     };

@@ -49,6 +49,7 @@ public sealed class StreamGuardEngine
     private readonly PriorityQueue<UInt128, long> _seenExpiry = new();
     private readonly List<StoredRead> _matches = [];
     private readonly List<int> _owners = [];
+    private readonly IncrementalHash?[] _requesterMacs;
     private long _eventClockMs = long.MinValue;
 
     public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null)
@@ -59,6 +60,7 @@ public sealed class StreamGuardEngine
         _parser = new EventParser(policy.Agencies, maxEventBytes: _options.MaxEventBytes == 0 ? EventParser.DefaultMaxEventBytes : _options.MaxEventBytes);
         _audit = new AuditLog(auditKey, policy.Hash, sink);
         _json = new Utf8JsonWriter(_out, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _requesterMacs = new IncrementalHash?[policy.Agencies.Count];
     }
 
     public CompiledPolicy Policy { get; }
@@ -268,7 +270,9 @@ public sealed class StreamGuardEngine
     {
         if (q.Requester < 0) return DecisionCode.DenyUnauthenticated;
         byte[]? key = Policy.Key(q.Requester);
-        if (key is null || !QuerySignature.Verify(key, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
+        if (key is null) return DecisionCode.DenyUnauthenticated;
+        IncrementalHash mac = _requesterMacs[q.Requester] ??= IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        if (!QuerySignature.Verify(mac, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
                 _parser.Text(q.User), _parser.Text(q.PurposeText), _parser.Text(q.CaseNumber), _parser.Text(q.PlateText),
                 _parser.Text(q.FromText), _parser.Text(q.ToText), _parser.Text(q.IssuedAtText)))
         {

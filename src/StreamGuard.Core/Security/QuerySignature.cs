@@ -21,9 +21,10 @@ public static class QuerySignature
     }
 
     /// <summary>
-    /// Verifies a signature in constant time over the nine canonical fields, given as UTF-8 spans.
+    /// Verifies a signature in constant time over the nine canonical fields, given as UTF-8 spans. The
+    /// <c>hmac</c> context is keyed with the requester's key and reused across calls.
     /// </summary>
-    public static bool Verify(ReadOnlySpan<byte> key, ReadOnlySpan<byte> signatureBase64, scoped ReadOnlySpan<byte> queryId,
+    public static bool Verify(IncrementalHash hmac, ReadOnlySpan<byte> signatureBase64, scoped ReadOnlySpan<byte> queryId,
         scoped ReadOnlySpan<byte> requester, scoped ReadOnlySpan<byte> user, scoped ReadOnlySpan<byte> purpose,
         scoped ReadOnlySpan<byte> caseNumber, scoped ReadOnlySpan<byte> plate, scoped ReadOnlySpan<byte> from,
         scoped ReadOnlySpan<byte> to, scoped ReadOnlySpan<byte> issuedAt)
@@ -49,7 +50,8 @@ public static class QuerySignature
             Append(canonical, ref at, to, true);
             Append(canonical, ref at, issuedAt, false);
             Span<byte> expected = stackalloc byte[32];
-            HMACSHA256.HashData(key, canonical, expected);
+            hmac.AppendData(canonical);
+            hmac.GetHashAndReset(expected);
             return CryptographicOperations.FixedTimeEquals(expected, given[..32]);
         }
         finally
