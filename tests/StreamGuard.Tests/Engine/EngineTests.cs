@@ -193,7 +193,7 @@ public sealed class EngineTests : IDisposable
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0));
         Query(TestPolicy.Query("q2", "us-ice-ero", "7ABC123", s_t0));
-        Assert.Null(Cli.Commands.AuditVerifier.Verify(_sink.AuditRecords).Error);
+        Assert.Null(StreamGuard.Cli.Commands.AuditVerifier.Verify(_sink.AuditRecords).Error);
 
         var random = new Random(42);
         for (int i = 0; i < 200; i++)
@@ -206,7 +206,7 @@ public sealed class EngineTests : IDisposable
             if (bytes[at] == replacement) replacement = (byte)(replacement == 'a' ? 'b' : 'a');
             bytes[at] = replacement;
             lines[line] = Encoding.UTF8.GetString(bytes);
-            Assert.NotNull(Cli.Commands.AuditVerifier.Verify(lines).Error);
+            Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines).Error);
         }
     }
 
@@ -217,7 +217,7 @@ public sealed class EngineTests : IDisposable
         Read("r2", "ca-lapd", "7ABC124", s_t0);
         Read("r3", "ca-lapd", "7ABC125", s_t0);
         var lines = _sink.AuditRecords;
-        Assert.Contains("expected seq 2", Cli.Commands.AuditVerifier.Verify([lines[0], lines[2]]).Error, StringComparison.Ordinal);
-        Assert.NotNull(Cli.Commands.AuditVerifier.Verify([lines[1], lines[0], lines[2]]).Error);
+        Assert.Contains("expected seq 2", StreamGuard.Cli.Commands.AuditVerifier.Verify([lines[0], lines[2]]).Error, StringComparison.Ordinal);
+        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify([lines[1], lines[0], lines[2]]).Error);
     }
 }

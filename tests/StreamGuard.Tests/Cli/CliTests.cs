@@ -1,0 +1,145 @@
+using System.Text;
+using System.Text.Json;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.CommandLine;
+
+[CollectionDefinition("Console", DisableParallelization = true)]
+public sealed class ConsoleCollection;
+
+/// <summary>The command line in-process: exit codes, messages, and the README's example.</summary>
+[Collection("Console")]
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sg-cli-" + Guid.NewGuid().ToString("N"));
+
+    public CliTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        TextWriter oldOut = Console.Out, oldErr = Console.Error;
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try
+        {
+            int code = StreamGuard.Cli.Cli.MainAsync(args).GetAwaiter().GetResult();
+            return (code, o.ToString(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    private static string SamplePolicy => Path.Combine(AppContext.BaseDirectory, "samples", "policy.yaml");
+    private static string AuditKeyRef => "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
+
+    [Fact]
+    public void ReadmeExampleRunsAndReplayIsByteForByteDeterministic()
+    {
+        string traffic = Path.Combine(_dir, "traffic");
+        var gen = Run("gen", "--out", traffic, "--reads", "3000", "--end", "2026-03-03T18:00:00Z", "--seed", "5");
+        Assert.Equal(0, gen.Code);
+
+        string[] outputs = ["shared.ndjson", "alerts.ndjson", "results.ndjson", "purges.ndjson", "audit.ndjson", "dlq.ndjson"];
+        var runs = new List<Dictionary<string, byte[]>>();
+        for (int i = 0; i < 2; i++)
+        {
+            string outDir = Path.Combine(_dir, "out" + i);
+            var replay = Run("replay", "--policy", SamplePolicy, "--reads", Path.Combine(traffic, "reads.ndjson"),
+                "--queries", Path.Combine(traffic, "queries.ndjson"), "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
+            Assert.Equal(0, replay.Code);
+            runs.Add(outputs.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(outDir, f))));
+            var verify = Run("audit", "verify", Path.Combine(outDir, "audit.ndjson"));
+            Assert.Equal(0, verify.Code);
+            Assert.Contains("every link verified", verify.Out, StringComparison.Ordinal);
+        }
+        foreach (string f in outputs) Assert.Equal(runs[0][f], runs[1][f]);
+        Assert.NotEmpty(runs[0]["results.ndjson"]);
+        Assert.NotEmpty(runs[0]["dlq.ndjson"]); // gen writes 1% bad lines by default
+    }
+
+    [Fact]
+    public void ReplayDeadLettersEveryBadLineWithItsFileAndLineAndReadsOn()
+    {
+        using var policy = new TestPolicy();
+        string reads = Path.Combine(_dir, "reads.ndjson");
+        var t = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
+        using (var f = new FileStream(reads, FileMode.Create))
+        {
+            void Line(string s, string end = "\n") { f.Write(Encoding.UTF8.GetBytes(s + end)); }
+            Line(TestPolicy.Read("r1", "ca-lapd", "7ABC123", t), "\r\n");                    // 1 CRLF
+            Line("");                                                                        // 2 blank
+            Line("{\"read_id\":");                                                           // 3 malformed
+            f.Write([(byte)'{', 0xC0, 0xAF, (byte)'}', (byte)'\n']);                         // 4 invalid UTF-8
+            Line("{\"read_id\":\"r-big\",\"pad\":\"" + new string('x', 2000) + "\"}");      // 5 oversized (cap 1024)
+            Line(TestPolicy.Read("r2", "ca-lapd", "7ABC124", t.AddSeconds(1)), "");          // 6 no final newline
+        }
+        string outDir = Path.Combine(_dir, "out");
+        var replay = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--out", outDir, "--max-event-bytes", "1024",
+            "--now", "2026-03-04T00:00:00Z", "--audit-key", AuditKeyRef);
+        Assert.Equal(0, replay.Code);
+
+        var dlq = File.ReadAllLines(Path.Combine(outDir, "dlq.ndjson")).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        Assert.Equal(
+            [("malformed_json", $"{reads}:3"), ("invalid_utf8", $"{reads}:4"), ("oversized", $"{reads}:5")],
+            dlq.Select(d => (d.GetProperty("error").GetString()!, d.GetProperty("source").GetString()!)));
+        Assert.Equal(1024, Convert.FromBase64String(dlq[2].GetProperty("payload_b64").GetString()!).Length);
+        var audit = File.ReadAllLines(Path.Combine(outDir, "audit.ndjson"));
+        Assert.Equal(2, audit.Length); // r1 and r2 ingested
+    }
+
+    [Fact]
+    public void APolicyErrorNamesFileLineAndFieldAndExitsTwo()
+    {
+        string path = Path.Combine(_dir, "bad.yaml");
+        File.WriteAllText(path, "version: 1\nagencies:\n  - id: ca-lapd\n    state: CA\n    level: municipal\n");
+        var r = Run("policy", "check", path);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"{path}:3: agencies[ca-lapd].level:", r.Err, StringComparison.Ordinal);
+        Assert.Contains("'municipal'", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSamplePolicyChecksWithWarningsAboutWhatIsNotEvaluatedYet()
+    {
+        var r = Run("policy", "check", SamplePolicy);
+        Assert.Equal(0, r.Code);
+        Assert.Contains("agreements: 5 entries are not evaluated", r.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("frobnicate")]
+    [InlineData("replay", "--policy")]
+    [InlineData("replay", "--polcy", "x")]
+    [InlineData("gen", "--out", "x", "--reads", "-5")]
+    public void BadUsageExitsTwoWithHelp(params string[] args)
+    {
+        var r = Run(args);
+        Assert.Equal(2, r.Code);
+        Assert.Contains("streamguard", r.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("demo")]
+    [InlineData("run")]
+    [InlineData("broker")]
+    [InlineData("replay")]
+    [InlineData("gen")]
+    [InlineData("policy")]
+    [InlineData("audit")]
+    public void EveryVerbHasHelp(string verb)
+    {
+        var r = Run(verb, "--help");
+        Assert.Equal(0, r.Code);
+        Assert.Contains($"streamguard {verb}", r.Out, StringComparison.Ordinal);
+    }
+}
