@@ -48,42 +48,13 @@ public sealed class EventParser
 
     // ---- plate reads -------------------------------------------------------------------------
 
-    public ParseResult ParseRead(in ReadOnlySequence<byte> utf8, out PlateRead read)
-    {
-        if (utf8.IsSingleSegment) return ParseRead(utf8.FirstSpan, out read);
-        if (utf8.Length > MaxEventBytes) { read = default; return Oversized(); }
-        byte[] rented = ArrayPool<byte>.Shared.Rent((int)utf8.Length);
-        try
-        {
-            utf8.CopyTo(rented);
-            return ParseRead(rented.AsSpan(0, (int)utf8.Length), out read);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+    public ParseResult ParseRead(ReadOnlySpan<byte> utf8, out PlateRead read) => Parse<ReadKind, PlateRead>(utf8, out read);
 
-    public ParseResult ParseRead(ReadOnlySpan<byte> utf8, out PlateRead read)
+    public ParseResult ParseRead(in ReadOnlySequence<byte> utf8, out PlateRead read) => Parse<ReadKind, PlateRead>(utf8, out read);
+
+    private ParseResult ParseReadCore(ref Utf8JsonReader reader, out PlateRead read)
     {
         read = default;
-        ParseResult pre = Precheck(utf8);
-        if (!pre.IsOk) return pre;
-        try
-        {
-            return ParseReadCore(utf8, out read);
-        }
-        catch (JsonException)
-        {
-            return Malformed();
-        }
-    }
-
-    private ParseResult ParseReadCore(ReadOnlySpan<byte> utf8, out PlateRead read)
-    {
-        read = default;
-        var reader = new Utf8JsonReader(utf8);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
 
         Utf8Range readId = default, camera = default, agency = default, plate = default, observed = default, plateState = default;
         double confidence = double.NaN, lat = double.NaN, lon = double.NaN;
@@ -129,42 +100,13 @@ public sealed class EventParser
 
     // ---- queries -----------------------------------------------------------------------------
 
-    public ParseResult ParseQuery(in ReadOnlySequence<byte> utf8, out Query query)
-    {
-        if (utf8.IsSingleSegment) return ParseQuery(utf8.FirstSpan, out query);
-        if (utf8.Length > MaxEventBytes) { query = default; return Oversized(); }
-        byte[] rented = ArrayPool<byte>.Shared.Rent((int)utf8.Length);
-        try
-        {
-            utf8.CopyTo(rented);
-            return ParseQuery(rented.AsSpan(0, (int)utf8.Length), out query);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
-    }
+    public ParseResult ParseQuery(ReadOnlySpan<byte> utf8, out Query query) => Parse<QueryKind, Query>(utf8, out query);
 
-    public ParseResult ParseQuery(ReadOnlySpan<byte> utf8, out Query query)
+    public ParseResult ParseQuery(in ReadOnlySequence<byte> utf8, out Query query) => Parse<QueryKind, Query>(utf8, out query);
+
+    private ParseResult ParseQueryCore(ref Utf8JsonReader reader, out Query query)
     {
         query = default;
-        ParseResult pre = Precheck(utf8);
-        if (!pre.IsOk) return pre;
-        try
-        {
-            return ParseQueryCore(utf8, out query);
-        }
-        catch (JsonException)
-        {
-            return Malformed();
-        }
-    }
-
-    private ParseResult ParseQueryCore(ReadOnlySpan<byte> utf8, out Query query)
-    {
-        query = default;
-        var reader = new Utf8JsonReader(utf8);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
 
         Utf8Range queryId = default, requester = default, user = default, purpose = default, caseNumber = default, reason = default,
             plate = default, from = default, to = default, issued = default, signature = default;
@@ -215,26 +157,13 @@ public sealed class EventParser
 
     // ---- hotlist entries ---------------------------------------------------------------------
 
-    public ParseResult ParseHotlist(ReadOnlySpan<byte> utf8, out HotlistEntry entry)
-    {
-        entry = default;
-        ParseResult pre = Precheck(utf8);
-        if (!pre.IsOk) return pre;
-        try
-        {
-            return ParseHotlistCore(utf8, out entry);
-        }
-        catch (JsonException)
-        {
-            return Malformed();
-        }
-    }
+    public ParseResult ParseHotlist(ReadOnlySpan<byte> utf8, out HotlistEntry entry) => Parse<HotlistKind, HotlistEntry>(utf8, out entry);
 
-    private ParseResult ParseHotlistCore(ReadOnlySpan<byte> utf8, out HotlistEntry entry)
+    public ParseResult ParseHotlist(in ReadOnlySequence<byte> utf8, out HotlistEntry entry) => Parse<HotlistKind, HotlistEntry>(utf8, out entry);
+
+    private ParseResult ParseHotlistCore(ref Utf8JsonReader reader, out HotlistEntry entry)
     {
         entry = default;
-        var reader = new Utf8JsonReader(utf8);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
 
         Utf8Range hotlistId = default, owner = default, plate = default, purpose = default, caseNumber = default, expires = default;
         uint seen = 0;
@@ -269,26 +198,13 @@ public sealed class EventParser
 
     // ---- holds -------------------------------------------------------------------------------
 
-    public ParseResult ParseHold(ReadOnlySpan<byte> utf8, out Hold hold)
-    {
-        hold = default;
-        ParseResult pre = Precheck(utf8);
-        if (!pre.IsOk) return pre;
-        try
-        {
-            return ParseHoldCore(utf8, out hold);
-        }
-        catch (JsonException)
-        {
-            return Malformed();
-        }
-    }
+    public ParseResult ParseHold(ReadOnlySpan<byte> utf8, out Hold hold) => Parse<HoldEventKind, Hold>(utf8, out hold);
 
-    private ParseResult ParseHoldCore(ReadOnlySpan<byte> utf8, out Hold hold)
+    public ParseResult ParseHold(in ReadOnlySequence<byte> utf8, out Hold hold) => Parse<HoldEventKind, Hold>(utf8, out hold);
+
+    private ParseResult ParseHoldCore(ref Utf8JsonReader reader, out Hold hold)
     {
         hold = default;
-        var reader = new Utf8JsonReader(utf8);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
 
         Utf8Range holdId = default, agency = default, plate = default, from = default, to = default, kind = default, caseNumber = default, until = default;
         uint seen = 0;
@@ -337,6 +253,74 @@ public sealed class EventParser
     }
 
     // ---- shared pieces -----------------------------------------------------------------------
+
+    /// <summary>One event type's member loop, called with the reader on the opening brace.</summary>
+    private interface IEventKind<T>
+    {
+        static abstract ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out T value);
+    }
+
+    private readonly struct ReadKind : IEventKind<PlateRead>
+    {
+        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out PlateRead value) => parser.ParseReadCore(ref reader, out value);
+    }
+
+    private readonly struct QueryKind : IEventKind<Query>
+    {
+        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out Query value) => parser.ParseQueryCore(ref reader, out value);
+    }
+
+    private readonly struct HotlistKind : IEventKind<HotlistEntry>
+    {
+        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out HotlistEntry value) => parser.ParseHotlistCore(ref reader, out value);
+    }
+
+    private readonly struct HoldEventKind : IEventKind<Hold>
+    {
+        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out Hold value) => parser.ParseHoldCore(ref reader, out value);
+    }
+
+    /// <summary>Size cap, UTF-8 check, then the event's member loop; a JSON syntax error is <c>malformed_json</c>.</summary>
+    private ParseResult Parse<TKind, T>(ReadOnlySpan<byte> utf8, out T value)
+        where TKind : struct, IEventKind<T>
+        where T : struct
+    {
+        value = default;
+        ParseResult pre = Precheck(utf8);
+        if (!pre.IsOk) return pre;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
+            return TKind.Core(this, ref reader, out value);
+        }
+        catch (JsonException)
+        {
+            return Malformed();
+        }
+    }
+
+    /// <summary>
+    /// A single segment is parsed in place; split data (rare: a record across pipe buffers) is first copied into
+    /// a pooled contiguous buffer, after the size cap is checked.
+    /// </summary>
+    private ParseResult Parse<TKind, T>(in ReadOnlySequence<byte> utf8, out T value)
+        where TKind : struct, IEventKind<T>
+        where T : struct
+    {
+        if (utf8.IsSingleSegment) return Parse<TKind, T>(utf8.FirstSpan, out value);
+        if (utf8.Length > MaxEventBytes) { value = default; return Oversized(); }
+        byte[] rented = ArrayPool<byte>.Shared.Rent((int)utf8.Length);
+        try
+        {
+            utf8.CopyTo(rented);
+            return Parse<TKind, T>(rented.AsSpan(0, (int)utf8.Length), out value);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     private ParseResult Precheck(ReadOnlySpan<byte> utf8)
     {
