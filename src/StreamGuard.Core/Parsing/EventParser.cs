@@ -23,6 +23,12 @@ public sealed class EventParser
     /// <summary>Default cap on one event's size in bytes.</summary>
     public const int DefaultMaxEventBytes = 64 * 1024;
 
+    // Member names per event type, in the order of their bit in the parser's `seen` mask.
+    private static readonly byte[][] s_readMembers = ["read_id"u8.ToArray(), "camera_id"u8.ToArray(), "agency_id"u8.ToArray(), "plate"u8.ToArray(), "observed_at"u8.ToArray(), "plate_state"u8.ToArray(), "confidence"u8.ToArray(), "lat"u8.ToArray(), "lon"u8.ToArray()];
+    private static readonly byte[][] s_queryMembers = ["query_id"u8.ToArray(), "requester"u8.ToArray(), "user"u8.ToArray(), "purpose"u8.ToArray(), "case_number"u8.ToArray(), "reason"u8.ToArray(), "plate"u8.ToArray(), "from"u8.ToArray(), "to"u8.ToArray(), "issued_at"u8.ToArray(), "signature"u8.ToArray()];
+    private static readonly byte[][] s_hotlistMembers = ["hotlist_id"u8.ToArray(), "owner"u8.ToArray(), "plate"u8.ToArray(), "purpose"u8.ToArray(), "case_number"u8.ToArray(), "expires_at"u8.ToArray()];
+    private static readonly byte[][] s_holdMembers = ["hold_id"u8.ToArray(), "agency"u8.ToArray(), "plate"u8.ToArray(), "from"u8.ToArray(), "to"u8.ToArray(), "kind"u8.ToArray(), "case_number"u8.ToArray(), "until"u8.ToArray()];
+
     private readonly AgencyDirectory _agencies;
     private readonly Utf8Interner _cameras;
     private readonly byte[] _scratch;
@@ -62,16 +68,19 @@ public sealed class EventParser
         ParseResult r;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("read_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "read_id", out readId)).IsOk) return r; }
-            else if (reader.ValueTextEquals("camera_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "camera_id", out camera)).IsOk) return r; }
-            else if (reader.ValueTextEquals("agency_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "agency_id", out agency)).IsOk) return r; }
-            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "plate", out plate)).IsOk) return r; }
-            else if (reader.ValueTextEquals("observed_at"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "observed_at", out observed)).IsOk) return r; }
-            else if (reader.ValueTextEquals("plate_state"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "plate_state", out plateState)).IsOk) return r; }
-            else if (reader.ValueTextEquals("confidence"u8)) { if (!(r = Num(ref reader, ref seen, 1u << 6, "confidence", out confidence)).IsOk) return r; }
-            else if (reader.ValueTextEquals("lat"u8)) { if (!(r = Num(ref reader, ref seen, 1u << 7, "lat", out lat)).IsOk) return r; }
-            else if (reader.ValueTextEquals("lon"u8)) { if (!(r = Num(ref reader, ref seen, 1u << 8, "lon", out lon)).IsOk) return r; }
-            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+            switch (Member(ref reader, s_readMembers))
+            {
+                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "read_id", out readId)).IsOk) return r; break;
+                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "camera_id", out camera)).IsOk) return r; break;
+                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "agency_id", out agency)).IsOk) return r; break;
+                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "plate", out plate)).IsOk) return r; break;
+                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "observed_at", out observed)).IsOk) return r; break;
+                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "plate_state", out plateState)).IsOk) return r; break;
+                case 6: if (!(r = Num(ref reader, ref seen, 1u << 6, "confidence", out confidence)).IsOk) return r; break;
+                case 7: if (!(r = Num(ref reader, ref seen, 1u << 7, "lat", out lat)).IsOk) return r; break;
+                case 8: if (!(r = Num(ref reader, ref seen, 1u << 8, "lon", out lon)).IsOk) return r; break;
+                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+            }
         }
         if (!(r = End(ref reader)).IsOk) return r;
 
@@ -114,18 +123,21 @@ public sealed class EventParser
         ParseResult r;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("query_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "query_id", out queryId)).IsOk) return r; }
-            else if (reader.ValueTextEquals("requester"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "requester", out requester)).IsOk) return r; }
-            else if (reader.ValueTextEquals("user"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "user", out user)).IsOk) return r; }
-            else if (reader.ValueTextEquals("purpose"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; }
-            else if (reader.ValueTextEquals("case_number"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; }
-            else if (reader.ValueTextEquals("reason"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "reason", out reason)).IsOk) return r; }
-            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 6, "plate", out plate)).IsOk) return r; }
-            else if (reader.ValueTextEquals("from"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 7, "from", out from)).IsOk) return r; }
-            else if (reader.ValueTextEquals("to"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 8, "to", out to)).IsOk) return r; }
-            else if (reader.ValueTextEquals("issued_at"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 9, "issued_at", out issued)).IsOk) return r; }
-            else if (reader.ValueTextEquals("signature"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 10, "signature", out signature)).IsOk) return r; }
-            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+            switch (Member(ref reader, s_queryMembers))
+            {
+                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "query_id", out queryId)).IsOk) return r; break;
+                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "requester", out requester)).IsOk) return r; break;
+                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "user", out user)).IsOk) return r; break;
+                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; break;
+                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; break;
+                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "reason", out reason)).IsOk) return r; break;
+                case 6: if (!(r = Str(ref reader, ref seen, 1u << 6, "plate", out plate)).IsOk) return r; break;
+                case 7: if (!(r = Str(ref reader, ref seen, 1u << 7, "from", out from)).IsOk) return r; break;
+                case 8: if (!(r = Str(ref reader, ref seen, 1u << 8, "to", out to)).IsOk) return r; break;
+                case 9: if (!(r = Str(ref reader, ref seen, 1u << 9, "issued_at", out issued)).IsOk) return r; break;
+                case 10: if (!(r = Str(ref reader, ref seen, 1u << 10, "signature", out signature)).IsOk) return r; break;
+                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+            }
         }
         if (!(r = End(ref reader)).IsOk) return r;
 
@@ -170,13 +182,16 @@ public sealed class EventParser
         ParseResult r;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("hotlist_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "hotlist_id", out hotlistId)).IsOk) return r; }
-            else if (reader.ValueTextEquals("owner"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "owner", out owner)).IsOk) return r; }
-            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; }
-            else if (reader.ValueTextEquals("purpose"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; }
-            else if (reader.ValueTextEquals("case_number"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; }
-            else if (reader.ValueTextEquals("expires_at"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "expires_at", out expires)).IsOk) return r; }
-            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+            switch (Member(ref reader, s_hotlistMembers))
+            {
+                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "hotlist_id", out hotlistId)).IsOk) return r; break;
+                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "owner", out owner)).IsOk) return r; break;
+                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; break;
+                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; break;
+                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; break;
+                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "expires_at", out expires)).IsOk) return r; break;
+                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+            }
         }
         if (!(r = End(ref reader)).IsOk) return r;
 
@@ -211,15 +226,18 @@ public sealed class EventParser
         ParseResult r;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("hold_id"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 0, "hold_id", out holdId)).IsOk) return r; }
-            else if (reader.ValueTextEquals("agency"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 1, "agency", out agency)).IsOk) return r; }
-            else if (reader.ValueTextEquals("plate"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; }
-            else if (reader.ValueTextEquals("from"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 3, "from", out from)).IsOk) return r; }
-            else if (reader.ValueTextEquals("to"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 4, "to", out to)).IsOk) return r; }
-            else if (reader.ValueTextEquals("kind"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 5, "kind", out kind)).IsOk) return r; }
-            else if (reader.ValueTextEquals("case_number"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 6, "case_number", out caseNumber)).IsOk) return r; }
-            else if (reader.ValueTextEquals("until"u8)) { if (!(r = Str(ref reader, ref seen, 1u << 7, "until", out until)).IsOk) return r; }
-            else { if (!(r = SkipValue(ref reader)).IsOk) return r; }
+            switch (Member(ref reader, s_holdMembers))
+            {
+                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "hold_id", out holdId)).IsOk) return r; break;
+                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "agency", out agency)).IsOk) return r; break;
+                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; break;
+                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "from", out from)).IsOk) return r; break;
+                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "to", out to)).IsOk) return r; break;
+                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "kind", out kind)).IsOk) return r; break;
+                case 6: if (!(r = Str(ref reader, ref seen, 1u << 6, "case_number", out caseNumber)).IsOk) return r; break;
+                case 7: if (!(r = Str(ref reader, ref seen, 1u << 7, "until", out until)).IsOk) return r; break;
+                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+            }
         }
         if (!(r = End(ref reader)).IsOk) return r;
 
@@ -328,6 +346,34 @@ public sealed class EventParser
         if (utf8.Length > MaxEventBytes) return Oversized();
         if (!Utf8.IsValid(utf8)) return new ParseResult(ParseError.InvalidUtf8, null, "not valid UTF-8");
         return ParseResult.Ok;
+    }
+
+    /// <summary>
+    /// The index of the current property name in <paramref name="names"/>, or -1. Compares lengths first: one
+    /// byte-wise comparison per member in practice, instead of one per known name.
+    /// </summary>
+    private static int Member(ref Utf8JsonReader reader, byte[][] names)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            // Rare: an escaped property name. Unescaping never lengthens it; names we know are short.
+            const int Longest = 192;
+            if (reader.ValueSpan.Length > Longest) return -1;
+            Span<byte> unescaped = stackalloc byte[Longest];
+            int written = reader.CopyString(unescaped);
+            return Find(unescaped[..written], names);
+        }
+        return Find(reader.ValueSpan, names);
+    }
+
+    private static int Find(ReadOnlySpan<byte> name, byte[][] names)
+    {
+        for (int i = 0; i < names.Length; i++)
+        {
+            byte[] candidate = names[i];
+            if (candidate.Length == name.Length && name.SequenceEqual(candidate)) return i;
+        }
+        return -1;
     }
 
     /// <summary>Reads a string member into scratch. JSON null counts as absent.</summary>
