@@ -23,7 +23,8 @@ public sealed class StreamGuardWorker
     private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
     private readonly Action<string> _log;
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Dictionary<TopicPartition, long> _pending = [];
+    // Next offset to commit per (topic, partition): a value-type key, no allocation per event.
+    private readonly Dictionary<(string Topic, int Partition), long> _pending = [];
     private long _processed;
 
     public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory, Action<string>? log = null)
@@ -66,6 +67,9 @@ public sealed class StreamGuardWorker
             AutoOffsetReset = AutoOffsetReset.Earliest,
             IsolationLevel = IsolationLevel.ReadCommitted,
             ClientId = "streamguard-worker",
+            // Range assignment gives partition N of alpr.reads and of alpr.queries to the same worker: the audit
+            // chain pN and the reads a query on partition N must see live together.
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
         };
 
         using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
@@ -86,7 +90,21 @@ public sealed class StreamGuardWorker
             .SetPartitionsRevokedHandler((c, partitions) =>
             {
                 _log($"revoked {partitions.Count} partitions: committing what was processed");
-                Commit(c, producer, sink);
+                try
+                {
+                    Commit(c, producer, sink);
+                }
+                finally
+                {
+                    // Whether or not that commit went through, these partitions are no longer ours: a later commit
+                    // must never move their offsets under the new owner.
+                    foreach (TopicPartitionOffset p in partitions) _pending.Remove((p.Topic, p.Partition.Value));
+                }
+            })
+            .SetPartitionsLostHandler((_, partitions) =>
+            {
+                _log($"lost {partitions.Count} partitions: their uncommitted events will be reprocessed by the new owner");
+                foreach (TopicPartitionOffset p in partitions) _pending.Remove((p.Topic, p.Partition.Value));
             })
             .Build();
         try
@@ -109,14 +127,18 @@ public sealed class StreamGuardWorker
                     continue;
                 }
 
-                if (result is { IsPartitionEOF: false })
+                if (result is null)
+                {
+                    engine.Tick(); // idle: purge what expired even when no event arrives
+                }
+                else if (!result.IsPartitionEOF)
                 {
                     long start = Stopwatch.GetTimestamp();
                     var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
                     ReadOnlySpan<byte> value = result.Message.Value;
                     if (result.Topic == _options.Topics.Reads) engine.ProcessRead(value, source);
                     else engine.ProcessQuery(value, source);
-                    _pending[result.TopicPartition] = result.Offset.Value + 1;
+                    _pending[(result.Topic, result.Partition.Value)] = result.Offset.Value + 1;
                     long end = Stopwatch.GetTimestamp();
                     DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
                     long createdMs = result.Message.Timestamp.UnixTimestampMs;
@@ -148,7 +170,7 @@ public sealed class StreamGuardWorker
         if (left > 0) throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"{left} outputs not acknowledged within {_options.FlushTimeout}; nothing committed"));
         if (sink.DeliveryErrors > 0) throw new KafkaException(sink.FirstError ?? new Error(ErrorCode.Unknown, "output delivery failed"));
         var offsets = new List<TopicPartitionOffset>(_pending.Count);
-        foreach (var (tp, next) in _pending) offsets.Add(new TopicPartitionOffset(tp, new Offset(next)));
+        foreach (var ((topic, partition), next) in _pending) offsets.Add(new TopicPartitionOffset(topic, partition, new Offset(next)));
         try
         {
             consumer.Commit(offsets);

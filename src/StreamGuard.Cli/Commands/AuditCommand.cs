@@ -51,11 +51,11 @@ internal static class AuditVerifier
             try
             {
                 using var doc = JsonDocument.Parse(bytes);
-                chain = doc.RootElement.GetProperty("chain").GetString()!;
-                prev = doc.RootElement.GetProperty("prev").GetString()!;
+                chain = doc.RootElement.GetProperty("chain").GetString() ?? throw new FormatException("chain is null");
+                prev = doc.RootElement.GetProperty("prev").GetString() ?? throw new FormatException("prev is null");
                 seq = doc.RootElement.GetProperty("seq").GetInt64();
             }
-            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
                 return new Result(records, chains.Count, lineNo, $"not an audit record ({e.Message})");
             }

@@ -27,7 +27,7 @@ internal static class ReplayCommand
           --queries Q         queries, NDJSON (optional)
           --out DIR           output directory (created)
           --now T             RFC 3339 "now" for rejecting future-dated events (default: the real current time)
-          --audit-key REF     HMAC key for plate references: env:NAME or file:PATH
+          --audit-key REF     HMAC key for plate references and record ids: env:NAME or file:PATH (required)
           --max-event-bytes N size cap per line (default 65536); larger lines go to dlq.ndjson as oversized
 
         Hotlists (--hotlists) and holds (--holds) are parsed by the engine but not yet evaluated by this build:
@@ -55,6 +55,8 @@ internal static class ReplayCommand
         args.RejectUnknown();
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error);
+        // Deterministic output needs a fixed key: plate_ref values and ids are HMACs under it.
+        if (auditKeyRef is null) throw new UsageException("--audit-key env:NAME|file:PATH is required: replay output is deterministic only under a fixed audit key");
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
         using var sink = new FileOutputSink(outDir);
         var engine = new StreamGuardEngine(policy, sink, auditKey, new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes });
@@ -168,7 +170,7 @@ internal static class ReplayCommand
                 reader.Skip();
             }
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
         }
         return long.MinValue;

@@ -29,12 +29,18 @@ public sealed class AuditLog
     // One reusable HMAC context: the one-shot HMACSHA256.HashData sets up a new one per call, a third of the
     // engine's time per read in a profile of replay.
     private readonly IncrementalHash _plateMac;
+    private readonly IncrementalHash _idMac;
+    private readonly byte[] _policySource;
+    private readonly int _policyAgencies;
     private readonly Dictionary<int, Chain> _chains = [];
     private Chain? _current;
     private byte[] _policyHash;
 
-    public AuditLog(byte[] auditKey, string policyHash, IOutputSink sink)
+    public AuditLog(byte[] auditKey, string policyHash, IOutputSink sink, string policySource = "", int policyAgencies = 0)
     {
+        _idMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
+        _policySource = System.Text.Encoding.UTF8.GetBytes(policySource);
+        _policyAgencies = policyAgencies;
         _plateMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _sink = sink;
         _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
@@ -48,7 +54,6 @@ public sealed class AuditLog
     public long Count { get; private set; }
 
     /// <summary>The id of the last completed record (valid until the next <see cref="Begin"/>).</summary>
-    public ReadOnlySpan<byte> LastId => _current is null ? default : _current.Id.AsSpan(0, _current.IdLength);
 
     public void SetPolicyHash(string policyHash) => _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
 
@@ -59,10 +64,29 @@ public sealed class AuditLog
         {
             chain = new Chain(partition);
             _chains.Add(partition, chain);
+            OpenChain(chain, atMs);
         }
+        Header(chain, eventKind, allow, code, atMs);
+    }
+
+    /// <summary>
+    /// Every chain opens with a <c>policy_load</c> record naming the policy in force (file and hash), so each
+    /// decision after it can be traced to the exact policy that made it.
+    /// </summary>
+    private void OpenChain(Chain chain, long atMs)
+    {
+        Header(chain, "policy_load"u8, true, "policy.load"u8, atMs);
+        _writer.WriteString("rule"u8, "POLICY"u8);
+        _writer.WriteString("file"u8, _policySource);
+        _writer.WriteNumber("agencies"u8, _policyAgencies);
+        Complete();
+    }
+
+    private void Header(Chain chain, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)
+    {
         _current = chain;
         chain.Seq++;
-        chain.FormatId();
+        chain.FormatId(_idMac);
 
         _buffer.ResetWrittenCount();
         _writer.Reset(_buffer);
@@ -162,21 +186,34 @@ public sealed class AuditLog
         {
             Name = System.Text.Encoding.ASCII.GetBytes("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
             PrevHex = System.Text.Encoding.ASCII.GetBytes(GenesisHex("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            Id = new byte[Name.Length + 1 + 20];
-            Name.CopyTo(Id, 0);
-            Id[Name.Length] = (byte)'-';
+            Id = new byte[IdLength];
         }
 
         public byte[] Name { get; }
         public byte[] PrevHex { get; }
         public byte[] Id { get; }
-        public int IdLength { get; private set; }
+        public int IdLength => 32;
         public long Seq { get; set; }
 
-        public void FormatId()
+        /// <summary>
+        /// The record id: 128 bits of HMAC-SHA256 of <c>id:&lt;chain&gt;:&lt;seq&gt;</c> under the audit key, in hex.
+        /// Opaque on purpose: ids are handed to searchers in results, and consecutive numbers would tell them how
+        /// many records (owners whose reads were withheld) lay between two of their answers.
+        /// </summary>
+        public void FormatId(IncrementalHash mac)
         {
-            System.Buffers.Text.Utf8Formatter.TryFormat(Seq, Id.AsSpan(Name.Length + 1), out int written);
-            IdLength = Name.Length + 1 + written;
+            Span<byte> text = stackalloc byte[3 + 16 + 1 + 20];
+            "id:"u8.CopyTo(text);
+            int n = 3;
+            Name.CopyTo(text[n..]);
+            n += Name.Length;
+            text[n++] = (byte)':';
+            System.Buffers.Text.Utf8Formatter.TryFormat(Seq, text[n..], out int written);
+            n += written;
+            mac.AppendData(text[..n]);
+            Span<byte> digest = stackalloc byte[32];
+            mac.GetHashAndReset(digest);
+            HexLower(digest[..16], Id);
         }
     }
 }

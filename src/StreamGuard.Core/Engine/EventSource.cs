@@ -9,4 +9,9 @@ public readonly record struct EventSource(string Origin, int Partition, long Pos
 
     /// <summary>Writes <c>topic/partition/offset</c> or <c>file:line</c>.</summary>
     public override string ToString() => IsFile ? $"{Origin}:{Position}" : $"{Origin}/{Partition}/{Position}";
+
+    /// <summary>Formats like <see cref="ToString"/> without allocating.</summary>
+    public bool TryFormat(Span<char> destination, out int written) => IsFile
+        ? destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Origin}:{Position}", out written)
+        : destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Origin}/{Partition}/{Position}", out written);
 }

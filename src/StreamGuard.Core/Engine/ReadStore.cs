@@ -9,6 +9,8 @@ public sealed class StoredRead
     public required long ExpiresAtMs { get; init; }
     public required byte[] ReadId { get; init; }
     public required byte[] Payload { get; init; }
+    /// <summary>The input partition the read came from: its purge is audited on that partition's chain.</summary>
+    public int Partition { get; init; }
     public bool Evicted { get; set; }
 }
 
@@ -39,9 +41,11 @@ public sealed class ReadStore
         Count++;
     }
 
-    /// <summary>The resident reads of a plate (any order), or an empty list.</summary>
-    public IReadOnlyList<StoredRead> Find(ulong plate) =>
-        _byPlate.TryGetValue(plate, out List<StoredRead>? list) ? list : [];
+    private static readonly List<StoredRead> s_none = [];
+
+    /// <summary>The resident reads of a plate (any order), or an empty list. Do not modify it.</summary>
+    public List<StoredRead> Find(ulong plate) =>
+        _byPlate.TryGetValue(plate, out List<StoredRead>? list) ? list : s_none;
 
     /// <summary>Removes the next read whose window closed at or before <paramref name="nowMs"/>.</summary>
     public bool TryEvictNext(long nowMs, out StoredRead? read)

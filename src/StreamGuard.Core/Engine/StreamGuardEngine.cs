@@ -49,8 +49,12 @@ public sealed class StreamGuardEngine
     private readonly PriorityQueue<UInt128, long> _seenExpiry = new();
     private readonly List<StoredRead> _matches = [];
     private readonly List<int> _owners = [];
+    private readonly List<bool> _ownerAllowed = [];
     private readonly IncrementalHash?[] _requesterMacs;
     private long _eventClockMs = long.MinValue;
+
+    /// <summary>Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).</summary>
+    public const int MaxReadsPerResult = 1000;
 
     public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null)
     {
@@ -58,7 +62,7 @@ public sealed class StreamGuardEngine
         _sink = sink;
         _options = options ?? EngineOptions.Default;
         _parser = new EventParser(policy.Agencies, maxEventBytes: _options.MaxEventBytes == 0 ? EventParser.DefaultMaxEventBytes : _options.MaxEventBytes);
-        _audit = new AuditLog(auditKey, policy.Hash, sink);
+        _audit = new AuditLog(auditKey, policy.Hash, sink, policy.Document.Source, policy.Document.Agencies.Count);
         _json = new Utf8JsonWriter(_out, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         _requesterMacs = new IncrementalHash?[policy.Agencies.Count];
     }
@@ -97,7 +101,7 @@ public sealed class StreamGuardEngine
 
         Advance(read.ObservedAtMs);
         long now = ClockFor(read.ObservedAtMs);
-        Evict(now, source.Partition);
+        Evict(now);
 
         long retention = Policy.RetentionMs(read.Owner);
         long expires = read.ObservedAtMs + retention;
@@ -122,7 +126,7 @@ public sealed class StreamGuardEngine
 
         _store.Add(new StoredRead
         {
-            Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires,
+            Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = source.Partition,
             ReadId = readId.ToArray(), Payload = payload.ToArray(),
         });
         // Push sharing evaluates agreements per purpose (SPEC §3); with no evaluated agreement there is no push.
@@ -142,17 +146,26 @@ public sealed class StreamGuardEngine
         }
     }
 
-    /// <summary>Evicts every read whose window has closed, with a purge notice and an audit record for each.</summary>
-    public void Evict(long nowMs, int partition)
+    /// <summary>
+    /// Evicts every read whose window has closed by the engine's clock. The worker calls this when idle, so a quiet
+    /// partition still purges on time.
+    /// </summary>
+    public void Tick() => Evict(NowMs);
+
+    /// <summary>
+    /// Evicts every read whose window closed at or before <paramref name="nowMs"/>, with a purge notice and an
+    /// audit record (on the chain of the partition the read came from) for each.
+    /// </summary>
+    public void Evict(long nowMs)
     {
         Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
         while (_store.TryEvictNext(nowMs, out StoredRead? read))
         {
             Stats.Purges++;
             Stats.Count(DecisionCode.Purged);
-            _audit.Begin(partition, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), nowMs);
+            _audit.Begin(read!.Partition, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), nowMs);
             Utf8JsonWriter w = _audit.Writer;
-            WriteRetentionRule(w, read!.Owner);
+            WriteRetentionRule(w, read.Owner);
             w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
             w.WriteStartArray("reads"u8);
             w.WriteStringValue(read.ReadId);
@@ -185,7 +198,7 @@ public sealed class StreamGuardEngine
         DecisionCode pre = Precheck(q);
         if (pre == DecisionCode.AllowSearch) Advance(q.IssuedAtMs);
         long now = ClockFor(q.IssuedAtMs);
-        Evict(now, source.Partition);
+        Evict(now);
         if (pre != DecisionCode.AllowSearch)
         {
             Stats.Count(pre);
@@ -208,12 +221,13 @@ public sealed class StreamGuardEngine
             _matches.Add(r);
             if (!_owners.Contains(r.Owner)) _owners.Add(r.Owner);
         }
-        _matches.Sort(static (a, b) => a.ObservedAtMs != b.ObservedAtMs ? a.ObservedAtMs.CompareTo(b.ObservedAtMs) : a.ReadId.AsSpan().SequenceCompareTo(b.ReadId));
+        // Newest first, so an answer truncated at MaxReadsPerResult keeps the most recent reads.
+        _matches.Sort(static (a, b) => a.ObservedAtMs != b.ObservedAtMs ? b.ObservedAtMs.CompareTo(a.ObservedAtMs) : a.ReadId.AsSpan().SequenceCompareTo(b.ReadId));
         _owners.Sort();
 
-        Span<byte> firstId = stackalloc byte[32];
+        Span<byte> firstId = stackalloc byte[64];
         int firstIdLength = 0;
-        ulong allowedOwners = 0; // bit per index in _owners (first 64 owners; more are denied below)
+        _ownerAllowed.Clear();
         if (_owners.Count == 0)
         {
             Stats.Count(DecisionCode.AllowSearch);
@@ -227,10 +241,9 @@ public sealed class StreamGuardEngine
         for (int i = 0; i < _owners.Count; i++)
         {
             int owner = _owners[i];
-            Decision d = i < 64 ? Policy.Decide(owner, q.Requester, Access.Search, q.Purpose)
-                : new Decision(DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule, "more than 64 owners in one answer");
+            Decision d = Policy.Decide(owner, q.Requester, Access.Search, q.Purpose);
             Stats.Count(d.Code);
-            if (d.Allowed) allowedOwners |= 1UL << i;
+            _ownerAllowed.Add(d.Allowed);
             BeginSearchRecord(source.Partition, q, d.Allowed, d.Code, now);
             Utf8JsonWriter w = _audit.Writer;
             w.WriteString("rule"u8, d.Rule);
@@ -253,12 +266,17 @@ public sealed class StreamGuardEngine
         _json.WriteString("status"u8, "answered"u8);
         _json.WriteString("code"u8, "ok"u8);
         _json.WriteStartArray("reads"u8);
+        int disclosed = 0;
         foreach (StoredRead r in _matches)
         {
-            int index = _owners.IndexOf(r.Owner);
-            if (index < 64 && (allowedOwners & (1UL << index)) != 0) _json.WriteRawValue(r.Payload, skipInputValidation: true);
+            if (!_ownerAllowed[_owners.IndexOf(r.Owner)]) continue;
+            // Kafka messages are bounded (1 MB by default): the newest reads are kept, and the answer says so.
+            if (disclosed == MaxReadsPerResult) break;
+            _json.WriteRawValue(r.Payload, skipInputValidation: true);
+            disclosed++;
         }
         _json.WriteEndArray();
+        if (disclosed == MaxReadsPerResult) _json.WriteBoolean("truncated"u8, true);
         _json.WriteString("decision_id"u8, firstId[..firstIdLength]);
         _json.WriteEndObject();
         _json.Flush();
@@ -341,6 +359,7 @@ public sealed class StreamGuardEngine
     }
 
     /// <summary>Sends a rejected event to the dead-letter sink: code, detail, source and the payload in base64.</summary>
+    /// <remarks>The payload kept is capped at the event size cap, so a dead letter always fits a Kafka message.</remarks>
     public void DeadLetter(in ParseResult error, ReadOnlySpan<byte> payload, in EventSource source)
     {
         Stats.Count(error.Error);
@@ -348,9 +367,10 @@ public sealed class StreamGuardEngine
         _json.Reset(_out);
         _json.WriteStartObject();
         _json.WriteString("error"u8, ParseErrorCodes.Utf8Code(error.Error));
-        _json.WriteString("detail"u8, error.Detail);
-        _json.WriteString("source"u8, source.ToString());
-        _json.WriteBase64String("payload_b64"u8, payload);
+        Span<char> text = stackalloc char[256];
+        _json.WriteString("detail"u8, error.TryFormatDetail(text, out int detailLength) ? text[..detailLength] : error.Detail);
+        _json.WriteString("source"u8, source.TryFormat(text, out int sourceLength) ? text[..sourceLength] : source.ToString());
+        _json.WriteBase64String("payload_b64"u8, payload.Length > _parser.MaxEventBytes ? payload[.._parser.MaxEventBytes] : payload);
         _json.WriteEndObject();
         _json.Flush();
         _sink.DeadLetter(_out.WrittenSpan);

@@ -66,7 +66,8 @@ public sealed class NdjsonLineReader
                 }
                 if (!TryReadLine(ref buffer, out ReadOnlySequence<byte> line))
                 {
-                    if (buffer.Length > _maxLineBytes)
+                    // +1: a line of exactly the cap may still be followed by its CR before the LF arrives.
+                    if (buffer.Length > _maxLineBytes + 1)
                     {
                         // No newline within the cap: report the line, keep its head, skip the rest.
                         LineNumber++;

@@ -23,6 +23,9 @@ public sealed class EventParser
     /// <summary>Default cap on one event's size in bytes.</summary>
     public const int DefaultMaxEventBytes = 64 * 1024;
 
+    /// <summary>Longest camera id accepted (bounds the camera interner's memory).</summary>
+    public const int MaxCameraIdBytes = 128;
+
     // Member names per event type, in the order of their bit in the parser's `seen` mask.
     private static readonly byte[][] s_readMembers = ["read_id"u8.ToArray(), "camera_id"u8.ToArray(), "agency_id"u8.ToArray(), "plate"u8.ToArray(), "observed_at"u8.ToArray(), "plate_state"u8.ToArray(), "confidence"u8.ToArray(), "lat"u8.ToArray(), "lon"u8.ToArray()];
     private static readonly byte[][] s_queryMembers = ["query_id"u8.ToArray(), "requester"u8.ToArray(), "user"u8.ToArray(), "purpose"u8.ToArray(), "case_number"u8.ToArray(), "reason"u8.ToArray(), "plate"u8.ToArray(), "from"u8.ToArray(), "to"u8.ToArray(), "issued_at"u8.ToArray(), "signature"u8.ToArray()];
@@ -65,21 +68,21 @@ public sealed class EventParser
         Utf8Range readId = default, camera = default, agency = default, plate = default, observed = default, plateState = default;
         double confidence = double.NaN, lat = double.NaN, lon = double.NaN;
         uint seen = 0;
-        ParseResult r;
+        ParseResult r, first = default; // the first bad value: reported after structure and required members
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             switch (Member(ref reader, s_readMembers))
             {
-                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "read_id", out readId)).IsOk) return r; break;
-                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "camera_id", out camera)).IsOk) return r; break;
-                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "agency_id", out agency)).IsOk) return r; break;
-                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "plate", out plate)).IsOk) return r; break;
-                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "observed_at", out observed)).IsOk) return r; break;
-                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "plate_state", out plateState)).IsOk) return r; break;
-                case 6: if (!(r = Num(ref reader, ref seen, 1u << 6, "confidence", out confidence)).IsOk) return r; break;
-                case 7: if (!(r = Num(ref reader, ref seen, 1u << 7, "lat", out lat)).IsOk) return r; break;
-                case 8: if (!(r = Num(ref reader, ref seen, 1u << 8, "lon", out lon)).IsOk) return r; break;
-                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "read_id", out readId)); break;
+                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "camera_id", out camera)); break;
+                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "agency_id", out agency)); break;
+                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "plate", out plate)); break;
+                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "observed_at", out observed)); break;
+                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "plate_state", out plateState)); break;
+                case 6: Keep(ref first, Num(ref reader, ref seen, 1u << 6, "confidence", out confidence)); break;
+                case 7: Keep(ref first, Num(ref reader, ref seen, 1u << 7, "lat", out lat)); break;
+                case 8: Keep(ref first, Num(ref reader, ref seen, 1u << 8, "lon", out lon)); break;
+                default: Keep(ref first, SkipValue(ref reader)); break;
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
@@ -88,6 +91,7 @@ public sealed class EventParser
         if ((seen & (1u << 2)) == 0) return Missing("agency_id");
         if ((seen & (1u << 3)) == 0) return Missing("plate");
         if ((seen & (1u << 4)) == 0) return Missing("observed_at");
+        if (!first.IsOk) return first;
         if (readId.Length is 0 or > 64) return Invalid("read_id", "must be 1-64 characters");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
         if (!Rfc3339.TryParse(Text(observed), out long observedMs)) return BadTimestamp("observed_at");
@@ -96,8 +100,10 @@ public sealed class EventParser
         if (!double.IsNaN(lon) && !(lon >= -180 && lon <= 180)) return Invalid("lon", "must be in [-180,180]");
         int owner = _agencies.Find(Text(agency));
         if (owner < 0) return new ParseResult(ParseError.UnknownAgency, "agency_id", "not an agency of the policy");
+        if (camera.Length > MaxCameraIdBytes) return Invalid("camera_id", "longer than 128 bytes");
+        // A full interner never rejects a read: the camera is simply not interned (-1).
         int cameraId = -1;
-        if (!camera.IsEmpty && !_cameras.TryIntern(Text(camera), out cameraId)) return Invalid("camera_id", "too many distinct cameras");
+        if (!camera.IsEmpty && !_cameras.TryIntern(Text(camera), out cameraId)) cameraId = -1;
 
         read = new PlateRead
         {
@@ -120,23 +126,23 @@ public sealed class EventParser
         Utf8Range queryId = default, requester = default, user = default, purpose = default, caseNumber = default, reason = default,
             plate = default, from = default, to = default, issued = default, signature = default;
         uint seen = 0;
-        ParseResult r;
+        ParseResult r, first = default; // the first bad value: reported after structure and required members
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             switch (Member(ref reader, s_queryMembers))
             {
-                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "query_id", out queryId)).IsOk) return r; break;
-                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "requester", out requester)).IsOk) return r; break;
-                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "user", out user)).IsOk) return r; break;
-                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; break;
-                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; break;
-                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "reason", out reason)).IsOk) return r; break;
-                case 6: if (!(r = Str(ref reader, ref seen, 1u << 6, "plate", out plate)).IsOk) return r; break;
-                case 7: if (!(r = Str(ref reader, ref seen, 1u << 7, "from", out from)).IsOk) return r; break;
-                case 8: if (!(r = Str(ref reader, ref seen, 1u << 8, "to", out to)).IsOk) return r; break;
-                case 9: if (!(r = Str(ref reader, ref seen, 1u << 9, "issued_at", out issued)).IsOk) return r; break;
-                case 10: if (!(r = Str(ref reader, ref seen, 1u << 10, "signature", out signature)).IsOk) return r; break;
-                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "query_id", out queryId)); break;
+                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "requester", out requester)); break;
+                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "user", out user)); break;
+                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)); break;
+                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)); break;
+                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "reason", out reason)); break;
+                case 6: Keep(ref first, Str(ref reader, ref seen, 1u << 6, "plate", out plate)); break;
+                case 7: Keep(ref first, Str(ref reader, ref seen, 1u << 7, "from", out from)); break;
+                case 8: Keep(ref first, Str(ref reader, ref seen, 1u << 8, "to", out to)); break;
+                case 9: Keep(ref first, Str(ref reader, ref seen, 1u << 9, "issued_at", out issued)); break;
+                case 10: Keep(ref first, Str(ref reader, ref seen, 1u << 10, "signature", out signature)); break;
+                default: Keep(ref first, SkipValue(ref reader)); break;
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
@@ -147,6 +153,7 @@ public sealed class EventParser
         if ((seen & (1u << 3)) == 0) return Missing("purpose");
         if ((seen & (1u << 6)) == 0) return Missing("plate");
         if ((seen & (1u << 9)) == 0) return Missing("issued_at");
+        if (!first.IsOk) return first;
         if (queryId.Length is 0 or > 128) return Invalid("query_id", "must be 1-128 characters");
         if (user.IsEmpty) return Invalid("user", "must not be empty");
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
@@ -179,18 +186,18 @@ public sealed class EventParser
 
         Utf8Range hotlistId = default, owner = default, plate = default, purpose = default, caseNumber = default, expires = default;
         uint seen = 0;
-        ParseResult r;
+        ParseResult r, first = default; // the first bad value: reported after structure and required members
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             switch (Member(ref reader, s_hotlistMembers))
             {
-                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "hotlist_id", out hotlistId)).IsOk) return r; break;
-                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "owner", out owner)).IsOk) return r; break;
-                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; break;
-                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)).IsOk) return r; break;
-                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)).IsOk) return r; break;
-                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "expires_at", out expires)).IsOk) return r; break;
-                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "hotlist_id", out hotlistId)); break;
+                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "owner", out owner)); break;
+                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "plate", out plate)); break;
+                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)); break;
+                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)); break;
+                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "expires_at", out expires)); break;
+                default: Keep(ref first, SkipValue(ref reader)); break;
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
@@ -199,6 +206,7 @@ public sealed class EventParser
         if ((seen & (1u << 1)) == 0) return Missing("owner");
         if ((seen & (1u << 2)) == 0) return Missing("plate");
         if ((seen & (1u << 3)) == 0) return Missing("purpose");
+        if (!first.IsOk) return first;
         if (hotlistId.Length is 0 or > 128) return Invalid("hotlist_id", "must be 1-128 characters");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
@@ -223,20 +231,20 @@ public sealed class EventParser
 
         Utf8Range holdId = default, agency = default, plate = default, from = default, to = default, kind = default, caseNumber = default, until = default;
         uint seen = 0;
-        ParseResult r;
+        ParseResult r, first = default; // the first bad value: reported after structure and required members
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             switch (Member(ref reader, s_holdMembers))
             {
-                case 0: if (!(r = Str(ref reader, ref seen, 1u << 0, "hold_id", out holdId)).IsOk) return r; break;
-                case 1: if (!(r = Str(ref reader, ref seen, 1u << 1, "agency", out agency)).IsOk) return r; break;
-                case 2: if (!(r = Str(ref reader, ref seen, 1u << 2, "plate", out plate)).IsOk) return r; break;
-                case 3: if (!(r = Str(ref reader, ref seen, 1u << 3, "from", out from)).IsOk) return r; break;
-                case 4: if (!(r = Str(ref reader, ref seen, 1u << 4, "to", out to)).IsOk) return r; break;
-                case 5: if (!(r = Str(ref reader, ref seen, 1u << 5, "kind", out kind)).IsOk) return r; break;
-                case 6: if (!(r = Str(ref reader, ref seen, 1u << 6, "case_number", out caseNumber)).IsOk) return r; break;
-                case 7: if (!(r = Str(ref reader, ref seen, 1u << 7, "until", out until)).IsOk) return r; break;
-                default: if (!(r = SkipValue(ref reader)).IsOk) return r; break;
+                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "hold_id", out holdId)); break;
+                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "agency", out agency)); break;
+                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "plate", out plate)); break;
+                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "from", out from)); break;
+                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "to", out to)); break;
+                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "kind", out kind)); break;
+                case 6: Keep(ref first, Str(ref reader, ref seen, 1u << 6, "case_number", out caseNumber)); break;
+                case 7: Keep(ref first, Str(ref reader, ref seen, 1u << 7, "until", out until)); break;
+                default: Keep(ref first, SkipValue(ref reader)); break;
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
@@ -245,6 +253,7 @@ public sealed class EventParser
         if ((seen & (1u << 1)) == 0) return Missing("agency");
         if ((seen & (1u << 5)) == 0) return Missing("kind");
         if ((seen & (1u << 7)) == 0) return Missing("until");
+        if (!first.IsOk) return first;
         if (holdId.Length is 0 or > 128) return Invalid("hold_id", "must be 1-128 characters");
         ulong packed = 0;
         if ((seen & (1u << 2)) != 0 && !Plate.TryPack(Text(plate), out packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
@@ -312,8 +321,9 @@ public sealed class EventParser
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
             return TKind.Core(this, ref reader, out value);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: an escape that does not decode to valid UTF-8 (a lone surrogate).
             return Malformed();
         }
     }
@@ -376,15 +386,23 @@ public sealed class EventParser
         return -1;
     }
 
-    /// <summary>Reads a string member into scratch. JSON null counts as absent.</summary>
+    private static void Keep(ref ParseResult first, in ParseResult result)
+    {
+        if (first.IsOk) first = result;
+    }
+
+    /// <summary>
+    /// Reads a string member into scratch. JSON null counts as absent. A bad or repeated value is skipped (the
+    /// member still counts as present), so the rest of the event is still checked for structure.
+    /// </summary>
     private ParseResult Str(ref Utf8JsonReader reader, ref uint seen, uint bit, string field, out Utf8Range range)
     {
         range = default;
-        if ((seen & bit) != 0) return Duplicate(field);
         if (!reader.Read()) return Malformed();
+        if ((seen & bit) != 0) { reader.Skip(); return Duplicate(field); }
         if (reader.TokenType == JsonTokenType.Null) return ParseResult.Ok;
-        if (reader.TokenType != JsonTokenType.String) { reader.TrySkip(); return Invalid(field, "must be a string"); }
         seen |= bit;
+        if (reader.TokenType != JsonTokenType.String) { reader.Skip(); return Invalid(field, "must be a string"); }
         // Unescaping never lengthens a string, and the whole event fits the scratch buffer.
         int written = reader.CopyString(_scratch.AsSpan(_scratchUsed));
         range = new Utf8Range(_scratchUsed, written);
@@ -395,12 +413,12 @@ public sealed class EventParser
     private static ParseResult Num(ref Utf8JsonReader reader, ref uint seen, uint bit, string field, out double value)
     {
         value = double.NaN;
-        if ((seen & bit) != 0) return Duplicate(field);
         if (!reader.Read()) return Malformed();
+        if ((seen & bit) != 0) { reader.Skip(); return Duplicate(field); }
         if (reader.TokenType == JsonTokenType.Null) return ParseResult.Ok;
-        if (reader.TokenType != JsonTokenType.Number) { reader.TrySkip(); return Invalid(field, "must be a number"); }
-        if (!reader.TryGetDouble(out value) || !double.IsFinite(value)) return Invalid(field, "number out of range");
         seen |= bit;
+        if (reader.TokenType != JsonTokenType.Number) { reader.Skip(); return Invalid(field, "must be a number"); }
+        if (!reader.TryGetDouble(out value) || !double.IsFinite(value)) { value = double.NaN; return Invalid(field, "number out of range"); }
         return ParseResult.Ok;
     }
 

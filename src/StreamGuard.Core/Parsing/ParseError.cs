@@ -22,6 +22,11 @@ public readonly record struct ParseResult(ParseError Error, string? Field, strin
 
     /// <summary>A human-readable detail for the dead-letter record (cold path).</summary>
     public string Detail => Field is null ? Reason ?? string.Empty : $"{Field}: {Reason}";
+
+    /// <summary>Formats <see cref="Detail"/> without allocating.</summary>
+    public bool TryFormatDetail(Span<char> destination, out int written) => Field is null
+        ? destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Reason}", out written)
+        : destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Field}: {Reason}", out written);
 }
 
 public static class ParseErrorCodes

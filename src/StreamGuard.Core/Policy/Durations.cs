@@ -11,18 +11,20 @@ public static class Durations
         string s = text.Trim();
         int i = 0;
         while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
-        if (i == 0 || i > 12 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out long n)) return false;
-        long? ms = s[i..] switch
+        if (i == 0 || i > 9 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out long n)) return false;
+        long? unit = s[i..] switch
         {
-            "ms" => n,
-            "s" => n * 1000,
-            "m" => n * 60_000,
-            "h" => n * 3_600_000,
-            "d" => n * 86_400_000,
-            "w" => n * 7 * 86_400_000,
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000L,
             _ => null,
         };
-        if (ms is null) return false;
+        // At most 9 digits: even 999,999,999 weeks fits a long of milliseconds; cap at 1000 years all the same.
+        long? ms = n * unit;
+        if (ms is null || ms > 1000L * 366 * 86_400_000) return false;
         value = TimeSpan.FromMilliseconds(ms.Value);
         return true;
     }

@@ -94,7 +94,7 @@ public sealed class CliTests : IDisposable
             dlq.Select(d => (d.GetProperty("error").GetString()!, d.GetProperty("source").GetString()!)));
         Assert.Equal(1024, Convert.FromBase64String(dlq[2].GetProperty("payload_b64").GetString()!).Length);
         var audit = File.ReadAllLines(Path.Combine(outDir, "audit.ndjson"));
-        Assert.Equal(2, audit.Length); // r1 and r2 ingested
+        Assert.Equal(3, audit.Length); // the chain's policy_load, then r1 and r2 ingested
     }
 
     [Fact]

@@ -44,12 +44,13 @@ public sealed class EngineTests : IDisposable
         JsonElement result = Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(3)));
 
         Assert.Equal("answered", result.GetProperty("status").GetString());
-        Assert.Equal(["r1", "r2"], result.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        Assert.Equal(["r2", "r1"], result.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!)); // newest first
         JsonElement record = Assert.Single(Audit("search"));
         Assert.Equal("allow.own", record.GetProperty("code").GetString());
         Assert.Equal("ca-lapd", record.GetProperty("owner").GetString());
-        Assert.Equal(["r1", "r2"], record.GetProperty("reads").EnumerateArray().Select(r => r.GetString()!));
+        Assert.Equal(["r1", "r2"], record.GetProperty("reads").EnumerateArray().Select(r => r.GetString()!).Order());
         Assert.Equal(record.GetProperty("id").GetString(), result.GetProperty("decision_id").GetString());
+        Assert.Matches("^[0-9a-f]{32}$", record.GetProperty("id").GetString()!); // opaque: reveals no record count
     }
 
     [Fact]
@@ -177,6 +178,48 @@ public sealed class EngineTests : IDisposable
     }
 
     [Fact]
+    public void EveryChainOpensWithAPolicyLoadRecord()
+    {
+        Read("r1", "ca-lapd", "7ABC123", s_t0);
+        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lapd", "7ABC124", s_t0)), EventSource.Kafka("alpr.reads", 5, 0));
+        var records = _sink.AuditRecords.Select(MemorySink.Json).ToList();
+        foreach (var chain in records.GroupBy(r => r.GetProperty("chain").GetString()))
+        {
+            JsonElement first = chain.First();
+            Assert.Equal(1, first.GetProperty("seq").GetInt64());
+            Assert.Equal("policy_load", first.GetProperty("event").GetString());
+            Assert.Equal(_policy.Compiled.Hash, first.GetProperty("policy").GetString());
+            Assert.Equal(_policy.PolicyPath, first.GetProperty("file").GetString());
+        }
+        Assert.Equal(["p0", "p5"], records.Select(r => r.GetProperty("chain").GetString()!).Distinct().Order());
+    }
+
+    [Fact]
+    public void ALongAnswerIsTruncatedToTheNewestReadsAndSaysSo()
+    {
+        for (int i = 0; i < StreamGuardEngine.MaxReadsPerResult + 5; i++) Read($"r{i:D5}", "ca-lapd", "7ABC123", s_t0.AddSeconds(i));
+        JsonElement result = Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddHours(1)));
+        Assert.Equal(StreamGuardEngine.MaxReadsPerResult, result.GetProperty("reads").GetArrayLength());
+        Assert.True(result.GetProperty("truncated").GetBoolean());
+        Assert.Equal($"r{StreamGuardEngine.MaxReadsPerResult + 4:D5}", result.GetProperty("reads")[0].GetProperty("read_id").GetString());
+    }
+
+    [Fact]
+    public void QuietTimePurgesWithoutWaitingForTheNextEvent()
+    {
+        var sink = new MemorySink();
+        var wallClock = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey);
+        // wa-spd keeps 21 days: a read observed 21 days ago less 100 ms expires 100 ms from now.
+        DateTimeOffset observed = DateTimeOffset.UtcNow.AddDays(-21).AddMilliseconds(100);
+        wallClock.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", observed)), EventSource.Kafka("alpr.reads", 2, 7));
+        Assert.Empty(sink.Purges);
+        Thread.Sleep(300);
+        wallClock.Tick();
+        Assert.Single(sink.Purges);
+        Assert.Equal("p2", MemorySink.Json(sink.AuditRecords[^1]).GetProperty("chain").GetString());
+    }
+
+    [Fact]
     public void AuditRecordsNeverContainARawPlateAndCarryAKeyedReference()
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0);
@@ -184,7 +227,8 @@ public sealed class EngineTests : IDisposable
         Assert.All(_sink.AuditRecords, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
         Text.Plate.TryPack("7ABC123"u8, out ulong plate);
         string expected = AuditLog.PlateRef(TestPolicy.AuditKey, plate);
-        Assert.All(_sink.AuditRecords, r => Assert.Equal(expected, MemorySink.Json(r).GetProperty("plate_ref").GetString()));
+        Assert.All(_sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("event").GetString() != "policy_load"),
+            r => Assert.Equal(expected, r.GetProperty("plate_ref").GetString()));
     }
 
     [Fact]
@@ -216,7 +260,7 @@ public sealed class EngineTests : IDisposable
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         Read("r2", "ca-lapd", "7ABC124", s_t0);
         Read("r3", "ca-lapd", "7ABC125", s_t0);
-        var lines = _sink.AuditRecords;
+        var lines = _sink.AuditRecords; // policy_load, r1, r2, r3
         Assert.Contains("expected seq 2", StreamGuard.Cli.Commands.AuditVerifier.Verify([lines[0], lines[2]]).Error, StringComparison.Ordinal);
         Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify([lines[1], lines[0], lines[2]]).Error);
     }
