@@ -86,13 +86,14 @@ public sealed class EventParser
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
+        if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("read_id");
         if ((seen & (1u << 2)) == 0) return Missing("agency_id");
         if ((seen & (1u << 3)) == 0) return Missing("plate");
         if ((seen & (1u << 4)) == 0) return Missing("observed_at");
         if (!first.IsOk) return first;
-        if (readId.Length is 0 or > 64) return Invalid("read_id", "must be 1-64 characters");
+        if (readId.Length == 0 || CharacterCount(Text(readId)) > 64) return Invalid("read_id", "must be 1-64 characters");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
         if (!Rfc3339.TryParse(Text(observed), out long observedMs)) return BadTimestamp("observed_at");
         if (!double.IsNaN(confidence) && !(confidence >= 0 && confidence <= 1)) return Invalid("confidence", "must be in [0,1]");
@@ -146,6 +147,7 @@ public sealed class EventParser
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
+        if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("query_id");
         if ((seen & (1u << 1)) == 0) return Missing("requester");
@@ -154,7 +156,7 @@ public sealed class EventParser
         if ((seen & (1u << 6)) == 0) return Missing("plate");
         if ((seen & (1u << 9)) == 0) return Missing("issued_at");
         if (!first.IsOk) return first;
-        if (queryId.Length is 0 or > 128) return Invalid("query_id", "must be 1-128 characters");
+        if (queryId.Length == 0 || CharacterCount(Text(queryId)) > 128) return Invalid("query_id", "must be 1-128 characters");
         if (user.IsEmpty) return Invalid("user", "must not be empty");
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
@@ -201,13 +203,14 @@ public sealed class EventParser
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
+        if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("hotlist_id");
         if ((seen & (1u << 1)) == 0) return Missing("owner");
         if ((seen & (1u << 2)) == 0) return Missing("plate");
         if ((seen & (1u << 3)) == 0) return Missing("purpose");
         if (!first.IsOk) return first;
-        if (hotlistId.Length is 0 or > 128) return Invalid("hotlist_id", "must be 1-128 characters");
+        if (hotlistId.Length == 0 || CharacterCount(Text(hotlistId)) > 128) return Invalid("hotlist_id", "must be 1-128 characters");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
         long expiresMs = long.MaxValue;
@@ -248,13 +251,14 @@ public sealed class EventParser
             }
         }
         if (!(r = End(ref reader)).IsOk) return r;
+        if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("hold_id");
         if ((seen & (1u << 1)) == 0) return Missing("agency");
         if ((seen & (1u << 5)) == 0) return Missing("kind");
         if ((seen & (1u << 7)) == 0) return Missing("until");
         if (!first.IsOk) return first;
-        if (holdId.Length is 0 or > 128) return Invalid("hold_id", "must be 1-128 characters");
+        if (holdId.Length == 0 || CharacterCount(Text(holdId)) > 128) return Invalid("hold_id", "must be 1-128 characters");
         ulong packed = 0;
         if ((seen & (1u << 2)) != 0 && !Plate.TryPack(Text(plate), out packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
         HoldKind holdKind;
@@ -386,6 +390,29 @@ public sealed class EventParser
         return -1;
     }
 
+    /// <summary>
+    /// <c>seen</c> holds two masks: the low 16 bits say a member has a value (required-member checks), the high 16
+    /// bits that it appeared at all, even as null — so a member given twice is a duplicate whatever its values.
+    /// </summary>
+    private static bool Repeated(ref uint seen, uint bit)
+    {
+        uint appeared = bit << 16;
+        if ((seen & appeared) != 0) return true;
+        seen |= appeared;
+        return false;
+    }
+
+    /// <summary>Characters (Unicode scalar values) in valid UTF-8: the bytes that do not continue a sequence.</summary>
+    private static int CharacterCount(ReadOnlySpan<byte> utf8)
+    {
+        int count = 0;
+        foreach (byte b in utf8)
+        {
+            if ((b & 0xC0) != 0x80) count++;
+        }
+        return count;
+    }
+
     private static void Keep(ref ParseResult first, in ParseResult result)
     {
         if (first.IsOk) first = result;
@@ -399,7 +426,7 @@ public sealed class EventParser
     {
         range = default;
         if (!reader.Read()) return Malformed();
-        if ((seen & bit) != 0) { reader.Skip(); return Duplicate(field); }
+        if (Repeated(ref seen, bit)) { reader.Skip(); return Duplicate(field); }
         if (reader.TokenType == JsonTokenType.Null) return ParseResult.Ok;
         seen |= bit;
         if (reader.TokenType != JsonTokenType.String) { reader.Skip(); return Invalid(field, "must be a string"); }
@@ -414,7 +441,7 @@ public sealed class EventParser
     {
         value = double.NaN;
         if (!reader.Read()) return Malformed();
-        if ((seen & bit) != 0) { reader.Skip(); return Duplicate(field); }
+        if (Repeated(ref seen, bit)) { reader.Skip(); return Duplicate(field); }
         if (reader.TokenType == JsonTokenType.Null) return ParseResult.Ok;
         seen |= bit;
         if (reader.TokenType != JsonTokenType.Number) { reader.Skip(); return Invalid(field, "must be a number"); }
@@ -453,7 +480,9 @@ public sealed class EventParser
     private static ParseResult Invalid(string field, string reason) => new(ParseError.InvalidField, field, reason);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ParseResult Duplicate(string field) => new(ParseError.InvalidField, field, "duplicate member");
+    private static ParseResult Duplicate(string field) => new(ParseError.InvalidField, field, DuplicateMember);
+
+    private const string DuplicateMember = "duplicate member";
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ParseResult BadTimestamp(string field) => new(ParseError.InvalidField, field, "not an RFC 3339 timestamp with a zone");

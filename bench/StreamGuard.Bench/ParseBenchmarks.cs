@@ -1,0 +1,203 @@
+using System.Buffers;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using StreamGuard.Parsing;
+
+namespace StreamGuard.Bench;
+
+// Each benchmark parses a batch of 1,000 distinct events; OperationsPerInvoke makes every figure per event.
+// Benchmark classes cannot be sealed: BenchmarkDotNet derives its runner from them.
+
+/// <summary>Plate reads (SPEC §2 shape, ~350 B): System.Text.Json POCO + validation vs EventParser.</summary>
+[MemoryDiagnoser]
+[GcServer(false)]
+[GcConcurrent(false)]
+[Config(typeof(ParseBenchConfig))]
+public class ReadParseBenchmarks
+{
+    public const int Batch = 1_000;
+
+    private byte[][] _events = [];
+    private ReadOnlySequence<byte>[] _split = [];
+    private EventParser _parser = null!;
+    private SystemTextJsonBaseline _baseline = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _events = BenchPayloads.Reads(Batch);
+        _split = ThreeSegments.Split(_events);
+        _parser = new EventParser(new AgencyDirectory(BenchPayloads.AgencyIds));
+        _baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
+        // Every event must be accepted by both, or the comparison is not like for like.
+        if (EventParserSpan() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
+    public long SystemTextJsonPoco()
+    {
+        long sum = 0;
+        foreach (byte[] e in _events)
+        {
+            long r = _baseline.ParseRead(e);
+            if (r < 0) return r;
+            sum += r;
+        }
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long EventParserSpan()
+    {
+        long accepted = 0;
+        foreach (byte[] e in _events)
+        {
+            if (_parser.ParseRead(e, out _).IsOk) accepted++;
+        }
+        return accepted;
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long EventParserThreeSegments()
+    {
+        long accepted = 0;
+        foreach (ReadOnlySequence<byte> e in _split)
+        {
+            if (_parser.ParseRead(e, out _).IsOk) accepted++;
+        }
+        return accepted;
+    }
+}
+
+/// <summary>Queries (SPEC §2 shape, ~340 B): System.Text.Json POCO + validation vs EventParser.</summary>
+[MemoryDiagnoser]
+[GcServer(false)]
+[GcConcurrent(false)]
+[Config(typeof(ParseBenchConfig))]
+public class QueryParseBenchmarks
+{
+    public const int Batch = 1_000;
+
+    private byte[][] _events = [];
+    private ReadOnlySequence<byte>[] _split = [];
+    private EventParser _parser = null!;
+    private SystemTextJsonBaseline _baseline = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _events = BenchPayloads.Queries(Batch);
+        _split = ThreeSegments.Split(_events);
+        _parser = new EventParser(new AgencyDirectory(BenchPayloads.AgencyIds));
+        _baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
+        if (EventParserSpan() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
+    public long SystemTextJsonPoco()
+    {
+        long sum = 0;
+        foreach (byte[] e in _events)
+        {
+            long r = _baseline.ParseQuery(e);
+            if (r < 0) return r;
+            sum += r;
+        }
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long EventParserSpan()
+    {
+        long accepted = 0;
+        foreach (byte[] e in _events)
+        {
+            if (_parser.ParseQuery(e, out _).IsOk) accepted++;
+        }
+        return accepted;
+    }
+
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long EventParserThreeSegments()
+    {
+        long accepted = 0;
+        foreach (ReadOnlySequence<byte> e in _split)
+        {
+            if (_parser.ParseQuery(e, out _).IsOk) accepted++;
+        }
+        return accepted;
+    }
+}
+
+/// <summary>Events cut into three segments at fixed fractions, as a pipe or fetch buffer boundary would cut them.</summary>
+internal static class ThreeSegments
+{
+    public static ReadOnlySequence<byte>[] Split(byte[][] events)
+    {
+        var result = new ReadOnlySequence<byte>[events.Length];
+        for (int i = 0; i < events.Length; i++)
+        {
+            ReadOnlyMemory<byte> e = events[i];
+            int a = e.Length / 3, b = 2 * e.Length / 3;
+            var first = new Segment(e[..a], 0);
+            Segment last = first.Append(e[a..b]).Append(e[b..]);
+            result[i] = new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
+        }
+        return result;
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+}
+
+/// <summary>Adds bytes/event and MB/s (payload bytes over the mean time per event) to the summary table.</summary>
+public sealed class ParseBenchConfig : ManualConfig
+{
+    public ParseBenchConfig()
+    {
+        AddColumn(new ThroughputColumn(bytesColumn: true), new ThroughputColumn(bytesColumn: false));
+    }
+
+    private sealed class ThroughputColumn(bool bytesColumn) : IColumn
+    {
+        private static readonly double s_readBytes = BenchPayloads.AverageBytes(BenchPayloads.Reads(ReadParseBenchmarks.Batch));
+        private static readonly double s_queryBytes = BenchPayloads.AverageBytes(BenchPayloads.Queries(QueryParseBenchmarks.Batch));
+
+        public string Id => bytesColumn ? "PayloadBytes" : "Throughput";
+        public string ColumnName => bytesColumn ? "B/event" : "MB/s";
+        public bool AlwaysShow => true;
+        public ColumnCategory Category => ColumnCategory.Custom;
+        public int PriorityInCategory => bytesColumn ? 0 : 1;
+        public bool IsNumeric => true;
+        public UnitType UnitType => UnitType.Dimensionless;
+        public string Legend => bytesColumn ? "Mean payload bytes per event" : "Payload megabytes (10^6 B) parsed per second by one thread";
+
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+        public bool IsAvailable(Summary summary) => true;
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        {
+            double bytes = benchmarkCase.Descriptor.Type == typeof(QueryParseBenchmarks) ? s_queryBytes : s_readBytes;
+            if (bytesColumn) return bytes.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+            double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
+            return meanNs is double ns && ns > 0 ? (bytes / ns * 1000).ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        }
+    }
+}
