@@ -8,17 +8,17 @@ namespace StreamGuard.Tests.Embedded;
 
 /// <summary>
 /// The embedded mock cluster serves real Confluent.Kafka clients, and its fault injection
-/// reaches them. Every wait on a client is bounded by <see cref="TestTimeout"/>, so no test can hang.
+/// reaches them. Every wait on a client is bounded by <see cref="s_testTimeout"/>, so no test can hang.
 /// </summary>
 public sealed class MockClusterTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan TestTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_testTimeout = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task ProducedMessagesAreConsumedByAGroup()
     {
         const int MessageCount = 1_000;
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start(brokers: 3, rebalanceDelayMs: 0);
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 4);
@@ -46,17 +46,17 @@ public sealed class MockClusterTests(ITestOutputHelper output)
     public async Task TransactionallyProducedMessagesAreReadByAReadCommittedConsumer()
     {
         const int MessageCount = 100;
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start(brokers: 3, rebalanceDelayMs: 0);
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 4, replicationFactor: 3);
 
         using (var producer = BuildProducer(cluster, transactionalId: $"tx-{Guid.NewGuid():N}"))
         {
-            producer.InitTransactions(TestTimeout);
+            producer.InitTransactions(s_testTimeout);
             producer.BeginTransaction();
             await ProduceAll(producer, topic, "committed", MessageCount, timeout.Token);
-            producer.CommitTransaction(TestTimeout);
+            producer.CommitTransaction(s_testTimeout);
         }
 
         using var consumer = BuildConsumer(cluster, groupId: NewGroup(), IsolationLevel.ReadCommitted);
@@ -71,7 +71,7 @@ public sealed class MockClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task ProducerDeliversOnceItsPartitionLeaderComesBackUp()
     {
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start(brokers: 3);
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 1, replicationFactor: 3);
@@ -96,7 +96,7 @@ public sealed class MockClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task InjectedProduceErrorsFailDeliveries()
     {
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start();
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 1);
@@ -115,7 +115,7 @@ public sealed class MockClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task IdempotentProducerDeliversThroughInjectedNotLeaderForPartitionErrors()
     {
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start(brokers: 3);
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 1, replicationFactor: 3);
@@ -147,7 +147,7 @@ public sealed class MockClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task BrokerRoundTripTimeDelaysDeliveries()
     {
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start();
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 1);
@@ -167,7 +167,7 @@ public sealed class MockClusterTests(ITestOutputHelper output)
     [Fact]
     public void NewGroupsWaitForTheInitialRebalanceDelay()
     {
-        using var timeout = new CancellationTokenSource(TestTimeout);
+        using var timeout = new CancellationTokenSource(s_testTimeout);
         using var cluster = MockCluster.Start();
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 1);
