@@ -11,27 +11,37 @@ namespace StreamGuard.Bench;
 // Each benchmark parses a batch of 1,000 distinct events; OperationsPerInvoke makes every figure per event.
 // Benchmark classes cannot be sealed: BenchmarkDotNet derives its runner from them.
 
-/// <summary>Plate reads (SPEC §2 shape, ~350 B): System.Text.Json POCO + validation vs EventParser.</summary>
+/// <summary>
+/// One event type: System.Text.Json POCO + validation (the baseline) vs EventParser over spans and over
+/// three-segment sequences. Each derived class supplies the payloads and the three calls (one virtual call per
+/// event in every variant, so the comparison stays like for like).
+/// </summary>
 [MemoryDiagnoser]
 [GcServer(false)]
 [GcConcurrent(false)]
 [Config(typeof(ParseBenchConfig))]
-public class ReadParseBenchmarks
+public abstract class ParseBenchmarks
 {
     public const int Batch = 1_000;
 
     private byte[][] _events = [];
     private ReadOnlySequence<byte>[] _split = [];
-    private EventParser _parser = null!;
-    private SystemTextJsonBaseline _baseline = null!;
+
+    protected EventParser Parser { get; private set; } = null!;
+    protected SystemTextJsonBaseline Baseline { get; private set; } = null!;
+
+    protected abstract byte[][] Payloads(int count);
+    protected abstract long ParseWithBaseline(byte[] utf8);
+    protected abstract bool ParseSpan(ReadOnlySpan<byte> utf8);
+    protected abstract bool ParseSequence(in ReadOnlySequence<byte> utf8);
 
     [GlobalSetup]
     public void Setup()
     {
-        _events = BenchPayloads.Reads(Batch);
+        _events = Payloads(Batch);
         _split = ThreeSegments.Split(_events);
-        _parser = new EventParser(new AgencyDirectory(BenchPayloads.AgencyIds));
-        _baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
+        Parser = new EventParser(new AgencyDirectory(BenchPayloads.AgencyIds));
+        Baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
         // Every event must be accepted by both, or the comparison is not like for like.
         if (EventParserSpan() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
     }
@@ -42,7 +52,7 @@ public class ReadParseBenchmarks
         long sum = 0;
         foreach (byte[] e in _events)
         {
-            long r = _baseline.ParseRead(e);
+            long r = ParseWithBaseline(e);
             if (r < 0) return r;
             sum += r;
         }
@@ -55,7 +65,7 @@ public class ReadParseBenchmarks
         long accepted = 0;
         foreach (byte[] e in _events)
         {
-            if (_parser.ParseRead(e, out _).IsOk) accepted++;
+            if (ParseSpan(e)) accepted++;
         }
         return accepted;
     }
@@ -66,70 +76,28 @@ public class ReadParseBenchmarks
         long accepted = 0;
         foreach (ReadOnlySequence<byte> e in _split)
         {
-            if (_parser.ParseRead(e, out _).IsOk) accepted++;
+            if (ParseSequence(e)) accepted++;
         }
         return accepted;
     }
 }
 
-/// <summary>Queries (SPEC §2 shape, ~340 B): System.Text.Json POCO + validation vs EventParser.</summary>
-[MemoryDiagnoser]
-[GcServer(false)]
-[GcConcurrent(false)]
-[Config(typeof(ParseBenchConfig))]
-public class QueryParseBenchmarks
+/// <summary>Plate reads (SPEC §2 shape, ~350 B).</summary>
+public class ReadParseBenchmarks : ParseBenchmarks
 {
-    public const int Batch = 1_000;
+    protected override byte[][] Payloads(int count) => BenchPayloads.Reads(count);
+    protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseRead(utf8);
+    protected override bool ParseSpan(ReadOnlySpan<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
+    protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
+}
 
-    private byte[][] _events = [];
-    private ReadOnlySequence<byte>[] _split = [];
-    private EventParser _parser = null!;
-    private SystemTextJsonBaseline _baseline = null!;
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        _events = BenchPayloads.Queries(Batch);
-        _split = ThreeSegments.Split(_events);
-        _parser = new EventParser(new AgencyDirectory(BenchPayloads.AgencyIds));
-        _baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
-        if (EventParserSpan() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
-    }
-
-    [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
-    public long SystemTextJsonPoco()
-    {
-        long sum = 0;
-        foreach (byte[] e in _events)
-        {
-            long r = _baseline.ParseQuery(e);
-            if (r < 0) return r;
-            sum += r;
-        }
-        return sum;
-    }
-
-    [Benchmark(OperationsPerInvoke = Batch)]
-    public long EventParserSpan()
-    {
-        long accepted = 0;
-        foreach (byte[] e in _events)
-        {
-            if (_parser.ParseQuery(e, out _).IsOk) accepted++;
-        }
-        return accepted;
-    }
-
-    [Benchmark(OperationsPerInvoke = Batch)]
-    public long EventParserThreeSegments()
-    {
-        long accepted = 0;
-        foreach (ReadOnlySequence<byte> e in _split)
-        {
-            if (_parser.ParseQuery(e, out _).IsOk) accepted++;
-        }
-        return accepted;
-    }
+/// <summary>Queries (SPEC §2 shape, ~350 B).</summary>
+public class QueryParseBenchmarks : ParseBenchmarks
+{
+    protected override byte[][] Payloads(int count) => BenchPayloads.Queries(count);
+    protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseQuery(utf8);
+    protected override bool ParseSpan(ReadOnlySpan<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
+    protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
 }
 
 /// <summary>Events cut into three segments at fixed fractions, as a pipe or fetch buffer boundary would cut them.</summary>
@@ -176,8 +144,8 @@ public sealed class ParseBenchConfig : ManualConfig
 
     private sealed class ThroughputColumn(bool bytesColumn) : IColumn
     {
-        private static readonly double s_readBytes = BenchPayloads.AverageBytes(BenchPayloads.Reads(ReadParseBenchmarks.Batch));
-        private static readonly double s_queryBytes = BenchPayloads.AverageBytes(BenchPayloads.Queries(QueryParseBenchmarks.Batch));
+        private static readonly double s_readBytes = BenchPayloads.AverageBytes(BenchPayloads.Reads(ParseBenchmarks.Batch));
+        private static readonly double s_queryBytes = BenchPayloads.AverageBytes(BenchPayloads.Queries(ParseBenchmarks.Batch));
 
         public string Id => bytesColumn ? "PayloadBytes" : "Throughput";
         public string ColumnName => bytesColumn ? "B/event" : "MB/s";
