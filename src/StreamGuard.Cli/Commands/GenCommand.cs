@@ -26,12 +26,25 @@ internal static class GenCommand
           --seed N          random seed (default 1)
           --rate N          reads per second of event time (default 50); the reads end at --end
           --end T           RFC 3339 time of the last read (default: now)
+          --seattle FILE    instead: convert the Seattle Police ALPR export (shared/data/*.csv.gz, hashed
+                            plates) into DIR/reads.ndjson owned by wa-spd — a real week's arrival pattern.
+                            Replay it with --now 2021-10-10T00:00:00Z.
         """;
 
     public static int Run(CliArgs args)
     {
-        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
         string outDir = args.Require("out");
+        if (args.Get("seattle") is { } seattle)
+        {
+            args.RejectUnknown();
+            Directory.CreateDirectory(outDir);
+            using TextReader csv = SeattleImport.Open(seattle);
+            using var output = new FileStream(Path.Combine(outDir, "reads.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            var (written, skipped) = SeattleImport.Convert(csv, output);
+            Console.WriteLine($"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; {skipped:N0} unreadable rows skipped");
+            return 0;
+        }
+        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
         int reads = args.Int("reads", 100_000, 0, 100_000_000);
         int queries = args.Int("queries", reads / 50, 0, 100_000_000);
         double malformed = args.Double("malformed", 0.01, 0, 1);

@@ -98,6 +98,33 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TheSeattleExportBecomesPlateReadsInUtcWithRepeatVehiclesKept()
+    {
+        const string csv = """
+            zipcode|dt|location|address|device|plate_hash|lon|lat|median_incomeE
+            98036|10/07/2021 - 16:30:51|Plain car|I-5 N|SPD2020621MDC|1ea44336207b9a32fbd46ced905e9bdc3dc7045e|-122.2948006|47.8128394|85407
+            98101|10/07/2021 - 16:31:02|Patrol|Pike St|M207709|1ea44336207b9a32fbd46ced905e9bdc3dc7045e|NA|NA|1
+            98101|garbage|Patrol|Pike St|M207709|1ea4|NA|NA|1
+            """;
+        using var output = new MemoryStream();
+        var (written, skipped) = StreamGuard.Cli.Commands.SeattleImport.Convert(new StringReader(csv), output);
+        Assert.Equal((2L, 1L), (written, skipped));
+        string[] lines = Encoding.UTF8.GetString(output.ToArray()).TrimEnd('\n').Split('\n');
+        JsonElement first = JsonDocument.Parse(lines[0]).RootElement;
+        JsonElement second = JsonDocument.Parse(lines[1]).RootElement;
+        Assert.Equal("2021-10-07T23:30:51Z", first.GetProperty("observed_at").GetString()); // PDT is UTC-7
+        Assert.Equal("1EA4433", first.GetProperty("plate").GetString());
+        Assert.Equal(first.GetProperty("plate").GetString(), second.GetProperty("plate").GetString());
+        Assert.Equal("wa-spd-SPD2020621MDC", first.GetProperty("camera_id").GetString());
+        Assert.Equal(47.8128394, first.GetProperty("lat").GetDouble());
+        Assert.False(second.TryGetProperty("lat", out _)); // "NA": no position, not a bad read
+
+        using var policy = new TestPolicy();
+        var parser = new StreamGuard.Parsing.EventParser(policy.Compiled.Agencies);
+        Assert.All(lines, l => Assert.True(parser.ParseRead(Encoding.UTF8.GetBytes(l), out _).IsOk));
+    }
+
+    [Fact]
     public void APolicyErrorNamesFileLineAndFieldAndExitsTwo()
     {
         string path = Path.Combine(_dir, "bad.yaml");
