@@ -8,9 +8,10 @@ namespace StreamGuard.Engine;
 /// A policy compiled into lookup tables indexed by interned agency: what the engine consults per event.
 /// </summary>
 /// <remarks>
-/// This build evaluates step 1 of SPEC §3 (an owner's own reads) and denies everything else by default with
-/// <c>deny.no_agreement</c> under rule <c>DEFAULT.DENY</c>: statutes, local rules and agreements come with the
-/// policy engine. Deny by default means a missing evaluation can only withhold, never disclose.
+/// This build evaluates step 1 of SPEC §3 (an owner's own reads) and step 2 (the statute rules of the owner's
+/// state, built into the code: <see cref="StatuteRules"/>), then denies by default with <c>deny.no_agreement</c>
+/// under rule <c>DEFAULT.DENY</c>: local rules and agreements come with the policy engine. Deny by default means
+/// a missing evaluation can only withhold, never disclose.
 /// </remarks>
 public sealed class CompiledPolicy
 {
@@ -21,6 +22,8 @@ public sealed class CompiledPolicy
 
     private readonly long[] _retentionMs;
     private readonly byte[]?[] _keys;
+    private readonly StatuteRule[][] _statutes;
+    private readonly AgencyFacts[] _facts;
 
     public CompiledPolicy(PolicyDocument document)
     {
@@ -28,9 +31,13 @@ public sealed class CompiledPolicy
         Agencies = new AgencyDirectory(document.Agencies.Select(a => a.Id));
         _retentionMs = new long[document.Agencies.Count];
         _keys = new byte[]?[document.Agencies.Count];
+        _statutes = new StatuteRule[document.Agencies.Count][];
+        _facts = new AgencyFacts[document.Agencies.Count];
         for (int i = 0; i < document.Agencies.Count; i++)
         {
             AgencyConfig a = document.Agencies[i];
+            _statutes[i] = StatuteRules.ForState(a.State);
+            _facts[i] = AgencyFacts.Of(a);
             _retentionMs[i] = (long)(a.Retention ?? document.DefaultRetention).TotalMilliseconds;
             _keys[i] = a.Key;
         }
@@ -55,13 +62,21 @@ public sealed class CompiledPolicy
     /// <summary>The agency's query-signing key, or null when it has none (its queries cannot authenticate).</summary>
     public byte[]? Key(int agency) => _keys[agency];
 
-    /// <summary>Evaluates a request of <paramref name="recipient"/> for <paramref name="owner"/>'s reads.</summary>
-    public Decision Decide(int owner, int recipient, Access access, Purpose purpose)
+    /// <summary>
+    /// Evaluates a request of <paramref name="recipient"/> for <paramref name="owner"/>'s reads: the owner's own
+    /// access, then the first statute rule of the owner's state that denies, then deny by default.
+    /// <paramref name="documented"/>: the request carries a case number and a reason.
+    /// </summary>
+    public Decision Decide(int owner, int recipient, Access access, Purpose purpose, bool documented = true)
     {
-        _ = access;
-        _ = purpose;
-        return owner == recipient
-            ? new Decision(DecisionCode.AllowOwn, OwnRule, OwnCitation)
-            : new Decision(DecisionCode.DenyNoAgreement, DefaultDenyRule, DefaultDenyCitation);
+        if (owner == recipient) return new Decision(DecisionCode.AllowOwn, OwnRule, OwnCitation);
+        foreach (StatuteRule rule in _statutes[owner])
+        {
+            if (StatuteRules.Denies(rule, _facts[recipient], access, purpose, documented))
+            {
+                return new Decision(DecisionCode.DenyStatute, rule.Id, rule.Citation);
+            }
+        }
+        return new Decision(DecisionCode.DenyNoAgreement, DefaultDenyRule, DefaultDenyCitation);
     }
 }

@@ -241,7 +241,7 @@ public sealed class StreamGuardEngine
         for (int i = 0; i < _owners.Count; i++)
         {
             int owner = _owners[i];
-            Decision d = Policy.Decide(owner, q.Requester, Access.Search, q.Purpose);
+            Decision d = Policy.Decide(owner, q.Requester, Access.Search, q.Purpose, documented: !q.CaseNumber.IsEmpty && !q.Reason.IsEmpty);
             Stats.Count(d.Code);
             _ownerAllowed.Add(d.Allowed);
             BeginSearchRecord(source.Partition, q, d.Allowed, d.Code, now);

@@ -54,7 +54,7 @@ public sealed class EngineTests : IDisposable
     }
 
     [Fact]
-    public void AnotherAgencyIsDeniedByDefaultAndTheAnswerRevealsNothing()
+    public void AFederalImmigrationSearchIsDeniedByStatuteAndTheAnswerRevealsNothing()
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         Read("r2", "wa-spd", "7ABC123", s_t0.AddMinutes(1));
@@ -71,11 +71,24 @@ public sealed class EngineTests : IDisposable
         Assert.All(records, r =>
         {
             Assert.Equal("deny", r.GetProperty("decision").GetString());
-            Assert.Equal("deny.no_agreement", r.GetProperty("code").GetString());
-            Assert.Equal(CompiledPolicy.DefaultDenyRule, r.GetProperty("rule").GetString());
+            Assert.Equal("deny.statute", r.GetProperty("code").GetString());
             Assert.Equal("us-ice-ero", r.GetProperty("recipient").GetString());
         });
-        Assert.Equal(["ca-lapd", "wa-spd"], records.Select(r => r.GetProperty("owner").GetString()!).Order());
+        var byOwner = records.ToDictionary(r => r.GetProperty("owner").GetString()!);
+        Assert.Equal("CA.PUBLIC_AGENCY_ONLY", byOwner["ca-lapd"].GetProperty("rule").GetString());
+        Assert.Equal("Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06", byOwner["ca-lapd"].GetProperty("citation").GetString());
+        Assert.Equal("WA.IMMIGRATION", byOwner["wa-spd"].GetProperty("rule").GetString());
+    }
+
+    [Fact]
+    public void AnInStateAgencyWithoutAnAgreementIsDeniedByDefault()
+    {
+        Read("r1", "ca-lapd", "7ABC123", s_t0);
+        JsonElement result = Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0));
+        Assert.Empty(result.GetProperty("reads").EnumerateArray());
+        JsonElement record = Assert.Single(Audit("search"));
+        Assert.Equal("deny.no_agreement", record.GetProperty("code").GetString());
+        Assert.Equal(CompiledPolicy.DefaultDenyRule, record.GetProperty("rule").GetString());
     }
 
     [Fact]

@@ -103,7 +103,8 @@ public sealed class WorkerIntegrationTests
         }
         var records = audit.Select(r => Json(r.Message.Value)).ToDictionary(r => r.GetProperty("id").GetString()!);
         JsonElement federal = records[results["q-federal"].GetProperty("decision_id").GetString()!];
-        Assert.Equal("deny.no_agreement", federal.GetProperty("code").GetString());
+        Assert.Equal("deny.statute", federal.GetProperty("code").GetString());
+        Assert.Equal("CA.PUBLIC_AGENCY_ONLY", federal.GetProperty("rule").GetString());
         Assert.Equal("ca-lapd", federal.GetProperty("owner").GetString());
         Assert.Equal(["r1", "r2"], federal.GetProperty("reads").EnumerateArray().Select(r => r.GetString()!).Order());
         Assert.Equal("allow.own", records[results["q-own"].GetProperty("decision_id").GetString()!].GetProperty("code").GetString());
