@@ -34,7 +34,7 @@ public sealed class AuditLog
     private readonly int _policyAgencies;
     private readonly Dictionary<int, Chain> _chains = [];
     private Chain? _current;
-    private byte[] _policyHash;
+    private readonly byte[] _policyHash;
 
     public AuditLog(byte[] auditKey, string policyHash, IOutputSink sink, string policySource = "", int policyAgencies = 0)
     {
@@ -55,7 +55,6 @@ public sealed class AuditLog
 
     /// <summary>The id of the last completed record (valid until the next <see cref="Begin"/>).</summary>
 
-    public void SetPolicyHash(string policyHash) => _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
 
     /// <summary>Starts a record on the chain of <paramref name="partition"/>; writes id, chain, seq, prev, at, event, decision and code.</summary>
     public void Begin(int partition, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)

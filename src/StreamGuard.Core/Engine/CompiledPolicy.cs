@@ -43,7 +43,6 @@ public sealed class CompiledPolicy
         }
         MaxClockSkewMs = (long)document.Search.MaxClockSkew.TotalMilliseconds;
         MaxWindowMs = (long)document.Search.MaxWindow.TotalMilliseconds;
-        LongestRetentionMs = _retentionMs.Length == 0 ? 0 : _retentionMs.Max();
     }
 
     public PolicyDocument Document { get; }
@@ -51,7 +50,6 @@ public sealed class CompiledPolicy
     public string Hash => Document.Hash;
     public long MaxClockSkewMs { get; }
     public long MaxWindowMs { get; }
-    public long LongestRetentionMs { get; }
     public SearchSettings Search => Document.Search;
 
     public AgencyConfig Agency(int agency) => Document.Agencies[agency];

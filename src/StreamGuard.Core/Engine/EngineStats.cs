@@ -10,9 +10,6 @@ public sealed class EngineStats
 
     public long Reads;
     public long Queries;
-    public long Hotlists;
-    public long Holds;
-    public long Shared;
     public long Results;
     public long Purges;
 

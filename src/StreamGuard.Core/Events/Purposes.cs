@@ -15,7 +15,6 @@ public static class Purposes
         return false;
     }
 
-    public static bool TryParse(string s, out Purpose purpose) => TryParse(System.Text.Encoding.UTF8.GetBytes(s), out purpose);
 
     public static ReadOnlySpan<byte> Utf8Name(Purpose p) => p switch
     {
