@@ -19,7 +19,7 @@ namespace StreamGuard.Cli
               replay     the same engine offline over NDJSON files (deterministic)
               gen        synthetic NDJSON plate reads and signed queries
               policy     check a policy file: streamguard policy check P
-              audit      verify hash chains: streamguard audit verify FILE
+              audit      verify hash chains: streamguard audit verify FILE | --topic T --bootstrap B
 
             Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file.
             """;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Confluent.Kafka;
 using StreamGuard.Audit;
 
 namespace StreamGuard.Cli.Commands;
@@ -9,15 +10,25 @@ internal static class AuditCommand
 {
     public const string Help = """
         streamguard audit verify FILE
+        streamguard audit verify --topic T --bootstrap B
 
-        Checks the hash chains of an NDJSON audit log (SPEC §7): each record's hash over the previous hash and
-        its canonical bytes, sequence numbers without gaps, each chain from its genesis hash. Reports the first
-        broken link with its line; exit 1 on any break.
+        Checks the hash chains of an audit log (SPEC §7) — an NDJSON file, or a Kafka topic read from its
+        beginning to its current end (read_committed): each record's hash over the previous hash and its
+        canonical bytes, sequence numbers without gaps, each chain from its genesis hash. Reports the first
+        broken link with its line (file) or topic/partition/offset; exit 1 on any break.
         """;
 
     public static int Run(CliArgs args)
     {
-        if (args.Positional.Count != 2 || args.Positional[0] != "verify") throw new UsageException("expected: audit verify FILE");
+        if (args.Positional.Count == 0 || args.Positional[0] != "verify") throw new UsageException("expected: audit verify FILE | audit verify --topic T --bootstrap B");
+        if (args.Get("topic") is { } topic)
+        {
+            string bootstrap = args.Require("bootstrap");
+            args.RejectUnknown();
+            if (args.Positional.Count != 1) throw new UsageException("give a FILE or --topic, not both");
+            return VerifyTopic(bootstrap, topic);
+        }
+        if (args.Positional.Count != 2) throw new UsageException("expected: audit verify FILE");
         args.RejectUnknown();
         string path = args.Positional[1];
         if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
@@ -28,6 +39,60 @@ internal static class AuditCommand
             return 1;
         }
         Console.WriteLine($"{path}: ok — {result.Records:N0} records in {result.Chains} chains, every link verified");
+        return 0;
+    }
+
+    /// <summary>
+    /// Reads every partition of the topic up to the end it had when verification started. A chain's records share
+    /// a key, hence a partition, so partition order is chain order.
+    /// </summary>
+    private static int VerifyTopic(string bootstrap, string topic)
+    {
+        using IConsumer<Ignore, string> consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap, GroupId = "streamguard-audit-verify-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50,
+        }).Build();
+        using IAdminClient admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        Metadata metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
+        TopicMetadata? t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
+        if (t is null || t.Error.IsError || t.Partitions.Count == 0) throw new UsageException($"topic {topic}: {t?.Error.Reason ?? "not found"}");
+
+        string source = "";
+        IEnumerable<string> Records()
+        {
+            foreach (PartitionMetadata p in t.Partitions.OrderBy(p => p.PartitionId))
+            {
+                var tp = new TopicPartition(topic, p.PartitionId);
+                long end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).High.Value;
+                if (end <= 0) continue;
+                consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+                while (true)
+                {
+                    ConsumeResult<Ignore, string>? r = consumer.Consume(TimeSpan.FromSeconds(10)) ??
+                        throw new TimeoutException($"{topic}/{p.PartitionId}: no record within 10 s before offset {end}");
+                    source = $"{topic}/{p.PartitionId}/{r.Offset.Value}";
+                    yield return r.Message.Value;
+                    if (r.Offset.Value + 1 >= end) break;
+                }
+            }
+        }
+        AuditVerifier.Result result;
+        try
+        {
+            result = AuditVerifier.Verify(Records());
+        }
+        catch (Exception e) when (e is TimeoutException or KafkaException)
+        {
+            Console.Error.WriteLine($"{topic}: could not read the whole topic: {e.Message}");
+            return 1;
+        }
+        if (result.Error is not null)
+        {
+            Console.Error.WriteLine($"{source}: {result.Error}");
+            return 1;
+        }
+        Console.WriteLine($"{topic}: ok — {result.Records:N0} records in {result.Chains} chains, every link verified");
         return 0;
     }
 }

@@ -145,6 +145,16 @@ public sealed class WorkerIntegrationTests
         Assert.Equal(count, end);
         Assert.Equal(end, committed);
         Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.Audit.Count, s_timeout).Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
+        // `audit verify --topic` reads the chains back from Kafka; one forged record breaks them.
+        string[] verify = ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers];
+        Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(verify));
+        string chain = cluster.ReadAll(cluster.Topics.Audit, 1, s_timeout)[0].Message.Key!;
+        await producer.ProduceAsync(cluster.Topics.Audit, new Message<string?, string>
+        {
+            Key = chain,
+            Value = "{\"id\":\"forged\",\"chain\":\"" + chain + "\",\"seq\":999999,\"prev\":\"00\",\"hash\":\"00\"}",
+        });
+        Assert.Equal(1, await StreamGuard.Cli.Cli.MainAsync(verify));
     }
 
     private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;
