@@ -6,6 +6,9 @@ public static class Rfc3339
     /// <summary>Longest text <see cref="Format"/> writes: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
     public const int FormattedLength = 24;
 
+    /// <summary>0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants <see cref="Format"/> can write.</summary>
+    public const long MinUnixMs = -62_135_596_800_000L, MaxUnixMs = 253_402_300_799_999L;
+
     private static ReadOnlySpan<byte> DaysInMonth => [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
     /// <summary>
@@ -72,7 +75,8 @@ public static class Rfc3339
 
         long days = DaysFromCivil(year, month, day);
         unixMs = ((days * 86_400L + hour * 3600L + minute * 60L + second - offsetMinutes * 60L) * 1000L) + millis;
-        return true;
+        // In UTC the instant must still fall in years 1-9999, or Format could not write it back.
+        return unixMs >= MinUnixMs && unixMs <= MaxUnixMs;
     }
 
     /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (UTC). Destination must hold <see cref="FormattedLength"/> bytes.</summary>

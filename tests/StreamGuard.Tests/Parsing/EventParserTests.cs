@@ -1114,4 +1114,21 @@ public sealed class EventParserTests
             previousPacked = packed;
         }
     }
+
+    [Theory]
+    [InlineData("9999-12-31T23:30:00-05:00")]
+    [InlineData("0001-01-01T00:00:00+01:00")]
+    public void TimestampsOutsideYearsOneTo9999InUtcAreRejected(string text)
+    {
+        Assert.False(Rfc3339.TryParse(Encoding.UTF8.GetBytes(text), out _));
+    }
+
+    [Theory]
+    [InlineData("9999-12-31T23:59:59.999Z")]
+    [InlineData("0001-01-01T00:00:00Z")]
+    public void TheExtremeInstantsRoundTrip(string text)
+    {
+        Assert.True(Rfc3339.TryParse(Encoding.UTF8.GetBytes(text), out long ms));
+        Assert.Equal(text.Replace("00Z", "00.000Z", StringComparison.Ordinal), Rfc3339.ToText(ms));
+    }
 }
