@@ -6,16 +6,15 @@ namespace StreamGuard.Cli;
 internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
-/// <c>--name value</c> options, <c>--flag</c> switches and positional arguments. Every option can also come from
+/// <c>--name value</c> (or <c>--name=value</c>) options and positional arguments. Every option can also come from
 /// the environment as <c>STREAMGUARD_NAME</c> (upper case, dashes as underscores); the command line wins.
 /// </summary>
 internal sealed class CliArgs
 {
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
-    public CliArgs(IEnumerable<string> args, IReadOnlySet<string> flagNames)
+    public CliArgs(IEnumerable<string> args)
     {
         var list = args.ToList();
         for (int i = 0; i < list.Count; i++)
@@ -28,7 +27,6 @@ internal sealed class CliArgs
                 string? inline = null;
                 int eq = name.IndexOf('=', StringComparison.Ordinal);
                 if (eq > 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
-                if (flagNames.Contains(name)) { _flags.Add(name); continue; }
                 if (inline is null)
                 {
                     if (i + 1 >= list.Count) throw new UsageException($"--{name} needs a value");
@@ -46,8 +44,6 @@ internal sealed class CliArgs
     public bool Help { get; }
 
     public List<string> Positional { get; } = [];
-
-    public bool Flag(string name) => _flags.Contains(name);
 
     public string? Get(string name)
     {

@@ -24,8 +24,6 @@ namespace StreamGuard.Cli
             Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file.
             """;
 
-        private static readonly HashSet<string> s_flags = ["quiet"];
-
         public static async Task<int> MainAsync(string[] argv)
         {
             if (argv.Length == 0 || argv[0] is "-h" or "--help" or "help")
@@ -59,7 +57,7 @@ namespace StreamGuard.Cli
                 System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
             try
             {
-                var args = new CliArgs(argv.Skip(1), s_flags);
+                var args = new CliArgs(argv.Skip(1));
                 if (args.Help)
                 {
                     Console.WriteLine(help);
