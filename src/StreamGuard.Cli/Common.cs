@@ -9,11 +9,23 @@ internal static class Common
     /// <summary>The sample policy shipped next to the executable.</summary>
     public static string SamplePolicyPath => Path.Combine(AppContext.BaseDirectory, "samples", "policy.yaml");
 
-    public static CompiledPolicy LoadPolicy(string path, TextWriter err)
+    /// <summary>
+    /// Loads and compiles a policy; prints what <c>policy check</c> warns about (nullified agreements, expired ones),
+    /// every warning when <paramref name="allWarnings"/>, else their number.
+    /// </summary>
+    public static CompiledPolicy LoadPolicy(string path, TextWriter err, bool allWarnings = true)
     {
-        PolicyDocument doc = PolicyLoader.LoadFile(path);
-        foreach (string w in doc.Warnings) err.WriteLine($"warning: {w}");
-        return new CompiledPolicy(doc);
+        var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
+        IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        if (allWarnings)
+        {
+            foreach (string w in warnings) err.WriteLine($"warning: {w}");
+        }
+        else if (warnings.Count > 0)
+        {
+            err.WriteLine($"policy: {warnings.Count} warnings (nullified or expired agreements): streamguard policy check {path}");
+        }
+        return policy;
     }
 
     /// <summary>

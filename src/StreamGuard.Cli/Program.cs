@@ -18,7 +18,7 @@ namespace StreamGuard.Cli
               broker     the embedded Kafka-protocol cluster on its own, StreamGuard's topics created
               replay     the same engine offline over NDJSON files (deterministic)
               gen        synthetic NDJSON plate reads and signed queries
-              policy     check a policy file: streamguard policy check P
+              policy     check, diff and explain policies: streamguard policy check|diff|explain
               audit      verify hash chains: streamguard audit verify FILE | --topic T --bootstrap B
 
             Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file.

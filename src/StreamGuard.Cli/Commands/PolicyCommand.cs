@@ -1,25 +1,207 @@
+using System.Globalization;
+using System.Text;
+using StreamGuard.Engine;
+using StreamGuard.Events;
 using StreamGuard.Policy;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard policy check P</c>.</summary>
+/// <summary><c>streamguard policy check | diff | explain</c>.</summary>
 internal static class PolicyCommand
 {
     public const string Help = """
-        streamguard policy check P
+        streamguard policy check P [--at T] [--names N]
+        streamguard policy diff OLD NEW [--at T] [--format text|tsv]
+        streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
+                                     [--documented yes|no] [--at T]
 
-        Validates a policy file (SPEC §3). Errors name the file, the line and the field (exit 2); warnings
-        are printed and do not fail the check. This build validates agencies, keys, retention and search
-        settings; agreements and local rules are reported as not yet evaluated (deny by default).
+        check    Validates a policy file (SPEC §3). Errors name the file, the line and the field (exit 2).
+                 Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
+                 (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
+                 --names N: recipients listed per warning before "and N more" (default 12, 0 = all).
+        diff     Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
+                 (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
+                 its own reads is not sharing and never listed. Exit 3 when any access is newly granted, so CI
+                 can gate policy changes; 0 otherwise. --format tsv: one changed tuple per line.
+        explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
+                 rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
+                 whose enactment is not confirmed), and the decision.
+                 --documented no: the request has no case number or reason (Minnesota's rule looks at this).
+
+        --at T   the instant agreements expire against (RFC 3339; default now).
         """;
 
     public static int Run(CliArgs args)
     {
-        if (args.Positional.Count != 2 || args.Positional[0] != "check") throw new UsageException("expected: policy check P");
+        string sub = args.Positional.Count > 0 ? args.Positional[0] : throw new UsageException("expected: policy check|diff|explain");
+        return sub switch
+        {
+            "check" => Check(args),
+            "diff" => Diff(args),
+            "explain" => Explain(args),
+            _ => throw new UsageException($"unknown policy command '{sub}' (check, diff, explain)"),
+        };
+    }
+
+    private static long At(CliArgs args)
+    {
+        string? at = args.Get("at");
+        if (at is null) return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        return Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(at), out long ms) ? ms : throw new UsageException($"--at: '{at}' is not an RFC 3339 timestamp");
+    }
+
+    private static int Check(CliArgs args)
+    {
+        if (args.Positional.Count != 2) throw new UsageException("expected: policy check P");
+        long at = At(args);
+        int names = args.Int("names", 12, 0, 1_000_000);
         args.RejectUnknown();
-        PolicyDocument doc = PolicyLoader.LoadFile(args.Positional[1]);
-        foreach (string w in doc.Warnings) Console.WriteLine($"warning: {w}");
-        Console.WriteLine($"{args.Positional[1]}: ok — {doc.Agencies.Count} agencies, policy {doc.Hash}");
+        string path = args.Positional[1];
+        var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
+        IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
+        foreach (string w in warnings) Console.WriteLine($"warning: {w}");
+        Console.WriteLine($"{path}: ok — {policy.Document.Agencies.Count} agencies, {policy.AgreementCount} agreements, " +
+            $"{policy.Document.Rules.Count} local rules, {warnings.Count} warnings; policy {policy.Hash}");
         return 0;
+    }
+
+    private static int Explain(CliArgs args)
+    {
+        if (args.Positional.Count != 2) throw new UsageException("expected: policy explain P --owner A --recipient B --access X --purpose P");
+        string ownerId = args.Require("owner"), recipientId = args.Require("recipient");
+        Access access = args.Require("access") switch
+        {
+            "push" => Access.Push,
+            "search" => Access.Search,
+            "alert" => Access.Alert,
+            var bad => throw new UsageException($"--access: '{bad}' is not push, search or alert"),
+        };
+        string purposeText = args.Require("purpose");
+        if (!Purposes.TryParse(Encoding.UTF8.GetBytes(purposeText), out Purpose purpose)) throw new UsageException($"--purpose: '{purposeText}' is not a purpose of SPEC §2");
+        bool documented = (args.Get("documented") ?? "yes") switch
+        {
+            "yes" => true,
+            "no" => false,
+            var bad => throw new UsageException($"--documented: '{bad}' is not yes or no"),
+        };
+        long at = At(args);
+        args.RejectUnknown();
+        var policy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
+        int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
+        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {args.Positional[1]}");
+        if (recipient < 0) throw new UsageException($"--recipient: '{recipientId}' is not an agency of {args.Positional[1]}");
+
+        Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
+        var o = Console.Out;
+        o.WriteLine($"owner      {Describe(policy.Agency(owner))}");
+        o.WriteLine($"recipient  {Describe(policy.Agency(recipient))}");
+        o.WriteLine($"request    {PolicyExplainer.AccessName(access)} for {purposeText}, {(documented ? "documented (case number and reason)" : "undocumented")}, at {DateTimeOffset.FromUnixTimeMilliseconds(at):yyyy-MM-ddTHH:mm:ssZ}");
+        o.WriteLine($"policy     {policy.Hash}");
+        o.WriteLine();
+        o.WriteLine("step  kind       rule                       result   detail");
+        foreach (ExplainStep s in x.Steps)
+        {
+            string result = s.Outcome switch
+            {
+                StepOutcome.NotApplicable => "n/a",
+                StepOutcome.Pass => "pass",
+                StepOutcome.Fail => "FAIL",
+                _ => "ALLOW",
+            };
+            if (!s.Reached) result = $"({result.ToLowerInvariant()})";
+            if (s.Decides) result += " ←";
+            o.WriteLine($"{s.Step,-5} {s.Kind,-10} {s.Rule,-26} {result,-8} {s.Detail}");
+            if (s.Citation.Length > 0)
+            {
+                string status = s.Status is null ? "" : s.Confirmed ? $" [{s.Status}]" : $" [⚠ {s.Status}: not confirmed enacted]";
+                o.WriteLine($"{"",-52} {s.Citation}{status}");
+            }
+        }
+        o.WriteLine();
+        o.WriteLine("(parenthesised results come after the deciding step and did not take part in the decision)");
+        o.WriteLine($"decision   {(x.Decision.Allowed ? "ALLOW" : "DENY")} {DecisionCodes.Text(x.Decision.Code)} — rule {x.Decision.Rule}");
+        o.WriteLine($"citation   {x.Decision.Citation}");
+        return 0;
+    }
+
+    private static string Describe(AgencyConfig a) =>
+        $"{a.Id}{(a.Name is null ? "" : $" — {a.Name}")} ({(a.State is null ? "" : a.State + ", ")}{a.Level.ToString().ToLowerInvariant()}" +
+        $"{(a.Declarations.Count > 0 ? ", declarations " + string.Join(' ', a.Declarations) : "")}{(a.FusionCenter ? ", fusion center" : "")})";
+
+    private static int Diff(CliArgs args)
+    {
+        if (args.Positional.Count != 3) throw new UsageException("expected: policy diff OLD NEW");
+        long at = At(args);
+        string format = args.Get("format") ?? "text";
+        if (format is not ("text" or "tsv")) throw new UsageException($"--format: '{format}' is not text or tsv");
+        args.RejectUnknown();
+        var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
+        var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[2]));
+        PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, at);
+        var o = Console.Out;
+        if (format == "tsv")
+        {
+            o.WriteLine("change\towner\trecipient\taccess\tpurpose\told_code\told_rule\tnew_code\tnew_rule");
+            foreach (OutcomeChange c in diff.Changes)
+            {
+                o.WriteLine($"{c.Kind.ToString().ToLowerInvariant()}\t{c.Owner}\t{c.Recipient}\t{PolicyExplainer.AccessName(c.Access)}\t{Purposes.Name(c.Purpose)}\t" +
+                    $"{DecisionCodes.Text(c.Old.Code)}\t{c.Old.Rule}\t{DecisionCodes.Text(c.New.Code)}\t{c.New.Rule}");
+            }
+        }
+        else
+        {
+            WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at);
+        }
+        string summary = string.Create(CultureInfo.InvariantCulture,
+            $"summary: {diff.Granted:N0} granted, {diff.Revoked:N0} revoked, {diff.ReasonChanged:N0} reason changed; " +
+            $"{diff.PairsExamined:N0} (owner, recipient) pairs examined exactly in {diff.Elapsed.TotalSeconds:F2} s");
+        (format == "tsv" ? Console.Error : o).WriteLine(summary);
+        if (diff.Granted > 0)
+        {
+            Console.Error.WriteLine($"policy diff: {diff.Granted:N0} outcomes newly grant access (exit 3)");
+            return 3;
+        }
+        return 0;
+    }
+
+    private static void WriteText(TextWriter o, string oldPath, string newPath, CompiledPolicy oldPolicy, CompiledPolicy newPolicy, PolicyDiffResult diff, long at)
+    {
+        o.WriteLine($"policy diff {oldPath} ({oldPolicy.Hash[..19]}…) → {newPath} ({newPolicy.Hash[..19]}…) at {DateTimeOffset.FromUnixTimeMilliseconds(at):yyyy-MM-ddTHH:mm:ssZ}");
+        if (diff.AgenciesAdded.Count > 0) o.WriteLine($"agencies added:   {string.Join(", ", diff.AgenciesAdded)}");
+        if (diff.AgenciesRemoved.Count > 0) o.WriteLine($"agencies removed: {string.Join(", ", diff.AgenciesRemoved)}");
+
+        Section(o, "GRANTED", "outcomes newly allowed", diff.Changes.Where(c => c.Kind == ChangeKind.Granted),
+            c => $"by {Code(c.New)}, was {Code(c.Old)}");
+        Section(o, "REVOKED", "outcomes no longer allowed", diff.Changes.Where(c => c.Kind == ChangeKind.Revoked),
+            c => $"now {Code(c.New)}, was {Code(c.Old)}");
+        Section(o, "REASON CHANGED", "outcomes with the same allow/deny, decided by another rule", diff.Changes.Where(c => c.Kind == ChangeKind.Reason),
+            c => $"{Code(c.Old)} → {Code(c.New)}");
+        if (diff.Changes.Count == 0) o.WriteLine("\nno outcome changes");
+        o.WriteLine();
+    }
+
+    private static string Code(Decision d) => $"{DecisionCodes.Text(d.Code)} ({d.Rule})";
+
+    /// <summary>One section: changes grouped by what decided them, then by (owner, recipient), accesses and purposes collapsed.</summary>
+    private static void Section(TextWriter o, string title, string what, IEnumerable<OutcomeChange> changes, Func<OutcomeChange, string> group)
+    {
+        var list = changes.ToList();
+        if (list.Count == 0) return;
+        o.WriteLine();
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{title} — {list.Count:N0} {what}"));
+        foreach (var g in list.GroupBy(group))
+        {
+            o.WriteLine($"  {g.Key}:");
+            foreach (var pair in g.GroupBy(c => (c.Owner, c.Recipient)))
+            {
+                // access → purposes; accesses with the same purposes are printed together.
+                var byAccess = pair.GroupBy(c => c.Access).ToDictionary(a => a.Key, a => (ushort)a.Aggregate(0, (m, c) => m | (1 << (int)c.Purpose)));
+                foreach (var same in byAccess.GroupBy(kv => kv.Value))
+                {
+                    string accesses = string.Join(", ", same.Select(kv => PolicyExplainer.AccessName(kv.Key)));
+                    o.WriteLine($"    {pair.Key.Owner} → {pair.Key.Recipient}  {accesses} × {PolicyCheck.PurposeText(same.Key)}");
+                }
+            }
+        }
     }
 }

@@ -54,7 +54,7 @@ internal static class ReplayCommand
         string? auditKeyRef = args.Get("audit-key");
         args.RejectUnknown();
 
-        CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error);
+        CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error, allWarnings: false);
         // Deterministic output needs a fixed key: plate_ref values and ids are HMACs under it.
         if (auditKeyRef is null) throw new UsageException("--audit-key env:NAME|file:PATH is required: replay output is deterministic only under a fixed audit key");
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);

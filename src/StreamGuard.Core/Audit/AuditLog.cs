@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using StreamGuard.Engine;
 using StreamGuard.Output;
+using StreamGuard.Policy;
 using StreamGuard.Text;
 
 namespace StreamGuard.Audit;
@@ -31,21 +33,36 @@ public sealed class AuditLog
     // difference above the noise, so no speed-up is claimed.
     private readonly IncrementalHash _plateMac;
     private readonly IncrementalHash _idMac;
-    private readonly byte[] _policySource;
-    private readonly int _policyAgencies;
     private readonly Dictionary<int, Chain> _chains = [];
     private Chain? _current;
-    private readonly byte[] _policyHash;
+    private byte[] _policyHash = [];
+    private string _policySource = "";
+    private int _policyAgencies;
+    private int _policyAgreements;
+    private PolicyChangeSummary? _policyChange;
+    private int _policyVersion;
 
-    public AuditLog(byte[] auditKey, string policyHash, IOutputSink sink, string policySource = "", int policyAgencies = 0)
+    public AuditLog(byte[] auditKey, IOutputSink sink)
     {
         _idMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
-        _policySource = System.Text.Encoding.UTF8.GetBytes(policySource);
-        _policyAgencies = policyAgencies;
         _plateMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _sink = sink;
-        _policyHash = System.Text.Encoding.UTF8.GetBytes(policyHash);
         _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    /// <summary>
+    /// Puts a policy version in force: every record after it names its hash, and each chain's next record is preceded
+    /// by a <c>policy_load</c> record for it, carrying what the change did against the version before
+    /// (<paramref name="change"/>: counts of outcomes granted and revoked with the first of each).
+    /// </summary>
+    public void SetPolicy(CompiledPolicy policy, PolicyChangeSummary? change)
+    {
+        _policyHash = System.Text.Encoding.UTF8.GetBytes(policy.Hash);
+        _policySource = policy.Document.Source;
+        _policyAgencies = policy.Document.Agencies.Count;
+        _policyAgreements = policy.AgreementCount;
+        _policyChange = change;
+        _policyVersion++;
     }
 
     /// <summary>The writer of the record being built (between <see cref="Begin"/> and <see cref="Complete"/>).</summary>
@@ -64,8 +81,8 @@ public sealed class AuditLog
         {
             chain = new Chain(partition);
             _chains.Add(partition, chain);
-            OpenChain(chain, atMs);
         }
+        if (chain.PolicyVersion != _policyVersion) OpenChain(chain, atMs);
         Header(chain, eventKind, allow, code, atMs);
     }
 
@@ -75,11 +92,36 @@ public sealed class AuditLog
     /// </summary>
     private void OpenChain(Chain chain, long atMs)
     {
+        chain.PolicyVersion = _policyVersion;
         Header(chain, "policy_load"u8, true, "policy.load"u8, atMs);
         _writer.WriteString("rule"u8, "POLICY"u8);
         _writer.WriteString("file"u8, _policySource);
         _writer.WriteNumber("agencies"u8, _policyAgencies);
+        _writer.WriteNumber("agreements"u8, _policyAgreements);
+        if (_policyChange is { } c)
+        {
+            if (c.PreviousHash is null) _writer.WriteNull("previous"u8);
+            else _writer.WriteString("previous"u8, c.PreviousHash);
+            _writer.WriteNumber("granted"u8, c.Granted);
+            _writer.WriteNumber("revoked"u8, c.Revoked);
+            WriteOutcome("first_granted"u8, c.FirstGranted);
+            WriteOutcome("first_revoked"u8, c.FirstRevoked);
+        }
         Complete();
+    }
+
+    private void WriteOutcome(ReadOnlySpan<byte> name, OutcomeChange? change)
+    {
+        if (change is not { } x) return;
+        _writer.WriteStartObject(name);
+        _writer.WriteString("owner"u8, x.Owner);
+        _writer.WriteString("recipient"u8, x.Recipient);
+        _writer.WriteString("access"u8, PolicyExplainer.AccessName(x.Access));
+        _writer.WriteString("purpose"u8, Events.Purposes.Name(x.Purpose));
+        _writer.WriteString("from"u8, DecisionCodes.Text(x.Old.Code));
+        _writer.WriteString("to"u8, DecisionCodes.Text(x.New.Code));
+        _writer.WriteString("rule"u8, x.New.Allowed ? x.New.Rule : x.Old.Rule);
+        _writer.WriteEndObject();
     }
 
     private void Header(Chain chain, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)
@@ -194,6 +236,7 @@ public sealed class AuditLog
         public byte[] Id { get; }
         public int IdLength => 32;
         public long Seq { get; set; }
+        public int PolicyVersion { get; set; }
 
         /// <summary>
         /// The record id: 128 bits of HMAC-SHA256 of <c>id:&lt;chain&gt;:&lt;seq&gt;</c> under the audit key, in hex.

@@ -12,6 +12,8 @@ public sealed class EngineStats
     public long Queries;
     public long Results;
     public long Purges;
+    public long Shared;
+    public long PolicyLoads;
 
     public long DeadLetters => _deadLetters.Sum();
 

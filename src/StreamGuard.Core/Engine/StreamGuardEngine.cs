@@ -6,6 +6,7 @@ using StreamGuard.Audit;
 using StreamGuard.Events;
 using StreamGuard.Output;
 using StreamGuard.Parsing;
+using StreamGuard.Policy;
 using StreamGuard.Security;
 using StreamGuard.Text;
 
@@ -39,7 +40,7 @@ public readonly record struct EngineOptions
 public sealed class StreamGuardEngine
 {
     private readonly IOutputSink _sink;
-    private readonly EventParser _parser;
+    private EventParser _parser;
     private readonly AuditLog _audit;
     private readonly ReadStore _store = new();
     private readonly EngineOptions _options;
@@ -50,24 +51,51 @@ public sealed class StreamGuardEngine
     private readonly List<StoredRead> _matches = [];
     private readonly List<int> _owners = [];
     private readonly List<bool> _ownerAllowed = [];
-    private readonly IncrementalHash?[] _requesterMacs;
+    private IncrementalHash?[] _requesterMacs;
     private long _eventClockMs = long.MinValue;
 
     /// <summary>Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).</summary>
     public const int MaxReadsPerResult = 1000;
 
-    public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null)
+    /// <summary>
+    /// An engine over <paramref name="policy"/>; <paramref name="change"/> is what the policy grants and revokes
+    /// against the one before it, stated in the first <c>policy_load</c> records (see <see cref="PolicyDiff"/>).
+    /// </summary>
+    public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null, PolicyChangeSummary? change = null)
     {
         Policy = policy;
         _sink = sink;
         _options = options ?? EngineOptions.Default;
         _parser = new EventParser(policy.Agencies, maxEventBytes: _options.MaxEventBytes == 0 ? EventParser.DefaultMaxEventBytes : _options.MaxEventBytes);
-        _audit = new AuditLog(auditKey, policy.Hash, sink, policy.Document.Source, policy.Document.Agencies.Count);
+        _audit = new AuditLog(auditKey, sink);
+        _audit.SetPolicy(policy, change);
         _json = new Utf8JsonWriter(_out, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         _requesterMacs = new IncrementalHash?[policy.Agencies.Count];
     }
 
-    public CompiledPolicy Policy { get; }
+    public CompiledPolicy Policy { get; private set; }
+
+    /// <summary>
+    /// Puts <paramref name="next"/> in force from the next event on. It must be compiled with the policy in force as
+    /// its <c>previous</c> (agency indexes stay stable, so stored reads keep their owner). Every chain then opens
+    /// the new version with a <c>policy_load</c> record carrying <paramref name="change"/>.
+    /// </summary>
+    public void SwapPolicy(CompiledPolicy next, PolicyChangeSummary? change)
+    {
+        for (int i = 0; i < next.Agencies.Count; i++)
+        {
+            if (i < Policy.Agencies.Count && !next.Agencies.IdOf(i).SequenceEqual(Policy.Agencies.IdOf(i)))
+            {
+                throw new ArgumentException("the new policy was not compiled on top of the policy in force", nameof(next));
+            }
+        }
+        foreach (IncrementalHash? mac in _requesterMacs) mac?.Dispose();
+        _requesterMacs = new IncrementalHash?[next.Agencies.Count];
+        _parser = new EventParser(next.Agencies, _parser.Cameras, _parser.MaxEventBytes);
+        Policy = next;
+        _audit.SetPolicy(next, change);
+        Stats.PolicyLoads++;
+    }
 
     public EngineStats Stats { get; } = new();
 
@@ -129,21 +157,65 @@ public sealed class StreamGuardEngine
             Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = source.Partition,
             ReadId = readId.ToArray(), Payload = payload.ToArray(),
         });
-        // Push sharing evaluates agreements per purpose (SPEC §3); with no evaluated agreement there is no push.
+        Push(read, readId, payload, source.Partition, now);
+    }
+
+    /// <summary>
+    /// Push sharing (SPEC §3): for every recipient an agreement names for the owner's pushes, one decision per purpose
+    /// granted; the read goes to <c>alpr.shared</c> when at least one purpose is allowed. One audit record per
+    /// (read, recipient), allow or deny, listing the purposes allowed.
+    /// </summary>
+    private void Push(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, int partition, long now)
+    {
+        ReadOnlySpan<PushTarget> targets = Policy.PushTargets(read.Owner);
+        for (int t = 0; t < targets.Length; t++)
+        {
+            PushTarget target = targets[t];
+            int allowedMask = 0;
+            Decision first = default, firstAllow = default;
+            bool any = false;
+            for (int p = 0; p < Purposes.Count; p++)
+            {
+                if ((target.Purposes & (1 << p)) == 0) continue;
+                Decision d = Policy.Decide(read.Owner, target.Recipient, Access.Push, (Purpose)p, documented: true, now);
+                if (!any) { first = d; any = true; }
+                if (d.Allowed)
+                {
+                    if (allowedMask == 0) firstAllow = d;
+                    allowedMask |= 1 << p;
+                }
+            }
+            Decision decided = allowedMask != 0 ? firstAllow : first;
+            Stats.Count(decided.Code);
+            _audit.Begin(partition, "push"u8, decided.Allowed, DecisionCodes.Utf8(decided.Code), now);
+            Utf8JsonWriter w = _audit.Writer;
+            w.WriteString("rule"u8, decided.Rule);
+            w.WriteString("citation"u8, decided.Citation);
+            w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
+            w.WriteString("recipient"u8, Policy.Agencies.IdOf(target.Recipient));
+            w.WriteStartArray("purposes"u8);
+            for (int p = 0; p < Purposes.Count; p++)
+            {
+                if ((allowedMask & (1 << p)) != 0) w.WriteStringValue(Purposes.Utf8Name((Purpose)p));
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("reads"u8);
+            w.WriteStringValue(readId);
+            w.WriteEndArray();
+            _audit.WritePlateRef(read.Plate);
+            ReadOnlySpan<byte> id = _audit.Complete();
+            if (allowedMask != 0)
+            {
+                Stats.Shared++;
+                _sink.Shared(Policy.Agencies.IdOf(target.Recipient), id, payload);
+            }
+        }
     }
 
     private void WriteRetentionRule(Utf8JsonWriter w, int owner)
     {
-        if (Policy.Agency(owner).Retention is not null)
-        {
-            w.WriteString("rule"u8, "RETENTION.AGENCY"u8);
-            w.WriteString("citation"u8, "Agency retention window (policy file)"u8);
-        }
-        else
-        {
-            w.WriteString("rule"u8, "RETENTION.DEFAULT"u8);
-            w.WriteString("citation"u8, "Policy default_retention (SPEC §5)"u8);
-        }
+        w.WriteString("rule"u8, Policy.RetentionRule(owner));
+        w.WriteString("citation"u8, Policy.RetentionCitation(owner));
     }
 
     /// <summary>
@@ -180,7 +252,7 @@ public sealed class StreamGuardEngine
             _json.WriteString("agency_id"u8, Policy.Agencies.IdOf(read.Owner));
             Rfc3339.Format(read.ExpiresAtMs, at);
             _json.WriteString("expired_at"u8, at);
-            _json.WriteString("rule"u8, Policy.Agency(read.Owner).Retention is null ? "RETENTION.DEFAULT"u8 : "RETENTION.AGENCY"u8);
+            _json.WriteString("rule"u8, Policy.RetentionRule(read.Owner));
             _json.WriteEndObject();
             _json.Flush();
             _sink.Purge(read.ReadId, _out.WrittenSpan);
@@ -217,7 +289,8 @@ public sealed class StreamGuardEngine
         _owners.Clear();
         foreach (StoredRead r in _store.Find(q.Plate))
         {
-            if (r.ObservedAtMs < from || r.ObservedAtMs > to || r.ExpiresAtMs <= now) continue;
+            // The window in force now: a reload may have shortened it since the read was stored.
+            if (r.ObservedAtMs < from || r.ObservedAtMs > to || r.ExpiresAtMs <= now || r.ObservedAtMs + Policy.RetentionMs(r.Owner) <= now) continue;
             _matches.Add(r);
             if (!_owners.Contains(r.Owner)) _owners.Add(r.Owner);
         }
@@ -241,7 +314,7 @@ public sealed class StreamGuardEngine
         for (int i = 0; i < _owners.Count; i++)
         {
             int owner = _owners[i];
-            Decision d = Policy.Decide(owner, q.Requester, Access.Search, q.Purpose, documented: !q.CaseNumber.IsEmpty && !q.Reason.IsEmpty);
+            Decision d = Policy.Decide(owner, q.Requester, Access.Search, q.Purpose, documented: !q.CaseNumber.IsEmpty && !q.Reason.IsEmpty, now);
             Stats.Count(d.Code);
             _ownerAllowed.Add(d.Allowed);
             BeginSearchRecord(source.Partition, q, d.Allowed, d.Code, now);

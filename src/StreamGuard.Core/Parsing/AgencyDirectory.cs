@@ -2,28 +2,55 @@ using StreamGuard.Text;
 
 namespace StreamGuard.Parsing;
 
-/// <summary>The known agencies of the loaded policy, interned to small integers in policy order.</summary>
-/// <remarks>Lookup-only after construction: unknown ids never grow it.</remarks>
+/// <summary>The agencies of the loaded policy, interned to small integers.</summary>
+/// <remarks>
+/// Lookup-only after construction: unknown ids never grow it. Indexes are stable across policy reloads: a new policy
+/// keeps every index of the one before (<see cref="Engine.CompiledPolicy"/> builds on the previous directory) and appends new
+/// agencies, so reads already stored keep their owner. An agency that a reload removed stays in the directory,
+/// <em>retired</em>: <c>Find</c> no longer knows it, so new events naming it are rejected.
+/// </remarks>
 public sealed class AgencyDirectory
 {
     private readonly Utf8Interner _ids;
+    private readonly bool[] _active;
 
-    public AgencyDirectory(IEnumerable<string> ids)
+    public AgencyDirectory(IEnumerable<string> ids) : this(ids, static _ => true)
+    {
+    }
+
+    /// <param name="ids">Every agency, in index order (previous directory first, then new agencies).</param>
+    /// <param name="isActive">Whether an agency is in the current policy; the others are retired.</param>
+    public AgencyDirectory(IEnumerable<string> ids, Func<string, bool> isActive)
     {
         _ids = new Utf8Interner();
+        var active = new List<bool>();
         foreach (string id in ids)
         {
             if (!_ids.TryIntern(System.Text.Encoding.UTF8.GetBytes(id), out int added) || added != _ids.Count - 1)
             {
                 throw new ArgumentException($"duplicate agency id '{id}'", nameof(ids));
             }
+            active.Add(isActive(id));
         }
+        _active = [.. active];
     }
 
+    /// <summary>Agencies in the directory, retired ones included: the size of per-agency tables.</summary>
     public int Count => _ids.Count;
 
-    /// <summary>The agency's index, or -1 when unknown.</summary>
-    public int Find(ReadOnlySpan<byte> id) => _ids.Find(id);
+    /// <summary>The agency's index, or -1 when unknown or retired.</summary>
+    public int Find(ReadOnlySpan<byte> id)
+    {
+        int i = _ids.Find(id);
+        return i >= 0 && _active[i] ? i : -1;
+    }
+
+    /// <summary>The agency's index even when retired, or -1 when it never was an agency.</summary>
+    public int FindAny(ReadOnlySpan<byte> id) => _ids.Find(id);
+
+    public int Find(string id) => Find(System.Text.Encoding.UTF8.GetBytes(id));
+
+    public bool IsActive(int agency) => _active[agency];
 
     public ReadOnlySpan<byte> IdOf(int agency) => _ids.NameOf(agency);
 

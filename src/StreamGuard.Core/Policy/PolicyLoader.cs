@@ -9,14 +9,17 @@ namespace StreamGuard.Policy;
 /// Reads and validates the YAML policy file of SPEC §3. Every error names the file, the line and the field.
 /// </summary>
 /// <remarks>
-/// This build reads <c>version</c>, <c>default_retention</c>, <c>agencies</c> and <c>search</c>.
-/// <c>agreements</c> and <c>rules</c> are recognised but not evaluated yet: with no evaluated agreement the
-/// engine allows only an owner's access to its own reads, and says so in a warning.
+/// Validation here is what the file alone can tell: syntax, unknown sections and members, duplicate ids, unknown
+/// agencies, purposes and accesses, bad durations, key references that do not resolve, and an agency window longer
+/// than its state's statute cap. What the statutes do to the agreements (nullified grants, expired agreements) is
+/// the analysis of <see cref="PolicyCheck"/>, on the compiled policy.
 /// </remarks>
 public static class PolicyLoader
 {
     private static readonly HashSet<string> s_topLevel = ["version", "default_retention", "agencies", "agreements", "rules", "search"];
     private static readonly HashSet<string> s_agencyKeys = ["id", "name", "state", "level", "retention", "declarations", "fusion_center", "key"];
+    private static readonly HashSet<string> s_agreementKeys = ["id", "owners", "recipients", "access", "purposes", "expires", "citation"];
+    private static readonly HashSet<string> s_ruleKeys = ["id", "owners", "deny_purposes", "deny_recipients", "deny_access", "citation"];
 
     public static PolicyDocument LoadFile(string path)
     {
@@ -97,13 +100,20 @@ public static class PolicyLoader
             }
         }
 
-        foreach (string section in (string[])["agreements", "rules"])
+        var agreements = new List<AgreementConfig>();
+        var rules = new List<LocalRuleConfig>();
+        var entryIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (YamlMappingNode m in Entries(source, root, "agreements"))
         {
-            if (root.Children.TryGetValue(new YamlScalarNode(section), out YamlNode? n) && n is YamlSequenceNode seq && seq.Children.Count > 0)
-            {
-                warnings.Add($"{source}:{n.Start.Line}: {section}: {seq.Children.Count} entries are not evaluated by this build; " +
-                    "only an owner's access to its own reads is allowed (deny by default)");
-            }
+            AgreementConfig agreement = ReadAgreement(source, m, ids);
+            if (!entryIds.Add(agreement.Id)) throw Error(source, m, $"agreements[{agreement.Id}].id", $"duplicate id '{agreement.Id}' (agreement and rule ids share one namespace)");
+            agreements.Add(agreement);
+        }
+        foreach (YamlMappingNode m in Entries(source, root, "rules"))
+        {
+            LocalRuleConfig rule = ReadRule(source, m, ids);
+            if (!entryIds.Add(rule.Id)) throw Error(source, m, $"rules[{rule.Id}].id", $"duplicate id '{rule.Id}' (agreement and rule ids share one namespace)");
+            rules.Add(rule);
         }
 
         return new PolicyDocument
@@ -113,6 +123,8 @@ public static class PolicyLoader
             DefaultRetention = defaultRetention,
             Agencies = list,
             Search = search,
+            Agreements = agreements,
+            Rules = rules,
             Warnings = warnings,
         };
     }
@@ -150,7 +162,15 @@ public static class PolicyLoader
         if (state is not null && level == AgencyLevel.Federal) throw Error(source, a, field + ".state", "federal agencies have no state");
 
         TimeSpan? retention = null;
-        if (a.Children.TryGetValue(new YamlScalarNode("retention"), out YamlNode? r)) retention = Duration(source, r, field + ".retention");
+        if (a.Children.TryGetValue(new YamlScalarNode("retention"), out YamlNode? r))
+        {
+            retention = Duration(source, r, field + ".retention");
+            if (StatuteRules.RetentionCapFor(state) is { } cap && retention > cap.CapFor(level))
+            {
+                throw Error(source, r, field + ".retention",
+                    $"{Durations.Format(retention.Value)} is longer than the statute cap of {Durations.Format(cap.CapFor(level))} ({cap.Id}, {cap.Citation}); an agency may only choose a shorter window");
+            }
+        }
 
         var declarations = new List<string>();
         if (a.Children.TryGetValue(new YamlScalarNode("declarations"), out YamlNode? d))
@@ -181,6 +201,144 @@ public static class PolicyLoader
             Key = key,
             Line = (int)a.Start.Line,
         };
+    }
+
+    private static IEnumerable<YamlMappingNode> Entries(string source, YamlMappingNode root, string section)
+    {
+        if (!root.Children.TryGetValue(new YamlScalarNode(section), out YamlNode? n)) yield break;
+        if (n is YamlScalarNode { Value: null or "" }) yield break; // "agreements:" with nothing under it
+        if (n is not YamlSequenceNode seq) throw Error(source, n, section, "must be a list");
+        foreach (YamlNode item in seq)
+        {
+            yield return item as YamlMappingNode ?? throw Error(source, item, section + "[]", "each entry must be a mapping");
+        }
+    }
+
+    private static string EntryId(string source, YamlMappingNode m, string section, HashSet<string> allowedKeys)
+    {
+        foreach (var (k, _) in m.Children)
+        {
+            string member = Scalar(source, k, section + "[]");
+            if (!allowedKeys.Contains(member)) throw Error(source, k, $"{section}[].{member}", "unknown member");
+        }
+        string id = Required(source, m, "id", section + "[].id");
+        if (!IsId(id)) throw Error(source, m.Children[new YamlScalarNode("id")], section + "[].id", $"'{id}' must be 1-64 characters of [a-z0-9-]");
+        return id;
+    }
+
+    private static bool IsId(string id) => id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+
+    private static AgreementConfig ReadAgreement(string source, YamlMappingNode m, HashSet<string> agencies)
+    {
+        string id = EntryId(source, m, "agreements", s_agreementKeys);
+        string field = $"agreements[{id}]";
+        long? expiresMs = null;
+        string? expiresText = Optional(source, m, "expires", field + ".expires");
+        if (expiresText is not null)
+        {
+            YamlNode node = m.Children[new YamlScalarNode("expires")];
+            if (DateOnly.TryParseExact(expiresText, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out DateOnly day))
+            {
+                // A date: the agreement holds through the end of that day (UTC) and expires at the next midnight.
+                expiresMs = new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
+            }
+            else if (Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(expiresText), out long ms))
+            {
+                expiresMs = ms;
+            }
+            else
+            {
+                throw Error(source, node, field + ".expires", $"'{expiresText}' is not a date (2027-06-30) or an RFC 3339 timestamp");
+            }
+        }
+        return new AgreementConfig
+        {
+            Id = id,
+            Owners = AgencyList(source, m, "owners", field, agencies, required: true),
+            Recipients = AgencyList(source, m, "recipients", field, agencies, required: true),
+            Access = AccessList(source, m, "access", field, required: true),
+            Purposes = PurposeList(source, m, "purposes", field, required: true),
+            ExpiresAtMs = expiresMs,
+            ExpiresText = expiresText,
+            Citation = Optional(source, m, "citation", field + ".citation"),
+            Line = (int)m.Start.Line,
+        };
+    }
+
+    private static LocalRuleConfig ReadRule(string source, YamlMappingNode m, HashSet<string> agencies)
+    {
+        string id = EntryId(source, m, "rules", s_ruleKeys);
+        string field = $"rules[{id}]";
+        var rule = new LocalRuleConfig
+        {
+            Id = id,
+            Owners = AgencyList(source, m, "owners", field, agencies, required: true),
+            DenyPurposes = PurposeList(source, m, "deny_purposes", field, required: false),
+            DenyRecipients = AgencyList(source, m, "deny_recipients", field, agencies, required: false),
+            DenyAccess = AccessList(source, m, "deny_access", field, required: false),
+            Citation = Required(source, m, "citation", field + ".citation"),
+            Line = (int)m.Start.Line,
+        };
+        if (rule.DenyPurposes == 0 && rule.DenyRecipients.Count == 0 && rule.DenyAccess == AccessSet.None)
+        {
+            throw Error(source, m, field, "a rule needs at least one of deny_purposes, deny_recipients, deny_access");
+        }
+        if (string.IsNullOrWhiteSpace(rule.Citation)) throw Error(source, m, field + ".citation", "required: the local law or policy the rule enforces");
+        return rule;
+    }
+
+    private static IEnumerable<(string Value, YamlNode Node)> List(string source, YamlMappingNode m, string key, string field, bool required)
+    {
+        if (!m.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? n))
+        {
+            if (required) throw Error(source, m, $"{field}.{key}", "required");
+            yield break;
+        }
+        if (n is not YamlSequenceNode seq) throw Error(source, n, $"{field}.{key}", "must be a list");
+        if (seq.Children.Count == 0 && required) throw Error(source, n, $"{field}.{key}", "must not be empty");
+        foreach (YamlNode item in seq) yield return (Scalar(source, item, $"{field}.{key}[]"), item);
+    }
+
+    private static List<string> AgencyList(string source, YamlMappingNode m, string key, string field, HashSet<string> agencies, bool required)
+    {
+        var list = new List<string>();
+        foreach (var (value, node) in List(source, m, key, field, required))
+        {
+            if (!agencies.Contains(value)) throw Error(source, node, $"{field}.{key}", $"unknown agency '{value}'");
+            if (list.Contains(value)) throw Error(source, node, $"{field}.{key}", $"'{value}' is listed twice");
+            list.Add(value);
+        }
+        return list;
+    }
+
+    private static AccessSet AccessList(string source, YamlMappingNode m, string key, string field, bool required)
+    {
+        AccessSet set = AccessSet.None;
+        foreach (var (value, node) in List(source, m, key, field, required))
+        {
+            set |= value switch
+            {
+                "push" => AccessSet.Push,
+                "search" => AccessSet.Search,
+                "alert" => AccessSet.Alert,
+                _ => throw Error(source, node, $"{field}.{key}", $"unknown access '{value}' (push, search, alert)"),
+            };
+        }
+        return set;
+    }
+
+    private static ushort PurposeList(string source, YamlMappingNode m, string key, string field, bool required)
+    {
+        ushort set = 0;
+        foreach (var (value, node) in List(source, m, key, field, required))
+        {
+            if (!Events.Purposes.TryParse(Encoding.UTF8.GetBytes(value), out Events.Purpose p))
+            {
+                throw Error(source, node, $"{field}.{key}", $"unknown purpose '{value}'");
+            }
+            set |= (ushort)(1 << (int)p);
+        }
+        return set;
     }
 
     /// <summary>Resolves <c>env:NAME</c> or <c>file:PATH</c> (relative to the policy file) to key bytes.</summary>

@@ -47,8 +47,57 @@ public sealed record PolicyDocument
     public TimeSpan DefaultRetention { get; init; } = TimeSpan.FromDays(30);
     public required IReadOnlyList<AgencyConfig> Agencies { get; init; }
     public SearchSettings Search { get; init; } = new();
-    /// <summary>Sections present in the file that this build does not evaluate yet (reported as warnings).</summary>
+    public IReadOnlyList<AgreementConfig> Agreements { get; init; } = [];
+    public IReadOnlyList<LocalRuleConfig> Rules { get; init; } = [];
+    /// <summary>Warnings found while reading the file (not the statute analysis: see <see cref="PolicyCheck"/>).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
+/// <summary>The kinds of access an agreement grants (SPEC §3), as a set.</summary>
+[Flags]
+public enum AccessSet : byte
+{
+    None = 0,
+    Push = 1,
+    Search = 2,
+    Alert = 4,
+}
+
+/// <summary>One entry of <c>agreements:</c>: owners share with recipients, for these accesses and purposes, until it expires.</summary>
+public sealed record AgreementConfig
+{
+    public required string Id { get; init; }
+    public required IReadOnlyList<string> Owners { get; init; }
+    public required IReadOnlyList<string> Recipients { get; init; }
+    public required AccessSet Access { get; init; }
+    /// <summary>Bit <c>1 &lt;&lt; (int)purpose</c> for every purpose granted.</summary>
+    public required ushort Purposes { get; init; }
+    /// <summary>The first instant (Unix ms) at which the agreement no longer grants anything; null = no expiry.</summary>
+    public long? ExpiresAtMs { get; init; }
+    /// <summary>The expiry as written in the file.</summary>
+    public string? ExpiresText { get; init; }
+    /// <summary>Optional reference to the signed agreement (MOU number, council resolution).</summary>
+    public string? Citation { get; init; }
+    public int Line { get; init; }
+}
+
+/// <summary>
+/// One entry of <c>rules:</c>, a local rule. It can only deny: it applies to reads of its owners and denies when
+/// every condition it states holds (purpose in <c>deny_purposes</c>, recipient in <c>deny_recipients</c>, access in
+/// <c>deny_access</c>); a condition it does not state holds for every request.
+/// </summary>
+public sealed record LocalRuleConfig
+{
+    public required string Id { get; init; }
+    public required IReadOnlyList<string> Owners { get; init; }
+    /// <summary>Purposes denied; 0 = every purpose.</summary>
+    public ushort DenyPurposes { get; init; }
+    /// <summary>Recipients denied; empty = every recipient.</summary>
+    public IReadOnlyList<string> DenyRecipients { get; init; } = [];
+    /// <summary>Accesses denied; <see cref="AccessSet.None"/> = every access.</summary>
+    public AccessSet DenyAccess { get; init; }
+    public required string Citation { get; init; }
+    public int Line { get; init; }
 }
 
 /// <summary>A policy file that failed validation: names file, line and field.</summary>

@@ -32,6 +32,20 @@ public sealed record StatuteRule(string Id, string State, StatuteCheck Check, st
     public IReadOnlyList<string> States { get; init; } = [];
 }
 
+/// <summary>
+/// A statute's cap on how long ordinary (non-held) reads of an owner in <see cref="State"/> may be kept, measured from
+/// <c>observed_at</c> (shared/domain/alpr-law.md Part A). Months count as 30 days and years as 365, so a window never
+/// exceeds the calendar cap it encodes.
+/// </summary>
+public sealed record RetentionCap(string Id, string State, TimeSpan Cap, string Citation, string Status, bool Confirmed)
+{
+    /// <summary>A different cap for <c>level: private</c> owners (Arkansas), or null.</summary>
+    public TimeSpan? PrivateCap { get; init; }
+
+    /// <summary>The cap that applies to an owner of <paramref name="level"/>.</summary>
+    public TimeSpan CapFor(AgencyLevel level) => level == AgencyLevel.Private && PrivateCap is { } p ? p : Cap;
+}
+
 /// <summary>The facts about an agency that statute rules look at.</summary>
 public readonly record struct AgencyFacts(string? State, AgencyLevel Level, bool FusionCenter, IReadOnlyList<string> Declarations)
 {
@@ -72,6 +86,37 @@ public static class StatuteRules
         new("CT.FORBIDDEN_PURPOSE", "CT", StatuteCheck.ForbiddenPurposes, "Conn. Public Act 26-14", "details unconfirmed", false) { Purposes = s_healthAndImmigration },
         new("MN.DOCUMENTED_PURPOSE", "MN", StatuteCheck.DocumentedSearch, "Minn. Stat. §13.824", "enacted", true),
     ];
+
+    /// <summary>Retention caps of Part A, one per state.</summary>
+    public static IReadOnlyList<RetentionCap> RetentionCaps { get; } =
+    [
+        new("NH.RETENTION", "NH", TimeSpan.FromMinutes(3), "N.H. RSA 261:75-b", "enacted (sunset 2027-01-01 unless extended)", true),
+        new("ME.RETENTION", "ME", TimeSpan.FromDays(21), "29-A M.R.S. §2117-A", "enacted", true),
+        new("VA.RETENTION", "VA", TimeSpan.FromDays(21), "Va. Code §2.2-5517", "enacted 2025", true),
+        new("WA.RETENTION", "WA", TimeSpan.FromDays(21), "Wash. SB 6002 (2026)", "signature unconfirmed", false),
+        new("OR.RETENTION", "OR", TimeSpan.FromDays(30), "Or. SB 1516 (2026)", "enacted 2026", true),
+        new("MN.RETENTION", "MN", TimeSpan.FromDays(60), "Minn. Stat. §13.824 subd. 3", "enacted", true),
+        new("MT.RETENTION", "MT", TimeSpan.FromDays(90), "Mont. Code Ann. §46-5-118", "enacted", true),
+        new("NC.RETENTION", "NC", TimeSpan.FromDays(90), "N.C. Gen. Stat. §20-183.32", "enacted", true),
+        new("TN.RETENTION", "TN", TimeSpan.FromDays(90), "Tenn. Code Ann. §55-10-302", "enacted", true),
+        new("AR.RETENTION", "AR", TimeSpan.FromDays(150), "Ark. Code §12-12-1804", "enacted", true) { PrivateCap = TimeSpan.FromDays(60) },
+        new("NE.RETENTION", "NE", TimeSpan.FromDays(180), "Neb. Rev. Stat. §60-3205", "enacted", true),
+        new("UT.RETENTION", "UT", TimeSpan.FromDays(9 * 30), "Utah Code §41-6a-2004", "enacted", true),
+        new("CO.RETENTION", "CO", TimeSpan.FromDays(365), "Colo. Rev. Stat. §24-72-113", "applicability unconfirmed", false),
+        new("VT.RETENTION", "VT", TimeSpan.FromDays(18 * 30), "23 V.S.A. §1607", "enacted", true),
+        new("GA.RETENTION", "GA", TimeSpan.FromDays(30 * 30), "O.C.G.A. §35-1-22", "enacted", true),
+    ];
+
+    /// <summary>The retention cap of an owner's state, or null when its state has none.</summary>
+    public static RetentionCap? RetentionCapFor(string? state)
+    {
+        if (state is null) return null;
+        foreach (RetentionCap cap in RetentionCaps)
+        {
+            if (cap.State == state) return cap;
+        }
+        return null;
+    }
 
     /// <summary>The rules protecting an owner of <paramref name="state"/>, in evaluation order (empty for none).</summary>
     public static StatuteRule[] ForState(string? state) => All.Where(r => r.State == state).ToArray();

@@ -136,11 +136,18 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void TheSamplePolicyChecksWithWarningsAboutWhatIsNotEvaluatedYet()
+    public void TheSamplePolicyChecksWithAWarningForTheNationalNetworkThatStatutesNullify()
     {
-        var r = Run("policy", "check", SamplePolicy);
+        var r = Run("policy", "check", SamplePolicy, "--at", "2026-11-29T00:00:00Z");
         Assert.Equal(0, r.Code);
-        Assert.Contains("agreements: 5 entries are not evaluated", r.Out, StringComparison.Ordinal);
+        string[] lines = r.Out.Split('\n');
+        string ca = Assert.Single(lines, l => l.Contains("agreements[national-network]", StringComparison.Ordinal) && l.Contains("CA.PUBLIC_AGENCY_ONLY", StringComparison.Ordinal));
+        Assert.Contains("ca-lapd's reads", ca, StringComparison.Ordinal);
+        Assert.Contains("us-ice-ero", ca, StringComparison.Ordinal);
+        Assert.Contains("us-fbi", ca, StringComparison.Ordinal);
+        Assert.Contains("Cal. Civ. Code §1798.90.55(b)", ca, StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.Contains("agreements[texas-repo-feed].expires: expired on 2026-01-31", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("WA.OUT_OF_STATE", StringComparison.Ordinal) && l.Contains("⚠", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -41,7 +41,7 @@ public sealed class StatuteRulesTests
     private static readonly CompiledPolicy s_policy = new(PolicyLoader.Load(System.Text.Encoding.UTF8.GetBytes(Yaml), "statutes.yaml", "."));
 
     private static Decision Decide(string owner, string recipient, Purpose purpose, Access access = Access.Search, bool documented = true) =>
-        s_policy.Decide(Find(owner), Find(recipient), access, purpose, documented);
+        s_policy.Decide(Find(owner), Find(recipient), access, purpose, documented, 0);
 
     private static int Find(string id) => s_policy.Agencies.Find(System.Text.Encoding.UTF8.GetBytes(id));
 
@@ -149,9 +149,9 @@ public sealed class StatuteRulesTests
     public void ADecisionAllocatesNothing()
     {
         int owner = Find("ca-lapd"), recipient = Find("us-ice-ero");
-        s_policy.Decide(owner, recipient, Access.Search, Purpose.ImmigrationEnforcement);
+        s_policy.Decide(owner, recipient, Access.Search, Purpose.ImmigrationEnforcement, true, 0);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100_000; i++) s_policy.Decide(owner, recipient, Access.Search, (Purpose)(i % Purposes.Count));
+        for (int i = 0; i < 100_000; i++) s_policy.Decide(owner, recipient, Access.Search, (Purpose)(i % Purposes.Count), true, 0);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
