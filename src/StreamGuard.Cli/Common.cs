@@ -28,6 +28,10 @@ internal static class Common
         return policy;
     }
 
+    /// <summary>What a policy grants against nothing (everything denied): stated by the first <c>policy_load</c> records.</summary>
+    public static PolicyChangeSummary InitialChange(CompiledPolicy policy, long nowMs) =>
+        PolicyDiff.Summarise(null, PolicyDiff.Compute(null, policy, nowMs));
+
     /// <summary>
     /// The audit key (HMAC key of plate references): <c>--audit-key env:NAME|file:PATH</c> (or the same reference
     /// in <c>STREAMGUARD_AUDIT_KEY</c>). Without one, a random key is used and plate references cannot be looked

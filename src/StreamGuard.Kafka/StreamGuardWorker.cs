@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using HdrHistogram;
 using StreamGuard.Engine;
 using StreamGuard.Output;
+using StreamGuard.Policy;
 
 namespace StreamGuard.Kafka;
 
@@ -27,11 +28,18 @@ public sealed class StreamGuardWorker
     private readonly Dictionary<(string Topic, int Partition), long> _pending = [];
     private long _processed;
 
-    public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory, Action<string>? log = null)
+    private readonly PolicyReloader? _reloader;
+
+    /// <param name="options">Kafka and batching options.</param>
+    /// <param name="engineFactory">Creates the engine over the worker's output sink.</param>
+    /// <param name="log">Operational messages (never plates).</param>
+    /// <param name="reloader">Hot reload: new policy versions are swapped in between two events.</param>
+    public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory, Action<string>? log = null, PolicyReloader? reloader = null)
     {
         _options = options;
         _engineFactory = engineFactory;
         _log = log ?? (_ => { });
+        _reloader = reloader;
     }
 
     /// <summary>Completes when the group first assigns partitions to this worker.</summary>
@@ -120,6 +128,11 @@ public sealed class StreamGuardWorker
             long commitTicks = (long)(_options.CommitInterval.TotalSeconds * Stopwatch.Frequency);
             while (!cancellationToken.IsCancellationRequested)
             {
+                if (_reloader is not null && _reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change))
+                {
+                    engine.SwapPolicy(next, change);
+                    _log($"policy {next.Hash} in force");
+                }
                 ConsumeResult<Ignore, byte[]>? result;
                 try
                 {

@@ -57,7 +57,7 @@ internal static class DemoCommand
 
         var log = new List<string>();
         var worker = new StreamGuardWorker(new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics },
-            sink => new StreamGuardEngine(policy, sink, auditKey), m => { lock (log) log.Add(m); });
+            sink => new StreamGuardEngine(policy, sink, auditKey, change: Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())), m => { lock (log) log.Add(m); });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Exception? failure = null;
         var workerThread = new Thread(() =>
@@ -150,7 +150,7 @@ internal static class DemoCommand
             long n = s.DeadLettersOf((Parsing.ParseError)e);
             if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
         }
-        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; audit records: {auditRecords:N0} of {engine.Audit.Count:N0} written, in {Path.GetFullPath(auditPath)}");
+        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; audit records: {auditRecords:N0} of {engine.Audit.Count:N0} written, in {Path.GetFullPath(auditPath)}");
         summary.AppendLine(verify.Error is null
             ? $"audit chains: {verify.Chains} verified, {verify.Records:N0} records, no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");

@@ -59,7 +59,8 @@ internal static class ReplayCommand
         if (auditKeyRef is null) throw new UsageException("--audit-key env:NAME|file:PATH is required: replay output is deterministic only under a fixed audit key");
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
         using var sink = new FileOutputSink(outDir);
-        var engine = new StreamGuardEngine(policy, sink, auditKey, new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes });
+        var engine = new StreamGuardEngine(policy, sink, auditKey, new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes },
+            Common.InitialChange(policy, now));
 
         var inputs = new List<Input> { await Input.OpenAsync(readsPath, true, maxEventBytes, ct) };
         if (queriesPath is not null) inputs.Add(await Input.OpenAsync(queriesPath, false, maxEventBytes, ct));

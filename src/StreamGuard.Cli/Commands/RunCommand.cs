@@ -1,6 +1,7 @@
 using System.Globalization;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
+using StreamGuard.Policy;
 
 namespace StreamGuard.Cli.Commands;
 
@@ -23,6 +24,12 @@ internal static class RunCommand
           --topic-prefix X          prefix every topic name (isolated environments)
           --commit-interval-ms N    commit at least this often (default 100)
           --stats-interval-s N      print counters this often to stderr (default 10; 0 = never)
+          --reload-interval-ms N    hot reload: look for a changed policy file this often (default 1000;
+                                    0 = never). A changed file is validated, compiled and swapped in between
+                                    two events without pausing consumption; a file that fails validation is
+                                    refused (logged with file, line and field) and the policy in force stays.
+                                    Each version opens every audit chain with a policy_load record stating
+                                    what it granted and revoked against the one before.
         """;
 
     public static int Run(CliArgs args, CancellationToken ct)
@@ -34,15 +41,20 @@ internal static class RunCommand
         int commitMs = args.Int("commit-interval-ms", 100, 1, 60_000);
         int statsSeconds = args.Int("stats-interval-s", 10, 0, 3600);
         string? auditKeyRef = args.Get("audit-key");
+        int reloadMs = args.Int("reload-interval-ms", 1000, 0, 3_600_000);
         args.RejectUnknown();
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error);
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
+        // The first policy_load records state what this policy grants against nothing (everything denied).
+        PolicyChangeSummary initial = Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        void Log(string m) => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} {m}");
+        using PolicyReloader? reloader = reloadMs == 0 ? null : new PolicyReloader(policyPath, policy, Log, TimeSpan.FromMilliseconds(reloadMs));
         TopicNames topics = prefix is null ? new TopicNames() : new TopicNames().WithPrefix(prefix);
         var worker = new StreamGuardWorker(
             new WorkerOptions { BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs) },
-            sink => new StreamGuardEngine(policy, sink, auditKey),
-            m => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} {m}"));
+            sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
+            Log, reloader);
 
         using Timer? stats = statsSeconds == 0 ? null : new Timer(_ =>
         {

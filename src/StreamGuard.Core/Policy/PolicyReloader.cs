@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using StreamGuard.Engine;
+
+namespace StreamGuard.Policy;
+
+/// <summary>
+/// Hot reload: watches the policy file and prepares each changed version off the consuming thread — validated,
+/// compiled on top of the policy in force (agency indexes stay stable) and diffed against it — for the worker to
+/// swap in between two events with <see cref="TryTake"/>. Consumption never waits for a reload.
+/// </summary>
+/// <remarks>
+/// <para>The file is polled: a change is taken once the file's content is the same on two polls in a row, so an
+/// editor still writing it is not mistaken for a broken policy. A version that fails validation is refused loudly
+/// (logged with file, line and field, counted in <see cref="Rejected"/>) and the policy in force stays; the same
+/// broken content is not reported again until it changes.</para>
+/// <para>Polling instead of file-system events: it works the same on bind mounts, network file systems and
+/// Kubernetes ConfigMaps (which swap a symlink), where change notifications are unreliable.</para>
+/// </remarks>
+public sealed class PolicyReloader : IDisposable
+{
+    private readonly string _path;
+    private readonly Action<string> _log;
+    private readonly Func<long> _nowMs;
+    private readonly Timer _timer;
+    private readonly Lock _lock = new();
+    private CompiledPolicy _inForce;
+    private CompiledPolicy _newest;            // in force, or the pending version (new ones compile on top of it)
+    private (CompiledPolicy Policy, PolicyChangeSummary Change)? _pending;
+    private byte[] _seenHash;                  // content of the last poll
+    private byte[] _handledHash;               // content last loaded or refused
+    private int _polling;
+
+    public PolicyReloader(string path, CompiledPolicy inForce, Action<string> log, TimeSpan interval, Func<long>? nowMs = null)
+    {
+        _path = path;
+        _inForce = _newest = inForce;
+        _log = log;
+        _nowMs = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        _seenHash = _handledHash = Convert.FromHexString(inForce.Hash["sha256:".Length..]);
+        _timer = new Timer(_ => Poll(), null, interval, interval);
+    }
+
+    /// <summary>Versions accepted and handed over (or waiting to be).</summary>
+    public long Accepted { get; private set; }
+
+    /// <summary>Versions refused because they failed validation.</summary>
+    public long Rejected { get; private set; }
+
+    /// <summary>The message of the last refusal, if any.</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>
+    /// Called by the consuming thread between events: the newest validated version and what it changes against the
+    /// policy in force, if one is waiting. From then on it is the policy in force.
+    /// </summary>
+    public bool TryTake(out CompiledPolicy policy, out PolicyChangeSummary change)
+    {
+        lock (_lock)
+        {
+            if (_pending is not { } p)
+            {
+                policy = null!;
+                change = null!;
+                return false;
+            }
+            _pending = null;
+            _inForce = p.Policy;
+            (policy, change) = p;
+            return true;
+        }
+    }
+
+    /// <summary>Checks the file now (the timer does this every interval; tests call it directly).</summary>
+    public void Poll()
+    {
+        if (Interlocked.Exchange(ref _polling, 1) == 1) return;
+        try
+        {
+            byte[] bytes;
+            try
+            {
+                bytes = File.ReadAllBytes(_path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return; // being replaced (e.g. a ConfigMap symlink swap): look again next time
+            }
+            byte[] hash = SHA256.HashData(bytes);
+            bool stable = hash.AsSpan().SequenceEqual(_seenHash);
+            _seenHash = hash;
+            if (!stable || hash.AsSpan().SequenceEqual(_handledHash)) return;
+            _handledHash = hash;
+            Load(bytes);
+        }
+        finally
+        {
+            Volatile.Write(ref _polling, 0);
+        }
+    }
+
+    private void Load(byte[] bytes)
+    {
+        CompiledPolicy next;
+        try
+        {
+            PolicyDocument doc = PolicyLoader.Load(bytes, _path, Path.GetDirectoryName(Path.GetFullPath(_path)) ?? ".");
+            next = new CompiledPolicy(doc, _newest); // _newest is only touched by the polling thread
+        }
+        catch (PolicyException e)
+        {
+            Rejected++;
+            LastError = e.Message;
+            _log($"policy reload REFUSED, the policy in force ({Volatile.Read(ref _inForce).Hash}) stays: {e.Message}");
+            return;
+        }
+        // Diff against the policy in force, outside the lock (a diff of a large policy takes a while and the
+        // consuming thread must never wait for it); if the worker swapped in a version meanwhile, diff again.
+        while (true)
+        {
+            CompiledPolicy inForce = Volatile.Read(ref _inForce);
+            PolicyDiffResult diff = PolicyDiff.Compute(inForce, next, _nowMs());
+            lock (_lock)
+            {
+                if (!ReferenceEquals(inForce, _inForce)) continue;
+                _newest = next;
+                _pending = (next, PolicyDiff.Summarise(inForce, diff));
+                Accepted++;
+            }
+            _log($"policy reload accepted: {next.Hash} ({next.Document.Agencies.Count} agencies, {next.AgreementCount} agreements): " +
+                $"{diff.Granted} outcomes granted, {diff.Revoked} revoked, {diff.ReasonChanged} reason changed; swapping in between two events");
+            break;
+        }
+        foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");
+    }
+
+    public void Dispose() => _timer.Dispose();
+}
