@@ -3,6 +3,7 @@ using System.Text.Json;
 using Confluent.Kafka;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
+using StreamGuard.Policy;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
@@ -155,6 +156,53 @@ public sealed class WorkerIntegrationTests
             Value = "{\"id\":\"forged\",\"chain\":\"" + chain + "\",\"seq\":999999,\"prev\":\"00\",\"hash\":\"00\"}",
         });
         Assert.Equal(1, await StreamGuard.Cli.Cli.MainAsync(verify));
+    }
+
+    [Fact]
+    public async Task AChangedPolicyFileIsSwappedInWhileConsumingAndABrokenOneIsRefused()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var log = new List<string>();
+        void Log(string m) { lock (log) log.Add(m); }
+        using var reloader = new PolicyReloader(policy.PolicyPath, policy.Compiled, Log, TimeSpan.FromMilliseconds(100));
+        var worker = new StreamGuardWorker(
+            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), Log, reloader);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        Exception? failure = null;
+        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
+        thread.Start();
+        Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+
+        string read = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-5));
+        await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = "7ABC123", Value = read });
+        await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Query("q1", "ca-lasd", "7ABC123", now) });
+        await WaitFor(() => worker.Processed >= 2, () => failure);
+
+        // A broken file: refused, the policy in force stays.
+        File.WriteAllText(policy.PolicyPath, TestPolicy.Yaml + "\nagreements:\n  - {id: bad, owners: [ca-lapd], recipients: [nowhere], access: [search], purposes: [stolen_vehicle]}\n");
+        await WaitFor(() => reloader.Rejected == 1, () => failure);
+        // A good one: granted ca-lasd's stolen-vehicle searches of ca-lapd's reads, in force without a restart.
+        File.WriteAllText(policy.PolicyPath, TestPolicy.Yaml + "\nagreements:\n  - {id: la-search, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [stolen_vehicle]}\n");
+        await WaitFor(() => worker.Engine!.Policy.AgreementCount == 1, () => failure);
+        await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Query("q2", "ca-lasd", "7ABC123", DateTimeOffset.UtcNow) });
+        await WaitFor(() => worker.Processed >= 3, () => failure);
+        await stop.CancelAsync();
+        thread.Join(s_timeout);
+        Assert.Null(failure);
+
+        var results = cluster.ReadAll(cluster.Topics.Results, 2, s_timeout).ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
+        Assert.Empty(results["q1"].GetProperty("reads").EnumerateArray());
+        Assert.Equal(["r1"], results["q2"].GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        var loads = cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.Audit.Count, s_timeout)
+            .Select(r => Json(r.Message.Value)).Where(r => r.GetProperty("event").GetString() == "policy_load").ToList();
+        JsonElement swap = Assert.Single(loads, l => l.TryGetProperty("previous", out JsonElement p) && p.GetString() == policy.Compiled.Hash);
+        Assert.Equal(1, swap.GetProperty("granted").GetInt32());
+        Assert.Equal("la-search", swap.GetProperty("first_granted").GetProperty("rule").GetString());
+        Assert.Contains(log, m => m.Contains("REFUSED", StringComparison.Ordinal));
     }
 
     private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;

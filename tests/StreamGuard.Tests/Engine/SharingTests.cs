@@ -1,0 +1,205 @@
+using System.Text;
+using System.Text.Json;
+using StreamGuard.Audit;
+using StreamGuard.Engine;
+using StreamGuard.Policy;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Engine;
+
+/// <summary>Agreements at work in the engine: push sharing, searches across owners, and policy versions swapped in.</summary>
+public sealed class SharingTests : IDisposable
+{
+    private const string Yaml = """
+        version: 1
+        default_retention: 30d
+        agencies:
+          - {id: ca-lapd, state: CA, level: local, retention: 730d, key: file:keys/ca-lapd.key}
+          - {id: ca-lasd, state: CA, level: county, key: file:keys/ca-lasd.key}
+          - {id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}
+          - {id: us-ice-ero, level: federal, key: file:keys/us-ice-ero.key}
+          - {id: ca-nokey, state: CA, level: local}
+        agreements:
+          - id: la-push
+            owners: [ca-lapd]
+            recipients: [ca-lasd, us-ice-ero]
+            access: [push, search]
+            purposes: [stolen_vehicle, immigration_enforcement]
+            expires: 2027-06-30
+          - id: lasd-search
+            owners: [ca-nokey]
+            recipients: [ca-lasd]
+            access: [search]
+            purposes: [criminal_investigation]
+        """;
+
+    private static readonly DateTimeOffset s_t0 = new(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
+    private readonly TestPolicy _policy = new(Yaml);
+    private readonly MemorySink _sink = new();
+    private readonly StreamGuardEngine _engine;
+
+    public SharingTests()
+    {
+        _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(1).ToUnixTimeMilliseconds() });
+    }
+
+    public void Dispose() => _policy.Dispose();
+
+    private void Read(string id, string agency, string plate, DateTimeOffset at) =>
+        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)), EventSource.File("reads", 1));
+
+    private JsonElement Query(string json)
+    {
+        _engine.ProcessQuery(Encoding.UTF8.GetBytes(json), EventSource.File("queries", 1));
+        return MemorySink.Json(_sink.Results[^1]);
+    }
+
+    private List<JsonElement> Audit(string eventKind) =>
+        _sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("event").GetString() == eventKind).ToList();
+
+    [Fact]
+    public void APushGoesToTheRecipientTheStatutesAllowWithThePurposesAllowedAndIsAuditedForEveryRecipient()
+    {
+        Read("r1", "ca-lapd", "7ABC123", s_t0);
+
+        // ca-lasd: stolen_vehicle allowed, immigration_enforcement denied by the Values Act → delivered for one purpose.
+        var (recipient, decisionId, read) = Assert.Single(_sink.SharedRecords);
+        Assert.Equal("ca-lasd", recipient);
+        Assert.Equal(TestPolicy.Read("r1", "ca-lapd", "7ABC123", s_t0), read); // the read's original bytes
+
+        List<JsonElement> pushes = Audit("push");
+        Assert.Equal(2, pushes.Count);
+        JsonElement allowed = pushes.Single(p => p.GetProperty("recipient").GetString() == "ca-lasd");
+        Assert.Equal("allow.agreement", allowed.GetProperty("code").GetString());
+        Assert.Equal("la-push", allowed.GetProperty("rule").GetString());
+        Assert.Equal(["stolen_vehicle"], allowed.GetProperty("purposes").EnumerateArray().Select(p => p.GetString()!));
+        Assert.Equal(decisionId, allowed.GetProperty("id").GetString());
+        Assert.Equal(["r1"], allowed.GetProperty("reads").EnumerateArray().Select(p => p.GetString()!));
+
+        // us-ice-ero: California law forbids it whatever the agreement says; the denial is on record with its citation.
+        JsonElement denied = pushes.Single(p => p.GetProperty("recipient").GetString() == "us-ice-ero");
+        Assert.Equal("deny", denied.GetProperty("decision").GetString());
+        Assert.Equal("deny.statute", denied.GetProperty("code").GetString());
+        Assert.Equal("CA.PUBLIC_AGENCY_ONLY", denied.GetProperty("rule").GetString());
+        Assert.Contains("1798.90.55", denied.GetProperty("citation").GetString()!, StringComparison.Ordinal);
+        Assert.Empty(denied.GetProperty("purposes").EnumerateArray());
+        Assert.DoesNotContain("7ABC123", string.Join('\n', _sink.AuditRecords), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AReadOfAnOwnerWithoutPushAgreementsIsNotPushed()
+    {
+        Read("r1", "wa-spd", "7ABC123", s_t0);
+        Read("r2", "ca-nokey", "7ABC123", s_t0);
+        Assert.Empty(_sink.SharedRecords);
+        Assert.Empty(Audit("push"));
+    }
+
+    [Fact]
+    public void ASearchAcrossOwnersDisclosesOnlyWhatAgreementsAndStatutesAllowWithOneRecordPerOwner()
+    {
+        Read("r1", "ca-lapd", "7ABC123", s_t0);
+        Read("r2", "wa-spd", "7ABC123", s_t0.AddMinutes(1));
+        Read("r3", "ca-nokey", "7ABC123", s_t0.AddMinutes(2));
+
+        JsonElement stolen = Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(3), purpose: "stolen_vehicle"));
+        Assert.Equal(["r1"], stolen.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        var codes = Audit("search").Where(r => r.GetProperty("query_id").GetString() == "q1")
+            .ToDictionary(r => r.GetProperty("owner").GetString()!, r => (Code: r.GetProperty("code").GetString(), Rule: r.GetProperty("rule").GetString()));
+        Assert.Equal(("allow.agreement", "la-push"), codes["ca-lapd"]);
+        Assert.Equal(("deny.statute", "WA.OUT_OF_STATE"), codes["wa-spd"]);
+        Assert.Equal(("deny.purpose_not_granted", "lasd-search"), codes["ca-nokey"]);
+
+        JsonElement investigation = Query(TestPolicy.Query("q2", "ca-lasd", "7ABC123", s_t0.AddMinutes(4), purpose: "criminal_investigation"));
+        Assert.Equal(["r3"], investigation.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+
+        // The federal searcher, although the agreement names it: nothing, and no hint that reads were withheld.
+        JsonElement federal = Query(TestPolicy.Query("q3", "us-ice-ero", "7ABC123", s_t0.AddMinutes(5), purpose: "stolen_vehicle"));
+        Assert.Equal("answered", federal.GetProperty("status").GetString());
+        Assert.Empty(federal.GetProperty("reads").EnumerateArray());
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"], federal.EnumerateObject().Select(p => p.Name).Order());
+    }
+
+    [Fact]
+    public void AnExpiredAgreementNoLongerPushesAndTheDenialSaysSo()
+    {
+        var engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = new DateTimeOffset(2027, 7, 2, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() });
+        DateTimeOffset last = new(2027, 6, 30, 23, 59, 0, TimeSpan.Zero), after = new(2027, 7, 1, 0, 0, 1, TimeSpan.Zero);
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lapd", "7ABC123", last)), EventSource.File("reads", 1));
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lapd", "7ABC123", after)), EventSource.File("reads", 2));
+
+        Assert.Equal(["r1"], _sink.SharedRecords.Select(s => MemorySink.Json(s.Read).GetProperty("read_id").GetString()));
+        JsonElement expired = Audit("push").Single(p => p.GetProperty("reads")[0].GetString() == "r2" && p.GetProperty("recipient").GetString() == "ca-lasd");
+        Assert.Equal("deny.agreement_expired", expired.GetProperty("code").GetString());
+        Assert.Equal("la-push", expired.GetProperty("rule").GetString());
+    }
+
+    [Fact]
+    public void ASwappedPolicyTakesEffectAtTheNextEventAndEveryChainRecordsWhatItGranted()
+    {
+        Read("r1", "ca-nokey", "7ABC123", s_t0);
+        Assert.Empty(Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(1), purpose: "stolen_vehicle")).GetProperty("reads").EnumerateArray());
+
+        string widened = Yaml.Replace("purposes: [criminal_investigation]", "purposes: [criminal_investigation, stolen_vehicle]", StringComparison.Ordinal);
+        File.WriteAllText(_policy.PolicyPath, widened);
+        var next = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), _engine.Policy);
+        PolicyDiffResult diff = PolicyDiff.Compute(_engine.Policy, next, s_t0.ToUnixTimeMilliseconds());
+        OutcomeChange granted = Assert.Single(diff.Changes);
+        Assert.Equal((ChangeKind.Granted, "ca-nokey", "ca-lasd", Access.Search, StreamGuard.Events.Purpose.StolenVehicle),
+            (granted.Kind, granted.Owner, granted.Recipient, granted.Access, granted.Purpose));
+        _engine.SwapPolicy(next, PolicyDiff.Summarise(_engine.Policy, diff));
+
+        JsonElement after = Query(TestPolicy.Query("q2", "ca-lasd", "7ABC123", s_t0.AddMinutes(2), purpose: "stolen_vehicle"));
+        Assert.Equal(["r1"], after.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+
+        List<JsonElement> loads = Audit("policy_load");
+        Assert.Equal(2, loads.Count);
+        JsonElement load = loads[1];
+        Assert.Equal(next.Hash, load.GetProperty("policy").GetString());
+        Assert.Equal(_policy.Compiled.Hash, load.GetProperty("previous").GetString());
+        Assert.Equal(1, load.GetProperty("granted").GetInt32());
+        Assert.Equal(0, load.GetProperty("revoked").GetInt32());
+        Assert.Equal("lasd-search", load.GetProperty("first_granted").GetProperty("rule").GetString());
+        // The search after the swap names the new policy; the chain still verifies across versions.
+        Assert.Equal(next.Hash, Audit("search").Last().GetProperty("policy").GetString());
+        string prev = AuditLog.GenesisHex("p0");
+        foreach (string record in _sink.AuditRecords)
+        {
+            Assert.True(AuditLog.VerifyRecord(Encoding.UTF8.GetBytes(record), Encoding.ASCII.GetBytes(prev), out string hash));
+            prev = hash;
+        }
+    }
+
+    [Fact]
+    public void AReloadKeepsAgencyIndexesSoStoredReadsKeepTheirOwnerAndARemovedAgencyIsRetired()
+    {
+        Read("r1", "wa-spd", "7ABC123", s_t0);
+        string without = Yaml.Replace("  - {id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}\n", "", StringComparison.Ordinal)
+            .Replace("  - {id: ca-lapd,", "  - {id: ca-new, state: CA, level: local}\n  - {id: ca-lapd,", StringComparison.Ordinal);
+        File.WriteAllText(_policy.PolicyPath, without);
+        var next = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), _engine.Policy);
+        for (int i = 0; i < _engine.Policy.Agencies.Count; i++) Assert.Equal(_engine.Policy.Agencies.IdText(i), next.Agencies.IdText(i));
+        Assert.Equal(-1, next.Agencies.Find("wa-spd"));
+        Assert.True(next.Agencies.Find("ca-new") >= _engine.Policy.Agencies.Count);
+        _engine.SwapPolicy(next, null);
+
+        // A new read from the removed agency is rejected; the stored read is still the removed agency's, and withheld.
+        Read("r2", "wa-spd", "7ABC123", s_t0.AddMinutes(1));
+        Assert.Equal("unknown_agency", MemorySink.Json(_sink.DeadLetters[^1]).GetProperty("error").GetString());
+        Read("r3", "ca-new", "7ABC123", s_t0.AddMinutes(2));
+        JsonElement answer = Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(3)));
+        Assert.Empty(answer.GetProperty("reads").EnumerateArray());
+        Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "wa-spd" && r.GetProperty("code").GetString() == "deny.statute");
+        Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "ca-new" && r.GetProperty("code").GetString() == "deny.no_agreement");
+
+    }
+
+    [Fact]
+    public void APolicyNotCompiledOnTheOneInForceIsRefused()
+    {
+        var unrelated = new CompiledPolicy(PolicyLoader.Load(Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: wa-spd, state: WA, level: local}\n"), "x.yaml", "."));
+        Assert.Throws<ArgumentException>(() => _engine.SwapPolicy(unrelated, null));
+    }
+}
