@@ -120,6 +120,7 @@ public sealed class StreamGuardWorker
                 foreach (TopicPartitionOffset p in partitions) _pending.Remove((p.Topic, p.Partition.Value));
             })
             .Build();
+        using IConsumer<byte[]?, byte[]?>? hotlists = OpenHotlists(consumerConfig, producer);
         try
         {
             consumer.Subscribe([_options.Topics.Reads, _options.Topics.Queries]);
@@ -133,6 +134,7 @@ public sealed class StreamGuardWorker
                     engine.SwapPolicy(next, change);
                     _log($"policy {next.Hash} in force");
                 }
+                if (hotlists is not null) DrainHotlists(hotlists, engine);
                 ConsumeResult<Ignore, byte[]>? result;
                 try
                 {
@@ -178,6 +180,66 @@ public sealed class StreamGuardWorker
         {
             consumer.Close();
             consumer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Hotlists are a small compacted table that every worker needs whole (a read on any partition may match an entry
+    /// on any other): read every partition from the beginning by assignment — no consumer group, no commits — like a
+    /// Kafka Streams global table. Without the topic, alerts are off (said in the log).
+    /// </summary>
+    private IConsumer<byte[]?, byte[]?>? OpenHotlists(ConsumerConfig config, IProducer<byte[], byte[]> producer)
+    {
+        string topic = _options.Topics.Hotlists;
+        using IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build();
+        Metadata metadata;
+        try
+        {
+            metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
+        }
+        catch (KafkaException e)
+        {
+            _log($"hotlists: no metadata for {topic} ({e.Error.Reason}): alerts are off");
+            return null;
+        }
+        TopicMetadata? t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
+        if (t is null || t.Error.IsError || t.Partitions.Count == 0)
+        {
+            _log($"hotlists: topic {topic} not found: alerts are off");
+            return null;
+        }
+        var hotlistConfig = new ConsumerConfig(new Dictionary<string, string>(config))
+        {
+            GroupId = config.GroupId + "-hotlists", // required by the client; never joined nor committed (assignment only)
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        };
+        IConsumer<byte[]?, byte[]?> hotlists = new ConsumerBuilder<byte[]?, byte[]?>(hotlistConfig)
+            .SetErrorHandler((_, e) => _log($"hotlists consumer: {e.Reason}"))
+            .Build();
+        hotlists.Assign(t.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
+        _log($"hotlists: reading {t.Partitions.Count} partitions of {topic} as a table");
+        return hotlists;
+    }
+
+    private void DrainHotlists(IConsumer<byte[]?, byte[]?> hotlists, StreamGuardEngine engine)
+    {
+        for (int i = 0; i < 1000; i++)
+        {
+            ConsumeResult<byte[]?, byte[]?>? r;
+            try
+            {
+                r = hotlists.Consume(TimeSpan.Zero);
+            }
+            catch (ConsumeException e)
+            {
+                if (e.Error.IsFatal) throw;
+                _log($"hotlists consume error (continuing): {e.Error.Reason}");
+                return;
+            }
+            if (r is null) return;
+            if (r.IsPartitionEOF) continue;
+            engine.ProcessHotlist(r.Message.Key, r.Message.Value, EventSource.Kafka(r.Topic, r.Partition.Value, r.Offset.Value));
         }
     }
 

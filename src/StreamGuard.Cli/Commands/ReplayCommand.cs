@@ -12,7 +12,7 @@ namespace StreamGuard.Cli.Commands;
 internal static class ReplayCommand
 {
     public const string Help = """
-        streamguard replay --policy P --reads R.ndjson [--queries Q.ndjson] --out DIR [options]
+        streamguard replay --policy P --reads R.ndjson [--queries Q.ndjson] [--hotlists H.ndjson] --out DIR [options]
 
         Runs the same engine as `run` over NDJSON files (one event per line), with the event-time clock:
         the same input gives the same output. Files are merged by the timestamps at their heads
@@ -25,21 +25,25 @@ internal static class ReplayCommand
           --policy P          policy file (SPEC §3)
           --reads R           plate reads, NDJSON
           --queries Q         queries, NDJSON (optional)
+          --hotlists H        hotlist entries, NDJSON (optional): a snapshot of the compacted alpr.hotlists
+                              topic, loaded before the first read; a later line for the same hotlist_id and
+                              plate replaces the earlier one. Expired entries never alert.
           --out DIR           output directory (created)
           --now T             RFC 3339 "now" for rejecting future-dated events (default: the real current time)
           --audit-key REF     HMAC key for plate references and record ids: env:NAME or file:PATH (required)
           --max-event-bytes N size cap per line (default 65536); larger lines go to dlq.ndjson as oversized
 
-        Hotlists (--hotlists) and holds (--holds) are parsed by the engine but not yet evaluated by this build:
-        the options are refused rather than silently ignored.
+        Holds (--holds) are parsed by the engine but not yet evaluated by this build: the option is refused
+        rather than silently ignored.
         """;
 
     public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
     {
-        if (args.Get("hotlists") is not null || args.Get("holds") is not null)
+        if (args.Get("holds") is not null)
         {
-            throw new UsageException("--hotlists and --holds are not evaluated by this build yet (alerts and holds come with the retention/store issue)");
+            throw new UsageException("--holds is not evaluated by this build yet (holds come with the retention/store issue)");
         }
+        string? hotlistsPath = args.Get("hotlists");
         string policyPath = args.Require("policy");
         string readsPath = args.Require("reads");
         string? queriesPath = args.Get("queries");
@@ -62,11 +66,30 @@ internal static class ReplayCommand
         var engine = new StreamGuardEngine(policy, sink, auditKey, new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes },
             Common.InitialChange(policy, now));
 
+        long events = 0;
+        if (hotlistsPath is not null)
+        {
+            // A compacted topic read from the beginning is a table: load it whole before the first read.
+            await using Input hotlists = await Input.OpenAsync(hotlistsPath, false, maxEventBytes, ct, timed: false);
+            while (hotlists.HasHead)
+            {
+                var source = EventSource.File(hotlists.Path, hotlists.Reader.LineNumber);
+                if (hotlists.Reader.Status == LineStatus.Oversized)
+                {
+                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null, $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), hotlists.Reader.Line.Span, source);
+                }
+                else
+                {
+                    engine.ProcessHotlist(default, hotlists.Reader.Line.Span, source);
+                }
+                events++;
+                await hotlists.AdvanceAsync(ct);
+            }
+        }
         var inputs = new List<Input> { await Input.OpenAsync(readsPath, true, maxEventBytes, ct) };
         if (queriesPath is not null) inputs.Add(await Input.OpenAsync(queriesPath, false, maxEventBytes, ct));
 
         var clock = Stopwatch.StartNew();
-        long events = 0;
         bool interactive = Common.Interactive(Console.Error);
         long nextProgress = 1000;
         while (true)
@@ -99,8 +122,8 @@ internal static class ReplayCommand
         foreach (Input input in inputs) await input.DisposeAsync();
 
         EngineStats s = engine.Stats;
-        Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries) in {clock.Elapsed.TotalSeconds:N2} s");
-        Console.WriteLine($"  audit records {engine.Audit.Count:N0}, results {s.Results:N0}, purges {s.Purges:N0}, dead letters {s.DeadLetters:N0}");
+        Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, {s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
+        Console.WriteLine($"  audit records {engine.Audit.Count:N0}, results {s.Results:N0}, push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, dead letters {s.DeadLetters:N0}");
         Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");
         return 0;
     }
@@ -110,8 +133,11 @@ internal static class ReplayCommand
         private readonly Stream _stream;
         private readonly PipeReader _pipe;
 
-        private Input(string path, bool isReads, Stream stream, int maxEventBytes)
+        private readonly bool _timed;
+
+        private Input(string path, bool isReads, Stream stream, int maxEventBytes, bool timed)
         {
+            _timed = timed;
             Path = path;
             IsReads = isReads;
             _stream = stream;
@@ -125,13 +151,13 @@ internal static class ReplayCommand
         public bool HasHead { get; private set; }
         public long HeadTime { get; private set; }
 
-        public static async Task<Input> OpenAsync(string path, bool isReads, int maxEventBytes, CancellationToken ct)
+        public static async Task<Input> OpenAsync(string path, bool isReads, int maxEventBytes, CancellationToken ct, bool timed = true)
         {
             Stream stream;
             if (path == "-") stream = Console.OpenStandardInput();
             else if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
             else stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            var input = new Input(path, isReads, stream, maxEventBytes);
+            var input = new Input(path, isReads, stream, maxEventBytes, timed);
             await input.AdvanceAsync(ct);
             return input;
         }
@@ -139,7 +165,7 @@ internal static class ReplayCommand
         public async ValueTask AdvanceAsync(CancellationToken ct)
         {
             HasHead = await Reader.ReadAsync(ct);
-            if (HasHead) HeadTime = Reader.Status == LineStatus.Ok ? EventTime(Reader.Line.Span, IsReads ? "observed_at"u8 : "issued_at"u8) : long.MinValue;
+            if (HasHead && _timed) HeadTime = Reader.Status == LineStatus.Ok ? EventTime(Reader.Line.Span, IsReads ? "observed_at"u8 : "issued_at"u8) : long.MinValue;
         }
 
         public async ValueTask DisposeAsync()

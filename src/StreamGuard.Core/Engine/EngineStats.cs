@@ -13,6 +13,8 @@ public sealed class EngineStats
     public long Results;
     public long Purges;
     public long Shared;
+    public long Alerts;
+    public long HotlistEntries;
     public long PolicyLoads;
 
     public long DeadLetters => _deadLetters.Sum();

@@ -158,6 +158,7 @@ public sealed class StreamGuardEngine
             ReadId = readId.ToArray(), Payload = payload.ToArray(),
         });
         Push(read, readId, payload, source.Partition, now);
+        Alert(read, readId, payload, source.Partition, now);
     }
 
     /// <summary>
@@ -257,6 +258,115 @@ public sealed class StreamGuardEngine
             _json.Flush();
             _sink.Purge(read.ReadId, _out.WrittenSpan);
         }
+    }
+
+    // ---- hotlists and alerts ----------------------------------------------------------------
+
+    /// <summary>Active hotlist entries by plate (a small table: every worker holds all of it, as Kafka Streams holds a global table).</summary>
+    private readonly Dictionary<ulong, List<HotlistRow>> _hotlists = [];
+
+    private sealed class HotlistRow
+    {
+        public required byte[] HotlistId { get; init; }
+        public required int Owner { get; init; }
+        public required Purpose Purpose { get; init; }
+        public byte[]? CaseNumber { get; init; }
+        public required long ExpiresAtMs { get; init; }
+    }
+
+    /// <summary>Hotlist entries in force.</summary>
+    public int HotlistCount { get; private set; }
+
+    /// <summary>
+    /// A record of <c>alpr.hotlists</c> (compacted; key <c>hotlist_id/plate</c>): an entry added or replaced, or, with
+    /// an empty value (a tombstone), removed. A removed or expired entry never alerts.
+    /// </summary>
+    public void ProcessHotlist(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
+    {
+        Stats.HotlistEntries++;
+        if (value.IsEmpty)
+        {
+            int slash = key.LastIndexOf((byte)'/');
+            if (slash <= 0 || !Text.Plate.TryPack(key[(slash + 1)..], out ulong plate))
+            {
+                DeadLetter(new ParseResult(ParseError.InvalidField, "key", "a hotlist tombstone needs the key hotlist_id/plate"), key, source);
+                return;
+            }
+            RemoveHotlist(plate, key[..slash]);
+            return;
+        }
+        ParseResult parsed = _parser.ParseHotlist(value, out HotlistEntry entry);
+        if (!parsed.IsOk) { DeadLetter(parsed, value, source); return; }
+        ReadOnlySpan<byte> id = _parser.Text(entry.HotlistId);
+        RemoveHotlist(entry.Plate, id);
+        if (!_hotlists.TryGetValue(entry.Plate, out List<HotlistRow>? rows)) _hotlists.Add(entry.Plate, rows = []);
+        rows.Add(new HotlistRow
+        {
+            HotlistId = id.ToArray(), Owner = entry.Owner, Purpose = entry.Purpose, ExpiresAtMs = entry.ExpiresAtMs,
+            CaseNumber = entry.CaseNumber.IsEmpty ? null : _parser.Text(entry.CaseNumber).ToArray(),
+        });
+        HotlistCount++;
+    }
+
+    private void RemoveHotlist(ulong plate, ReadOnlySpan<byte> hotlistId)
+    {
+        if (!_hotlists.TryGetValue(plate, out List<HotlistRow>? rows)) return;
+        for (int i = rows.Count - 1; i >= 0; i--)
+        {
+            if (rows[i].HotlistId.AsSpan().SequenceEqual(hotlistId)) { rows.RemoveAt(i); HotlistCount--; }
+        }
+        if (rows.Count == 0) _hotlists.Remove(plate);
+    }
+
+    /// <summary>
+    /// Hotlist alerts (SPEC §3): a read matching an entry in force alerts the entry's owner only if the policy allows
+    /// <c>alert</c> for the entry's purpose. One audit record per (read, entry), allow or deny.
+    /// </summary>
+    private void Alert(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, int partition, long now)
+    {
+        if (!_hotlists.TryGetValue(read.Plate, out List<HotlistRow>? rows)) return;
+        for (int i = rows.Count - 1; i >= 0; i--)
+        {
+            HotlistRow row = rows[i];
+            if (row.ExpiresAtMs <= now)
+            {
+                rows.RemoveAt(i);
+                HotlistCount--;
+                continue;
+            }
+            Decision d = Policy.Decide(read.Owner, row.Owner, Access.Alert, row.Purpose, documented: row.CaseNumber is not null, now);
+            Stats.Count(d.Code);
+            _audit.Begin(partition, "alert"u8, d.Allowed, DecisionCodes.Utf8(d.Code), now);
+            Utf8JsonWriter w = _audit.Writer;
+            w.WriteString("rule"u8, d.Rule);
+            w.WriteString("citation"u8, d.Citation);
+            w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
+            w.WriteString("recipient"u8, Policy.Agencies.IdOf(row.Owner));
+            w.WriteString("purpose"u8, Purposes.Utf8Name(row.Purpose));
+            w.WriteString("hotlist_id"u8, row.HotlistId);
+            if (row.CaseNumber is not null) w.WriteString("case_number"u8, row.CaseNumber);
+            w.WriteStartArray("reads"u8);
+            w.WriteStringValue(readId);
+            w.WriteEndArray();
+            _audit.WritePlateRef(read.Plate);
+            ReadOnlySpan<byte> id = _audit.Complete();
+            if (!d.Allowed) continue;
+
+            _out.ResetWrittenCount();
+            _json.Reset(_out);
+            _json.WriteStartObject();
+            _json.WriteString("alert_id"u8, id);
+            _json.WriteString("hotlist_id"u8, row.HotlistId);
+            _json.WriteString("recipient"u8, Policy.Agencies.IdOf(row.Owner));
+            _json.WritePropertyName("read"u8);
+            _json.WriteRawValue(payload, skipInputValidation: true);
+            _json.WriteString("decision_id"u8, id);
+            _json.WriteEndObject();
+            _json.Flush();
+            Stats.Alerts++;
+            _sink.Alert(Policy.Agencies.IdOf(row.Owner), _out.WrittenSpan);
+        }
+        if (rows.Count == 0) _hotlists.Remove(read.Plate);
     }
 
     // ---- queries -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ public sealed class SharingTests : IDisposable
           - id: la-push
             owners: [ca-lapd]
             recipients: [ca-lasd, us-ice-ero]
-            access: [push, search]
+            access: [push, search, alert]
             purposes: [stolen_vehicle, immigration_enforcement]
             expires: 2027-06-30
           - id: lasd-search
@@ -194,6 +194,65 @@ public sealed class SharingTests : IDisposable
         Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "wa-spd" && r.GetProperty("code").GetString() == "deny.statute");
         Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "ca-new" && r.GetProperty("code").GetString() == "deny.no_agreement");
 
+    }
+
+    private void Hotlist(string hotlistId, string owner, string plate, string purpose, DateTimeOffset? expires = null, string? caseNumber = "CASE-7")
+    {
+        string json = $"{{\"hotlist_id\":\"{hotlistId}\",\"owner\":\"{owner}\",\"plate\":\"{plate}\",\"purpose\":\"{purpose}\"" +
+            (caseNumber is null ? "" : $",\"case_number\":\"{caseNumber}\"") +
+            (expires is null ? "" : $",\"expires_at\":\"{expires.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") + "}";
+        _engine.ProcessHotlist(Encoding.UTF8.GetBytes($"{hotlistId}/{plate}"), Encoding.UTF8.GetBytes(json), EventSource.File("hotlists", 1));
+    }
+
+    [Fact]
+    public void AHotlistHitAlertsTheEntrysOwnerOnlyWhenPolicyAllowsAlertForItsPurpose()
+    {
+        Hotlist("lasd-stolen", "ca-lasd", "7ABC123", "stolen_vehicle");
+        Hotlist("ice-list", "us-ice-ero", "7ABC123", "stolen_vehicle");
+        Hotlist("lapd-own", "ca-lapd", "7abc-123", "criminal_investigation");
+        Assert.Equal(3, _engine.HotlistCount);
+
+        Read("r1", "ca-lapd", "7ABC123", s_t0);
+
+        var alerts = _sink.Alerts.Select(MemorySink.Json).ToDictionary(a => a.GetProperty("hotlist_id").GetString()!);
+        Assert.Equal(["lapd-own", "lasd-stolen"], alerts.Keys.Order());
+        JsonElement lasd = alerts["lasd-stolen"];
+        Assert.Equal("ca-lasd", lasd.GetProperty("recipient").GetString());
+        Assert.Equal("r1", lasd.GetProperty("read").GetProperty("read_id").GetString());
+        Assert.Equal(lasd.GetProperty("alert_id").GetString(), lasd.GetProperty("decision_id").GetString());
+
+        var records = Audit("alert").ToDictionary(a => a.GetProperty("hotlist_id").GetString()!);
+        Assert.Equal(3, records.Count);
+        Assert.Equal(("allow.agreement", "la-push"), (records["lasd-stolen"].GetProperty("code").GetString(), records["lasd-stolen"].GetProperty("rule").GetString()));
+        Assert.Equal(lasd.GetProperty("decision_id").GetString(), records["lasd-stolen"].GetProperty("id").GetString());
+        Assert.Equal("allow.own", records["lapd-own"].GetProperty("code").GetString());
+        Assert.Equal(("deny.statute", "CA.PUBLIC_AGENCY_ONLY"), (records["ice-list"].GetProperty("code").GetString(), records["ice-list"].GetProperty("rule").GetString()));
+        Assert.Equal("CASE-7", records["ice-list"].GetProperty("case_number").GetString());
+    }
+
+    [Fact]
+    public void RemovedAndExpiredHotlistEntriesNeverAlert()
+    {
+        Hotlist("removed", "ca-lasd", "7ABC123", "stolen_vehicle");
+        _engine.ProcessHotlist("removed/7ABC123"u8, default, EventSource.File("hotlists", 2)); // tombstone
+        Hotlist("expiring", "ca-lasd", "7ABC123", "stolen_vehicle", expires: s_t0.AddMinutes(1));
+        Hotlist("replaced", "ca-lasd", "7ABC123", "stolen_vehicle");
+        Hotlist("replaced", "ca-lasd", "7ABC123", "stolen_vehicle", expires: s_t0.AddMinutes(1)); // same key: replaces
+        Assert.Equal(2, _engine.HotlistCount);
+
+        Read("r1", "ca-lapd", "7ABC123", s_t0.AddMinutes(1)); // at the expiry instant: expired
+        Assert.Empty(_sink.Alerts);
+        Assert.Empty(Audit("alert"));
+        Assert.Equal(0, _engine.HotlistCount);
+    }
+
+    [Fact]
+    public void ABadHotlistEntryGoesToTheDeadLetterSinkWithItsCode()
+    {
+        _engine.ProcessHotlist("h/7ABC123"u8, "{\"hotlist_id\":\"h\",\"owner\":\"ca-lasd\",\"plate\":\"7ABC123\",\"purpose\":\"curiosity\"}"u8, EventSource.File("hotlists", 3));
+        _engine.ProcessHotlist("no-slash"u8, default, EventSource.File("hotlists", 4));
+        Assert.Equal(["invalid_field", "invalid_field"], _sink.DeadLetters.Select(d => MemorySink.Json(d).GetProperty("error").GetString()));
+        Assert.Equal(0, _engine.HotlistCount);
     }
 
     [Fact]

@@ -205,6 +205,42 @@ public sealed class WorkerIntegrationTests
         Assert.Contains(log, m => m.Contains("REFUSED", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task HotlistEntriesOnAnyPartitionAlertOnReadsAndATombstoneRemovesThem()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var worker = new StreamGuardWorker(
+            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        Exception? failure = null;
+        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
+        thread.Start();
+        Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+
+        // Keyed hotlist_id/plate: lands on another partition than the reads of its plate; every worker reads all of them.
+        foreach (string list in (string[])["h1", "h2", "h3"])
+        {
+            string entry = $"{{\"hotlist_id\":\"{list}\",\"owner\":\"ca-lapd\",\"plate\":\"7ABC123\",\"purpose\":\"stolen_vehicle\"}}";
+            await producer.ProduceAsync(cluster.Topics.Hotlists, new Message<string?, string> { Key = $"{list}/7ABC123", Value = entry });
+        }
+        await producer.ProduceAsync(cluster.Topics.Hotlists, new Message<string?, string> { Key = "h3/7ABC123", Value = null! }); // removed
+        await WaitFor(() => worker.Engine?.Stats.HotlistEntries >= 4, () => failure);
+        Assert.Equal(2, worker.Engine!.HotlistCount);
+        await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-1)) });
+        await WaitFor(() => worker.Processed >= 1, () => failure);
+        await stop.CancelAsync();
+        thread.Join(s_timeout);
+        Assert.Null(failure);
+
+        var alerts = cluster.ReadAll(cluster.Topics.Alerts, 2, s_timeout);
+        Assert.Equal(["h1", "h2"], alerts.Select(a => Json(a.Message.Value).GetProperty("hotlist_id").GetString()!).Order());
+        Assert.All(alerts, a => Assert.Equal("ca-lapd", a.Message.Key));
+    }
+
     private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;
 
     private static JsonElement Json(string s) => JsonDocument.Parse(Encoding.UTF8.GetBytes(s)).RootElement.Clone();
