@@ -50,6 +50,15 @@ public sealed class SyntheticTraffic
     private int _burstLeft;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
+    private readonly Random _hotlistRandom;
+    private readonly AgencyConfig[] _hotlistOwners;
+    private long _hotlistSeq;
+
+    private static readonly (Purpose Purpose, double Weight)[] s_hotlistPurposes =
+    [
+        (Purpose.StolenVehicle, 0.40), (Purpose.CriminalInvestigation, 0.20), (Purpose.Warrant, 0.12), (Purpose.MissingPerson, 0.10),
+        (Purpose.AmberAlert, 0.05), (Purpose.ImmigrationEnforcement, 0.08), (Purpose.CivilEnforcement, 0.05),
+    ];
 
     public SyntheticTraffic(PolicyDocument policy, TrafficOptions options)
     {
@@ -61,6 +70,43 @@ public sealed class SyntheticTraffic
         _plates = new string[Math.Max(1, options.Vehicles)];
         for (int i = 0; i < _plates.Length; i++) _plates[i] = RandomPlate();
         _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        // Its own random stream: adding hotlists to a run leaves its reads and queries as they were.
+        _hotlistRandom = new Random(options.Seed ^ 0x5EED);
+        _hotlistOwners = [.. policy.Agencies];
+    }
+
+    /// <summary>The Kafka key of the last hotlist entry written: <c>hotlist_id/plate</c>.</summary>
+    public string? LastHotlistKey { get; private set; }
+
+    /// <summary>
+    /// Writes one hotlist entry line for a vehicle that cameras see often (so entries hit), owned by any agency of
+    /// the policy — federal ones included, whose alerts on state data the statutes deny — expiring 1–30 days after
+    /// <paramref name="nowMs"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte> NextHotlist(long nowMs)
+    {
+        AgencyConfig owner = _hotlistOwners[_hotlistRandom.Next(_hotlistOwners.Length)];
+        double pick = _hotlistRandom.NextDouble() * s_hotlistPurposes.Sum(p => p.Weight);
+        Purpose purpose = s_hotlistPurposes[^1].Purpose;
+        foreach (var (p, weight) in s_hotlistPurposes)
+        {
+            if ((pick -= weight) < 0) { purpose = p; break; }
+        }
+        string plate = _plates[_hotlistRandom.Next(Math.Max(1, _plates.Length / 5))];
+        string hotlistId = $"{owner.Id}-{Purposes.Name(purpose).Replace('_', '-')}-{++_hotlistSeq:d4}";
+        LastHotlistKey = $"{hotlistId}/{plate}";
+        _buffer.ResetWrittenCount();
+        _writer.Reset(_buffer);
+        _writer.WriteStartObject();
+        _writer.WriteString("hotlist_id", hotlistId);
+        _writer.WriteString("owner", owner.Id);
+        _writer.WriteString("plate", plate);
+        _writer.WriteString("purpose", Purposes.Name(purpose));
+        if (_hotlistRandom.NextDouble() < 0.9) _writer.WriteString("case_number", $"{owner.Id.ToUpperInvariant()}-26-{_hotlistRandom.Next(1, 99999):d5}");
+        _writer.WriteString("expires_at", Rfc3339.ToText(nowMs + (long)TimeSpan.FromDays(1 + _hotlistRandom.Next(30)).TotalMilliseconds));
+        _writer.WriteEndObject();
+        _writer.Flush();
+        return _buffer.WrittenMemory;
     }
 
     /// <summary>The normalised plate of the last event written (its Kafka key), or null for a bad line.</summary>
