@@ -11,17 +11,19 @@ internal static class GenCommand
     public const string Help = """
         streamguard gen --out DIR [options]
 
-        Writes DIR/reads.ndjson and DIR/queries.ndjson: realistic synthetic traffic over the policy's agencies —
+        Writes DIR/reads.ndjson, DIR/queries.ndjson and DIR/hotlists.ndjson: realistic synthetic traffic over the policy's agencies —
         bursty cameras, repeat vehicles, queries with every purpose by owners and by out-of-state, federal and
         private agencies (signed with the agencies' keys), and a chosen share of bad lines (every dead-letter
         code, plus forged signatures). Deterministic for a seed and start time. Replay it with
-          streamguard replay --policy P --reads DIR/reads.ndjson --queries DIR/queries.ndjson --out OUT
+          streamguard replay --policy P --reads DIR/reads.ndjson --queries DIR/queries.ndjson \
+              --hotlists DIR/hotlists.ndjson --out OUT
 
         Options:
           --policy P        policy whose agencies and keys to use (default: the bundled sample policy)
           --out DIR         output directory (created)
           --reads N         plate reads (default 100000)
           --queries N       queries (default reads/50)
+          --hotlists N      hotlist entries on frequently seen vehicles, by every kind of agency (default 100)
           --malformed F     share of bad lines, 0..1 (default 0.01)
           --seed N          random seed (default 1)
           --rate N          reads per second of event time (default 50); the reads end at --end
@@ -47,6 +49,7 @@ internal static class GenCommand
         string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
         int reads = args.Int("reads", 100_000, 0, 100_000_000);
         int queries = args.Int("queries", reads / 50, 0, 100_000_000);
+        int hotlists = args.Int("hotlists", 100, 0, 10_000_000);
         double malformed = args.Double("malformed", 0.01, 0, 1);
         int seed = args.Int("seed", 1);
         int rate = args.Int("rate", 50, 1, 1_000_000);
@@ -66,6 +69,14 @@ internal static class GenCommand
 
         long stepMs = Math.Max(1, 1000 / rate);
         long start = end - reads * 1000L / rate;
+        using (var hotlistsFile = new FileStream(Path.Combine(outDir, "hotlists.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            for (int i = 0; i < hotlists; i++)
+            {
+                hotlistsFile.Write(traffic.NextHotlist(start).Span);
+                hotlistsFile.WriteByte((byte)'\n');
+            }
+        }
         var random = new Random(seed ^ 0x5EED);
         double queryEvery = queries == 0 ? double.MaxValue : (double)reads / queries;
         double nextQuery = queryEvery / 2;
@@ -101,7 +112,7 @@ internal static class GenCommand
             writtenQueries++;
         }
         if (interactive) Console.Error.Write("\r" + new string(' ', 70) + "\r");
-        Console.WriteLine($"wrote {reads:N0} reads and {writtenQueries:N0} queries to {Path.GetFullPath(outDir)} " +
+        Console.WriteLine($"wrote {reads:N0} reads, {writtenQueries:N0} queries and {hotlists:N0} hotlist entries to {Path.GetFullPath(outDir)} " +
             $"({Rfc3339.ToText(start)} to {Rfc3339.ToText(end)})");
         return 0;
     }

@@ -55,7 +55,8 @@ public sealed class CliTests : IDisposable
         {
             string outDir = Path.Combine(_dir, "out" + i);
             var replay = Run("replay", "--policy", SamplePolicy, "--reads", Path.Combine(traffic, "reads.ndjson"),
-                "--queries", Path.Combine(traffic, "queries.ndjson"), "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
+                "--queries", Path.Combine(traffic, "queries.ndjson"), "--hotlists", Path.Combine(traffic, "hotlists.ndjson"),
+                "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
             Assert.Equal(0, replay.Code);
             runs.Add(outputs.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(outDir, f))));
             var verify = Run("audit", "verify", Path.Combine(outDir, "audit.ndjson"));
@@ -64,7 +65,81 @@ public sealed class CliTests : IDisposable
         }
         foreach (string f in outputs) Assert.Equal(runs[0][f], runs[1][f]);
         Assert.NotEmpty(runs[0]["results.ndjson"]);
+        Assert.NotEmpty(runs[0]["shared.ndjson"]);  // the sample policy's push agreements
+        Assert.NotEmpty(runs[0]["alerts.ndjson"]);  // hotlist hits the policy allows
         Assert.NotEmpty(runs[0]["dlq.ndjson"]); // gen writes 1% bad lines by default
+    }
+
+    private string WritePolicy(string name, string agreements)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, """
+            version: 1
+            agencies:
+              - {id: ca-lapd, state: CA, level: local}
+              - {id: ca-lasd, state: CA, level: county}
+              - {id: us-fbi, level: federal}
+            """ + "\n" + agreements);
+        return path;
+    }
+
+    [Fact]
+    public void PolicyDiffListsEveryChangedOutcomeAndExitsThreeWhenAccessIsNewlyGranted()
+    {
+        string before = WritePolicy("old.yaml", "");
+        string after = WritePolicy("new.yaml", """
+            agreements:
+              - {id: la-share, owners: [ca-lapd], recipients: [ca-lasd, us-fbi], access: [search, alert], purposes: [stolen_vehicle, warrant]}
+            """);
+
+        var grant = Run("policy", "diff", before, after, "--at", "2026-11-29T00:00:00Z");
+        Assert.Equal(3, grant.Code);
+        Assert.Contains("GRANTED — 4 outcomes newly allowed", grant.Out, StringComparison.Ordinal);
+        Assert.Contains("by allow.agreement (la-share), was deny.no_agreement (DEFAULT.DENY):", grant.Out, StringComparison.Ordinal);
+        Assert.Contains("ca-lapd → ca-lasd  search, alert × stolen_vehicle, warrant", grant.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("us-fbi  search", grant.Out, StringComparison.Ordinal); // California law denies it either way
+        // ca-lapd → ca-lasd push and other purposes: still denied, now by the agreement's most specific denial.
+        Assert.Contains("deny.no_agreement (DEFAULT.DENY) → deny.access_not_granted (la-share):", grant.Out, StringComparison.Ordinal);
+        Assert.Contains("deny.no_agreement (DEFAULT.DENY) → deny.purpose_not_granted (la-share):", grant.Out, StringComparison.Ordinal);
+        Assert.Contains("summary: 4 granted, 0 revoked", grant.Out, StringComparison.Ordinal);
+
+        var revoke = Run("policy", "diff", after, before, "--at", "2026-11-29T00:00:00Z", "--format", "tsv");
+        Assert.Equal(0, revoke.Code);
+        string[] rows = revoke.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("change\towner\trecipient\taccess\tpurpose\told_code\told_rule\tnew_code\tnew_rule", rows[0]);
+        Assert.Equal(4, rows.Count(r => r.StartsWith("revoked\tca-lapd\tca-lasd\t", StringComparison.Ordinal)));
+        Assert.Contains("revoked\tca-lapd\tca-lasd\tsearch\tstolen_vehicle\tallow.agreement\tla-share\tdeny.no_agreement\tDEFAULT.DENY", rows);
+    }
+
+    [Fact]
+    public void PolicyExplainShowsEveryStepWithCitationAndStatus()
+    {
+        var r = Run("policy", "explain", SamplePolicy, "--owner", "wa-spd", "--recipient", "us-ice-ero", "--access", "search", "--purpose", "immigration_enforcement");
+        Assert.Equal(0, r.Code);
+        Assert.Matches(@"2\s+statute\s+WA\.IMMIGRATION\s+FAIL ←", r.Out);
+        Assert.Contains("[⚠ signature unconfirmed: not confirmed enacted]", r.Out, StringComparison.Ordinal);
+        Assert.Matches(@"4\s+agreement\s+national-network\s+\(allow\)", r.Out);
+        Assert.Contains("decision   DENY deny.statute — rule WA.IMMIGRATION", r.Out, StringComparison.Ordinal);
+
+        var bad = Run("policy", "explain", SamplePolicy, "--owner", "nobody", "--recipient", "us-ice-ero", "--access", "search", "--purpose", "warrant");
+        Assert.Equal(2, bad.Code);
+        Assert.Contains("--owner: 'nobody' is not an agency", bad.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PolicyCheckRejectsAnAgreementNamingAnUnknownAgencyWithFileLineAndField()
+    {
+        string path = WritePolicy("bad.yaml", """
+            agreements:
+              - id: typo
+                owners: [ca-lapd]
+                recipients: [ca-lsad]
+                access: [search]
+                purposes: [warrant]
+            """);
+        var r = Run("policy", "check", path);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"{path}:9: agreements[typo].recipients: unknown agency 'ca-lsad'", r.Err, StringComparison.Ordinal);
     }
 
     [Fact]
