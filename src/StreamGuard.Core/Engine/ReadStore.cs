@@ -6,7 +6,7 @@ public sealed class StoredRead
     public required int Owner { get; init; }
     public required ulong Plate { get; init; }
     public required long ObservedAtMs { get; init; }
-    public required long ExpiresAtMs { get; init; }
+    public required long ExpiresAtMs { get; set; }
     public required byte[] ReadId { get; init; }
     public required byte[] Payload { get; init; }
     /// <summary>The input partition the read came from: its purge is audited on that partition's chain.</summary>
@@ -46,6 +46,22 @@ public sealed class ReadStore
     /// <summary>The resident reads of a plate (any order), or an empty list. Do not modify it.</summary>
     public List<StoredRead> Find(ulong plate) =>
         _byPlate.TryGetValue(plate, out List<StoredRead>? list) ? list : s_none;
+
+    /// <summary>
+    /// Recomputes every resident read's expiry (a policy version changed some owner's window) and rebuilds the
+    /// eviction order, so a shortened window purges on time. Costs O(n log n) in resident reads; called only when
+    /// a window changed.
+    /// </summary>
+    public void Reschedule(Func<StoredRead, long> expiresAt)
+    {
+        var reads = new List<(StoredRead, long)>(_expiry.Count);
+        while (_expiry.TryDequeue(out StoredRead? read, out _))
+        {
+            read.ExpiresAtMs = expiresAt(read);
+            reads.Add((read, read.ExpiresAtMs));
+        }
+        _expiry.EnqueueRange(reads);
+    }
 
     /// <summary>Removes the next read whose window closed at or before <paramref name="nowMs"/>.</summary>
     public bool TryEvictNext(long nowMs, out StoredRead? read)

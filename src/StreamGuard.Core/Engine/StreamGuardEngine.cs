@@ -89,10 +89,14 @@ public sealed class StreamGuardEngine
                 throw new ArgumentException("the new policy was not compiled on top of the policy in force", nameof(next));
             }
         }
+        bool windowsChanged = false;
+        for (int i = 0; i < Policy.Agencies.Count; i++) windowsChanged |= Policy.RetentionMs(i) != next.RetentionMs(i);
         foreach (IncrementalHash? mac in _requesterMacs) mac?.Dispose();
         _requesterMacs = new IncrementalHash?[next.Agencies.Count];
         _parser = new EventParser(next.Agencies, _parser.Cameras, _parser.MaxEventBytes);
         Policy = next;
+        // A changed window applies to reads already stored: a shortened one purges them at the next event.
+        if (windowsChanged) _store.Reschedule(r => r.ObservedAtMs + next.RetentionMs(r.Owner));
         _audit.SetPolicy(next, change);
         Stats.PolicyLoads++;
     }

@@ -75,7 +75,8 @@ public static class PolicyCheck
                     }
                 }
                 int denied = byRule.Values.Sum(g => g.Tuples);
-                foreach (var (rule, g) in byRule)
+                // In evaluation order: statutes as Part A lists them, then local rules in file order.
+                foreach (var (rule, g) in byRule.OrderBy(kv => RuleOrder(policy, kv.Key)))
                 {
                     StatuteRule? statute = StatuteRules.All.FirstOrDefault(s => s.Id == rule);
                     yield return new Nullification(a, ownerId, rule, g.D.Citation, g.D.Code == DecisionCode.DenyStatute, statute?.Confirmed ?? true, statute?.Status,
@@ -83,6 +84,19 @@ public static class PolicyCheck
                 }
             }
         }
+    }
+
+    private static int RuleOrder(CompiledPolicy policy, string rule)
+    {
+        for (int i = 0; i < StatuteRules.All.Count; i++)
+        {
+            if (StatuteRules.All[i].Id == rule) return i;
+        }
+        for (int i = 0; i < policy.Document.Rules.Count; i++)
+        {
+            if (policy.Document.Rules[i].Id == rule) return StatuteRules.All.Count + i;
+        }
+        return int.MaxValue;
     }
 
     public static string Names(IReadOnlyList<string> names, int max) =>

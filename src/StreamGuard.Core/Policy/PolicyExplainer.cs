@@ -60,7 +60,7 @@ public static class PolicyExplainer
         StatuteRule[] statutes = StatuteRules.ForState(o.State);
         if (statutes.Length == 0)
         {
-            steps.Add(new(2, "statute", "-", StepOutcome.NotApplicable, $"no statute rule protects owners in {o.State ?? "no state (federal)"}", "", null, true));
+            steps.Add(new(2, "statute", "-", StepOutcome.NotApplicable, $"no statute rule protects owners in {o.State ?? "no state (federal)"}", "", null, true) { Reached = !decided });
         }
         foreach (StatuteRule rule in statutes)
         {
@@ -90,7 +90,7 @@ public static class PolicyExplainer
             steps.Add(new(3, "local", rule.Id, denies ? StepOutcome.Fail : StepOutcome.Pass, detail, rule.Citation, null, true) { Reached = !decided, Decides = !decided && denies });
             if (denies) decided = true;
         }
-        if (localCount == 0) steps.Add(new(3, "local", "-", StepOutcome.NotApplicable, $"no local rule for {o.Id}", "", null, true));
+        if (localCount == 0) steps.Add(new(3, "local", "-", StepOutcome.NotApplicable, $"no local rule for {o.Id}", "", null, true) { Reached = !decided });
 
         int agreementCount = 0;
         foreach (AgreementConfig a in policy.AgreementsFor(owner, recipient))
@@ -109,6 +109,13 @@ public static class PolicyExplainer
                 Reached = !decided, Decides = !decided && grants,
             });
             if (grants) decided = true;
+        }
+        if (agreementCount > 0 && !decided)
+        {
+            // No agreement grants: the decision cites the most specific denial among them; that step decides.
+            int cited = steps.FindIndex(st => st.Kind == "agreement" && st.Rule == decision.Rule);
+            if (cited >= 0) steps[cited] = steps[cited] with { Decides = true };
+            decided = true;
         }
         if (agreementCount == 0 && owner != recipient)
         {

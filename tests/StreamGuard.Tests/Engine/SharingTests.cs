@@ -256,6 +256,22 @@ public sealed class SharingTests : IDisposable
     }
 
     [Fact]
+    public void AWindowShortenedByANewPolicyVersionPurgesStoredReadsAtTheNextEvent()
+    {
+        Read("r1", "ca-lapd", "7ABC123", s_t0);               // 730 days under the first version
+        Read("r2", "ca-lapd", "8XYZ999", s_t0.AddMinutes(30));
+        File.WriteAllText(_policy.PolicyPath, Yaml.Replace("retention: 730d", "retention: 1h", StringComparison.Ordinal));
+        var next = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), _engine.Policy);
+        _engine.SwapPolicy(next, null);
+        Read("r3", "ca-lasd", "9QQQ111", s_t0.AddMinutes(80)); // the next event: r1 is past its new window, r2 not yet
+
+        JsonElement purge = MemorySink.Json(Assert.Single(_sink.Purges));
+        Assert.Equal("r1", purge.GetProperty("read_id").GetString());
+        Assert.Equal("RETENTION.AGENCY", purge.GetProperty("rule").GetString());
+        Assert.Equal(2, _engine.Store.Count);
+    }
+
+    [Fact]
     public void APolicyNotCompiledOnTheOneInForceIsRefused()
     {
         var unrelated = new CompiledPolicy(PolicyLoader.Load(Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: wa-spd, state: WA, level: local}\n"), "x.yaml", "."));

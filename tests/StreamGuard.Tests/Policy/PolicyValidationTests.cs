@@ -1,0 +1,594 @@
+using System.Text;
+using StreamGuard.Engine;
+using StreamGuard.Policy;
+
+namespace StreamGuard.Tests.Policy;
+
+/// <summary><c>policy check</c> validation: every error names file, line and field (SPEC §3).</summary>
+public sealed class PolicyValidationTests
+{
+    private const string UnsetVariable = "SG_TEST_POLICY_VALIDATION_NEVER_SET_7F3A";
+
+    private static PolicyDocument Load(string yaml, string baseDirectory = ".") => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", baseDirectory);
+
+    private static PolicyException Reject(string yaml)
+    {
+        var e = Assert.Throws<PolicyException>(() => Load(yaml));
+        Assert.Equal("test.yaml", e.File);
+        return e;
+    }
+
+    /// <summary>(yaml, line, field, what the message says).</summary>
+    public static TheoryData<string, int, string, string> Errors => new()
+    {
+        // Unknown agencies in an agreement: the line of the offending list item.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd, ca-ghost]
+              recipients: [ca-lasd]
+              access: [search]
+              purposes: [warrant]
+          """, 7, "agreements[k1].owners", "unknown agency 'ca-ghost'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients:
+                - ca-lasd
+                - ca-nobody
+              access: [search]
+              purposes: [warrant]
+          """, 10, "agreements[k1].recipients", "unknown agency 'ca-nobody'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              deny_recipients:
+                - us-ice
+              citation: "x"
+          """, 8, "rules[r1].deny_recipients", "unknown agency 'us-ice'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners:
+                - ca-lapdd
+              deny_purposes: [other]
+              citation: "x"
+          """, 7, "rules[r1].owners", "unknown agency 'ca-lapdd'" },
+        // Duplicate ids.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+            - {id: ca-lapd, state: CA, level: county}
+          """, 5, "agencies[].id", "duplicate agency id 'ca-lapd'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant]}
+            - {id: k2, owners: [ca-lapd], recipients: [ca-lasd], access: [push], purposes: [warrant]}
+            - {id: k1, owners: [ca-lasd], recipients: [ca-lapd], access: [search], purposes: [warrant]}
+          """, 8, "agreements[k1].id", "duplicate id 'k1'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - {id: la-values, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant]}
+          rules:
+            - id: la-values
+              owners: [ca-lapd]
+              deny_purposes: [immigration_enforcement]
+              citation: "Los Angeles Administrative Code Ch. 4.1"
+          """, 8, "rules[la-values].id", "duplicate id 'la-values' (agreement and rule ids share one namespace)" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - {id: r1, owners: [ca-lapd], deny_purposes: [other], citation: "a"}
+            - {id: r1, owners: [ca-lapd], deny_purposes: [warrant], citation: "b"}
+          """, 6, "rules[r1].id", "duplicate id 'r1'" },
+        // Bad durations.
+        { """
+          version: 1
+          default_retention: 30days
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          """, 2, "default_retention", "'30days' is not a duration such as 30d, 12h or 5m" },
+        { """
+          version: 1
+          default_retention: 0d
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          """, 2, "default_retention", "'0d' is not a duration" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - id: ca-lasd
+              state: CA
+              level: county
+              retention: 2 years
+          """, 7, "agencies[ca-lasd].retention", "'2 years' is not a duration" },
+        { """
+          version: 1
+          agencies:
+            - {id: tx-hpd, state: TX, level: local, retention: -5d}
+          """, 3, "agencies[tx-hpd].retention", "'-5d' is not a duration" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          search:
+            require_case_number: true
+            max_window: forever
+          """, 6, "search.max_window", "'forever' is not a duration" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          search:
+            max_clock_skew: 5 minutes
+          """, 5, "search.max_clock_skew", "'5 minutes' is not a duration" },
+        // An agency window longer than its state's statute cap.
+        { """
+          version: 1
+          agencies:
+            - {id: wa-spd, state: WA, level: local, retention: 30d}
+          """, 3, "agencies[wa-spd].retention", "30d is longer than the statute cap of 21d (WA.RETENTION, Wash. SB 6002 (2026)); an agency may only choose a shorter window" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - id: nh-manchester
+              state: NH
+              level: local
+              retention: 1h
+          """, 7, "agencies[nh-manchester].retention", "1h is longer than the statute cap of 3m (NH.RETENTION, N.H. RSA 261:75-b)" },
+        { """
+          version: 1
+          agencies:
+            - {id: nh-manchester, state: NH, level: local, retention: 181s}
+          """, 3, "agencies[nh-manchester].retention", "181s is longer than the statute cap of 3m (NH.RETENTION" },
+        { """
+          version: 1
+          agencies:
+            - {id: ar-walmart, state: AR, level: private, retention: 90d}
+          """, 3, "agencies[ar-walmart].retention", "90d is longer than the statute cap of 60d (AR.RETENTION, Ark. Code §12-12-1804)" },
+        { """
+          version: 1
+          agencies:
+            - {id: ar-lrpd, state: AR, level: local, retention: 151d}
+          """, 3, "agencies[ar-lrpd].retention", "151d is longer than the statute cap of 150d (AR.RETENTION" },
+        { """
+          version: 1
+          agencies:
+            - {id: ga-apd, state: GA, level: local, retention: 901d}
+          """, 3, "agencies[ga-apd].retention", "901d is longer than the statute cap of 900d (GA.RETENTION" },
+        // Unknown purpose and access (the line of the list item).
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients: [ca-lasd]
+              access: [search]
+              purposes:
+                - warrant
+                - abortion
+          """, 12, "agreements[k1].purposes", "unknown purpose 'abortion'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients: [ca-lasd]
+              access: [search, read]
+              purposes: [warrant]
+          """, 9, "agreements[k1].access", "unknown access 'read' (push, search, alert)" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              deny_purposes: [Immigration_Enforcement]
+              citation: "x"
+          """, 7, "rules[r1].deny_purposes", "unknown purpose 'Immigration_Enforcement'" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              deny_access: [query]
+              citation: "x"
+          """, 7, "rules[r1].deny_access", "unknown access 'query'" },
+        // Key references that do not resolve (the line of the key's value).
+        { $$"""
+          version: 1
+          agencies:
+            - id: ca-lapd
+              state: CA
+              level: local
+              key: env:{{UnsetVariable}}
+          """, 6, "agencies[ca-lapd].key", $"environment variable {UnsetVariable} is not set" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, key: file:keys/sg-no-such-file.key}
+          """, 3, "agencies[ca-lapd].key", "sg-no-such-file.key does not exist" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, key: vault:secret/lapd}
+          """, 3, "agencies[ca-lapd].key", "'vault:secret/lapd' is not env:NAME or file:PATH" },
+        // Empty lists, unknown members.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: []
+              recipients: [ca-lasd]
+              access: [search]
+              purposes: [warrant]
+          """, 7, "agreements[k1].owners", "must not be empty" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients: [ca-lasd]
+              access: []
+              purposes: [warrant]
+          """, 9, "agreements[k1].access", "must not be empty" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients: [ca-lasd]
+              access: [search]
+          """, 6, "agreements[k1].purposes", "required" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients: [ca-lasd]
+              access: [search]
+              purpose: [warrant]
+          """, 10, "agreements[].purpose", "unknown member" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              allow_purposes: [warrant]
+              citation: "x"
+          """, 7, "rules[].allow_purposes", "unknown member" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, retain: 30d}
+          """, 3, "agencies[].retain", "unknown member" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          sharing: national
+          """, 4, "sharing", "unknown section" },
+        // Rules: at least one deny_* condition, and a citation.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              citation: "Los Angeles Administrative Code Ch. 4.1"
+          """, 5, "rules[r1]", "a rule needs at least one of deny_purposes, deny_recipients, deny_access" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              deny_recipients: []
+              citation: "x"
+          """, 5, "rules[r1]", "a rule needs at least one of deny_purposes, deny_recipients, deny_access" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              deny_purposes: [immigration_enforcement]
+          """, 5, "rules[r1].citation", "required" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          rules:
+            - id: r1
+              owners: [ca-lapd]
+              deny_purposes: [immigration_enforcement]
+              citation: "   "
+          """, 5, "rules[r1].citation", "required: the local law or policy the rule enforces" },
+        // Bad expiry values.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - id: k1
+              owners: [ca-lapd]
+              recipients: [ca-lasd]
+              access: [search]
+              purposes: [warrant]
+              expires: 2027-02-30
+          """, 11, "agreements[k1].expires", "'2027-02-30' is not a date (2027-06-30) or an RFC 3339 timestamp" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant], expires: next year}
+          """, 6, "agreements[k1].expires", "'next year' is not a date" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant], expires: "2027-06-30T25:00:00Z"}
+          """, 6, "agreements[k1].expires", "'2027-06-30T25:00:00Z' is not a date" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant], expires: 30/06/2027}
+          """, 6, "agreements[k1].expires", "'30/06/2027' is not a date" },
+        // Agency facts.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, level: local}
+          """, 3, "agencies[ca-lapd].state", "required for every agency that is not federal" },
+        { """
+          version: 1
+          agencies:
+            - {id: us-ice-ero, state: DC, level: federal}
+          """, 3, "agencies[us-ice-ero].state", "federal agencies have no state" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: city}
+          """, 3, "agencies[ca-lapd].level", "'city' is not one of local, county, state, federal, tribal, private" },
+        { """
+          version: 1
+          agencies:
+            - {id: CA-LAPD, state: CA, level: local}
+          """, 3, "agencies[].id", "'CA-LAPD' must be 1-64 characters of [a-z0-9-]" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county}
+          agreements:
+            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd, ca-lasd], access: [search], purposes: [warrant]}
+          """, 6, "agreements[k1].recipients", "'ca-lasd' is listed twice" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Errors))]
+    public void AnInvalidPolicyIsRejectedNamingFileLineAndField(string yaml, int line, string field, string message)
+    {
+        PolicyException e = Reject(yaml);
+        Assert.Equal(field, e.Field);
+        Assert.Equal(line, e.Line);
+        Assert.StartsWith($"test.yaml:{line}: {field}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string, TimeSpan> AcceptedRetentions => new()
+    {
+        { "WA", "local", TimeSpan.FromDays(21) },           // equal to the cap is allowed
+        { "WA", "local", TimeSpan.FromDays(7) },
+        { "NH", "local", TimeSpan.FromMinutes(3) },
+        { "NH", "state", TimeSpan.FromSeconds(90) },
+        { "AR", "local", TimeSpan.FromDays(90) },           // Arkansas government: 150 days
+        { "AR", "county", TimeSpan.FromDays(150) },
+        { "AR", "private", TimeSpan.FromDays(60) },
+        { "GA", "state", TimeSpan.FromDays(900) },
+        { "CA", "local", TimeSpan.FromDays(730) },          // no statewide cap
+        { "TX", "private", TimeSpan.FromDays(3650) },
+    };
+
+    [Theory]
+    [MemberData(nameof(AcceptedRetentions))]
+    public void AnAgencyWindowUpToItsStatuteCapIsAccepted(string state, string level, TimeSpan retention)
+    {
+        PolicyDocument doc = Load($$"""
+            version: 1
+            agencies:
+              - {id: agency, state: {{state}}, level: {{level}}, retention: {{Durations.Format(retention)}}}
+            """);
+        Assert.Equal(retention, doc.Agencies.Single().Retention);
+    }
+
+    [Fact]
+    public void AFederalAgencyHasNoCapAndMayKeepAnyWindow()
+    {
+        PolicyDocument doc = Load("""
+            version: 1
+            agencies:
+              - {id: us-fbi, level: federal, retention: 3650d}
+            """);
+        Assert.Equal(TimeSpan.FromDays(3650), doc.Agencies.Single().Retention);
+    }
+
+    [Fact]
+    public void KeyReferencesResolveFromTheEnvironmentAndFromFilesRelativeToThePolicy()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sg-validation-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(dir, "keys"));
+        const string Variable = "SG_TEST_POLICY_VALIDATION_KEY_51C2";
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "keys", "lapd.key"), "file-secret\n");
+            Environment.SetEnvironmentVariable(Variable, "env-secret");
+            PolicyDocument doc = Load($$"""
+                version: 1
+                agencies:
+                  - {id: ca-lapd, state: CA, level: local, key: file:keys/lapd.key}
+                  - {id: ca-lasd, state: CA, level: county, key: env:{{Variable}}}
+                """, dir);
+            Assert.Equal("file-secret"u8.ToArray(), doc.Agencies[0].Key);
+            Assert.Equal("env-secret"u8.ToArray(), doc.Agencies[1].Key);
+            Assert.Equal("file:keys/lapd.key", doc.Agencies[0].KeyRef);
+
+            // The same file, named from another directory, does not resolve.
+            PolicyException e = Reject("""
+                version: 1
+                agencies:
+                  - {id: ca-lapd, state: CA, level: local, key: file:keys/lapd.key}
+                """);
+            Assert.Equal("agencies[ca-lapd].key", e.Field);
+            Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Variable, null);
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void AnEmptyKeyFileIsRejected()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sg-validation-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "empty.key"), "\n");
+            var e = Assert.Throws<PolicyException>(() => Load("""
+                version: 1
+                agencies:
+                  - {id: ca-lapd, state: CA, level: local, key: file:empty.key}
+                """, dir));
+            Assert.Equal("agencies[ca-lapd].key", e.Field);
+            Assert.Equal(3, e.Line);
+            Assert.Contains("is empty", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private const string ExpiredYaml = """
+        version: 1
+        agencies:
+          - {id: ca-lapd, state: CA, level: local}
+          - {id: ca-lasd, state: CA, level: county}
+        agreements:
+          - id: socal-2025
+            owners: [ca-lapd]
+            recipients: [ca-lasd]
+            access: [search]
+            purposes: [stolen_vehicle]
+            expires: 2026-01-31
+          - id: socal-2027
+            owners: [ca-lapd]
+            recipients: [ca-lasd]
+            access: [search]
+            purposes: [stolen_vehicle]
+            expires: 2027-06-30
+        """;
+
+    [Fact]
+    public void AnExpiredAgreementIsAWarningNotAnError()
+    {
+        PolicyDocument doc = Load(ExpiredYaml);
+        var policy = new CompiledPolicy(doc);
+        long now = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, now);
+        string expired = Assert.Single(warnings, w => w.Contains("expired", StringComparison.Ordinal));
+        Assert.Equal("test.yaml:6: agreements[socal-2025].expires: expired on 2026-01-31; it grants nothing (deny.agreement_expired)", expired);
+        Assert.DoesNotContain(warnings, w => w.Contains("socal-2027", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AnAgreementExpiresForTheWarningsAtTheSameInstantAsForDecisions()
+    {
+        var policy = new CompiledPolicy(Load(ExpiredYaml));
+        long lastDay = new DateTimeOffset(2027, 6, 30, 23, 59, 59, 999, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        Assert.DoesNotContain(PolicyCheck.Warnings(policy, lastDay), w => w.Contains("socal-2027", StringComparison.Ordinal));
+        Assert.Contains(PolicyCheck.Warnings(policy, lastDay + 1), w => w.Contains("agreements[socal-2027].expires: expired on 2027-06-30", StringComparison.Ordinal));
+        Assert.Empty(PolicyCheck.Warnings(policy, new DateTimeOffset(2026, 1, 31, 12, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds()));
+    }
+
+    [Fact]
+    public void AnEmptyAgreementsOrRulesSectionIsAccepted()
+    {
+        PolicyDocument doc = Load("""
+            version: 1
+            agencies:
+              - {id: ca-lapd, state: CA, level: local}
+            agreements:
+            rules: []
+            """);
+        Assert.Empty(doc.Agreements);
+        Assert.Empty(doc.Rules);
+    }
+}
