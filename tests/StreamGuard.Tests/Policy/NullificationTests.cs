@@ -141,10 +141,11 @@ public sealed class NullificationTests
                 purposes: [stolen_vehicle, immigration_enforcement]
             """);
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(p, s_now);
+        // In evaluation order: CA.PUBLIC_AGENCY_ONLY before CA.VALUES_ACT.
         Assert.Equal(
         [
-            "test.yaml:7: agreements[socal]: statute CA.VALUES_ACT (Cal. Gov. Code §7284.6 (SB 54)) nullifies it for ca-lapd's reads → ca-lasd: search × immigration_enforcement",
             "test.yaml:7: agreements[socal]: statute CA.PUBLIC_AGENCY_ONLY (Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06) nullifies it for ca-lapd's reads → ca-private: search × stolen_vehicle, immigration_enforcement",
+            "test.yaml:7: agreements[socal]: statute CA.VALUES_ACT (Cal. Gov. Code §7284.6 (SB 54)) nullifies it for ca-lapd's reads → ca-lasd: search × immigration_enforcement",
         ], warnings);
     }
 
