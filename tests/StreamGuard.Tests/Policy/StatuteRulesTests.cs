@@ -154,4 +154,25 @@ public sealed class StatuteRulesTests
         for (int i = 0; i < 100_000; i++) s_policy.Decide(owner, recipient, Access.Search, (Purpose)(i % Purposes.Count), true, 0);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void EveryStepOfADecisionAllocatesNothingOnRandomPolicies()
+    {
+        var rng = new Random(42);
+        for (int n = 0; n < 20; n++)
+        {
+            CompiledPolicy p = RandomPolicies.Generate(rng).Compile();
+            int count = p.Agencies.Count;
+            p.Decide(0, count - 1, Access.Push, Purpose.Warrant, true, 0);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int allowed = 0;
+            for (int i = 0; i < 20_000; i++)
+            {
+                Decision d = p.Decide(i % count, (i / count) % count, (Access)(i % 3), (Purpose)(i % Purposes.Count), i % 2 == 0, RandomPolicies.NowMs);
+                if (d.Allowed) allowed++;
+            }
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.True(allowed > 0);
+        }
+    }
 }
