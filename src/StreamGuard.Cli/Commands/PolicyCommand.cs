@@ -21,8 +21,9 @@ internal static class PolicyCommand
                  --names N: recipients listed per warning before "and N more" (default 12, 0 = all).
         diff     Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
                  (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
-                 its own reads is not sharing and never listed. Exit 3 when any access is newly granted, so CI
-                 can gate policy changes; 0 otherwise. --format tsv: one changed tuple per line.
+                 its own reads is not sharing and never listed. Also lists every agency whose retention window
+                 changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
+                 --format tsv: one changed tuple per line.
         explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
                  rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
                  whose enactment is not confirmed), and the decision.
@@ -176,6 +177,15 @@ internal static class PolicyCommand
             c => $"now {Code(c.New)}, was {Code(c.Old)}");
         Section(o, "REASON CHANGED", "outcomes with the same allow/deny, decided by another rule", diff.Changes.Where(c => c.Kind == ChangeKind.Reason),
             c => $"{Code(c.Old)} → {Code(c.New)}");
+        if (diff.RetentionChanges.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine($"RETENTION CHANGED — {diff.RetentionChanges.Count} agencies (stored reads follow the new window)");
+            foreach (RetentionChange r in diff.RetentionChanges)
+            {
+                o.WriteLine($"    {r.Agency}  {Durations.Format(TimeSpan.FromMilliseconds(r.OldMs))} ({r.OldRule}) → {Durations.Format(TimeSpan.FromMilliseconds(r.NewMs))} ({r.NewRule})");
+            }
+        }
         if (diff.Changes.Count == 0) o.WriteLine("\nno outcome changes");
         o.WriteLine();
     }

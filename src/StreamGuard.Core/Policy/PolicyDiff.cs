@@ -27,6 +27,9 @@ public sealed record PolicyDiffResult(
     IReadOnlyList<OutcomeChange> Changes, IReadOnlyList<string> AgenciesAdded, IReadOnlyList<string> AgenciesRemoved,
     long PairsExamined, TimeSpan Elapsed)
 {
+    /// <summary>Agencies in both policies whose retention window changed (not access, but what a reviewer must see).</summary>
+    public IReadOnlyList<RetentionChange> RetentionChanges { get; init; } = [];
+
     public int Granted => Changes.Count(c => c.Kind == ChangeKind.Granted);
     public int Revoked => Changes.Count(c => c.Kind == ChangeKind.Revoked);
     public int ReasonChanged => Changes.Count(c => c.Kind == ChangeKind.Reason);
@@ -125,7 +128,17 @@ public static class PolicyDiff
         }
         var added = ids.Where((_, i) => inOld[i] < 0).ToList();
         var removed = ids.Where((_, i) => inNew[i] < 0).ToList();
-        return new PolicyDiffResult(changes, oldPolicy is null ? [] : added, removed, pairs.Count, clock.Elapsed);
+        var retention = new List<RetentionChange>();
+        for (int a = 0; a < n; a++)
+        {
+            if (inOld[a] < 0 || inNew[a] < 0) continue;
+            long before = oldPolicy!.RetentionMs(inOld[a]), after = newPolicy.RetentionMs(inNew[a]);
+            if (before != after || oldPolicy.RetentionRule(inOld[a]) != newPolicy.RetentionRule(inNew[a]))
+            {
+                retention.Add(new RetentionChange(ids[a], before, oldPolicy.RetentionRule(inOld[a]), after, newPolicy.RetentionRule(inNew[a])));
+            }
+        }
+        return new PolicyDiffResult(changes, oldPolicy is null ? [] : added, removed, pairs.Count, clock.Elapsed) { RetentionChanges = retention };
     }
 
     /// <summary>The one-line summary a <c>policy_load</c> audit record carries (SPEC §7).</summary>
@@ -152,6 +165,9 @@ public static class PolicyDiff
         return true;
     }
 }
+
+/// <summary>An agency whose retention window changed between two policies.</summary>
+public sealed record RetentionChange(string Agency, long OldMs, string OldRule, long NewMs, string NewRule);
 
 /// <summary>What a policy change did, as a <c>policy_load</c> audit record states it.</summary>
 public sealed record PolicyChangeSummary(string? PreviousHash, int Granted, int Revoked, OutcomeChange? FirstGranted, OutcomeChange? FirstRevoked);

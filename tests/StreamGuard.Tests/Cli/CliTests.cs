@@ -112,6 +112,18 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void PolicyDiffShowsAChangedRetentionWindowWithoutCallingItAGrant()
+    {
+        string before = WritePolicy("a.yaml", "");
+        string after = Path.Combine(_dir, "b.yaml");
+        File.WriteAllText(after, File.ReadAllText(before).Replace("{id: ca-lasd, state: CA, level: county}", "{id: ca-lasd, state: CA, level: county, retention: 14d}", StringComparison.Ordinal));
+        var r = Run("policy", "diff", before, after);
+        Assert.Equal(0, r.Code);
+        Assert.Contains("ca-lasd  30d (RETENTION.DEFAULT) → 14d (RETENTION.AGENCY)", r.Out, StringComparison.Ordinal);
+        Assert.Contains("no outcome changes", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PolicyExplainShowsEveryStepWithCitationAndStatus()
     {
         var r = Run("policy", "explain", SamplePolicy, "--owner", "wa-spd", "--recipient", "us-ice-ero", "--access", "search", "--purpose", "immigration_enforcement");
