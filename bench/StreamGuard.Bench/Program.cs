@@ -1,5 +1,11 @@
 using BenchmarkDotNet.Running;
+using StreamGuard.Bench;
 
-// Every benchmark class in this assembly; pick with --filter, e.g.
+// `policy-diff`: a plain console timing of load, compile and PolicyDiff.Compute on a large synthetic policy
+//   dotnet run -c Release -- policy-diff [--agencies N] [--agreements N] [--seed N] [--runs N]
+if (args.Length > 0 && args[0] == "policy-diff") return PolicyDiffMode.Run(args[1..]);
+
+// Otherwise every benchmark class in this assembly; pick with --filter, e.g.
 //   dotnet run -c Release -- --filter '*Parse*'
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -11,7 +11,7 @@ internal static class PolicyCommand
 {
     public const string Help = """
         streamguard policy check P [--at T] [--names N]
-        streamguard policy diff OLD NEW [--at T] [--format text|tsv]
+        streamguard policy diff OLD NEW [--at T] [--format text|tsv] [--reasons summary|all]
         streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
                                      [--documented yes|no] [--at T]
 
@@ -23,7 +23,8 @@ internal static class PolicyCommand
                  (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
                  its own reads is not sharing and never listed. Also lists every agency whose retention window
                  changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
-                 --format tsv: one changed tuple per line.
+                 --format tsv: one changed tuple per line. Grants and revocations are always listed in full;
+                 REASON CHANGED groups show their first pairs and counts unless --reasons all.
         explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
                  rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
                  whose enactment is not confirmed), and the decision.
@@ -135,6 +136,8 @@ internal static class PolicyCommand
         long at = At(args);
         string format = args.Get("format") ?? "text";
         if (format is not ("text" or "tsv")) throw new UsageException($"--format: '{format}' is not text or tsv");
+        string reasons = args.Get("reasons") ?? "summary";
+        if (reasons is not ("summary" or "all")) throw new UsageException($"--reasons: '{reasons}' is not summary or all");
         args.RejectUnknown();
         var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
         var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[2]));
@@ -151,7 +154,7 @@ internal static class PolicyCommand
         }
         else
         {
-            WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at);
+            WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at, reasons == "all");
         }
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"summary: {diff.Granted:N0} granted, {diff.Revoked:N0} revoked, {diff.ReasonChanged:N0} reason changed; " +
@@ -165,7 +168,7 @@ internal static class PolicyCommand
         return 0;
     }
 
-    private static void WriteText(TextWriter o, string oldPath, string newPath, CompiledPolicy oldPolicy, CompiledPolicy newPolicy, PolicyDiffResult diff, long at)
+    private static void WriteText(TextWriter o, string oldPath, string newPath, CompiledPolicy oldPolicy, CompiledPolicy newPolicy, PolicyDiffResult diff, long at, bool allReasons)
     {
         o.WriteLine($"policy diff {oldPath} ({oldPolicy.Hash[..19]}…) → {newPath} ({newPolicy.Hash[..19]}…) at {DateTimeOffset.FromUnixTimeMilliseconds(at):yyyy-MM-ddTHH:mm:ssZ}");
         if (diff.AgenciesAdded.Count > 0) o.WriteLine($"agencies added:   {string.Join(", ", diff.AgenciesAdded)}");
@@ -176,7 +179,7 @@ internal static class PolicyCommand
         Section(o, "REVOKED", "outcomes no longer allowed", diff.Changes.Where(c => c.Kind == ChangeKind.Revoked),
             c => $"now {Code(c.New)}, was {Code(c.Old)}");
         Section(o, "REASON CHANGED", "outcomes with the same allow/deny, decided by another rule", diff.Changes.Where(c => c.Kind == ChangeKind.Reason),
-            c => $"{Code(c.Old)} → {Code(c.New)}");
+            c => $"{Code(c.Old)} → {Code(c.New)}", maxPairs: allReasons ? int.MaxValue : 5);
         if (diff.RetentionChanges.Count > 0)
         {
             o.WriteLine();
@@ -193,7 +196,7 @@ internal static class PolicyCommand
     private static string Code(Decision d) => $"{DecisionCodes.Text(d.Code)} ({d.Rule})";
 
     /// <summary>One section: changes grouped by what decided them, then by (owner, recipient), accesses and purposes collapsed.</summary>
-    private static void Section(TextWriter o, string title, string what, IEnumerable<OutcomeChange> changes, Func<OutcomeChange, string> group)
+    private static void Section(TextWriter o, string title, string what, IEnumerable<OutcomeChange> changes, Func<OutcomeChange, string> group, int maxPairs = int.MaxValue)
     {
         var list = changes.ToList();
         if (list.Count == 0) return;
@@ -201,8 +204,11 @@ internal static class PolicyCommand
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{title} — {list.Count:N0} {what}"));
         foreach (var g in list.GroupBy(group))
         {
-            o.WriteLine($"  {g.Key}:");
-            foreach (var pair in g.GroupBy(c => (c.Owner, c.Recipient)))
+            var pairs = g.GroupBy(c => (c.Owner, c.Recipient)).ToList();
+            o.WriteLine(pairs.Count > maxPairs
+                ? string.Create(CultureInfo.InvariantCulture, $"  {g.Key}: {g.Count():N0} outcomes, {pairs.Count:N0} pairs")
+                : $"  {g.Key}:");
+            foreach (var pair in pairs.Take(maxPairs))
             {
                 // access → purposes; accesses with the same purposes are printed together.
                 var byAccess = pair.GroupBy(c => c.Access).ToDictionary(a => a.Key, a => (ushort)a.Aggregate(0, (m, c) => m | (1 << (int)c.Purpose)));
@@ -211,6 +217,10 @@ internal static class PolicyCommand
                     string accesses = string.Join(", ", same.Select(kv => PolicyExplainer.AccessName(kv.Key)));
                     o.WriteLine($"    {pair.Key.Owner} → {pair.Key.Recipient}  {accesses} × {PolicyCheck.PurposeText(same.Key)}");
                 }
+            }
+            if (pairs.Count > maxPairs)
+            {
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    … and {pairs.Count - maxPairs:N0} more pairs (--reasons all, or --format tsv, lists every one)"));
             }
         }
     }

@@ -79,7 +79,7 @@ public static class PolicyDiff
             inNew[i] = newPolicy.Agencies.Find(ids[i]);
         }
 
-        var pairs = new HashSet<long>();
+        var pairs = new HashSet<long>(PairKeyComparer.Instance);
         void AddPairs(CompiledPolicy? p)
         {
             if (p is null) return;
