@@ -15,10 +15,17 @@ public sealed class KafkaOutputSink : IOutputSink
     private long _deliveryErrors;
     private Error? _firstError;
 
-    public KafkaOutputSink(IProducer<byte[], byte[]> producer, TopicNames topics)
+    private readonly int _auditPartitions;
+
+    /// <param name="producer">The worker's producer (transactional or idempotent).</param>
+    /// <param name="topics">Output topic names.</param>
+    /// <param name="auditPartitions">Partitions of the audit topic: chain <c>pN</c> goes to partition N mod this, so
+    /// its head can be found again (<see cref="AuditChainReader"/>); 0 = by key.</param>
+    public KafkaOutputSink(IProducer<byte[], byte[]> producer, TopicNames topics, int auditPartitions = 0)
     {
         _producer = producer;
         _topics = topics;
+        _auditPartitions = auditPartitions;
         _onDelivery = report =>
         {
             if (report.Error.IsError)
@@ -47,11 +54,23 @@ public sealed class KafkaOutputSink : IOutputSink
 
     public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Produce(_topics.Purges, readId, notice, null);
 
-    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) => Produce(_topics.Audit, chain, record, null);
+    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record)
+    {
+        if (_auditPartitions > 0 && chain.Length > 1 && chain[0] == (byte)'p' &&
+            System.Buffers.Text.Utf8Parser.TryParse(chain[1..], out int input, out int used) && used == chain.Length - 1)
+        {
+            Produce(new TopicPartition(_topics.Audit, AuditChainReader.PartitionOf(input, _auditPartitions)), chain, record, null);
+            return;
+        }
+        Produce(_topics.Audit, chain, record, null);
+    }
 
     public void DeadLetter(ReadOnlySpan<byte> record) => Produce(_topics.DeadLetter, default, record, null);
 
-    private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers)
+    private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers) =>
+        Produce(new TopicPartition(topic, Partition.Any), key, value, headers);
+
+    private void Produce(TopicPartition destination, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers)
     {
         // Confluent.Kafka takes byte[] only (no span overload): one copy per output record.
         var message = new Message<byte[], byte[]> { Key = key.IsEmpty ? null! : key.ToArray(), Value = value.ToArray(), Headers = headers };
@@ -59,7 +78,7 @@ public sealed class KafkaOutputSink : IOutputSink
         {
             try
             {
-                _producer.Produce(topic, message, _onDelivery);
+                _producer.Produce(destination, message, _onDelivery);
                 Produced++;
                 return;
             }

@@ -78,6 +78,13 @@ public sealed class StreamGuardWorker
         producerConfig.BootstrapServers = consumerConfig.BootstrapServers = _options.BootstrapServers;
         producerConfig.Acks = Acks.All;
         producerConfig.EnableIdempotence = true;
+        if (_options.ExactlyOnce)
+        {
+            // A stable id per worker slot: a restarted worker fences its predecessor and aborts its open transaction
+            // at once, instead of leaving it to block read_committed readers until the transaction timeout.
+            producerConfig.TransactionalId = _options.TransactionalId ?? $"{_options.GroupId}-{Environment.MachineName}";
+            producerConfig.TransactionTimeoutMs = (int)_options.TransactionTimeout.TotalMilliseconds;
+        }
         consumerConfig.GroupId = _options.GroupId;
         consumerConfig.EnableAutoCommit = false;
         consumerConfig.IsolationLevel = IsolationLevel.ReadCommitted;
@@ -88,16 +95,23 @@ public sealed class StreamGuardWorker
         using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
             .SetErrorHandler((_, e) => _log($"producer: {e.Reason}"))
             .Build();
-        var sink = new KafkaOutputSink(producer, _options.Topics);
+        int auditPartitions = PartitionCount(producer, _options.Topics.Audit);
+        var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
         StreamGuardEngine engine = _engineFactory(sink);
         Engine = engine;
+        if (_options.ExactlyOnce)
+        {
+            producer.InitTransactions(_options.FlushTimeout);
+            producer.BeginTransaction();
+        }
 
         IConsumer<Ignore, byte[]>? consumer = null;
         consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
             .SetErrorHandler((_, e) => _log($"consumer: {e.Reason}"))
-            .SetPartitionsAssignedHandler((_, partitions) =>
+            .SetPartitionsAssignedHandler((c, partitions) =>
             {
                 _log($"assigned {partitions.Count} partitions");
+                Restore(c, consumerConfig, engine, partitions, auditPartitions);
                 _assigned.TrySetResult();
             })
             .SetPartitionsRevokedHandler((c, partitions) =>
@@ -110,14 +124,15 @@ public sealed class StreamGuardWorker
                 finally
                 {
                     // Whether or not that commit went through, these partitions are no longer ours: a later commit
-                    // must never move their offsets under the new owner.
-                    foreach (TopicPartitionOffset p in partitions) _pending.Remove((p.Topic, p.Partition.Value));
+                    // must never move their offsets under the new owner, and their chains and reads are the new
+                    // owner's to continue (a purge here would fork chain pN).
+                    Forget(engine, partitions.Select(p => p.TopicPartition));
                 }
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
                 _log($"lost {partitions.Count} partitions: their uncommitted events will be reprocessed by the new owner");
-                foreach (TopicPartitionOffset p in partitions) _pending.Remove((p.Topic, p.Partition.Value));
+                Forget(engine, partitions.Select(p => p.TopicPartition));
             })
             .Build();
         using IConsumer<byte[]?, byte[]?>? hotlists = OpenHotlists(consumerConfig, producer);
@@ -126,6 +141,7 @@ public sealed class StreamGuardWorker
             consumer.Subscribe([_options.Topics.Reads, _options.Topics.Queries]);
             long lastCommit = Stopwatch.GetTimestamp();
             int sinceCommit = 0;
+            long producedAtCommit = 0;
             long commitTicks = (long)(_options.CommitInterval.TotalSeconds * Stopwatch.Frequency);
             while (!cancellationToken.IsCancellationRequested)
             {
@@ -167,10 +183,14 @@ public sealed class StreamGuardWorker
                     sinceCommit++;
                 }
 
-                if (sinceCommit >= _options.CommitBatch || (sinceCommit > 0 && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
+                // Outputs without input (purges on an idle partition) must be committed too: a transaction left open
+                // would be aborted by the broker and take its audit records with it.
+                bool work = sinceCommit > 0 || sink.Produced != producedAtCommit;
+                if (sinceCommit >= _options.CommitBatch || (work && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
                 {
                     Commit(consumer, producer, sink);
                     sinceCommit = 0;
+                    producedAtCommit = sink.Produced;
                     lastCommit = Stopwatch.GetTimestamp();
                 }
             }
@@ -180,6 +200,154 @@ public sealed class StreamGuardWorker
         {
             consumer.Close();
             consumer.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Exactly-once: the outputs and audit records produced since the last commit and the input offsets that made them
+    /// are committed in one Kafka transaction (consume–transform–produce), then the next transaction begins. If the
+    /// transaction cannot commit, it is aborted and the worker stops: its in-memory state (store, chain heads) is
+    /// ahead of what Kafka holds, and a restart resumes both from what was committed.
+    /// </summary>
+    private void CommitTransaction(IConsumer<Ignore, byte[]> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
+    {
+        List<TopicPartitionOffset>? offsets = null;
+        try
+        {
+            if (_pending.Count > 0)
+            {
+                offsets = new List<TopicPartitionOffset>(_pending.Count);
+                foreach (var ((topic, partition), next) in _pending) offsets.Add(new TopicPartitionOffset(topic, partition, new Offset(next)));
+                producer.SendOffsetsToTransaction(offsets, consumer.ConsumerGroupMetadata, _options.FlushTimeout);
+            }
+            producer.CommitTransaction(_options.FlushTimeout);
+        }
+        catch (KafkaTxnRequiresAbortException e)
+        {
+            _log($"transaction failed ({e.Error.Reason}): aborting it and stopping; a restart resumes from the last commit");
+            producer.AbortTransaction(_options.FlushTimeout);
+            throw;
+        }
+        if (sink.DeliveryErrors > 0) throw new KafkaException(sink.FirstError ?? new Error(ErrorCode.Unknown, "output delivery failed"));
+        if (offsets is not null) CheckTransactionalOffsets(consumer, offsets);
+        _pending.Clear();
+        Commits++;
+        producer.BeginTransaction();
+    }
+
+    private bool? _brokerAppliesTxnOffsets;
+
+    /// <summary>
+    /// librdkafka's embedded mock cluster accepts TxnOffsetCommit but does not store the offsets (it also shows
+    /// aborted records to read_committed readers). Checked once after the first transaction with offsets: if the group's
+    /// committed offsets did not move, they are committed outside the transaction from then on, and the log says so —
+    /// otherwise every restart on the embedded cluster would reprocess from the beginning. A real broker is unaffected.
+    /// </summary>
+    private void CheckTransactionalOffsets(IConsumer<Ignore, byte[]> consumer, List<TopicPartitionOffset> offsets)
+    {
+        if (_brokerAppliesTxnOffsets is null)
+        {
+            List<TopicPartitionOffset> stored = consumer.Committed(offsets.Select(o => o.TopicPartition), _options.FlushTimeout);
+            _brokerAppliesTxnOffsets = offsets.All(o => stored.Any(c => c.TopicPartition == o.TopicPartition && c.Offset == o.Offset));
+            if (_brokerAppliesTxnOffsets == false)
+            {
+                _log("the broker did not store the offsets committed in the transaction (librdkafka's mock cluster does not): " +
+                    "committing them outside the transaction too; exactly-once needs a real Kafka broker");
+            }
+        }
+        if (_brokerAppliesTxnOffsets == false) consumer.Commit(offsets);
+    }
+
+    /// <summary>Transactions committed (exactly-once) or offset commits made (at-least-once).</summary>
+    public long Commits { get; private set; }
+
+    private void Forget(StreamGuardEngine engine, IEnumerable<TopicPartition> partitions)
+    {
+        foreach (TopicPartition p in partitions)
+        {
+            _pending.Remove((p.Topic, p.Partition.Value));
+            if (p.Topic == _options.Topics.Reads) engine.ForgetPartition(p.Partition.Value);
+        }
+    }
+
+    /// <summary>
+    /// On assignment, before the first event of a partition: continue its audit chain from the last committed record,
+    /// and rebuild its reads inside retention and its recent query ids from the input topics up to the committed
+    /// offset (events already decided: restored without audit records or outputs), so a restarted or rebalanced worker
+    /// answers as the one before it.
+    /// </summary>
+    private void Restore(IConsumer<Ignore, byte[]> consumer, ConsumerConfig config, StreamGuardEngine engine, List<TopicPartition> partitions, int auditPartitions)
+    {
+        var clock = Stopwatch.StartNew();
+        List<TopicPartitionOffset> committed = consumer.Committed(partitions, _options.FlushTimeout);
+        int reads = 0, queries = 0;
+        foreach (TopicPartitionOffset c in committed)
+        {
+            int n = c.Partition.Value;
+            if (c.Topic == _options.Topics.Reads && auditPartitions > 0)
+            {
+                var auditPartition = new TopicPartition(_options.Topics.Audit, AuditChainReader.PartitionOf(n, auditPartitions));
+                if (AuditChainReader.FindHead(config, auditPartition, "p" + n.ToString(System.Globalization.CultureInfo.InvariantCulture), _options.FlushTimeout) is { } head)
+                {
+                    engine.Audit.ResumeChain(n, head.Seq, head.Hash);
+                }
+            }
+            if (c.Offset.Value <= 0) continue; // nothing decided yet on this partition
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (c.Topic == _options.Topics.Reads)
+            {
+                reads += ReadBack(config, c, now - engine.Policy.LongestRetentionMs, (value, timestamp) => engine.RestoreRead(value, n, timestamp));
+            }
+            else if (c.Topic == _options.Topics.Queries)
+            {
+                queries += ReadBack(config, c, now - engine.Policy.MaxClockSkewMs, (value, _) => engine.RestoreQueryId(value));
+            }
+        }
+        _log($"restored {reads:N0} reads and {queries:N0} recent query ids in {clock.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>Reads a partition from the first record at or after <paramref name="fromMs"/> up to <paramref name="end"/> (exclusive).</summary>
+    private int ReadBack(ConsumerConfig baseConfig, TopicPartitionOffset end, long fromMs, Func<byte[], long, bool> restore)
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
+        {
+            GroupId = baseConfig.GroupId + "-restore", EnableAutoCommit = false, EnablePartitionEof = true,
+        };
+        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
+        Offset start = Offset.Beginning;
+        try
+        {
+            List<TopicPartitionOffset> found = consumer.OffsetsForTimes([new TopicPartitionTimestamp(end.TopicPartition, new Timestamp(fromMs, TimestampType.CreateTime))], _options.FlushTimeout);
+            if (found.Count == 1 && found[0].Offset.Value >= 0) start = found[0].Offset;
+        }
+        catch (KafkaException e)
+        {
+            _log($"restore: no offset for time on {end.TopicPartition} ({e.Error.Reason}): reading from the beginning");
+        }
+        consumer.Assign(new TopicPartitionOffset(end.TopicPartition, start));
+        int restored = 0;
+        var deadline = DateTime.UtcNow + _options.FlushTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (r is null) continue;
+            if (r.IsPartitionEOF || r.Offset.Value >= end.Offset.Value) break;
+            if (r.Message.Value is { } value && restore(value, r.Message.Timestamp.UnixTimestampMs)) restored++;
+        }
+        return restored;
+    }
+
+    private static int PartitionCount(IProducer<byte[], byte[]> producer, string topic)
+    {
+        using IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build();
+        try
+        {
+            TopicMetadata? t = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(x => x.Topic == topic);
+            return t is null || t.Error.IsError ? 0 : t.Partitions.Count;
+        }
+        catch (KafkaException)
+        {
+            return 0;
         }
     }
 
@@ -245,6 +413,11 @@ public sealed class StreamGuardWorker
 
     private void Commit(IConsumer<Ignore, byte[]> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
     {
+        if (_options.ExactlyOnce)
+        {
+            CommitTransaction(consumer, producer, sink);
+            return;
+        }
         if (_pending.Count == 0) return;
         int left = producer.Flush(_options.FlushTimeout);
         if (left > 0) throw new KafkaException(new Error(ErrorCode.Local_TimedOut, $"{left} outputs not acknowledged within {_options.FlushTimeout}; nothing committed"));

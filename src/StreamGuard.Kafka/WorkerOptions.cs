@@ -17,6 +17,19 @@ public sealed record WorkerOptions
     /// <summary>Longest wait for outputs to be acknowledged before a commit; the worker stops rather than commit past a lost output.</summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Exactly-once (default): outputs, audit records and input offsets committed in one Kafka transaction every
+    /// <see cref="CommitInterval"/> or <see cref="CommitBatch"/> events. False: at-least-once (outputs flushed, then
+    /// offsets committed; a crash may repeat decisions, never lose them).
+    /// </summary>
+    public bool ExactlyOnce { get; init; } = true;
+
+    /// <summary>The producer's transactional.id; default <c>&lt;group&gt;-&lt;machine name&gt;</c>. Stable per worker slot.</summary>
+    public string? TransactionalId { get; init; }
+
+    /// <summary>After this long the broker aborts a transaction whose worker vanished (transaction.timeout.ms).</summary>
+    public TimeSpan TransactionTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Extra librdkafka settings for both consumer and producer (for example security settings).</summary>
     public IReadOnlyDictionary<string, string> Kafka { get; init; } = new Dictionary<string, string>();
 }

@@ -52,6 +52,8 @@ internal static class AuditCommand
         {
             BootstrapServers = bootstrap, GroupId = "streamguard-audit-verify-" + Guid.NewGuid().ToString("N"),
             EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50,
+            // The end of a partition written in transactions is a commit marker, never delivered: read to EOF.
+            EnablePartitionEof = true,
         }).Build();
         using IAdminClient admin = new DependentAdminClientBuilder(consumer.Handle).Build();
         Metadata metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
@@ -71,9 +73,9 @@ internal static class AuditCommand
                 {
                     ConsumeResult<Ignore, string>? r = consumer.Consume(TimeSpan.FromSeconds(10)) ??
                         throw new TimeoutException($"{topic}/{p.PartitionId}: no record within 10 s before offset {end}");
+                    if (r.IsPartitionEOF) break;
                     source = $"{topic}/{p.PartitionId}/{r.Offset.Value}";
                     yield return r.Message.Value;
-                    if (r.Offset.Value + 1 >= end) break;
                 }
             }
         }

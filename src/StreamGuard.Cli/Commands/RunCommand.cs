@@ -12,8 +12,11 @@ internal static class RunCommand
         streamguard run --bootstrap B --policy P [options]
 
         Consumes alpr.reads and alpr.queries, enforces the policy and writes outputs, audit records and dead
-        letters to their topics (SPEC §1). Offsets are committed only after the outputs they produced are
-        acknowledged (at-least-once). Ctrl+C or SIGTERM: finishes the event in hand, commits and leaves the group.
+        letters to their topics (SPEC §1). Exactly-once by default: outputs, audit records and input offsets are
+        committed in one Kafka transaction every --commit-interval-ms (consume–transform–produce); readers of
+        the outputs should use isolation.level=read_committed. On assignment a worker continues each partition's
+        audit chain from its last committed record and rebuilds the partition's reads inside retention from
+        alpr.reads. Ctrl+C or SIGTERM: finishes the event in hand, commits and leaves the group.
         Every option can also be set as an environment variable STREAMGUARD_<NAME> (e.g. STREAMGUARD_BOOTSTRAP).
 
         Options:
@@ -22,7 +25,11 @@ internal static class RunCommand
           --group G                 consumer group (default streamguard)
           --audit-key REF           HMAC key for plate references: env:NAME or file:PATH
           --topic-prefix X          prefix every topic name (isolated environments)
-          --commit-interval-ms N    commit at least this often (default 100)
+          --commit-interval-ms N    commit (a transaction, or offsets) at least this often (default 100)
+          --processing MODE         exactly-once (default) or at-least-once (outputs flushed, then offsets
+                                    committed: a crash may repeat decisions, never lose them)
+          --transactional-id ID     exactly-once: the producer's transactional.id, stable per worker slot
+                                    (default <group>-<host name>); a restarted worker fences its predecessor
           --stats-interval-s N      print counters this often to stderr (default 10; 0 = never)
           --reload-interval-ms N    hot reload: look for a changed policy file this often (default 1000;
                                     0 = never). A changed file is validated, compiled and swapped in between
@@ -42,6 +49,9 @@ internal static class RunCommand
         int statsSeconds = args.Int("stats-interval-s", 10, 0, 3600);
         string? auditKeyRef = args.Get("audit-key");
         int reloadMs = args.Int("reload-interval-ms", 1000, 0, 3_600_000);
+        string processing = args.Get("processing") ?? "exactly-once";
+        if (processing is not ("exactly-once" or "at-least-once")) throw new UsageException($"--processing: '{processing}' is not exactly-once or at-least-once");
+        string? transactionalId = args.Get("transactional-id");
         args.RejectUnknown();
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error);
@@ -52,7 +62,11 @@ internal static class RunCommand
         using PolicyReloader? reloader = reloadMs == 0 ? null : new PolicyReloader(policyPath, policy, Log, TimeSpan.FromMilliseconds(reloadMs));
         TopicNames topics = prefix is null ? new TopicNames() : new TopicNames().WithPrefix(prefix);
         var worker = new StreamGuardWorker(
-            new WorkerOptions { BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs) },
+            new WorkerOptions
+            {
+                BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs),
+                ExactlyOnce = processing == "exactly-once", TransactionalId = transactionalId,
+            },
             sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
             Log, reloader);
 
@@ -64,7 +78,7 @@ internal static class RunCommand
                 $"{DateTimeOffset.UtcNow:O} processed {worker.Processed} (reads {s.Reads}, queries {s.Queries}), results {s.Results}, dead letters {s.DeadLetters}, store {worker.Engine!.Store.Count}"));
         }, null, TimeSpan.FromSeconds(statsSeconds), TimeSpan.FromSeconds(statsSeconds));
 
-        Console.Error.WriteLine($"streamguard run: {bootstrap}, group {group}, policy {policy.Hash}");
+        Console.Error.WriteLine($"streamguard run: {bootstrap}, group {group}, {processing}, policy {policy.Hash}");
         worker.Run(ct);
         Console.Error.WriteLine($"streamguard run: stopped cleanly after {worker.Processed:N0} events; offsets committed");
         return 0;

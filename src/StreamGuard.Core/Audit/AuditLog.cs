@@ -74,6 +74,32 @@ public sealed class AuditLog
     /// <summary>The id of the last completed record (valid until the next <see cref="Begin"/>).</summary>
 
 
+    /// <summary>
+    /// Continues chain <c>p&lt;partition&gt;</c> after its last record already written (read back from the audit topic
+    /// when a worker is assigned the partition, after a restart or a rebalance): the next record gets
+    /// <paramref name="lastSeq"/> + 1 and links to <paramref name="lastHashHex"/>. Its next record is preceded by a
+    /// <c>policy_load</c>, so the chain says which policy the new owner of the partition enforces.
+    /// </summary>
+    public void ResumeChain(int partition, long lastSeq, string lastHashHex)
+    {
+        if (lastHashHex.Length != HashHexLength) throw new ArgumentException("a chain head is a hex SHA-256", nameof(lastHashHex));
+        if (!_chains.TryGetValue(partition, out Chain? chain))
+        {
+            chain = new Chain(partition);
+            _chains.Add(partition, chain);
+        }
+        chain.Seq = lastSeq;
+        System.Text.Encoding.ASCII.GetBytes(lastHashHex, chain.PrevHex);
+        chain.PolicyVersion = -1;
+    }
+
+    /// <summary>Forgets chain <c>p&lt;partition&gt;</c> (its partition was revoked): if it comes back, it is resumed from Kafka.</summary>
+    public void ForgetChain(int partition) => _chains.Remove(partition);
+
+    /// <summary>The last (seq, hash) written on a chain, or null when this log has not written or resumed it.</summary>
+    public (long Seq, string HashHex)? ChainHead(int partition) =>
+        _chains.TryGetValue(partition, out Chain? c) ? (c.Seq, System.Text.Encoding.ASCII.GetString(c.PrevHex)) : null;
+
     /// <summary>Starts a record on the chain of <paramref name="partition"/>; writes id, chain, seq, prev, at, event, decision and code.</summary>
     public void Begin(int partition, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)
     {

@@ -63,6 +63,22 @@ public sealed class ReadStore
         _expiry.EnqueueRange(reads);
     }
 
+    /// <summary>Removes every resident read that came from input partition <paramref name="partition"/>.</summary>
+    public void RemovePartition(int partition)
+    {
+        var kept = new List<(StoredRead, long)>(_expiry.Count);
+        while (_expiry.TryDequeue(out StoredRead? read, out long expiresAt))
+        {
+            if (read.Partition != partition) { kept.Add((read, expiresAt)); continue; }
+            List<StoredRead> list = _byPlate[read.Plate];
+            list.Remove(read);
+            if (list.Count == 0) _byPlate.Remove(read.Plate);
+            read.Evicted = true;
+            Count--;
+        }
+        _expiry.EnqueueRange(kept);
+    }
+
     /// <summary>Removes the next read whose window closed at or before <paramref name="nowMs"/>.</summary>
     public bool TryEvictNext(long nowMs, out StoredRead? read)
     {

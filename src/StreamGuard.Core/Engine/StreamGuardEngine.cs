@@ -264,6 +264,54 @@ public sealed class StreamGuardEngine
         }
     }
 
+    // ---- restoring state after a restart or a rebalance --------------------------------------
+
+    /// <summary>
+    /// Puts back into the store a read that was already decided (read again from <c>alpr.reads</c> when a worker is
+    /// assigned its partition): no audit record, no output. Skips what the engine would have rejected — bad input, a
+    /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) — and
+    /// what has expired since. Returns whether the read is resident.
+    /// </summary>
+    public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs)
+    {
+        if (payload.Length > _parser.MaxEventBytes || !_parser.ParseRead(payload, out PlateRead read).IsOk) return false;
+        if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
+        long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
+        if (expires <= NowMs) return false;
+        _store.Add(new StoredRead
+        {
+            Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = partition,
+            ReadId = _parser.Text(read.ReadId).ToArray(), Payload = payload.ToArray(),
+        });
+        return true;
+    }
+
+    /// <summary>
+    /// Remembers the id of a query already decided (read again from <c>alpr.queries</c>), so a replay of it after a
+    /// restart is still <c>deny.replayed</c>. Only ids that could still be accepted (inside the clock skew) are kept.
+    /// </summary>
+    public bool RestoreQueryId(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > _parser.MaxEventBytes || !_parser.ParseQuery(payload, out Query q).IsOk) return false;
+        if (q.IssuedAtMs < NowMs - Policy.MaxClockSkewMs) return false;
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(_parser.Text(q.QueryId), digest);
+        UInt128 idHash = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
+        if (!_seenQueries.TryAdd(idHash, q.IssuedAtMs)) return false;
+        _seenExpiry.Enqueue(idHash, q.IssuedAtMs);
+        return true;
+    }
+
+    /// <summary>
+    /// Drops what belongs to input partition <paramref name="partition"/> (revoked: another worker continues it) —
+    /// its resident reads and its audit chain — so this engine never purges or audits on a chain it no longer owns.
+    /// </summary>
+    public void ForgetPartition(int partition)
+    {
+        _store.RemovePartition(partition);
+        _audit.ForgetChain(partition);
+    }
+
     // ---- hotlists and alerts ----------------------------------------------------------------
 
     /// <summary>Active hotlist entries by plate (a small table: every worker holds all of it, as Kafka Streams holds a global table).</summary>

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Confluent.Kafka;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// Finds the head of an audit chain in <c>streamguard.audit</c>: the last committed record of chain <c>pN</c>, which
+/// lives in audit partition N mod (audit partitions). A worker assigned input partition N continues the chain from
+/// there, so a restart or a rebalance never starts a second chain or repeats a sequence number.
+/// </summary>
+public static class AuditChainReader
+{
+    /// <summary>
+    /// The (seq, hash) of the last record of <paramref name="chain"/> in <paramref name="partition"/>, read with
+    /// read_committed from the end backwards (a window that grows until the chain is found or the partition's start is
+    /// reached); null when the chain has no record yet.
+    /// </summary>
+    public static (long Seq, string Hash)? FindHead(ConsumerConfig baseConfig, TopicPartition partition, string chain, TimeSpan timeout)
+    {
+        var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
+        {
+            GroupId = (baseConfig.GroupId ?? "streamguard") + "-chain-reader", // assignment only: never joins, never commits
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+        };
+        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
+        WatermarkOffsets marks = consumer.QueryWatermarkOffsets(partition, timeout);
+        if (marks.High.Value <= marks.Low.Value) return null;
+        long window = 64;
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            long start = Math.Max(marks.Low.Value, marks.High.Value - window);
+            consumer.Assign(new TopicPartitionOffset(partition, new Offset(start)));
+            (long Seq, string Hash)? head = null;
+            while (true)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading the head of audit chain {chain} from {partition} timed out");
+                ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+                if (r is null) continue;
+                if (r.IsPartitionEOF) break;
+                if (TryRead(r.Message.Value, out string? name, out long seq, out string? hash) && name == chain) head = (seq, hash!);
+            }
+            consumer.Unassign();
+            if (head is not null || start == marks.Low.Value) return head;
+            window *= 8;
+        }
+    }
+
+    private static bool TryRead(byte[]? record, out string? chain, out long seq, out string? hash)
+    {
+        chain = hash = null;
+        seq = 0;
+        if (record is null) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(record);
+            JsonElement root = doc.RootElement;
+            chain = root.GetProperty("chain").GetString();
+            seq = root.GetProperty("seq").GetInt64();
+            hash = root.GetProperty("hash").GetString();
+            return chain is not null && hash is { Length: 64 };
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return false; // not a StreamGuard record: ignored (audit verify reports it)
+        }
+    }
+
+    /// <summary>The audit partition that holds chain <c>p&lt;inputPartition&gt;</c>.</summary>
+    public static int PartitionOf(int inputPartition, int auditPartitions) => inputPartition % auditPartitions;
+}
