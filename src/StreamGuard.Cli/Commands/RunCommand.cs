@@ -26,6 +26,9 @@ internal static class RunCommand
           --audit-key REF           HMAC key for plate references: env:NAME or file:PATH
           --topic-prefix X          prefix every topic name (isolated environments)
           --commit-interval-ms N    commit (a transaction, or offsets) at least this often (default 100)
+          --kafka "K=V;K=V"         librdkafka settings for the worker's clients (security, timeouts, e.g.
+                                    "security.protocol=SSL;session.timeout.ms=10000"); StreamGuard's
+                                    correctness settings (acks, idempotence, isolation, offsets) win
           --processing MODE         exactly-once (default) or at-least-once (outputs flushed, then offsets
                                     committed: a crash may repeat decisions, never lose them)
           --transactional-id ID     exactly-once: the producer's transactional.id, stable per worker slot
@@ -52,6 +55,13 @@ internal static class RunCommand
         string processing = args.Get("processing") ?? "exactly-once";
         if (processing is not ("exactly-once" or "at-least-once")) throw new UsageException($"--processing: '{processing}' is not exactly-once or at-least-once");
         string? transactionalId = args.Get("transactional-id");
+        var kafka = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string setting in (args.Get("kafka") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = setting.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) throw new UsageException($"--kafka: '{setting}' is not KEY=VALUE");
+            kafka[setting[..eq].Trim()] = setting[(eq + 1)..].Trim();
+        }
         args.RejectUnknown();
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error);
@@ -65,7 +75,7 @@ internal static class RunCommand
             new WorkerOptions
             {
                 BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs),
-                ExactlyOnce = processing == "exactly-once", TransactionalId = transactionalId,
+                ExactlyOnce = processing == "exactly-once", TransactionalId = transactionalId, Kafka = kafka,
             },
             sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
             Log, reloader);
@@ -79,7 +89,16 @@ internal static class RunCommand
         }, null, TimeSpan.FromSeconds(statsSeconds), TimeSpan.FromSeconds(statsSeconds));
 
         Console.Error.WriteLine($"streamguard run: {bootstrap}, group {group}, {processing}, policy {policy.Hash}");
-        worker.Run(ct);
+        try
+        {
+            worker.Run(ct);
+        }
+        catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException or InvalidOperationException)
+        {
+            // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
+            Console.Error.WriteLine($"streamguard run: stopped on a Kafka error after {worker.Processed:N0} events: {e.Message}");
+            return 1;
+        }
         Console.Error.WriteLine($"streamguard run: stopped cleanly after {worker.Processed:N0} events; offsets committed");
         return 0;
     }

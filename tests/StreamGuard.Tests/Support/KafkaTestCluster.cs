@@ -77,5 +77,29 @@ internal sealed class KafkaTestCluster : IDisposable
         return records;
     }
 
+    /// <summary>Reads a whole topic (read_committed), every partition up to its end at the time of reading.</summary>
+    public List<ConsumeResult<string?, string>> ReadToEnd(string topic, TimeSpan timeout)
+    {
+        using IConsumer<string?, string> consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers, GroupId = GroupId + "-reader-" + Guid.NewGuid().ToString("N")[..6],
+            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, EnablePartitionEof = true,
+        }).Build();
+        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        var records = new List<ConsumeResult<string?, string>>();
+        var ended = new HashSet<int>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (ended.Count < Partitions)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{topic}: {ended.Count} of {Partitions} partitions read to the end");
+            ConsumeResult<string?, string>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (r is null) continue;
+            if (r.IsPartitionEOF) ended.Add(r.Partition.Value);
+            else records.Add(r);
+        }
+        consumer.Close();
+        return records;
+    }
+
     public void Dispose() => _mock?.Dispose();
 }
