@@ -9,18 +9,31 @@ namespace StreamGuard.Cli.Commands;
 internal static class AuditCommand
 {
     public const string Help = """
-        streamguard audit verify FILE
-        streamguard audit verify --topic T --bootstrap B
+        streamguard audit verify FILE | --topic T --bootstrap B
+        streamguard audit why ID --audit FILE | --topic T --bootstrap B [--policy P]
+        streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
+                                 [--from T] [--to T] [--policy P]
 
-        Checks the hash chains of an audit log (SPEC §7) — an NDJSON file, or a Kafka topic read from its
-        beginning to its current end (read_committed): each record's hash over the previous hash and its
-        canonical bytes, sequence numbers without gaps, each chain from its genesis hash. Reports the first
-        broken link with its line (file) or topic/partition/offset; exit 1 on any break.
+        verify   Checks the hash chains of an audit log (SPEC §7) — an NDJSON file, or a Kafka topic read from
+                 its beginning to its current end (read_committed): each record's hash over the previous hash
+                 and its canonical bytes, sequence numbers without gaps or reordering, each chain from its
+                 genesis hash. Reports the first broken link with its line or topic/partition/offset; exit 1.
+        why      Explains one decision by its id (the decision_id of a result, the sg-decision header of a
+                 share, an alert's alert_id): event, allow or deny, code, rule, citation and the law's status,
+                 the policy version in force (and the policy_load that opened it), owner, recipient, purpose,
+                 query, reads, and where the input event sits; checks the chain up to that record.
+        report   A transparency report for one agency: OUT/report.html (charts of searches of its data by
+                 requester state and level, denials by rule, shares by recipient, retention purges by day, and
+                 its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
+                 plates and no plate references. --policy P gives requesters' states and levels (default: the
+                 bundled sample policy).
         """;
 
     public static int Run(CliArgs args)
     {
-        if (args.Positional.Count == 0 || args.Positional[0] != "verify") throw new UsageException("expected: audit verify FILE | audit verify --topic T --bootstrap B");
+        if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditReport.Why(args);
+        if (args.Positional.Count > 0 && args.Positional[0] == "report") return AuditReport.Report(args);
+        if (args.Positional.Count == 0 || args.Positional[0] != "verify") throw new UsageException("expected: audit verify|why|report");
         if (args.Get("topic") is { } topic)
         {
             string bootstrap = args.Require("bootstrap");
@@ -46,6 +59,33 @@ internal static class AuditCommand
     /// Reads every partition of the topic up to the end it had when verification started. A chain's records share
     /// a key, hence a partition, so partition order is chain order.
     /// </summary>
+    /// <summary>Every record of an audit topic, partition by partition, to the end each had when reading began.</summary>
+    public static IEnumerable<string> TopicRecords(string bootstrap, string topic, Action<string>? onSource = null)
+    {
+        using IConsumer<Ignore, string> consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig
+        {
+            BootstrapServers = bootstrap, GroupId = "streamguard-audit-read-" + Guid.NewGuid().ToString("N"),
+            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50, EnablePartitionEof = true,
+        }).Build();
+        using IAdminClient admin = new DependentAdminClientBuilder(consumer.Handle).Build();
+        TopicMetadata? t = admin.GetMetadata(topic, TimeSpan.FromSeconds(30)).Topics.FirstOrDefault(x => x.Topic == topic);
+        if (t is null || t.Error.IsError || t.Partitions.Count == 0) throw new UsageException($"topic {topic}: {t?.Error.Reason ?? "not found"}");
+        foreach (PartitionMetadata p in t.Partitions.OrderBy(p => p.PartitionId))
+        {
+            var tp = new TopicPartition(topic, p.PartitionId);
+            if (consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).High.Value <= 0) continue;
+            consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
+            while (true)
+            {
+                ConsumeResult<Ignore, string>? r = consumer.Consume(TimeSpan.FromSeconds(10)) ??
+                    throw new TimeoutException($"{topic}/{p.PartitionId}: no record within 10 s");
+                if (r.IsPartitionEOF) break;
+                onSource?.Invoke($"{topic}/{p.PartitionId}/{r.Offset.Value}");
+                yield return r.Message.Value;
+            }
+        }
+    }
+
     private static int VerifyTopic(string bootstrap, string topic)
     {
         using IConsumer<Ignore, string> consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig

@@ -144,6 +144,7 @@ public sealed class StreamGuardEngine
 
         _audit.Begin(source.Partition, "ingest"u8, !expired, DecisionCodes.Utf8(code), now);
         Utf8JsonWriter w = _audit.Writer;
+        WriteSource(w, source);
         WriteRetentionRule(w, read.Owner);
         w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
         w.WriteStartArray("reads"u8);
@@ -161,8 +162,8 @@ public sealed class StreamGuardEngine
             Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = source.Partition,
             ReadId = readId.ToArray(), Payload = payload.ToArray(),
         });
-        Push(read, readId, payload, source.Partition, now);
-        Alert(read, readId, payload, source.Partition, now);
+        Push(read, readId, payload, source, now);
+        Alert(read, readId, payload, source, now);
     }
 
     /// <summary>
@@ -170,7 +171,7 @@ public sealed class StreamGuardEngine
     /// granted; the read goes to <c>alpr.shared</c> when at least one purpose is allowed. One audit record per
     /// (read, recipient), allow or deny, listing the purposes allowed.
     /// </summary>
-    private void Push(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, int partition, long now)
+    private void Push(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, in EventSource source, long now)
     {
         ReadOnlySpan<PushTarget> targets = Policy.PushTargets(read.Owner);
         for (int t = 0; t < targets.Length; t++)
@@ -192,8 +193,9 @@ public sealed class StreamGuardEngine
             }
             Decision decided = allowedMask != 0 ? firstAllow : first;
             Stats.Count(decided.Code);
-            _audit.Begin(partition, "push"u8, decided.Allowed, DecisionCodes.Utf8(decided.Code), now);
+            _audit.Begin(source.Partition, "push"u8, decided.Allowed, DecisionCodes.Utf8(decided.Code), now);
             Utf8JsonWriter w = _audit.Writer;
+            WriteSource(w, source);
             w.WriteString("rule"u8, decided.Rule);
             w.WriteString("citation"u8, decided.Citation);
             w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
@@ -215,6 +217,13 @@ public sealed class StreamGuardEngine
                 _sink.Shared(Policy.Agencies.IdOf(target.Recipient), id, payload);
             }
         }
+    }
+
+    /// <summary>Writes <c>source</c>: where the input event that was decided sits (<c>topic/partition/offset</c> or <c>file:line</c>).</summary>
+    private static void WriteSource(Utf8JsonWriter w, in EventSource source)
+    {
+        Span<char> text = stackalloc char[256];
+        w.WriteString("source"u8, source.TryFormat(text, out int n) ? text[..n] : source.ToString());
     }
 
     private void WriteRetentionRule(Utf8JsonWriter w, int owner)
@@ -374,7 +383,7 @@ public sealed class StreamGuardEngine
     /// Hotlist alerts (SPEC §3): a read matching an entry in force alerts the entry's owner only if the policy allows
     /// <c>alert</c> for the entry's purpose. One audit record per (read, entry), allow or deny.
     /// </summary>
-    private void Alert(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, int partition, long now)
+    private void Alert(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, in EventSource source, long now)
     {
         if (!_hotlists.TryGetValue(read.Plate, out List<HotlistRow>? rows)) return;
         for (int i = rows.Count - 1; i >= 0; i--)
@@ -388,8 +397,9 @@ public sealed class StreamGuardEngine
             }
             Decision d = Policy.Decide(read.Owner, row.Owner, Access.Alert, row.Purpose, documented: row.CaseNumber is not null, now);
             Stats.Count(d.Code);
-            _audit.Begin(partition, "alert"u8, d.Allowed, DecisionCodes.Utf8(d.Code), now);
+            _audit.Begin(source.Partition, "alert"u8, d.Allowed, DecisionCodes.Utf8(d.Code), now);
             Utf8JsonWriter w = _audit.Writer;
+            WriteSource(w, source);
             w.WriteString("rule"u8, d.Rule);
             w.WriteString("citation"u8, d.Citation);
             w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
@@ -436,7 +446,7 @@ public sealed class StreamGuardEngine
         if (pre != DecisionCode.AllowSearch)
         {
             Stats.Count(pre);
-            BeginSearchRecord(source.Partition, q, false, pre, now);
+            BeginSearchRecord(source, q, false, pre, now);
             _audit.Writer.WriteString("rule"u8, "SEARCH.PRECHECK"u8);
             _audit.Writer.WriteString("citation"u8, "Query checks (SPEC §3)"u8);
             ReadOnlySpan<byte> id = _audit.Complete();
@@ -466,7 +476,7 @@ public sealed class StreamGuardEngine
         if (_owners.Count == 0)
         {
             Stats.Count(DecisionCode.AllowSearch);
-            BeginSearchRecord(source.Partition, q, true, DecisionCode.AllowSearch, now);
+            BeginSearchRecord(source, q, true, DecisionCode.AllowSearch, now);
             _audit.Writer.WriteStartArray("reads"u8);
             _audit.Writer.WriteEndArray();
             ReadOnlySpan<byte> id = _audit.Complete();
@@ -479,7 +489,7 @@ public sealed class StreamGuardEngine
             Decision d = Policy.Decide(owner, q.Requester, Access.Search, q.Purpose, documented: !q.CaseNumber.IsEmpty && !q.Reason.IsEmpty, now);
             Stats.Count(d.Code);
             _ownerAllowed.Add(d.Allowed);
-            BeginSearchRecord(source.Partition, q, d.Allowed, d.Code, now);
+            BeginSearchRecord(source, q, d.Allowed, d.Code, now);
             Utf8JsonWriter w = _audit.Writer;
             w.WriteString("rule"u8, d.Rule);
             w.WriteString("citation"u8, d.Citation);
@@ -557,10 +567,11 @@ public sealed class StreamGuardEngine
         return DecisionCode.AllowSearch;
     }
 
-    private void BeginSearchRecord(int partition, in Query q, bool allow, DecisionCode code, long now)
+    private void BeginSearchRecord(in EventSource source, in Query q, bool allow, DecisionCode code, long now)
     {
-        _audit.Begin(partition, "search"u8, allow, DecisionCodes.Utf8(code), now);
+        _audit.Begin(source.Partition, "search"u8, allow, DecisionCodes.Utf8(code), now);
         Utf8JsonWriter w = _audit.Writer;
+        WriteSource(w, source);
         w.WriteString("recipient"u8, _parser.Text(q.RequesterText));
         w.WriteString("purpose"u8, Purposes.Utf8Name(q.Purpose));
         w.WriteString("query_id"u8, _parser.Text(q.QueryId));

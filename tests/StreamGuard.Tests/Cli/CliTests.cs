@@ -123,6 +123,99 @@ public sealed class CliTests : IDisposable
         Assert.Contains("no outcome changes", r.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>A replay over the test policy: an owner's reads, searches by the owner and by a federal agency.</summary>
+    private string ReplayAudit(out string resultsPath)
+    {
+        using var policy = new TestPolicy();
+        var t = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
+        string reads = Path.Combine(_dir, "r.ndjson"), queries = Path.Combine(_dir, "q.ndjson");
+        File.WriteAllLines(reads, Enumerable.Range(0, 40).Select(i => TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "wa-spd", $"PL{i % 5}", t.AddMinutes(i))));
+        File.WriteAllLines(queries, Enumerable.Range(0, 10).Select(i =>
+            TestPolicy.Query($"q{i}", i % 2 == 0 ? "ca-lapd" : "us-ice-ero", $"PL{i % 5}", t.AddMinutes(41 + i), purpose: i % 2 == 0 ? "stolen_vehicle" : "immigration_enforcement")));
+        string key = Path.Combine(_dir, "audit.key");
+        File.WriteAllText(key, "cli-audit-key");
+        string outDir = Path.Combine(_dir, "replay");
+        var r = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--queries", queries, "--audit-key", "file:" + key,
+            "--now", "2026-03-03T18:00:00Z", "--out", outDir);
+        Assert.Equal(0, r.Code);
+        resultsPath = Path.Combine(outDir, "results.ndjson");
+        return Path.Combine(outDir, "audit.ndjson");
+    }
+
+    [Fact]
+    public void AuditWhyExplainsTheDecisionBehindAnAnswerWithRuleCitationPolicyAndInput()
+    {
+        string audit = ReplayAudit(out string results);
+        JsonElement denied = File.ReadLines(results).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .First(r => r.GetProperty("query_id").GetString() == "q1");
+        string id = denied.GetProperty("decision_id").GetString()!;
+        var why = Run("audit", "why", id, "--audit", audit);
+        Assert.Equal(0, why.Code);
+        Assert.Contains("outcome     DENY deny.statute", why.Out, StringComparison.Ordinal);
+        Assert.Contains("rule        CA.PUBLIC_AGENCY_ONLY [enacted]", why.Out, StringComparison.Ordinal);
+        Assert.Contains("recipient   us-ice-ero", why.Out, StringComparison.Ordinal);
+        Assert.Contains("q.ndjson:2", why.Out, StringComparison.Ordinal); // the input event: second line of the queries file
+        Assert.Contains("integrity   chain p0 verified from its genesis", why.Out, StringComparison.Ordinal);
+        Assert.Matches(@"policy      sha256:[0-9a-f]{64}  \(loaded from ", why.Out);
+
+        var missing = Run("audit", "why", "0123456789abcdef0123456789abcdef", "--audit", audit);
+        Assert.Equal(1, missing.Code);
+    }
+
+    [Fact]
+    public void AuditReportDrawsChartsAndWritesCsvWithoutPlates()
+    {
+        string audit = ReplayAudit(out _);
+        using var policy = new TestPolicy();
+        string outDir = Path.Combine(_dir, "report");
+        var r = Run("audit", "report", "--agency", "ca-lapd", "--audit", audit, "--policy", policy.PolicyPath, "--out", outDir);
+        Assert.Equal(0, r.Code);
+        string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        foreach (string chart in (string[])["searches-by-requester", "denials-by-rule"])
+        {
+            Assert.Matches($"<svg class=\"chart\" id=\"{chart}\"[^>]*>\\s*<text[^>]*>[^<]+</text><rect class=\"bar", html);
+        }
+        Assert.Contains(">federal</text>", html, StringComparison.Ordinal);
+        Assert.Contains(">CA.PUBLIC_AGENCY_ONLY</text>", html, StringComparison.Ordinal);
+        string[] csv = File.ReadAllLines(Path.Combine(outDir, "records.csv"));
+        Assert.StartsWith("at,event,decision,code,rule,owner,recipient,purpose", csv[0], StringComparison.Ordinal);
+        Assert.Contains(csv, l => l.Contains(",search,deny,deny.statute,CA.PUBLIC_AGENCY_ONLY,ca-lapd,us-ice-ero,immigration_enforcement,", StringComparison.Ordinal));
+        foreach (string text in (string[])[html, string.Join('\n', csv)])
+        {
+            Assert.DoesNotContain("PL0", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("plate_ref", text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void ChangingAnyByteOfAnyAuditRecordIsDetected()
+    {
+        string[] lines = File.ReadAllLines(ReplayAudit(out _));
+        Assert.Null(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines).Error);
+        int tampered = 0;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            byte[] original = Encoding.UTF8.GetBytes(lines[i]);
+            for (int b = 0; b < original.Length; b++)
+            {
+                byte[] changed = (byte[])original.Clone();
+                changed[b] = (byte)(changed[b] is >= (byte)'0' and <= (byte)'8' or >= (byte)'a' and <= (byte)'y' ? changed[b] + 1 : changed[b] ^ 0x20);
+                string[] copy = (string[])lines.Clone();
+                copy[i] = Encoding.UTF8.GetString(changed);
+                if (copy[i] == lines[i]) continue;
+                var result = StreamGuard.Cli.Commands.AuditVerifier.Verify(copy);
+                Assert.True(result.Error is not null, $"record {i + 1}, byte {b}: a change went undetected");
+                Assert.True(result.Line <= i + 1, $"record {i + 1}, byte {b}: reported at line {result.Line}");
+                tampered++;
+            }
+        }
+        // Deleting, duplicating or swapping records is detected too.
+        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines.Where((_, k) => k != lines.Length / 2)).Error);
+        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines.Append(lines[^1])).Error);
+        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines.Take(3).Append(lines[4]).Append(lines[3]).Concat(lines.Skip(5))).Error);
+        Assert.True(tampered > 10_000, $"{tampered} tampered copies checked");
+    }
+
     [Fact]
     public void PolicyExplainShowsEveryStepWithCitationAndStatus()
     {
