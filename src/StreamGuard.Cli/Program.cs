@@ -17,11 +17,12 @@ namespace StreamGuard.Cli
               run        the worker against a Kafka cluster (--bootstrap B --policy P)
               broker     the embedded Kafka-protocol cluster on its own, StreamGuard's topics created
               replay     the same engine offline over NDJSON files (deterministic)
-              gen        synthetic NDJSON plate reads and signed queries
+              gen        synthetic NDJSON plate reads, signed queries and hotlist entries
+              bench      worker throughput on the embedded cluster, exactly-once against at-least-once
               policy     check, diff and explain policies: streamguard policy check|diff|explain
-              audit      verify hash chains: streamguard audit verify FILE | --topic T --bootstrap B
+              audit      verify hash chains, explain a decision, transparency report: audit verify|why|report
 
-            Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file.
+            Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file, 3 policy diff: access newly granted.
             """;
 
         public static async Task<int> MainAsync(string[] argv)
@@ -39,6 +40,7 @@ namespace StreamGuard.Cli
                 "broker" => BrokerCommand.Help,
                 "replay" => ReplayCommand.Help,
                 "gen" => GenCommand.Help,
+                "bench" => BenchCommand.Help,
                 "policy" => PolicyCommand.Help,
                 "audit" => AuditCommand.Help,
                 _ => string.Empty,
@@ -70,6 +72,7 @@ namespace StreamGuard.Cli
                     "broker" => BrokerCommand.Run(args, cts.Token),
                     "replay" => await ReplayCommand.RunAsync(args, cts.Token),
                     "gen" => GenCommand.Run(args),
+                    "bench" => BenchCommand.Run(args, cts.Token),
                     "policy" => PolicyCommand.Run(args),
                     _ => AuditCommand.Run(args),
                 };

@@ -435,5 +435,6 @@ public sealed class StreamGuardWorker
             return;
         }
         _pending.Clear();
+        Commits++;
     }
 }

@@ -178,7 +178,7 @@ internal static class DemoCommand
         return worker.Processed == total && verify.Error is null && auditRecords == engine.Audit.Count ? 0 : 1;
     }
 
-    private static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value, string? key)
+    internal static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value, string? key)
     {
         var message = new Message<byte[]?, byte[]> { Key = key is null ? null : Encoding.ASCII.GetBytes(key), Value = value.ToArray() };
         while (true)

@@ -217,6 +217,16 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void BenchComparesExactlyOnceWithAtLeastOnceInOneRun()
+    {
+        var r = Run("bench", "--events", "2000", "--rounds", "1", "--partitions", "4");
+        Assert.Equal(0, r.Code);
+        Assert.Matches(@"round 1 at-least-once: 2,000 events in [0-9.]+ s = [0-9,]+ events/s", r.Out);
+        Assert.Matches(@"round 1 exactly-once : 2,000 events in [0-9.]+ s = [0-9,]+ events/s, [1-9][0-9]* commits", r.Out);
+        Assert.Matches(@"exactly-once / at-least-once = [0-9]\.[0-9]{3}", r.Out);
+    }
+
+    [Fact]
     public void PolicyExplainShowsEveryStepWithCitationAndStatus()
     {
         var r = Run("policy", "explain", SamplePolicy, "--owner", "wa-spd", "--recipient", "us-ice-ero", "--access", "search", "--purpose", "immigration_enforcement");

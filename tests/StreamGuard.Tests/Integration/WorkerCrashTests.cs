@@ -28,7 +28,12 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
     public async Task KilledAtRandomMomentsTheWorkerLosesNothingAndItsChainsVerify()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGKILL is a POSIX signal
-        using var policy = new TestPolicy();
+        // Every ca-lapd read is pushed to ca-lasd: alpr.shared is checked for losses too.
+        using var policy = new TestPolicy(TestPolicy.Yaml + """
+
+            agreements:
+              - {id: la-push, owners: [ca-lapd], recipients: [ca-lasd], access: [push], purposes: [stolen_vehicle]}
+            """);
         using var cluster = new KafkaTestCluster();
         string auditKey = Path.Combine(policy.Directory, "audit.key");
         await File.WriteAllTextAsync(auditKey, "crash-test-audit-key");
@@ -38,6 +43,7 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         // Traffic at a steady pace for the whole kill phase: reads of 30 plates by two owners, queries by the owner.
         using IProducer<string?, string> producer = cluster.Producer();
         var readIds = new List<string>();
+        var pushedIds = new List<string>();
         var queryIds = new List<string>();
         using var stopTraffic = new CancellationTokenSource();
         Task traffic = Task.Run(async () =>
@@ -49,6 +55,7 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
                 string read = TestPolicy.Read(id, i % 3 == 0 ? "ca-lasd" : "ca-lapd", plate, DateTimeOffset.UtcNow.AddSeconds(-1));
                 producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = read });
                 lock (readIds) readIds.Add(id);
+                if (i % 3 != 0) lock (pushedIds) pushedIds.Add(id);
                 if (i % 10 == 9)
                 {
                     string q = $"q{i:D5}";
@@ -104,6 +111,10 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         var answered = cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key!).ToList();
         Assert.Empty(queryIds.Append("q-final").Except(answered));
 
+        var shared = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout).Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("read_id").GetString()!).ToList();
+        Assert.Empty(pushedIds.Except(shared));
+        Assert.Empty(shared.Except(pushedIds)); // nothing shared that the agreement does not grant
+
         // The chains verify, read back from the topic: every restart continued them.
         Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers]));
         Assert.All(audit.GroupBy(r => r.GetProperty("chain").GetString()), chain => Assert.Single(chain, r => r.GetProperty("seq").GetInt64() == 1));
@@ -116,12 +127,15 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
 
         int duplicateIngests = ingested.Count - ingested.Distinct().Count();
         int duplicateResults = answered.Count - answered.Distinct().Count();
-        output.WriteLine($"{Kills} kills survived; {reads} reads and {queries} queries; {audit.Count} audit records; " +
-            $"duplicates visible: {duplicateIngests} ingests, {duplicateResults} results ({(cluster.IsEmbedded ? "embedded mock: no transaction isolation" : "real broker")})");
+        int duplicateShares = shared.Count - shared.Distinct().Count();
+        output.WriteLine($"{Kills} kills survived; {reads} reads, {queries} queries, {pushedIds.Count} pushes; {audit.Count} audit records; " +
+            $"duplicates visible: {duplicateIngests} ingests, {duplicateResults} results, {duplicateShares} shares " +
+            $"({(cluster.IsEmbedded ? "embedded mock: no transaction isolation" : "real broker")})");
         if (!cluster.IsEmbedded)
         {
             Assert.Equal(0, duplicateIngests);
             Assert.Equal(0, duplicateResults);
+            Assert.Equal(0, duplicateShares);
         }
     }
 
