@@ -96,6 +96,13 @@ public sealed class StreamGuardWorker
             .SetErrorHandler((_, e) => _log($"producer: {e.Reason}"))
             .Build();
         int auditPartitions = PartitionCount(producer, _options.Topics.Audit);
+        int readsPartitions = PartitionCount(producer, _options.Topics.Reads), holdsPartitions = PartitionCount(producer, _options.Topics.Holds);
+        if (readsPartitions > 0 && holdsPartitions > 0 && readsPartitions != holdsPartitions)
+        {
+            // A hold is audited on the chain of its partition, which must be the chain of the same worker's reads.
+            throw new InvalidOperationException($"{_options.Topics.Holds} has {holdsPartitions} partitions and {_options.Topics.Reads} {readsPartitions}: " +
+                "holds must be co-partitioned with the reads (same partition count)");
+        }
         var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
         StreamGuardEngine engine = _engineFactory(sink);
         Engine = engine;
@@ -105,8 +112,8 @@ public sealed class StreamGuardWorker
             producer.BeginTransaction();
         }
 
-        IConsumer<Ignore, byte[]>? consumer = null;
-        consumer = new ConsumerBuilder<Ignore, byte[]>(consumerConfig)
+        IConsumer<byte[]?, byte[]?>? consumer = null;
+        consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
             .SetErrorHandler((_, e) => _log($"consumer: {e.Reason}"))
             .SetPartitionsAssignedHandler((c, partitions) =>
             {
@@ -135,10 +142,14 @@ public sealed class StreamGuardWorker
                 Forget(engine, partitions.Select(p => p.TopicPartition));
             })
             .Build();
-        using IConsumer<byte[]?, byte[]?>? hotlists = OpenHotlists(consumerConfig, producer);
+        using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, producer, engine);
         try
         {
-            consumer.Subscribe([_options.Topics.Reads, _options.Topics.Queries]);
+            // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
+            // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
+            var subscription = new List<string> { _options.Topics.Reads, _options.Topics.Queries };
+            if (hotlists is not null) subscription.AddRange(hotlists.Assignment.Select(a => a.Topic).Distinct());
+            consumer.Subscribe(subscription);
             long lastCommit = Stopwatch.GetTimestamp();
             int sinceCommit = 0;
             long producedAtCommit = 0;
@@ -151,7 +162,7 @@ public sealed class StreamGuardWorker
                     _log($"policy {next.Hash} in force");
                 }
                 if (hotlists is not null) DrainHotlists(hotlists, engine);
-                ConsumeResult<Ignore, byte[]>? result;
+                ConsumeResult<byte[]?, byte[]?>? result;
                 try
                 {
                     result = consumer.Consume(TimeSpan.FromMilliseconds(50));
@@ -173,7 +184,9 @@ public sealed class StreamGuardWorker
                     var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
                     ReadOnlySpan<byte> value = result.Message.Value;
                     if (result.Topic == _options.Topics.Reads) engine.ProcessRead(value, source);
-                    else engine.ProcessQuery(value, source);
+                    else if (result.Topic == _options.Topics.Queries) engine.ProcessQuery(value, source);
+                    else if (result.Topic == _options.Topics.Holds) engine.AuditHoldRecord(result.Message.Key, value, source);
+                    else engine.CheckHotlist(result.Message.Key, value, source);
                     _pending[(result.Topic, result.Partition.Value)] = result.Offset.Value + 1;
                     long end = Stopwatch.GetTimestamp();
                     DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
@@ -209,7 +222,7 @@ public sealed class StreamGuardWorker
     /// transaction cannot commit, it is aborted and the worker stops: its in-memory state (store, chain heads) is
     /// ahead of what Kafka holds, and a restart resumes both from what was committed.
     /// </summary>
-    private void CommitTransaction(IConsumer<Ignore, byte[]> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
+    private void CommitTransaction(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
     {
         List<TopicPartitionOffset>? offsets = null;
         try
@@ -243,7 +256,7 @@ public sealed class StreamGuardWorker
     /// committed offsets did not move, they are committed outside the transaction from then on, and the log says so —
     /// otherwise every restart on the embedded cluster would reprocess from the beginning. A real broker is unaffected.
     /// </summary>
-    private void CheckTransactionalOffsets(IConsumer<Ignore, byte[]> consumer, List<TopicPartitionOffset> offsets)
+    private void CheckTransactionalOffsets(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> offsets)
     {
         if (_brokerAppliesTxnOffsets is null)
         {
@@ -276,7 +289,7 @@ public sealed class StreamGuardWorker
     /// offset (events already decided: restored without audit records or outputs), so a restarted or rebalanced worker
     /// answers as the one before it.
     /// </summary>
-    private void Restore(IConsumer<Ignore, byte[]> consumer, ConsumerConfig config, StreamGuardEngine engine, List<TopicPartition> partitions, int auditPartitions)
+    private void Restore(IConsumer<byte[]?, byte[]?> consumer, ConsumerConfig config, StreamGuardEngine engine, List<TopicPartition> partitions, int auditPartitions)
     {
         var clock = Stopwatch.StartNew();
         List<TopicPartitionOffset> committed = consumer.Committed(partitions, _options.FlushTimeout);
@@ -352,42 +365,63 @@ public sealed class StreamGuardWorker
     }
 
     /// <summary>
-    /// Hotlists are a small compacted table that every worker needs whole (a read on any partition may match an entry
-    /// on any other): read every partition from the beginning by assignment — no consumer group, no commits — like a
-    /// Kafka Streams global table. Without the topic, alerts are off (said in the log).
+    /// Hotlists and holds are small compacted tables that every worker needs whole (a read on any partition may match
+    /// an entry or a hold on any other): every partition is read from the beginning by assignment — no consumer group,
+    /// no commits — like a Kafka Streams global table, and read to its end before the first input event, so restored
+    /// and new reads see every hold and entry. A missing topic turns its feature off, said in the log.
     /// </summary>
-    private IConsumer<byte[]?, byte[]?>? OpenHotlists(ConsumerConfig config, IProducer<byte[], byte[]> producer)
+    private IConsumer<byte[]?, byte[]?>? OpenTables(ConsumerConfig config, IProducer<byte[], byte[]> producer, StreamGuardEngine engine)
     {
-        string topic = _options.Topics.Hotlists;
         using IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build();
-        Metadata metadata;
-        try
+        var partitions = new List<TopicPartitionOffset>();
+        foreach (string topic in (string[])[_options.Topics.Hotlists, _options.Topics.Holds])
         {
-            metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10));
+            TopicMetadata? t = null;
+            try
+            {
+                t = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(x => x.Topic == topic);
+            }
+            catch (KafkaException e)
+            {
+                _log($"{topic}: no metadata ({e.Error.Reason})");
+            }
+            if (t is null || t.Error.IsError || t.Partitions.Count == 0)
+            {
+                _log($"{topic}: topic not found: {(topic == _options.Topics.Hotlists ? "alerts" : "holds")} are off");
+                continue;
+            }
+            partitions.AddRange(t.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
         }
-        catch (KafkaException e)
+        if (partitions.Count == 0) return null;
+        var tableConfig = new ConsumerConfig(new Dictionary<string, string>(config))
         {
-            _log($"hotlists: no metadata for {topic} ({e.Error.Reason}): alerts are off");
-            return null;
-        }
-        TopicMetadata? t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
-        if (t is null || t.Error.IsError || t.Partitions.Count == 0)
-        {
-            _log($"hotlists: topic {topic} not found: alerts are off");
-            return null;
-        }
-        var hotlistConfig = new ConsumerConfig(new Dictionary<string, string>(config))
-        {
-            GroupId = config.GroupId + "-hotlists", // required by the client; never joined nor committed (assignment only)
+            GroupId = config.GroupId + "-tables", // required by the client; never joined nor committed (assignment only)
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = true,
         };
-        IConsumer<byte[]?, byte[]?> hotlists = new ConsumerBuilder<byte[]?, byte[]?>(hotlistConfig)
-            .SetErrorHandler((_, e) => _log($"hotlists consumer: {e.Reason}"))
+        IConsumer<byte[]?, byte[]?> tables = new ConsumerBuilder<byte[]?, byte[]?>(tableConfig)
+            .SetErrorHandler((_, e) => _log($"tables consumer: {e.Reason}"))
             .Build();
-        hotlists.Assign(t.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
-        _log($"hotlists: reading {t.Partitions.Count} partitions of {topic} as a table");
-        return hotlists;
+        tables.Assign(partitions);
+        // Read every partition to its end before the first input event.
+        var ended = new HashSet<(string, int)>();
+        var deadline = DateTime.UtcNow + _options.FlushTimeout;
+        while (ended.Count < partitions.Count && DateTime.UtcNow < deadline)
+        {
+            ConsumeResult<byte[]?, byte[]?>? r = tables.Consume(TimeSpan.FromMilliseconds(200));
+            if (r is null) continue;
+            if (r.IsPartitionEOF) { ended.Add((r.Topic, r.Partition.Value)); continue; }
+            ApplyTable(r, engine);
+        }
+        _log($"tables: {engine.HotlistCount} hotlist entries and {engine.HoldCount} holds loaded from {partitions.Count} partitions");
+        return tables;
+    }
+
+    private void ApplyTable(ConsumeResult<byte[]?, byte[]?> r, StreamGuardEngine engine)
+    {
+        if (r.Topic == _options.Topics.Holds) engine.ApplyHold(r.Message.Key, r.Message.Value);
+        else engine.ApplyHotlist(r.Message.Key, r.Message.Value);
     }
 
     private void DrainHotlists(IConsumer<byte[]?, byte[]?> hotlists, StreamGuardEngine engine)
@@ -407,11 +441,11 @@ public sealed class StreamGuardWorker
             }
             if (r is null) return;
             if (r.IsPartitionEOF) continue;
-            engine.ProcessHotlist(r.Message.Key, r.Message.Value, EventSource.Kafka(r.Topic, r.Partition.Value, r.Offset.Value));
+            ApplyTable(r, engine);
         }
     }
 
-    private void Commit(IConsumer<Ignore, byte[]> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
+    private void Commit(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
     {
         if (_options.ExactlyOnce)
         {

@@ -12,7 +12,8 @@ namespace StreamGuard.Cli.Commands;
 internal static class ReplayCommand
 {
     public const string Help = """
-        streamguard replay --policy P --reads R.ndjson [--queries Q.ndjson] [--hotlists H.ndjson] --out DIR [options]
+        streamguard replay --policy P --reads R.ndjson [--queries Q.ndjson] [--hotlists H.ndjson] [--holds D.ndjson]
+                           --out DIR [options]
 
         Runs the same engine as `run` over NDJSON files (one event per line), with the event-time clock:
         the same input gives the same output. Files are merged by the timestamps at their heads
@@ -28,22 +29,19 @@ internal static class ReplayCommand
           --hotlists H        hotlist entries, NDJSON (optional): a snapshot of the compacted alpr.hotlists
                               topic, loaded before the first read; a later line for the same hotlist_id and
                               plate replaces the earlier one. Expired entries never alert.
+          --holds D           holds, NDJSON (optional): a snapshot of alpr.holds, loaded before the first read
+                              (each hold audited as placed); held reads outlive their window until `until`.
           --out DIR           output directory (created)
           --now T             RFC 3339 "now" for rejecting future-dated events (default: the real current time)
           --audit-key REF     HMAC key for plate references and record ids: env:NAME or file:PATH (required)
           --max-event-bytes N size cap per line (default 65536); larger lines go to dlq.ndjson as oversized
 
-        Holds (--holds) are parsed by the engine but not yet evaluated by this build: the option is refused
-        rather than silently ignored.
         """;
 
     public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
     {
-        if (args.Get("holds") is not null)
-        {
-            throw new UsageException("--holds is not evaluated by this build yet (holds come with the retention/store issue)");
-        }
         string? hotlistsPath = args.Get("hotlists");
+        string? holdsPath = args.Get("holds");
         string policyPath = args.Require("policy");
         string readsPath = args.Require("reads");
         string? queriesPath = args.Get("queries");
@@ -67,23 +65,22 @@ internal static class ReplayCommand
             Common.InitialChange(policy, now));
 
         long events = 0;
-        if (hotlistsPath is not null)
+        // Compacted topics read from the beginning are tables: hotlists and holds are loaded whole before the first read.
+        foreach (var (path, isHolds) in new (string?, bool)[] { (holdsPath, true), (hotlistsPath, false) })
         {
-            // A compacted topic read from the beginning is a table: load it whole before the first read.
-            await using Input hotlists = await Input.OpenAsync(hotlistsPath, false, maxEventBytes, ct, timed: false);
-            while (hotlists.HasHead)
+            if (path is null) continue;
+            await using Input table = await Input.OpenAsync(path, false, maxEventBytes, ct, timed: false);
+            while (table.HasHead)
             {
-                var source = EventSource.File(hotlists.Path, hotlists.Reader.LineNumber);
-                if (hotlists.Reader.Status == LineStatus.Oversized)
+                var source = EventSource.File(table.Path, table.Reader.LineNumber);
+                if (table.Reader.Status == LineStatus.Oversized)
                 {
-                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null, $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), hotlists.Reader.Line.Span, source);
+                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null, $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), table.Reader.Line.Span, source);
                 }
-                else
-                {
-                    engine.ProcessHotlist(default, hotlists.Reader.Line.Span, source);
-                }
+                else if (isHolds) engine.ProcessHold(default, table.Reader.Line.Span, source);
+                else engine.ProcessHotlist(default, table.Reader.Line.Span, source);
                 events++;
-                await hotlists.AdvanceAsync(ct);
+                await table.AdvanceAsync(ct);
             }
         }
         var inputs = new List<Input> { await Input.OpenAsync(readsPath, true, maxEventBytes, ct) };

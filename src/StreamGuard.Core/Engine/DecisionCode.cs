@@ -20,11 +20,14 @@ public enum DecisionCode : byte
     DenyWindowTooWide,
     DropExpiredOnArrival,
     Purged,
+    HoldPlaced,
+    HoldReleased,
+    HoldRetained,
 }
 
 public static class DecisionCodes
 {
-    public const int Count = (int)DecisionCode.Purged + 1;
+    public const int Count = (int)DecisionCode.HoldRetained + 1;
 
     public static bool IsAllow(DecisionCode code) => code <= DecisionCode.AllowSearch;
 
@@ -46,6 +49,9 @@ public static class DecisionCodes
         DecisionCode.DenyMissingReason => "deny.missing_reason"u8,
         DecisionCode.DenyWindowTooWide => "deny.window_too_wide"u8,
         DecisionCode.DropExpiredOnArrival => "drop.expired_on_arrival"u8,
+        DecisionCode.HoldPlaced => "hold.place"u8,
+        DecisionCode.HoldReleased => "hold.release"u8,
+        DecisionCode.HoldRetained => "hold.retain"u8,
         _ => "purge.expired"u8,
     };
 

@@ -15,6 +15,7 @@ public sealed class EngineStats
     public long Shared;
     public long Alerts;
     public long HotlistEntries;
+    public long HoldEvents;
     public long PolicyLoads;
 
     public long DeadLetters => _deadLetters.Sum();

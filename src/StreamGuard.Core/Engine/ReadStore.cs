@@ -79,20 +79,31 @@ public sealed class ReadStore
         _expiry.EnqueueRange(kept);
     }
 
-    /// <summary>Removes the next read whose window closed at or before <paramref name="nowMs"/>.</summary>
-    public bool TryEvictNext(long nowMs, out StoredRead? read)
+    /// <summary>The next read whose expiry is at or before <paramref name="nowMs"/>, left in place (see <see cref="RemoveHead"/>, <see cref="ExtendHead"/>).</summary>
+    public bool TryPeekExpired(long nowMs, out StoredRead? read)
     {
-        if (_expiry.TryPeek(out read, out long expiresAt) && expiresAt <= nowMs)
-        {
-            _expiry.Dequeue();
-            List<StoredRead> list = _byPlate[read.Plate];
-            list.Remove(read);
-            if (list.Count == 0) _byPlate.Remove(read.Plate);
-            read.Evicted = true;
-            Count--;
-            return true;
-        }
+        if (_expiry.TryPeek(out read, out long expiresAt) && expiresAt <= nowMs) return true;
         read = null;
         return false;
     }
+
+    /// <summary>Evicts the read <see cref="TryPeekExpired"/> returned.</summary>
+    public void RemoveHead()
+    {
+        StoredRead read = _expiry.Dequeue();
+        List<StoredRead> list = _byPlate[read.Plate];
+        list.Remove(read);
+        if (list.Count == 0) _byPlate.Remove(read.Plate);
+        read.Evicted = true;
+        Count--;
+    }
+
+    /// <summary>Keeps the read <see cref="TryPeekExpired"/> returned until <paramref name="expiresAtMs"/> (a hold).</summary>
+    public void ExtendHead(long expiresAtMs)
+    {
+        StoredRead read = _expiry.Dequeue();
+        read.ExpiresAtMs = expiresAtMs;
+        _expiry.Enqueue(read, expiresAtMs);
+    }
+
 }

@@ -96,7 +96,7 @@ public sealed class StreamGuardEngine
         _parser = new EventParser(next.Agencies, _parser.Cameras, _parser.MaxEventBytes);
         Policy = next;
         // A changed window applies to reads already stored: a shortened one purges them at the next event.
-        if (windowsChanged) _store.Reschedule(r => r.ObservedAtMs + next.RetentionMs(r.Owner));
+        if (windowsChanged) RescheduleHeld();
         _audit.SetPolicy(next, change);
         Stats.PolicyLoads++;
     }
@@ -245,8 +245,23 @@ public sealed class StreamGuardEngine
     public void Evict(long nowMs)
     {
         Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
-        while (_store.TryEvictNext(nowMs, out StoredRead? read))
+        while (_store.TryPeekExpired(nowMs, out StoredRead? read))
         {
+            if (HeldUntil(read!, nowMs, out HoldRow? hold) is long until)
+            {
+                // A hold keeps the holding agency's read past its window (SPEC §5): recorded, then kept until `until`.
+                _store.ExtendHead(until);
+                Stats.Count(DecisionCode.HoldRetained);
+                _audit.Begin(read!.Partition, "hold"u8, true, DecisionCodes.Utf8(DecisionCode.HoldRetained), nowMs);
+                WriteHoldMembers(_audit.Writer, hold!);
+                _audit.Writer.WriteStartArray("reads"u8);
+                _audit.Writer.WriteStringValue(read.ReadId);
+                _audit.Writer.WriteEndArray();
+                _audit.WritePlateRef(read.Plate);
+                _audit.Complete();
+                continue;
+            }
+            _store.RemoveHead();
             Stats.Purges++;
             Stats.Count(DecisionCode.Purged);
             _audit.Begin(read!.Partition, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), nowMs);
@@ -286,12 +301,19 @@ public sealed class StreamGuardEngine
         if (payload.Length > _parser.MaxEventBytes || !_parser.ParseRead(payload, out PlateRead read).IsOk) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
-        if (expires <= NowMs) return false;
-        _store.Add(new StoredRead
+        var stored = new StoredRead
         {
             Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = partition,
             ReadId = _parser.Text(read.ReadId).ToArray(), Payload = payload.ToArray(),
-        });
+        };
+        long now = NowMs;
+        if (expires <= now)
+        {
+            // Past its window: resident only if a hold in force keeps it (holds are loaded before reads are restored).
+            if (HeldUntil(stored, now, out _) is not long until) return false;
+            stored.ExpiresAtMs = until;
+        }
+        _store.Add(stored);
         return true;
     }
 
@@ -321,6 +343,143 @@ public sealed class StreamGuardEngine
         _audit.ForgetChain(partition);
     }
 
+    // ---- holds -------------------------------------------------------------------------------
+
+    private readonly Dictionary<string, HoldRow> _holds = new(StringComparer.Ordinal);
+
+    private sealed class HoldRow
+    {
+        public required byte[] Id { get; init; }
+        public required int Agency { get; init; }
+        public ulong Plate { get; init; }
+        public long FromMs { get; init; }
+        public long ToMs { get; init; }
+        public required HoldKind Kind { get; init; }
+        public byte[]? CaseNumber { get; init; }
+        public required long UntilMs { get; init; }
+    }
+
+    /// <summary>Holds in force.</summary>
+    public int HoldCount => _holds.Count;
+
+    /// <summary>
+    /// A record of <c>alpr.holds</c> (compacted; key <c>hold_id</c>): a hold placed or replaced, or, with an empty
+    /// value, released. Each is audited (event <c>hold</c>, <c>hold.place</c> / <c>hold.release</c>). A hold keeps the
+    /// holding agency's own reads that match it (plate if given, <c>observed_at</c> within <c>from</c>–<c>to</c>) past
+    /// their window until <c>until</c>; a released hold lets them expire at once. The tombstone of a hold never seen is
+    /// ignored (a compacted topic may keep one).
+    /// </summary>
+    public void ProcessHold(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source) => HoldRecord(key, value, source, audit: true, apply: true);
+
+    /// <summary>
+    /// The worker's two paths for a record of <c>alpr.holds</c>: every worker applies the whole table
+    /// (<see cref="ApplyHold"/>, silent), and only the worker assigned the record's partition in the group audits it
+    /// (<see cref="AuditHoldRecord"/>: <c>hold.place</c> / <c>hold.release</c> on that partition's chain, or the
+    /// dead-letter topic), inside its transaction — so each hold and release is audited exactly once.
+    /// </summary>
+    public void ApplyHold(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => HoldRecord(key, value, default, audit: false, apply: true);
+
+    /// <inheritdoc cref="ApplyHold"/>
+    public void AuditHoldRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source) => HoldRecord(key, value, source, audit: true, apply: false);
+
+    private void HoldRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source, bool audit, bool apply)
+    {
+        if (apply) Stats.HoldEvents++;
+        long now = NowMs;
+        if (value.IsEmpty)
+        {
+            string id = System.Text.Encoding.UTF8.GetString(key);
+            _holds.TryGetValue(id, out HoldRow? known);
+            if (audit && known is not null) AuditHold(known, DecisionCode.HoldReleased, source, now);
+            else if (audit) AuditRelease(key, source, now);
+            if (apply && _holds.Remove(id)) RescheduleHeld();
+            return;
+        }
+        ParseResult parsed = _parser.ParseHold(value, out Hold hold);
+        if (!parsed.IsOk)
+        {
+            if (audit) DeadLetter(parsed, value, source);
+            return;
+        }
+        var row = new HoldRow
+        {
+            Id = _parser.Text(hold.HoldId).ToArray(), Agency = hold.Agency, Plate = hold.Plate, FromMs = hold.FromMs, ToMs = hold.ToMs,
+            Kind = hold.Kind, CaseNumber = hold.CaseNumber.IsEmpty ? null : _parser.Text(hold.CaseNumber).ToArray(), UntilMs = hold.UntilMs,
+        };
+        if (audit) AuditHold(row, DecisionCode.HoldPlaced, source, now);
+        if (!apply) return;
+        _holds[System.Text.Encoding.UTF8.GetString(row.Id)] = row;
+        RescheduleHeld(); // a replaced hold may end sooner than the one before
+    }
+
+    /// <summary>The release of a hold this engine has not (yet) seen placed: recorded with its id alone.</summary>
+    private void AuditRelease(ReadOnlySpan<byte> holdId, in EventSource source, long now)
+    {
+        Stats.Count(DecisionCode.HoldReleased);
+        _audit.Begin(source.Partition, "hold"u8, true, DecisionCodes.Utf8(DecisionCode.HoldReleased), now);
+        Utf8JsonWriter w = _audit.Writer;
+        WriteSource(w, source);
+        w.WriteString("rule"u8, holdId);
+        w.WriteString("citation"u8, "Hold released (SPEC §5)"u8);
+        w.WriteString("hold_id"u8, holdId);
+        _audit.Complete();
+    }
+
+    private void AuditHold(HoldRow row, DecisionCode code, in EventSource source, long now)
+    {
+        Stats.Count(code);
+        _audit.Begin(source.Partition, "hold"u8, true, DecisionCodes.Utf8(code), now);
+        Utf8JsonWriter w = _audit.Writer;
+        WriteSource(w, source);
+        WriteHoldMembers(w, row);
+        if (row.Plate != 0) _audit.WritePlateRef(row.Plate);
+        _audit.Complete();
+    }
+
+    private void WriteHoldMembers(Utf8JsonWriter w, HoldRow row)
+    {
+        w.WriteString("rule"u8, row.Id);
+        w.WriteString("citation"u8, row.Kind switch
+        {
+            HoldKind.Warrant => "Hold: warrant (SPEC §5)"u8,
+            HoldKind.Preservation => "Hold: preservation request (SPEC §5)"u8,
+            _ => "Hold: investigation (SPEC §5)"u8,
+        });
+        w.WriteString("owner"u8, Policy.Agencies.IdOf(row.Agency));
+        w.WriteString("hold_id"u8, row.Id);
+        if (row.CaseNumber is not null) w.WriteString("case_number"u8, row.CaseNumber);
+        Span<byte> until = stackalloc byte[Rfc3339.FormattedLength];
+        Rfc3339.Format(row.UntilMs, until);
+        w.WriteString("until"u8, until);
+    }
+
+    /// <summary>The latest <c>until</c> of the holds in force that keep <paramref name="read"/> beyond <paramref name="nowMs"/>, or null.</summary>
+    private long? HeldUntil(StoredRead read, long nowMs, out HoldRow? by)
+    {
+        by = null;
+        long best = nowMs;
+        foreach (HoldRow h in _holds.Values)
+        {
+            if (h.Agency != read.Owner || h.UntilMs <= best) continue;
+            if (h.Plate != 0 && h.Plate != read.Plate) continue;
+            if (read.ObservedAtMs < h.FromMs || read.ObservedAtMs > h.ToMs) continue;
+            best = h.UntilMs;
+            by = h;
+        }
+        return by is null ? null : best;
+    }
+
+    /// <summary>After a hold is released or replaced: every read's expiry back to its window or the holds still in force.</summary>
+    private void RescheduleHeld()
+    {
+        long now = NowMs;
+        _store.Reschedule(r =>
+        {
+            long window = r.ObservedAtMs + Policy.RetentionMs(r.Owner);
+            return window > now ? window : HeldUntil(r, now, out _) ?? window;
+        });
+    }
+
     // ---- hotlists and alerts ----------------------------------------------------------------
 
     /// <summary>Active hotlist entries by plate (a small table: every worker holds all of it, as Kafka Streams holds a global table).</summary>
@@ -342,22 +501,40 @@ public sealed class StreamGuardEngine
     /// A record of <c>alpr.hotlists</c> (compacted; key <c>hotlist_id/plate</c>): an entry added or replaced, or, with
     /// an empty value (a tombstone), removed. A removed or expired entry never alerts.
     /// </summary>
-    public void ProcessHotlist(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
+    public void ProcessHotlist(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source) => Hotlist(key, value, source, report: true, apply: true);
+
+    /// <summary>
+    /// The worker's two paths for a record of <c>alpr.hotlists</c>: every worker applies the whole table
+    /// (<see cref="ApplyHotlist"/>, silent), and only the worker assigned the record's partition in the group reports a bad
+    /// one to the dead-letter topic (<see cref="CheckHotlist"/>), so a bad entry is dead-lettered once, not once per
+    /// worker and restart.
+    /// </summary>
+    public void ApplyHotlist(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => Hotlist(key, value, default, report: false, apply: true);
+
+    /// <inheritdoc cref="ApplyHotlist"/>
+    public void CheckHotlist(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source) => Hotlist(key, value, source, report: true, apply: false);
+
+    private void Hotlist(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source, bool report, bool apply)
     {
-        Stats.HotlistEntries++;
+        if (apply) Stats.HotlistEntries++;
         if (value.IsEmpty)
         {
             int slash = key.LastIndexOf((byte)'/');
             if (slash <= 0 || !Text.Plate.TryPack(key[(slash + 1)..], out ulong plate))
             {
-                DeadLetter(new ParseResult(ParseError.InvalidField, "key", "a hotlist tombstone needs the key hotlist_id/plate"), key, source);
+                if (report) DeadLetter(new ParseResult(ParseError.InvalidField, "key", "a hotlist tombstone needs the key hotlist_id/plate"), key, source);
                 return;
             }
-            RemoveHotlist(plate, key[..slash]);
+            if (apply) RemoveHotlist(plate, key[..slash]);
             return;
         }
         ParseResult parsed = _parser.ParseHotlist(value, out HotlistEntry entry);
-        if (!parsed.IsOk) { DeadLetter(parsed, value, source); return; }
+        if (!parsed.IsOk)
+        {
+            if (report) DeadLetter(parsed, value, source);
+            return;
+        }
+        if (!apply) return;
         ReadOnlySpan<byte> id = _parser.Text(entry.HotlistId);
         RemoveHotlist(entry.Plate, id);
         if (!_hotlists.TryGetValue(entry.Plate, out List<HotlistRow>? rows)) _hotlists.Add(entry.Plate, rows = []);
@@ -461,8 +638,10 @@ public sealed class StreamGuardEngine
         _owners.Clear();
         foreach (StoredRead r in _store.Find(q.Plate))
         {
-            // The window in force now: a reload may have shortened it since the read was stored.
-            if (r.ObservedAtMs < from || r.ObservedAtMs > to || r.ExpiresAtMs <= now || r.ObservedAtMs + Policy.RetentionMs(r.Owner) <= now) continue;
+            // The window in force now (a reload may have shortened it since the read was stored); past it, a read
+            // kept by a hold is the holding agency's alone.
+            if (r.ObservedAtMs < from || r.ObservedAtMs > to || r.ExpiresAtMs <= now) continue;
+            if (r.ObservedAtMs + Policy.RetentionMs(r.Owner) <= now && r.Owner != q.Requester) continue;
             _matches.Add(r);
             if (!_owners.Contains(r.Owner)) _owners.Add(r.Owner);
         }

@@ -271,6 +271,72 @@ public sealed class SharingTests : IDisposable
         Assert.Equal(2, _engine.Store.Count);
     }
 
+    private static string HoldJson(string id, string agency, string? plate, DateTimeOffset until, DateTimeOffset? from = null, DateTimeOffset? to = null) =>
+        $"{{\"hold_id\":\"{id}\",\"agency\":\"{agency}\"" + (plate is null ? "" : $",\"plate\":\"{plate}\"") +
+        (from is null ? "" : $",\"from\":\"{from.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") +
+        (to is null ? "" : $",\"to\":\"{to.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") +
+        $",\"kind\":\"investigation\",\"case_number\":\"SPD-26-1\",\"until\":\"{until.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}";
+
+    [Fact]
+    public void AHoldKeepsTheHoldingAgencysMatchingReadsPastTheCapForItAloneUntilItsEnd()
+    {
+        var sink = new MemorySink();
+        var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
+        void Read(string id, string agency, string plate, DateTimeOffset at) =>
+            engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)), EventSource.File("reads", 1));
+        JsonElement Query(string id, string requester, string plate, DateTimeOffset at)
+        {
+            engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query(id, requester, plate, at, purpose: "criminal_investigation",
+                from: at.AddDays(-89), to: at)), EventSource.File("queries", 1));
+            return MemorySink.Json(sink.Results[^1]);
+        }
+        List<JsonElement> Records(string code) => sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("code").GetString() == code).ToList();
+
+        engine.ProcessHold("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", "7ABC123", s_t0.AddDays(40), s_t0.AddDays(-1), s_t0.AddDays(1))), EventSource.File("holds", 1));
+        Read("held", "wa-spd", "7ABC123", s_t0);                  // matches: kept past WA's 21-day cap
+        Read("other-plate", "wa-spd", "8XYZ999", s_t0);           // not the held plate
+        Read("too-late", "wa-spd", "7ABC123", s_t0.AddDays(2));   // after the hold's `to`
+        Read("other-owner", "ca-nokey", "7ABC123", s_t0);         // another agency's read: its own window (30 days)
+        JsonElement placed = Assert.Single(Records("hold.place"));
+        Assert.Equal(("wa-spd", "h1", "SPD-26-1"), (placed.GetProperty("owner").GetString(), placed.GetProperty("hold_id").GetString(), placed.GetProperty("case_number").GetString()));
+
+        Read("tick", "ca-lasd", "9QQQ111", s_t0.AddDays(25));     // day 25: WA's window over
+        Assert.Equal(["other-plate", "too-late"], sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()!).Order());
+        JsonElement retained = Assert.Single(Records("hold.retain"));
+        Assert.Equal("held", retained.GetProperty("reads")[0].GetString());
+
+        // The holding agency finds its held read (past its window a held read is disclosed to its owner alone).
+        Assert.Equal(["held"], Query("q1", "wa-spd", "7ABC123", s_t0.AddDays(25)).GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+
+        Read("tick2", "ca-lasd", "9QQQ111", s_t0.AddDays(41));    // after `until`: purged
+        Assert.Contains(sink.Purges, p => MemorySink.Json(p).GetProperty("read_id").GetString() == "held");
+        Assert.Empty(Query("q2", "wa-spd", "7ABC123", s_t0.AddDays(41)).GetProperty("reads").EnumerateArray());
+    }
+
+    [Fact]
+    public void ReleasingAHoldLetsItsReadsExpireAtOnceAndIsAudited()
+    {
+        var sink = new MemorySink();
+        var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
+        engine.ProcessHold("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))), EventSource.File("holds", 1));
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", s_t0)), EventSource.File("reads", 1));
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lasd", "9QQQ111", s_t0.AddDays(30))), EventSource.File("reads", 2));
+        Assert.Equal(1, engine.HoldCount);
+        Assert.Empty(sink.Purges);                                 // held (every plate of wa-spd)
+
+        engine.ProcessHold("h1"u8, default, EventSource.File("holds", 2)); // released
+        Assert.Equal(0, engine.HoldCount);
+        engine.Tick();
+        Assert.Equal(["r1"], sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()!));
+        var released = sink.AuditRecords.Select(MemorySink.Json).Single(r => r.GetProperty("code").GetString() == "hold.release");
+        Assert.Equal(("hold", "h1", "wa-spd"), (released.GetProperty("event").GetString(), released.GetProperty("hold_id").GetString(), released.GetProperty("owner").GetString()));
+
+        engine.ProcessHold("h2"u8, "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8, EventSource.File("holds", 3));
+        Assert.Equal("invalid_field", MemorySink.Json(sink.DeadLetters[^1]).GetProperty("error").GetString());
+    }
+
     [Fact]
     public void APolicyNotCompiledOnTheOneInForceIsRefused()
     {
