@@ -241,6 +241,47 @@ public sealed class WorkerIntegrationTests
         Assert.All(alerts, a => Assert.Equal("ca-lapd", a.Message.Key));
     }
 
+    [Fact]
+    public async Task HoldsAreAppliedByEveryWorkerButAuditedOnceAcrossRestarts()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        string hold = """{"hold_id":"h1","agency":"wa-spd","plate":"7ABC123","kind":"warrant","case_number":"SPD-1","until":"2099-01-01T00:00:00Z"}""";
+        await producer.ProduceAsync(cluster.Topics.Holds, new Message<string?, string> { Key = "h1", Value = hold });
+        await producer.ProduceAsync(cluster.Topics.Holds, new Message<string?, string> { Key = "h2", Value = hold.Replace("h1", "h2", StringComparison.Ordinal) });
+        await producer.ProduceAsync(cluster.Topics.Holds, new Message<string?, string> { Key = "h2", Value = null! }); // h2 released
+
+        for (int run = 0; run < 2; run++)
+        {
+            var worker = new StreamGuardWorker(
+                new WorkerOptions
+                {
+                    BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, TransactionalId = cluster.GroupId + "-w",
+                    // The embedded broker waits out the session of a member that left before it assigns the next one.
+                    Kafka = new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" },
+                },
+                sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            Exception? failure = null;
+            var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
+            thread.Start();
+            Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+            // The table is loaded before the first event: h1 in force, h2 placed and released.
+            Assert.Equal(1, worker.Engine!.HoldCount);
+            if (run == 0) await WaitFor(() => worker.Processed >= 3, () => failure);
+            else await Task.Delay(1000); // nothing new to process: the first run committed the hold records' offsets
+            await stop.CancelAsync();
+            thread.Join(s_timeout);
+            Assert.Null(failure);
+            if (run == 1) Assert.Equal(0, worker.Processed);
+        }
+
+        var codes = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => Json(r.Message.Value))
+            .Where(r => r.GetProperty("event").GetString() == "hold").Select(r => (r.GetProperty("code").GetString(), r.GetProperty("hold_id").GetString())).ToList();
+        Assert.Equal([("hold.place", "h1"), ("hold.place", "h2"), ("hold.release", "h2")], codes.Order());
+    }
+
     private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;
 
     private static JsonElement Json(string s) => JsonDocument.Parse(Encoding.UTF8.GetBytes(s)).RootElement.Clone();
