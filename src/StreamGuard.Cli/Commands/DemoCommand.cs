@@ -71,7 +71,7 @@ internal static class DemoCommand
         workerThread.Start();
         Task assigned = await Task.WhenAny(worker.Assigned, Task.Delay(TimeSpan.FromSeconds(30), ct));
         if (assigned != worker.Assigned) throw new InvalidOperationException("the worker did not join its consumer group within 30 s: " + failure?.Message);
-        o.WriteLine("worker joined its consumer group; producing traffic…");
+        o.WriteLine("worker joined its consumer group (exactly-once: a Kafka transaction every 100 ms); producing traffic…");
         string auditPath = Path.Combine(outDir, "audit.ndjson");
         using var auditTail = new TopicTail(cluster.BootstrapServers, topics.Audit, partitions, auditPath);
 

@@ -26,6 +26,7 @@ internal static class RunCommand
           --audit-key REF           HMAC key for plate references: env:NAME or file:PATH
           --topic-prefix X          prefix every topic name (isolated environments)
           --commit-interval-ms N    commit (a transaction, or offsets) at least this often (default 100)
+          --commit-batch N          …or after this many events, whichever comes first (default 5000)
           --kafka "K=V;K=V"         librdkafka settings for the worker's clients (security, timeouts, e.g.
                                     "security.protocol=SSL;session.timeout.ms=10000"); StreamGuard's
                                     correctness settings (acks, idempotence, isolation, offsets) win
@@ -49,6 +50,7 @@ internal static class RunCommand
         string group = args.Get("group") ?? "streamguard";
         string? prefix = args.Get("topic-prefix");
         int commitMs = args.Int("commit-interval-ms", 100, 1, 60_000);
+        int commitBatch = args.Int("commit-batch", 5_000, 1, 1_000_000);
         int statsSeconds = args.Int("stats-interval-s", 10, 0, 3600);
         string? auditKeyRef = args.Get("audit-key");
         int reloadMs = args.Int("reload-interval-ms", 1000, 0, 3_600_000);
@@ -74,7 +76,7 @@ internal static class RunCommand
         var worker = new StreamGuardWorker(
             new WorkerOptions
             {
-                BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs),
+                BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs), CommitBatch = commitBatch,
                 ExactlyOnce = processing == "exactly-once", TransactionalId = transactionalId, Kafka = kafka,
             },
             sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
