@@ -192,14 +192,7 @@ public sealed class StreamGuardEngine
                 }
             }
             Decision decided = allowedMask != 0 ? firstAllow : first;
-            Stats.Count(decided.Code);
-            _audit.Begin(source.Partition, "push"u8, decided.Allowed, DecisionCodes.Utf8(decided.Code), now);
-            Utf8JsonWriter w = _audit.Writer;
-            WriteSource(w, source);
-            w.WriteString("rule"u8, decided.Rule);
-            w.WriteString("citation"u8, decided.Citation);
-            w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
-            w.WriteString("recipient"u8, Policy.Agencies.IdOf(target.Recipient));
+            Utf8JsonWriter w = BeginSharingRecord("push"u8, decided, read.Owner, target.Recipient, source, now);
             w.WriteStartArray("purposes"u8);
             for (int p = 0; p < Purposes.Count; p++)
             {
@@ -217,6 +210,20 @@ public sealed class StreamGuardEngine
                 _sink.Shared(Policy.Agencies.IdOf(target.Recipient), id, payload);
             }
         }
+    }
+
+    /// <summary>Counts a push or alert decision and starts its audit record: source, rule, citation, owner, recipient.</summary>
+    private Utf8JsonWriter BeginSharingRecord(ReadOnlySpan<byte> eventKind, in Decision d, int owner, int recipient, in EventSource source, long now)
+    {
+        Stats.Count(d.Code);
+        _audit.Begin(source.Partition, eventKind, d.Allowed, DecisionCodes.Utf8(d.Code), now);
+        Utf8JsonWriter w = _audit.Writer;
+        WriteSource(w, source);
+        w.WriteString("rule"u8, d.Rule);
+        w.WriteString("citation"u8, d.Citation);
+        w.WriteString("owner"u8, Policy.Agencies.IdOf(owner));
+        w.WriteString("recipient"u8, Policy.Agencies.IdOf(recipient));
+        return w;
     }
 
     /// <summary>Writes <c>source</c>: where the input event that was decided sits (<c>topic/partition/offset</c> or <c>file:line</c>).</summary>
@@ -573,14 +580,7 @@ public sealed class StreamGuardEngine
                 continue;
             }
             Decision d = Policy.Decide(read.Owner, row.Owner, Access.Alert, row.Purpose, documented: row.CaseNumber is not null, now);
-            Stats.Count(d.Code);
-            _audit.Begin(source.Partition, "alert"u8, d.Allowed, DecisionCodes.Utf8(d.Code), now);
-            Utf8JsonWriter w = _audit.Writer;
-            WriteSource(w, source);
-            w.WriteString("rule"u8, d.Rule);
-            w.WriteString("citation"u8, d.Citation);
-            w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
-            w.WriteString("recipient"u8, Policy.Agencies.IdOf(row.Owner));
+            Utf8JsonWriter w = BeginSharingRecord("alert"u8, d, read.Owner, row.Owner, source, now);
             w.WriteString("purpose"u8, Purposes.Utf8Name(row.Purpose));
             w.WriteString("hotlist_id"u8, row.HotlistId);
             if (row.CaseNumber is not null) w.WriteString("case_number"u8, row.CaseNumber);

@@ -27,11 +27,8 @@ public sealed class WorkerIntegrationTests
         var worker = new StreamGuardWorker(
             new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        Exception? failure = null;
-        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
-        thread.Start();
-        Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+        using var running = new WorkerThread(worker);
+        await running.AssignedAsync();
 
         using IProducer<string?, string> producer = cluster.Producer();
         string[] goodReads =
@@ -54,7 +51,7 @@ public sealed class WorkerIntegrationTests
             DeliveryResult<string?, string> d = await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = null, Value = payload });
             badOffsets[$"{d.Topic}/{d.Partition.Value}/{d.Offset.Value}"] = code;
         }
-        await WaitFor(() => worker.Processed >= goodReads.Length + badReads.Length, () => failure);
+        await running.WaitFor(() => worker.Processed >= goodReads.Length + badReads.Length);
 
         // Queries after the reads are in: the store answers from what the worker has seen.
         string[] queries =
@@ -68,10 +65,8 @@ public sealed class WorkerIntegrationTests
         DeliveryResult<string?, string> dq = await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = null, Value = badQuery });
         badOffsets[$"{dq.Topic}/{dq.Partition.Value}/{dq.Offset.Value}"] = "missing_field";
         int total = goodReads.Length + badReads.Length + queries.Length + 1;
-        await WaitFor(() => worker.Processed >= total, () => failure);
-        await stop.CancelAsync();
-        thread.Join(s_timeout);
-        Assert.Null(failure);
+        await running.WaitFor(() => worker.Processed >= total);
+        await running.StopAsync();
 
         // Answers: the owner sees both of its reads; the federal searcher learns nothing; the forgery is denied.
         var results = cluster.ReadAll(cluster.Topics.Results, 3, s_timeout).ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
@@ -129,14 +124,9 @@ public sealed class WorkerIntegrationTests
         var worker = new StreamGuardWorker(
             new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, CommitInterval = TimeSpan.FromHours(1), CommitBatch = int.MaxValue },
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        Exception? failure = null;
-        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
-        thread.Start();
-        await WaitFor(() => worker.Processed >= count, () => failure);
-        await stop.CancelAsync();
-        thread.Join(s_timeout);
-        Assert.Null(failure);
+        using var running = new WorkerThread(worker);
+        await running.WaitFor(() => worker.Processed >= count);
+        await running.StopAsync();
 
         // No periodic commit ran (interval one hour): only the shutdown commit can have stored these offsets.
         using IConsumer<Ignore, Ignore> probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId }).Build();
@@ -171,28 +161,23 @@ public sealed class WorkerIntegrationTests
         var worker = new StreamGuardWorker(
             new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), Log, reloader);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        Exception? failure = null;
-        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
-        thread.Start();
-        Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+        using var running = new WorkerThread(worker);
+        await running.AssignedAsync();
 
         string read = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-5));
         await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = "7ABC123", Value = read });
         await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Query("q1", "ca-lasd", "7ABC123", now) });
-        await WaitFor(() => worker.Processed >= 2, () => failure);
+        await running.WaitFor(() => worker.Processed >= 2);
 
         // A broken file: refused, the policy in force stays.
         File.WriteAllText(policy.PolicyPath, TestPolicy.Yaml + "\nagreements:\n  - {id: bad, owners: [ca-lapd], recipients: [nowhere], access: [search], purposes: [stolen_vehicle]}\n");
-        await WaitFor(() => reloader.Rejected == 1, () => failure);
+        await running.WaitFor(() => reloader.Rejected == 1);
         // A good one: granted ca-lasd's stolen-vehicle searches of ca-lapd's reads, in force without a restart.
         File.WriteAllText(policy.PolicyPath, TestPolicy.Yaml + "\nagreements:\n  - {id: la-search, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [stolen_vehicle]}\n");
-        await WaitFor(() => worker.Engine!.Policy.AgreementCount == 1, () => failure);
+        await running.WaitFor(() => worker.Engine!.Policy.AgreementCount == 1);
         await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Query("q2", "ca-lasd", "7ABC123", DateTimeOffset.UtcNow) });
-        await WaitFor(() => worker.Processed >= 3, () => failure);
-        await stop.CancelAsync();
-        thread.Join(s_timeout);
-        Assert.Null(failure);
+        await running.WaitFor(() => worker.Processed >= 3);
+        await running.StopAsync();
 
         var results = cluster.ReadAll(cluster.Topics.Results, 2, s_timeout).ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
         Assert.Empty(results["q1"].GetProperty("reads").EnumerateArray());
@@ -215,11 +200,8 @@ public sealed class WorkerIntegrationTests
         var worker = new StreamGuardWorker(
             new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        Exception? failure = null;
-        var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
-        thread.Start();
-        Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+        using var running = new WorkerThread(worker);
+        await running.AssignedAsync();
 
         // Keyed hotlist_id/plate: lands on another partition than the reads of its plate; every worker reads all of them.
         foreach (string list in (string[])["h1", "h2", "h3"])
@@ -228,13 +210,11 @@ public sealed class WorkerIntegrationTests
             await producer.ProduceAsync(cluster.Topics.Hotlists, new Message<string?, string> { Key = $"{list}/7ABC123", Value = entry });
         }
         await producer.ProduceAsync(cluster.Topics.Hotlists, new Message<string?, string> { Key = "h3/7ABC123", Value = null! }); // removed
-        await WaitFor(() => worker.Engine?.Stats.HotlistEntries >= 4, () => failure);
+        await running.WaitFor(() => worker.Engine?.Stats.HotlistEntries >= 4);
         Assert.Equal(2, worker.Engine!.HotlistCount);
         await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-1)) });
-        await WaitFor(() => worker.Processed >= 1, () => failure);
-        await stop.CancelAsync();
-        thread.Join(s_timeout);
-        Assert.Null(failure);
+        await running.WaitFor(() => worker.Processed >= 1);
+        await running.StopAsync();
 
         var alerts = cluster.ReadAll(cluster.Topics.Alerts, 2, s_timeout);
         Assert.Equal(["h1", "h2"], alerts.Select(a => Json(a.Message.Value).GetProperty("hotlist_id").GetString()!).Order());
@@ -262,18 +242,13 @@ public sealed class WorkerIntegrationTests
                     Kafka = new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" },
                 },
                 sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
-            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            Exception? failure = null;
-            var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
-            thread.Start();
-            Assert.Same(worker.Assigned, await Task.WhenAny(worker.Assigned, Task.Delay(s_timeout)));
+            using var running = new WorkerThread(worker);
+            await running.AssignedAsync();
             // The table is loaded before the first event: h1 in force, h2 placed and released.
             Assert.Equal(1, worker.Engine!.HoldCount);
-            if (run == 0) await WaitFor(() => worker.Processed >= 3, () => failure);
+            if (run == 0) await running.WaitFor(() => worker.Processed >= 3);
             else await Task.Delay(1000); // nothing new to process: the first run committed the hold records' offsets
-            await stop.CancelAsync();
-            thread.Join(s_timeout);
-            Assert.Null(failure);
+            await running.StopAsync();
             if (run == 1) Assert.Equal(0, worker.Processed);
         }
 
@@ -285,15 +260,4 @@ public sealed class WorkerIntegrationTests
     private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;
 
     private static JsonElement Json(string s) => JsonDocument.Parse(Encoding.UTF8.GetBytes(s)).RootElement.Clone();
-
-    private static async Task WaitFor(Func<bool> condition, Func<Exception?> failure)
-    {
-        var deadline = DateTime.UtcNow + s_timeout;
-        while (!condition())
-        {
-            if (failure() is { } e) throw new InvalidOperationException("worker failed", e);
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the worker did not process the events in time");
-            await Task.Delay(50);
-        }
-    }
 }
