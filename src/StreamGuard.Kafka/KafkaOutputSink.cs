@@ -67,6 +67,29 @@ public sealed class KafkaOutputSink : IOutputSink
 
     public void DeadLetter(ReadOnlySpan<byte> record) => Produce(_topics.DeadLetter, default, record, null);
 
+    /// <summary>
+    /// Forwards an input record to partition <paramref name="partition"/> of a repartition topic (its plate's partition),
+    /// with header <c>sg-origin</c> naming where it arrived.
+    /// </summary>
+    public void Forward(string topic, int partition, byte[]? key, byte[]? value, string origin)
+    {
+        var headers = new Headers { { "sg-origin", System.Text.Encoding.UTF8.GetBytes(origin) } };
+        var message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers };
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(new TopicPartition(topic, partition), message, _onDelivery);
+                Produced++;
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                _producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
     private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers) =>
         Produce(new TopicPartition(topic, Partition.Any), key, value, headers);
 

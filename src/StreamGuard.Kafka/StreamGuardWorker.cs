@@ -97,6 +97,14 @@ public sealed class StreamGuardWorker
             .Build();
         int auditPartitions = PartitionCount(producer, _options.Topics.Audit);
         int readsPartitions = PartitionCount(producer, _options.Topics.Reads), holdsPartitions = PartitionCount(producer, _options.Topics.Holds);
+        _inputPartitions = readsPartitions;
+        _repartition = readsPartitions > 0 &&
+            PartitionCount(producer, _options.Topics.Queries) == readsPartitions &&
+            PartitionCount(producer, _options.Topics.RepartitionReads) == readsPartitions &&
+            PartitionCount(producer, _options.Topics.RepartitionQueries) == readsPartitions;
+        _log(_repartition
+            ? $"repartitioning on: a read or query that arrives off its plate's partition goes through {_options.Topics.RepartitionReads} / {_options.Topics.RepartitionQueries}"
+            : "repartitioning off (the repartition topics are missing or their partition counts differ from the inputs'): reads and queries must be partitioned by plate with Kafka's default (murmur2) partitioner");
         if (readsPartitions > 0 && holdsPartitions > 0 && readsPartitions != holdsPartitions)
         {
             // A hold is audited on the chain of its partition, which must be the chain of the same worker's reads.
@@ -148,6 +156,7 @@ public sealed class StreamGuardWorker
             // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
             // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
             var subscription = new List<string> { _options.Topics.Reads, _options.Topics.Queries };
+            if (_repartition) subscription.AddRange([_options.Topics.RepartitionReads, _options.Topics.RepartitionQueries]);
             if (hotlists is not null) subscription.AddRange(hotlists.Assignment.Select(a => a.Topic).Distinct());
             consumer.Subscribe(subscription);
             long lastCommit = Stopwatch.GetTimestamp();
@@ -182,17 +191,15 @@ public sealed class StreamGuardWorker
                 {
                     long start = Stopwatch.GetTimestamp();
                     var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
-                    ReadOnlySpan<byte> value = result.Message.Value;
-                    if (result.Topic == _options.Topics.Reads) engine.ProcessRead(value, source);
-                    else if (result.Topic == _options.Topics.Queries) engine.ProcessQuery(value, source);
-                    else if (result.Topic == _options.Topics.Holds) engine.AuditHoldRecord(result.Message.Key, value, source);
-                    else engine.CheckHotlist(result.Message.Key, value, source);
+                    if (Dispatch(result, source, engine, sink))
+                    {
+                        long end = Stopwatch.GetTimestamp();
+                        DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
+                        long createdMs = result.Message.Timestamp.UnixTimestampMs;
+                        if (createdMs > 0) EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
+                        Interlocked.Increment(ref _processed);
+                    }
                     _pending[(result.Topic, result.Partition.Value)] = result.Offset.Value + 1;
-                    long end = Stopwatch.GetTimestamp();
-                    DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
-                    long createdMs = result.Message.Timestamp.UnixTimestampMs;
-                    if (createdMs > 0) EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
-                    Interlocked.Increment(ref _processed);
                     sinceCommit++;
                 }
 
@@ -271,6 +278,56 @@ public sealed class StreamGuardWorker
         if (_brokerAppliesTxnOffsets == false) consumer.Commit(offsets);
     }
 
+    private bool _repartition;
+    private int _inputPartitions;
+
+    /// <summary>Reads and queries forwarded to their plate's partition.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    private long _forwarded;
+
+    /// <summary>
+    /// One consumed record: decided here, or (a read or query off its plate's partition) forwarded to the plate's
+    /// partition of the repartition topic — in the same transaction as its input offset — and decided when it comes back
+    /// there. Returns whether it was decided.
+    /// </summary>
+    private bool Dispatch(ConsumeResult<byte[]?, byte[]?> r, in EventSource source, StreamGuardEngine engine, KafkaOutputSink sink)
+    {
+        TopicNames t = _options.Topics;
+        ReadOnlySpan<byte> value = r.Message.Value;
+        if (r.Topic == t.Reads || r.Topic == t.Queries)
+        {
+            int target = _repartition ? PlatePartitioner.PartitionOf(r.Message.Key, value, _inputPartitions) : -1;
+            if (target >= 0 && target != r.Partition.Value)
+            {
+                sink.Forward(r.Topic == t.Reads ? t.RepartitionReads : t.RepartitionQueries, target, r.Message.Key, r.Message.Value, source.ToString());
+                Interlocked.Increment(ref _forwarded);
+                return false;
+            }
+            if (r.Topic == t.Reads) engine.ProcessRead(value, source);
+            else engine.ProcessQuery(value, source);
+        }
+        else if (r.Topic == t.RepartitionReads) engine.ProcessRead(value, OriginOf(r, source));
+        else if (r.Topic == t.RepartitionQueries) engine.ProcessQuery(value, OriginOf(r, source));
+        else if (r.Topic == t.Holds) engine.AuditHoldRecord(r.Message.Key, value, source);
+        else engine.CheckHotlist(r.Message.Key, value, source);
+        return true;
+    }
+
+    /// <summary>A forwarded event: decided on this partition's chain, named by where it first arrived (header sg-origin).</summary>
+    private static EventSource OriginOf(ConsumeResult<byte[]?, byte[]?> r, in EventSource source) =>
+        r.Message.Headers?.TryGetLastBytes("sg-origin", out byte[] origin) == true
+            ? source with { Label = System.Text.Encoding.UTF8.GetString(origin) }
+            : source;
+
+    /// <summary>Whether a record of an input partition is decided there (it belongs to that partition's plates).</summary>
+    private bool DecidedWhereItArrived(byte[]? key, byte[] value, int partition)
+    {
+        if (!_repartition) return true;
+        int target = PlatePartitioner.PartitionOf(key, value, _inputPartitions);
+        return target < 0 || target == partition;
+    }
+
     /// <summary>Transactions committed (exactly-once) or offset commits made (at-least-once).</summary>
     public long Commits { get; private set; }
 
@@ -307,26 +364,32 @@ public sealed class StreamGuardWorker
             }
             if (c.Offset.Value <= 0) continue; // nothing decided yet on this partition
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            if (c.Topic == _options.Topics.Reads)
+            TopicNames t = _options.Topics;
+            if (c.Topic == t.Reads || c.Topic == t.RepartitionReads)
             {
-                reads += ReadBack(config, c, now - engine.Policy.LongestRetentionMs, (value, timestamp) => engine.RestoreRead(value, n, timestamp));
+                // From alpr.reads only what was decided here (the rest was forwarded); the repartition topic's all.
+                bool input = c.Topic == t.Reads;
+                reads += ReadBack(config, c, now - engine.Policy.LongestRetentionMs,
+                    (key, value, timestamp) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreRead(value, n, timestamp));
             }
-            else if (c.Topic == _options.Topics.Queries)
+            else if (c.Topic == t.Queries || c.Topic == t.RepartitionQueries)
             {
-                queries += ReadBack(config, c, now - engine.Policy.MaxClockSkewMs, (value, _) => engine.RestoreQueryId(value));
+                bool input = c.Topic == t.Queries;
+                queries += ReadBack(config, c, now - engine.Policy.MaxClockSkewMs,
+                    (key, value, _) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreQueryId(value));
             }
         }
         _log($"restored {reads:N0} reads and {queries:N0} recent query ids in {clock.ElapsedMilliseconds} ms");
     }
 
     /// <summary>Reads a partition from the first record at or after <paramref name="fromMs"/> up to <paramref name="end"/> (exclusive).</summary>
-    private int ReadBack(ConsumerConfig baseConfig, TopicPartitionOffset end, long fromMs, Func<byte[], long, bool> restore)
+    private int ReadBack(ConsumerConfig baseConfig, TopicPartitionOffset end, long fromMs, Func<byte[]?, byte[], long, bool> restore)
     {
         var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
         {
             GroupId = baseConfig.GroupId + "-restore", EnableAutoCommit = false, EnablePartitionEof = true,
         };
-        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
+        using IConsumer<byte[]?, byte[]> consumer = new ConsumerBuilder<byte[]?, byte[]>(config).Build();
         Offset start = Offset.Beginning;
         try
         {
@@ -342,10 +405,10 @@ public sealed class StreamGuardWorker
         var deadline = DateTime.UtcNow + _options.FlushTimeout;
         while (DateTime.UtcNow < deadline)
         {
-            ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            ConsumeResult<byte[]?, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (r is null) continue;
             if (r.IsPartitionEOF || r.Offset.Value >= end.Offset.Value) break;
-            if (r.Message.Value is { } value && restore(value, r.Message.Timestamp.UnixTimestampMs)) restored++;
+            if (r.Message.Value is { } value && restore(r.Message.Key, value, r.Message.Timestamp.UnixTimestampMs)) restored++;
         }
         return restored;
     }

@@ -13,6 +13,10 @@ public sealed record TopicNames
     public string Purges { get; init; } = "alpr.purges";
     public string Audit { get; init; } = "streamguard.audit";
     public string DeadLetter { get; init; } = "streamguard.dlq";
+    /// <summary>Internal: reads forwarded to their plate's partition (as many partitions as <see cref="Reads"/>).</summary>
+    public string RepartitionReads { get; init; } = "streamguard.repartition.reads";
+    /// <summary>Internal: queries forwarded to their plate's partition (as many partitions as <see cref="Queries"/>).</summary>
+    public string RepartitionQueries { get; init; } = "streamguard.repartition.queries";
 
     /// <summary>The same names with a prefix (isolated test runs on a shared broker).</summary>
     public TopicNames WithPrefix(string prefix) => new()
@@ -20,7 +24,8 @@ public sealed record TopicNames
         Reads = prefix + Reads, Queries = prefix + Queries, Hotlists = prefix + Hotlists, Holds = prefix + Holds,
         Shared = prefix + Shared, Alerts = prefix + Alerts, Results = prefix + Results, Purges = prefix + Purges,
         Audit = prefix + Audit, DeadLetter = prefix + DeadLetter,
+        RepartitionReads = prefix + RepartitionReads, RepartitionQueries = prefix + RepartitionQueries,
     };
 
-    public IEnumerable<string> All => [Reads, Queries, Hotlists, Holds, Shared, Alerts, Results, Purges, Audit, DeadLetter];
+    public IEnumerable<string> All => [Reads, Queries, Hotlists, Holds, Shared, Alerts, Results, Purges, Audit, DeadLetter, RepartitionReads, RepartitionQueries];
 }

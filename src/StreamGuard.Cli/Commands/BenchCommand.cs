@@ -86,6 +86,8 @@ internal static class BenchCommand
         var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = 100 + seed, MalformedShare = 0.01 });
         using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
         {
+            // Kafka's default partitioner (the Java client's): records land on their plate's partition, nothing to forward.
+            Partitioner = Partitioner.Murmur2Random,
             BootstrapServers = bootstrap, LingerMs = 5, Acks = Acks.All, ClientId = "bench-traffic",
         }).Build();
         for (int i = 0; i < events; i++)

@@ -78,6 +78,8 @@ internal static class DemoCommand
         var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = 7, MalformedShare = malformed });
         using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
         {
+            // Kafka's default partitioner (the Java client's): records land on their plate's partition, nothing to forward.
+            Partitioner = Partitioner.Murmur2Random,
             BootstrapServers = cluster.BootstrapServers, LingerMs = 2, Acks = Acks.All, ClientId = "demo-traffic",
         }).Build();
 

@@ -257,6 +257,84 @@ public sealed class WorkerIntegrationTests
         Assert.Equal([("hold.place", "h1"), ("hold.place", "h2"), ("hold.release", "h2")], codes.Order());
     }
 
+    [Fact]
+    public async Task PlatePartitionsAreKafkasDefaultPartitionsForKeyedRecords()
+    {
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> murmur = new ProducerBuilder<string?, string>(new ProducerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, Partitioner = Partitioner.Murmur2Random,
+        }).Build();
+        for (int i = 0; i < 200; i++)
+        {
+            string plate = $"P{i * 7919 % 100000:D5}X";
+            DeliveryResult<string?, string> d = await murmur.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = "{}" });
+            Assert.Equal(d.Partition.Value, PlatePartitioner.PartitionOf(Encoding.ASCII.GetBytes(plate), default, cluster.Partitions));
+            // A non-normalised key goes where its normalised plate goes.
+            Assert.Equal(d.Partition.Value, PlatePartitioner.PartitionOf(Encoding.ASCII.GetBytes(plate.ToLowerInvariant().Insert(2, "-")), default, cluster.Partitions));
+        }
+        Assert.Equal(PlatePartitioner.PartitionOf(default, "{\"read_id\":\"r\",\"plate\":\"7ABC123\"}"u8, 4), PlatePartitioner.PartitionOf("7ABC123"u8, default, 4));
+        Assert.Equal(-1, PlatePartitioner.PartitionOf(default, "{\"read_id\":\"r\"}"u8, 4));
+    }
+
+    [Fact]
+    public async Task ReadsAndQueriesFromProducersWithDifferentPartitionersMeetInOneOfTwoWorkers()
+    {
+        const int plates = 24, readsPerPlate = 3;
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        var workers = new List<WorkerThread>();
+        for (int w = 0; w < 2; w++)
+        {
+            var worker = new StreamGuardWorker(
+                new WorkerOptions
+                {
+                    BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, TransactionalId = $"{cluster.GroupId}-w{w}",
+                    Kafka = new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" },
+                },
+                sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+            workers.Add(new WorkerThread(worker));
+        }
+        try
+        {
+            foreach (WorkerThread w in workers) await w.AssignedAsync();
+            await Task.Delay(3000); // the second join rebalances the group: let it settle
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            // Reads from librdkafka's default partitioner (consistent_random: CRC32), queries from Kafka's (murmur2).
+            using IProducer<string?, string> crc = cluster.Producer();
+            using IProducer<string?, string> murmur = new ProducerBuilder<string?, string>(new ProducerConfig
+            {
+                BootstrapServers = cluster.BootstrapServers, Partitioner = Partitioner.Murmur2Random,
+            }).Build();
+            for (int i = 0; i < plates * readsPerPlate; i++)
+            {
+                string plate = $"M{i % plates:D4}";
+                await crc.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lapd", plate, now.AddMinutes(-10).AddSeconds(i)) });
+            }
+            await workers[0].WaitFor(() => workers.Sum(w => w.Worker.Processed) >= plates * readsPerPlate);
+            for (int p = 0; p < plates; p++)
+            {
+                string plate = $"M{p:D4}";
+                await murmur.ProduceAsync(cluster.Topics.Queries, new Message<string?, string> { Key = plate, Value = TestPolicy.Query($"q-{plate}", "ca-lapd", plate, DateTimeOffset.UtcNow) });
+            }
+            await workers[0].WaitFor(() => workers.Sum(w => w.Worker.Processed) >= plates * (readsPerPlate + 1));
+        }
+        finally
+        {
+            foreach (WorkerThread w in workers) await w.StopAsync();
+            foreach (WorkerThread w in workers) w.Dispose();
+        }
+        var results = cluster.ReadToEnd(cluster.Topics.Results, s_timeout).ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
+        Assert.Equal(plates, results.Count);
+        for (int p = 0; p < plates; p++)
+        {
+            var expected = Enumerable.Range(0, readsPerPlate).Select(k => $"r{k * plates + p}").Order(StringComparer.Ordinal);
+            Assert.Equal(expected, results[$"q-M{p:D4}"].GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!).Order(StringComparer.Ordinal));
+        }
+        Assert.True(workers.Sum(w => w.Worker.Forwarded) > 0, "some reads arrived off their plate's partition and were forwarded");
+        Assert.All(workers, w => Assert.True(w.Worker.Processed > 0, "both workers decided events"));
+    }
+
     private static string KeyOf(string read) => Json(read).GetProperty("plate").GetString()!;
 
     private static JsonElement Json(string s) => JsonDocument.Parse(Encoding.UTF8.GetBytes(s)).RootElement.Clone();
