@@ -105,11 +105,20 @@ public sealed class StreamGuardWorker
         _log(_repartition
             ? $"repartitioning on: a read or query that arrives off its plate's partition goes through {_options.Topics.RepartitionReads} / {_options.Topics.RepartitionQueries}"
             : "repartitioning off (the repartition topics are missing or their partition counts differ from the inputs'): reads and queries must be partitioned by plate with Kafka's default (murmur2) partitioner");
-        if (readsPartitions > 0 && holdsPartitions > 0 && readsPartitions != holdsPartitions)
+        int queriesPartitions = PartitionCount(producer, _options.Topics.Queries);
+        foreach (var (topic, count) in (IEnumerable<(string, int)>)[(_options.Topics.Queries, queriesPartitions), (_options.Topics.Holds, holdsPartitions)])
         {
-            // A hold is audited on the chain of its partition, which must be the chain of the same worker's reads.
-            throw new InvalidOperationException($"{_options.Topics.Holds} has {holdsPartitions} partitions and {_options.Topics.Reads} {readsPartitions}: " +
-                "holds must be co-partitioned with the reads (same partition count)");
+            // Decisions on queries and holds of partition N go on chain pN, which only the owner of reads partition N may write.
+            if (readsPartitions > 0 && count > 0 && count != readsPartitions)
+            {
+                throw new InvalidOperationException($"{topic} has {count} partitions and {_options.Topics.Reads} {readsPartitions}: " +
+                    "queries and holds must be co-partitioned with the reads (same partition count)");
+            }
+        }
+        if (_options.ExactlyOnce && auditPartitions == 0)
+        {
+            throw new InvalidOperationException($"{_options.Topics.Audit}: partition count unknown (topic missing or metadata failed): " +
+                "without it audit chains cannot be resumed; create the topic or check the connection");
         }
         var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
         StreamGuardEngine engine = _engineFactory(sink);
@@ -148,6 +157,9 @@ public sealed class StreamGuardWorker
             {
                 _log($"lost {partitions.Count} partitions: their uncommitted events will be reprocessed by the new owner");
                 Forget(engine, partitions.Select(p => p.TopicPartition));
+                // Exactly-once: the open transaction holds decisions on chains another worker now continues; it must
+                // never commit. The loop aborts it and stops (a restart resumes from what was committed).
+                _partitionsLost = _options.ExactlyOnce;
             })
             .Build();
         using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, producer, engine);
@@ -181,6 +193,12 @@ public sealed class StreamGuardWorker
                     if (e.Error.IsFatal) throw;
                     _log($"consume error (continuing): {e.Error.Reason}");
                     continue;
+                }
+                if (_partitionsLost)
+                {
+                    producer.AbortTransaction(_options.FlushTimeout);
+                    throw new KafkaException(new Error(ErrorCode.Local_State,
+                        "partitions lost to another worker (session timed out): the open transaction was aborted and the worker stops; restart it"));
                 }
 
                 if (result is null)
@@ -279,6 +297,7 @@ public sealed class StreamGuardWorker
     }
 
     private bool _repartition;
+    private bool _partitionsLost;
     private int _inputPartitions;
 
     /// <summary>Reads and queries forwarded to their plate's partition.</summary>

@@ -25,7 +25,8 @@ internal static class AuditCommand
         report   A transparency report for one agency: OUT/report.html (charts of searches of its data by
                  requester state and level, denials by rule, shares by recipient, retention purges by day, and
                  its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
-                 plates and no plate references. --policy P gives requesters' states and levels (default: the
+                 plates and no plate references; a denial of another owner's data to this agency is left out
+                 (it would tell the agency what was withheld from it). --policy P gives requesters' states and levels (default: the
                  bundled sample policy).
         """;
 

@@ -109,16 +109,26 @@ internal static class AuditReport
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
 
         var rows = new List<JsonElement>();
+        // The agency's own searches, one per query: denied at the query checks, or answered (whatever owners withheld).
+        var ownSearches = new Dictionary<string, (string Purpose, bool Denied)>(StringComparer.Ordinal);
         foreach (string line in records)
         {
             if (Parse(line) is not { } r) continue;
             if (Str(r, "owner") != agency && Str(r, "recipient") != agency) continue;
             if (!Rfc3339.TryParse(Encoding.UTF8.GetBytes(Str(r, "at")), out long at) || at < from || at > to) continue;
+            if (Str(r, "event") == "search" && Str(r, "recipient") == agency && Str(r, "owner") != agency)
+            {
+                bool precheckDenied = Str(r, "owner").Length == 0 && Str(r, "decision") == "deny";
+                ownSearches[Str(r, "query_id")] = (Str(r, "purpose"), precheckDenied);
+            }
+            // A denial of another owner's data to this agency names what was withheld (owner, time, number of reads):
+            // the agency must learn nothing of it (SPEC §6), so its report leaves such records out.
+            if (Str(r, "owner") != agency && Str(r, "owner").Length > 0 && Str(r, "decision") != "allow") continue;
             rows.Add(r);
         }
         Directory.CreateDirectory(outDir);
         WriteCsv(Path.Combine(outDir, "records.csv"), rows);
-        string html = Html(agency, agencies, rows, from, to);
+        string html = Html(agency, agencies, rows, ownSearches, from, to);
         File.WriteAllText(Path.Combine(outDir, "report.html"), html);
         Console.WriteLine($"{rows.Count:N0} decisions involving {agency}: {Path.GetFullPath(Path.Combine(outDir, "report.html"))}, {Path.GetFullPath(Path.Combine(outDir, "records.csv"))}");
         return 0;
@@ -157,14 +167,14 @@ internal static class AuditReport
     private static string Csv(string value) =>
         value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
-    private static string Html(string agency, Dictionary<string, AgencyConfig> agencies, List<JsonElement> rows, long from, long to)
+    private static string Html(string agency, Dictionary<string, AgencyConfig> agencies, List<JsonElement> rows,
+        Dictionary<string, (string Purpose, bool Denied)> ownSearches, long from, long to)
     {
         string Who(string id) => agencies.TryGetValue(id, out AgencyConfig? a)
             ? (a.Level == AgencyLevel.Federal ? "federal" : $"{a.State} {a.Level.ToString().ToLowerInvariant()}")
             : "unknown";
         bool Of(JsonElement r, string ev) => Str(r, "event") == ev && Str(r, "owner") == agency;
         var searchesOfData = rows.Where(r => Of(r, "search") && Str(r, "recipient") != agency).ToList();
-        var ownSearches = rows.Where(r => Str(r, "event") == "search" && Str(r, "recipient") == agency).ToList();
         var shares = rows.Where(r => Of(r, "push")).ToList();
         var alerts = rows.Where(r => Of(r, "alert") && Str(r, "recipient") != agency).ToList();
         var purges = rows.Where(r => Of(r, "purge")).ToList();
@@ -194,7 +204,7 @@ internal static class AuditReport
             <tr><td>Reads shared (push) with other agencies</td><td>{{shares.Count(r => Str(r, "decision") == "allow")}}</td><td>{{shares.Count(r => Str(r, "decision") == "deny")}}</td></tr>
             <tr><td>Hotlist alerts to other agencies</td><td>{{alerts.Count(r => Str(r, "decision") == "allow")}}</td><td>{{alerts.Count(r => Str(r, "decision") == "deny")}}</td></tr>
             <tr><td>Reads purged at the end of their retention window</td><td colspan="2">{{purges.Count}}</td></tr>
-            <tr><td>Searches by its own users</td><td>{{ownSearches.Count(r => Str(r, "decision") == "allow")}}</td><td>{{ownSearches.Count(r => Str(r, "decision") == "deny")}}</td></tr>
+            <tr><td>Searches by its own users (of other agencies' data; denied = refused at the query checks)</td><td>{{ownSearches.Values.Count(q => !q.Denied)}}</td><td>{{ownSearches.Values.Count(q => q.Denied)}}</td></tr>
             </table>
             """);
         sb.Append(Chart("searches-by-requester", "Searches of its data by requester state and level",
@@ -206,7 +216,7 @@ internal static class AuditReport
         sb.Append(Chart("purges-by-day", "Retention purges by day",
             purges.GroupBy(r => Str(r, "at")[..Math.Min(10, Str(r, "at").Length)]).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count(), 0))));
         sb.Append(Chart("own-searches-by-purpose", "Searches by its own users, by purpose",
-            ownSearches.GroupBy(r => Str(r, "purpose")).Select(g => (g.Key, g.Count(r => Str(r, "decision") == "allow"), g.Count(r => Str(r, "decision") == "deny")))));
+            ownSearches.Values.GroupBy(q => q.Purpose).Select(g => (g.Key, g.Count(q => !q.Denied), g.Count(q => q.Denied)))));
         sb.Append("""
             <p class="note">Green: allowed; red: denied. Rules are the statute, local-rule or agreement identifiers of
             StreamGuard's policy (for example CA.PUBLIC_AGENCY_ONLY, Cal. Civ. Code §1798.90.55(b)). The rows behind

@@ -90,7 +90,17 @@ public sealed class PolicyReloader : IDisposable
             _seenHash = hash;
             if (!stable || hash.AsSpan().SequenceEqual(_handledHash)) return;
             _handledHash = hash;
-            Load(bytes);
+            try
+            {
+                Load(bytes);
+            }
+            catch (Exception e)
+            {
+                // A timer callback must never take the worker down: anything unforeseen is a refused reload.
+                Rejected++;
+                LastError = e.Message;
+                _log($"policy reload REFUSED after an unexpected error, the policy in force stays: {e.GetType().Name}: {e.Message}");
+            }
         }
         finally
         {
@@ -106,8 +116,10 @@ public sealed class PolicyReloader : IDisposable
             PolicyDocument doc = PolicyLoader.Load(bytes, _path, Path.GetDirectoryName(Path.GetFullPath(_path)) ?? ".");
             next = new CompiledPolicy(doc, _newest); // _newest is only touched by the polling thread
         }
-        catch (PolicyException e)
+        catch (Exception e) when (e is PolicyException or IOException or UnauthorizedAccessException)
         {
+            // An I/O failure (a key file swapped under us) is refused like a bad file, and retried at the next poll.
+            if (e is not PolicyException) _handledHash = [];
             Rejected++;
             LastError = e.Message;
             _log($"policy reload REFUSED, the policy in force ({Volatile.Read(ref _inForce).Hash}) stays: {e.Message}");

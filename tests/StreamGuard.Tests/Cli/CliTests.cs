@@ -188,6 +188,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void AReportForADeniedSearcherRevealsNothingWithheldFromIt()
+    {
+        string audit = ReplayAudit(out _);
+        using var policy = new TestPolicy();
+        string outDir = Path.Combine(_dir, "report-ice");
+        var r = Run("audit", "report", "--agency", "us-ice-ero", "--audit", audit, "--policy", policy.PolicyPath, "--out", outDir);
+        Assert.Equal(0, r.Code);
+        string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        string csv = File.ReadAllText(Path.Combine(outDir, "records.csv"));
+        foreach (string text in (string[])[html, csv])
+        {
+            Assert.DoesNotContain("ca-lapd", text, StringComparison.Ordinal);           // whose reads were withheld
+            Assert.DoesNotContain(">CA.PUBLIC_AGENCY_ONLY<", text, StringComparison.Ordinal); // no denial chart entry
+            Assert.DoesNotContain(",CA.PUBLIC_AGENCY_ONLY,", text, StringComparison.Ordinal);
+        }
+        Assert.Single(csv.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // the header alone
+        Assert.Contains("<tr><td>Searches by its own users (of other agencies' data; denied = refused at the query checks)</td><td>5</td><td>0</td></tr>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ChangingAnyByteOfAnyAuditRecordIsDetected()
     {
         string[] lines = File.ReadAllLines(ReplayAudit(out _));
