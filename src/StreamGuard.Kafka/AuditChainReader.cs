@@ -11,11 +11,11 @@ namespace StreamGuard.Kafka;
 public static class AuditChainReader
 {
     /// <summary>
-    /// The (seq, hash) of the last record of <paramref name="chain"/> in <paramref name="partition"/>, read with
+    /// The (seq, hash, at) of the last record of <paramref name="chain"/> in <paramref name="partition"/>, read with
     /// read_committed from the end backwards (a window that grows until the chain is found or the partition's start is
     /// reached); null when the chain has no record yet.
     /// </summary>
-    public static (long Seq, string Hash)? FindHead(ConsumerConfig baseConfig, TopicPartition partition, string chain, TimeSpan timeout)
+    public static (long Seq, string Hash, long AtMs)? FindHead(ConsumerConfig baseConfig, TopicPartition partition, string chain, TimeSpan timeout)
     {
         var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
         {
@@ -33,14 +33,14 @@ public static class AuditChainReader
         {
             long start = Math.Max(marks.Low.Value, marks.High.Value - window);
             consumer.Assign(new TopicPartitionOffset(partition, new Offset(start)));
-            (long Seq, string Hash)? head = null;
+            (long Seq, string Hash, long AtMs)? head = null;
             while (true)
             {
                 if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading the head of audit chain {chain} from {partition} timed out");
                 ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
                 if (r is null) continue;
                 if (r.IsPartitionEOF) break;
-                if (TryRead(r.Message.Value, out string? name, out long seq, out string? hash) && name == chain) head = (seq, hash!);
+                if (TryRead(r.Message.Value, out string? name, out long seq, out string? hash, out long at) && name == chain) head = (seq, hash!, at);
             }
             consumer.Unassign();
             if (head is not null || start == marks.Low.Value) return head;
@@ -48,10 +48,11 @@ public static class AuditChainReader
         }
     }
 
-    private static bool TryRead(byte[]? record, out string? chain, out long seq, out string? hash)
+    private static bool TryRead(byte[]? record, out string? chain, out long seq, out string? hash, out long atMs)
     {
         chain = hash = null;
         seq = 0;
+        atMs = long.MinValue;
         if (record is null) return false;
         try
         {
@@ -60,6 +61,7 @@ public static class AuditChainReader
             chain = root.GetProperty("chain").GetString();
             seq = root.GetProperty("seq").GetInt64();
             hash = root.GetProperty("hash").GetString();
+            if (root.TryGetProperty("at", out JsonElement at) && at.GetString() is { } text) StreamGuard.Text.Rfc3339.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out atMs);
             return chain is not null && hash is { Length: 64 };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

@@ -296,6 +296,9 @@ public sealed class StreamGuardWorker
         if (_brokerAppliesTxnOffsets == false) consumer.Commit(offsets);
     }
 
+    /// <summary>Longest a partition's restore (chain head, reads, query ids) may take before the worker stops.</summary>
+    private static readonly TimeSpan s_restoreTimeout = TimeSpan.FromMinutes(5);
+
     private bool _repartition;
     private bool _partitionsLost;
     private int _inputPartitions;
@@ -370,17 +373,22 @@ public sealed class StreamGuardWorker
         var clock = Stopwatch.StartNew();
         List<TopicPartitionOffset> committed = consumer.Committed(partitions, _options.FlushTimeout);
         int reads = 0, queries = 0;
+        // Chain heads first: a read restored from partition N is purged on chain pN if it expired after pN's last record.
+        var headAt = new Dictionary<int, long>();
         foreach (TopicPartitionOffset c in committed)
         {
             int n = c.Partition.Value;
-            if (c.Topic == _options.Topics.Reads && auditPartitions > 0)
+            if (c.Topic != _options.Topics.Reads || auditPartitions == 0) continue;
+            var auditPartition = new TopicPartition(_options.Topics.Audit, AuditChainReader.PartitionOf(n, auditPartitions));
+            if (AuditChainReader.FindHead(config, auditPartition, "p" + n.ToString(System.Globalization.CultureInfo.InvariantCulture), s_restoreTimeout) is { } head)
             {
-                var auditPartition = new TopicPartition(_options.Topics.Audit, AuditChainReader.PartitionOf(n, auditPartitions));
-                if (AuditChainReader.FindHead(config, auditPartition, "p" + n.ToString(System.Globalization.CultureInfo.InvariantCulture), _options.FlushTimeout) is { } head)
-                {
-                    engine.Audit.ResumeChain(n, head.Seq, head.Hash);
-                }
+                engine.Audit.ResumeChain(n, head.Seq, head.Hash);
+                headAt[n] = head.AtMs;
             }
+        }
+        foreach (TopicPartitionOffset c in committed)
+        {
+            int n = c.Partition.Value;
             if (c.Offset.Value <= 0) continue; // nothing decided yet on this partition
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             TopicNames t = _options.Topics;
@@ -388,8 +396,13 @@ public sealed class StreamGuardWorker
             {
                 // From alpr.reads only what was decided here (the rest was forwarded); the repartition topic's all.
                 bool input = c.Topic == t.Reads;
-                reads += ReadBack(config, c, now - engine.Policy.LongestRetentionMs,
-                    (key, value, timestamp) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreRead(value, n, timestamp));
+                long head = headAt.TryGetValue(n, out long h) ? h : long.MinValue;
+                // Back to the longest window before the chain's last record (what expired since must still be purged),
+                // and to the earliest hold's start (held reads outlive their window).
+                long from = Math.Min(now, head == long.MinValue ? now : head) - engine.Policy.LongestRetentionMs;
+                if (engine.EarliestHeldMs is long held) from = Math.Min(from, held);
+                reads += ReadBack(config, c, from,
+                    (key, value, timestamp) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreRead(value, n, timestamp, head));
             }
             else if (c.Topic == t.Queries || c.Topic == t.RepartitionQueries)
             {
@@ -421,9 +434,14 @@ public sealed class StreamGuardWorker
         }
         consumer.Assign(new TopicPartitionOffset(end.TopicPartition, start));
         int restored = 0;
-        var deadline = DateTime.UtcNow + _options.FlushTimeout;
-        while (DateTime.UtcNow < deadline)
+        var deadline = DateTime.UtcNow + s_restoreTimeout;
+        while (true)
         {
+            if (DateTime.UtcNow > deadline)
+            {
+                // Never answer from a partial store: stop, and let a restart try again.
+                throw new TimeoutException($"restoring {end.TopicPartition} up to offset {end.Offset.Value} took longer than {s_restoreTimeout}");
+            }
             ConsumeResult<byte[]?, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (r is null) continue;
             if (r.IsPartitionEOF || r.Offset.Value >= end.Offset.Value) break;

@@ -95,7 +95,7 @@ internal static class RunCommand
         {
             worker.Run(ct);
         }
-        catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException or InvalidOperationException or TimeoutException)
         {
             // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
             Console.Error.WriteLine($"streamguard run: stopped on a Kafka error after {worker.Processed:N0} events: {e.Message}");

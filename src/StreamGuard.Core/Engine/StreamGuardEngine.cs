@@ -301,9 +301,12 @@ public sealed class StreamGuardEngine
     /// Puts back into the store a read that was already decided (read again from <c>alpr.reads</c> when a worker is
     /// assigned its partition): no audit record, no output. Skips what the engine would have rejected — bad input, a
     /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) — and
-    /// what has expired since. Returns whether the read is resident.
+    /// what expired while its chain was still written (at or before <paramref name="chainHeadAtMs"/>, the time of the
+    /// chain's last record: its previous owner purged it). A read that expired after that, while the partition had no
+    /// owner, is restored already expired, so the next eviction purges it with its notice and audit record. Returns
+    /// whether the read is resident.
     /// </summary>
-    public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs)
+    public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs, long chainHeadAtMs = long.MaxValue)
     {
         if (payload.Length > _parser.MaxEventBytes || !_parser.ParseRead(payload, out PlateRead read).IsOk) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
@@ -316,9 +319,10 @@ public sealed class StreamGuardEngine
         long now = NowMs;
         if (expires <= now)
         {
-            // Past its window: resident only if a hold in force keeps it (holds are loaded before reads are restored).
-            if (HeldUntil(stored, now, out _) is not long until) return false;
-            stored.ExpiresAtMs = until;
+            // Past its window: kept if a hold in force keeps it (holds are loaded before reads are restored); else
+            // purged at the next eviction if nobody has purged it yet.
+            if (HeldUntil(stored, now, out _) is long until) stored.ExpiresAtMs = until;
+            else if (expires <= chainHeadAtMs) return false;
         }
         _store.Add(stored);
         return true;
@@ -368,6 +372,9 @@ public sealed class StreamGuardEngine
 
     /// <summary>Holds in force.</summary>
     public int HoldCount => _holds.Count;
+
+    /// <summary>The earliest <c>from</c> of the holds in force (reads to restore go back that far), or null without holds.</summary>
+    public long? EarliestHeldMs => _holds.Count == 0 ? null : _holds.Values.Min(h => h.FromMs);
 
     /// <summary>
     /// A record of <c>alpr.holds</c> (compacted; key <c>hold_id</c>): a hold placed or replaced, or, with an empty

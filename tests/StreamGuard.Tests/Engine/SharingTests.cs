@@ -338,6 +338,25 @@ public sealed class SharingTests : IDisposable
     }
 
     [Fact]
+    public void ARestoredReadThatExpiredWhileItsPartitionHadNoOwnerIsPurgedOnceAndOneAlreadyPurgedIsNot()
+    {
+        var sink = new MemorySink();
+        var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(60).ToUnixTimeMilliseconds() });
+        long arrived = s_t0.ToUnixTimeMilliseconds();
+        // wa-spd keeps reads 21 days (WA.RETENTION): both expired at day 21.
+        byte[] a = Encoding.UTF8.GetBytes(TestPolicy.Read("a", "wa-spd", "7ABC123", s_t0));
+        byte[] b = Encoding.UTF8.GetBytes(TestPolicy.Read("b", "wa-spd", "7ABC123", s_t0));
+        Assert.True(engine.RestoreRead(a, 0, arrived, chainHeadAtMs: s_t0.AddDays(10).ToUnixTimeMilliseconds())); // chain silent since day 10
+        Assert.False(engine.RestoreRead(b, 0, arrived, chainHeadAtMs: s_t0.AddDays(30).ToUnixTimeMilliseconds())); // its owner purged it
+        Assert.Empty(sink.AuditRecords); // restoring decides nothing
+        engine.Tick();
+        JsonElement purge = MemorySink.Json(Assert.Single(sink.Purges));
+        Assert.Equal(("a", "WA.RETENTION"), (purge.GetProperty("read_id").GetString(), purge.GetProperty("rule").GetString()));
+        Assert.Equal(0, engine.Store.Count);
+    }
+
+    [Fact]
     public void APolicyNotCompiledOnTheOneInForceIsRefused()
     {
         var unrelated = new CompiledPolicy(PolicyLoader.Load(Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: wa-spd, state: WA, level: local}\n"), "x.yaml", "."));
