@@ -407,7 +407,8 @@ public sealed class StreamGuardWorker
             else if (c.Topic == t.Queries || c.Topic == t.RepartitionQueries)
             {
                 bool input = c.Topic == t.Queries;
-                queries += ReadBack(config, c, now - engine.Policy.MaxClockSkewMs,
+                // issued_at may lead the record's time by up to the skew: read back twice the skew.
+                queries += ReadBack(config, c, now - 2 * engine.Policy.MaxClockSkewMs,
                     (key, value, _) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreQueryId(value));
             }
         }
@@ -426,6 +427,7 @@ public sealed class StreamGuardWorker
         try
         {
             List<TopicPartitionOffset> found = consumer.OffsetsForTimes([new TopicPartitionTimestamp(end.TopicPartition, new Timestamp(fromMs, TimestampType.CreateTime))], _options.FlushTimeout);
+            if (found.Count == 1 && found[0].Offset == Offset.End) return 0; // every record is older than that: nothing to restore
             if (found.Count == 1 && found[0].Offset.Value >= 0) start = found[0].Offset;
         }
         catch (KafkaException e)

@@ -335,7 +335,8 @@ public sealed class StreamGuardEngine
     public bool RestoreQueryId(ReadOnlySpan<byte> payload)
     {
         if (payload.Length > _parser.MaxEventBytes || !_parser.ParseQuery(payload, out Query q).IsOk) return false;
-        if (q.IssuedAtMs < NowMs - Policy.MaxClockSkewMs) return false;
+        // As when it was decided: only an authentic query's id counts (a forged one must not block the genuine query).
+        if (q.IssuedAtMs < NowMs - Policy.MaxClockSkewMs || !Authentic(q)) return false;
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(_parser.Text(q.QueryId), digest);
         UInt128 idHash = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
@@ -357,6 +358,8 @@ public sealed class StreamGuardEngine
     // ---- holds -------------------------------------------------------------------------------
 
     private readonly Dictionary<string, HoldRow> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HoldRow> _released = new(StringComparer.Ordinal);
+    private const int MaxReleasedKept = 10_000;
 
     private sealed class HoldRow
     {
@@ -403,10 +406,23 @@ public sealed class StreamGuardEngine
         if (value.IsEmpty)
         {
             string id = System.Text.Encoding.UTF8.GetString(key);
-            _holds.TryGetValue(id, out HoldRow? known);
-            if (audit && known is not null) AuditHold(known, DecisionCode.HoldReleased, source, now);
-            else if (audit) AuditRelease(key, source, now);
-            if (apply && _holds.Remove(id)) RescheduleHeld();
+            // The table path may apply a release before the group path audits it: keep what was released for the audit.
+            if (!_holds.TryGetValue(id, out HoldRow? known)) _released.TryGetValue(id, out known);
+            if (audit)
+            {
+                if (known is not null) AuditHold(known, DecisionCode.HoldReleased, source, now);
+                else AuditRelease(key, source, now);
+                _released.Remove(id);
+            }
+            if (apply && _holds.Remove(id, out HoldRow? removed))
+            {
+                if (!audit)
+                {
+                    if (_released.Count >= MaxReleasedKept) _released.Clear(); // bounded: audited by another worker, or long ago
+                    _released[id] = removed;
+                }
+                RescheduleHeld();
+            }
             return;
         }
         ParseResult parsed = _parser.ParseHold(value, out Hold hold);
@@ -715,18 +731,21 @@ public sealed class StreamGuardEngine
         _sink.Result(_parser.Text(q.QueryId), _out.WrittenSpan);
     }
 
+    /// <summary>The query is signed by a known requester's key (constant-time check).</summary>
+    private bool Authentic(in Query q)
+    {
+        if (q.Requester < 0) return false;
+        byte[]? key = Policy.Key(q.Requester);
+        if (key is null) return false;
+        IncrementalHash mac = _requesterMacs[q.Requester] ??= IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        return QuerySignature.Verify(mac, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
+            _parser.Text(q.User), _parser.Text(q.PurposeText), _parser.Text(q.CaseNumber), _parser.Text(q.PlateText),
+            _parser.Text(q.FromText), _parser.Text(q.ToText), _parser.Text(q.IssuedAtText));
+    }
+
     private DecisionCode Precheck(in Query q)
     {
-        if (q.Requester < 0) return DecisionCode.DenyUnauthenticated;
-        byte[]? key = Policy.Key(q.Requester);
-        if (key is null) return DecisionCode.DenyUnauthenticated;
-        IncrementalHash mac = _requesterMacs[q.Requester] ??= IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-        if (!QuerySignature.Verify(mac, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
-                _parser.Text(q.User), _parser.Text(q.PurposeText), _parser.Text(q.CaseNumber), _parser.Text(q.PlateText),
-                _parser.Text(q.FromText), _parser.Text(q.ToText), _parser.Text(q.IssuedAtText)))
-        {
-            return DecisionCode.DenyUnauthenticated;
-        }
+        if (!Authentic(q)) return DecisionCode.DenyUnauthenticated;
 
         long skew = Policy.MaxClockSkewMs;
         if (q.IssuedAtMs > FutureLimitMs) return DecisionCode.DenyReplayed;
