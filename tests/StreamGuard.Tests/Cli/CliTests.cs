@@ -237,6 +237,16 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void TheDemoRunsEndToEndAndSucceeds()
+    {
+        var r = Run("demo", "--reads", "3000", "--rate", "3000", "--hotlists", "50", "--out", Path.Combine(_dir, "demo"));
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Contains("events: 3,075 of 3,075 produced", r.Out, StringComparison.Ordinal);
+        Assert.Matches(@"audit chains: \d+ verified, [0-9,]+ records, no break", r.Out);
+        Assert.True(File.Exists(Path.Combine(_dir, "demo", "report.html")));
+    }
+
+    [Fact]
     public void BenchComparesExactlyOnceWithAtLeastOnceInOneRun()
     {
         var r = Run("bench", "--events", "2000", "--rounds", "1", "--partitions", "4");
