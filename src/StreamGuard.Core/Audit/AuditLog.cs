@@ -36,11 +36,12 @@ public sealed class AuditLog
     private readonly Dictionary<int, Chain> _chains = [];
     private Chain? _current;
     private byte[] _policyHash = [];
-    private string _policySource = "";
-    private int _policyAgencies;
-    private int _policyAgreements;
-    private PolicyChangeSummary? _policyChange;
-    private int _policyVersion;
+    // Every policy version put in force, in order: a chain that was idle across several versions opens each of them,
+    // so what each change granted and revoked is recorded even if no decision was made under it.
+    private readonly List<PolicyVersionInfo> _versions = [];
+    private int _policyVersion = -1;
+
+    private sealed record PolicyVersionInfo(byte[] Hash, string Source, int Agencies, int Agreements, PolicyChangeSummary? Change);
 
     public AuditLog(byte[] auditKey, IOutputSink sink)
     {
@@ -58,11 +59,8 @@ public sealed class AuditLog
     public void SetPolicy(CompiledPolicy policy, PolicyChangeSummary? change)
     {
         _policyHash = System.Text.Encoding.UTF8.GetBytes(policy.Hash);
-        _policySource = policy.Document.Source;
-        _policyAgencies = policy.Document.Agencies.Count;
-        _policyAgreements = policy.AgreementCount;
-        _policyChange = change;
-        _policyVersion++;
+        _versions.Add(new PolicyVersionInfo(_policyHash, policy.Document.Source, policy.Document.Agencies.Count, policy.AgreementCount, change));
+        _policyVersion = _versions.Count - 1;
     }
 
     /// <summary>The writer of the record being built (between <see cref="Begin"/> and <see cref="Complete"/>).</summary>
@@ -108,23 +106,29 @@ public sealed class AuditLog
             chain = new Chain(partition);
             _chains.Add(partition, chain);
         }
-        if (chain.PolicyVersion != _policyVersion) OpenChain(chain, atMs);
-        Header(chain, eventKind, allow, code, atMs);
+        if (chain.PolicyVersion != _policyVersion)
+        {
+            // A new or resumed chain opens with the version in force; a chain of this process opens every version it missed.
+            int first = chain.PolicyVersion < 0 ? _policyVersion : chain.PolicyVersion + 1;
+            for (int v = first; v <= _policyVersion; v++) OpenChain(chain, v, atMs);
+        }
+        Header(chain, eventKind, allow, code, atMs, _policyHash);
     }
 
     /// <summary>
     /// Every chain opens with a <c>policy_load</c> record naming the policy in force (file and hash), so each
     /// decision after it can be traced to the exact policy that made it.
     /// </summary>
-    private void OpenChain(Chain chain, long atMs)
+    private void OpenChain(Chain chain, int version, long atMs)
     {
-        chain.PolicyVersion = _policyVersion;
-        Header(chain, "policy_load"u8, true, "policy.load"u8, atMs);
+        PolicyVersionInfo info = _versions[version];
+        chain.PolicyVersion = version;
+        Header(chain, "policy_load"u8, true, "policy.load"u8, atMs, info.Hash);
         _writer.WriteString("rule"u8, "POLICY"u8);
-        _writer.WriteString("file"u8, _policySource);
-        _writer.WriteNumber("agencies"u8, _policyAgencies);
-        _writer.WriteNumber("agreements"u8, _policyAgreements);
-        if (_policyChange is { } c)
+        _writer.WriteString("file"u8, info.Source);
+        _writer.WriteNumber("agencies"u8, info.Agencies);
+        _writer.WriteNumber("agreements"u8, info.Agreements);
+        if (info.Change is { } c)
         {
             if (c.PreviousHash is null) _writer.WriteNull("previous"u8);
             else _writer.WriteString("previous"u8, c.PreviousHash);
@@ -150,7 +154,7 @@ public sealed class AuditLog
         _writer.WriteEndObject();
     }
 
-    private void Header(Chain chain, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)
+    private void Header(Chain chain, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs, ReadOnlySpan<byte> policyHash)
     {
         _current = chain;
         chain.Seq++;
@@ -169,7 +173,7 @@ public sealed class AuditLog
         _writer.WriteString("event"u8, eventKind);
         _writer.WriteString("decision"u8, allow ? "allow"u8 : "deny"u8);
         _writer.WriteString("code"u8, code);
-        _writer.WriteString("policy"u8, _policyHash);
+        _writer.WriteString("policy"u8, policyHash);
     }
 
     /// <summary>Writes <c>plate_ref</c>: hex HMAC-SHA256 of the normalised plate under the audit key.</summary>
@@ -262,7 +266,7 @@ public sealed class AuditLog
         public byte[] Id { get; }
         public int IdLength => 32;
         public long Seq { get; set; }
-        public int PolicyVersion { get; set; }
+        public int PolicyVersion { get; set; } = -1;
 
         /// <summary>
         /// The record id: 128 bits of HMAC-SHA256 of <c>id:&lt;chain&gt;:&lt;seq&gt;</c> under the audit key, in hex.

@@ -357,6 +357,29 @@ public sealed class SharingTests : IDisposable
     }
 
     [Fact]
+    public void AChainIdleAcrossTwoPolicyVersionsRecordsBothWithWhatEachChanged()
+    {
+        Read("r1", "ca-nokey", "7ABC123", s_t0);
+        CompiledPolicy v1 = _engine.Policy;
+        string wider = Yaml.Replace("purposes: [criminal_investigation]", "purposes: [criminal_investigation, stolen_vehicle]", StringComparison.Ordinal);
+        File.WriteAllText(_policy.PolicyPath, wider);
+        var v2 = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), v1);
+        _engine.SwapPolicy(v2, PolicyDiff.Summarise(v1, PolicyDiff.Compute(v1, v2, s_t0.ToUnixTimeMilliseconds())));
+        File.WriteAllText(_policy.PolicyPath, Yaml); // and back, before any event
+        var v3 = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), v2);
+        _engine.SwapPolicy(v3, PolicyDiff.Summarise(v2, PolicyDiff.Compute(v2, v3, s_t0.ToUnixTimeMilliseconds())));
+        Read("r2", "ca-nokey", "7ABC123", s_t0.AddMinutes(1));
+
+        List<JsonElement> loads = Audit("policy_load");
+        Assert.Equal(3, loads.Count);
+        Assert.Equal([v1.Hash, v2.Hash, v3.Hash], loads.Select(l => l.GetProperty("policy").GetString()!));
+        Assert.Equal((1, 0), (loads[1].GetProperty("granted").GetInt32(), loads[1].GetProperty("revoked").GetInt32()));
+        Assert.Equal((0, 1), (loads[2].GetProperty("granted").GetInt32(), loads[2].GetProperty("revoked").GetInt32()));
+        Assert.Equal(v2.Hash, loads[2].GetProperty("previous").GetString());
+        Assert.Equal(v3.Hash, Audit("ingest").Last().GetProperty("policy").GetString());
+    }
+
+    [Fact]
     public void APolicyNotCompiledOnTheOneInForceIsRefused()
     {
         var unrelated = new CompiledPolicy(PolicyLoader.Load(Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: wa-spd, state: WA, level: local}\n"), "x.yaml", "."));
