@@ -438,8 +438,12 @@ public sealed class StreamGuardEngine
         };
         if (audit) AuditHold(row, DecisionCode.HoldPlaced, source, now);
         if (!apply) return;
-        _holds[System.Text.Encoding.UTF8.GetString(row.Id)] = row;
-        RescheduleHeld(); // a replaced hold may end sooner than the one before
+        string holdId = System.Text.Encoding.UTF8.GetString(row.Id);
+        bool replaced = _holds.ContainsKey(holdId);
+        _holds[holdId] = row;
+        // A new hold needs nothing now: eviction consults the holds when a read's window ends. A replaced one may end
+        // sooner than the one before, so reads it was keeping are re-evaluated.
+        if (replaced) RescheduleHeld();
     }
 
     /// <summary>The release of a hold this engine has not (yet) seen placed: recorded with its id alone.</summary>
