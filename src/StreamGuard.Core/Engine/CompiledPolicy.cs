@@ -40,7 +40,7 @@ public sealed class CompiledPolicy
     private readonly long[] _retentionMs;
     private readonly string[] _retentionRule;
     private readonly string[] _retentionCitation;
-    private readonly byte[]?[] _keys;
+    private readonly IReadOnlyList<byte[]>[] _keys;
     private readonly StatuteRule[][] _statutes;   // per owner: the rules of its state, in order
     private readonly ushort[][] _statuteMasks;    // per owner: [recipient * rules + k] = purposes rule k denies
     private readonly LocalRule[][] _localRules;   // per owner
@@ -67,12 +67,12 @@ public sealed class CompiledPolicy
         _retentionMs = new long[n];
         _retentionRule = new string[n];
         _retentionCitation = new string[n];
-        _keys = new byte[]?[n];
+        _keys = new IReadOnlyList<byte[]>[n];
         foreach (AgencyConfig a in document.Agencies)
         {
             int i = Agencies.Find(a.Id);
             _agencies[i] = a;
-            _keys[i] = a.Key;
+            _keys[i] = a.Keys;
             (_retentionMs[i], _retentionRule[i], _retentionCitation[i]) = Retention(a, document.DefaultRetention);
         }
         for (int i = 0; i < n; i++)
@@ -80,7 +80,8 @@ public sealed class CompiledPolicy
             if (_agencies[i] is not null) continue;
             // Retired by this reload: its stored reads keep the window and statutes they had; it has no key and no
             // agreement, so it can neither search nor receive anything.
-            _agencies[i] = previous!._agencies[i] with { Key = null, KeyRef = null };
+            _agencies[i] = previous!._agencies[i] with { Key = null, Keys = [], KeyRef = null };
+            _keys[i] = [];
             _retentionMs[i] = previous._retentionMs[i];
             _retentionRule[i] = previous._retentionRule[i];
             _retentionCitation[i] = previous._retentionCitation[i];
@@ -181,8 +182,8 @@ public sealed class CompiledPolicy
 
     public string RetentionCitation(int owner) => _retentionCitation[owner];
 
-    /// <summary>The agency's query-signing key, or null when it has none (its queries cannot authenticate).</summary>
-    public byte[]? Key(int agency) => _keys[agency];
+    /// <summary>The agency's live query-signing keys (empty: its queries cannot authenticate).</summary>
+    public IReadOnlyList<byte[]> Keys(int agency) => _keys[agency];
 
     /// <summary>Recipients that agreements name for push deliveries of <paramref name="owner"/>'s reads, with the purposes granted.</summary>
     public ReadOnlySpan<PushTarget> PushTargets(int owner) => _pushTargets[owner];

@@ -51,7 +51,7 @@ public sealed class StreamGuardEngine
     private readonly List<StoredRead> _matches = [];
     private readonly List<int> _owners = [];
     private readonly List<bool> _ownerAllowed = [];
-    private IncrementalHash?[] _requesterMacs;
+    private IncrementalHash[]?[] _requesterMacs; // per requester, one keyed HMAC context per live key
     private long _eventClockMs = long.MinValue;
 
     /// <summary>Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).</summary>
@@ -70,7 +70,7 @@ public sealed class StreamGuardEngine
         _audit = new AuditLog(auditKey, sink);
         _audit.SetPolicy(policy, change);
         _json = new Utf8JsonWriter(_out, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        _requesterMacs = new IncrementalHash?[policy.Agencies.Count];
+        _requesterMacs = new IncrementalHash[]?[policy.Agencies.Count];
     }
 
     public CompiledPolicy Policy { get; private set; }
@@ -91,8 +91,11 @@ public sealed class StreamGuardEngine
         }
         bool windowsChanged = false;
         for (int i = 0; i < Policy.Agencies.Count; i++) windowsChanged |= Policy.RetentionMs(i) != next.RetentionMs(i);
-        foreach (IncrementalHash? mac in _requesterMacs) mac?.Dispose();
-        _requesterMacs = new IncrementalHash?[next.Agencies.Count];
+        foreach (IncrementalHash[]? macs in _requesterMacs)
+        {
+            foreach (IncrementalHash mac in macs ?? []) mac.Dispose();
+        }
+        _requesterMacs = new IncrementalHash[]?[next.Agencies.Count];
         _parser = new EventParser(next.Agencies, _parser.Cameras, _parser.MaxEventBytes);
         Policy = next;
         // A changed window applies to reads already stored: a shortened one purges them at the next event.
@@ -739,12 +742,18 @@ public sealed class StreamGuardEngine
     private bool Authentic(in Query q)
     {
         if (q.Requester < 0) return false;
-        byte[]? key = Policy.Key(q.Requester);
-        if (key is null) return false;
-        IncrementalHash mac = _requesterMacs[q.Requester] ??= IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
-        return QuerySignature.Verify(mac, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
-            _parser.Text(q.User), _parser.Text(q.PurposeText), _parser.Text(q.CaseNumber), _parser.Text(q.PlateText),
-            _parser.Text(q.FromText), _parser.Text(q.ToText), _parser.Text(q.IssuedAtText));
+        IReadOnlyList<byte[]> keys = Policy.Keys(q.Requester);
+        if (keys.Count == 0) return false;
+        IncrementalHash[] macs = _requesterMacs[q.Requester] ??= keys.Select(k => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k)).ToArray();
+        // During a key rotation every live key is tried, each comparison in constant time.
+        bool valid = false;
+        foreach (IncrementalHash mac in macs)
+        {
+            valid |= QuerySignature.Verify(mac, _parser.Text(q.Signature), _parser.Text(q.QueryId), _parser.Text(q.RequesterText),
+                _parser.Text(q.User), _parser.Text(q.PurposeText), _parser.Text(q.CaseNumber), _parser.Text(q.PlateText),
+                _parser.Text(q.FromText), _parser.Text(q.ToText), _parser.Text(q.IssuedAtText));
+        }
+        return valid;
     }
 
     private DecisionCode Precheck(in Query q)

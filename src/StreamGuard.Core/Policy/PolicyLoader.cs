@@ -180,12 +180,24 @@ public static class PolicyLoader
         }
         bool fusion = a.Children.TryGetValue(new YamlScalarNode("fusion_center"), out YamlNode? f) && Bool(source, f, field + ".fusion_center");
 
-        string? keyRef = Optional(source, a, "key", field + ".key");
-        byte[]? key = null;
-        if (keyRef is not null)
+        // key: env:NAME | file:PATH, or a list of them while a key is rotated (all verify; the first signs).
+        string? keyRef = null;
+        var keys = new List<byte[]>();
+        if (a.Children.TryGetValue(new YamlScalarNode("key"), out YamlNode? keyNode))
         {
-            key = ResolveKey(keyRef, baseDirectory, out string? problem);
-            if (key is null) throw Error(source, a.Children[new YamlScalarNode("key")], field + ".key", problem!);
+            IEnumerable<YamlNode> refs = keyNode is YamlSequenceNode list ? list.Children : [keyNode];
+            var texts = new List<string>();
+            foreach (YamlNode node in refs)
+            {
+                string text = Scalar(source, node, field + ".key");
+                byte[]? key = ResolveKey(text, baseDirectory, out string? problem);
+                if (key is null) throw Error(source, node, field + ".key", problem!);
+                if (keys.Any(k => k.AsSpan().SequenceEqual(key))) throw Error(source, node, field + ".key", $"'{text}' is the same key as one listed before it");
+                keys.Add(key);
+                texts.Add(text);
+            }
+            if (keys.Count == 0) throw Error(source, keyNode, field + ".key", "an empty list: give a key reference, or leave key out");
+            keyRef = string.Join(", ", texts);
         }
 
         return new AgencyConfig
@@ -198,7 +210,8 @@ public static class PolicyLoader
             Declarations = declarations,
             FusionCenter = fusion,
             KeyRef = keyRef,
-            Key = key,
+            Key = keys.Count > 0 ? keys[0] : null,
+            Keys = keys,
             Line = (int)a.Start.Line,
         };
     }

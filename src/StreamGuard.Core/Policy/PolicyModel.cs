@@ -24,7 +24,12 @@ public sealed record AgencyConfig
     public IReadOnlyList<string> Declarations { get; init; } = [];
     public bool FusionCenter { get; init; }
     public string? KeyRef { get; init; }
-    /// <summary>Query-signing key material, resolved from <see cref="KeyRef"/> at load.</summary>
+    /// <summary>
+    /// Every live query-signing key (several during a rotation: <c>key: [env:NEW, env:OLD]</c>), resolved at load. A
+    /// query signed with any of them authenticates; the first is the one to sign new queries with.
+    /// </summary>
+    public IReadOnlyList<byte[]> Keys { get; init; } = [];
+    /// <summary>The first of <see cref="Keys"/> (the current key), or null when the agency has none.</summary>
     public byte[]? Key { get; init; }
     public int Line { get; init; }
 }
