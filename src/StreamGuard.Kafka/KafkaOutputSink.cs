@@ -74,20 +74,7 @@ public sealed class KafkaOutputSink : IOutputSink
     public void Forward(string topic, int partition, byte[]? key, byte[]? value, string origin)
     {
         var headers = new Headers { { "sg-origin", System.Text.Encoding.UTF8.GetBytes(origin) } };
-        var message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers };
-        while (true)
-        {
-            try
-            {
-                _producer.Produce(new TopicPartition(topic, partition), message, _onDelivery);
-                Produced++;
-                return;
-            }
-            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                _producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-        }
+        Send(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers });
     }
 
     private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers) =>
@@ -96,7 +83,11 @@ public sealed class KafkaOutputSink : IOutputSink
     private void Produce(TopicPartition destination, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers)
     {
         // Confluent.Kafka takes byte[] only (no span overload): one copy per output record.
-        var message = new Message<byte[], byte[]> { Key = key.IsEmpty ? null! : key.ToArray(), Value = value.ToArray(), Headers = headers };
+        Send(destination, new Message<byte[], byte[]> { Key = key.IsEmpty ? null! : key.ToArray(), Value = value.ToArray(), Headers = headers });
+    }
+
+    private void Send(TopicPartition destination, Message<byte[], byte[]> message)
+    {
         while (true)
         {
             try

@@ -89,41 +89,12 @@ internal static class AuditCommand
 
     private static int VerifyTopic(string bootstrap, string topic)
     {
-        using IConsumer<Ignore, string> consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig
-        {
-            BootstrapServers = bootstrap, GroupId = "streamguard-audit-verify-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50,
-            // The end of a partition written in transactions is a commit marker, never delivered: read to EOF.
-            EnablePartitionEof = true,
-        }).Build();
-        using IAdminClient admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        Metadata metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(30));
-        TopicMetadata? t = metadata.Topics.FirstOrDefault(x => x.Topic == topic);
-        if (t is null || t.Error.IsError || t.Partitions.Count == 0) throw new UsageException($"topic {topic}: {t?.Error.Reason ?? "not found"}");
-
         string source = "";
-        IEnumerable<string> Records()
-        {
-            foreach (PartitionMetadata p in t.Partitions.OrderBy(p => p.PartitionId))
-            {
-                var tp = new TopicPartition(topic, p.PartitionId);
-                long end = consumer.QueryWatermarkOffsets(tp, TimeSpan.FromSeconds(30)).High.Value;
-                if (end <= 0) continue;
-                consumer.Assign(new TopicPartitionOffset(tp, Offset.Beginning));
-                while (true)
-                {
-                    ConsumeResult<Ignore, string>? r = consumer.Consume(TimeSpan.FromSeconds(10)) ??
-                        throw new TimeoutException($"{topic}/{p.PartitionId}: no record within 10 s before offset {end}");
-                    if (r.IsPartitionEOF) break;
-                    source = $"{topic}/{p.PartitionId}/{r.Offset.Value}";
-                    yield return r.Message.Value;
-                }
-            }
-        }
+        IEnumerable<string> records = TopicRecords(bootstrap, topic, s => source = s);
         AuditVerifier.Result result;
         try
         {
-            result = AuditVerifier.Verify(Records());
+            result = AuditVerifier.Verify(records);
         }
         catch (Exception e) when (e is TimeoutException or KafkaException)
         {
