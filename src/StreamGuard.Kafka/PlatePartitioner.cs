@@ -1,4 +1,3 @@
-using System.Text.Json;
 using StreamGuard.Text;
 
 namespace StreamGuard.Kafka;
@@ -15,10 +14,14 @@ public static class PlatePartitioner
     /// from the value's <c>plate</c> member when the key is missing or not a plate; -1 when neither holds a plate.</summary>
     public static int PartitionOf(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int partitions)
     {
-        if (!Plate.TryPack(key, out ulong plate) && !TryPlateMember(value, out plate)) return -1;
-        Span<byte> text = stackalloc byte[Plate.MaxLength];
-        int n = Plate.Unpack(plate, text);
-        return (Murmur2(text[..n]) & 0x7fffffff) % partitions;
+        if (!Plate.TryPack(key, out ulong plate) &&
+            !(JsonMembers.TryGetString(value, "plate"u8, out ReadOnlySpan<byte> text) && Plate.TryPack(text, out plate)))
+        {
+            return -1;
+        }
+        Span<byte> normalised = stackalloc byte[Plate.MaxLength];
+        int n = Plate.Unpack(plate, normalised);
+        return (Murmur2(normalised[..n]) & 0x7fffffff) % partitions;
     }
 
     /// <summary>Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2).</summary>
@@ -57,26 +60,5 @@ public static class PlatePartitioner
         h *= m;
         h ^= h >> 15;
         return (int)h;
-    }
-
-    private static bool TryPlateMember(ReadOnlySpan<byte> value, out ulong plate)
-    {
-        plate = 0;
-        try
-        {
-            var reader = new Utf8JsonReader(value);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                bool match = reader.ValueTextEquals("plate"u8);
-                reader.Read();
-                if (match) return reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Plate.TryPack(reader.ValueSpan, out plate);
-                reader.Skip();
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return false;
     }
 }

@@ -176,27 +176,6 @@ internal static class ReplayCommand
     /// The merge key of a line: its top-level timestamp member. A line without a readable one sorts first
     /// (it is rejected at once, with its own code, by the engine).
     /// </summary>
-    internal static long EventTime(ReadOnlySpan<byte> line, ReadOnlySpan<byte> member)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(line);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return long.MinValue;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                bool match = reader.ValueTextEquals(member);
-                reader.Read();
-                if (match && reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped &&
-                    Rfc3339.TryParse(reader.ValueSpan, out long ms))
-                {
-                    return ms;
-                }
-                reader.Skip();
-            }
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-        }
-        return long.MinValue;
-    }
+    internal static long EventTime(ReadOnlySpan<byte> line, ReadOnlySpan<byte> member) =>
+        JsonMembers.TryGetString(line, member, out ReadOnlySpan<byte> text) && Rfc3339.TryParse(text, out long ms) ? ms : long.MinValue;
 }
