@@ -95,17 +95,22 @@ public sealed class StreamGuardWorker
         using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
             .SetErrorHandler((_, e) => _log($"producer: {e.Reason}"))
             .Build();
-        int auditPartitions = PartitionCount(producer, _options.Topics.Audit);
-        int readsPartitions = PartitionCount(producer, _options.Topics.Reads), holdsPartitions = PartitionCount(producer, _options.Topics.Holds);
+        // Every topic's partitions, asked once at start through one admin client.
+        var partitionsOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        using (IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build())
+        {
+            foreach (string topic in _options.Topics.All) partitionsOf[topic] = PartitionCount(admin, topic);
+        }
+        int auditPartitions = partitionsOf[_options.Topics.Audit];
+        int readsPartitions = partitionsOf[_options.Topics.Reads], holdsPartitions = partitionsOf[_options.Topics.Holds];
+        int queriesPartitions = partitionsOf[_options.Topics.Queries];
         _inputPartitions = readsPartitions;
-        _repartition = readsPartitions > 0 &&
-            PartitionCount(producer, _options.Topics.Queries) == readsPartitions &&
-            PartitionCount(producer, _options.Topics.RepartitionReads) == readsPartitions &&
-            PartitionCount(producer, _options.Topics.RepartitionQueries) == readsPartitions;
+        _repartition = readsPartitions > 0 && queriesPartitions == readsPartitions &&
+            partitionsOf[_options.Topics.RepartitionReads] == readsPartitions &&
+            partitionsOf[_options.Topics.RepartitionQueries] == readsPartitions;
         _log(_repartition
             ? $"repartitioning on: a read or query that arrives off its plate's partition goes through {_options.Topics.RepartitionReads} / {_options.Topics.RepartitionQueries}"
             : "repartitioning off (the repartition topics are missing or their partition counts differ from the inputs'): reads and queries must be partitioned by plate with Kafka's default (murmur2) partitioner");
-        int queriesPartitions = PartitionCount(producer, _options.Topics.Queries);
         foreach (var (topic, count) in (IEnumerable<(string, int)>)[(_options.Topics.Queries, queriesPartitions), (_options.Topics.Holds, holdsPartitions)])
         {
             // Decisions on queries and holds of partition N go on chain pN, which only the owner of reads partition N may write.
@@ -162,7 +167,7 @@ public sealed class StreamGuardWorker
                 _partitionsLost = _options.ExactlyOnce;
             })
             .Build();
-        using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, producer, engine);
+        using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, partitionsOf, engine);
         try
         {
             // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
@@ -453,9 +458,8 @@ public sealed class StreamGuardWorker
         return restored;
     }
 
-    private static int PartitionCount(IProducer<byte[], byte[]> producer, string topic)
+    private static int PartitionCount(IAdminClient admin, string topic)
     {
-        using IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build();
         try
         {
             TopicMetadata? t = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(x => x.Topic == topic);
@@ -473,27 +477,17 @@ public sealed class StreamGuardWorker
     /// no commits — like a Kafka Streams global table, and read to its end before the first input event, so restored
     /// and new reads see every hold and entry. A missing topic turns its feature off, said in the log.
     /// </summary>
-    private IConsumer<byte[]?, byte[]?>? OpenTables(ConsumerConfig config, IProducer<byte[], byte[]> producer, StreamGuardEngine engine)
+    private IConsumer<byte[]?, byte[]?>? OpenTables(ConsumerConfig config, Dictionary<string, int> partitionsOf, StreamGuardEngine engine)
     {
-        using IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build();
         var partitions = new List<TopicPartitionOffset>();
         foreach (string topic in (string[])[_options.Topics.Hotlists, _options.Topics.Holds])
         {
-            TopicMetadata? t = null;
-            try
-            {
-                t = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(x => x.Topic == topic);
-            }
-            catch (KafkaException e)
-            {
-                _log($"{topic}: no metadata ({e.Error.Reason})");
-            }
-            if (t is null || t.Error.IsError || t.Partitions.Count == 0)
+            if (partitionsOf[topic] == 0)
             {
                 _log($"{topic}: topic not found: {(topic == _options.Topics.Hotlists ? "alerts" : "holds")} are off");
                 continue;
             }
-            partitions.AddRange(t.Partitions.Select(p => new TopicPartitionOffset(topic, p.PartitionId, Offset.Beginning)));
+            partitions.AddRange(Enumerable.Range(0, partitionsOf[topic]).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         }
         if (partitions.Count == 0) return null;
         var tableConfig = new ConsumerConfig(new Dictionary<string, string>(config))
