@@ -160,11 +160,7 @@ public sealed class StreamGuardEngine
         _audit.Complete();
         if (expired) return;
 
-        _store.Add(new StoredRead
-        {
-            Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = source.Partition,
-            ReadId = readId.ToArray(), Payload = payload.ToArray(),
-        });
+        _store.Add(Stored(read, payload, source.Partition, expires));
         Push(read, readId, payload, source, now);
         Alert(read, readId, payload, source, now);
     }
@@ -314,11 +310,7 @@ public sealed class StreamGuardEngine
         if (payload.Length > _parser.MaxEventBytes || !_parser.ParseRead(payload, out PlateRead read).IsOk) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
-        var stored = new StoredRead
-        {
-            Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expires, Partition = partition,
-            ReadId = _parser.Text(read.ReadId).ToArray(), Payload = payload.ToArray(),
-        };
+        StoredRead stored = Stored(read, payload, partition, expires);
         long now = NowMs;
         if (expires <= now)
         {
@@ -339,7 +331,12 @@ public sealed class StreamGuardEngine
     {
         if (payload.Length > _parser.MaxEventBytes || !_parser.ParseQuery(payload, out Query q).IsOk) return false;
         // As when it was decided: only an authentic query's id counts (a forged one must not block the genuine query).
-        if (q.IssuedAtMs < NowMs - Policy.MaxClockSkewMs || !Authentic(q)) return false;
+        return q.IssuedAtMs >= NowMs - Policy.MaxClockSkewMs && Authentic(q) && RememberQueryId(q);
+    }
+
+    /// <summary>Adds a query id to the replay set; false when it was already there.</summary>
+    private bool RememberQueryId(in Query q)
+    {
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(_parser.Text(q.QueryId), digest);
         UInt128 idHash = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
@@ -347,6 +344,13 @@ public sealed class StreamGuardEngine
         _seenExpiry.Enqueue(idHash, q.IssuedAtMs);
         return true;
     }
+
+    /// <summary>The stored copy of a read: its id and original bytes, owner, time, window end and partition.</summary>
+    private StoredRead Stored(in PlateRead read, ReadOnlySpan<byte> payload, int partition, long expiresAtMs) => new()
+    {
+        Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expiresAtMs, Partition = partition,
+        ReadId = _parser.Text(read.ReadId).ToArray(), Payload = payload.ToArray(),
+    };
 
     /// <summary>
     /// Drops what belongs to input partition <paramref name="partition"/> (revoked: another worker continues it) —
@@ -408,6 +412,11 @@ public sealed class StreamGuardEngine
         long now = NowMs;
         if (value.IsEmpty)
         {
+            if (key.IsEmpty)
+            {
+                if (audit) DeadLetter(new ParseResult(ParseError.InvalidField, "key", "a hold tombstone needs the key hold_id"), key, source);
+                return;
+            }
             string id = System.Text.Encoding.UTF8.GetString(key);
             // The table path may apply a release before the group path audits it: keep what was released for the audit.
             if (!_holds.TryGetValue(id, out HoldRow? known)) _released.TryGetValue(id, out known);
@@ -771,11 +780,7 @@ public sealed class StreamGuardEngine
             _seenExpiry.Dequeue();
             _seenQueries.Remove(old);
         }
-        Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(_parser.Text(q.QueryId), digest);
-        UInt128 idHash = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
-        if (!_seenQueries.TryAdd(idHash, q.IssuedAtMs)) return DecisionCode.DenyReplayed;
-        _seenExpiry.Enqueue(idHash, q.IssuedAtMs);
+        if (!RememberQueryId(q)) return DecisionCode.DenyReplayed;
 
         if (Policy.Search.RequireCaseNumber && q.CaseNumber.IsEmpty) return DecisionCode.DenyMissingCaseNumber;
         if (Policy.Search.RequireReason && q.Reason.IsEmpty) return DecisionCode.DenyMissingReason;

@@ -335,6 +335,10 @@ public sealed class SharingTests : IDisposable
 
         engine.ProcessHold("h2"u8, "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8, EventSource.File("holds", 3));
         Assert.Equal("invalid_field", MemorySink.Json(sink.DeadLetters[^1]).GetProperty("error").GetString());
+
+        engine.ProcessHold(default, default, EventSource.File("holds", 4)); // a tombstone without its key: never dropped silently
+        JsonElement keyless = MemorySink.Json(sink.DeadLetters[^1]);
+        Assert.Equal(("invalid_field", "holds:4"), (keyless.GetProperty("error").GetString(), keyless.GetProperty("source").GetString()));
     }
 
     [Fact]
