@@ -25,7 +25,7 @@ public sealed class WorkerIntegrationTests
         DateTimeOffset now = DateTimeOffset.UtcNow;
 
         var worker = new StreamGuardWorker(
-            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
+            cluster.WorkerOptions(),
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
@@ -122,7 +122,7 @@ public sealed class WorkerIntegrationTests
         producer.Flush(s_timeout);
 
         var worker = new StreamGuardWorker(
-            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, CommitInterval = TimeSpan.FromHours(1), CommitBatch = int.MaxValue },
+            cluster.WorkerOptions() with { CommitInterval = TimeSpan.FromHours(1), CommitBatch = int.MaxValue },
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.WaitFor(() => worker.Processed >= count);
@@ -159,7 +159,7 @@ public sealed class WorkerIntegrationTests
         void Log(string m) { lock (log) log.Add(m); }
         using var reloader = new PolicyReloader(policy.PolicyPath, policy.Compiled, Log, TimeSpan.FromMilliseconds(100));
         var worker = new StreamGuardWorker(
-            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
+            cluster.WorkerOptions(),
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), Log, reloader);
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
@@ -198,7 +198,7 @@ public sealed class WorkerIntegrationTests
         using IProducer<string?, string> producer = cluster.Producer();
         DateTimeOffset now = DateTimeOffset.UtcNow;
         var worker = new StreamGuardWorker(
-            new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics },
+            cluster.WorkerOptions(),
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
@@ -235,12 +235,7 @@ public sealed class WorkerIntegrationTests
         for (int run = 0; run < 2; run++)
         {
             var worker = new StreamGuardWorker(
-                new WorkerOptions
-                {
-                    BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, TransactionalId = cluster.GroupId + "-w",
-                    // The embedded broker waits out the session of a member that left before it assigns the next one.
-                    Kafka = new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" },
-                },
+                cluster.WorkerOptions(cluster.GroupId + "-w", quickRejoin: true),
                 sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
             using var running = new WorkerThread(worker);
             await running.AssignedAsync();
@@ -289,11 +284,7 @@ public sealed class WorkerIntegrationTests
         for (int w = 0; w < 2; w++)
         {
             var worker = new StreamGuardWorker(
-                new WorkerOptions
-                {
-                    BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, Topics = cluster.Topics, TransactionalId = $"{cluster.GroupId}-w{w}",
-                    Kafka = new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" },
-                },
+                cluster.WorkerOptions($"{cluster.GroupId}-w{w}", quickRejoin: true),
                 sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
             workers.Add(new WorkerThread(worker));
         }

@@ -47,6 +47,18 @@ internal sealed class KafkaTestCluster : IDisposable
     public int Partitions { get; }
     public bool IsEmbedded => _mock is not null;
 
+    /// <summary>
+    /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 2 s session, for tests
+    /// that restart or add workers (the embedded broker waits out a departed member's session before it reassigns).
+    /// </summary>
+    public WorkerOptions WorkerOptions(string? transactionalId = null, bool quickRejoin = false) => new()
+    {
+        BootstrapServers = BootstrapServers, GroupId = GroupId, Topics = Topics, TransactionalId = transactionalId,
+        Kafka = quickRejoin
+            ? new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" }
+            : new Dictionary<string, string>(),
+    };
+
     public IProducer<string?, string> Producer() =>
         new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
 
