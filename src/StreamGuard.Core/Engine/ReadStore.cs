@@ -1,109 +1,201 @@
 namespace StreamGuard.Engine;
 
-/// <summary>A read kept for queries: owner, time, id and the original JSON bytes.</summary>
-public sealed class StoredRead
-{
-    public required int Owner { get; init; }
-    public required ulong Plate { get; init; }
-    public required long ObservedAtMs { get; init; }
-    public required long ExpiresAtMs { get; set; }
-    public required byte[] ReadId { get; init; }
-    public required byte[] Payload { get; init; }
-    /// <summary>The input partition the read came from: its purge is audited on that partition's chain.</summary>
-    public int Partition { get; init; }
-    public bool Evicted { get; set; }
-}
+/// <summary>A resident read of a <see cref="ReadStore"/>: valid until the read is removed, or moved by a reschedule.</summary>
+public readonly record struct StoredRead(int Partition, int Slot);
 
 /// <summary>
-/// The foundation read store: plate → reads inside their owner's retention window, evicted in expiry order.
+/// The read store: plate → reads inside their owner's retention window, one <see cref="PartitionReads"/> per input
+/// partition, evicted in expiry order.
 /// </summary>
 /// <remarks>
-/// One object and one payload copy per resident read: simple and correct, not yet the arena-backed store
-/// the retention issue calls for (≤ 64 B overhead per read). Eviction is driven by the engine's clock on
-/// every event, not by a batch job.
+/// No object per read: a read is a 48-byte entry in segmented arrays plus its payload bytes in pooled arena chunks
+/// grouped by expiry time, so memory comes back a chunk at a time as reads expire and the garbage collector has
+/// a few thousand chunk arrays to track instead of millions of reads. Per partition, so a revoked partition is
+/// dropped at once and each is rebuilt on its own. Not thread-safe.
 /// </remarks>
 public sealed class ReadStore
 {
-    private readonly Dictionary<ulong, List<StoredRead>> _byPlate = [];
-    private readonly PriorityQueue<StoredRead, long> _expiry = new();
+    private PartitionReads?[] _partitions = new PartitionReads?[1];
+    private int _peeked = -1;
 
-    public int Count { get; private set; }
-
-    public void Add(StoredRead read)
+    /// <summary>Resident reads over every partition.</summary>
+    public int Count
     {
-        if (!_byPlate.TryGetValue(read.Plate, out List<StoredRead>? list))
+        get
         {
-            list = new List<StoredRead>(2);
-            _byPlate.Add(read.Plate, list);
+            int n = 0;
+            foreach (PartitionReads? p in _partitions) n += p?.Count ?? 0;
+            return n;
         }
-        list.Add(read);
-        _expiry.Enqueue(read, read.ExpiresAtMs);
-        Count++;
     }
 
-    private static readonly List<StoredRead> s_none = [];
-
-    /// <summary>The resident reads of a plate (any order), or an empty list. Do not modify it.</summary>
-    public List<StoredRead> Find(ulong plate) =>
-        _byPlate.TryGetValue(plate, out List<StoredRead>? list) ? list : s_none;
+    /// <summary>Bytes of the reads' payloads (the original JSON), over every partition.</summary>
+    public long PayloadBytes
+    {
+        get
+        {
+            long n = 0;
+            foreach (PartitionReads? p in _partitions) n += p?.PayloadBytes ?? 0;
+            return n;
+        }
+    }
 
     /// <summary>
-    /// Recomputes every resident read's expiry (a policy version changed some owner's window) and rebuilds the
-    /// eviction order, so a shortened window purges on time. Costs O(n log n) in resident reads; called only when
-    /// a window changed.
+    /// Bytes the store holds beyond the payloads: entries, hash buckets, the expiry heap and chunk tables (allocated
+    /// capacity, not only what is used), plus read ids copied because they did not appear verbatim in the payload.
     /// </summary>
-    public void Reschedule(Func<StoredRead, long> expiresAt)
+    public long IndexBytes
     {
-        var reads = new List<(StoredRead, long)>(_expiry.Count);
-        while (_expiry.TryDequeue(out StoredRead? read, out _))
+        get
         {
-            read.ExpiresAtMs = expiresAt(read);
-            reads.Add((read, read.ExpiresAtMs));
+            long n = 0;
+            foreach (PartitionReads? p in _partitions) n += p?.IndexBytes ?? 0;
+            return n;
         }
-        _expiry.EnqueueRange(reads);
     }
 
-    /// <summary>Removes every resident read that came from input partition <paramref name="partition"/>.</summary>
-    public void RemovePartition(int partition)
+    /// <summary>Bytes of arena chunks allocated (payloads, copied ids and the free space of partly filled chunks).</summary>
+    public long ArenaBytes
     {
-        var kept = new List<(StoredRead, long)>(_expiry.Count);
-        while (_expiry.TryDequeue(out StoredRead? read, out long expiresAt))
+        get
         {
-            if (read.Partition != partition) { kept.Add((read, expiresAt)); continue; }
-            List<StoredRead> list = _byPlate[read.Plate];
-            list.Remove(read);
-            if (list.Count == 0) _byPlate.Remove(read.Plate);
-            read.Evicted = true;
-            Count--;
+            long n = 0;
+            foreach (PartitionReads? p in _partitions) n += p?.ArenaBytes ?? 0;
+            return n;
         }
-        _expiry.EnqueueRange(kept);
     }
 
-    /// <summary>The next read whose expiry is at or before <paramref name="nowMs"/>, left in place (see <see cref="RemoveHead"/>, <see cref="ExtendHead"/>).</summary>
-    public bool TryPeekExpired(long nowMs, out StoredRead? read)
+    /// <summary>The reads of input partition <paramref name="partition"/>, or null when it has none.</summary>
+    public PartitionReads? Partition(int partition) => (uint)partition < (uint)_partitions.Length ? _partitions[partition] : null;
+
+    /// <summary>Stores a read; <paramref name="readId"/> is its id as parsed (the payload is searched for it first).</summary>
+    public StoredRead Add(int partition, ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload)
     {
-        if (_expiry.TryPeek(out read, out long expiresAt) && expiresAt <= nowMs) return true;
-        read = null;
+        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        if (partition >= _partitions.Length) Array.Resize(ref _partitions, Math.Max(partition + 1, _partitions.Length * 2));
+        PartitionReads p = _partitions[partition] ??= new PartitionReads();
+        return new StoredRead(partition, p.Add(plate, owner, observedAtMs, expiresAtMs, readId, payload));
+    }
+
+    public ulong Plate(StoredRead read) => _partitions[read.Partition]!.Plate(read.Slot);
+
+    public int Owner(StoredRead read) => _partitions[read.Partition]!.Owner(read.Slot);
+
+    public long ObservedAtMs(StoredRead read) => _partitions[read.Partition]!.ObservedAtMs(read.Slot);
+
+    public long ExpiresAtMs(StoredRead read) => _partitions[read.Partition]!.ExpiresAtMs(read.Slot);
+
+    public ReadOnlySpan<byte> ReadId(StoredRead read) => _partitions[read.Partition]!.ReadId(read.Slot);
+
+    public ReadOnlySpan<byte> Payload(StoredRead read) => _partitions[read.Partition]!.Payload(read.Slot);
+
+    /// <summary>The resident reads of a plate in every partition (any order). Do not add or remove while enumerating.</summary>
+    public PlateReads Find(ulong plate) => new(this, plate);
+
+    /// <summary>
+    /// The next read whose expiry is at or before <paramref name="nowMs"/> (lowest partition first, then expiry order),
+    /// left in place: <see cref="RemoveHead"/> or <see cref="ExtendHead"/> deals with it.
+    /// </summary>
+    public bool TryPeekExpired(long nowMs, out StoredRead read)
+    {
+        for (int p = 0; p < _partitions.Length; p++)
+        {
+            if (_partitions[p] is { } reads && reads.TryPeekExpired(nowMs, out int slot))
+            {
+                _peeked = p;
+                read = new StoredRead(p, slot);
+                return true;
+            }
+        }
+        _peeked = -1;
+        read = default;
         return false;
     }
 
     /// <summary>Evicts the read <see cref="TryPeekExpired"/> returned.</summary>
     public void RemoveHead()
     {
-        StoredRead read = _expiry.Dequeue();
-        List<StoredRead> list = _byPlate[read.Plate];
-        list.Remove(read);
-        if (list.Count == 0) _byPlate.Remove(read.Plate);
-        read.Evicted = true;
-        Count--;
+        if (_peeked < 0) throw new InvalidOperationException("RemoveHead without a read from TryPeekExpired");
+        _partitions[_peeked]!.RemoveHead();
+        _peeked = -1;
     }
 
     /// <summary>Keeps the read <see cref="TryPeekExpired"/> returned until <paramref name="expiresAtMs"/> (a hold).</summary>
     public void ExtendHead(long expiresAtMs)
     {
-        StoredRead read = _expiry.Dequeue();
-        read.ExpiresAtMs = expiresAtMs;
-        _expiry.Enqueue(read, expiresAtMs);
+        if (_peeked < 0) throw new InvalidOperationException("ExtendHead without a read from TryPeekExpired");
+        _partitions[_peeked]!.ExtendHead(expiresAtMs);
+        _peeked = -1;
     }
 
+    /// <summary>
+    /// Recomputes every resident read's expiry (a policy version changed some owner's window). O(n) in resident
+    /// reads; called only when a window changed.
+    /// </summary>
+    public void Reschedule(Func<StoredRead, long> expiresAt)
+    {
+        for (int p = 0; p < _partitions.Length; p++)
+        {
+            int partition = p;
+            _partitions[p]?.Reschedule(slot => expiresAt(new StoredRead(partition, slot)), onlyExtended: false);
+        }
+    }
+
+    /// <summary>
+    /// Recomputes the expiry of the reads a hold kept past their window (a hold was released or replaced). Costs in
+    /// proportion to those reads, not to the store.
+    /// </summary>
+    public void RescheduleExtended(Func<StoredRead, long> expiresAt)
+    {
+        for (int p = 0; p < _partitions.Length; p++)
+        {
+            int partition = p;
+            _partitions[p]?.Reschedule(slot => expiresAt(new StoredRead(partition, slot)), onlyExtended: true);
+        }
+    }
+
+    /// <summary>Drops every resident read that came from input partition <paramref name="partition"/>, at once.</summary>
+    public void RemovePartition(int partition)
+    {
+        if ((uint)partition < (uint)_partitions.Length) _partitions[partition] = null;
+        _peeked = -1;
+    }
+
+    /// <summary>Enumerates the reads of one plate over every partition.</summary>
+    public ref struct PlateReads
+    {
+        private readonly ReadStore _store;
+        private readonly ulong _plate;
+        private int _partition;
+        private int _slot;
+
+        internal PlateReads(ReadStore store, ulong plate)
+        {
+            _store = store;
+            _plate = plate;
+            _partition = -1;
+            _slot = -1;
+        }
+
+        public readonly PlateReads GetEnumerator() => this;
+
+        public readonly StoredRead Current => new(_partition, _slot);
+
+        public bool MoveNext()
+        {
+            PartitionReads?[] partitions = _store._partitions;
+            if (_partition >= 0 && partitions[_partition] is { } current)
+            {
+                _slot = current.NextOfPlate(_slot, _plate);
+                if (_slot >= 0) return true;
+            }
+            while (++_partition < partitions.Length)
+            {
+                if (partitions[_partition] is not { } reads) continue;
+                _slot = reads.FirstOfPlate(_plate);
+                if (_slot >= 0) return true;
+            }
+            return false;
+        }
+    }
 }

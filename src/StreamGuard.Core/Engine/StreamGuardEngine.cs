@@ -49,6 +49,7 @@ public sealed class StreamGuardEngine
     private readonly Dictionary<UInt128, long> _seenQueries = [];
     private readonly PriorityQueue<UInt128, long> _seenExpiry = new();
     private readonly List<StoredRead> _matches = [];
+    private readonly Comparison<StoredRead> _newestFirst;
     private readonly List<int> _owners = [];
     private readonly List<bool> _ownerAllowed = [];
     private IncrementalHash[]?[] _requesterMacs; // per requester, one keyed HMAC context per live key
@@ -71,6 +72,11 @@ public sealed class StreamGuardEngine
         _audit.SetPolicy(policy, change);
         _json = new Utf8JsonWriter(_out, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         _requesterMacs = new IncrementalHash[]?[policy.Agencies.Count];
+        _newestFirst = (a, b) =>
+        {
+            long ta = _store.ObservedAtMs(a), tb = _store.ObservedAtMs(b);
+            return ta != tb ? tb.CompareTo(ta) : _store.ReadId(a).SequenceCompareTo(_store.ReadId(b));
+        };
     }
 
     public CompiledPolicy Policy { get; private set; }
@@ -99,7 +105,7 @@ public sealed class StreamGuardEngine
         _parser = new EventParser(next.Agencies, _parser.Cameras, _parser.MaxEventBytes);
         Policy = next;
         // A changed window applies to reads already stored: a shortened one purges them at the next event.
-        if (windowsChanged) RescheduleHeld();
+        if (windowsChanged) RescheduleHeld(allReads: true);
         _audit.SetPolicy(next, change);
         Stats.PolicyLoads++;
     }
@@ -160,7 +166,7 @@ public sealed class StreamGuardEngine
         _audit.Complete();
         if (expired) return;
 
-        _store.Add(Stored(read, payload, source.Partition, expires));
+        _store.Add(source.Partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
         Push(read, readId, payload, source, now);
         Alert(read, readId, payload, source, now);
     }
@@ -251,46 +257,50 @@ public sealed class StreamGuardEngine
     public void Evict(long nowMs)
     {
         Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
-        while (_store.TryPeekExpired(nowMs, out StoredRead? read))
+        while (_store.TryPeekExpired(nowMs, out StoredRead read))
         {
-            if (HeldUntil(read!, nowMs, out HoldRow? hold) is long until)
+            // The read's bytes live in the store's arena: everything is written before the store lets go of them.
+            int owner = _store.Owner(read);
+            ulong plate = _store.Plate(read);
+            ReadOnlySpan<byte> readId = _store.ReadId(read);
+            if (HeldUntil(owner, plate, _store.ObservedAtMs(read), nowMs, out HoldRow? hold) is long until)
             {
                 // A hold keeps the holding agency's read past its window (SPEC §5): recorded, then kept until `until`.
-                _store.ExtendHead(until);
                 Stats.Count(DecisionCode.HoldRetained);
-                _audit.Begin(read!.Partition, "hold"u8, true, DecisionCodes.Utf8(DecisionCode.HoldRetained), nowMs);
+                _audit.Begin(read.Partition, "hold"u8, true, DecisionCodes.Utf8(DecisionCode.HoldRetained), nowMs);
                 WriteHoldMembers(_audit.Writer, hold!);
                 _audit.Writer.WriteStartArray("reads"u8);
-                _audit.Writer.WriteStringValue(read.ReadId);
+                _audit.Writer.WriteStringValue(readId);
                 _audit.Writer.WriteEndArray();
-                _audit.WritePlateRef(read.Plate);
+                _audit.WritePlateRef(plate);
                 _audit.Complete();
+                _store.ExtendHead(until);
                 continue;
             }
-            _store.RemoveHead();
             Stats.Purges++;
             Stats.Count(DecisionCode.Purged);
-            _audit.Begin(read!.Partition, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), nowMs);
+            _audit.Begin(read.Partition, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), nowMs);
             Utf8JsonWriter w = _audit.Writer;
-            WriteRetentionRule(w, read.Owner);
-            w.WriteString("owner"u8, Policy.Agencies.IdOf(read.Owner));
+            WriteRetentionRule(w, owner);
+            w.WriteString("owner"u8, Policy.Agencies.IdOf(owner));
             w.WriteStartArray("reads"u8);
-            w.WriteStringValue(read.ReadId);
+            w.WriteStringValue(readId);
             w.WriteEndArray();
-            _audit.WritePlateRef(read.Plate);
+            _audit.WritePlateRef(plate);
             _audit.Complete();
 
             _out.ResetWrittenCount();
             _json.Reset(_out);
             _json.WriteStartObject();
-            _json.WriteString("read_id"u8, read.ReadId);
-            _json.WriteString("agency_id"u8, Policy.Agencies.IdOf(read.Owner));
-            Rfc3339.Format(read.ExpiresAtMs, at);
+            _json.WriteString("read_id"u8, readId);
+            _json.WriteString("agency_id"u8, Policy.Agencies.IdOf(owner));
+            Rfc3339.Format(_store.ExpiresAtMs(read), at);
             _json.WriteString("expired_at"u8, at);
-            _json.WriteString("rule"u8, Policy.RetentionRule(read.Owner));
+            _json.WriteString("rule"u8, Policy.RetentionRule(owner));
             _json.WriteEndObject();
             _json.Flush();
-            _sink.Purge(read.ReadId, _out.WrittenSpan);
+            _sink.Purge(readId, _out.WrittenSpan);
+            _store.RemoveHead();
         }
     }
 
@@ -310,16 +320,15 @@ public sealed class StreamGuardEngine
         if (payload.Length > _parser.MaxEventBytes || !_parser.ParseRead(payload, out PlateRead read).IsOk) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
-        StoredRead stored = Stored(read, payload, partition, expires);
         long now = NowMs;
         if (expires <= now)
         {
             // Past its window: kept if a hold in force keeps it (holds are loaded before reads are restored); else
             // purged at the next eviction if nobody has purged it yet.
-            if (HeldUntil(stored, now, out _) is long until) stored.ExpiresAtMs = until;
+            if (HeldUntil(read.Owner, read.Plate, read.ObservedAtMs, now, out _) is long until) expires = until;
             else if (expires <= chainHeadAtMs) return false;
         }
-        _store.Add(stored);
+        _store.Add(partition, read.Plate, read.Owner, read.ObservedAtMs, expires, _parser.Text(read.ReadId), payload);
         return true;
     }
 
@@ -344,13 +353,6 @@ public sealed class StreamGuardEngine
         _seenExpiry.Enqueue(idHash, q.IssuedAtMs);
         return true;
     }
-
-    /// <summary>The stored copy of a read: its id and original bytes, owner, time, window end and partition.</summary>
-    private StoredRead Stored(in PlateRead read, ReadOnlySpan<byte> payload, int partition, long expiresAtMs) => new()
-    {
-        Owner = read.Owner, Plate = read.Plate, ObservedAtMs = read.ObservedAtMs, ExpiresAtMs = expiresAtMs, Partition = partition,
-        ReadId = _parser.Text(read.ReadId).ToArray(), Payload = payload.ToArray(),
-    };
 
     /// <summary>
     /// Drops what belongs to input partition <paramref name="partition"/> (revoked: another worker continues it) —
@@ -433,7 +435,7 @@ public sealed class StreamGuardEngine
                     if (_released.Count >= MaxReleasedKept) _released.Clear(); // bounded: audited by another worker, or long ago
                     _released[id] = removed;
                 }
-                RescheduleHeld();
+                RescheduleHeld(allReads: false);
             }
             return;
         }
@@ -455,7 +457,7 @@ public sealed class StreamGuardEngine
         _holds[holdId] = row;
         // A new hold needs nothing now: eviction consults the holds when a read's window ends. A replaced one may end
         // sooner than the one before, so reads it was keeping are re-evaluated.
-        if (replaced) RescheduleHeld();
+        if (replaced) RescheduleHeld(allReads: false);
     }
 
     /// <summary>The release of a hold this engine has not (yet) seen placed: recorded with its id alone.</summary>
@@ -499,31 +501,38 @@ public sealed class StreamGuardEngine
         w.WriteString("until"u8, until);
     }
 
-    /// <summary>The latest <c>until</c> of the holds in force that keep <paramref name="read"/> beyond <paramref name="nowMs"/>, or null.</summary>
-    private long? HeldUntil(StoredRead read, long nowMs, out HoldRow? by)
+    /// <summary>The latest <c>until</c> of the holds in force that keep a read (owner, plate, time) beyond <paramref name="nowMs"/>, or null.</summary>
+    private long? HeldUntil(int owner, ulong plate, long observedAtMs, long nowMs, out HoldRow? by)
     {
         by = null;
         long best = nowMs;
         foreach (HoldRow h in _holds.Values)
         {
-            if (h.Agency != read.Owner || h.UntilMs <= best) continue;
-            if (h.Plate != 0 && h.Plate != read.Plate) continue;
-            if (read.ObservedAtMs < h.FromMs || read.ObservedAtMs > h.ToMs) continue;
+            if (h.Agency != owner || h.UntilMs <= best) continue;
+            if (h.Plate != 0 && h.Plate != plate) continue;
+            if (observedAtMs < h.FromMs || observedAtMs > h.ToMs) continue;
             best = h.UntilMs;
             by = h;
         }
         return by is null ? null : best;
     }
 
-    /// <summary>After a hold is released or replaced: every read's expiry back to its window or the holds still in force.</summary>
-    private void RescheduleHeld()
+    /// <summary>
+    /// After a window changed (<paramref name="allReads"/>) or a hold was released or replaced (only the reads a hold
+    /// kept past their window): each read's expiry back to its window, or the holds still in force.
+    /// </summary>
+    private void RescheduleHeld(bool allReads)
     {
         long now = NowMs;
-        _store.Reschedule(r =>
+        Func<StoredRead, long> expiresAt = r =>
         {
-            long window = r.ObservedAtMs + Policy.RetentionMs(r.Owner);
-            return window > now ? window : HeldUntil(r, now, out _) ?? window;
-        });
+            int owner = _store.Owner(r);
+            long observed = _store.ObservedAtMs(r);
+            long window = observed + Policy.RetentionMs(owner);
+            return window > now ? window : HeldUntil(owner, _store.Plate(r), observed, now, out _) ?? window;
+        };
+        if (allReads) _store.Reschedule(expiresAt);
+        else _store.RescheduleExtended(expiresAt);
     }
 
     // ---- hotlists and alerts ----------------------------------------------------------------
@@ -679,13 +688,15 @@ public sealed class StreamGuardEngine
         {
             // The window in force now (a reload may have shortened it since the read was stored); past it, a read
             // kept by a hold is the holding agency's alone.
-            if (r.ObservedAtMs < from || r.ObservedAtMs > to || r.ExpiresAtMs <= now) continue;
-            if (r.ObservedAtMs + Policy.RetentionMs(r.Owner) <= now && r.Owner != q.Requester) continue;
+            long observed = _store.ObservedAtMs(r);
+            int owner = _store.Owner(r);
+            if (observed < from || observed > to || _store.ExpiresAtMs(r) <= now) continue;
+            if (observed + Policy.RetentionMs(owner) <= now && owner != q.Requester) continue;
             _matches.Add(r);
-            if (!_owners.Contains(r.Owner)) _owners.Add(r.Owner);
+            if (!_owners.Contains(owner)) _owners.Add(owner);
         }
         // Newest first, so an answer truncated at MaxReadsPerResult keeps the most recent reads.
-        _matches.Sort(static (a, b) => a.ObservedAtMs != b.ObservedAtMs ? b.ObservedAtMs.CompareTo(a.ObservedAtMs) : a.ReadId.AsSpan().SequenceCompareTo(b.ReadId));
+        _matches.Sort(_newestFirst);
         _owners.Sort();
 
         Span<byte> firstId = stackalloc byte[64];
@@ -715,7 +726,7 @@ public sealed class StreamGuardEngine
             w.WriteStartArray("reads"u8);
             foreach (StoredRead r in _matches)
             {
-                if (r.Owner == owner) w.WriteStringValue(r.ReadId);
+                if (_store.Owner(r) == owner) w.WriteStringValue(_store.ReadId(r));
             }
             w.WriteEndArray();
             ReadOnlySpan<byte> id = _audit.Complete();
@@ -732,10 +743,10 @@ public sealed class StreamGuardEngine
         int disclosed = 0;
         foreach (StoredRead r in _matches)
         {
-            if (!_ownerAllowed[_owners.IndexOf(r.Owner)]) continue;
+            if (!_ownerAllowed[_owners.IndexOf(_store.Owner(r))]) continue;
             // Kafka messages are bounded (1 MB by default): the newest reads are kept, and the answer says so.
             if (disclosed == MaxReadsPerResult) break;
-            _json.WriteRawValue(r.Payload, skipInputValidation: true);
+            _json.WriteRawValue(_store.Payload(r), skipInputValidation: true);
             disclosed++;
         }
         _json.WriteEndArray();

@@ -1,0 +1,184 @@
+using System.Text;
+using StreamGuard.Engine;
+
+namespace StreamGuard.Tests.Engine;
+
+/// <summary>The arena-backed read store against a plain model: same reads found, evicted in exact expiry order, memory returned.</summary>
+public sealed class ReadStoreTests
+{
+    private static readonly long s_t0 = new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+    private sealed record ModelRead(int Partition, ulong Plate, int Owner, long ObservedAtMs, string Id, byte[] Payload)
+    {
+        public long ExpiresAtMs { get; set; }
+    }
+
+    private static byte[] Payload(string id, int padding) =>
+        Encoding.UTF8.GetBytes($"{{\"read_id\":\"{id}\",\"pad\":\"{new string('x', padding)}\"}}");
+
+    [Fact]
+    public void RandomOperationsAgreeWithAModel()
+    {
+        for (int seed = 1; seed <= 6; seed++) RunModel(seed, operations: 8_000);
+    }
+
+    private static void RunModel(int seed, int operations)
+    {
+        var random = new Random(seed);
+        var store = new ReadStore();
+        var model = new List<ModelRead>();
+        long now = s_t0;
+        int nextId = 0;
+        for (int op = 0; op < operations; op++)
+        {
+            int kind = random.Next(100);
+            if (kind < 55)
+            {
+                int partition = random.Next(3);
+                ulong plate = (ulong)random.Next(1, 60); // few plates: long chains, many reads per plate
+                int owner = random.Next(5);
+                long observed = now - random.Next(0, 600_000);
+                long window = random.Next(4) switch { 0 => 180_000, 1 => 3_600_000, 2 => 86_400_000, _ => random.Next(1, 5_000_000) };
+                // Some ids are escaped in the JSON (not found verbatim), some payloads are larger than an arena chunk.
+                string id = random.Next(10) == 0 ? $"e\\u0041{nextId++}" : $"r{nextId++}";
+                string parsedId = id.Replace("\\u0041", "A", StringComparison.Ordinal);
+                byte[] payload = Payload(id, random.Next(50) == 0 ? 70_000 : random.Next(0, 600));
+                var read = new ModelRead(partition, plate, owner, observed, parsedId, payload) { ExpiresAtMs = observed + window };
+                store.Add(partition, plate, owner, observed, read.ExpiresAtMs, Encoding.UTF8.GetBytes(parsedId), payload);
+                model.Add(read);
+            }
+            else if (kind < 75)
+            {
+                ulong plate = (ulong)random.Next(1, 60);
+                var found = new List<string>();
+                foreach (StoredRead r in store.Find(plate))
+                {
+                    string id = Encoding.UTF8.GetString(store.ReadId(r));
+                    ModelRead m = model.Single(x => x.Id == id);
+                    Assert.Equal(m.Payload, store.Payload(r).ToArray());
+                    Assert.Equal((m.Partition, m.Plate, m.Owner, m.ObservedAtMs, m.ExpiresAtMs),
+                        (r.Partition, store.Plate(r), store.Owner(r), store.ObservedAtMs(r), store.ExpiresAtMs(r)));
+                    found.Add(id);
+                }
+                Assert.Equal(model.Where(m => m.Plate == plate).Select(m => m.Id).Order(), found.Order());
+            }
+            else if (kind < 95)
+            {
+                now += random.Next(0, 400_000);
+                while (store.TryPeekExpired(now, out StoredRead r))
+                {
+                    string id = Encoding.UTF8.GetString(store.ReadId(r));
+                    ModelRead m = model.Single(x => x.Id == id);
+                    // Lowest partition with something due first, and in it the earliest expiry.
+                    ModelRead[] due = model.Where(x => x.ExpiresAtMs <= now).ToArray();
+                    int partition = due.Min(x => x.Partition);
+                    Assert.Equal(partition, m.Partition);
+                    Assert.Equal(due.Where(x => x.Partition == partition).Min(x => x.ExpiresAtMs), m.ExpiresAtMs);
+                    if (random.Next(8) == 0)
+                    {
+                        m.ExpiresAtMs = now + random.Next(1, 2_000_000); // a hold keeps it
+                        store.ExtendHead(m.ExpiresAtMs);
+                    }
+                    else
+                    {
+                        store.RemoveHead();
+                        model.Remove(m);
+                    }
+                }
+                Assert.DoesNotContain(model, x => x.ExpiresAtMs <= now);
+            }
+            else if (kind < 97)
+            {
+                // A hold released: the reads it kept get a new expiry (some earlier, some later).
+                long shift = random.Next(-1_000_000, 1_000_000);
+                store.RescheduleExtended(r =>
+                {
+                    ModelRead m = model.Single(x => x.Id == Encoding.UTF8.GetString(store.ReadId(r)));
+                    return m.ExpiresAtMs = m.ExpiresAtMs + shift;
+                });
+            }
+            else if (kind < 99)
+            {
+                // A window changed: every read of one owner gets a new expiry.
+                int owner = random.Next(5);
+                long shift = random.Next(-2_000_000, 2_000_000);
+                store.Reschedule(r =>
+                {
+                    ModelRead m = model.Single(x => x.Id == Encoding.UTF8.GetString(store.ReadId(r)));
+                    if (m.Owner == owner) m.ExpiresAtMs += shift;
+                    return m.ExpiresAtMs;
+                });
+            }
+            else
+            {
+                int partition = random.Next(3);
+                store.RemovePartition(partition);
+                model.RemoveAll(x => x.Partition == partition);
+            }
+            Assert.Equal(model.Count, store.Count);
+            Assert.Equal(model.Sum(m => (long)m.Payload.Length), store.PayloadBytes);
+        }
+
+        // Everything expires: every chunk goes back.
+        while (store.TryPeekExpired(long.MaxValue, out _)) store.RemoveHead();
+        Assert.Equal(0, store.Count);
+        Assert.Equal(0, store.ArenaBytes);
+    }
+
+    [Fact]
+    public void EvictionReturnsArenaChunksAsReadsExpire()
+    {
+        var store = new ReadStore();
+        byte[] payload = Payload("r", 400);
+        // A day of reads with a one-day window, then the clock runs forward: arena memory falls as they expire.
+        for (int i = 0; i < 50_000; i++)
+        {
+            long observed = s_t0 + i * 1_728L;
+            store.Add(0, (ulong)(i % 5_000) + 1, 0, observed, observed + 86_400_000, "r"u8, payload);
+        }
+        long full = store.ArenaBytes;
+        Assert.InRange(full, store.PayloadBytes, store.PayloadBytes * 115 / 100);
+        long now = s_t0 + 86_400_000 + 43_200_000; // half of them expired
+        while (store.TryPeekExpired(now, out _)) store.RemoveHead();
+        Assert.InRange(store.Count, 24_000, 26_000);
+        Assert.InRange(store.ArenaBytes, full / 2 - full / 20, full / 2 + full / 20);
+    }
+
+    [Fact]
+    public void IndexOverheadIsAtMost64BytesPerResidentRead()
+    {
+        var store = new ReadStore();
+        byte[] payload = Payload("01JNR3Q8Z4K6W2X9", 300);
+        const int Reads = 300_000;
+        for (int i = 0; i < Reads; i++)
+        {
+            long observed = s_t0 + i * 100L;
+            store.Add(i % 4, (ulong)i + 1, i % 7, observed, observed + 30L * 86_400_000, "01JNR3Q8Z4K6W2X9"u8, payload);
+        }
+        Assert.InRange((double)store.IndexBytes / Reads, 40, 64);
+    }
+
+    [Fact]
+    public void AReadIdTheJsonEscapedIsCopiedAndStillFound()
+    {
+        var store = new ReadStore();
+        byte[] payload = Encoding.UTF8.GetBytes("{\"read_id\":\"a\\u002Fb\"}");
+        StoredRead r = store.Add(0, 42, 1, s_t0, s_t0 + 1000, "a/b"u8, payload);
+        Assert.Equal("a/b", Encoding.UTF8.GetString(store.ReadId(r)));
+        Assert.Equal(payload, store.Payload(r).ToArray());
+        Assert.True(store.IndexBytes > 0);
+    }
+
+    [Fact]
+    public void RemovingAPartitionDropsOnlyItsReads()
+    {
+        var store = new ReadStore();
+        store.Add(0, 7, 0, s_t0, s_t0 + 1000, "a"u8, "{\"a\":1}"u8);
+        store.Add(2, 7, 0, s_t0, s_t0 + 1000, "b"u8, "{\"b\":1}"u8);
+        store.RemovePartition(0);
+        var found = new List<int>();
+        foreach (StoredRead r in store.Find(7)) found.Add(r.Partition);
+        Assert.Equal([2], found);
+        Assert.Equal(1, store.Count);
+    }
+}
