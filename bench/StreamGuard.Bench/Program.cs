@@ -5,6 +5,10 @@ using StreamGuard.Bench;
 //   dotnet run -c Release -- policy-diff [--agencies N] [--agreements N] [--seed N] [--runs N]
 if (args.Length > 0 && args[0] == "policy-diff") return PolicyDiffMode.Run(args[1..]);
 
+// `store-scale`: the read store with 10 million resident reads — fill rate, index bytes per read, lookup percentiles
+//   dotnet run -c Release -- store-scale [--reads N] [--lookups N] [--plates N]
+if (args.Length > 0 && args[0] == "store-scale") return StoreScaleMode.Run(args[1..]);
+
 // Otherwise every benchmark class in this assembly; pick with --filter, e.g.
 //   dotnet run -c Release -- --filter '*Parse*'
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
