@@ -367,6 +367,7 @@ public sealed class StreamGuardEngine
     // ---- holds -------------------------------------------------------------------------------
 
     private readonly Dictionary<string, HoldRow> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, List<HoldRow>> _holdsByAgency = []; // a read's window end consults its owner's holds only
     private readonly Dictionary<string, HoldRow> _released = new(StringComparer.Ordinal);
     private const int MaxReleasedKept = 10_000;
 
@@ -430,6 +431,7 @@ public sealed class StreamGuardEngine
             }
             if (apply && _holds.Remove(id, out HoldRow? removed))
             {
+                _holdsByAgency[removed.Agency].Remove(removed);
                 if (!audit)
                 {
                     if (_released.Count >= MaxReleasedKept) _released.Clear(); // bounded: audited by another worker, or long ago
@@ -453,8 +455,11 @@ public sealed class StreamGuardEngine
         if (audit) AuditHold(row, DecisionCode.HoldPlaced, source, now);
         if (!apply) return;
         string holdId = System.Text.Encoding.UTF8.GetString(row.Id);
-        bool replaced = _holds.ContainsKey(holdId);
+        bool replaced = _holds.Remove(holdId, out HoldRow? before);
+        if (before is not null) _holdsByAgency[before.Agency].Remove(before);
         _holds[holdId] = row;
+        if (!_holdsByAgency.TryGetValue(row.Agency, out List<HoldRow>? ofAgency)) _holdsByAgency.Add(row.Agency, ofAgency = []);
+        ofAgency.Add(row);
         // A new hold needs nothing now: eviction consults the holds when a read's window ends. A replaced one may end
         // sooner than the one before, so reads it was keeping are re-evaluated.
         if (replaced) RescheduleHeld(allReads: false);
@@ -506,9 +511,10 @@ public sealed class StreamGuardEngine
     {
         by = null;
         long best = nowMs;
-        foreach (HoldRow h in _holds.Values)
+        if (!_holdsByAgency.TryGetValue(owner, out List<HoldRow>? holds)) return null;
+        foreach (HoldRow h in holds)
         {
-            if (h.Agency != owner || h.UntilMs <= best) continue;
+            if (h.UntilMs <= best) continue;
             if (h.Plate != 0 && h.Plate != plate) continue;
             if (observedAtMs < h.FromMs || observedAtMs > h.ToMs) continue;
             best = h.UntilMs;
