@@ -274,6 +274,9 @@ public sealed partial class MockCluster : IDisposable
         }
     }
 
+    /// <summary>Routes this assembly's imports of librdkafka to the copy Confluent.Kafka loaded (see <see cref="NativeMethods"/>).</summary>
+    internal static void EnsureNativeLoaded() => NativeMethods.EnsureLoaded();
+
     /// <summary>
     /// The librdkafka entry points, bound to the native library Confluent.Kafka loaded.
     /// </summary>

@@ -1,0 +1,127 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using Confluent.Kafka;
+using StreamGuard.Kafka.Embedded;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>One record read in place from librdkafka's memory: valid only during the callback.</summary>
+public delegate bool RecordHandler(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull, long offset, long timestampMs);
+
+/// <summary>
+/// Reads an assigned Confluent.Kafka consumer's queue in batches with librdkafka's <c>rd_kafka_consume_batch_queue</c>,
+/// handing each record's key and value to the caller in place — no <c>ConsumeResult</c>, no payload copy.
+/// </summary>
+/// <remarks>
+/// <para>Measured with <c>bench consume-batch</c> (bench/RESULTS.md): about three times the rate of per-message
+/// <c>Consume</c> with <c>byte[]</c> values on the embedded cluster, and 0 B allocated per record against ~700 B.</para>
+/// <para>Confluent.Kafka does not expose the batch API nor its <c>rd_kafka_t</c>: the handle is taken from its
+/// non-public <c>Handle.LibrdkafkaHandle</c> (checked at first use; a Confluent.Kafka without it makes
+/// <see cref="IsSupported"/> false and callers keep per-message <c>Consume</c>). Used for assignment-only readers
+/// (restore), where no rebalance callback can run inside the batch call.</para>
+/// </remarks>
+public static unsafe partial class BatchQueueReader
+{
+    private const int PartitionEof = -191; // RD_KAFKA_RESP_ERR__PARTITION_EOF
+    private static readonly PropertyInfo? s_handle =
+        typeof(Handle).GetProperty("LibrdkafkaHandle", BindingFlags.Instance | BindingFlags.NonPublic);
+
+    /// <summary>Whether this Confluent.Kafka lets the batch API be used on its consumers.</summary>
+    public static bool IsSupported => s_handle is not null && typeof(SafeHandle).IsAssignableFrom(s_handle.PropertyType);
+
+    /// <summary>
+    /// Reads records of <paramref name="consumer"/>'s assignment (one partition) until a record at or past
+    /// <paramref name="endOffset"/>, partition EOF (the consumer must be built with <c>enable.partition.eof=true</c>), or
+    /// <paramref name="deadline"/> passes (then <see cref="TimeoutException"/>). Returns how many records
+    /// <paramref name="handle"/> accepted. A consume error other than EOF throws <see cref="KafkaException"/>.
+    /// </summary>
+    public static int ReadToEnd<TKey, TValue>(IConsumer<TKey, TValue> consumer, long endOffset, DateTime deadline, RecordHandler handle, int batchSize = 1000)
+    {
+        if (!IsSupported) throw new NotSupportedException("this Confluent.Kafka does not expose its librdkafka handle");
+        var safe = (SafeHandle)s_handle!.GetValue(consumer.Handle)!;
+        bool added = false;
+        safe.DangerousAddRef(ref added);
+        MockCluster.EnsureNativeLoaded();
+        nint queue = Native.QueueGetConsumer(safe.DangerousGetHandle());
+        nint* batch = (nint*)NativeMemory.Alloc((nuint)batchSize, (nuint)sizeof(nint));
+        int accepted = 0;
+        try
+        {
+            while (true)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading up to offset {endOffset} did not finish in time");
+                nint got = Native.ConsumeBatchQueue(queue, 200, batch, (nuint)batchSize);
+                if (got < 0) throw new KafkaException(ErrorCode.Local_Fail);
+                bool done = false;
+                for (int i = 0; i < got; i++)
+                {
+                    var m = (Native.Message*)batch[i];
+                    try
+                    {
+                        if (done) continue; // the rest of the batch is destroyed unread
+                        if (m->Err == PartitionEof || (m->Err == 0 && m->Offset >= endOffset))
+                        {
+                            done = true;
+                            continue;
+                        }
+                        if (m->Err != 0) throw new KafkaException((ErrorCode)m->Err);
+                        long timestamp = Native.MessageTimestamp((nint)m, out _);
+                        var key = new ReadOnlySpan<byte>((void*)m->Key, (int)m->KeyLength);
+                        var value = new ReadOnlySpan<byte>((void*)m->Payload, (int)m->Length);
+                        if (handle(key, value, m->Payload == 0, m->Offset, timestamp)) accepted++;
+                    }
+                    finally
+                    {
+                        Native.MessageDestroy((nint)m);
+                    }
+                }
+                if (done) return accepted;
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(batch);
+            Native.QueueDestroy(queue);
+            if (added) safe.DangerousRelease();
+        }
+    }
+
+    private static partial class Native
+    {
+        private const string LibraryName = "librdkafka";
+
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct Message
+        {
+            public int Err;
+            public nint Topic;
+            public int Partition;
+            public nint Payload;
+            public nuint Length;
+            public nint Key;
+            public nuint KeyLength;
+            public long Offset;
+            public nint Private;
+        }
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_queue_get_consumer")]
+        [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+        internal static partial nint QueueGetConsumer(nint rk);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_queue_destroy")]
+        [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+        internal static partial void QueueDestroy(nint queue);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_consume_batch_queue")]
+        [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+        internal static partial nint ConsumeBatchQueue(nint queue, int timeoutMs, nint* messages, nuint size);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_message_destroy")]
+        [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+        internal static partial void MessageDestroy(nint message);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_message_timestamp")]
+        [UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
+        internal static partial long MessageTimestamp(nint message, out int type);
+    }
+}
