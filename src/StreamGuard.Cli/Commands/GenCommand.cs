@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StreamGuard.Generation;
 using StreamGuard.Policy;
 using StreamGuard.Text;
@@ -81,9 +80,7 @@ internal static class GenCommand
         double queryEvery = queries == 0 ? double.MaxValue : (double)reads / queries;
         double nextQuery = queryEvery / 2;
         int writtenQueries = 0;
-        var clock = Stopwatch.StartNew();
-        bool interactive = Common.Interactive(Console.Error);
-        long nextProgress = 1000;
+        using var progress = Progress.OnConsole("reads");
         for (int i = 0; i < reads; i++)
         {
             long t = start + i * 1000L / rate;
@@ -98,12 +95,7 @@ internal static class GenCommand
                 writtenQueries++;
                 nextQuery += queryEvery;
             }
-            if (interactive && clock.ElapsedMilliseconds >= nextProgress)
-            {
-                nextProgress += 1000;
-                double rateNow = i / clock.Elapsed.TotalSeconds;
-                Console.Error.Write($"\r  {i:N0}/{reads:N0} reads, {rateNow:N0}/s, ETA {(reads - i) / Math.Max(1, rateNow):N0} s   ");
-            }
+            progress.Update(i + 1, reads);
         }
         while (writtenQueries < queries)
         {
@@ -111,7 +103,7 @@ internal static class GenCommand
             queriesFile.WriteByte((byte)'\n');
             writtenQueries++;
         }
-        if (interactive) Console.Error.Write("\r" + new string(' ', 70) + "\r");
+        progress.Clear();
         Console.WriteLine($"wrote {reads:N0} reads, {writtenQueries:N0} queries and {hotlists:N0} hotlist entries to {Path.GetFullPath(outDir)} " +
             $"({Rfc3339.ToText(start)} to {Rfc3339.ToText(end)})");
         return 0;

@@ -87,8 +87,10 @@ internal static class ReplayCommand
         if (queriesPath is not null) inputs.Add(await Input.OpenAsync(queriesPath, false, maxEventBytes, ct));
 
         var clock = Stopwatch.StartNew();
-        bool interactive = Common.Interactive(Console.Error);
-        long nextProgress = 1000;
+        // ETA from input bytes read against the inputs' sizes (lines vary in length; standard input has no size).
+        long inputBytes = 0;
+        foreach (Input input in inputs) inputBytes = input.Length < 0 || inputBytes < 0 ? -1 : inputBytes + input.Length;
+        using var progress = Progress.OnConsole("events", bytes: true);
         while (true)
         {
             Input? next = null;
@@ -109,13 +111,9 @@ internal static class ReplayCommand
             events++;
             await next.AdvanceAsync(ct);
 
-            if (interactive && clock.ElapsedMilliseconds >= nextProgress)
-            {
-                nextProgress += 1000;
-                Console.Error.Write($"\r  {events:N0} events, {events / clock.Elapsed.TotalSeconds:N0}/s   ");
-            }
+            if (progress.Enabled) progress.Update(events, BytesRead(inputs), Math.Max(0, inputBytes));
         }
-        if (interactive) Console.Error.Write("\r" + new string(' ', 60) + "\r");
+        progress.Clear();
         foreach (Input input in inputs) await input.DisposeAsync();
 
         EngineStats s = engine.Stats;
@@ -123,6 +121,13 @@ internal static class ReplayCommand
         Console.WriteLine($"  audit records {engine.Audit.Count:N0}, results {s.Results:N0}, push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, dead letters {s.DeadLetters:N0}");
         Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");
         return 0;
+    }
+
+    private static long BytesRead(List<Input> inputs)
+    {
+        long read = 0;
+        foreach (Input input in inputs) read += input.Position;
+        return read;
     }
 
     private sealed class Input : IAsyncDisposable
@@ -147,6 +152,12 @@ internal static class ReplayCommand
         public NdjsonLineReader Reader { get; }
         public bool HasHead { get; private set; }
         public long HeadTime { get; private set; }
+
+        /// <summary>The input's size in bytes, or -1 when it has none (standard input, a pipe).</summary>
+        public long Length => _stream.CanSeek ? _stream.Length : -1;
+
+        /// <summary>Bytes taken from the input so far (read ahead of the line in hand by at most the pipe's buffer).</summary>
+        public long Position => _stream.CanSeek ? _stream.Position : 0;
 
         public static async Task<Input> OpenAsync(string path, bool isReads, int maxEventBytes, CancellationToken ct, bool timed = true)
         {
