@@ -237,7 +237,10 @@ internal static class AuditReport
             sb.Append("<p class=\"note\">None in this period.</p>\n");
             return sb.ToString();
         }
-        const int labelWidth = 220, barWidth = 460, row = 22;
+        // SVG text cannot be measured without a script: the label column is sized for the longest label at 8 px a
+        // character (12 px sans-serif averages under 7.5), so a 64-character agreement id is not cut off at the left.
+        const int barWidth = 460, row = 22;
+        int labelWidth = Math.Clamp(bars.Max(b => b.Label.Length) * 8 + 12, 120, 64 * 8 + 12);
         int max = bars.Max(b => b.Allowed + b.Denied);
         sb.Append(CultureInfo.InvariantCulture, $"<svg class=\"chart\" id=\"{id}\" role=\"img\" aria-label=\"{Enc(title)}\" width=\"{labelWidth + barWidth + 80}\" height=\"{bars.Count * row + 4}\">\n");
         for (int i = 0; i < bars.Count; i++)
