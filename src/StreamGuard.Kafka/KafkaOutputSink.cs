@@ -7,7 +7,7 @@ namespace StreamGuard.Kafka;
 /// Produces the engine's outputs to their topics. Delivery failures are counted and kept so the worker never
 /// commits input offsets past an output that did not reach the broker.
 /// </summary>
-public sealed class KafkaOutputSink : IOutputSink
+public sealed partial class KafkaOutputSink : IOutputSink
 {
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly TopicNames _topics;
@@ -46,16 +46,30 @@ public sealed class KafkaOutputSink : IOutputSink
     {
         var headers = new Headers { { "sg-recipient", recipient.ToArray() }, { "sg-decision", decisionId.ToArray() } };
         Produce(_topics.Shared, recipient, read, headers);
+        _producedTo[SharedIndex]++;
     }
 
-    public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Produce(_topics.Alerts, owner, alert, null);
+    public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert)
+    {
+        Produce(_topics.Alerts, owner, alert, null);
+        _producedTo[AlertsIndex]++;
+    }
 
-    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) => Produce(_topics.Results, queryId, result, null);
+    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
+    {
+        Produce(_topics.Results, queryId, result, null);
+        _producedTo[ResultsIndex]++;
+    }
 
-    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Produce(_topics.Purges, readId, notice, null);
+    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
+    {
+        Produce(_topics.Purges, readId, notice, null);
+        _producedTo[PurgesIndex]++;
+    }
 
     public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record)
     {
+        _producedTo[AuditIndex]++;
         if (_auditPartitions > 0 && chain.Length > 1 && chain[0] == (byte)'p' &&
             System.Buffers.Text.Utf8Parser.TryParse(chain[1..], out int input, out int used) && used == chain.Length - 1)
         {
@@ -65,7 +79,11 @@ public sealed class KafkaOutputSink : IOutputSink
         Produce(_topics.Audit, chain, record, null);
     }
 
-    public void DeadLetter(ReadOnlySpan<byte> record) => Produce(_topics.DeadLetter, default, record, null);
+    public void DeadLetter(ReadOnlySpan<byte> record)
+    {
+        Produce(_topics.DeadLetter, default, record, null);
+        _producedTo[DeadLetterIndex]++;
+    }
 
     /// <summary>
     /// Forwards an input record to partition <paramref name="partition"/> of a repartition topic (its plate's partition),
@@ -75,6 +93,7 @@ public sealed class KafkaOutputSink : IOutputSink
     {
         var headers = new Headers { { "sg-origin", System.Text.Encoding.UTF8.GetBytes(origin) } };
         Send(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers });
+        _producedTo[topic == _topics.RepartitionReads ? RepartitionReadsIndex : RepartitionQueriesIndex]++;
     }
 
     private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers) =>

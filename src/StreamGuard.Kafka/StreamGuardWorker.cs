@@ -18,7 +18,7 @@ namespace StreamGuard.Kafka;
 /// restart reprocesses instead of losing. Consume errors are reported and the loop goes on; cancellation ends it
 /// cleanly with a final commit and <c>Close()</c>.
 /// </remarks>
-public sealed class StreamGuardWorker
+public sealed partial class StreamGuardWorker
 {
     private readonly WorkerOptions _options;
     private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
@@ -60,6 +60,19 @@ public sealed class StreamGuardWorker
     /// <summary>Runs until cancelled. Throws when outputs could not be delivered (nothing is committed past them).</summary>
     public void Run(CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _running, true);
+        try
+        {
+            RunLoop(cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, false);
+        }
+    }
+
+    private void RunLoop(CancellationToken cancellationToken)
+    {
         // Tunable defaults first, then the operator's settings (WorkerOptions.Kafka), then what correctness needs.
         var producerConfig = new ProducerConfig { LingerMs = 5, ClientId = "streamguard-worker" };
         var consumerConfig = new ConsumerConfig
@@ -76,6 +89,8 @@ public sealed class StreamGuardWorker
             consumerConfig.Set(key, value);
         }
         producerConfig.BootstrapServers = consumerConfig.BootstrapServers = _options.BootstrapServers;
+        // Metrics attached: librdkafka's statistics give each partition's end offset (consumer lag), every 5 s unless set.
+        if (Metrics is not null && consumerConfig.StatisticsIntervalMs is null) consumerConfig.StatisticsIntervalMs = 5000;
         producerConfig.Acks = Acks.All;
         producerConfig.EnableIdempotence = true;
         if (_options.ExactlyOnce)
@@ -126,6 +141,7 @@ public sealed class StreamGuardWorker
                 "without it audit chains cannot be resumed; create the topic or check the connection");
         }
         var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
+        Sink = sink;
         StreamGuardEngine engine = _engineFactory(sink);
         Engine = engine;
         if (_options.ExactlyOnce)
@@ -137,10 +153,13 @@ public sealed class StreamGuardWorker
         IConsumer<byte[]?, byte[]?>? consumer = null;
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
             .SetErrorHandler((_, e) => _log($"consumer: {e.Reason}"))
+            .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
             .SetPartitionsAssignedHandler((c, partitions) =>
             {
                 _log($"assigned {partitions.Count} partitions");
+                Volatile.Write(ref _restoring, true);
                 Restore(c, consumerConfig, engine, partitions, auditPartitions);
+                Volatile.Write(ref _restoring, false);
                 _assigned.TrySetResult();
             })
             .SetPartitionsRevokedHandler((c, partitions) =>
@@ -202,6 +221,7 @@ public sealed class StreamGuardWorker
                 if (_partitionsLost)
                 {
                     producer.AbortTransaction(_options.FlushTimeout);
+                    Interlocked.Increment(ref _aborts);
                     throw new KafkaException(new Error(ErrorCode.Local_State,
                         "partitions lost to another worker (session timed out): the open transaction was aborted and the worker stops; restart it"));
                 }
@@ -212,12 +232,14 @@ public sealed class StreamGuardWorker
                 }
                 else if (!result.IsPartitionEOF)
                 {
+                    CountConsumed(result.Topic);
                     long start = Stopwatch.GetTimestamp();
                     var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
                     if (Dispatch(result, source, engine, sink))
                     {
                         long end = Stopwatch.GetTimestamp();
                         DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
+                        Metrics?.RecordDecision(end - start);
                         long createdMs = result.Message.Timestamp.UnixTimestampMs;
                         if (createdMs > 0) EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
                         Interlocked.Increment(ref _processed);
@@ -269,6 +291,7 @@ public sealed class StreamGuardWorker
         {
             _log($"transaction failed ({e.Error.Reason}): aborting it and stopping; a restart resumes from the last commit");
             producer.AbortTransaction(_options.FlushTimeout);
+            Interlocked.Increment(ref _aborts);
             throw;
         }
         if (sink.DeliveryErrors > 0) throw new KafkaException(sink.FirstError ?? new Error(ErrorCode.Unknown, "output delivery failed"));

@@ -1,0 +1,49 @@
+namespace StreamGuard.Kafka;
+
+/// <summary>What the worker shows of itself while it runs: readiness, counts per input topic, aborts, its output sink.</summary>
+public sealed partial class StreamGuardWorker
+{
+    private bool _running;
+    private bool _restoring;
+    private long _aborts;
+
+    // Records consumed per input topic, in the order of InputTopics; written by the worker's thread only.
+    private readonly long[] _consumed = new long[6];
+
+    /// <summary>Whether <see cref="Run"/> is in progress.</summary>
+    public bool Running => Volatile.Read(ref _running);
+
+    /// <summary>
+    /// Ready to decide: running, partitions assigned by the group, and no restore (audit chain heads, reads inside
+    /// retention) in progress. A worker the group gave no partition to (more workers than partitions) is ready: it stands by.
+    /// </summary>
+    public bool Ready => Running && _assigned.Task.IsCompleted && !Volatile.Read(ref _restoring);
+
+    /// <summary>Transactions aborted (exactly-once); each stops the worker.</summary>
+    public long Aborts => Interlocked.Read(ref _aborts);
+
+    /// <summary>The output sink (its per-topic counts are readable while running); null before <see cref="Run"/>.</summary>
+    public KafkaOutputSink? Sink { get; private set; }
+
+    /// <summary>Instruments attached by <see cref="WorkerMetrics"/>; null when nobody collects metrics.</summary>
+    internal WorkerMetrics? Metrics { get; set; }
+
+    private string[] InputTopics =>
+        [_options.Topics.Reads, _options.Topics.Queries, _options.Topics.RepartitionReads, _options.Topics.RepartitionQueries,
+            _options.Topics.Hotlists, _options.Topics.Holds];
+
+    /// <summary>Records consumed so far per input topic (every input topic, zeros included).</summary>
+    public IEnumerable<KeyValuePair<string, long>> ConsumedByTopic()
+    {
+        string[] topics = InputTopics;
+        for (int i = 0; i < topics.Length; i++) yield return new(topics[i], Volatile.Read(ref _consumed[i]));
+    }
+
+    private void CountConsumed(string topic)
+    {
+        TopicNames t = _options.Topics;
+        int i = topic == t.Reads ? 0 : topic == t.Queries ? 1 : topic == t.RepartitionReads ? 2 : topic == t.RepartitionQueries ? 3
+            : topic == t.Hotlists ? 4 : 5;
+        _consumed[i]++;
+    }
+}
