@@ -45,6 +45,9 @@ internal sealed class CliArgs
 
     public List<string> Positional { get; } = [];
 
+    /// <summary>The options as given on the command line (name without dashes → value).</summary>
+    public IReadOnlyDictionary<string, string> Options => _options;
+
     public string? Get(string name)
     {
         _used.Add(name);

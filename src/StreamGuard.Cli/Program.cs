@@ -68,7 +68,7 @@ namespace StreamGuard.Cli
                 return verb switch
                 {
                     "demo" => await DemoCommand.RunAsync(args, cts.Token),
-                    "run" => RunCommand.Run(args, cts.Token),
+                    "run" => await RunCommand.RunAsync(args, cts.Token),
                     "broker" => BrokerCommand.Run(args, cts.Token),
                     "replay" => await ReplayCommand.RunAsync(args, cts.Token),
                     "gen" => GenCommand.Run(args),

@@ -1,7 +1,5 @@
-using System.Globalization;
+using StreamGuard.Cli.Hosting;
 using StreamGuard.Engine;
-using StreamGuard.Kafka;
-using StreamGuard.Policy;
 
 namespace StreamGuard.Cli.Commands;
 
@@ -17,9 +15,16 @@ internal static class RunCommand
         the outputs should use isolation.level=read_committed. On assignment a worker continues each partition's
         audit chain from its last committed record and rebuilds the partition's reads inside retention from
         alpr.reads. Ctrl+C or SIGTERM: finishes the event in hand, commits and leaves the group.
-        Every option can also be set as an environment variable STREAMGUARD_<NAME> (e.g. STREAMGUARD_BOOTSTRAP).
+
+        Settings, each later source winning: appsettings.json next to the executable, appsettings.json in the
+        current directory, --config FILE (JSON: {"StreamGuard": {"Bootstrap": "…", "CommitIntervalMs": 100,
+        "Kafka": {"security.protocol": "SSL"}}, "Logging": {…}}), environment variables STREAMGUARD_<NAME>
+        (STREAMGUARD_BOOTSTRAP, STREAMGUARD_COMMIT_INTERVAL_MS; nested keys the .NET way, e.g.
+        STREAMGUARD_Logging__Console__FormatterName=json), then the command line. Every value is checked before
+        the worker starts; a bad one is named with where it came from (exit 2). Logs go to stderr.
 
         Options:
+          --config FILE             a JSON settings file (see above)
           --bootstrap B             Kafka bootstrap servers (host:port,…)
           --policy P                policy file
           --group G                 consumer group (default streamguard)
@@ -41,67 +46,25 @@ internal static class RunCommand
                                     refused (logged with file, line and field) and the policy in force stays.
                                     Each version opens every audit chain with a policy_load record stating
                                     what it granted and revoked against the one before.
+          --metrics ADDR            serve HTTP at ADDR (HOST:PORT, :PORT or http://HOST:PORT; default off):
+                                    /metrics  Prometheus text: events consumed and produced by topic,
+                                              decisions by code, dead letters by error, consumer lag by
+                                              partition, decision latency histogram, store size, purges,
+                                              commits and aborted transactions (meter "StreamGuard")
+                                    /healthz  200 while the worker runs, 503 once it has stopped
+                                    /readyz   200 when partitions are assigned and restored, else 503
         """;
 
-    public static int Run(CliArgs args, CancellationToken ct)
+    /// <param name="args">The command line after the verb.</param>
+    /// <param name="ct">Stops the worker (Ctrl+C, SIGTERM): it finishes the event in hand, commits and leaves the group.</param>
+    /// <param name="environment">The environment variables (default: the process's).</param>
+    public static async Task<int> RunAsync(CliArgs args, CancellationToken ct, System.Collections.IDictionary? environment = null)
     {
-        string bootstrap = args.Require("bootstrap");
-        string policyPath = args.Require("policy");
-        string group = args.Get("group") ?? "streamguard";
-        string? prefix = args.Get("topic-prefix");
-        int commitMs = args.Int("commit-interval-ms", 100, 1, 60_000);
-        int commitBatch = args.Int("commit-batch", 5_000, 1, 1_000_000);
-        int statsSeconds = args.Int("stats-interval-s", 10, 0, 3600);
-        string? auditKeyRef = args.Get("audit-key");
-        int reloadMs = args.Int("reload-interval-ms", 1000, 0, 3_600_000);
-        string processing = args.Get("processing") ?? "exactly-once";
-        if (processing is not ("exactly-once" or "at-least-once")) throw new UsageException($"--processing: '{processing}' is not exactly-once or at-least-once");
-        string? transactionalId = args.Get("transactional-id");
-        var kafka = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string setting in (args.Get("kafka") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            int eq = setting.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0) throw new UsageException($"--kafka: '{setting}' is not KEY=VALUE");
-            kafka[setting[..eq].Trim()] = setting[(eq + 1)..].Trim();
-        }
-        args.RejectUnknown();
-
-        CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error);
-        byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
-        // The first policy_load records state what this policy grants against nothing (everything denied).
-        PolicyChangeSummary initial = Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        void Log(string m) => Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} {m}");
-        using PolicyReloader? reloader = reloadMs == 0 ? null : new PolicyReloader(policyPath, policy, Log, TimeSpan.FromMilliseconds(reloadMs));
-        TopicNames topics = prefix is null ? new TopicNames() : new TopicNames().WithPrefix(prefix);
-        var worker = new StreamGuardWorker(
-            new WorkerOptions
-            {
-                BootstrapServers = bootstrap, GroupId = group, Topics = topics, CommitInterval = TimeSpan.FromMilliseconds(commitMs), CommitBatch = commitBatch,
-                ExactlyOnce = processing == "exactly-once", TransactionalId = transactionalId, Kafka = kafka,
-            },
-            sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
-            Log, reloader);
-
-        using Timer? stats = statsSeconds == 0 ? null : new Timer(_ =>
-        {
-            EngineStats? s = worker.Engine?.Stats;
-            if (s is null) return;
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{DateTimeOffset.UtcNow:O} processed {worker.Processed} (reads {s.Reads}, queries {s.Queries}), results {s.Results}, dead letters {s.DeadLetters}, store {worker.Engine!.Store.Count}"));
-        }, null, TimeSpan.FromSeconds(statsSeconds), TimeSpan.FromSeconds(statsSeconds));
-
-        Console.Error.WriteLine($"streamguard run: {bootstrap}, group {group}, {processing}, policy {policy.Hash}");
-        try
-        {
-            worker.Run(ct);
-        }
-        catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException or InvalidOperationException or TimeoutException)
-        {
-            // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
-            Console.Error.WriteLine($"streamguard run: stopped on a Kafka error after {worker.Processed:N0} events: {e.Message}");
-            return 1;
-        }
-        Console.Error.WriteLine($"streamguard run: stopped cleanly after {worker.Processed:N0} events; offsets committed");
-        return 0;
+        RunConfiguration.Layers layers = RunConfiguration.Build(args, environment ?? Environment.GetEnvironmentVariables(),
+            AppContext.BaseDirectory, Directory.GetCurrentDirectory());
+        RunOptions options = RunConfiguration.Bind(layers);
+        CompiledPolicy policy = Common.LoadPolicy(options.Policy, Console.Error);
+        byte[] auditKey = Common.AuditKey(options.AuditKey, Console.Error);
+        return await RunHost.RunAsync(options, layers, policy, auditKey, ct).ConfigureAwait(false);
     }
 }

@@ -1,0 +1,180 @@
+using System.Collections;
+using StreamGuard.Cli;
+using StreamGuard.Cli.Hosting;
+
+namespace StreamGuard.Tests.CommandLine;
+
+/// <summary>
+/// `run`'s settings: appsettings.json, --config FILE, STREAMGUARD_* variables and the command line, in that order of
+/// precedence; every bad value refused before the worker starts, naming the option and where it came from (exit 2).
+/// </summary>
+[Collection("Console")]
+public sealed class RunConfigurationTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sg-runcfg-" + Guid.NewGuid().ToString("N"));
+
+    public RunConfigurationTests() => Directory.CreateDirectory(_dir);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    private RunOptions Bind(string[] args, Dictionary<string, string>? env = null) =>
+        RunConfiguration.Bind(RunConfiguration.Build(new CliArgs(args), new Hashtable(env ?? []), AppContext.BaseDirectory, _dir));
+
+    private UsageException Refused(string[] args, Dictionary<string, string>? env = null) =>
+        Assert.Throws<UsageException>(() => Bind(args, env));
+
+    private string Json(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static (int Code, string Err) Cli(params string[] args)
+    {
+        TextWriter oldOut = Console.Out, oldErr = Console.Error;
+        var e = new StringWriter();
+        Console.SetOut(new StringWriter());
+        Console.SetError(e);
+        try
+        {
+            return (StreamGuard.Cli.Cli.MainAsync(args).GetAwaiter().GetResult(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Theory]
+    [InlineData("--commit-interval-ms", "0")]
+    [InlineData("--commit-batch", "many")]
+    [InlineData("--processing", "twice")]
+    [InlineData("--metrics", "everywhere")]
+    [InlineData("--kafka", "acks")]
+    [InlineData("--stats-interval-s", "-1")]
+    public void ABadOptionOnTheCommandLineExitsTwoNamingIt(string option, string value)
+    {
+        var r = Cli("run", "--bootstrap", "localhost:9092", "--policy", "p.yaml", option, value);
+        Assert.Equal(2, r.Code);
+        Assert.Contains($"streamguard run: {option}", r.Err, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", r.Err, StringComparison.Ordinal);
+        Assert.Contains($"{option} on the command line", r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnknownOptionsMissingValuesAndMissingRequiredOptionsExitTwo()
+    {
+        var typo = Cli("run", "--bootstrap", "b", "--policy", "p", "--comit-batch", "5");
+        Assert.Equal(2, typo.Code);
+        Assert.Contains("unknown option --comit-batch", typo.Err, StringComparison.Ordinal);
+        var dangling = Cli("run", "--bootstrap");
+        Assert.Equal(2, dangling.Code);
+        Assert.Contains("--bootstrap needs a value", dangling.Err, StringComparison.Ordinal);
+        UsageException missing = Refused([]);
+        Assert.Contains("--bootstrap is required", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("--policy is required", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("unexpected argument 'extra'", Refused(["--bootstrap", "b", "--policy", "p", "extra"]).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ABadEnvironmentVariableIsNamedWithTheOptionItSets()
+    {
+        UsageException e = Refused(["--bootstrap", "b", "--policy", "p"], new() { ["STREAMGUARD_COMMIT_BATCH"] = "lots" });
+        Assert.Contains("--commit-batch must be a whole number from 1 to 1000000, not 'lots' (environment variable STREAMGUARD_COMMIT_BATCH)",
+            e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AConfigFileIsCheckedForUnknownKeysBadValuesAndBrokenJson()
+    {
+        string file = Json("bad.json", """{"StreamGuard": {"Bootstrap": "b", "Policy": "p", "CommitIntervalMs": 999999, "Groupp": "x"}}""");
+        string message = Refused(["--config", file]).Message;
+        Assert.Contains($"--commit-interval-ms must be a whole number from 1 to 60000, not '999999' (StreamGuard:CommitIntervalMs in {file})", message, StringComparison.Ordinal);
+        Assert.Contains($"unknown option StreamGuard:Groupp in {file}", message, StringComparison.Ordinal);
+
+        string broken = Json("broken.json", """{"StreamGuard": {"Bootstrap": """);
+        Assert.Contains("broken.json", Refused(["--config", broken]).Message, StringComparison.Ordinal);
+        Assert.Contains("--config: no such file", Refused(["--config", Path.Combine(_dir, "absent.json")]).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheCommandLineBeatsTheEnvironmentWhichBeatsTheConfigFileWhichBeatsAppsettings()
+    {
+        Json("appsettings.json", """{"StreamGuard": {"Bootstrap": "from-appsettings", "Policy": "p.yaml", "Group": "g-appsettings", "CommitBatch": 7}}""");
+        string file = Json("site.json", """
+            {"StreamGuard": {"Group": "g-file", "TopicPrefix": "t-file.", "CommitIntervalMs": 250,
+                             "Kafka": {"security.protocol": "SSL", "session.timeout.ms": "9000"}}}
+            """);
+        RunOptions o = Bind(["--config", file, "--commit-interval-ms", "50", "--kafka", "session.timeout.ms=12000"],
+            new() { ["STREAMGUARD_GROUP"] = "g-env", ["STREAMGUARD_COMMIT_INTERVAL_MS"] = "75", ["STREAMGUARD_METRICS"] = ":9464" });
+        Assert.Equal("from-appsettings", o.Bootstrap); // ./appsettings.json (the current directory's)
+        Assert.Equal(7, o.CommitBatch);
+        Assert.Equal("t-file.", o.TopicPrefix);
+        Assert.Equal("g-env", o.Group);
+        Assert.Equal(50, o.CommitIntervalMs);
+        Assert.Equal("SSL", o.Kafka["security.protocol"]);
+        Assert.Equal("12000", o.Kafka["session.timeout.ms"]);
+        Assert.Equal("http://0.0.0.0:9464", o.MetricsUrl);
+        Assert.Equal(5, Bind(["--bootstrap", "b", "--policy", "p", "--config", file], new() { ["STREAMGUARD_CONFIG"] = "ignored.json", ["STREAMGUARD_COMMIT_BATCH"] = "5" }).CommitBatch);
+    }
+
+    [Fact]
+    public void TheShippedAppsettingsStatesTheDefaults()
+    {
+        // appsettings.json next to the executable documents the defaults: it must say what the code does without it.
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "appsettings.json")));
+        RunOptions shipped = Bind(["--bootstrap", "b", "--policy", "p"]);
+        RunOptions coded = new() { Bootstrap = "b", Policy = "p" };
+        Assert.Equal(coded with { Kafka = shipped.Kafka }, shipped);
+        Assert.Empty(shipped.Kafka);
+        Assert.Null(shipped.MetricsUrl);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:9464", "http://127.0.0.1:9464")]
+    [InlineData(":9464", "http://0.0.0.0:9464")]
+    [InlineData("*:80", "http://0.0.0.0:80")]
+    [InlineData("http://localhost:8080/", "http://localhost:8080")]
+    [InlineData("[::1]:9464", "http://[::1]:9464")]
+    [InlineData("9464", null)]
+    [InlineData("host:99999", null)]
+    [InlineData("https://x:1", null)]
+    public void MetricsAddressesAreHostAndPort(string listen, string? url) => Assert.Equal(url, RunConfiguration.MetricsUrl(listen));
+
+    [Fact]
+    public async Task EveryVerbExplainsItselfAndRunNamesItsConfigurationSources()
+    {
+        foreach (string verb in (string[])["demo", "run", "broker", "replay", "gen", "bench", "policy", "audit"])
+        {
+            TextWriter oldOut = Console.Out;
+            var o = new StringWriter();
+            Console.SetOut(o);
+            try
+            {
+                Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync([verb, "--help"]));
+            }
+            finally
+            {
+                Console.SetOut(oldOut);
+            }
+            Assert.Contains($"streamguard {verb}", o.ToString(), StringComparison.Ordinal);
+            Assert.True(o.ToString().Split('\n').Length >= 5, $"{verb} --help is too thin:\n{o}");
+            if (verb == "run")
+            {
+                foreach (string needle in (string[])["--config FILE", "appsettings.json", "STREAMGUARD_", "--metrics", "/readyz"])
+                {
+                    Assert.Contains(needle, o.ToString(), StringComparison.Ordinal);
+                }
+                foreach (RunConfiguration.Option option in RunConfiguration.Options)
+                {
+                    Assert.Contains($"--{option.Name} ", o.ToString(), StringComparison.Ordinal);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Confluent.Kafka;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Integration;
+
+/// <summary>
+/// `streamguard run` as a real process with its HTTP endpoint on (configured through STREAMGUARD_METRICS): /metrics
+/// counts what it consumed, decided, dead-lettered and committed, /healthz and /readyz answer, and the lag of every
+/// input partition comes down to zero.
+/// </summary>
+public sealed class MetricsEndpointTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task MetricsHealthAndReadinessReportTheWorkersRealState()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // stopped with SIGTERM
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        const int reads = 60, malformed = 3;
+        for (int i = 0; i < reads; i++)
+        {
+            string plate = $"M{i % 17:D4}";
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lasd", plate, now.AddSeconds(-i)) });
+        }
+        for (int i = 0; i < malformed; i++)
+        {
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = $"M{i:D4}", Value = "{\"read_id\": \"broken" });
+        }
+        producer.Flush(s_timeout);
+
+        string auditKey = Path.Combine(policy.Directory, "audit.key");
+        await File.WriteAllTextAsync(auditKey, "metrics-test-audit-key");
+        string prefix = cluster.Topics.Reads[..^"alpr.reads".Length];
+        int port = FreePort();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
+            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix, "--audit-key", "file:" + auditKey,
+            "--stats-interval-s", "0", "--kafka", "statistics.interval.ms=500"])
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.Environment["STREAMGUARD_METRICS"] = $"127.0.0.1:{port}";
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+
+        using Process worker = Process.Start(start)!;
+        Task<string> stderr = worker.StandardError.ReadToEndAsync();
+        Task<string> stdout = worker.StandardOutput.ReadToEndAsync();
+        string metrics;
+        try
+        {
+            await WaitFor(async () => await Status(http, "/readyz") == HttpStatusCode.OK, worker, "/readyz to answer 200");
+            Assert.Equal(HttpStatusCode.OK, await Status(http, "/healthz"));
+
+            // Every record consumed and every reads partition caught up (librdkafka's statistics every 500 ms).
+            string reads0 = cluster.Topics.Reads;
+            metrics = "";
+            await WaitFor(async () =>
+            {
+                metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+                return Sample(metrics, "streamguard_events_consumed_total", ("topic", reads0)) == reads + malformed &&
+                    Enumerable.Range(0, cluster.Partitions).All(p => Sample(metrics, "streamguard_consumer_lag", ("topic", reads0), ("partition", P(p))) == 0) &&
+                    Sample(metrics, "streamguard_commits_total") >= 1;
+            }, worker, "the worker to consume everything and commit");
+            Assert.Equal(HttpStatusCode.OK, await Status(http, "/readyz"));
+        }
+        finally
+        {
+            if (!worker.HasExited)
+            {
+                using Process kill = Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
+                await kill.WaitForExitAsync();
+                using var exitTimeout = new CancellationTokenSource(s_timeout);
+                try { await worker.WaitForExitAsync(exitTimeout.Token); }
+                catch (OperationCanceledException) { worker.Kill(entireProcessTree: true); }
+            }
+        }
+        string err = await stderr;
+        await stdout;
+        Assert.True(worker.ExitCode == 0, $"exit code {worker.ExitCode}; stderr:\n{err}");
+        Assert.DoesNotContain("M0001", err, StringComparison.Ordinal); // no raw plate in the log
+        Assert.DoesNotContain("M0001", metrics, StringComparison.Ordinal);
+
+        Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.ingest")));
+        Assert.Equal(0, Sample(metrics, "streamguard_decisions_total", ("code", "deny.statute")));
+        Assert.Equal(malformed, Sample(metrics, "streamguard_dead_letters_total", ("error", "malformed_json")));
+        Assert.Equal(0, Sample(metrics, "streamguard_dead_letters_total", ("error", "unknown_agency")));
+        Assert.Equal(malformed, Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.DeadLetter)));
+        // One ingest record per read, plus each chain's opening policy_load record.
+        Assert.InRange(Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Audit)) ?? -1, reads, reads + cluster.Partitions);
+        Assert.Equal(0, Sample(metrics, "streamguard_events_consumed_total", ("topic", cluster.Topics.Queries)));
+        Assert.Equal(reads, Sample(metrics, "streamguard_store_reads"));
+        Assert.Equal(0, Sample(metrics, "streamguard_purges_total"));
+        Assert.Equal(0, Sample(metrics, "streamguard_transaction_aborts_total"));
+        Assert.Equal(1, Sample(metrics, "streamguard_ready"));
+        // The latency histogram: one observation per decided event, in buckets from 10 µs up.
+        Assert.Equal(reads + malformed, Sample(metrics, "streamguard_decision_duration_seconds_count"));
+        Assert.Equal(reads + malformed, Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "+Inf")));
+        double sum = Sample(metrics, "streamguard_decision_duration_seconds_sum") ?? 0;
+        Assert.InRange(sum, 1e-7, 10);
+        Assert.NotNull(Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "0.001")));
+        Assert.Contains("# TYPE streamguard_decision_duration_seconds histogram", metrics, StringComparison.Ordinal);
+    }
+
+    private static string P(int partition) => partition.ToString(CultureInfo.InvariantCulture);
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private static async Task<HttpStatusCode?> Status(HttpClient http, string path)
+    {
+        try
+        {
+            using HttpResponseMessage r = await http.GetAsync(new Uri(path, UriKind.Relative));
+            return r.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null; // not listening yet
+        }
+    }
+
+    private static async Task WaitFor(Func<Task<bool>> condition, Process worker, string what)
+    {
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (!await condition())
+        {
+            if (worker.HasExited) throw new InvalidOperationException($"the worker exited ({worker.ExitCode}) while waiting for {what}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited {s_timeout} for {what}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>The value of the first sample of <paramref name="name"/> carrying every given label (Prometheus text format); null if none.</summary>
+    internal static double? Sample(string exposition, string name, params (string Label, string Value)[] labels)
+    {
+        foreach (string line in exposition.Split('\n'))
+        {
+            if (line.Length == 0 || line[0] == '#') continue;
+            // name{label="value",…} value [timestamp]   or   name value [timestamp]
+            int open = line.IndexOf('{', StringComparison.Ordinal);
+            int close = open >= 0 ? line.LastIndexOf('}') : -1;
+            int nameEnd = open >= 0 ? open : line.IndexOf(' ', StringComparison.Ordinal);
+            if (nameEnd <= 0 || line[..nameEnd] != name) continue;
+            string labelText = open >= 0 ? line[open..(close + 1)] : "";
+            if (!labels.All(l => labelText.Contains($"{l.Label}=\"{l.Value}\"", StringComparison.Ordinal))) continue;
+            string value = line[(open >= 0 ? close + 1 : nameEnd)..].Trim().Split(' ')[0];
+            return double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+        return null;
+    }
+}
