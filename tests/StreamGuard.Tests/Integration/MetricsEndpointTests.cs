@@ -107,6 +107,12 @@ public sealed class MetricsEndpointTests
         Assert.InRange(sum, 1e-7, 10);
         Assert.NotNull(Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "0.001")));
         Assert.Contains("# TYPE streamguard_decision_duration_seconds histogram", metrics, StringComparison.Ordinal);
+
+        // The provisioned Grafana dashboard asks only for series the worker exports.
+        string dashboard = await File.ReadAllTextAsync(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json"));
+        var wanted = System.Text.RegularExpressions.Regex.Matches(dashboard, "(streamguard|dotnet)_[a-z_]+").Select(m => m.Value).Distinct().ToList();
+        Assert.NotEmpty(wanted);
+        foreach (string name in wanted) Assert.True(Sample(metrics, name) is not null, $"the dashboard queries {name}, which /metrics does not export");
     }
 
     private static string P(int partition) => partition.ToString(CultureInfo.InvariantCulture);
