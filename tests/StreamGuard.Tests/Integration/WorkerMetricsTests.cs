@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using StreamGuard.Kafka;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Integration;
+
+/// <summary>The worker's instruments: nothing allocated per event, and librdkafka's statistics read into lag per partition.</summary>
+public sealed class WorkerMetricsTests
+{
+    [Fact]
+    public void RecordingADecisionAllocatesNothingWhileOpenTelemetryCollects()
+    {
+        using var cluster = new KafkaTestCluster();
+        using var policy = new TestPolicy();
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(), sink => new StreamGuard.Engine.StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        using var meter = new Meter(WorkerMetrics.MeterName + ".AllocationTest");
+        var metrics = new WorkerMetrics(worker, meter);
+        var exported = new List<Metric>();
+        using MeterProvider provider = Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(exported).Build();
+
+        for (int i = 0; i < 1000; i++) metrics.RecordDecision(Stopwatch.Frequency / 10_000); // warm up: 100 µs each
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100_000; i++) metrics.RecordDecision(Stopwatch.Frequency / 10_000);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+
+        provider.ForceFlush();
+        Metric histogram = exported.Last(m => m.Name == "streamguard.decision.duration");
+        var points = new List<MetricPoint>();
+        foreach (ref readonly MetricPoint p in histogram.GetMetricPoints()) points.Add(p);
+        Assert.Equal(101_000, points.Single().GetHistogramCount());
+    }
+
+    [Fact]
+    public void LagIsTheLastStableOffsetMinusThePositionOfEachDesiredPartition()
+    {
+        const string stats = """
+            {"name":"c","topics":{
+              "alpr.reads":{"topic":"alpr.reads","partitions":{
+                "0":{"partition":0,"desired":true,"hi_offset":120,"ls_offset":100,"lo_offset":0,"app_offset":60,"committed_offset":50},
+                "1":{"partition":1,"desired":true,"hi_offset":10,"ls_offset":10,"lo_offset":4,"app_offset":-1001,"committed_offset":7},
+                "2":{"partition":2,"desired":true,"hi_offset":10,"ls_offset":10,"lo_offset":4,"app_offset":-1001,"committed_offset":-1001},
+                "3":{"partition":3,"desired":false,"hi_offset":99,"ls_offset":99,"lo_offset":0,"app_offset":1,"committed_offset":1},
+                "4":{"partition":4,"desired":true,"hi_offset":-1,"ls_offset":-1,"lo_offset":-1,"app_offset":-1001,"committed_offset":-1001},
+                "-1":{"partition":-1,"desired":false,"ls_offset":-1}}}}}
+            """;
+        PartitionLag[] lag = WorkerMetrics.ParseLag(stats);
+        Assert.Equal(
+            [new PartitionLag("alpr.reads", 0, 40), new PartitionLag("alpr.reads", 1, 3), new PartitionLag("alpr.reads", 2, 6)],
+            lag);
+        Assert.Empty(WorkerMetrics.ParseLag("""{"name":"c"}"""));
+    }
+}
