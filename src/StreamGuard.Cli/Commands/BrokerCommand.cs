@@ -7,33 +7,66 @@ namespace StreamGuard.Cli.Commands;
 internal static class BrokerCommand
 {
     public const string Help = """
-        streamguard broker [--partitions N] [--brokers B]
+        streamguard broker [--partitions N] [--brokers B] [--port P]
 
         Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1 with StreamGuard's topics created,
         prints the bootstrap servers and stays up until Ctrl+C: the no-Docker way to point any Kafka tool
         (kcat, KafkaJS, `streamguard run --bootstrap …`) at StreamGuard.
 
         Limits, plainly: data is in memory only and lost on exit; each partition keeps at most 5 MiB (or 100,000
-        batches) and silently drops older data, so run producers and consumers together. Ports are chosen by
-        librdkafka (ephemeral); read them from the printed bootstrap list.
+        batches) and silently drops older data, so run producers and consumers together. Loopback only.
+
+        Standard output gets one line, the bootstrap servers (for scripts); the topic list goes to standard error.
 
         Options:
           --partitions N   partitions per topic (default 8)
           --brokers B      brokers in the cluster (default 1)
+          --port P         broker 1 on 127.0.0.1:P, broker 2 on P+1, …; default: ports chosen by the kernel.
+                           librdkafka's mock can only bind ephemeral ports, so each fixed port is a forwarder
+                           in this process to its broker, which advertises the fixed port to clients.
         """;
 
     public static int Run(CliArgs args, CancellationToken ct)
     {
         int partitions = args.Int("partitions", 8, 1, 1024);
         int brokers = args.Int("brokers", 1, 1, 16);
+        int port = args.Int("port", 0, 1, 65535);
         args.RejectUnknown();
+        if (port != 0 && port + brokers - 1 > 65535) throw new UsageException($"--port {port} leaves no port for broker {brokers} (ports P to P+B-1 are used)");
         using MockCluster cluster = MockCluster.Start(brokers, rebalanceDelayMs: 0);
-        var topics = new TopicNames();
-        foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
-        Console.WriteLine(cluster.BootstrapServers);
-        Console.Error.WriteLine($"embedded Kafka-protocol cluster: {brokers} broker(s); topics ({partitions} partitions each): {string.Join(", ", topics.All)}");
-        Console.Error.WriteLine("in memory only, at most 5 MiB per partition kept; Ctrl+C to stop");
-        ct.WaitHandle.WaitOne();
-        return 0;
+        var forwarders = new List<LoopbackForwarder>();
+        try
+        {
+            string bootstrap = cluster.BootstrapServers;
+            if (port != 0)
+            {
+                for (int id = 1; id <= brokers; id++)
+                {
+                    int fixedPort = port + id - 1;
+                    try
+                    {
+                        forwarders.Add(LoopbackForwarder.Start(fixedPort, cluster.BrokerPort(id)));
+                    }
+                    catch (System.Net.Sockets.SocketException e)
+                    {
+                        Console.Error.WriteLine($"error: cannot listen on 127.0.0.1:{fixedPort}: {e.Message}");
+                        return 1;
+                    }
+                    cluster.AdvertiseBroker(id, "127.0.0.1", fixedPort);
+                }
+                bootstrap = string.Join(',', forwarders.Select(f => $"127.0.0.1:{f.Port}"));
+            }
+            var topics = new TopicNames();
+            foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
+            Console.WriteLine(bootstrap);
+            Console.Error.WriteLine($"embedded Kafka-protocol cluster: {brokers} broker(s) at {bootstrap}; topics ({partitions} partitions each): {string.Join(", ", topics.All)}");
+            Console.Error.WriteLine("in memory only, at most 5 MiB per partition kept; Ctrl+C to stop");
+            ct.WaitHandle.WaitOne();
+            return 0;
+        }
+        finally
+        {
+            foreach (LoopbackForwarder f in forwarders) f.Dispose();
+        }
     }
 }

@@ -99,6 +99,9 @@ public sealed partial class MockCluster : IDisposable
             }
 
             NativeMethods.MockGroupInitialRebalanceDelayMs(cluster, rebalanceDelayMs);
+            // The mock reports no controller in Metadata unless told; clients that send InitProducerId to the
+            // controller (KafkaJS's idempotent and transactional producers) then fail with "broker not found".
+            NativeMethods.MockSetControllerId(cluster, 1);
             return new MockCluster(handle, cluster, brokers, bootstraps);
         }
         catch
@@ -190,6 +193,36 @@ public sealed partial class MockCluster : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
         Check(NativeMethods.MockPartitionSetLeader(Cluster, topic, partition, brokerId),
             $"make broker {brokerId} the leader of {topic}[{partition}]");
+    }
+
+    /// <summary>
+    /// Changes the address a broker advertises in Metadata and FindCoordinator responses. The broker keeps
+    /// listening where it was started (librdkafka's mock binds ephemeral loopback ports and offers no way to
+    /// choose one): something else, e.g. a <see cref="LoopbackForwarder"/>, must accept connections at the new
+    /// address and pass them on to the broker's own port (see <see cref="BrokerPort"/>).
+    /// </summary>
+    /// <param name="brokerId">Broker id (1-based).</param>
+    /// <param name="host">Host name or address clients should connect to.</param>
+    /// <param name="port">Port clients should connect to.</param>
+    public void AdvertiseBroker(int brokerId, string host, int port)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokerId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, BrokerCount);
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        NativeMethods.MockBrokerSetHostPort(Cluster, brokerId, host, port);
+    }
+
+    /// <summary>The loopback port broker <paramref name="brokerId"/> listens on (chosen by the kernel at start).</summary>
+    /// <param name="brokerId">Broker id (1-based).</param>
+    public int BrokerPort(int brokerId)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(brokerId, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, BrokerCount);
+        // rd_kafka_mock_cluster_bootstraps lists the brokers in id order, "127.0.0.1:port,…".
+        string address = BootstrapServers.Split(',')[brokerId - 1];
+        return int.Parse(address.AsSpan(address.LastIndexOf(':') + 1), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -420,6 +453,14 @@ public sealed partial class MockCluster : IDisposable
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader", StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial ErrorCode MockPartitionSetLeader(nint cluster, string topic, int partition, int brokerId);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_set_controller_id")]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockSetControllerId(nint cluster, int controllerId);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port", StringMarshalling = StringMarshalling.Utf8)]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockBrokerSetHostPort(nint cluster, int brokerId, string host, int port);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_group_initial_rebalance_delay_ms")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
