@@ -13,6 +13,10 @@ if (args.Length > 0 && args[0] == "store-scale") return StoreScaleMode.Run(args[
 //   dotnet run -c Release -- consume-batch [--messages N] [--rounds N] [--batch N]
 if (args.Length > 0 && args[0] == "consume-batch") return ConsumeBatchMode.Run(args[1..]);
 
+// `rebuild`: the store rebuilt from Kafka as on assignment (batch reader and per-message Consume, alternating)
+//   dotnet run -c Release -- rebuild [--reads N] [--partitions N] [--rounds N]
+if (args.Length > 0 && args[0] == "rebuild") return RebuildMode.Run(args[1..]);
+
 // Otherwise every benchmark class in this assembly; pick with --filter, e.g.
 //   dotnet run -c Release -- --filter '*Parse*'
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

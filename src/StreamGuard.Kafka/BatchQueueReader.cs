@@ -6,7 +6,7 @@ using StreamGuard.Kafka.Embedded;
 namespace StreamGuard.Kafka;
 
 /// <summary>One record read in place from librdkafka's memory: valid only during the callback.</summary>
-public delegate bool RecordHandler(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull, long offset, long timestampMs);
+public delegate bool RecordHandler(int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull, long offset, long timestampMs);
 
 /// <summary>
 /// Reads an assigned Confluent.Kafka consumer's queue in batches with librdkafka's <c>rd_kafka_consume_batch_queue</c>,
@@ -30,13 +30,17 @@ public static unsafe partial class BatchQueueReader
     public static bool IsSupported => s_handle is not null && typeof(SafeHandle).IsAssignableFrom(s_handle.PropertyType);
 
     /// <summary>
-    /// Reads records of <paramref name="consumer"/>'s assignment (one partition) until a record at or past
-    /// <paramref name="endOffset"/>, partition EOF (the consumer must be built with <c>enable.partition.eof=true</c>), or
-    /// <paramref name="deadline"/> passes (then <see cref="TimeoutException"/>). Returns how many records
-    /// <paramref name="handle"/> accepted. A consume error other than EOF throws <see cref="KafkaException"/>.
+    /// Reads the records of <paramref name="consumer"/>'s assignment (partitions of one topic) until each partition in
+    /// <paramref name="endOffsets"/> reaches a record at or past its end offset or its end (the consumer must be built
+    /// with <c>enable.partition.eof=true</c>), or <paramref name="deadline"/> passes (then
+    /// <see cref="TimeoutException"/>). Records of a partition that is done, or not in <paramref name="endOffsets"/>,
+    /// are not handed over. Returns how many records <paramref name="handle"/> accepted. A consume error other than EOF
+    /// throws <see cref="KafkaException"/>.
     /// </summary>
-    public static int ReadToEnd<TKey, TValue>(IConsumer<TKey, TValue> consumer, long endOffset, DateTime deadline, RecordHandler handle, int batchSize = 1000)
+    public static int ReadToEnd<TKey, TValue>(IConsumer<TKey, TValue> consumer, IReadOnlyDictionary<int, long> endOffsets, DateTime deadline, RecordHandler handle, int batchSize = 1000)
     {
+        var open = new Dictionary<int, long>(endOffsets);
+        if (open.Count == 0) return 0;
         if (!IsSupported) throw new NotSupportedException("this Confluent.Kafka does not expose its librdkafka handle");
         var safe = (SafeHandle)s_handle!.GetValue(consumer.Handle)!;
         bool added = false;
@@ -49,33 +53,32 @@ public static unsafe partial class BatchQueueReader
         {
             while (true)
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading up to offset {endOffset} did not finish in time");
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading partitions [{string.Join(",", open.Keys)}] to their end did not finish in time");
                 nint got = Native.ConsumeBatchQueue(queue, 200, batch, (nuint)batchSize);
                 if (got < 0) throw new KafkaException(ErrorCode.Local_Fail);
-                bool done = false;
                 for (int i = 0; i < got; i++)
                 {
                     var m = (Native.Message*)batch[i];
                     try
                     {
-                        if (done) continue; // the rest of the batch is destroyed unread
-                        if (m->Err == PartitionEof || (m->Err == 0 && m->Offset >= endOffset))
+                        if (!open.TryGetValue(m->Partition, out long end)) continue; // done: destroyed unread
+                        if (m->Err == PartitionEof || (m->Err == 0 && m->Offset >= end))
                         {
-                            done = true;
+                            open.Remove(m->Partition);
                             continue;
                         }
                         if (m->Err != 0) throw new KafkaException((ErrorCode)m->Err);
                         long timestamp = Native.MessageTimestamp((nint)m, out _);
                         var key = new ReadOnlySpan<byte>((void*)m->Key, (int)m->KeyLength);
                         var value = new ReadOnlySpan<byte>((void*)m->Payload, (int)m->Length);
-                        if (handle(key, value, m->Payload == 0, m->Offset, timestamp)) accepted++;
+                        if (handle(m->Partition, key, value, m->Payload == 0, m->Offset, timestamp)) accepted++;
                     }
                     finally
                     {
                         Native.MessageDestroy((nint)m);
                     }
                 }
-                if (done) return accepted;
+                if (open.Count == 0) return accepted;
             }
         }
         finally

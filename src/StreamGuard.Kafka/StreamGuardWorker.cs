@@ -414,12 +414,16 @@ public sealed partial class StreamGuardWorker
                 headAt[n] = head.AtMs;
             }
         }
+        // Every partition of a topic is read back by one restore consumer (a consumer per partition costs a join and a
+        // fetch session each), from its own start time up to the committed offset.
+        var backlog = new Dictionary<string, List<ReadBackPart>>();
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        TopicNames t = _options.Topics;
         foreach (TopicPartitionOffset c in committed)
         {
             int n = c.Partition.Value;
             if (c.Offset.Value <= 0) continue; // nothing decided yet on this partition
-            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            TopicNames t = _options.Topics;
+            ReadBackPart part;
             if (c.Topic == t.Reads || c.Topic == t.RepartitionReads)
             {
                 // From alpr.reads only what was decided here (the rest was forwarded); the repartition topic's all.
@@ -429,64 +433,93 @@ public sealed partial class StreamGuardWorker
                 // and to the earliest hold's start (held reads outlive their window).
                 long from = Math.Min(now, head == long.MinValue ? now : head) - engine.Policy.LongestRetentionMs;
                 if (engine.EarliestHeldMs is long held) from = Math.Min(from, held);
-                reads += ReadBack(config, c, from,
-                    (key, value, timestamp) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreRead(value, n, timestamp, head));
+                part = new ReadBackPart(n, c.Offset.Value, from, (key, value, timestamp) =>
+                {
+                    if ((input && !DecidedWhereItArrived(key, value, n)) || !engine.RestoreRead(value, n, timestamp, head)) return false;
+                    reads++;
+                    return true;
+                });
             }
             else if (c.Topic == t.Queries || c.Topic == t.RepartitionQueries)
             {
                 bool input = c.Topic == t.Queries;
                 // issued_at may lead the record's time by up to the skew: read back twice the skew.
-                queries += ReadBack(config, c, now - 2 * engine.Policy.MaxClockSkewMs,
-                    (key, value, _) => (!input || DecidedWhereItArrived(key, value, n)) && engine.RestoreQueryId(value));
+                part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.Policy.MaxClockSkewMs, (key, value, _) =>
+                {
+                    if ((input && !DecidedWhereItArrived(key, value, n)) || !engine.RestoreQueryId(value)) return false;
+                    queries++;
+                    return true;
+                });
             }
+            else
+            {
+                continue;
+            }
+            (backlog.TryGetValue(c.Topic, out List<ReadBackPart>? parts) ? parts : backlog[c.Topic] = []).Add(part);
         }
-        _log($"restored {reads:N0} reads and {queries:N0} recent query ids in {clock.ElapsedMilliseconds} ms");
+        foreach ((string topic, List<ReadBackPart> parts) in backlog) ReadBack(config, topic, parts);
+        double seconds = clock.Elapsed.TotalSeconds;
+        _log($"restored {reads:N0} reads and {queries:N0} recent query ids in {clock.ElapsedMilliseconds} ms ({(reads + queries) / Math.Max(seconds, 1e-3):N0} records/s)");
     }
 
     private delegate bool RestoreRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestampMs);
 
-    /// <summary>Reads a partition from the first record at or after <paramref name="fromMs"/> up to <paramref name="end"/> (exclusive).</summary>
-    private int ReadBack(ConsumerConfig baseConfig, TopicPartitionOffset end, long fromMs, RestoreRecord restore)
+    /// <summary>One partition to read back: from the first record at or after <c>FromMs</c> up to <c>End</c> (exclusive).</summary>
+    private sealed record ReadBackPart(int Partition, long End, long FromMs, RestoreRecord Restore);
+
+    /// <summary>Reads the partitions of <paramref name="topic"/> back with one consumer, each up to its end offset.</summary>
+    private void ReadBack(ConsumerConfig baseConfig, string topic, List<ReadBackPart> parts)
     {
         var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
         {
             GroupId = baseConfig.GroupId + "-restore", EnableAutoCommit = false, EnablePartitionEof = true,
         };
         using IConsumer<byte[]?, byte[]> consumer = new ConsumerBuilder<byte[]?, byte[]>(config).Build();
-        Offset start = Offset.Beginning;
+        var starts = parts.ToDictionary(p => p.Partition, _ => Offset.Beginning);
         try
         {
-            List<TopicPartitionOffset> found = consumer.OffsetsForTimes([new TopicPartitionTimestamp(end.TopicPartition, new Timestamp(fromMs, TimestampType.CreateTime))], _options.FlushTimeout);
+            List<TopicPartitionOffset> found = consumer.OffsetsForTimes(
+                parts.Select(p => new TopicPartitionTimestamp(new TopicPartition(topic, p.Partition), new Timestamp(p.FromMs, TimestampType.CreateTime))),
+                _options.FlushTimeout);
             // No offset (-1) means "no record that new" on a real broker, but librdkafka's mock cluster answers -1 to
             // every timestamp lookup: read from the beginning then — slower, never wrong (expired reads are skipped).
-            if (found.Count == 1 && found[0].Offset.Value >= 0) start = found[0].Offset;
+            foreach (TopicPartitionOffset f in found)
+            {
+                if (f.Offset.Value >= 0) starts[f.Partition.Value] = f.Offset;
+            }
         }
         catch (KafkaException e)
         {
-            _log($"restore: no offset for time on {end.TopicPartition} ({e.Error.Reason}): reading from the beginning");
+            _log($"restore: no offsets for time on {topic} ({e.Error.Reason}): reading from the beginning");
         }
-        consumer.Assign(new TopicPartitionOffset(end.TopicPartition, start));
-        int restored = 0;
+        consumer.Assign(parts.Select(p => new TopicPartitionOffset(topic, p.Partition, starts[p.Partition])));
+        var byPartition = parts.ToDictionary(p => p.Partition);
         var deadline = DateTime.UtcNow + s_restoreTimeout;
         if (BatchQueueReader.IsSupported)
         {
             // Read in place, a batch at a time (about 3× per-message Consume, nothing allocated per record).
-            return BatchQueueReader.ReadToEnd(consumer, end.Offset.Value, deadline,
-                (key, value, isNull, _, timestamp) => !isNull && restore(key, value, timestamp));
+            BatchQueueReader.ReadToEnd(consumer, parts.ToDictionary(p => p.Partition, p => p.End), deadline,
+                (partition, key, value, isNull, _, timestamp) => !isNull && byPartition[partition].Restore(key, value, timestamp));
+            return;
         }
-        while (true)
+        var open = new HashSet<int>(byPartition.Keys);
+        while (open.Count > 0)
         {
             if (DateTime.UtcNow > deadline)
             {
                 // Never answer from a partial store: stop, and let a restart try again.
-                throw new TimeoutException($"restoring {end.TopicPartition} up to offset {end.Offset.Value} took longer than {s_restoreTimeout}");
+                throw new TimeoutException($"restoring {topic} partitions [{string.Join(",", open)}] took longer than {s_restoreTimeout}");
             }
             ConsumeResult<byte[]?, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is null) continue;
-            if (r.IsPartitionEOF || r.Offset.Value >= end.Offset.Value) break;
-            if (r.Message.Value is { } value && restore(r.Message.Key, value, r.Message.Timestamp.UnixTimestampMs)) restored++;
+            if (r is null || !open.Contains(r.Partition.Value)) continue;
+            ReadBackPart part = byPartition[r.Partition.Value];
+            if (r.IsPartitionEOF || r.Offset.Value >= part.End)
+            {
+                open.Remove(r.Partition.Value);
+                continue;
+            }
+            if (r.Message.Value is { } value) part.Restore(r.Message.Key, value, r.Message.Timestamp.UnixTimestampMs);
         }
-        return restored;
     }
 
     private static int PartitionCount(IAdminClient admin, string topic)

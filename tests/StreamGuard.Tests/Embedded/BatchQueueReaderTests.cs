@@ -32,8 +32,9 @@ public sealed class BatchQueueReaderTests
             long first = end - Records;
             consumer.Assign(new TopicPartitionOffset(topic, 1, first));
             // Stop 100 records before the end: the reader must not hand over anything at or past the end offset.
-            int accepted = BatchQueueReader.ReadToEnd(consumer, end - 100, DateTime.UtcNow.AddSeconds(60), (key, value, isNull, offset, timestamp) =>
+            int accepted = BatchQueueReader.ReadToEnd(consumer, new Dictionary<int, long> { [1] = end - 100 }, DateTime.UtcNow.AddSeconds(60), (partition, key, value, isNull, offset, timestamp) =>
             {
+                Assert.Equal(1, partition);
                 Assert.True(timestamp > 0);
                 seen.Add((key.IsEmpty ? null : Encoding.UTF8.GetString(key), isNull ? null : Encoding.UTF8.GetString(value), offset - first));
                 return !isNull;
@@ -48,13 +49,13 @@ public sealed class BatchQueueReaderTests
     }
 
     [Fact]
-    public void StopsAtTheEndOfAPartitionBeforeTheEndOffset()
+    public void StopsAtTheEndOfEveryPartitionBeforeTheEndOffset()
     {
         using var cluster = new KafkaTestCluster(partitions: 2);
         var config = new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId + "-eof", EnableAutoCommit = false, EnablePartitionEof = true };
         using IConsumer<byte[]?, byte[]?> consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
-        consumer.Assign(new TopicPartitionOffset(cluster.Topics.Holds, 0, Offset.Beginning));
-        int accepted = BatchQueueReader.ReadToEnd(consumer, long.MaxValue, DateTime.UtcNow.AddSeconds(60), (_, _, _, _, _) => true);
+        consumer.Assign([new TopicPartitionOffset(cluster.Topics.Holds, 0, Offset.Beginning), new TopicPartitionOffset(cluster.Topics.Holds, 1, Offset.Beginning)]);
+        int accepted = BatchQueueReader.ReadToEnd(consumer, new Dictionary<int, long> { [0] = long.MaxValue, [1] = long.MaxValue }, DateTime.UtcNow.AddSeconds(60), (_, _, _, _, _, _) => true);
         Assert.Equal(0, accepted);
     }
 }
