@@ -150,7 +150,7 @@ public static class PolicyExplainer
                 : recipient.State == rule.State ? $"{who} is in {rule.State}" : $"{who} has declaration {rule.Declaration} on file",
             StatuteCheck.PublicAgencyOfOwnerStateOrPurpose => denies
                 ? $"{who} is not a public agency of {rule.State} and {p} is not an allowed out-of-state purpose"
-                : $"{who} is a public agency of {rule.State}, or {p} is an allowed out-of-state purpose",
+                : AgencyFacts.Of(recipient).IsPublicAgencyOf(rule.State!) ? $"{who} is a public agency of {rule.State}" : $"{p} is an allowed out-of-state purpose",
             StatuteCheck.FusionCenterOnly => denies
                 ? $"{who} is not {rule.State}'s fusion center" : $"{who} is {rule.State}'s fusion center",
             StatuteCheck.InStateOrNeighbourWithDeclaration => denies
