@@ -18,7 +18,7 @@ namespace StreamGuard.Cli
               broker     the embedded Kafka-protocol cluster on its own, StreamGuard's topics created
               replay     the same engine offline over NDJSON files (deterministic)
               gen        synthetic NDJSON plate reads, signed queries and hotlist entries
-              bench      worker throughput on the embedded cluster, exactly-once against at-least-once
+              bench      end to end under open-loop load: latency percentiles, rate sweep, pass-through ceiling
               policy     check, diff and explain policies: streamguard policy check|diff|explain
               audit      verify hash chains, explain a decision, transparency report: audit verify|why|report
 

@@ -1,107 +1,425 @@
 using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+using HdrHistogram;
 using StreamGuard.Engine;
-using StreamGuard.Generation;
 using StreamGuard.Kafka;
 using StreamGuard.Kafka.Embedded;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard bench</c>: the worker's throughput on the embedded cluster, exactly-once against at-least-once.</summary>
+/// <summary>
+/// <c>streamguard bench</c>: the worker end to end under an open-loop load at a fixed offered rate, latency from each
+/// event's intended send time (HdrHistogram), a rate sweep for the sustainable maximum, and a pass-through pipe as the
+/// ceiling; transactions off and on reported separately.
+/// </summary>
 internal static class BenchCommand
 {
     public const string Help = """
-        streamguard bench [--events N] [--rounds R] [--partitions P] [--policy P]
+        streamguard bench [--rate R] [--duration S] [--warmup S] [--sweep N] [--transactions off|on|both]
+                          [--ceiling on|off] [--partitions P] [--bootstrap B] [tuning options]
 
-        Measures the worker end to end on the embedded Kafka-protocol cluster: a backlog of N synthetic events
-        (reads and 2.5% signed queries over the sample policy) is produced first, then drained by the worker —
-        saturated throughput, every output produced and committed. Exactly-once (transactions) and at-least-once
-        (flush, then offset commit) run alternately, R rounds each, on fresh topics and groups in one process,
-        so the two modes are compared on the same machine at the same time; prints events/s per round, the
-        medians and their ratio. The open-loop latency sweep and the pass-through ceiling are not here yet.
+        Measures the worker end to end on the embedded Kafka-protocol cluster (or on the cluster at --bootstrap):
+        one step = fresh topics, a worker (or the pass-through pipe), and an open-loop producer offering synthetic
+        events (plate reads and 2.5% signed queries over the policy, 1% malformed) at a fixed rate: event i is
+        due at start + i/R and is sent at that time whatever happened to the events before it, so a stall is
+        charged to every event it delays (no coordinated omission). Events are generated before the step starts.
+
+        Latency, precisely: from the event's intended send time to the moment the bench's reader — a
+        read_committed consumer on the audit topic, fetch.wait.max.ms=1, in the same process — receives the
+        read's `ingest` audit record, the first output the engine produces for a read (its push deliveries and
+        their audit records are handed to the producer in the same step, microseconds later). It includes the
+        producer's linger, the worker's fetch wait, decision, the worker's linger and the reader's fetch. Reads
+        only (queries and malformed events are processed but not timed); the reader reads every --sample-th
+        audit partition (a uniform sample: plates are random); warm-up events are not recorded. Recorded with
+        HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
+        transactions on, a real broker shows the record to read_committed readers only after the transaction
+        commits, so the figure includes the commit interval; the embedded broker shows it before the commit.
+
+        Throughput: events the worker processed per second during the measured window (from the end of the
+        warm-up to the last event's due time). Sustainable: throughput ≥ 95% of the offered rate, every timed
+        read seen within max(5 s, duration/2) after the window, and p99 ≤ --max-p99. Allocation: bytes
+        allocated in the process over the same window
+        (GC.GetTotalAllocatedBytes) minus the bench's producer, reader and main threads
+        (GC.GetAllocatedBytesForCurrentThread), divided by the events processed: the worker's thread and its
+        Kafka clients' callback threads.
+
+        Ceiling: the pass-through pipe, a Confluent.Kafka consume–produce loop configured as the worker, with
+        no processing, producing the same number of records per output topic and the same mean sizes that
+        StreamGuard produced in the same run (measured in its step with the same rate and mode). Each result is
+        stated as a fraction of the pipe's.
 
         Options:
-          --events N       backlog per round (default 40000)
-          --rounds R       rounds per mode (default 3)
-          --partitions P   partitions per topic (default 16; the embedded broker keeps ≤ 5 MiB per partition)
-          --policy P       policy file (default: the bundled sample policy)
+          --rate R            offered events/s (default 5000); with --sweep the first rate tried
+          --duration S        measured seconds per step (default 10)
+          --warmup S          seconds offered before measuring (default 3)
+          --sweep N           search the sustainable maximum from --rate: ×1.5 until a step is not
+                              sustained, then bisect to within 10%; at most N steps per mode and system
+          --max-p99 MS        sweep criterion (default 1000)
+          --transactions M    off (at-least-once), on (exactly-once) or both (default both)
+          --ceiling on|off    run the pass-through pipe after StreamGuard (default on)
+          --partitions P      partitions per topic (default 32; the embedded broker keeps ≤ 5 MiB per partition)
+          --sample K          time reads on every K-th audit partition (default 4; 1 = all)
+          --bootstrap B       an existing cluster instead of the embedded one (topics bench<run>.<step>.*
+                              are created with P partitions and deleted after each step)
+          --policy P          policy file (default: the bundled sample policy)
+        Tuning options (worker and pipe alike; defaults are the worker's):
+          --linger MS         producer linger.ms (default 5)
+          --fetch-wait MS     consumer fetch.wait.max.ms (default 10)
+          --commit-interval MS  transaction / offset-commit interval (default 100)
+          --commit-batch N    ...or after N events (default 5000)
+          --batch-size B      producer batch.size in bytes (librdkafka default 1000000)
         """;
+
+    private sealed record Settings
+    {
+        public required string Bootstrap { get; init; }
+        public bool Embedded { get; init; }
+        public MockCluster? Cluster { get; init; }
+        public required CompiledPolicy Policy { get; init; }
+        public required byte[] AuditKey { get; init; }
+        public int Partitions { get; init; }
+        public int Sample { get; init; }
+        public double Warmup { get; init; }
+        public double Duration { get; init; }
+        public double MaxP99Ms { get; init; }
+        public TimeSpan CommitInterval { get; init; }
+        public int CommitBatch { get; init; }
+        public required Dictionary<string, string> Kafka { get; init; }
+        public required string RunId { get; init; }
+    }
+
+    private sealed record StepResult(string System, bool ExactlyOnce, double Rate, double Throughput, LongHistogram Latency,
+        int Timed, int Seen, double BytesPerEvent, int Gen0, int Gen1, int Gen2, double OutputsPerEvent, bool Sustained);
+
+    private static int s_step;
 
     public static int Run(CliArgs args, CancellationToken ct)
     {
-        int events = args.Int("events", 40_000, 1_000, 2_000_000);
-        int rounds = args.Int("rounds", 3, 1, 50);
-        int partitions = args.Int("partitions", 16, 1, 256);
+        double rate = args.Double("rate", 5_000, 10, 5_000_000);
+        double duration = args.Double("duration", 10, 0.5, 3_600);
+        double warmup = args.Double("warmup", 3, 0, 600);
+        int sweepSteps = args.Int("sweep", 0, 1, 50);
+        bool sweep = sweepSteps > 0;
+        double maxP99 = args.Double("max-p99", 1_000, 1, 3_600_000);
+        string transactions = args.Get("transactions") ?? "both";
+        bool ceiling = (args.Get("ceiling") ?? "on") switch
+        {
+            "on" => true,
+            "off" => false,
+            var bad => throw new UsageException($"--ceiling must be on or off, not '{bad}'"),
+        };
+        int partitions = args.Int("partitions", 32, 1, 1024);
+        int sample = args.Int("sample", 4, 1, 1024);
+        string? bootstrap = args.Get("bootstrap");
         string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
+        var kafka = new Dictionary<string, string>();
+        if (args.Get("linger") is not null) kafka["linger.ms"] = args.Int("linger", 5, 0, 60_000).ToString(CultureInfo.InvariantCulture);
+        if (args.Get("fetch-wait") is not null) kafka["fetch.wait.max.ms"] = args.Int("fetch-wait", 10, 0, 60_000).ToString(CultureInfo.InvariantCulture);
+        if (args.Get("batch-size") is not null) kafka["batch.size"] = args.Int("batch-size", 1_000_000, 1, 2_147_483_647).ToString(CultureInfo.InvariantCulture);
+        int commitIntervalMs = args.Int("commit-interval", 100, 1, 600_000);
+        int commitBatch = args.Int("commit-batch", 5_000, 1, 10_000_000);
         args.RejectUnknown();
+        bool[] modes = transactions switch
+        {
+            "off" => [false],
+            "on" => [true],
+            "both" => [false, true],
+            _ => throw new UsageException($"--transactions must be off, on or both, not '{transactions}'"),
+        };
 
+        s_step = 0;
         CompiledPolicy policy = Common.LoadPolicy(policyPath, TextWriter.Null);
         byte[] auditKey = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key"));
-        using MockCluster cluster = MockCluster.Start(brokers: 1, rebalanceDelayMs: 0);
-        Console.WriteLine($"bench: {events:N0} events per round, {partitions} partitions, embedded cluster {cluster.BootstrapServers}; " +
-            $".NET {Environment.Version}, {Environment.ProcessorCount} cores");
-
-        var results = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
-        // Round 0 of each mode warms up (JIT, connections) and is not counted.
-        for (int round = -2; round < rounds * 2 && !ct.IsCancellationRequested; round++)
+        using MockCluster? cluster = bootstrap is null ? MockCluster.Start(brokers: 1, rebalanceDelayMs: 0) : null;
+        var s = new Settings
         {
-            bool exactlyOnce = (round & 1) == 1;
-            var topics = new TopicNames().WithPrefix($"bench{round + 2}.");
-            foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
-            Produce(cluster.BootstrapServers, topics, policy, events, round + 2);
-
-            var worker = new StreamGuardWorker(
-                new WorkerOptions
-                {
-                    BootstrapServers = cluster.BootstrapServers, GroupId = $"bench{round + 2}", Topics = topics, ExactlyOnce = exactlyOnce,
-                    TransactionalId = $"bench{round + 2}",
-                },
-                sink => new StreamGuardEngine(policy, sink, auditKey));
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            Exception? failure = null;
-            var thread = new Thread(() => { try { worker.Run(stop.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true };
-            thread.Start();
-            if (!worker.Assigned.Wait(TimeSpan.FromSeconds(30))) throw new InvalidOperationException("the worker did not join its group: " + failure?.Message);
-            var clock = Stopwatch.StartNew();
-            while (worker.Processed < events && failure is null && clock.Elapsed < TimeSpan.FromMinutes(5)) Thread.Sleep(5);
-            long processed = worker.Processed;
-            double seconds = clock.Elapsed.TotalSeconds;
-            stop.Cancel();
-            thread.Join(TimeSpan.FromSeconds(60));
-            if (failure is not null) throw new InvalidOperationException($"the worker failed: {failure.Message}", failure);
-            double rate = processed / seconds;
-            if (round >= 0) results[exactlyOnce].Add(rate);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {(round < 0 ? "warm-up" : $"round {round / 2 + 1}")} {(exactlyOnce ? "exactly-once " : "at-least-once")}: {processed:N0} events in {seconds:F2} s = {rate:N0} events/s, {worker.Commits:N0} commits"));
-        }
-        double alo = Median(results[false]), eos = Median(results[true]);
+            Bootstrap = bootstrap ?? cluster!.BootstrapServers, Embedded = cluster is not null, Cluster = cluster, Policy = policy, AuditKey = auditKey,
+            Partitions = partitions, Sample = sample, Warmup = warmup, Duration = duration, MaxP99Ms = maxP99,
+            CommitInterval = TimeSpan.FromMilliseconds(commitIntervalMs), CommitBatch = commitBatch, Kafka = kafka,
+            RunId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture) + Random.Shared.Next(0x1000).ToString("x3", CultureInfo.InvariantCulture),
+        };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"median: at-least-once {alo:N0} events/s, exactly-once {eos:N0} events/s; exactly-once / at-least-once = {eos / alo:F3} ({(1 - eos / alo) * 100:F1}% overhead)"));
+            $"bench: {(cluster is null ? "cluster " + bootstrap : "embedded cluster " + cluster.BootstrapServers)}, {partitions} partitions per topic; " +
+            $".NET {Environment.Version}, {Environment.ProcessorCount} cores; {warmup:0.#} s warm-up + {duration:0.#} s per step; " +
+            $"commit every {commitIntervalMs} ms or {commitBatch:N0} events{(kafka.Count == 0 ? "" : "; " + string.Join(", ", kafka.Select(k => $"{k.Key}={k.Value}")))}"));
+        Console.WriteLine("latency: intended send time → the read's ingest audit record received by a read_committed consumer (µs)");
+
+        var summary = new List<string>();
+        foreach (bool eos in modes)
+        {
+            if (ct.IsCancellationRequested) break;
+            string mode = eos ? "transactions on " : "transactions off";
+            if (!sweep)
+            {
+                (StepResult sg, BenchOutputProfile profile) = Step(s, eos, rate, null, ct);
+                summary.Add($"{mode}  StreamGuard       {Summary(sg)}");
+                if (ceiling && !ct.IsCancellationRequested)
+                {
+                    (StepResult pipe, _) = Step(s, eos, rate, profile, ct);
+                    summary.Add($"{mode}  pass-through pipe {Summary(pipe)}");
+                    summary.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{mode}  StreamGuard / pipe: throughput {sg.Throughput / pipe.Throughput:F2}, p50 {Ratio(sg, pipe, 50)}, p99 {Ratio(sg, pipe, 99)}"));
+                }
+                continue;
+            }
+            (double best, BenchOutputProfile? bestProfile) = Sweep(s, eos, rate, sweepSteps, null, ct);
+            summary.Add(string.Create(CultureInfo.InvariantCulture, $"{mode}  StreamGuard       sustainable maximum {best:N0} events/s"));
+            if (ceiling && bestProfile is not null && !ct.IsCancellationRequested)
+            {
+                (double pipeBest, _) = Sweep(s, eos, Math.Max(rate, best), sweepSteps, bestProfile, ct);
+                summary.Add(string.Create(CultureInfo.InvariantCulture, $"{mode}  pass-through pipe sustainable maximum {pipeBest:N0} events/s"));
+                summary.Add(string.Create(CultureInfo.InvariantCulture, $"{mode}  StreamGuard / pipe (sustainable maximum): {best / pipeBest:F2}"));
+            }
+        }
+        Console.WriteLine("summary:");
+        foreach (string line in summary) Console.WriteLine("  " + line);
         return 0;
     }
 
-    private static void Produce(string bootstrap, TopicNames topics, CompiledPolicy policy, int events, int seed)
+    private static string Ratio(StepResult a, StepResult b, double percentile) => string.Create(CultureInfo.InvariantCulture,
+        $"{(double)a.Latency.GetValueAtPercentile(percentile) / Math.Max(1, b.Latency.GetValueAtPercentile(percentile)):F2}");
+
+    /// <summary>×1.5 while sustained, then bisection between the last sustained and the first failed rate.</summary>
+    private static (double Best, BenchOutputProfile? Profile) Sweep(Settings s, bool eos, double start, int steps, BenchOutputProfile? pipeProfile, CancellationToken ct)
     {
-        var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = 100 + seed, MalformedShare = 0.01 });
-        using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+        double good = 0, bad = double.PositiveInfinity, rate = start;
+        BenchOutputProfile? profile = null;
+        for (int i = 0; i < steps && !ct.IsCancellationRequested; i++)
         {
-            // Kafka's default partitioner (the Java client's): records land on their plate's partition, nothing to forward.
-            Partitioner = Partitioner.Murmur2Random,
-            BootstrapServers = bootstrap, LingerMs = 5, Acks = Acks.All, ClientId = "bench-traffic",
-        }).Build();
-        for (int i = 0; i < events; i++)
-        {
-            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            if (i % 40 == 39) DemoCommand.Produce(producer, topics.Queries, traffic.NextQuery(now), traffic.LastPlate);
-            else DemoCommand.Produce(producer, topics.Reads, traffic.NextRead(now), traffic.LastPlate);
+            (StepResult r, BenchOutputProfile p) = Step(s, eos, rate, pipeProfile, ct);
+            if (r.Sustained)
+            {
+                good = rate;
+                profile = p;
+            }
+            else
+            {
+                bad = rate;
+            }
+            if (!double.IsPositiveInfinity(bad) && (bad - good) / bad < 0.1) break;
+            rate = double.IsPositiveInfinity(bad) ? rate * 1.5 : good == 0 ? bad / 2 : (good + bad) / 2;
+            rate = Math.Round(rate / 100) * 100 is var rounded && rounded > 0 ? rounded : rate;
         }
-        producer.Flush(TimeSpan.FromSeconds(60));
+        return (good, profile);
     }
 
-    private static double Median(List<double> values)
+    /// <summary>One measured step: fresh topics, the system (StreamGuard, or the pipe when <paramref name="pipeProfile"/> is set), reader and load.</summary>
+    private static (StepResult Result, BenchOutputProfile Profile) Step(Settings s, bool eos, double rate, BenchOutputProfile? pipeProfile, CancellationToken ct)
     {
-        var sorted = values.Order().ToList();
-        return sorted.Count == 0 ? double.NaN : sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+        int n = Interlocked.Increment(ref s_step);
+        string system = pipeProfile is null ? "StreamGuard" : "pipe";
+        var topics = new TopicNames().WithPrefix($"bench{s.RunId}.{n}.");
+        CreateTopics(s, topics);
+        try
+        {
+            int warm = (int)(rate * s.Warmup);
+            int count = warm + Math.Max(1, (int)(rate * s.Duration));
+            BenchLoad load = BenchLoad.Generate(s.Policy, rate, count, s.Partitions, seed: n);
+            int timed = 0;
+            for (int i = warm; i < count; i++)
+            {
+                if (load.ChainPartition[i] >= 0 && load.ChainPartition[i] % s.Sample == 0) timed++;
+            }
+
+            var options = new WorkerOptions
+            {
+                BootstrapServers = s.Bootstrap, GroupId = $"bench{s.RunId}.{n}", Topics = topics, ExactlyOnce = eos,
+                TransactionalId = $"bench{s.RunId}.{n}", CommitInterval = s.CommitInterval, CommitBatch = s.CommitBatch, Kafka = s.Kafka,
+            };
+            var profile = new BenchOutputProfile();
+            StreamGuardWorker? worker = null;
+            PassThroughPipe? pipe = null;
+            Func<long> processed;
+            Task assigned;
+            Action<CancellationToken> run;
+            if (pipeProfile is null)
+            {
+                worker = new StreamGuardWorker(options, sink => new StreamGuardEngine(s.Policy, profile.Counting(sink), s.AuditKey));
+                processed = () => worker.Processed;
+                assigned = worker.Assigned;
+                run = worker.Run;
+            }
+            else
+            {
+                pipe = new PassThroughPipe(pipeProfile, topics);
+                processed = () => pipe.Processed;
+                assigned = pipe.Assigned;
+                run = token => pipe.Run(options, s.Embedded, token);
+            }
+
+            using var stopSystem = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var stopReader = new CancellationTokenSource();
+            Exception? failure = null;
+            var systemThread = new Thread(() => { try { run(stopSystem.Token); } catch (Exception e) { failure = e; } }) { IsBackground = true, Name = "bench-system" };
+            systemThread.Start();
+            if (!assigned.Wait(TimeSpan.FromSeconds(60))) throw new InvalidOperationException($"{system} did not join its group: {failure?.Message}");
+
+            var reader = new BenchReader(load, auditFormat: pipeProfile is null, firstTimed: warm);
+            int[] sampled = Enumerable.Range(0, s.Partitions).Where(p => p % s.Sample == 0).ToArray();
+            Exception? readerFailure = null;
+            var readerThread = new Thread(() => { try { reader.Run(s.Bootstrap, topics.Audit, sampled, stopReader.Token); } catch (Exception e) { readerFailure = e; } })
+            { IsBackground = true, Name = "bench-reader" };
+            readerThread.Start();
+
+            var producer = new OpenLoopProducer(load, s.Bootstrap, topics);
+            long start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2; // half a second to connect
+            reader.StartTicks = start;
+            var producerThread = new Thread(() => producer.Run(start, stopSystem.Token)) { IsBackground = true, Name = "bench-load" };
+            producerThread.Start();
+
+            // Throughput and allocation over the measured window (the last event's due time ends it); latency for
+            // its events, waiting for the last of them to be seen (at most max(5 s, duration/2) after the window).
+            long windowEnd = start + load.DueTicks(count - 1);
+            SleepUntil(start + load.DueTicks(warm), ct);
+            Snapshot a = Snapshot.Take(producer, reader, processed());
+            SleepUntil(windowEnd, ct);
+            Snapshot b = Snapshot.Take(producer, reader, processed());
+            long deadline = windowEnd + (long)(Math.Max(5, s.Duration / 2) * Stopwatch.Frequency);
+            while (reader.TimedSeen < timed && Stopwatch.GetTimestamp() < deadline && failure is null && readerFailure is null && !ct.IsCancellationRequested) Thread.Sleep(5);
+
+            stopSystem.Cancel();
+            producerThread.Join(TimeSpan.FromSeconds(60));
+            systemThread.Join(TimeSpan.FromSeconds(60));
+            stopReader.Cancel();
+            readerThread.Join(TimeSpan.FromSeconds(30));
+            if (failure is not null) throw new InvalidOperationException($"{system} failed: {failure.Message}", failure);
+            if (readerFailure is not null) throw new InvalidOperationException($"the bench reader failed: {readerFailure.Message}", readerFailure);
+            if (producer.Failure is not null) throw new InvalidOperationException($"the bench producer failed: {producer.Failure.Message}", producer.Failure);
+
+            double seconds = (double)(b.Ticks - a.Ticks) / Stopwatch.Frequency;
+            long events = b.Processed - a.Processed;
+            double throughput = events / seconds;
+            long allocated = b.Total - a.Total - (b.Producer - a.Producer) - (b.Reader - a.Reader) - (b.Main - a.Main);
+            int seen = reader.TimedSeen;
+            LongHistogram latency = reader.Latency;
+            bool sustained = seen == timed && throughput >= 0.95 * rate && latency.TotalCount > 0 &&
+                latency.GetValueAtPercentile(99) <= s.MaxP99Ms * 1_000;
+            profile.Inputs = worker?.Processed ?? 0;
+            double outputs = pipeProfile is null ? (double)profile.TotalRecords / Math.Max(1, profile.Inputs) : pipeProfile.TotalRecords / (double)Math.Max(1, pipeProfile.Inputs);
+            var result = new StepResult(system, eos, rate, throughput, latency, timed, seen, events == 0 ? 0 : (double)allocated / events,
+                b.Gen0 - a.Gen0, b.Gen1 - a.Gen1, b.Gen2 - a.Gen2, outputs, sustained);
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  step {n,2} {(eos ? "transactions on " : "transactions off")} {system,-11} offered {rate,9:N0}/s: {Summary(result)}"));
+            if (worker is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"          outputs per event {outputs:F2} ({string.Join(", ", Enumerable.Range(0, BenchOutputProfile.Kinds).Where(k => profile.Records[k] > 0).Select(k => $"{BenchOutputProfile.KindNames[k]} {profile.PerInput(k):F2} × {profile.MeanValue(k)} B"))}); " +
+                    $"{worker.Commits:N0} commits; in-worker decision µs (consumed → outputs handed to the producer, whole step) {Percentiles(worker.DecisionLatencyMicros, 1)}"));
+            }
+            return (result, profile);
+        }
+        finally
+        {
+            DeleteTopics(s, topics);
+        }
+    }
+
+    private static string Summary(StepResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Throughput,9:N0} events/s; ms {Percentiles(r.Latency, 1000)}; {r.Seen:N0}/{r.Timed:N0} timed; {r.BytesPerEvent:N0} B/event (gen0/1/2 {r.Gen0}/{r.Gen1}/{r.Gen2}){(r.Sustained ? "" : "; NOT sustained")}");
+
+    private static string Percentiles(LongHistogram h, double unit) => h.TotalCount == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
+        $"p50 {h.GetValueAtPercentile(50) / unit:0.###} p90 {h.GetValueAtPercentile(90) / unit:0.###} p99 {h.GetValueAtPercentile(99) / unit:0.###} p99.9 {h.GetValueAtPercentile(99.9) / unit:0.###} max {h.GetMaxValue() / unit:0.###}");
+
+    private static void SleepUntil(long ticks, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            long left = ticks - Stopwatch.GetTimestamp();
+            if (left <= 0) return;
+            Thread.Sleep((int)Math.Clamp(left * 1000 / Stopwatch.Frequency, 1, 50));
+        }
+    }
+
+    private static void CreateTopics(Settings s, TopicNames topics)
+    {
+        if (s.Cluster is not null)
+        {
+            foreach (string t in topics.All) s.Cluster.CreateTopic(t, s.Partitions);
+            return;
+        }
+        using IAdminClient admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = s.Bootstrap }).Build();
+        admin.CreateTopicsAsync(topics.All.Select(t => new TopicSpecification { Name = t, NumPartitions = s.Partitions, ReplicationFactor = -1 }))
+            .GetAwaiter().GetResult();
+    }
+
+    private static void DeleteTopics(Settings s, TopicNames topics)
+    {
+        if (s.Cluster is not null) return; // the embedded cluster goes away with the process
+        try
+        {
+            using IAdminClient admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = s.Bootstrap }).Build();
+            admin.DeleteTopicsAsync(topics.All).GetAwaiter().GetResult();
+        }
+        catch (KafkaException e)
+        {
+            Console.Error.WriteLine($"bench: could not delete the step's topics ({e.Message})");
+        }
+    }
+
+    private readonly record struct Snapshot(long Ticks, long Total, long Producer, long Reader, long Main, long Processed, int Gen0, int Gen1, int Gen2)
+    {
+        public static Snapshot Take(OpenLoopProducer producer, BenchReader reader, long processed) => new(
+            Stopwatch.GetTimestamp(), GC.GetTotalAllocatedBytes(precise: true), producer.Allocated, reader.Allocated,
+            GC.GetAllocatedBytesForCurrentThread(), processed, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+    }
+
+    /// <summary>Sends event i at start + i/rate (sleeping in 1 ms steps between due times; late events go at once, never skipped).</summary>
+    private sealed class OpenLoopProducer(BenchLoad load, string bootstrap, TopicNames topics)
+    {
+        private long _allocated;
+
+        public long Allocated => Volatile.Read(ref _allocated);
+
+        public Exception? Failure { get; private set; }
+
+        public void Run(long start, CancellationToken ct)
+        {
+            try
+            {
+                using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+                {
+                    // Kafka's default partitioner (the Java client's): records land on their plate's partition.
+                    Partitioner = Partitioner.Murmur2Random, BootstrapServers = bootstrap, LingerMs = 1, Acks = Acks.All,
+                    ClientId = "bench-load", EnableDeliveryReports = false,
+                }).Build();
+                int i = 0;
+                while (i < load.Count && !ct.IsCancellationRequested)
+                {
+                    long now = Stopwatch.GetTimestamp();
+                    while (i < load.Count && start + load.DueTicks(i) <= now)
+                    {
+                        Produce(producer, load.IsQuery[i] ? topics.Queries : topics.Reads, load.Messages[i]);
+                        i++;
+                    }
+                    Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
+                    if (i < load.Count && start + load.DueTicks(i) > Stopwatch.GetTimestamp()) Thread.Sleep(1);
+                }
+                producer.Flush(TimeSpan.FromSeconds(30));
+                Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
+            }
+            catch (Exception e)
+            {
+                Failure = e;
+            }
+        }
+
+        private static void Produce(IProducer<byte[]?, byte[]> producer, string topic, Message<byte[]?, byte[]> message)
+        {
+            while (true)
+            {
+                try
+                {
+                    producer.Produce(topic, message);
+                    return;
+                }
+                catch (ProduceException<byte[]?, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                {
+                    producer.Poll(TimeSpan.FromMilliseconds(1));
+                }
+            }
+        }
     }
 }

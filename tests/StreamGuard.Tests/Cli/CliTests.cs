@@ -247,13 +247,35 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void BenchComparesExactlyOnceWithAtLeastOnceInOneRun()
+    public void BenchMeasuresStreamGuardAndThePassThroughCeilingWithTransactionsOffAndOn()
     {
-        var r = Run("bench", "--events", "2000", "--rounds", "1", "--partitions", "4");
-        Assert.Equal(0, r.Code);
-        Assert.Matches(@"round 1 at-least-once: 2,000 events in [0-9.]+ s = [0-9,]+ events/s", r.Out);
-        Assert.Matches(@"round 1 exactly-once : 2,000 events in [0-9.]+ s = [0-9,]+ events/s, [1-9][0-9]* commits", r.Out);
-        Assert.Matches(@"exactly-once / at-least-once = [0-9]\.[0-9]{3}", r.Out);
+        var r = Run("bench", "--rate", "1000", "--duration", "2", "--warmup", "0.5", "--partitions", "4", "--sample", "2");
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        foreach (string mode in (string[])["transactions off", "transactions on "])
+        {
+            foreach (string system in (string[])["StreamGuard", "pipe       "])
+            {
+                // Every timed read (sampled partitions, after the warm-up) was seen: n/n, with percentiles and bytes per event.
+                Assert.Matches($@"step +\d+ {mode} {system} offered +1,000/s: +[0-9,]+ events/s; ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ p99\.9 [0-9.]+ max [0-9.]+; " +
+                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; [1-9][0-9,]* B/event", r.Out);
+            }
+            Assert.Matches($@"{mode}  StreamGuard / pipe: throughput [0-9]+\.[0-9]{{2}}, p50 [0-9]+\.[0-9]{{2}}, p99 [0-9]+\.[0-9]{{2}}", r.Out);
+        }
+        Assert.Matches(@"outputs per event [1-9]\.[0-9]{2} \(shared [0-9.]+ × [0-9]+ B, .*audit [1-9]\.[0-9]{2} × [0-9]+ B", r.Out);
+        Assert.Matches(@"transactions on .*\n.* [1-9][0-9,]* commits;", r.Out);
+    }
+
+    [Fact]
+    public void BenchSweepReportsASustainableMaximum()
+    {
+        var r = Run("bench", "--rate", "400", "--duration", "1", "--warmup", "0.5", "--sweep", "2", "--transactions", "off", "--ceiling", "off", "--partitions", "4");
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Matches(@"step +1 transactions off StreamGuard +offered +400/s", r.Out);
+        Assert.Matches(@"step +2 transactions off StreamGuard +offered +(600|200)/s", r.Out);
+        Assert.Matches(@"transactions off  StreamGuard +sustainable maximum [0-9,]+ events/s", r.Out);
+
+        Assert.Equal(2, Run("bench", "--transactions", "sometimes").Code);
+        Assert.Equal(2, Run("bench", "--ceiling", "maybe").Code);
     }
 
     [Fact]

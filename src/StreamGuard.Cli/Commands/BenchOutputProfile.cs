@@ -1,0 +1,86 @@
+using StreamGuard.Output;
+
+namespace StreamGuard.Cli.Commands;
+
+/// <summary>What StreamGuard produced in one bench step, per output topic: records and bytes — what the pass-through
+/// pipe then produces for the same input.</summary>
+internal sealed class BenchOutputProfile
+{
+    public const int Shared = 0, Alerts = 1, Results = 2, Purges = 3, Audit = 4, DeadLetter = 5, Kinds = 6;
+
+    public static readonly string[] KindNames = ["shared", "alerts", "results", "purges", "audit", "dlq"];
+
+    public long[] Records { get; } = new long[Kinds];
+
+    public long[] KeyBytes { get; } = new long[Kinds];
+
+    public long[] ValueBytes { get; } = new long[Kinds];
+
+    /// <summary>Header bytes (names and values) of <c>alpr.shared</c> records.</summary>
+    public long SharedHeaderBytes { get; set; }
+
+    /// <summary>Input events the worker processed while these outputs were produced.</summary>
+    public long Inputs { get; set; }
+
+    public long TotalRecords => Records.Sum();
+
+    public long TotalBytes => KeyBytes.Sum() + ValueBytes.Sum() + SharedHeaderBytes;
+
+    public int MeanKey(int kind) => Records[kind] == 0 ? 0 : (int)Math.Round((double)KeyBytes[kind] / Records[kind]);
+
+    public int MeanValue(int kind) => Records[kind] == 0 ? 0 : (int)Math.Max(1, Math.Round((double)ValueBytes[kind] / Records[kind]));
+
+    public double PerInput(int kind) => Inputs == 0 ? 0 : (double)Records[kind] / Inputs;
+
+    /// <summary>Wraps the worker's sink: counts every output (one array increment each), then passes it on.</summary>
+    public IOutputSink Counting(IOutputSink inner) => new CountingSink(inner, this);
+
+    private sealed class CountingSink(IOutputSink inner, BenchOutputProfile p) : IOutputSink
+    {
+        private static readonly int s_sharedHeaderNames = "sg-recipient".Length + "sg-decision".Length;
+
+        private void Count(int kind, int key, int value)
+        {
+            p.Records[kind]++;
+            p.KeyBytes[kind] += key;
+            p.ValueBytes[kind] += value;
+        }
+
+        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read)
+        {
+            Count(BenchOutputProfile.Shared, recipient.Length, read.Length);
+            p.SharedHeaderBytes += s_sharedHeaderNames + recipient.Length + decisionId.Length;
+            inner.Shared(recipient, decisionId, read);
+        }
+
+        public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert)
+        {
+            Count(Alerts, owner.Length, alert.Length);
+            inner.Alert(owner, alert);
+        }
+
+        public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
+        {
+            Count(Results, queryId.Length, result.Length);
+            inner.Result(queryId, result);
+        }
+
+        public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
+        {
+            Count(Purges, readId.Length, notice.Length);
+            inner.Purge(readId, notice);
+        }
+
+        public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record)
+        {
+            Count(BenchOutputProfile.Audit, chain.Length, record.Length);
+            inner.Audit(chain, record);
+        }
+
+        public void DeadLetter(ReadOnlySpan<byte> record)
+        {
+            Count(BenchOutputProfile.DeadLetter, 0, record.Length);
+            inner.DeadLetter(record);
+        }
+    }
+}
