@@ -17,6 +17,18 @@ public sealed partial class KafkaOutputSink : IOutputSink
 
     private readonly int _auditPartitions;
 
+    // Reused for every output: Confluent.Kafka copies key, value and headers into librdkafka during Produce
+    // (RD_KAFKA_MSG_F_COPY) and takes byte[] only, so exact-length scratch arrays stand in for a copy per record.
+    private readonly Message<byte[], byte[]> _message = new();
+    private readonly ExactLengthArrays _keys = new(maxLength: 1024, budget: 256 * 1024);
+    private readonly ExactLengthArrays _values = new(maxLength: 256 * 1024, budget: 16 * 1024 * 1024);
+    private readonly ExactLengthArrays _decisionIds = new(maxLength: 1024, budget: 256 * 1024);
+    private readonly Headers _sharedHeaders = new();
+    private readonly ReusedHeader _recipientHeader = new("sg-recipient");
+    private readonly ReusedHeader _decisionHeader = new("sg-decision");
+    private readonly TopicPartition _shared, _alerts, _results, _purges, _auditByKey, _deadLetter;
+    private readonly TopicPartition[] _auditByPartition;
+
     /// <param name="producer">The worker's producer (transactional or idempotent).</param>
     /// <param name="topics">Output topic names.</param>
     /// <param name="auditPartitions">Partitions of the audit topic: chain <c>pN</c> goes to partition N mod this, so
@@ -26,6 +38,16 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producer = producer;
         _topics = topics;
         _auditPartitions = auditPartitions;
+        _shared = new TopicPartition(topics.Shared, Partition.Any);
+        _alerts = new TopicPartition(topics.Alerts, Partition.Any);
+        _results = new TopicPartition(topics.Results, Partition.Any);
+        _purges = new TopicPartition(topics.Purges, Partition.Any);
+        _auditByKey = new TopicPartition(topics.Audit, Partition.Any);
+        _deadLetter = new TopicPartition(topics.DeadLetter, Partition.Any);
+        _auditByPartition = new TopicPartition[Math.Max(0, auditPartitions)];
+        for (int p = 0; p < _auditByPartition.Length; p++) _auditByPartition[p] = new TopicPartition(topics.Audit, p);
+        _sharedHeaders.Add(_recipientHeader);
+        _sharedHeaders.Add(_decisionHeader);
         _onDelivery = report =>
         {
             if (report.Error.IsError)
@@ -44,26 +66,28 @@ public sealed partial class KafkaOutputSink : IOutputSink
 
     public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read)
     {
-        var headers = new Headers { { "sg-recipient", recipient.ToArray() }, { "sg-decision", decisionId.ToArray() } };
-        Produce(_topics.Shared, recipient, read, headers);
+        byte[]? key = Key(recipient);
+        _recipientHeader.Value = key ?? [];
+        _decisionHeader.Value = _decisionIds.Copy(decisionId);
+        Produce(_shared, key, read, _sharedHeaders);
         _producedTo[SharedIndex]++;
     }
 
     public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert)
     {
-        Produce(_topics.Alerts, owner, alert, null);
+        Produce(_alerts, Key(owner), alert, null);
         _producedTo[AlertsIndex]++;
     }
 
     public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
     {
-        Produce(_topics.Results, queryId, result, null);
+        Produce(_results, Key(queryId), result, null);
         _producedTo[ResultsIndex]++;
     }
 
     public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
     {
-        Produce(_topics.Purges, readId, notice, null);
+        Produce(_purges, Key(readId), notice, null);
         _producedTo[PurgesIndex]++;
     }
 
@@ -73,15 +97,15 @@ public sealed partial class KafkaOutputSink : IOutputSink
         if (_auditPartitions > 0 && chain.Length > 1 && chain[0] == (byte)'p' &&
             System.Buffers.Text.Utf8Parser.TryParse(chain[1..], out int input, out int used) && used == chain.Length - 1)
         {
-            Produce(new TopicPartition(_topics.Audit, AuditChainReader.PartitionOf(input, _auditPartitions)), chain, record, null);
+            Produce(_auditByPartition[AuditChainReader.PartitionOf(input, _auditPartitions)], Key(chain), record, null);
             return;
         }
-        Produce(_topics.Audit, chain, record, null);
+        Produce(_auditByKey, Key(chain), record, null);
     }
 
     public void DeadLetter(ReadOnlySpan<byte> record)
     {
-        Produce(_topics.DeadLetter, default, record, null);
+        Produce(_deadLetter, null, record, null);
         _producedTo[DeadLetterIndex]++;
     }
 
@@ -96,13 +120,14 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producedTo[topic == _topics.RepartitionReads ? RepartitionReadsIndex : RepartitionQueriesIndex]++;
     }
 
-    private void Produce(string topic, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers) =>
-        Produce(new TopicPartition(topic, Partition.Any), key, value, headers);
+    private byte[]? Key(ReadOnlySpan<byte> key) => key.IsEmpty ? null : _keys.Copy(key);
 
-    private void Produce(TopicPartition destination, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, Headers? headers)
+    private void Produce(TopicPartition destination, byte[]? key, ReadOnlySpan<byte> value, Headers? headers)
     {
-        // Confluent.Kafka takes byte[] only (no span overload): one copy per output record.
-        Send(destination, new Message<byte[], byte[]> { Key = key.IsEmpty ? null! : key.ToArray(), Value = value.ToArray(), Headers = headers });
+        _message.Key = key!;
+        _message.Value = _values.Copy(value);
+        _message.Headers = headers;
+        Send(destination, _message);
     }
 
     private void Send(TopicPartition destination, Message<byte[], byte[]> message)
@@ -121,5 +146,36 @@ public sealed partial class KafkaOutputSink : IOutputSink
                 _producer.Poll(TimeSpan.FromMilliseconds(50));
             }
         }
+    }
+
+    /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded, overwritten
+    /// by the next record of the same length, so only for data Confluent.Kafka copies before Produce returns.</summary>
+    private sealed class ExactLengthArrays(int maxLength, long budget)
+    {
+        private readonly Dictionary<int, byte[]> _byLength = [];
+        private long _cached;
+
+        public byte[] Copy(ReadOnlySpan<byte> data)
+        {
+            if (!_byLength.TryGetValue(data.Length, out byte[]? array))
+            {
+                if (data.Length > maxLength || _cached + data.Length > budget) return data.ToArray();
+                array = new byte[data.Length];
+                _byLength[data.Length] = array;
+                _cached += data.Length;
+            }
+            data.CopyTo(array);
+            return array;
+        }
+    }
+
+    /// <summary>A header whose value is replaced for each record (Confluent.Kafka's <see cref="Header"/> is immutable).</summary>
+    private sealed class ReusedHeader(string key) : IHeader
+    {
+        public string Key { get; } = key;
+
+        public byte[] Value { get; set; } = [];
+
+        public byte[] GetValueBytes() => Value;
     }
 }

@@ -74,7 +74,9 @@ public sealed partial class StreamGuardWorker
     private void RunLoop(CancellationToken cancellationToken)
     {
         // Tunable defaults first, then the operator's settings (WorkerOptions.Kafka), then what correctness needs.
-        var producerConfig = new ProducerConfig { LingerMs = 5, ClientId = "streamguard-worker" };
+        // Delivery reports are read for their error only: without their other fields Confluent.Kafka allocates less per
+        // output (no Headers, key or value kept per report).
+        var producerConfig = new ProducerConfig { LingerMs = 5, ClientId = "streamguard-worker", DeliveryReportFields = "none" };
         var consumerConfig = new ConsumerConfig
         {
             ClientId = "streamguard-worker",

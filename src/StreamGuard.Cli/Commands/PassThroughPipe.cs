@@ -40,7 +40,7 @@ internal sealed class PassThroughPipe
     public void Run(WorkerOptions options, bool embedded, CancellationToken ct)
     {
         // The worker's configuration (StreamGuardWorker.Run): defaults, the operator's settings, then correctness.
-        var producerConfig = new ProducerConfig { LingerMs = 5, ClientId = "bench-pipe" };
+        var producerConfig = new ProducerConfig { LingerMs = 5, ClientId = "bench-pipe", DeliveryReportFields = "none" };
         var consumerConfig = new ConsumerConfig { ClientId = "bench-pipe", AutoOffsetReset = AutoOffsetReset.Earliest, FetchWaitMaxMs = 10 };
         foreach (var (key, value) in options.Kafka)
         {
