@@ -17,6 +17,10 @@ if (args.Length > 0 && args[0] == "consume-batch") return ConsumeBatchMode.Run(a
 //   dotnet run -c Release -- rebuild [--reads N] [--partitions N] [--rounds N]
 if (args.Length > 0 && args[0] == "rebuild") return RebuildMode.Run(args[1..]);
 
+// `ci`: the short gated pass of .ci/run (parse and policy decision against their baselines; see CiGate)
+//   dotnet run -c Release -- ci [--reference FILE] [--out DIR] [--tolerance F] [--update-reference]
+if (args.Length > 0 && args[0] == "ci") return CiGate.Run(args[1..]);
+
 // Otherwise every benchmark class in this assembly; pick with --filter, e.g.
 //   dotnet run -c Release -- --filter '*Parse*'
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
