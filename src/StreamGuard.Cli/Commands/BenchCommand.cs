@@ -36,6 +36,8 @@ internal static class BenchCommand
         HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
         transactions on, a real broker shows the record to read_committed readers only after the transaction
         commits, so the figure includes the commit interval; the embedded broker shows it before the commit.
+        Each step also reports how late the load generator itself sent (intended time → Produce returned): on an
+        oversubscribed machine its thread wakes late, and that lateness is inside every latency figure.
 
         Throughput: events the worker processed per second during the measured window (from the end of the
         warm-up to the last event's due time). Sustainable: throughput ≥ 95% of the offered rate, every timed
@@ -61,6 +63,8 @@ internal static class BenchCommand
           --ceiling on|off    run the pass-through pipe after StreamGuard (default on)
           --partitions P      partitions per topic (default 32; the embedded broker keeps ≤ 5 MiB per partition)
           --sample K          time reads on every K-th audit partition (default 4; 1 = all)
+          --reader-fetch-wait MS  the reader's fetch.wait.max.ms (default 1; the embedded broker holds every
+                              fetch this long, so it is part of each latency)
           --bootstrap B       an existing cluster instead of the embedded one (topics bench<run>.<step>.*
                               are created with P partitions and deleted after each step)
           --policy P          policy file (default: the bundled sample policy)
@@ -81,6 +85,7 @@ internal static class BenchCommand
         public required byte[] AuditKey { get; init; }
         public int Partitions { get; init; }
         public int Sample { get; init; }
+        public int ReaderFetchWaitMs { get; init; }
         public double Warmup { get; init; }
         public double Duration { get; init; }
         public double MaxP99Ms { get; init; }
@@ -90,7 +95,7 @@ internal static class BenchCommand
         public required string RunId { get; init; }
     }
 
-    private sealed record StepResult(string System, bool ExactlyOnce, double Rate, double Throughput, LongHistogram Latency,
+    private sealed record StepResult(string System, bool ExactlyOnce, double Rate, double Throughput, LongHistogram Latency, LongHistogram SendLateness,
         int Timed, int Seen, double BytesPerEvent, int Gen0, int Gen1, int Gen2, double OutputsPerEvent, bool Sustained);
 
     private static int s_step;
@@ -112,6 +117,7 @@ internal static class BenchCommand
         };
         int partitions = args.Int("partitions", 32, 1, 1024);
         int sample = args.Int("sample", 4, 1, 1024);
+        int readerFetchWait = args.Int("reader-fetch-wait", 1, 0, 10_000);
         string? bootstrap = args.Get("bootstrap");
         string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
         var kafka = new Dictionary<string, string>();
@@ -136,7 +142,7 @@ internal static class BenchCommand
         var s = new Settings
         {
             Bootstrap = bootstrap ?? cluster!.BootstrapServers, Embedded = cluster is not null, Cluster = cluster, Policy = policy, AuditKey = auditKey,
-            Partitions = partitions, Sample = sample, Warmup = warmup, Duration = duration, MaxP99Ms = maxP99,
+            Partitions = partitions, Sample = sample, ReaderFetchWaitMs = readerFetchWait, Warmup = warmup, Duration = duration, MaxP99Ms = maxP99,
             CommitInterval = TimeSpan.FromMilliseconds(commitIntervalMs), CommitBatch = commitBatch, Kafka = kafka,
             RunId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture) + Random.Shared.Next(0x1000).ToString("x3", CultureInfo.InvariantCulture),
         };
@@ -259,11 +265,11 @@ internal static class BenchCommand
             var reader = new BenchReader(load, auditFormat: pipeProfile is null, firstTimed: warm);
             int[] sampled = Enumerable.Range(0, s.Partitions).Where(p => p % s.Sample == 0).ToArray();
             Exception? readerFailure = null;
-            var readerThread = new Thread(() => { try { reader.Run(s.Bootstrap, topics.Audit, sampled, stopReader.Token); } catch (Exception e) { readerFailure = e; } })
+            var readerThread = new Thread(() => { try { reader.Run(s.Bootstrap, topics.Audit, sampled, s.ReaderFetchWaitMs, stopReader.Token); } catch (Exception e) { readerFailure = e; } })
             { IsBackground = true, Name = "bench-reader" };
             readerThread.Start();
 
-            var producer = new OpenLoopProducer(load, s.Bootstrap, topics);
+            var producer = new OpenLoopProducer(load, s.Bootstrap, topics) { FirstTimed = warm };
             long start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2; // half a second to connect
             reader.StartTicks = start;
             var producerThread = new Thread(() => producer.Run(start, stopSystem.Token)) { IsBackground = true, Name = "bench-load" };
@@ -298,7 +304,7 @@ internal static class BenchCommand
                 latency.GetValueAtPercentile(99) <= s.MaxP99Ms * 1_000;
             profile.Inputs = worker?.Processed ?? 0;
             double outputs = pipeProfile is null ? (double)profile.TotalRecords / Math.Max(1, profile.Inputs) : pipeProfile.TotalRecords / (double)Math.Max(1, pipeProfile.Inputs);
-            var result = new StepResult(system, eos, rate, throughput, latency, timed, seen, events == 0 ? 0 : (double)allocated / events,
+            var result = new StepResult(system, eos, rate, throughput, latency, producer.Lateness, timed, seen, events == 0 ? 0 : (double)allocated / events,
                 b.Gen0 - a.Gen0, b.Gen1 - a.Gen1, b.Gen2 - a.Gen2, outputs, sustained);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -318,7 +324,7 @@ internal static class BenchCommand
     }
 
     private static string Summary(StepResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Throughput,9:N0} events/s; ms {Percentiles(r.Latency, 1000)}; {r.Seen:N0}/{r.Timed:N0} timed; {r.BytesPerEvent:N0} B/event (gen0/1/2 {r.Gen0}/{r.Gen1}/{r.Gen2}){(r.Sustained ? "" : "; NOT sustained")}");
+        $"{r.Throughput,9:N0} events/s; ms {Percentiles(r.Latency, 1000)}; {r.Seen:N0}/{r.Timed:N0} timed; sender late ms p50 {r.SendLateness.GetValueAtPercentile(50) / 1000.0:0.###} p99 {r.SendLateness.GetValueAtPercentile(99) / 1000.0:0.###}; {r.BytesPerEvent:N0} B/event (gen0/1/2 {r.Gen0}/{r.Gen1}/{r.Gen2}){(r.Sustained ? "" : "; NOT sustained")}");
 
     private static string Percentiles(LongHistogram h, double unit) => h.TotalCount == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
         $"p50 {h.GetValueAtPercentile(50) / unit:0.###} p90 {h.GetValueAtPercentile(90) / unit:0.###} p99 {h.GetValueAtPercentile(99) / unit:0.###} p99.9 {h.GetValueAtPercentile(99.9) / unit:0.###} max {h.GetMaxValue() / unit:0.###}");
@@ -373,6 +379,13 @@ internal static class BenchCommand
 
         public long Allocated => Volatile.Read(ref _allocated);
 
+        /// <summary>Events from here on are timed: their send lateness is recorded.</summary>
+        public int FirstTimed { get; init; }
+
+        /// <summary>Microseconds from each timed event's intended send time to its Produce call returning: how late the
+        /// load generator itself was (on an oversubscribed machine its thread wakes late), part of every latency.</summary>
+        public LongHistogram Lateness { get; } = new(1, 600_000_000, 3);
+
         public Exception? Failure { get; private set; }
 
         public void Run(long start, CancellationToken ct)
@@ -392,6 +405,7 @@ internal static class BenchCommand
                     while (i < load.Count && start + load.DueTicks(i) <= now)
                     {
                         Produce(producer, load.IsQuery[i] ? topics.Queries : topics.Reads, load.Messages[i]);
+                        if (i >= FirstTimed) Lateness.RecordValue(Math.Max(1, (Stopwatch.GetTimestamp() - start - load.DueTicks(i)) * 1_000_000 / Stopwatch.Frequency));
                         i++;
                     }
                     Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());

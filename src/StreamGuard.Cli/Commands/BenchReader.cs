@@ -48,14 +48,14 @@ internal sealed class BenchReader
     /// <summary>Bytes this reader's thread has allocated so far (to leave them out of the worker's figure).</summary>
     public long Allocated => Volatile.Read(ref _allocated);
 
-    public void Run(string bootstrap, string topic, IEnumerable<int> partitions, CancellationToken ct)
+    public void Run(string bootstrap, string topic, IEnumerable<int> partitions, int fetchWaitMs, CancellationToken ct)
     {
         var config = new ConsumerConfig
         {
             BootstrapServers = bootstrap, GroupId = "streamguard-bench-reader", ClientId = "bench-reader",
             EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted,
             // The embedded broker holds a fetch for the full wait even when data arrives: keep it short.
-            FetchWaitMaxMs = 1,
+            FetchWaitMaxMs = fetchWaitMs,
         };
         using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
         consumer.Assign(partitions.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));

@@ -257,7 +257,7 @@ public sealed class CliTests : IDisposable
             {
                 // Every timed read (sampled partitions, after the warm-up) was seen: n/n, with percentiles and bytes per event.
                 Assert.Matches($@"step +\d+ {mode} {system} offered +1,000/s: +[0-9,]+ events/s; ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ p99\.9 [0-9.]+ max [0-9.]+; " +
-                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; [1-9][0-9,]* B/event", r.Out);
+                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; sender late ms p50 [0-9.]+ p99 [0-9.]+; [1-9][0-9,]* B/event", r.Out);
             }
             Assert.Matches($@"{mode}  StreamGuard / pipe: throughput [0-9]+\.[0-9]{{2}}, p50 [0-9]+\.[0-9]{{2}}, p99 [0-9]+\.[0-9]{{2}}", r.Out);
         }
