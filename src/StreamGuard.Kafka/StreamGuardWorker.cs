@@ -499,7 +499,7 @@ public sealed partial class StreamGuardWorker
         var deadline = DateTime.UtcNow + s_restoreTimeout;
         if (BatchQueueReader.IsSupported)
         {
-            // Read in place, a batch at a time (about 3× per-message Consume, nothing allocated per record).
+            // Read in place, a batch at a time: nothing allocated per record (~690 B each with Consume).
             BatchQueueReader.ReadToEnd(consumer, parts.ToDictionary(p => p.Partition, p => p.End), deadline,
                 (partition, key, value, isNull, _, timestamp) => !isNull && byPartition[partition].Restore(key, value, timestamp));
             return;
