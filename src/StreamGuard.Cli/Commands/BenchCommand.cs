@@ -270,6 +270,7 @@ internal static class BenchCommand
             readerThread.Start();
 
             var producer = new OpenLoopProducer(load, s.Bootstrap, topics) { FirstTimed = warm };
+            Snapshot a, b;
             long start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 2; // half a second to connect
             reader.StartTicks = start;
             var producerThread = new Thread(() => producer.Run(start, stopSystem.Token)) { IsBackground = true, Name = "bench-load" };
@@ -278,10 +279,15 @@ internal static class BenchCommand
             // Throughput and allocation over the measured window (the last event's due time ends it); latency for
             // its events, waiting for the last of them to be seen (at most max(5 s, duration/2) after the window).
             long windowEnd = start + load.DueTicks(count - 1);
-            SleepUntil(start + load.DueTicks(warm), ct);
-            Snapshot a = Snapshot.Take(producer, reader, processed());
-            SleepUntil(windowEnd, ct);
-            Snapshot b = Snapshot.Take(producer, reader, processed());
+            // Progress of the step on a terminal (events processed against the step's events; quiet when redirected).
+            using (Progress progress = Progress.OnConsole("events"))
+            {
+                long done = processed();
+                SleepUntil(start + load.DueTicks(warm), ct, () => progress.Update(processed() - done, count));
+                a = Snapshot.Take(producer, reader, processed());
+                SleepUntil(windowEnd, ct, () => progress.Update(processed() - done, count));
+                b = Snapshot.Take(producer, reader, processed());
+            }
             long deadline = windowEnd + (long)(Math.Max(5, s.Duration / 2) * Stopwatch.Frequency);
             while (reader.TimedSeen < timed && Stopwatch.GetTimestamp() < deadline && failure is null && readerFailure is null && !ct.IsCancellationRequested) Thread.Sleep(5);
 
@@ -329,12 +335,13 @@ internal static class BenchCommand
     private static string Percentiles(LongHistogram h, double unit) => h.TotalCount == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
         $"p50 {h.GetValueAtPercentile(50) / unit:0.###} p90 {h.GetValueAtPercentile(90) / unit:0.###} p99 {h.GetValueAtPercentile(99) / unit:0.###} p99.9 {h.GetValueAtPercentile(99.9) / unit:0.###} max {h.GetMaxValue() / unit:0.###}");
 
-    private static void SleepUntil(long ticks, CancellationToken ct)
+    private static void SleepUntil(long ticks, CancellationToken ct, Action? tick = null)
     {
         while (!ct.IsCancellationRequested)
         {
             long left = ticks - Stopwatch.GetTimestamp();
             if (left <= 0) return;
+            tick?.Invoke();
             Thread.Sleep((int)Math.Clamp(left * 1000 / Stopwatch.Frequency, 1, 50));
         }
     }
