@@ -47,6 +47,12 @@ public static class PolicyLoader
         {
             throw new PolicyException(source, (int)e.Start.Line, "yaml", e.Message);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        {
+            // YamlDotNet's scanner can fail on hostile bytes with an exception of its own (found by the fuzzer:
+            // InvalidOperationException from Scanner.ScanPlainScalar) and no position: the file is refused all the same.
+            throw new PolicyException(source, 0, "yaml", $"not readable as YAML ({e.Message})");
+        }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
             throw new PolicyException(source, 1, "document", "expected one YAML mapping");
