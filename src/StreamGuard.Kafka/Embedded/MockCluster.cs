@@ -226,6 +226,21 @@ public sealed partial class MockCluster : IDisposable
     }
 
     /// <summary>
+    /// Makes a broker the coordinator of one consumer group or one transactional id (by default the mock picks it by
+    /// hashing the key). Lets a test keep the coordinators up while it takes the leaders of other partitions down.
+    /// </summary>
+    /// <param name="transactional">True: <paramref name="key"/> is a transactional.id; false: a group.id.</param>
+    /// <param name="key">The group.id or transactional.id.</param>
+    /// <param name="brokerId">The coordinator's broker id.</param>
+    /// <exception cref="InvalidOperationException">The mock refused the change.</exception>
+    public void SetCoordinator(bool transactional, string key, int brokerId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        Check(NativeMethods.MockCoordinatorSet(Cluster, transactional ? "transaction" : "group", key, brokerId),
+            $"make broker {brokerId} the {(transactional ? "transaction" : "group")} coordinator of '{key}'");
+    }
+
+    /// <summary>
     /// Sets the brokers' <c>group.initial.rebalance.delay.ms</c>: how long a new consumer
     /// group waits for more members before its first rebalance.
     /// </summary>
@@ -461,6 +476,10 @@ public sealed partial class MockCluster : IDisposable
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port", StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial void MockBrokerSetHostPort(nint cluster, int brokerId, string host, int port);
+
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_coordinator_set", StringMarshalling = StringMarshalling.Utf8)]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial ErrorCode MockCoordinatorSet(nint cluster, string keyType, string key, int brokerId);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_group_initial_rebalance_delay_ms")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

@@ -14,12 +14,14 @@ internal sealed class KafkaTestCluster : IDisposable
 {
     private readonly MockCluster? _mock;
 
-    public KafkaTestCluster(int partitions = 4)
+    /// <param name="partitions">Partitions of every test topic.</param>
+    /// <param name="brokers">Brokers of the embedded cluster (leader-change tests need more than one); ignored on a real broker.</param>
+    public KafkaTestCluster(int partitions = 4, int brokers = 1)
     {
         string? real = Environment.GetEnvironmentVariable("STREAMGUARD_KAFKA_BOOTSTRAP");
         if (string.IsNullOrEmpty(real))
         {
-            _mock = MockCluster.Start(brokers: 1, rebalanceDelayMs: 0);
+            _mock = MockCluster.Start(brokers, rebalanceDelayMs: 0);
             BootstrapServers = _mock.BootstrapServers;
         }
         else
@@ -46,6 +48,9 @@ internal sealed class KafkaTestCluster : IDisposable
     public string GroupId { get; }
     public int Partitions { get; }
     public bool IsEmbedded => _mock is not null;
+
+    /// <summary>The embedded cluster, for fault injection; null on a real broker (faults cannot be injected there).</summary>
+    public MockCluster? Mock => _mock;
 
     /// <summary>
     /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 2 s session, for tests
