@@ -21,6 +21,10 @@ if (args.Length > 0 && args[0] == "rebuild") return RebuildMode.Run(args[1..]);
 //   dotnet run -c Release -- ci [--reference FILE] [--out DIR] [--tolerance F] [--update-reference]
 if (args.Length > 0 && args[0] == "ci") return CiGate.Run(args[1..]);
 
+// `fuzz`: the hostile-input fuzzer over every parser and the policy loader, millions of seeded cases (scripts/fuzz.sh)
+//   dotnet run -c Release -- fuzz [--seed N] [--events N] [--ndjson N] [--policies N] [--policy FILE]
+if (args.Length > 0 && args[0] == "fuzz") return FuzzMode.Run(args[1..]);
+
 // Otherwise every benchmark class in this assembly; pick with --filter, e.g.
 //   dotnet run -c Release -- --filter '*Parse*'
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
