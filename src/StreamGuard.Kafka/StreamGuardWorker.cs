@@ -174,6 +174,14 @@ public sealed partial class StreamGuardWorker
             })
             .SetPartitionsRevokedHandler((c, partitions) =>
             {
+                if (_failed)
+                {
+                    // Close() after a failure: the transaction was aborted (or the outputs not acknowledged), so there
+                    // is nothing to commit — trying would hide the failure behind "not valid in state Ready".
+                    _log($"revoked {partitions.Count} partitions while stopping on an error: nothing committed");
+                    Forget(engine, partitions.Select(p => p.TopicPartition));
+                    return;
+                }
                 _log($"revoked {partitions.Count} partitions: committing what was processed");
                 try
                 {
@@ -271,6 +279,11 @@ public sealed partial class StreamGuardWorker
             }
             Commit(consumer, producer, sink);
         }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
         finally
         {
             consumer.Close();
@@ -353,6 +366,7 @@ public sealed partial class StreamGuardWorker
 
     private bool _repartition;
     private bool _partitionsLost;
+    private bool _failed;
     private int _inputPartitions;
 
     /// <summary>Reads and queries forwarded to their plate's partition.</summary>
