@@ -12,7 +12,8 @@ namespace StreamGuard.Bench;
 /// steady rate, while the broker that leads every output partition is down for the stall (inputs and coordinators stay
 /// up on the other). Samples the worker's resident memory (VmRSS) every second and prints the peak before, during and
 /// after the stall against the cap; exits 1 above it. A worker that stops (a transaction that cannot complete is
-/// aborted and the worker stops by design) is restarted, like a supervisor would, and counted. Run by
+/// aborted and the worker stops by design) is restarted, like a supervisor would, and counted; the worker's stats lines
+/// show whether it processes again after the stall (exit 1 if not). Run by
 /// scripts/soak-stall.sh; not CI.
 /// </summary>
 public static class SoakStallMode
@@ -24,7 +25,7 @@ public static class SoakStallMode
         double stallMinutes = double.Parse(Value(args, "--stall-minutes") ?? "10", CultureInfo.InvariantCulture);
         int rate = int.Parse(Value(args, "--rate") ?? "2000", CultureInfo.InvariantCulture);
         long capMib = long.Parse(Value(args, "--cap-mib") ?? "400", CultureInfo.InvariantCulture);
-        TimeSpan warmUp = TimeSpan.FromSeconds(60), recovery = TimeSpan.FromSeconds(90);
+        TimeSpan warmUp = TimeSpan.FromSeconds(60), recovery = TimeSpan.FromSeconds(150);
 
         using MockCluster cluster = MockCluster.Start(brokers: 2);
         var topics = new TopicNames().WithPrefix("soak.");
@@ -72,12 +73,19 @@ public static class SoakStallMode
         int restarts = 0;
         long peakWarm = 0, peakStall = 0, peakAfter = 0;
         var total = Stopwatch.StartNew();
-        TimeSpan stallStart = warmUp, stallEnd = warmUp + TimeSpan.FromMinutes(stallMinutes), end = stallEnd + recovery;
-        bool down = false;
+        TimeSpan stallEnd = warmUp + TimeSpan.FromMinutes(stallMinutes), end = stallEnd + recovery;
+        int phase = 0; // 0 warm-up, 1 stall, 2 recovery
+        long processedAtUp = -1;
         while (total.Elapsed < end)
         {
-            if (!down && total.Elapsed >= stallStart) { cluster.SetBrokerDown(2); down = true; Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: output broker down"); }
-            if (down && total.Elapsed >= stallEnd) { cluster.SetBrokerUp(2); down = false; stallEnd = TimeSpan.MaxValue; Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: output broker up"); }
+            if (phase == 0 && total.Elapsed >= warmUp) { cluster.SetBrokerDown(2); phase = 1; Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: output broker down"); }
+            if (phase == 1 && total.Elapsed >= stallEnd)
+            {
+                cluster.SetBrokerUp(2);
+                phase = 2;
+                processedAtUp = Interlocked.Read(ref s_processed);
+                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: output broker up");
+            }
             if (worker.HasExited)
             {
                 restarts++;
@@ -86,10 +94,13 @@ public static class SoakStallMode
                 worker = Start(cli, cluster.BootstrapServers, policy, auditKey, Group, TxId);
             }
             long rss = RssKib(worker.Id);
-            if (total.Elapsed < stallStart) peakWarm = Math.Max(peakWarm, rss);
-            else if (stallEnd != TimeSpan.MaxValue) peakStall = Math.Max(peakStall, rss);
+            if (phase == 0) peakWarm = Math.Max(peakWarm, rss);
+            else if (phase == 1) peakStall = Math.Max(peakStall, rss);
             else peakAfter = Math.Max(peakAfter, rss);
-            if ((int)total.Elapsed.TotalSeconds % 30 == 0) Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: RSS {rss / 1024.0:N0} MiB, {Interlocked.Read(ref produced):N0} reads produced");
+            if ((int)total.Elapsed.TotalSeconds % 30 == 0)
+            {
+                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: RSS {rss / 1024.0:N0} MiB, {Interlocked.Read(ref produced):N0} reads produced, worker's last stats: {Interlocked.Read(ref s_processed):N0} processed");
+            }
             Thread.Sleep(1000);
         }
         stop.Cancel();
@@ -98,25 +109,47 @@ public static class SoakStallMode
         worker.WaitForExit();
         File.Delete(auditKey);
         long peak = Math.Max(peakWarm, Math.Max(peakStall, peakAfter));
+        long resumed = Interlocked.Read(ref s_processed) - processedAtUp;
         Console.WriteLine($"peak RSS: {peakWarm / 1024.0:N0} MiB before the stall, {peakStall / 1024.0:N0} MiB during it ({stallMinutes:N1} min), {peakAfter / 1024.0:N0} MiB after; " +
-            $"cap {capMib} MiB: {(peak <= capMib * 1024 ? "under" : "OVER")}; {restarts} worker restarts; {produced:N0} reads produced");
-        return peak <= capMib * 1024 ? 0 : 1;
+            $"cap {capMib} MiB: {(peak <= capMib * 1024 ? "under" : "OVER")}; {restarts} worker restarts; {produced:N0} reads produced; " +
+            $"after the stall the worker {(resumed > 0 ? $"processed again ({resumed:N0} events by its last stats line)" : "DID NOT resume processing")}");
+        return peak <= capMib * 1024 && resumed > 0 ? 0 : 1;
     }
 
     private static Process Start(string cli, string bootstrap, string policy, string auditKey, string group, string txId)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (string a in (string[])[cli, "run", "--bootstrap", bootstrap, "--policy", policy, "--group", group, "--topic-prefix", "soak.",
-            "--audit-key", "file:" + auditKey, "--transactional-id", txId, "--stats-interval-s", "0", "--reload-interval-ms", "0"])
+            "--audit-key", "file:" + auditKey, "--transactional-id", txId, "--stats-interval-s", "5", "--reload-interval-ms", "0"])
         {
             start.ArgumentList.Add(a);
         }
         Process p = Process.Start(start)!;
-        p.ErrorDataReceived += (_, e) => { if (e.Data is { } line && (line.Contains("stopped", StringComparison.Ordinal) || line.Contains("failed", StringComparison.Ordinal))) Console.WriteLine("  worker: " + line); };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not { } line) return;
+            if (line.Contains(" processed ", StringComparison.Ordinal) && ProcessedIn(line) is long n) Interlocked.Exchange(ref s_processed, s_total + n);
+            else if (line.Contains("streamguard run: stopped", StringComparison.Ordinal))
+            {
+                Console.WriteLine("  worker: " + line);
+                s_total = Interlocked.Read(ref s_processed); // a restarted worker counts from 0 again
+            }
+        };
         p.OutputDataReceived += (_, _) => { };
         p.BeginErrorReadLine();
         p.BeginOutputReadLine();
         return p;
+    }
+
+    // Events processed by all worker incarnations, from their stats lines ("processed N (reads ...").
+    private static long s_processed;
+    private static long s_total;
+
+    private static long? ProcessedIn(string line)
+    {
+        int at = line.IndexOf(" processed ", StringComparison.Ordinal) + " processed ".Length;
+        int end = line.IndexOf(' ', at);
+        return end > at && long.TryParse(line.AsSpan(at, end - at), NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : null;
     }
 
     /// <summary>Resident set size in KiB (Linux /proc); 0 when unknown.</summary>
