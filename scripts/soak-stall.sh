@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Soak (not CI): a real `streamguard run` process fed 2,000 reads/s while the broker leading every output partition is
+# Soak (not CI): a real `streamguard run` process fed 200 reads/s while the broker leading every output partition is
 # down for 10 minutes; prints the worker's peak resident memory before, during and after the stall against a cap.
 #   scripts/soak-stall.sh [--stall-minutes N] [--rate N] [--cap-mib N]
 set -euo pipefail

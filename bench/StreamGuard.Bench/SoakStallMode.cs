@@ -7,7 +7,7 @@ using StreamGuard.Kafka.Embedded;
 namespace StreamGuard.Bench;
 
 /// <summary>
-/// <c>dotnet run -c Release -- soak-stall --cli PATH/streamguard.dll --policy FILE [--stall-minutes 10] [--rate 2000]
+/// <c>dotnet run -c Release -- soak-stall --cli PATH/streamguard.dll --policy FILE [--stall-minutes 10] [--rate 200]
 /// [--cap-mib 400]</c>: a real <c>streamguard run</c> process against an embedded two-broker cluster, fed reads at a
 /// steady rate, while the broker that leads every output partition is down for the stall (inputs and coordinators stay
 /// up on the other). Samples the worker's resident memory (VmRSS) every second and prints the peak before, during and
@@ -23,7 +23,11 @@ public static class SoakStallMode
         string cli = Value(args, "--cli") ?? throw new ArgumentException("--cli PATH/streamguard.dll is required");
         string policy = Path.GetFullPath(Value(args, "--policy") ?? Path.Combine("samples", "policy.yaml"));
         double stallMinutes = double.Parse(Value(args, "--stall-minutes") ?? "10", CultureInfo.InvariantCulture);
-        int rate = int.Parse(Value(args, "--rate") ?? "2000", CultureInfo.InvariantCulture);
+        // The embedded broker keeps at most 5 MiB per partition and prunes older records silently: the backlog of the whole
+        // stall must fit, or the worker's committed offsets fall off the log (it then chases a moving log start). 200
+        // reads/s of ~260 bytes over 8 partitions is ~4 MiB per partition after 10 minutes.
+        int rate = int.Parse(Value(args, "--rate") ?? "200", CultureInfo.InvariantCulture);
+        const int Partitions = 8;
         long capMib = long.Parse(Value(args, "--cap-mib") ?? "400", CultureInfo.InvariantCulture);
         TimeSpan warmUp = TimeSpan.FromSeconds(60), recovery = TimeSpan.FromSeconds(150);
 
@@ -32,8 +36,8 @@ public static class SoakStallMode
         string[] outputs = [topics.Results, topics.Shared, topics.Alerts, topics.Purges, topics.Audit, topics.DeadLetter];
         foreach (string t in topics.All)
         {
-            cluster.CreateTopic(t, 4);
-            for (int p = 0; p < 4; p++) cluster.SetPartitionLeader(t, p, outputs.Contains(t) ? 2 : 1);
+            cluster.CreateTopic(t, Partitions);
+            for (int p = 0; p < Partitions; p++) cluster.SetPartitionLeader(t, p, outputs.Contains(t) ? 2 : 1);
         }
         const string Group = "soak", TxId = "soak-slot0";
         cluster.SetCoordinator(transactional: false, Group, 1);
@@ -41,6 +45,8 @@ public static class SoakStallMode
         string auditKey = Path.Combine(Path.GetTempPath(), $"soak-audit-{Environment.ProcessId}.key");
         File.WriteAllText(auditKey, "soak-audit-key");
 
+        File.Delete(s_workerLog);
+        Console.WriteLine($"worker log: {s_workerLog}");
         Console.WriteLine($"soak-stall: {rate:N0} reads/s; warm-up {warmUp.TotalSeconds:N0} s, output broker down {stallMinutes:N1} min, recovery {recovery.TotalSeconds:N0} s; cap {capMib} MiB RSS");
         using var stop = new CancellationTokenSource();
         long produced = 0;
@@ -128,6 +134,7 @@ public static class SoakStallMode
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not { } line) return;
+            lock (s_logGate) File.AppendAllText(s_workerLog, line + Environment.NewLine);
             if (line.Contains(" processed ", StringComparison.Ordinal) && ProcessedIn(line) is long n) Interlocked.Exchange(ref s_processed, s_total + n);
             else if (line.Contains("streamguard run: stopped", StringComparison.Ordinal))
             {
@@ -143,6 +150,8 @@ public static class SoakStallMode
 
     // Events processed by all worker incarnations, from their stats lines ("processed N (reads ...").
     private static long s_processed;
+    private static readonly Lock s_logGate = new();
+    private static readonly string s_workerLog = Path.Combine(Path.GetTempPath(), "soak-stall-worker.log");
     private static long s_total;
 
     private static long? ProcessedIn(string line)
