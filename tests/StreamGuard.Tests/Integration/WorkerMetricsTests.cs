@@ -25,7 +25,9 @@ public sealed class WorkerMetricsTests
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100_000; i++) metrics.RecordDecision(Stopwatch.Frequency / 10_000);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        // Nothing per event: the smallest object is 24 B, so one per event would be 2.4 MB here. A one-off of a few KB
+        // was seen once under a parallel test load (not per event), hence less than a byte per event, not exactly 0.
+        Assert.True(allocated < 100_000, $"{allocated:N0} B allocated over 100,000 recordings");
 
         provider.ForceFlush();
         Metric histogram = exported.Last(m => m.Name == "streamguard.decision.duration");
