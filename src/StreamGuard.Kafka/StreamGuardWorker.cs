@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using HdrHistogram;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StreamGuard.Engine;
 using StreamGuard.Output;
 using StreamGuard.Policy;
@@ -22,7 +24,7 @@ public sealed partial class StreamGuardWorker
 {
     private readonly WorkerOptions _options;
     private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
-    private readonly Action<string> _log;
+    private readonly ILogger _log;
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Next offset to commit per (topic, partition): a value-type key, no allocation per event.
     private readonly Dictionary<(string Topic, int Partition), long> _pending = [];
@@ -32,13 +34,13 @@ public sealed partial class StreamGuardWorker
 
     /// <param name="options">Kafka and batching options.</param>
     /// <param name="engineFactory">Creates the engine over the worker's output sink.</param>
-    /// <param name="log">Operational messages (never plates).</param>
+    /// <param name="log">Operational messages, structured (<see cref="WorkerLog"/>; never plates); <see cref="LineLogger"/> for text.</param>
     /// <param name="reloader">Hot reload: new policy versions are swapped in between two events.</param>
-    public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory, Action<string>? log = null, PolicyReloader? reloader = null)
+    public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory, ILogger? log = null, PolicyReloader? reloader = null)
     {
         _options = options;
         _engineFactory = engineFactory;
-        _log = log ?? (_ => { });
+        _log = log ?? NullLogger.Instance;
         _reloader = reloader;
     }
 
@@ -118,7 +120,7 @@ public sealed partial class StreamGuardWorker
         consumerConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
 
         using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
-            .SetErrorHandler((_, e) => _log($"producer: {e.Reason}"))
+            .SetErrorHandler((_, e) => WorkerLog.ProducerError(_log, e.Reason))
             .Build();
         // Every topic's partitions, asked once at start through one admin client.
         var partitionsOf = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -133,9 +135,8 @@ public sealed partial class StreamGuardWorker
         _repartition = readsPartitions > 0 && queriesPartitions == readsPartitions &&
             partitionsOf[_options.Topics.RepartitionReads] == readsPartitions &&
             partitionsOf[_options.Topics.RepartitionQueries] == readsPartitions;
-        _log(_repartition
-            ? $"repartitioning on: a read or query that arrives off its plate's partition goes through {_options.Topics.RepartitionReads} / {_options.Topics.RepartitionQueries}"
-            : "repartitioning off (the repartition topics are missing or their partition counts differ from the inputs'): reads and queries must be partitioned by plate with Kafka's default (murmur2) partitioner");
+        if (_repartition) WorkerLog.RepartitioningOn(_log, _options.Topics.RepartitionReads, _options.Topics.RepartitionQueries);
+        else WorkerLog.RepartitioningOff(_log);
         foreach (var (topic, count) in (IEnumerable<(string, int)>)[(_options.Topics.Queries, queriesPartitions), (_options.Topics.Holds, holdsPartitions)])
         {
             // Decisions on queries and holds of partition N go on chain pN, which only the owner of reads partition N may write.
@@ -162,11 +163,11 @@ public sealed partial class StreamGuardWorker
 
         IConsumer<byte[]?, byte[]?>? consumer = null;
         consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
-            .SetErrorHandler((_, e) => _log($"consumer: {e.Reason}"))
+            .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
             .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
             .SetPartitionsAssignedHandler((c, partitions) =>
             {
-                _log($"assigned {partitions.Count} partitions");
+                WorkerLog.Assigned(_log, partitions.Count);
                 Volatile.Write(ref _restoring, true);
                 Restore(c, consumerConfig, engine, partitions, auditPartitions);
                 Volatile.Write(ref _restoring, false);
@@ -178,11 +179,11 @@ public sealed partial class StreamGuardWorker
                 {
                     // Close() after a failure: the transaction was aborted (or the outputs not acknowledged), so there
                     // is nothing to commit — trying would hide the failure behind "not valid in state Ready".
-                    _log($"revoked {partitions.Count} partitions while stopping on an error: nothing committed");
+                    WorkerLog.RevokedWhileFailing(_log, partitions.Count);
                     Forget(engine, partitions.Select(p => p.TopicPartition));
                     return;
                 }
-                _log($"revoked {partitions.Count} partitions: committing what was processed");
+                WorkerLog.Revoked(_log, partitions.Count);
                 try
                 {
                     Commit(c, producer, sink);
@@ -197,7 +198,7 @@ public sealed partial class StreamGuardWorker
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
-                _log($"lost {partitions.Count} partitions: their uncommitted events will be reprocessed by the new owner");
+                WorkerLog.Lost(_log, partitions.Count);
                 Forget(engine, partitions.Select(p => p.TopicPartition));
                 // Exactly-once: the open transaction holds decisions on chains another worker now continues; it must
                 // never commit. The loop aborts it and stops (a restart resumes from what was committed).
@@ -222,7 +223,7 @@ public sealed partial class StreamGuardWorker
                 if (_reloader is not null && _reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change))
                 {
                     engine.SwapPolicy(next, change);
-                    _log($"policy {next.Hash} in force");
+                    WorkerLog.PolicyInForce(_log, next.Hash);
                 }
                 if (hotlists is not null) DrainHotlists(hotlists, engine);
                 ConsumeResult<byte[]?, byte[]?>? result;
@@ -233,7 +234,7 @@ public sealed partial class StreamGuardWorker
                 catch (ConsumeException e)
                 {
                     if (e.Error.IsFatal) throw;
-                    _log($"consume error (continuing): {e.Error.Reason}");
+                    WorkerLog.ConsumeError(_log, e.Error.Reason);
                     continue;
                 }
                 if (_partitionsLost)
@@ -312,7 +313,7 @@ public sealed partial class StreamGuardWorker
         }
         catch (KafkaTxnRequiresAbortException e)
         {
-            _log($"transaction failed ({e.Error.Reason}): aborting it and stopping; a restart resumes from the last commit");
+            WorkerLog.TransactionFailed(_log, e.Error.Reason);
             producer.AbortTransaction(_options.FlushTimeout);
             Interlocked.Increment(ref _aborts);
             throw;
@@ -340,8 +341,7 @@ public sealed partial class StreamGuardWorker
             _brokerAppliesTxnOffsets = offsets.All(o => stored.Any(c => c.TopicPartition == o.TopicPartition && c.Offset == o.Offset));
             if (_brokerAppliesTxnOffsets == false)
             {
-                _log("the broker did not store the offsets committed in the transaction (librdkafka's mock cluster does not): " +
-                    "committing them outside the transaction too; exactly-once needs a real Kafka broker");
+                WorkerLog.TransactionalOffsetsNotStored(_log);
             }
         }
         if (_brokerAppliesTxnOffsets == false)
@@ -354,7 +354,7 @@ public sealed partial class StreamGuardWorker
             {
                 // The transaction is committed; only this copy of its offsets failed. Kept pending, they go again with
                 // the next transaction instead of the worker stopping (which would reprocess a committed transaction).
-                _log($"commit of the transaction's offsets failed (will retry): {e.Error.Reason}");
+                WorkerLog.TransactionOffsetsCommitFailed(_log, e.Error.Reason);
                 return false;
             }
         }
@@ -497,7 +497,7 @@ public sealed partial class StreamGuardWorker
         }
         foreach ((string topic, List<ReadBackPart> parts) in backlog) ReadBack(config, topic, parts);
         double seconds = clock.Elapsed.TotalSeconds;
-        _log($"restored {reads:N0} reads and {queries:N0} recent query ids in {clock.ElapsedMilliseconds} ms ({(reads + queries) / Math.Max(seconds, 1e-3):N0} records/s)");
+        WorkerLog.Restored(_log, reads, queries, clock.ElapsedMilliseconds, (long)((reads + queries) / Math.Max(seconds, 1e-3)));
     }
 
     private delegate bool RestoreRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestampMs);
@@ -528,7 +528,7 @@ public sealed partial class StreamGuardWorker
         }
         catch (KafkaException e)
         {
-            _log($"restore: no offsets for time on {topic} ({e.Error.Reason}): reading from the beginning");
+            WorkerLog.RestoreFromBeginning(_log, topic, e.Error.Reason);
         }
         consumer.Assign(parts.Select(p => new TopicPartitionOffset(topic, p.Partition, starts[p.Partition])));
         var byPartition = parts.ToDictionary(p => p.Partition);
@@ -586,7 +586,7 @@ public sealed partial class StreamGuardWorker
         {
             if (partitionsOf[topic] == 0)
             {
-                _log($"{topic}: topic not found: {(topic == _options.Topics.Hotlists ? "alerts" : "holds")} are off");
+                WorkerLog.TableMissing(_log, topic, topic == _options.Topics.Hotlists ? "alerts" : "holds");
                 continue;
             }
             partitions.AddRange(Enumerable.Range(0, partitionsOf[topic]).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
@@ -600,7 +600,7 @@ public sealed partial class StreamGuardWorker
             EnablePartitionEof = true,
         };
         IConsumer<byte[]?, byte[]?> tables = new ConsumerBuilder<byte[]?, byte[]?>(tableConfig)
-            .SetErrorHandler((_, e) => _log($"tables consumer: {e.Reason}"))
+            .SetErrorHandler((_, e) => WorkerLog.TablesConsumerError(_log, e.Reason))
             .Build();
         tables.Assign(partitions);
         // Read every partition to its end before the first input event.
@@ -613,7 +613,7 @@ public sealed partial class StreamGuardWorker
             if (r.IsPartitionEOF) { ended.Add((r.Topic, r.Partition.Value)); continue; }
             ApplyTable(r, engine);
         }
-        _log($"tables: {engine.HotlistCount} hotlist entries and {engine.HoldCount} holds loaded from {partitions.Count} partitions");
+        WorkerLog.TablesLoaded(_log, engine.HotlistCount, engine.HoldCount, partitions.Count);
         return tables;
     }
 
@@ -635,7 +635,7 @@ public sealed partial class StreamGuardWorker
             catch (ConsumeException e)
             {
                 if (e.Error.IsFatal) throw;
-                _log($"hotlists consume error (continuing): {e.Error.Reason}");
+                WorkerLog.HotlistsConsumeError(_log, e.Error.Reason);
                 return;
             }
             if (r is null) return;
@@ -664,7 +664,7 @@ public sealed partial class StreamGuardWorker
         catch (KafkaException e) when (!e.Error.IsFatal)
         {
             // A lost commit means reprocessing after restart, never loss; it is retried with the next batch.
-            _log($"commit failed (will retry): {e.Error.Reason}");
+            WorkerLog.CommitFailed(_log, e.Error.Reason);
             return;
         }
         _pending.Clear();

@@ -60,7 +60,7 @@ internal static class DemoCommand
 
         var log = new List<string>();
         var worker = new StreamGuardWorker(new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics },
-            sink => new StreamGuardEngine(policy, sink, auditKey, change: Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())), m => { lock (log) log.Add(m); });
+            sink => new StreamGuardEngine(policy, sink, auditKey, change: Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())), new LineLogger(m => { lock (log) log.Add(m); }));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Exception? failure = null;
         var workerThread = new Thread(() =>

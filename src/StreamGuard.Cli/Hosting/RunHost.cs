@@ -108,7 +108,7 @@ internal static class RunHost
                 ExactlyOnce = options.ExactlyOnce, TransactionalId = options.TransactionalId, Kafka = options.Kafka,
             };
             return new StreamGuardWorker(workerOptions, sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
-                m => Log.Worker(log, m), sp.GetService<PolicyReloader>());
+                log, sp.GetService<PolicyReloader>());
         });
         services.AddSingleton(sp => new WorkerMetrics(
             sp.GetRequiredService<StreamGuardWorker>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(WorkerMetrics.MeterName))));

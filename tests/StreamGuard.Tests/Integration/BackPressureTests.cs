@@ -64,7 +64,7 @@ public sealed class BackPressureTests(ITestOutputHelper output)
             reads.Add(TestPolicy.Read($"r{i:D6}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", plate, now.AddMilliseconds(-i * 10)));
         }
 
-        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), log));
+        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)));
         await worker.AssignedAsync();
 
         // Input keeps arriving at a steady pace the whole time (its broker stays up): there is always something to consume.

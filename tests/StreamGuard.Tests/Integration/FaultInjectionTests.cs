@@ -73,7 +73,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         }
 
         var options = cluster.WorkerOptions($"{cluster.GroupId}-slot0", quickRejoin: true) with { FlushTimeout = TimeSpan.FromSeconds(20) };
-        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), log));
+        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)));
         await worker.AssignedAsync();
 
         // Wave 1 processed before any fault; wave 2 produced and flushed, then the fault, while the worker works on it

@@ -160,7 +160,7 @@ public sealed class WorkerIntegrationTests
         using var reloader = new PolicyReloader(policy.PolicyPath, policy.Compiled, Log, TimeSpan.FromMilliseconds(100));
         var worker = new StreamGuardWorker(
             cluster.WorkerOptions(),
-            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), Log, reloader);
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(Log), reloader);
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
 
