@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
-using System.Runtime.InteropServices;
 using Confluent.Kafka;
+using StreamGuard.Kafka;
 using StreamGuard.Kafka.Embedded;
 
 namespace StreamGuard.Bench;
@@ -19,12 +18,12 @@ namespace StreamGuard.Bench;
 /// <item><c>consume byte[]</c>: <c>IConsumer&lt;Ignore, byte[]&gt;.Consume</c>, what the worker does today (a payload copy
 /// and a ConsumeResult per message).</item>
 /// <item><c>consume span</c>: <c>Consume</c> with a value deserialiser that reads the span and keeps nothing (no copy).</item>
-/// <item><c>batch queue</c>: <c>rd_kafka_consume_batch_queue</c> on the consumer's queue (its <c>rd_kafka_t</c> taken from
-/// Confluent.Kafka's non-public handle), payloads read in place from native memory, up to --batch messages per call.</item>
+/// <item><c>batch queue</c>: <c>rd_kafka_consume_batch_queue</c> on the consumer's queue through the worker's
+/// <see cref="BatchQueueReader"/>, payloads read in place from native memory, up to --batch messages per call.</item>
 /// </list>
 /// <para>Each path touches every payload byte (a checksum), as a parser would.</para>
 /// </remarks>
-public static partial class ConsumeBatchMode
+public static class ConsumeBatchMode
 {
     private const string Topic = "bench.consume";
     private const int Partitions = 48;
@@ -137,53 +136,28 @@ public static partial class ConsumeBatchMode
         return (Stopwatch.GetElapsedTime(start).TotalSeconds, checksum, GC.GetAllocatedBytesForCurrentThread() - allocated);
     }
 
-    private static unsafe (double, long, long) BatchQueue(string bootstrap, int messages, int batch)
+    private static (double, long, long) BatchQueue(string bootstrap, int messages, int batch)
     {
-        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(Config(bootstrap)).Build();
+        ConsumerConfig config = Config(bootstrap);
+        using IConsumer<Ignore, byte[]> consumer = new ConsumerBuilder<Ignore, byte[]>(config).Build();
+        var ends = Enumerable.Range(0, Partitions).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(Topic, p), TimeSpan.FromSeconds(10)).High.Value);
         consumer.Assign(All());
-        nint rk = RawHandle(consumer.Handle);
-        nint queue = Native.QueueGetConsumer(rk);
-        nint* batchMessages = (nint*)NativeMemory.Alloc((nuint)batch, (nuint)sizeof(nint));
-        try
-        {
-            long checksum = 0;
-            long allocated = 0, start = 0;
-            int n = 0;
-            while (n < messages)
+        long checksum = 0, allocated = 0, start = 0;
+        int n = 0;
+        // The worker's reader (BatchQueueReader): every partition to its end, payloads handed over in place.
+        BatchQueueReader.ReadToEnd(consumer, ends, DateTime.UtcNow.AddMinutes(5),
+            (_, _, value, _, _, _) =>
             {
-                nint got = Native.ConsumeBatchQueue(queue, 1000, batchMessages, (nuint)batch);
-                if (got < 0) throw new InvalidOperationException("rd_kafka_consume_batch_queue failed");
-                for (int i = 0; i < got; i++)
+                if (n++ == 0)
                 {
-                    var m = (Native.Message*)batchMessages[i];
-                    if (m->Err == 0)
-                    {
-                        if (n == 0)
-                        {
-                            allocated = GC.GetAllocatedBytesForCurrentThread();
-                            start = Stopwatch.GetTimestamp();
-                        }
-                        checksum += Sum(new ReadOnlySpan<byte>((void*)m->Payload, (int)m->Length));
-                        n++;
-                    }
-                    Native.MessageDestroy((nint)m);
+                    allocated = GC.GetAllocatedBytesForCurrentThread();
+                    start = Stopwatch.GetTimestamp();
                 }
-            }
-            return (Stopwatch.GetElapsedTime(start).TotalSeconds, checksum, GC.GetAllocatedBytesForCurrentThread() - allocated);
-        }
-        finally
-        {
-            NativeMemory.Free(batchMessages);
-            Native.QueueDestroy(queue);
-        }
-    }
-
-    /// <summary>Confluent.Kafka's <c>rd_kafka_t</c>: <c>Handle.LibrdkafkaHandle</c> is internal, so reflection, once per consumer.</summary>
-    private static nint RawHandle(Handle handle)
-    {
-        PropertyInfo property = typeof(Handle).GetProperty("LibrdkafkaHandle", BindingFlags.Instance | BindingFlags.NonPublic)
-            ?? throw new InvalidOperationException("Confluent.Kafka's Handle has no LibrdkafkaHandle property in this version");
-        return ((SafeHandle)property.GetValue(handle)!).DangerousGetHandle();
+                checksum += Sum(value);
+                return true;
+            }, batch);
+        if (n != messages) throw new InvalidOperationException($"{n} of {messages} messages read");
+        return (Stopwatch.GetElapsedTime(start).TotalSeconds, checksum, GC.GetAllocatedBytesForCurrentThread() - allocated);
     }
 
     private static long Sum(ReadOnlySpan<byte> data)
@@ -203,55 +177,5 @@ public static partial class ConsumeBatchMode
     {
         int at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    /// <summary>The librdkafka Confluent.Kafka loaded (on Debian its centos8 build), bound by the same resolver rule as MockCluster.</summary>
-    private static unsafe partial class Native
-    {
-        private const string LibraryName = "librdkafka-bench";
-
-        static Native()
-        {
-            NativeLibrary.SetDllImportResolver(typeof(Native).Assembly, (name, _, _) =>
-            {
-                if (name != LibraryName) return 0;
-                foreach (string candidate in (string[])["librdkafka", "centos8-librdkafka"])
-                {
-                    if (NativeLibrary.TryLoad(candidate, typeof(Library).Assembly, null, out nint library)
-                        && NativeLibrary.TryGetExport(library, "rd_kafka_consume_batch_queue", out _)
-                        && Library.Version != 0)
-                    {
-                        return library;
-                    }
-                }
-                return 0;
-            });
-        }
-
-        [StructLayout(LayoutKind.Sequential)]
-        internal struct Message
-        {
-            public int Err;
-            public nint Topic;
-            public int Partition;
-            public nint Payload;
-            public nuint Length;
-            public nint Key;
-            public nuint KeyLength;
-            public long Offset;
-            public nint Private;
-        }
-
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_queue_get_consumer")]
-        internal static partial nint QueueGetConsumer(nint rk);
-
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_queue_destroy")]
-        internal static partial void QueueDestroy(nint queue);
-
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_consume_batch_queue")]
-        internal static partial nint ConsumeBatchQueue(nint queue, int timeoutMs, nint* messages, nuint size);
-
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_message_destroy")]
-        internal static partial void MessageDestroy(nint message);
     }
 }

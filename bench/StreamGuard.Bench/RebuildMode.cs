@@ -5,7 +5,6 @@ using Confluent.Kafka;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
 using StreamGuard.Kafka.Embedded;
-using StreamGuard.Output;
 using StreamGuard.Policy;
 
 namespace StreamGuard.Bench;
@@ -61,15 +60,15 @@ public static class RebuildMode
         var rates = new Dictionary<string, List<double>>();
         for (int round = 0; round < rounds; round++)
         {
-            foreach (bool batch in (bool[])[true, false])
+            foreach (Mode mode in (Mode[])[Mode.BatchEof, Mode.BatchEnds, Mode.Consume])
             {
                 var engine = new StreamGuardEngine(policy, NullSink.Instance, "bench-audit-key"u8.ToArray(),
                     new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = 65536 });
                 var clock = Stopwatch.StartNew();
                 int restored = 0;
-                restored += ReadBack(cluster.BootstrapServers, partitions, engine, batch);
+                restored += ReadBack(cluster.BootstrapServers, partitions, engine, mode);
                 double rate = restored / clock.Elapsed.TotalSeconds;
-                string name = batch ? "batch reader" : "Consume";
+                string name = mode switch { Mode.BatchEof => "batch + EOF", Mode.BatchEnds => "batch + ends", _ => "Consume" };
                 (rates.TryGetValue(name, out List<double>? r) ? r : rates[name] = []).Add(rate);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  round {round + 1} {name,-13} {restored:N0} reads restored at {rate / 1000:F0}k reads/s (store {engine.Store.Count:N0})"));
@@ -83,15 +82,24 @@ public static class RebuildMode
         return 0;
     }
 
+    /// <summary>
+    /// How a partition's end is found: <c>BatchEof</c> and <c>Consume</c> with <c>enable.partition.eof</c>, as the worker's
+    /// restore does; <c>BatchEnds</c> without it, stopping at the last offset wanted (what restore could do if it knew
+    /// that offset holds a record: not so after a transaction's commit marker).
+    /// </summary>
+    private enum Mode { BatchEof, BatchEnds, Consume }
+
     /// <summary>Every partition by one consumer, as the worker's restore does.</summary>
-    private static int ReadBack(string bootstrap, int partitions, StreamGuardEngine engine, bool batch)
+    private static int ReadBack(string bootstrap, int partitions, StreamGuardEngine engine, Mode mode)
     {
-        var config = new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "bench-rebuild", EnableAutoCommit = false, EnablePartitionEof = true };
+        var config = new ConsumerConfig { BootstrapServers = bootstrap, GroupId = "bench-rebuild", EnableAutoCommit = false, EnablePartitionEof = mode != Mode.BatchEnds };
         using IConsumer<byte[]?, byte[]> consumer = new ConsumerBuilder<byte[]?, byte[]>(config).Build();
         consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(Topic, p, Offset.Beginning)));
-        if (batch)
+        if (mode != Mode.Consume)
         {
-            return BatchQueueReader.ReadToEnd(consumer, Enumerable.Range(0, partitions).ToDictionary(p => p, _ => long.MaxValue), DateTime.UtcNow.AddMinutes(5),
+            var ends = Enumerable.Range(0, partitions).ToDictionary(p => p, p => mode == Mode.BatchEof ? long.MaxValue
+                : consumer.QueryWatermarkOffsets(new TopicPartition(Topic, p), TimeSpan.FromSeconds(10)).High.Value);
+            return BatchQueueReader.ReadToEnd(consumer, ends, DateTime.UtcNow.AddMinutes(5),
                 (partition, _, value, isNull, _, timestamp) => !isNull && engine.RestoreRead(value, partition, timestamp));
         }
         int restored = 0;
@@ -114,22 +122,5 @@ public static class RebuildMode
     {
         int at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private sealed class NullSink : IOutputSink
-    {
-        public static readonly NullSink Instance = new();
-
-        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) { }
-
-        public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) { }
-
-        public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) { }
-
-        public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) { }
-
-        public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) { }
-
-        public void DeadLetter(ReadOnlySpan<byte> record) { }
     }
 }

@@ -1,7 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using StreamGuard.Engine;
-using StreamGuard.Output;
 using StreamGuard.Policy;
 
 namespace StreamGuard.Bench;
@@ -71,22 +70,5 @@ public class RestoreBenchmarks
             if (engine.RestoreRead(_reads[i], 0, arrivedAtMs: 0)) restored++;
         }
         return restored != Batch ? throw new InvalidOperationException($"{restored} of {Batch} reads restored") : restored;
-    }
-
-    private sealed class NullSink : IOutputSink
-    {
-        public static readonly NullSink Instance = new();
-
-        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) { }
-
-        public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) { }
-
-        public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) { }
-
-        public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) { }
-
-        public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) { }
-
-        public void DeadLetter(ReadOnlySpan<byte> record) { }
     }
 }

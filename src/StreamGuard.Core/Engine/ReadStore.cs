@@ -19,50 +19,28 @@ public sealed class ReadStore
     private int _peeked = -1;
 
     /// <summary>Resident reads over every partition.</summary>
-    public int Count
-    {
-        get
-        {
-            int n = 0;
-            foreach (PartitionReads? p in _partitions) n += p?.Count ?? 0;
-            return n;
-        }
-    }
+    public int Count => (int)Sum(static p => p.Count);
 
     /// <summary>Bytes of the reads' payloads (the original JSON), over every partition.</summary>
-    public long PayloadBytes
-    {
-        get
-        {
-            long n = 0;
-            foreach (PartitionReads? p in _partitions) n += p?.PayloadBytes ?? 0;
-            return n;
-        }
-    }
+    public long PayloadBytes => Sum(static p => p.PayloadBytes);
 
     /// <summary>
     /// Bytes the store holds beyond the payloads: entries, hash buckets, the expiry heap and chunk tables (allocated
     /// capacity, not only what is used), plus read ids copied because they did not appear verbatim in the payload.
     /// </summary>
-    public long IndexBytes
-    {
-        get
-        {
-            long n = 0;
-            foreach (PartitionReads? p in _partitions) n += p?.IndexBytes ?? 0;
-            return n;
-        }
-    }
+    public long IndexBytes => Sum(static p => p.IndexBytes);
 
     /// <summary>Bytes of arena chunks allocated (payloads, copied ids and the free space of partly filled chunks).</summary>
-    public long ArenaBytes
+    public long ArenaBytes => Sum(static p => p.ArenaBytes);
+
+    private long Sum(Func<PartitionReads, long> measure)
     {
-        get
+        long n = 0;
+        foreach (PartitionReads? p in _partitions)
         {
-            long n = 0;
-            foreach (PartitionReads? p in _partitions) n += p?.ArenaBytes ?? 0;
-            return n;
+            if (p is not null) n += measure(p);
         }
+        return n;
     }
 
     /// <summary>The reads of input partition <paramref name="partition"/>, or null when it has none.</summary>

@@ -58,4 +58,25 @@ public sealed class BatchQueueReaderTests
         int accepted = BatchQueueReader.ReadToEnd(consumer, new Dictionary<int, long> { [0] = long.MaxValue, [1] = long.MaxValue }, DateTime.UtcNow.AddSeconds(60), (_, _, _, _, _, _) => true);
         Assert.Equal(0, accepted);
     }
+
+    [Fact]
+    public void EndsAPartitionAtItsLastWantedRecordWithoutWaitingForItsEnd()
+    {
+        using var cluster = new KafkaTestCluster(partitions: 2);
+        string topic = cluster.Topics.Queries;
+        using (IProducer<string?, string> producer = cluster.Producer())
+        {
+            for (int i = 0; i < 50; i++) producer.Produce(new TopicPartition(topic, 0), new Message<string?, string> { Key = null, Value = "v" + i });
+            producer.Flush(TimeSpan.FromSeconds(30));
+        }
+        // No partition EOF: only the last record wanted (end - 1) can end the read before the deadline.
+        var config = new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId + "-ends", EnableAutoCommit = false, EnablePartitionEof = false };
+        using IConsumer<byte[]?, byte[]?> consumer = new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+        long end = consumer.QueryWatermarkOffsets(new TopicPartition(topic, 0), TimeSpan.FromSeconds(10)).High.Value;
+        consumer.Assign(new TopicPartitionOffset(topic, 0, end - 50));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int accepted = BatchQueueReader.ReadToEnd(consumer, new Dictionary<int, long> { [0] = end }, DateTime.UtcNow.AddSeconds(60), (_, _, _, _, _, _) => true);
+        Assert.Equal(50, accepted);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+    }
 }
