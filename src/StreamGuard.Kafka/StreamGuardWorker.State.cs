@@ -5,6 +5,7 @@ public sealed partial class StreamGuardWorker
 {
     private bool _running;
     private bool _restoring;
+    private bool _rebalancing; // partitions revoked or lost, the next assignment not made yet
     private long _aborts;
 
     // Records consumed per input topic, in the order of InputTopics; written by the worker's thread only.
@@ -14,10 +15,11 @@ public sealed partial class StreamGuardWorker
     public bool Running => Volatile.Read(ref _running);
 
     /// <summary>
-    /// Ready to decide: running, partitions assigned by the group, and no restore (audit chain heads, reads inside
-    /// retention) in progress. A worker the group gave no partition to (more workers than partitions) is ready: it stands by.
+    /// Ready to decide: running, partitions assigned by the group, no rebalance between a revocation and the next
+    /// assignment, and no restore (audit chain heads, reads inside retention) in progress. A worker the group gave no
+    /// partition to (more workers than partitions) is ready: it stands by.
     /// </summary>
-    public bool Ready => Running && _assigned.Task.IsCompleted && !Volatile.Read(ref _restoring);
+    public bool Ready => Running && _assigned.Task.IsCompleted && !Volatile.Read(ref _restoring) && !Volatile.Read(ref _rebalancing);
 
     /// <summary>Transactions aborted (exactly-once); each stops the worker.</summary>
     public long Aborts => Interlocked.Read(ref _aborts);

@@ -171,10 +171,12 @@ public sealed partial class StreamGuardWorker
                 Volatile.Write(ref _restoring, true);
                 Restore(c, consumerConfig, engine, partitions, auditPartitions);
                 Volatile.Write(ref _restoring, false);
+                Volatile.Write(ref _rebalancing, false);
                 _assigned.TrySetResult();
             })
             .SetPartitionsRevokedHandler((c, partitions) =>
             {
+                Volatile.Write(ref _rebalancing, true);
                 if (_failed)
                 {
                     // Close() after a failure: the transaction was aborted (or the outputs not acknowledged), so there
@@ -198,6 +200,7 @@ public sealed partial class StreamGuardWorker
             })
             .SetPartitionsLostHandler((_, partitions) =>
             {
+                Volatile.Write(ref _rebalancing, true);
                 WorkerLog.Lost(_log, partitions.Count);
                 Forget(engine, partitions.Select(p => p.TopicPartition));
                 // Exactly-once: the open transaction holds decisions on chains another worker now continues; it must
