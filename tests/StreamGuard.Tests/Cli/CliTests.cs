@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.CommandLine;
@@ -20,24 +20,7 @@ public sealed class CliTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = StreamGuard.Cli.Cli.MainAsync(args).GetAwaiter().GetResult();
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string SamplePolicy => Path.Combine(AppContext.BaseDirectory, "samples", "policy.yaml");
     private static string AuditKeyRef => "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.CommandLine;
 
@@ -75,22 +76,9 @@ public sealed class PolicyGuideTests
 
     private static (int Code, string Output) Run(string[] args)
     {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = StreamGuard.Cli.Cli.MainAsync(args).GetAwaiter().GetResult();
-            // The commands write standard error last (a failure, or diff's exit-3 line), so this is the terminal's order.
-            return (code, o.ToString().ReplaceLineEndings("\n") + e.ToString().ReplaceLineEndings("\n"));
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        (int code, string output, string error) = CliRunner.Run(args);
+        // The commands write standard error last (a failure, or diff's exit-3 line), so this is the terminal's order.
+        return (code, output.ReplaceLineEndings("\n") + error.ReplaceLineEndings("\n"));
     }
 
     private static string RepositoryRoot()

@@ -1,6 +1,7 @@
 using System.Collections;
-using StreamGuard.Cli;
 using StreamGuard.Cli.Hosting;
+using StreamGuard.Cli;
+using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.CommandLine;
 
@@ -35,19 +36,8 @@ public sealed class RunConfigurationTests : IDisposable
 
     private static (int Code, string Err) Cli(params string[] args)
     {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var e = new StringWriter();
-        Console.SetOut(new StringWriter());
-        Console.SetError(e);
-        try
-        {
-            return (StreamGuard.Cli.Cli.MainAsync(args).GetAwaiter().GetResult(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
+        (int code, _, string error) = CliRunner.Run(args);
+        return (code, error);
     }
 
     [Theory]
