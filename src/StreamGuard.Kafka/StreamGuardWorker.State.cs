@@ -41,11 +41,13 @@ public sealed partial class StreamGuardWorker
         for (int i = 0; i < topics.Length; i++) yield return new(topics[i], Volatile.Read(ref _consumed[i]));
     }
 
-    private void CountConsumed(string topic)
+    // Input topics by index, in the order of InputTopics: classified once per record, then counted and dispatched.
+    private const int ReadsTopic = 0, QueriesTopic = 1, RepartitionReadsTopic = 2, RepartitionQueriesTopic = 3, HotlistsTopic = 4, HoldsTopic = 5;
+
+    private int TopicIndex(string topic)
     {
         TopicNames t = _options.Topics;
-        int i = topic == t.Reads ? 0 : topic == t.Queries ? 1 : topic == t.RepartitionReads ? 2 : topic == t.RepartitionQueries ? 3
-            : topic == t.Hotlists ? 4 : 5;
-        _consumed[i]++;
+        return topic == t.Reads ? ReadsTopic : topic == t.Queries ? QueriesTopic : topic == t.RepartitionReads ? RepartitionReadsTopic
+            : topic == t.RepartitionQueries ? RepartitionQueriesTopic : topic == t.Hotlists ? HotlistsTopic : HoldsTopic;
     }
 }

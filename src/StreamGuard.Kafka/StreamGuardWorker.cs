@@ -254,10 +254,11 @@ public sealed partial class StreamGuardWorker
                 }
                 else if (!result.IsPartitionEOF)
                 {
-                    CountConsumed(result.Topic);
+                    int topic = TopicIndex(result.Topic);
+                    _consumed[topic]++;
                     long start = Stopwatch.GetTimestamp();
                     var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
-                    if (Dispatch(result, source, engine, sink))
+                    if (Dispatch(result, topic, source, engine, sink))
                     {
                         long end = Stopwatch.GetTimestamp();
                         DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
@@ -382,26 +383,29 @@ public sealed partial class StreamGuardWorker
     /// partition of the repartition topic — in the same transaction as its input offset — and decided when it comes back
     /// there. Returns whether it was decided.
     /// </summary>
-    private bool Dispatch(ConsumeResult<byte[]?, byte[]?> r, in EventSource source, StreamGuardEngine engine, KafkaOutputSink sink)
+    /// <summary>Decides a record of input topic <paramref name="topic"/> (<see cref="TopicIndex"/>), or forwards it to its plate's partition.</summary>
+    private bool Dispatch(ConsumeResult<byte[]?, byte[]?> r, int topic, in EventSource source, StreamGuardEngine engine, KafkaOutputSink sink)
     {
         TopicNames t = _options.Topics;
         ReadOnlySpan<byte> value = r.Message.Value;
-        if (r.Topic == t.Reads || r.Topic == t.Queries)
+        switch (topic)
         {
-            int target = _repartition ? PlatePartitioner.PartitionOf(r.Message.Key, value, _inputPartitions) : -1;
-            if (target >= 0 && target != r.Partition.Value)
-            {
-                sink.Forward(r.Topic == t.Reads ? t.RepartitionReads : t.RepartitionQueries, target, r.Message.Key, r.Message.Value, source.ToString());
-                Interlocked.Increment(ref _forwarded);
-                return false;
-            }
-            if (r.Topic == t.Reads) engine.ProcessRead(value, source);
-            else engine.ProcessQuery(value, source);
+            case ReadsTopic or QueriesTopic:
+                int target = _repartition ? PlatePartitioner.PartitionOf(r.Message.Key, value, _inputPartitions) : -1;
+                if (target >= 0 && target != r.Partition.Value)
+                {
+                    sink.Forward(topic == ReadsTopic ? t.RepartitionReads : t.RepartitionQueries, target, r.Message.Key, r.Message.Value, source.ToString());
+                    Interlocked.Increment(ref _forwarded);
+                    return false;
+                }
+                if (topic == ReadsTopic) engine.ProcessRead(value, source);
+                else engine.ProcessQuery(value, source);
+                break;
+            case RepartitionReadsTopic: engine.ProcessRead(value, OriginOf(r, source)); break;
+            case RepartitionQueriesTopic: engine.ProcessQuery(value, OriginOf(r, source)); break;
+            case HoldsTopic: engine.AuditHoldRecord(r.Message.Key, value, source); break;
+            default: engine.CheckHotlist(r.Message.Key, value, source); break;
         }
-        else if (r.Topic == t.RepartitionReads) engine.ProcessRead(value, OriginOf(r, source));
-        else if (r.Topic == t.RepartitionQueries) engine.ProcessQuery(value, OriginOf(r, source));
-        else if (r.Topic == t.Holds) engine.AuditHoldRecord(r.Message.Key, value, source);
-        else engine.CheckHotlist(r.Message.Key, value, source);
         return true;
     }
 
