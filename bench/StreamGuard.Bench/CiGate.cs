@@ -204,7 +204,7 @@ internal static class CiGate
         return result;
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (string? dir = Directory.GetCurrentDirectory(); dir is not null; dir = Path.GetDirectoryName(dir))
         {

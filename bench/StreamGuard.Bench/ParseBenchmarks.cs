@@ -28,11 +28,12 @@ public abstract class ParseBenchmarks
     private ReadOnlySequence<byte>[] _split = [];
 
     protected EventParser Parser { get; private set; } = null!;
+    private EventParser _readerOnly = null!;
     protected SystemTextJsonBaseline Baseline { get; private set; } = null!;
 
     protected abstract byte[][] Payloads(int count);
     protected abstract long ParseWithBaseline(byte[] utf8);
-    protected abstract bool ParseSpan(ReadOnlySpan<byte> utf8);
+    protected abstract bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8);
     protected abstract bool ParseSequence(in ReadOnlySequence<byte> utf8);
 
     [GlobalSetup]
@@ -41,9 +42,10 @@ public abstract class ParseBenchmarks
         _events = Payloads(Batch);
         _split = ThreeSegments.Split(_events);
         Parser = new EventParser(new AgencyDirectory(BenchPayloads.AgencyIds));
+        _readerOnly = new EventParser(Parser.Agencies) { ScannerEnabled = false };
         Baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
         // Every event must be accepted by both, or the comparison is not like for like.
-        if (EventParserSpan() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
+        if (EventParserSpan() != Batch || EventParserUtf8JsonReader() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
@@ -65,7 +67,19 @@ public abstract class ParseBenchmarks
         long accepted = 0;
         foreach (byte[] e in _events)
         {
-            if (ParseSpan(e)) accepted++;
+            if (ParseSpan(Parser, e)) accepted++;
+        }
+        return accepted;
+    }
+
+    /// <summary>The same parser with its one-pass scanner off: every event through Utf8JsonReader (its fallback path).</summary>
+    [Benchmark(OperationsPerInvoke = Batch)]
+    public long EventParserUtf8JsonReader()
+    {
+        long accepted = 0;
+        foreach (byte[] e in _events)
+        {
+            if (ParseSpan(_readerOnly, e)) accepted++;
         }
         return accepted;
     }
@@ -87,7 +101,7 @@ public class ReadParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Reads(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseRead(utf8);
-    protected override bool ParseSpan(ReadOnlySpan<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
+    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) => parser.ParseRead(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
 }
 
@@ -96,7 +110,7 @@ public class QueryParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Queries(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseQuery(utf8);
-    protected override bool ParseSpan(ReadOnlySpan<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
+    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) => parser.ParseQuery(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
 }
 

@@ -59,6 +59,9 @@ public sealed class SystemTextJsonBaseline
         foreach (string id in agencyIds) _agencies.Add(id, _agencies.Count);
     }
 
+    /// <summary>The owner of the last read accepted (what a policy decision starts from).</summary>
+    public string? LastOwner { get; private set; }
+
     public long ParseRead(byte[] utf8)
     {
         ReadDto? r;
@@ -78,6 +81,7 @@ public sealed class SystemTextJsonBaseline
         if (r.Lat is double lat && !(lat >= -90 && lat <= 90)) return -3;
         if (r.Lon is double lon && !(lon >= -180 && lon <= 180)) return -3;
         if (!_agencies.TryGetValue(r.AgencyId, out int owner)) return -5;
+        LastOwner = r.AgencyId;
         int camera = -1;
         if (!string.IsNullOrEmpty(r.CameraId) && !_cameras.TryGetValue(r.CameraId, out camera))
         {

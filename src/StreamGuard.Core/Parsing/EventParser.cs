@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using System.Text.Unicode;
 using StreamGuard.Events;
@@ -26,11 +29,68 @@ public sealed class EventParser
     /// <summary>Longest camera id accepted (bounds the camera interner's memory).</summary>
     public const int MaxCameraIdBytes = 128;
 
-    // Member names per event type, in the order of their bit in the parser's `seen` mask.
-    private static readonly byte[][] s_readMembers = ["read_id"u8.ToArray(), "camera_id"u8.ToArray(), "agency_id"u8.ToArray(), "plate"u8.ToArray(), "observed_at"u8.ToArray(), "plate_state"u8.ToArray(), "confidence"u8.ToArray(), "lat"u8.ToArray(), "lon"u8.ToArray()];
-    private static readonly byte[][] s_queryMembers = ["query_id"u8.ToArray(), "requester"u8.ToArray(), "user"u8.ToArray(), "purpose"u8.ToArray(), "case_number"u8.ToArray(), "reason"u8.ToArray(), "plate"u8.ToArray(), "from"u8.ToArray(), "to"u8.ToArray(), "issued_at"u8.ToArray(), "signature"u8.ToArray()];
-    private static readonly byte[][] s_hotlistMembers = ["hotlist_id"u8.ToArray(), "owner"u8.ToArray(), "plate"u8.ToArray(), "purpose"u8.ToArray(), "case_number"u8.ToArray(), "expires_at"u8.ToArray()];
-    private static readonly byte[][] s_holdMembers = ["hold_id"u8.ToArray(), "agency"u8.ToArray(), "plate"u8.ToArray(), "from"u8.ToArray(), "to"u8.ToArray(), "kind"u8.ToArray(), "case_number"u8.ToArray(), "until"u8.ToArray()];
+    // Member names per event type, in the order of their bit in the parser's `seen` mask and their slot in Members.
+    private static readonly string[] s_readFields = ["read_id", "camera_id", "agency_id", "plate", "observed_at", "plate_state", "confidence", "lat", "lon"];
+    private static readonly string[] s_queryFields = ["query_id", "requester", "user", "purpose", "case_number", "reason", "plate", "from", "to", "issued_at", "signature"];
+    private static readonly string[] s_hotlistFields = ["hotlist_id", "owner", "plate", "purpose", "case_number", "expires_at"];
+    private static readonly string[] s_holdFields = ["hold_id", "agency", "plate", "from", "to", "kind", "case_number", "until"];
+    private static readonly MemberNames s_readMembers = new(s_readFields);
+    private static readonly MemberNames s_queryMembers = new(s_queryFields);
+    private static readonly MemberNames s_hotlistMembers = new(s_hotlistFields);
+    private static readonly MemberNames s_holdMembers = new(s_holdFields);
+
+    /// <summary>The read members that are numbers (confidence, lat, lon); every other known member is a string.</summary>
+    private const uint ReadNumbers = 1u << 6 | 1u << 7 | 1u << 8;
+
+    /// <summary>
+    /// One event type's member names with a perfect hash over (length, first byte, last byte): finding a member costs
+    /// one table read and one comparison, however many names the type has.
+    /// </summary>
+    private sealed class MemberNames
+    {
+        private const int Slots = 64;
+        private readonly byte[][] _names;
+        private readonly sbyte[] _slots = new sbyte[Slots];
+        private readonly uint _multiplier;
+
+        public MemberNames(string[] names)
+        {
+            _names = [.. names.Select(System.Text.Encoding.UTF8.GetBytes)];
+            for (uint k = 1; k < 1u << 16; k++)
+            {
+                uint m = k * 0x9E3779B9u; // spread the candidates over the whole word: the slot is the top 6 bits
+                Array.Fill(_slots, (sbyte)-1);
+                bool perfect = true;
+                for (int i = 0; i < _names.Length && perfect; i++)
+                {
+                    ref sbyte slot = ref _slots[Slot(_names[i], m)];
+                    perfect = slot < 0;
+                    slot = (sbyte)i;
+                }
+                if (perfect)
+                {
+                    _multiplier = m;
+                    return;
+                }
+            }
+            throw new InvalidOperationException("no perfect hash for the member names");
+        }
+
+        public int Count => _names.Length;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int Slot(ReadOnlySpan<byte> name, uint multiplier) =>
+            (int)(((uint)name.Length * 0x9E3779B1u + name[0] * multiplier + name[^1] * 0x85EBCA6Bu) >> 26);
+
+        /// <summary>The member's index, or -1.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Find(ReadOnlySpan<byte> name)
+        {
+            if (name.IsEmpty) return -1;
+            int i = _slots[Slot(name, _multiplier)];
+            return i >= 0 && name.SequenceEqual(_names[i]) ? i : -1;
+        }
+    }
 
     private readonly AgencyDirectory _agencies;
     private readonly Utf8Interner _cameras;
@@ -48,6 +108,15 @@ public sealed class EventParser
 
     public int MaxEventBytes { get; }
 
+    /// <summary>
+    /// Off: every event goes through <see cref="Utf8JsonReader"/> (the scanner's reference, for differential tests and
+    /// benchmarks).
+    /// </summary>
+    internal bool ScannerEnabled { get; set; } = true;
+
+    /// <summary>Whether the last event was taken by the one-pass scanner (for tests).</summary>
+    internal bool LastScanned { get; private set; }
+
     public AgencyDirectory Agencies => _agencies;
 
     public Utf8Interner Cameras => _cameras;
@@ -61,31 +130,13 @@ public sealed class EventParser
 
     public ParseResult ParseRead(in ReadOnlySequence<byte> utf8, out PlateRead read) => Parse<ReadKind, PlateRead>(utf8, out read);
 
-    private ParseResult ParseReadCore(ref Utf8JsonReader reader, out PlateRead read)
+    private ParseResult ValidateRead(ref Members m, out PlateRead read)
     {
         read = default;
-
-        Utf8Range readId = default, camera = default, agency = default, plate = default, observed = default, plateState = default;
-        double confidence = double.NaN, lat = double.NaN, lon = double.NaN;
-        uint seen = 0;
-        ParseResult r, first = default; // the first bad value: reported after structure and required members
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            switch (Member(ref reader, s_readMembers))
-            {
-                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "read_id", out readId)); break;
-                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "camera_id", out camera)); break;
-                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "agency_id", out agency)); break;
-                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "plate", out plate)); break;
-                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "observed_at", out observed)); break;
-                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "plate_state", out plateState)); break;
-                case 6: Keep(ref first, Num(ref reader, ref seen, 1u << 6, "confidence", out confidence)); break;
-                case 7: Keep(ref first, Num(ref reader, ref seen, 1u << 7, "lat", out lat)); break;
-                case 8: Keep(ref first, Num(ref reader, ref seen, 1u << 8, "lon", out lon)); break;
-                default: Keep(ref first, SkipValue(ref reader)); break;
-            }
-        }
-        if (!(r = End(ref reader)).IsOk) return r;
+        Utf8Range readId = m.Str[0], camera = m.Str[1], agency = m.Str[2], plate = m.Str[3], observed = m.Str[4], plateState = m.Str[5];
+        double confidence = m.Num[6], lat = m.Num[7], lon = m.Num[8];
+        uint seen = m.Seen;
+        ParseResult first = m.First;
         if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("read_id");
@@ -120,33 +171,13 @@ public sealed class EventParser
 
     public ParseResult ParseQuery(in ReadOnlySequence<byte> utf8, out Query query) => Parse<QueryKind, Query>(utf8, out query);
 
-    private ParseResult ParseQueryCore(ref Utf8JsonReader reader, out Query query)
+    private ParseResult ValidateQuery(ref Members m, out Query query)
     {
         query = default;
-
-        Utf8Range queryId = default, requester = default, user = default, purpose = default, caseNumber = default, reason = default,
-            plate = default, from = default, to = default, issued = default, signature = default;
-        uint seen = 0;
-        ParseResult r, first = default; // the first bad value: reported after structure and required members
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            switch (Member(ref reader, s_queryMembers))
-            {
-                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "query_id", out queryId)); break;
-                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "requester", out requester)); break;
-                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "user", out user)); break;
-                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)); break;
-                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)); break;
-                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "reason", out reason)); break;
-                case 6: Keep(ref first, Str(ref reader, ref seen, 1u << 6, "plate", out plate)); break;
-                case 7: Keep(ref first, Str(ref reader, ref seen, 1u << 7, "from", out from)); break;
-                case 8: Keep(ref first, Str(ref reader, ref seen, 1u << 8, "to", out to)); break;
-                case 9: Keep(ref first, Str(ref reader, ref seen, 1u << 9, "issued_at", out issued)); break;
-                case 10: Keep(ref first, Str(ref reader, ref seen, 1u << 10, "signature", out signature)); break;
-                default: Keep(ref first, SkipValue(ref reader)); break;
-            }
-        }
-        if (!(r = End(ref reader)).IsOk) return r;
+        Utf8Range queryId = m.Str[0], requester = m.Str[1], user = m.Str[2], purpose = m.Str[3], caseNumber = m.Str[4], reason = m.Str[5],
+            plate = m.Str[6], from = m.Str[7], to = m.Str[8], issued = m.Str[9], signature = m.Str[10];
+        uint seen = m.Seen;
+        ParseResult first = m.First;
         if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("query_id");
@@ -182,27 +213,12 @@ public sealed class EventParser
 
     public ParseResult ParseHotlist(in ReadOnlySequence<byte> utf8, out HotlistEntry entry) => Parse<HotlistKind, HotlistEntry>(utf8, out entry);
 
-    private ParseResult ParseHotlistCore(ref Utf8JsonReader reader, out HotlistEntry entry)
+    private ParseResult ValidateHotlist(ref Members m, out HotlistEntry entry)
     {
         entry = default;
-
-        Utf8Range hotlistId = default, owner = default, plate = default, purpose = default, caseNumber = default, expires = default;
-        uint seen = 0;
-        ParseResult r, first = default; // the first bad value: reported after structure and required members
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            switch (Member(ref reader, s_hotlistMembers))
-            {
-                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "hotlist_id", out hotlistId)); break;
-                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "owner", out owner)); break;
-                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "plate", out plate)); break;
-                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "purpose", out purpose)); break;
-                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "case_number", out caseNumber)); break;
-                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "expires_at", out expires)); break;
-                default: Keep(ref first, SkipValue(ref reader)); break;
-            }
-        }
-        if (!(r = End(ref reader)).IsOk) return r;
+        Utf8Range hotlistId = m.Str[0], owner = m.Str[1], plate = m.Str[2], purpose = m.Str[3], caseNumber = m.Str[4], expires = m.Str[5];
+        uint seen = m.Seen;
+        ParseResult first = m.First;
         if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("hotlist_id");
@@ -228,29 +244,12 @@ public sealed class EventParser
 
     public ParseResult ParseHold(in ReadOnlySequence<byte> utf8, out Hold hold) => Parse<HoldEventKind, Hold>(utf8, out hold);
 
-    private ParseResult ParseHoldCore(ref Utf8JsonReader reader, out Hold hold)
+    private ParseResult ValidateHold(ref Members m, out Hold hold)
     {
         hold = default;
-
-        Utf8Range holdId = default, agency = default, plate = default, from = default, to = default, kind = default, caseNumber = default, until = default;
-        uint seen = 0;
-        ParseResult r, first = default; // the first bad value: reported after structure and required members
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            switch (Member(ref reader, s_holdMembers))
-            {
-                case 0: Keep(ref first, Str(ref reader, ref seen, 1u << 0, "hold_id", out holdId)); break;
-                case 1: Keep(ref first, Str(ref reader, ref seen, 1u << 1, "agency", out agency)); break;
-                case 2: Keep(ref first, Str(ref reader, ref seen, 1u << 2, "plate", out plate)); break;
-                case 3: Keep(ref first, Str(ref reader, ref seen, 1u << 3, "from", out from)); break;
-                case 4: Keep(ref first, Str(ref reader, ref seen, 1u << 4, "to", out to)); break;
-                case 5: Keep(ref first, Str(ref reader, ref seen, 1u << 5, "kind", out kind)); break;
-                case 6: Keep(ref first, Str(ref reader, ref seen, 1u << 6, "case_number", out caseNumber)); break;
-                case 7: Keep(ref first, Str(ref reader, ref seen, 1u << 7, "until", out until)); break;
-                default: Keep(ref first, SkipValue(ref reader)); break;
-            }
-        }
-        if (!(r = End(ref reader)).IsOk) return r;
+        Utf8Range holdId = m.Str[0], agency = m.Str[1], plate = m.Str[2], from = m.Str[3], to = m.Str[4], kind = m.Str[5], caseNumber = m.Str[6], until = m.Str[7];
+        uint seen = m.Seen;
+        ParseResult first = m.First;
         if (ReferenceEquals(first.Reason, DuplicateMember)) return first; // a repeated member, even null once, is not "missing"
 
         if ((seen & (1u << 0)) == 0) return Missing("hold_id");
@@ -285,33 +284,80 @@ public sealed class EventParser
 
     // ---- shared pieces -----------------------------------------------------------------------
 
-    /// <summary>One event type's member loop, called with the reader on the opening brace.</summary>
+    /// <summary>One event type: its members (names, which are numbers) and the checks on their values.</summary>
     private interface IEventKind<T>
     {
-        static abstract ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out T value);
+        static abstract MemberNames Names { get; }
+        static abstract string[] Fields { get; }
+        static abstract uint Numbers { get; }
+        static abstract ParseResult Validate(EventParser parser, ref Members members, out T value);
     }
 
     private readonly struct ReadKind : IEventKind<PlateRead>
     {
-        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out PlateRead value) => parser.ParseReadCore(ref reader, out value);
+        public static MemberNames Names => s_readMembers;
+        public static string[] Fields => s_readFields;
+        public static uint Numbers => ReadNumbers;
+        public static ParseResult Validate(EventParser parser, ref Members members, out PlateRead value) => parser.ValidateRead(ref members, out value);
     }
 
     private readonly struct QueryKind : IEventKind<Query>
     {
-        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out Query value) => parser.ParseQueryCore(ref reader, out value);
+        public static MemberNames Names => s_queryMembers;
+        public static string[] Fields => s_queryFields;
+        public static uint Numbers => 0;
+        public static ParseResult Validate(EventParser parser, ref Members members, out Query value) => parser.ValidateQuery(ref members, out value);
     }
 
     private readonly struct HotlistKind : IEventKind<HotlistEntry>
     {
-        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out HotlistEntry value) => parser.ParseHotlistCore(ref reader, out value);
+        public static MemberNames Names => s_hotlistMembers;
+        public static string[] Fields => s_hotlistFields;
+        public static uint Numbers => 0;
+        public static ParseResult Validate(EventParser parser, ref Members members, out HotlistEntry value) => parser.ValidateHotlist(ref members, out value);
     }
 
     private readonly struct HoldEventKind : IEventKind<Hold>
     {
-        public static ParseResult Core(EventParser parser, ref Utf8JsonReader reader, out Hold value) => parser.ParseHoldCore(ref reader, out value);
+        public static MemberNames Names => s_holdMembers;
+        public static string[] Fields => s_holdFields;
+        public static uint Numbers => 0;
+        public static ParseResult Validate(EventParser parser, ref Members members, out Hold value) => parser.ValidateHold(ref members, out value);
     }
 
-    /// <summary>Size cap, UTF-8 check, then the event's member loop; a JSON syntax error is <c>malformed_json</c>.</summary>
+    private const int MaxMembers = 11;
+
+    [InlineArray(MaxMembers)]
+    private struct RangeArray
+    {
+        private Utf8Range _first;
+    }
+
+    [InlineArray(MaxMembers)]
+    private struct DoubleArray
+    {
+        private double _first;
+    }
+
+    /// <summary>
+    /// The known members of one event as found, by slot: string members as ranges of the scratch buffer, number members
+    /// as doubles (NaN when absent), the <c>seen</c> masks and the first bad value.
+    /// </summary>
+    private struct Members
+    {
+        public RangeArray Str;
+        public DoubleArray Num;
+        public uint Seen;
+        public ParseResult First;
+
+        public void Reset()
+        {
+            this = default;
+            ((Span<double>)Num).Fill(double.NaN);
+        }
+    }
+
+    /// <summary>Size cap, UTF-8 check, then the scanner, or the member loop over Utf8JsonReader; a JSON syntax error is <c>malformed_json</c>.</summary>
     private ParseResult Parse<TKind, T>(ReadOnlySpan<byte> utf8, out T value)
         where TKind : struct, IEventKind<T>
         where T : struct
@@ -319,11 +365,21 @@ public sealed class EventParser
         value = default;
         ParseResult pre = Precheck(utf8);
         if (!pre.IsOk) return pre;
+        var members = default(Members);
+        members.Reset();
+        if (LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, ref members)) return TKind.Validate(this, ref members, out value);
+
+        // Anything the scanner does not take (escapes, nulls, exponents, duplicates, deep nesting, errors of any kind)
+        // is parsed again from the start by Utf8JsonReader, which decides what is wrong and reports it.
+        _scratchUsed = 0;
+        members.Reset();
         try
         {
             var reader = new Utf8JsonReader(utf8);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return NotAnObject();
-            return TKind.Core(this, ref reader, out value);
+            ParseResult r = Collect(ref reader, TKind.Names, TKind.Fields, TKind.Numbers, ref members);
+            if (!r.IsOk) return r;
+            return TKind.Validate(this, ref members, out value);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
@@ -354,6 +410,328 @@ public sealed class EventParser
         }
     }
 
+    /// <summary>The member loop over <see cref="Utf8JsonReader"/>, called with the reader on the opening brace.</summary>
+    private ParseResult Collect(ref Utf8JsonReader reader, MemberNames names, string[] fields, uint numbers, ref Members m)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            int i = Member(ref reader, names);
+            if (i < 0) Keep(ref m.First, SkipValue(ref reader));
+            else if ((numbers & (1u << i)) != 0) Keep(ref m.First, Num(ref reader, ref m.Seen, 1u << i, fields[i], out m.Num[i]));
+            else Keep(ref m.First, Str(ref reader, ref m.Seen, 1u << i, fields[i], out m.Str[i]));
+        }
+        return End(ref reader);
+    }
+
+    // ---- the scanner: well-formed events without escapes, in one pass -------------------------
+
+    /// <summary>Longest event the scanner takes (its quote bitmap lives on the stack); longer ones go to Utf8JsonReader.</summary>
+    internal const int MaxScanBytes = 4096;
+
+    private const int MaxScanDepth = 16;
+
+    /// <summary>
+    /// Collects the known members of a well-formed event without a tokenizer. First one vector pass over the bytes
+    /// (<see cref="Classify"/>) marks every quote; an event with a backslash or a control character inside a string
+    /// stops there. Then one walk over the structure finds each string's end from the quote bitmap instead of
+    /// scanning for it. Takes only what it can decide alone: strings without escapes, plain decimals for number
+    /// members, and unknown members of any JSON type. Anything else — an escape, a null or a repeated known member,
+    /// an exponent, a syntax error — returns false and the event is parsed again by <see cref="Utf8JsonReader"/>, so
+    /// both paths accept exactly the same events with the same values and every rejection keeps its reason.
+    /// </summary>
+    [SkipLocalsInit] // the quote bitmap: Classify writes every word the scanner reads
+    private bool TryScan(ReadOnlySpan<byte> s, MemberNames names, uint numbers, ref Members m)
+    {
+        if (s.Length > MaxScanBytes) return false;
+        Span<ulong> quotes = stackalloc ulong[MaxScanBytes / 64];
+        quotes = quotes[..((s.Length + 63) >> 6)];
+        if (!Classify(s, quotes)) return false;
+        var scan = new Scanner(s, quotes);
+
+        scan.SkipWhitespace();
+        if (!scan.Take('{')) return false;
+        scan.SkipWhitespace();
+        if (scan.Take('}')) return scan.AtEnd();
+        while (true)
+        {
+            if (!scan.String(out int nameStart, out int nameLength)) return false;
+            scan.SkipWhitespace();
+            if (!scan.Take(':')) return false;
+            scan.SkipWhitespace();
+            int member = names.Find(s.Slice(nameStart, nameLength));
+            if (member < 0)
+            {
+                if (!scan.SkipValue(0)) return false;
+            }
+            else
+            {
+                uint bit = 1u << member;
+                if ((m.Seen & bit) != 0) return false;
+                m.Seen |= bit | bit << 16;
+                if ((numbers & bit) != 0)
+                {
+                    if (!scan.Decimal(out m.Num[member])) return false;
+                }
+                else
+                {
+                    if (!scan.String(out int start, out int length)) return false;
+                    s.Slice(start, length).CopyTo(_scratch.AsSpan(_scratchUsed));
+                    m.Str[member] = new Utf8Range(_scratchUsed, length);
+                    _scratchUsed += length;
+                }
+            }
+            scan.SkipWhitespace();
+            if (scan.Take(','))
+            {
+                scan.SkipWhitespace();
+                continue;
+            }
+            return scan.Take('}') && scan.AtEnd();
+        }
+    }
+
+    /// <summary>
+    /// One vector pass: sets a bit in <paramref name="quotes"/> for every <c>"</c>, and returns false when the event
+    /// has a backslash (an escape: the scanner leaves those to Utf8JsonReader), a control character other than
+    /// whitespace, or whitespace control characters (tab, CR, LF) inside a string. With no backslash every quote
+    /// opens or closes a string, so "inside a string" is the prefix parity of the quote bits.
+    /// </summary>
+    private static bool Classify(ReadOnlySpan<byte> s, Span<ulong> quotes)
+    {
+        ref byte start = ref MemoryMarshal.GetReference(s);
+        ulong insideCarry = 0; // all ones when the previous word ended inside a string
+        int words = (s.Length + 63) >> 6;
+        for (int w = 0; w < words; w++)
+        {
+            int at = w << 6;
+            ulong q, b, c, ws;
+            if (at + 64 <= s.Length)
+            {
+                Vector256<byte> lo = Vector256.LoadUnsafe(ref start, (nuint)at);
+                Vector256<byte> hi = Vector256.LoadUnsafe(ref start, (nuint)(at + 32));
+                q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
+                b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
+                c = Bits(Vector256.LessThan(lo, Vector256.Create((byte)0x20)), Vector256.LessThan(hi, Vector256.Create((byte)0x20)));
+                ws = Bits(Whitespace(lo), Whitespace(hi));
+            }
+            else
+            {
+                q = b = c = ws = 0;
+                for (int k = 0; at + k < s.Length; k++)
+                {
+                    byte x = s[at + k];
+                    ulong bit = 1UL << k;
+                    if (x == '"') q |= bit;
+                    else if (x == '\\') b |= bit;
+                    else if (x < 0x20)
+                    {
+                        c |= bit;
+                        if (x is (byte)'\t' or (byte)'\n' or (byte)'\r') ws |= bit;
+                    }
+                }
+            }
+            quotes[w] = q;
+            if (b != 0) return false;
+            if (c == 0) { insideCarry = (ulong)-(long)(BitOperations.PopCount(q) & 1) ^ insideCarry; continue; }
+            if ((c & ~ws) != 0) return false;
+            // Prefix XOR: bit k set when an odd number of quotes precede or sit at k (k itself a quote: an opening one).
+            ulong inside = q;
+            inside ^= inside << 1;
+            inside ^= inside << 2;
+            inside ^= inside << 4;
+            inside ^= inside << 8;
+            inside ^= inside << 16;
+            inside ^= inside << 32;
+            inside ^= insideCarry;
+            if ((c & inside) != 0) return false;
+            insideCarry = (ulong)((long)inside >> 63);
+        }
+        return true;
+
+        static ulong Bits(Vector256<byte> lo, Vector256<byte> hi) => lo.ExtractMostSignificantBits() | (ulong)hi.ExtractMostSignificantBits() << 32;
+
+        static Vector256<byte> Whitespace(Vector256<byte> v) =>
+            Vector256.Equals(v, Vector256.Create((byte)'\t')) | Vector256.Equals(v, Vector256.Create((byte)'\n')) | Vector256.Equals(v, Vector256.Create((byte)'\r'));
+    }
+
+    /// <summary>The structure walk of <see cref="TryScan"/>: a position in the event and the event's quote bitmap.</summary>
+    private ref struct Scanner(ReadOnlySpan<byte> s, ReadOnlySpan<ulong> quotes)
+    {
+        private readonly ReadOnlySpan<byte> _s = s;
+        private readonly ReadOnlySpan<ulong> _quotes = quotes;
+        private int _i;
+
+        public readonly bool AtEnd()
+        {
+            int i = _i;
+            while ((uint)i < (uint)_s.Length && _s[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') i++;
+            return i == _s.Length;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void SkipWhitespace()
+        {
+            while ((uint)_i < (uint)_s.Length && _s[_i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') _i++;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Take(char c)
+        {
+            if ((uint)_i >= (uint)_s.Length || _s[_i] != c) return false;
+            _i++;
+            return true;
+        }
+
+        /// <summary>A string at the position: its content; the position moves past its closing quote.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool String(out int start, out int length)
+        {
+            start = _i + 1;
+            length = 0;
+            if ((uint)_i >= (uint)_s.Length || _s[_i] != '"') return false;
+            // The next quote after the opening one closes the string (Classify ruled out escapes).
+            int word = start >> 6;
+            if (word >= _quotes.Length) return false;
+            ulong bits = (start & 63) == 0 ? _quotes[word] : _quotes[word] & (ulong.MaxValue << (start & 63));
+            while (bits == 0)
+            {
+                if (++word >= _quotes.Length) return false;
+                bits = _quotes[word];
+            }
+            int end = (word << 6) + BitOperations.TrailingZeroCount(bits);
+            length = end - start;
+            _i = end + 1;
+            return true;
+        }
+
+        /// <summary>A JSON number (RFC 8259 §6 grammar) at the position; the position moves past it.</summary>
+        public bool Number()
+        {
+            if ((uint)_i < (uint)_s.Length && _s[_i] == '-') _i++;
+            if ((uint)_i >= (uint)_s.Length) return false;
+            if (_s[_i] == '0') _i++;
+            else if ((uint)(_s[_i] - '1') <= 8) SkipDigits(_i + 1);
+            else return false;
+            if ((uint)_i < (uint)_s.Length && _s[_i] == '.')
+            {
+                int fraction = _i + 1;
+                SkipDigits(fraction);
+                if (_i == fraction) return false;
+            }
+            if ((uint)_i < (uint)_s.Length && (_s[_i] | 0x20) == 'e')
+            {
+                _i++;
+                if ((uint)_i < (uint)_s.Length && _s[_i] is (byte)'+' or (byte)'-') _i++;
+                int exponent = _i;
+                SkipDigits(exponent);
+                if (_i == exponent) return false;
+            }
+            return true;
+        }
+
+        /// <summary>
+        /// A plain decimal (<c>-?(0|[1-9]d*)(.d+)?</c>, at most 15 digits) read as <see cref="TryFastDouble"/> reads it;
+        /// false for anything else (an exponent, more digits, bad syntax), which Utf8JsonReader then decides.
+        /// </summary>
+        public bool Decimal(out double value)
+        {
+            value = 0;
+            int i = _i;
+            bool negative = (uint)i < (uint)_s.Length && _s[i] == '-';
+            if (negative) i++;
+            if ((uint)i >= (uint)_s.Length) return false;
+            uint d = (uint)(_s[i] - '0');
+            if (d > 9) return false;
+            long mantissa = d;
+            int digits = 1;
+            i++;
+            if (d == 0)
+            {
+                if ((uint)i < (uint)_s.Length && (uint)(_s[i] - '0') <= 9) return false; // a leading zero
+            }
+            else
+            {
+                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { mantissa = mantissa * 10 + d; digits++; i++; }
+            }
+            int fraction = 0;
+            if ((uint)i < (uint)_s.Length && _s[i] == '.')
+            {
+                int first = ++i;
+                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { mantissa = mantissa * 10 + d; digits++; i++; }
+                fraction = i - first;
+                if (fraction == 0) return false;
+            }
+            if (digits > 15 || ((uint)i < (uint)_s.Length && (_s[i] | 0x20) == 'e')) return false;
+            value = fraction > 0 ? mantissa / s_powersOf10[fraction] : mantissa;
+            if (negative) value = -value;
+            _i = i;
+            return true;
+        }
+
+        /// <summary>Skips one value of any type (an unknown member's), checking its syntax.</summary>
+        public bool SkipValue(int depth)
+        {
+            if ((uint)_i >= (uint)_s.Length) return false;
+            switch (_s[_i])
+            {
+                case (byte)'"':
+                    return String(out _, out _);
+                case (byte)'t':
+                    return Literal("true"u8);
+                case (byte)'f':
+                    return Literal("false"u8);
+                case (byte)'n':
+                    return Literal("null"u8);
+                case (byte)'{':
+                    if (depth >= MaxScanDepth) return false;
+                    _i++;
+                    SkipWhitespace();
+                    if (Take('}')) return true;
+                    while (true)
+                    {
+                        if (!String(out _, out _)) return false;
+                        SkipWhitespace();
+                        if (!Take(':')) return false;
+                        SkipWhitespace();
+                        if (!SkipValue(depth + 1)) return false;
+                        SkipWhitespace();
+                        if (Take('}')) return true;
+                        if (!Take(',')) return false;
+                        SkipWhitespace();
+                    }
+                case (byte)'[':
+                    if (depth >= MaxScanDepth) return false;
+                    _i++;
+                    SkipWhitespace();
+                    if (Take(']')) return true;
+                    while (true)
+                    {
+                        if (!SkipValue(depth + 1)) return false;
+                        SkipWhitespace();
+                        if (Take(']')) return true;
+                        if (!Take(',')) return false;
+                        SkipWhitespace();
+                    }
+                default:
+                    return Number();
+            }
+        }
+
+        private bool Literal(ReadOnlySpan<byte> literal)
+        {
+            if (!_s[_i..].StartsWith(literal)) return false;
+            _i += literal.Length;
+            return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void SkipDigits(int from)
+        {
+            _i = from;
+            while ((uint)_i < (uint)_s.Length && (uint)(_s[_i] - '0') <= 9) _i++;
+        }
+    }
+
     private ParseResult Precheck(ReadOnlySpan<byte> utf8)
     {
         _scratchUsed = 0;
@@ -363,10 +741,9 @@ public sealed class EventParser
     }
 
     /// <summary>
-    /// The index of the current property name in <paramref name="names"/>, or -1. Compares lengths first: one
-    /// byte-wise comparison per member in practice, instead of one per known name.
+    /// The index of the current property name in <paramref name="names"/>, or -1.
     /// </summary>
-    private static int Member(ref Utf8JsonReader reader, byte[][] names)
+    private static int Member(ref Utf8JsonReader reader, MemberNames names)
     {
         if (reader.ValueIsEscaped)
         {
@@ -375,19 +752,9 @@ public sealed class EventParser
             if (reader.ValueSpan.Length > Longest) return -1;
             Span<byte> unescaped = stackalloc byte[Longest];
             int written = reader.CopyString(unescaped);
-            return Find(unescaped[..written], names);
+            return names.Find(unescaped[..written]);
         }
-        return Find(reader.ValueSpan, names);
-    }
-
-    private static int Find(ReadOnlySpan<byte> name, byte[][] names)
-    {
-        for (int i = 0; i < names.Length; i++)
-        {
-            byte[] candidate = names[i];
-            if (candidate.Length == name.Length && name.SequenceEqual(candidate)) return i;
-        }
-        return -1;
+        return names.Find(reader.ValueSpan);
     }
 
     /// <summary>

@@ -57,6 +57,7 @@ internal sealed class HostileInputFuzzer
 
     private readonly Random _random;
     private readonly EventParser _parser;
+    private readonly EventParser _reference; // Utf8JsonReader only: the scanner must agree with it on every input
     private readonly AgencyDirectory _agencies;
     private readonly byte[] _policySeed;
     private readonly string _policyDirectory;
@@ -70,6 +71,7 @@ internal sealed class HostileInputFuzzer
         _random = new Random(seed);
         _agencies = new AgencyDirectory(AgencyIds);
         _parser = new EventParser(_agencies, maxEventBytes: MaxEventBytes);
+        _reference = new EventParser(_agencies, maxEventBytes: MaxEventBytes) { ScannerEnabled = false };
         _policySeed = policySeed;
         _policyDirectory = policyDirectory;
         _deep = Encoding.ASCII.GetBytes(new string('[', 3000) + new string(']', 3000));
@@ -160,11 +162,53 @@ internal sealed class HostileInputFuzzer
             _ => _parser.ParseHold(input, out _),
         };
         string name = s_targetNames[target];
+        if (Disagreement(target, input) is string differs) return Broken(name, $"scanner and Utf8JsonReader disagree: {differs}", input);
         if (!Enum.IsDefined(result.Error)) return Broken(name, $"undefined code {(int)result.Error}", input);
         if (result.IsOk) return Invariant(target, input) is string broken ? Broken(name, $"accepted with bad {broken}", input) : "accepted";
         if (string.IsNullOrEmpty(result.Reason)) return Broken(name, $"{result.Error} without a reason", input);
         // The dead-letter code, and "duplicate member" apart: the rule the fuzz checks is one code for every repeat.
         return ParseErrorCodes.Code(result.Error) + (result.Reason == "duplicate member" ? " (duplicate member)" : "");
+    }
+
+    /// <summary>
+    /// The parser's one-pass scanner against its Utf8JsonReader path on the same bytes: the same result and the same
+    /// values (every field, string members by their text), or what differs.
+    /// </summary>
+    private string? Disagreement(int target, byte[] input)
+    {
+        (ParseResult a, string va) = Describe(_parser, target, input);
+        (ParseResult b, string vb) = Describe(_reference, target, input);
+        if (a != b) return $"{a} against {b}";
+        return va == vb ? null : $"{va} against {vb}";
+    }
+
+    /// <summary>The result and every value of one parse (0 read, 1 query, 2 hotlist, 3 hold), string members by their text.</summary>
+    public static (ParseResult Result, string Values) Describe(EventParser p, int target, byte[] input)
+    {
+        string T(Events.Utf8Range r) => Convert.ToHexString(p.Text(r));
+        switch (target)
+        {
+            case 0:
+            {
+                ParseResult result = p.ParseRead(input, out Events.PlateRead r);
+                return (result, $"{T(r.ReadId)}|{r.Camera}|{r.Owner}|{r.Plate}|{r.ObservedAtMs}|{T(r.PlateState)}|{BitConverter.DoubleToInt64Bits(r.Confidence)}|{BitConverter.DoubleToInt64Bits(r.Lat)}|{BitConverter.DoubleToInt64Bits(r.Lon)}");
+            }
+            case 1:
+            {
+                ParseResult result = p.ParseQuery(input, out Events.Query q);
+                return (result, $"{T(q.QueryId)}|{q.Requester}|{T(q.RequesterText)}|{T(q.User)}|{q.Purpose}|{T(q.PurposeText)}|{T(q.CaseNumber)}|{T(q.Reason)}|{q.Plate}|{T(q.PlateText)}|{q.FromMs}|{q.ToMs}|{T(q.FromText)}|{T(q.ToText)}|{q.IssuedAtMs}|{T(q.IssuedAtText)}|{T(q.Signature)}");
+            }
+            case 2:
+            {
+                ParseResult result = p.ParseHotlist(input, out Events.HotlistEntry h);
+                return (result, $"{T(h.HotlistId)}|{h.Owner}|{h.Plate}|{h.Purpose}|{T(h.CaseNumber)}|{h.ExpiresAtMs}");
+            }
+            default:
+            {
+                ParseResult result = p.ParseHold(input, out Events.Hold h);
+                return (result, $"{T(h.HoldId)}|{h.Agency}|{h.Plate}|{h.FromMs}|{h.ToMs}|{h.Kind}|{T(h.CaseNumber)}|{h.UntilMs}");
+            }
+        }
     }
 
     private static readonly string[] s_targetNames = ["read", "query", "hotlist", "hold"];
