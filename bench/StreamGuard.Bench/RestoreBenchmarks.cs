@@ -61,7 +61,9 @@ public class RestoreBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Batch)]
-    public int RestoreRead()
+    public int RestoreRead() => Restore();
+
+    private int Restore()
     {
         int restored = 0;
         StreamGuardEngine engine = _engine!;
