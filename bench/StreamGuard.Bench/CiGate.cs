@@ -27,8 +27,8 @@ namespace StreamGuard.Bench;
 /// gate, with one re-measure and a reference of one pass, failed a clean CI on such a run. So: a time is the
 /// <em>fastest</em> of a method's measured iterations (interference only ever adds time); a class over its limit is
 /// measured again, up to <see cref="Attempts"/> passes in all, and its best ratio counts (a regression is slow in
-/// every pass); and the reference holds, per method, the <em>highest</em> ratio of <see cref="ReferencePasses"/>
-/// passes, so the +25% is measured from the top of the normal spread, not from one lucky pass.
+/// every pass; a slow process, in one); and the reference holds, per method, the <em>median</em> ratio of
+/// <see cref="ReferencePasses"/> passes, neither one lucky pass nor one slow process.
 /// </remarks>
 internal static class CiGate
 {
@@ -37,12 +37,16 @@ internal static class CiGate
           --reference FILE     committed reference ratios (default bench/results/reference.json)
           --out DIR            where the run's reports go (default bench/results/ci)
           --tolerance F        allowed ratio increase over the reference (default 0.25 = 25%)
-          --update-reference   measure 3 passes and write the highest ratio of each method as the new reference
+          --update-reference   measure 3 passes and write the median ratio of each method as the new reference
                                (then review and commit it)
         """;
 
-    /// <summary>The gated benchmarks: parsing (reads, queries), the policy decision, and both together.</summary>
-    private static readonly Type[] s_gated = [typeof(ReadParseBenchmarks), typeof(QueryParseBenchmarks), typeof(PolicyBenchmarks), typeof(ParseAndDecideBenchmarks)];
+    /// <summary>
+    /// The gated benchmarks: parsing (reads, queries), the policy decision (under the demo's policy: the network
+    /// policy's ratio, a 30 ns decision against a memory-bound 500 µs LINQ scan, moved 2× between passes), and both
+    /// together.
+    /// </summary>
+    private static readonly Type[] s_gated = [typeof(ReadParseBenchmarks), typeof(QueryParseBenchmarks), typeof(SamplePolicyBenchmarks), typeof(ParseAndDecideBenchmarks)];
 
     /// <summary>Passes at most for a class over its limit (the first and two re-measures).</summary>
     private const int Attempts = 3;
@@ -77,19 +81,24 @@ internal static class CiGate
         var passes = new List<List<Row>>();
         if (update)
         {
-            // The reference: every method's highest ratio over several full passes.
+            // The reference: every method's median ratio over several full passes (a slow benchmark process, which
+            // these machines produce for about one method in ten, is the highest or lowest and drops out).
             for (int pass = 1; pass <= ReferencePasses; pass++)
             {
                 Console.WriteLine($"bench ci: reference pass {pass} of {ReferencePasses}");
                 passes.Add(Pass(s_gated, Path.Combine(output, $"pass{pass}"), failures));
             }
-            List<Row> highest = passes[0].Select(r => passes.Select(p => p.FirstOrDefault(x => x.Name == r.Name) ?? r).MaxBy(x => x.Ratio)!).ToList();
+            List<Row> median = passes[0].Select(r =>
+            {
+                Row[] all = passes.Select(p => p.FirstOrDefault(x => x.Name == r.Name) ?? r).OrderBy(x => x.Ratio).ToArray();
+                return all[all.Length / 2];
+            }).ToList();
             Directory.CreateDirectory(Path.GetDirectoryName(reference)!);
-            File.WriteAllText(reference, Json(highest, DateTime.UtcNow, passes, "highest ratio of each method over the passes"));
-            Console.WriteLine(Table(highest, []));
+            File.WriteAllText(reference, Json(median, DateTime.UtcNow, passes, "median ratio of each method over the passes"));
+            Console.WriteLine(Table(median, []));
             Console.WriteLine($"bench ci: reference updated: {reference} (review the ratios, then commit it)");
             foreach (string f in failures) Console.Error.WriteLine("  " + f);
-            return failures.Count == 0 && !highest.Any(r => !r.Baseline && r.AllocatedBytes is not 0) ? 0 : 1;
+            return failures.Count == 0 && !median.Any(r => !r.Baseline && r.AllocatedBytes is not 0) ? 0 : 1;
         }
 
         Dictionary<string, double> expected = ReadReference(reference, failures);

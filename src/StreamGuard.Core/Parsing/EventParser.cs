@@ -363,16 +363,18 @@ public sealed class EventParser
         where T : struct
     {
         value = default;
-        ParseResult pre = Precheck(utf8);
-        if (!pre.IsOk) return pre;
+        _scratchUsed = 0;
+        if (utf8.Length > MaxEventBytes) return Oversized();
         var members = default(Members);
         members.Reset();
-        if (LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, ref members)) return TKind.Validate(this, ref members, out value);
+        LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, ref members);
+        if (LastScanned) return TKind.Validate(this, ref members, out value);
 
         // Anything the scanner does not take (escapes, nulls, exponents, duplicates, deep nesting, errors of any kind)
         // is parsed again from the start by Utf8JsonReader, which decides what is wrong and reports it.
         _scratchUsed = 0;
         members.Reset();
+        if (!Utf8.IsValid(utf8)) return new ParseResult(ParseError.InvalidUtf8, null, "not valid UTF-8");
         try
         {
             var reader = new Utf8JsonReader(utf8);
@@ -445,7 +447,9 @@ public sealed class EventParser
         if (s.Length > MaxScanBytes) return false;
         Span<ulong> quotes = stackalloc ulong[MaxScanBytes / 64];
         quotes = quotes[..((s.Length + 63) >> 6)];
-        if (!Classify(s, quotes)) return false;
+        if (!Classify(s, quotes, out bool ascii)) return false;
+        // ASCII is valid UTF-8; anything else is checked whole, as the reader path would (which reports it).
+        if (!ascii && !Utf8.IsValid(s)) return false;
         var scan = new Scanner(s, quotes);
 
         scan.SkipWhitespace();
@@ -496,8 +500,10 @@ public sealed class EventParser
     /// whitespace, or whitespace control characters (tab, CR, LF) inside a string. With no backslash every quote
     /// opens or closes a string, so "inside a string" is the prefix parity of the quote bits.
     /// </summary>
-    private static bool Classify(ReadOnlySpan<byte> s, Span<ulong> quotes)
+    private static bool Classify(ReadOnlySpan<byte> s, Span<ulong> quotes, out bool ascii)
     {
+        ascii = false;
+        ulong high = 0; // bytes >= 0x80
         ref byte start = ref MemoryMarshal.GetReference(s);
         ulong insideCarry = 0; // all ones when the previous word ended inside a string
         int words = (s.Length + 63) >> 6;
@@ -513,6 +519,7 @@ public sealed class EventParser
                 b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
                 c = Bits(Vector256.LessThan(lo, Vector256.Create((byte)0x20)), Vector256.LessThan(hi, Vector256.Create((byte)0x20)));
                 ws = Bits(Whitespace(lo), Whitespace(hi));
+                high |= lo.ExtractMostSignificantBits() | hi.ExtractMostSignificantBits();
             }
             else
             {
@@ -521,6 +528,7 @@ public sealed class EventParser
                 {
                     byte x = s[at + k];
                     ulong bit = 1UL << k;
+                    high |= (uint)x >> 7;
                     if (x == '"') q |= bit;
                     else if (x == '\\') b |= bit;
                     else if (x < 0x20)
@@ -546,6 +554,7 @@ public sealed class EventParser
             if ((c & inside) != 0) return false;
             insideCarry = (ulong)((long)inside >> 63);
         }
+        ascii = high == 0;
         return true;
 
         static ulong Bits(Vector256<byte> lo, Vector256<byte> hi) => lo.ExtractMostSignificantBits() | (ulong)hi.ExtractMostSignificantBits() << 32;
@@ -564,14 +573,15 @@ public sealed class EventParser
         public readonly bool AtEnd()
         {
             int i = _i;
-            while ((uint)i < (uint)_s.Length && _s[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') i++;
+            while ((uint)i < (uint)_s.Length && _s[i] <= (byte)' ') i++;
             return i == _s.Length;
         }
 
+        /// <summary>Outside strings, Classify let through no byte up to 0x20 but space, tab, CR and LF: one comparison each.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void SkipWhitespace()
         {
-            while ((uint)_i < (uint)_s.Length && _s[_i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r') _i++;
+            while ((uint)_i < (uint)_s.Length && _s[_i] <= (byte)' ') _i++;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -732,13 +742,6 @@ public sealed class EventParser
         }
     }
 
-    private ParseResult Precheck(ReadOnlySpan<byte> utf8)
-    {
-        _scratchUsed = 0;
-        if (utf8.Length > MaxEventBytes) return Oversized();
-        if (!Utf8.IsValid(utf8)) return new ParseResult(ParseError.InvalidUtf8, null, "not valid UTF-8");
-        return ParseResult.Ok;
-    }
 
     /// <summary>
     /// The index of the current property name in <paramref name="names"/>, or -1.

@@ -174,6 +174,21 @@ public sealed class EventScannerTests
     }
 
     [Fact]
+    public void NonAsciiTextIsScannedAndInvalidUtf8KeepsItsCode()
+    {
+        byte[] input = Encoding.UTF8.GetBytes(PlainQuery.Replace("Stolen vehicle report", "Véhicule volé — 盗難車 🚗", StringComparison.Ordinal));
+        (ParseResult result, string values) = Parse(_parser, 1, input);
+        Assert.True(result.IsOk, result.Detail);
+        Assert.True(_parser.LastScanned, "valid UTF-8 beyond ASCII is checked whole, then scanned");
+        Assert.Equal(Parse(_reference, 1, input), (result, values));
+
+        byte[] bad = Inject(PlainQuery, "Stolen", 0xC3, 0x28); // a lead byte without its continuation
+        (result, values) = Parse(_parser, 1, bad);
+        Assert.Equal("invalid_utf8", ParseErrorCodes.Code(result.Error));
+        Assert.Equal(Parse(_reference, 1, bad), (result, values));
+    }
+
+    [Fact]
     public void LongEventsGoToTheReader()
     {
         string read = PlainRead.Replace("\"vehicle\"", "\"notes\":\"" + new string('n', EventParser.MaxScanBytes) + "\",\"vehicle\"");
