@@ -24,7 +24,8 @@ public static class FuzzMode
         var clock = Stopwatch.StartNew();
         fuzzer.Run(events, ndjson, policies, Console.WriteLine);
         Console.WriteLine(fuzzer.Summary());
-        Console.WriteLine($"{fuzzer.Cases.Values.Sum():N0} cases in {clock.Elapsed.TotalSeconds:N0} s; {fuzzer.TotalFailures:N0} unclassified; slowest case {fuzzer.Slowest.TotalMilliseconds:N1} ms");
+        Console.WriteLine($"{fuzzer.Cases.Values.Sum():N0} cases in {clock.Elapsed.TotalSeconds:N0} s; {fuzzer.TotalFailures:N0} unclassified; slowest case {fuzzer.Slowest.TotalMilliseconds:N1} ms; " +
+            $"{fuzzer.ScannedCases:N0} event cases taken by the parser's scanner, every event case compared with the scanner off");
         foreach (string f in fuzzer.Failures) Console.WriteLine("  " + f);
         return fuzzer.TotalFailures == 0 ? 0 : 1;
     }

@@ -46,12 +46,13 @@ public sealed class EventParser
     /// One event type's member names with a perfect hash over (length, first byte, last byte): finding a member costs
     /// one table read and one comparison, however many names the type has.
     /// </summary>
-    private sealed class MemberNames
+    internal sealed class MemberNames
     {
         private const int Slots = 64;
         private readonly byte[][] _names;
         private readonly sbyte[] _slots = new sbyte[Slots];
         private readonly uint _multiplier;
+        private readonly bool _linear;
 
         public MemberNames(string[] names)
         {
@@ -73,7 +74,8 @@ public sealed class EventParser
                     return;
                 }
             }
-            throw new InvalidOperationException("no perfect hash for the member names");
+            // Two names alike in length, first and last byte: no multiplier separates them; find by comparing each.
+            _linear = true;
         }
 
         public int Count => _names.Length;
@@ -87,8 +89,34 @@ public sealed class EventParser
         public int Find(ReadOnlySpan<byte> name)
         {
             if (name.IsEmpty) return -1;
+            if (_linear)
+            {
+                for (int k = 0; k < _names.Length; k++)
+                {
+                    if (name.SequenceEqual(_names[k])) return k;
+                }
+                return -1;
+            }
             int i = _slots[Slot(name, _multiplier)];
-            return i >= 0 && name.SequenceEqual(_names[i]) ? i : -1;
+            return i >= 0 && Same(name, _names[i]) ? i : -1;
+        }
+
+        /// <summary>Short spans compared as two overlapping words each (member names are at most 16 bytes).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool Same(ReadOnlySpan<byte> a, byte[] b)
+        {
+            int n = a.Length;
+            if (n != b.Length) return false;
+            if (n > 16 || n < 4) return a.SequenceEqual(b);
+            ref byte x = ref MemoryMarshal.GetReference(a);
+            ref byte y = ref MemoryMarshal.GetArrayDataReference(b);
+            if (n >= 8)
+            {
+                return Unsafe.ReadUnaligned<ulong>(ref x) == Unsafe.ReadUnaligned<ulong>(ref y) &&
+                    Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref x, n - 8)) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref y, n - 8));
+            }
+            return Unsafe.ReadUnaligned<uint>(ref x) == Unsafe.ReadUnaligned<uint>(ref y) &&
+                Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref x, n - 4)) == Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref y, n - 4));
         }
     }
 
@@ -455,7 +483,7 @@ public sealed class EventParser
         scan.SkipWhitespace();
         if (!scan.Take('{')) return false;
         scan.SkipWhitespace();
-        if (scan.Take('}')) return scan.AtEnd();
+        if (scan.Take('}')) return scan.AtEnd(); // no member: no text
         while (true)
         {
             if (!scan.String(out int nameStart, out int nameLength)) return false;
@@ -479,9 +507,7 @@ public sealed class EventParser
                 else
                 {
                     if (!scan.String(out int start, out int length)) return false;
-                    s.Slice(start, length).CopyTo(_scratch.AsSpan(_scratchUsed));
-                    m.Str[member] = new Utf8Range(_scratchUsed, length);
-                    _scratchUsed += length;
+                    m.Str[member] = new Utf8Range(start, length); // the event is copied whole into scratch below
                 }
             }
             scan.SkipWhitespace();
@@ -490,7 +516,11 @@ public sealed class EventParser
                 scan.SkipWhitespace();
                 continue;
             }
-            return scan.Take('}') && scan.AtEnd();
+            if (!scan.Take('}') || !scan.AtEnd()) return false;
+            // Without escapes a string's text is its bytes in the event: one copy of the event, at the start of scratch,
+            // and every range points into it where the string stands (the reader path copies each string instead).
+            s.CopyTo(_scratch);
+            return true;
         }
     }
 
@@ -504,6 +534,7 @@ public sealed class EventParser
     {
         ascii = false;
         ulong high = 0; // bytes >= 0x80
+        Span<byte> tail = stackalloc byte[64];
         ref byte start = ref MemoryMarshal.GetReference(s);
         ulong insideCarry = 0; // all ones when the previous word ended inside a string
         int words = (s.Length + 63) >> 6;
@@ -513,30 +544,19 @@ public sealed class EventParser
             ulong q, b, c, ws;
             if (at + 64 <= s.Length)
             {
-                Vector256<byte> lo = Vector256.LoadUnsafe(ref start, (nuint)at);
-                Vector256<byte> hi = Vector256.LoadUnsafe(ref start, (nuint)(at + 32));
-                q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
-                b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
-                c = Bits(Vector256.LessThan(lo, Vector256.Create((byte)0x20)), Vector256.LessThan(hi, Vector256.Create((byte)0x20)));
-                ws = Bits(Whitespace(lo), Whitespace(hi));
-                high |= lo.ExtractMostSignificantBits() | hi.ExtractMostSignificantBits();
+                Word(ref Unsafe.Add(ref start, at), out q, out b, out c, out ws, ref high);
             }
             else
             {
-                q = b = c = ws = 0;
-                for (int k = 0; at + k < s.Length; k++)
-                {
-                    byte x = s[at + k];
-                    ulong bit = 1UL << k;
-                    high |= (uint)x >> 7;
-                    if (x == '"') q |= bit;
-                    else if (x == '\\') b |= bit;
-                    else if (x < 0x20)
-                    {
-                        c |= bit;
-                        if (x is (byte)'\t' or (byte)'\n' or (byte)'\r') ws |= bit;
-                    }
-                }
+                // The last, partial word: through the same vector code from a zero-padded copy, padding masked off.
+                tail.Clear();
+                s[at..].CopyTo(tail);
+                Word(ref MemoryMarshal.GetReference(tail), out q, out b, out c, out ws, ref high);
+                ulong valid = (1UL << (s.Length - at)) - 1;
+                q &= valid;
+                b &= valid;
+                c &= valid;
+                ws &= valid;
             }
             quotes[w] = q;
             if (b != 0) return false;
@@ -556,6 +576,18 @@ public sealed class EventParser
         }
         ascii = high == 0;
         return true;
+
+        // 64 bytes: quotes, backslashes, control characters (and, only when there are any, which are whitespace), high bits.
+        static void Word(ref byte at, out ulong q, out ulong b, out ulong c, out ulong ws, ref ulong high)
+        {
+            Vector256<byte> lo = Vector256.LoadUnsafe(ref at);
+            Vector256<byte> hi = Vector256.LoadUnsafe(ref at, 32);
+            q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
+            b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
+            c = Bits(Vector256.LessThan(lo, Vector256.Create((byte)0x20)), Vector256.LessThan(hi, Vector256.Create((byte)0x20)));
+            ws = c == 0 ? 0 : Bits(Whitespace(lo), Whitespace(hi));
+            high |= lo.ExtractMostSignificantBits() | hi.ExtractMostSignificantBits();
+        }
 
         static ulong Bits(Vector256<byte> lo, Vector256<byte> hi) => lo.ExtractMostSignificantBits() | (ulong)hi.ExtractMostSignificantBits() << 32;
 
@@ -661,17 +693,17 @@ public sealed class EventParser
             }
             else
             {
-                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { mantissa = mantissa * 10 + d; digits++; i++; }
+                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { if (++digits > 15) return false; mantissa = mantissa * 10 + d; i++; }
             }
             int fraction = 0;
             if ((uint)i < (uint)_s.Length && _s[i] == '.')
             {
                 int first = ++i;
-                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { mantissa = mantissa * 10 + d; digits++; i++; }
+                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { if (++digits > 15) return false; mantissa = mantissa * 10 + d; i++; }
                 fraction = i - first;
                 if (fraction == 0) return false;
             }
-            if (digits > 15 || ((uint)i < (uint)_s.Length && (_s[i] | 0x20) == 'e')) return false;
+            if ((uint)i < (uint)_s.Length && (_s[i] | 0x20) == 'e') return false;
             value = fraction > 0 ? mantissa / s_powersOf10[fraction] : mantissa;
             if (negative) value = -value;
             _i = i;

@@ -77,6 +77,9 @@ internal sealed class HostileInputFuzzer
         _deep = Encoding.ASCII.GetBytes(new string('[', 3000) + new string(']', 3000));
     }
 
+    /// <summary>Event cases the parser's one-pass scanner took (the rest went to its Utf8JsonReader path).</summary>
+    public long ScannedCases { get; private set; }
+
     /// <summary>Cases run per target.</summary>
     public Dictionary<string, long> Cases { get; } = [];
 
@@ -162,6 +165,7 @@ internal sealed class HostileInputFuzzer
             _ => _parser.ParseHold(input, out _),
         };
         string name = s_targetNames[target];
+        if (_parser.LastScanned) ScannedCases++;
         if (Disagreement(target, input) is string differs) return Broken(name, $"scanner and Utf8JsonReader disagree: {differs}", input);
         if (!Enum.IsDefined(result.Error)) return Broken(name, $"undefined code {(int)result.Error}", input);
         if (result.IsOk) return Invariant(target, input) is string broken ? Broken(name, $"accepted with bad {broken}", input) : "accepted";
@@ -191,7 +195,8 @@ internal sealed class HostileInputFuzzer
             case 0:
             {
                 ParseResult result = p.ParseRead(input, out Events.PlateRead r);
-                return (result, $"{T(r.ReadId)}|{r.Camera}|{r.Owner}|{r.Plate}|{r.ObservedAtMs}|{T(r.PlateState)}|{BitConverter.DoubleToInt64Bits(r.Confidence)}|{BitConverter.DoubleToInt64Bits(r.Lat)}|{BitConverter.DoubleToInt64Bits(r.Lon)}");
+                string camera = r.Camera >= 0 ? Convert.ToHexString(p.Cameras.NameOf(r.Camera)) : "-";
+                return (result, $"{T(r.ReadId)}|{camera}|{r.Owner}|{r.Plate}|{r.ObservedAtMs}|{T(r.PlateState)}|{BitConverter.DoubleToInt64Bits(r.Confidence)}|{BitConverter.DoubleToInt64Bits(r.Lat)}|{BitConverter.DoubleToInt64Bits(r.Lon)}");
             }
             case 1:
             {

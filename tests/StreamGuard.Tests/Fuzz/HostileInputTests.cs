@@ -38,6 +38,8 @@ public sealed class HostileInputTests(ITestOutputHelper output)
                 Assert.True(o.GetValueOrDefault(code) > 10, $"{target}: only {o.GetValueOrDefault(code)} cases {code}");
             }
         }
+        // Every event case was also parsed with the scanner off and compared: that only means something if the scanner ran.
+        Assert.True(fuzzer.ScannedCases > 1_000, $"the parser's scanner took only {fuzzer.ScannedCases} event cases");
         Assert.True(fuzzer.Outcomes["policy"].GetValueOrDefault("accepted") > 10);
         Assert.True(fuzzer.Outcomes["policy"].Count > 5, "the policy mutations reach few distinct rejections");
         Assert.True(fuzzer.Outcomes["ndjson"].GetValueOrDefault("with oversized lines") > 10);

@@ -124,7 +124,7 @@ public sealed class EventScannerTests
     public void EveryPrefixAndEveryByteFlipAgreesWithTheReader()
     {
         var random = new Random(9);
-        const string Bytes = "{}[]\":, \t\n0123456789.-+eEtrufalsn\\\u0001x";
+        const string Bytes = "{}[]\":, \t\n\r0123456789.-+eEtrufalsn\\\u0001\u001F\u007F\u0080\u00C3\u00FFx";
         for (int kind = 0; kind < 4; kind++)
         {
             byte[] plain = Encoding.UTF8.GetBytes(s_plain[kind]);
@@ -186,6 +186,62 @@ public sealed class EventScannerTests
         (result, values) = Parse(_parser, 1, bad);
         Assert.Equal("invalid_utf8", ParseErrorCodes.Code(result.Error));
         Assert.Equal(Parse(_reference, 1, bad), (result, values));
+    }
+
+    [Theory]
+    [InlineData(15, true)]
+    [InlineData(16, true)]
+    [InlineData(17, false)]
+    [InlineData(70, false)]
+    public void NestingIsScannedToItsDepthLimit(int depth, bool scanned)
+    {
+        string nested = new string('[', depth) + "-0" + new string(']', depth);
+        byte[] input = Encoding.UTF8.GetBytes(PlainRead.Replace("\"image_uri\":", "\"deep\":" + nested + ",\"image_uri\":", StringComparison.Ordinal));
+        (ParseResult result, string values) = Parse(_parser, 0, input);
+        Assert.Equal(scanned, _parser.LastScanned);
+        Assert.Equal(depth < 64, result.IsOk); // Utf8JsonReader's own limit is 64 levels
+        Assert.Equal(Parse(_reference, 0, input), (result, values));
+    }
+
+    [Theory]
+    [InlineData(EventParser.MaxScanBytes - 1, true)]
+    [InlineData(EventParser.MaxScanBytes, true)]
+    [InlineData(EventParser.MaxScanBytes + 1, false)]
+    public void TheScannerTakesEventsUpToItsSize(int size, bool scanned)
+    {
+        string padded = PlainRead.Replace("{\"read_id\"", "{\"pad\":\"\",\"read_id\"", StringComparison.Ordinal);
+        padded = padded.Replace("\"pad\":\"\"", "\"pad\":\"" + new string('p', size - padded.Length) + "\"", StringComparison.Ordinal);
+        byte[] input = Encoding.UTF8.GetBytes(padded);
+        Assert.Equal(size, input.Length);
+        (ParseResult result, string values) = Parse(_parser, 0, input);
+        Assert.True(result.IsOk, result.Detail);
+        Assert.Equal(scanned, _parser.LastScanned);
+        Assert.Equal(Parse(_reference, 0, input), (result, values));
+    }
+
+    [Fact]
+    public void NegativeZeroAndTheLongestPlainDecimalsReadAlike()
+    {
+        foreach (string lat in (string[])["-0", "-0.0", "0", "12.3456789012345", "-1.23456789012345", "12.34567890123456"])
+        {
+            byte[] input = Encoding.UTF8.GetBytes(PlainRead.Replace("\"lat\":34.05223", "\"lat\":" + lat, StringComparison.Ordinal));
+            (ParseResult result, string values) = Parse(_parser, 0, input);
+            Assert.True(result.IsOk, result.Detail);
+            Assert.Equal(lat.Replace("-", "", StringComparison.Ordinal).Replace(".", "", StringComparison.Ordinal).Length <= 15, _parser.LastScanned);
+            Assert.Equal(Parse(_reference, 0, input), (result, values)); // values compare the doubles' bits: -0 stays -0
+        }
+    }
+
+    [Fact]
+    public void MemberNamesAlikeInLengthAndEndsAreStillFound()
+    {
+        // No multiplier separates names with the same length, first and last byte: the table falls back to comparing.
+        var names = new EventParser.MemberNames(["axb", "ayb", "plate"]);
+        Assert.Equal(0, names.Find("axb"u8));
+        Assert.Equal(1, names.Find("ayb"u8));
+        Assert.Equal(2, names.Find("plate"u8));
+        Assert.Equal(-1, names.Find("azb"u8));
+        Assert.Equal(-1, names.Find(""u8));
     }
 
     [Fact]
