@@ -74,6 +74,8 @@ internal static class BenchCommand
           --commit-interval MS  transaction / offset-commit interval (default 100)
           --commit-batch N    ...or after N events (default 5000)
           --batch-size B      producer batch.size in bytes (librdkafka default 1000000)
+          --fetch-max-bytes B consumer fetch.max.bytes, per fetch request (librdkafka default 52428800)
+          --partition-fetch-bytes B  consumer max.partition.fetch.bytes, per partition and fetch (default 1048576)
         """;
 
     private sealed record Settings
@@ -124,6 +126,8 @@ internal static class BenchCommand
         if (args.Get("linger") is not null) kafka["linger.ms"] = args.Int("linger", 5, 0, 60_000).ToString(CultureInfo.InvariantCulture);
         if (args.Get("fetch-wait") is not null) kafka["fetch.wait.max.ms"] = args.Int("fetch-wait", 10, 0, 60_000).ToString(CultureInfo.InvariantCulture);
         if (args.Get("batch-size") is not null) kafka["batch.size"] = args.Int("batch-size", 1_000_000, 1, 2_147_483_647).ToString(CultureInfo.InvariantCulture);
+        if (args.Get("fetch-max-bytes") is not null) kafka["fetch.max.bytes"] = args.Int("fetch-max-bytes", 52_428_800, 1, 2_147_483_135).ToString(CultureInfo.InvariantCulture);
+        if (args.Get("partition-fetch-bytes") is not null) kafka["max.partition.fetch.bytes"] = args.Int("partition-fetch-bytes", 1_048_576, 1, 1_000_000_000).ToString(CultureInfo.InvariantCulture);
         int commitIntervalMs = args.Int("commit-interval", 100, 1, 600_000);
         int commitBatch = args.Int("commit-batch", 5_000, 1, 10_000_000);
         args.RejectUnknown();
