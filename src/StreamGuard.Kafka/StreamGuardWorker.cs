@@ -379,11 +379,10 @@ public sealed partial class StreamGuardWorker
     private long _forwarded;
 
     /// <summary>
-    /// One consumed record: decided here, or (a read or query off its plate's partition) forwarded to the plate's
-    /// partition of the repartition topic — in the same transaction as its input offset — and decided when it comes back
-    /// there. Returns whether it was decided.
+    /// One consumed record of input topic <paramref name="topic"/> (<see cref="TopicIndex"/>): decided here, or (a read
+    /// or query off its plate's partition) forwarded to the plate's partition of the repartition topic — in the same
+    /// transaction as its input offset — and decided when it comes back there. Returns whether it was decided.
     /// </summary>
-    /// <summary>Decides a record of input topic <paramref name="topic"/> (<see cref="TopicIndex"/>), or forwards it to its plate's partition.</summary>
     private bool Dispatch(ConsumeResult<byte[]?, byte[]?> r, int topic, in EventSource source, StreamGuardEngine engine, KafkaOutputSink sink)
     {
         TopicNames t = _options.Topics;

@@ -57,10 +57,9 @@ internal static class AuditCommand
     }
 
     /// <summary>
-    /// Reads every partition of the topic up to the end it had when verification started. A chain's records share
-    /// a key, hence a partition, so partition order is chain order.
+    /// Every record of an audit topic, partition by partition, to the end each had when reading began. A chain's
+    /// records share a key, hence a partition, so partition order is chain order.
     /// </summary>
-    /// <summary>Every record of an audit topic, partition by partition, to the end each had when reading began.</summary>
     public static IEnumerable<string> TopicRecords(string bootstrap, string topic, Action<string>? onSource = null)
     {
         using IConsumer<Ignore, string> consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig

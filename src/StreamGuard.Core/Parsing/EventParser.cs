@@ -395,14 +395,15 @@ public sealed class EventParser
         if (utf8.Length > MaxEventBytes) return Oversized();
         var members = default(Members);
         members.Reset();
-        LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, ref members);
+        bool validUtf8 = false;
+        LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, ref members, out validUtf8);
         if (LastScanned) return TKind.Validate(this, ref members, out value);
 
         // Anything the scanner does not take (escapes, nulls, exponents, duplicates, deep nesting, errors of any kind)
         // is parsed again from the start by Utf8JsonReader, which decides what is wrong and reports it.
         _scratchUsed = 0;
         members.Reset();
-        if (!Utf8.IsValid(utf8)) return new ParseResult(ParseError.InvalidUtf8, null, "not valid UTF-8");
+        if (!validUtf8 && !Utf8.IsValid(utf8)) return new ParseResult(ParseError.InvalidUtf8, null, "not valid UTF-8");
         try
         {
             var reader = new Utf8JsonReader(utf8);
@@ -469,15 +470,18 @@ public sealed class EventParser
     /// an exponent, a syntax error — returns false and the event is parsed again by <see cref="Utf8JsonReader"/>, so
     /// both paths accept exactly the same events with the same values and every rejection keeps its reason.
     /// </summary>
+    // validUtf8: true once the event is known to be valid UTF-8, so the reader path need not check it again.
     [SkipLocalsInit] // the quote bitmap: Classify writes every word the scanner reads
-    private bool TryScan(ReadOnlySpan<byte> s, MemberNames names, uint numbers, ref Members m)
+    private bool TryScan(ReadOnlySpan<byte> s, MemberNames names, uint numbers, ref Members m, out bool validUtf8)
     {
+        validUtf8 = false;
         if (s.Length > MaxScanBytes) return false;
         Span<ulong> quotes = stackalloc ulong[MaxScanBytes / 64];
         quotes = quotes[..((s.Length + 63) >> 6)];
         if (!Classify(s, quotes, out bool ascii)) return false;
         // ASCII is valid UTF-8; anything else is checked whole, as the reader path would (which reports it).
-        if (!ascii && !Utf8.IsValid(s)) return false;
+        validUtf8 = ascii || Utf8.IsValid(s);
+        if (!validUtf8) return false;
         var scan = new Scanner(s, quotes);
 
         scan.SkipWhitespace();

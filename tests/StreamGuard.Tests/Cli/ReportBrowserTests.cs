@@ -56,14 +56,12 @@ public sealed class ReportBrowserTests : IDisposable
         </script>
         """;
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "sg-browser-" + Guid.NewGuid().ToString("N"));
+    // The policy with its key files, in a temporary folder that also takes the replay's files and the reports.
+    private readonly TestPolicy _policy = new(PolicyYaml);
 
-    public ReportBrowserTests() => Directory.CreateDirectory(_dir);
+    private string Dir => _policy.Directory;
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, true); } catch (IOException) { }
-    }
+    public void Dispose() => _policy.Dispose();
 
     [BrowserFact]
     public void EveryChartOfTheTransparencyReportIsDrawnToScaleInsideItsBox()
@@ -74,8 +72,8 @@ public sealed class ReportBrowserTests : IDisposable
         // wa-spd (21-day window, reads over six weeks): purges by day.
         foreach (string agency in (string[])["ca-lapd", "wa-spd"])
         {
-            string outDir = Path.Combine(_dir, "report-" + agency);
-            var r = Run("audit", "report", "--agency", agency, "--audit", audit, "--policy", Path.Combine(_dir, "policy.yaml"), "--out", outDir);
+            string outDir = Path.Combine(Dir, "report-" + agency);
+            var r = Run("audit", "report", "--agency", agency, "--audit", audit, "--policy", _policy.PolicyPath, "--out", outDir);
             Assert.True(r.Code == 0, r.Err);
             string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
             string[] charts = Regex.Matches(html, "<svg class=\"chart\" id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToArray();
@@ -139,20 +137,13 @@ public sealed class ReportBrowserTests : IDisposable
     /// <summary>Replays reads and queries that give both agencies' reports every kind of chart.</summary>
     private string ReplayAudit()
     {
-        using var keys = new TestPolicy(); // for its key files
-        string policy = Path.Combine(_dir, "policy.yaml");
-        File.WriteAllText(policy, PolicyYaml);
-        Directory.CreateDirectory(Path.Combine(_dir, "keys"));
-        foreach (string id in (string[])["ca-lapd", "ca-lasd", "wa-spd", "us-ice-ero"])
-        {
-            File.Copy(Path.Combine(keys.Directory, "keys", id + ".key"), Path.Combine(_dir, "keys", id + ".key"));
-        }
+        string policy = _policy.PolicyPath;
         var end = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
         var reads = new List<string>();
         // wa-spd every 8 hours over six weeks: those past 21 days are purged as event time moves on, on many days.
         for (int i = 0; i < 126; i++) reads.Add(TestPolicy.Read($"w{i}", "wa-spd", $"WA{i % 7}", end.AddHours(-8 * (126 - i))));
         for (int i = 0; i < 20; i++) reads.Add(TestPolicy.Read($"l{i}", "ca-lapd", $"PL{i % 5}", end.AddMinutes(i)));
-        string readsFile = Path.Combine(_dir, "reads.ndjson");
+        string readsFile = Path.Combine(Dir, "reads.ndjson");
         File.WriteAllLines(readsFile, reads);
 
         var queries = new List<string>();
@@ -168,12 +159,12 @@ public sealed class ReportBrowserTests : IDisposable
             };
             queries.Add(TestPolicy.Query($"q{i}", requester, plate, t.AddSeconds(i), purpose: purpose));
         }
-        string queriesFile = Path.Combine(_dir, "queries.ndjson");
+        string queriesFile = Path.Combine(Dir, "queries.ndjson");
         File.WriteAllLines(queriesFile, queries);
 
-        string key = Path.Combine(_dir, "audit.key");
+        string key = Path.Combine(Dir, "audit.key");
         File.WriteAllText(key, "browser-audit-key");
-        string outDir = Path.Combine(_dir, "replay");
+        string outDir = Path.Combine(Dir, "replay");
         var r = Run("replay", "--policy", policy, "--reads", readsFile, "--queries", queriesFile, "--audit-key", "file:" + key,
             "--now", "2026-03-03T18:00:00Z", "--out", outDir);
         Assert.True(r.Code == 0, r.Err);

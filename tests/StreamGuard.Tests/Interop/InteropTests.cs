@@ -176,27 +176,8 @@ public sealed class InteropTests
         }
     }
 
-    private static List<ConsumeResult<string?, string>> ReadUncommitted(KafkaTestCluster cluster, string topic)
-    {
-        using IConsumer<string?, string> consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig
-        {
-            BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId + "-uncommitted", EnableAutoCommit = false,
-            IsolationLevel = IsolationLevel.ReadUncommitted, EnablePartitionEof = true,
-        }).Build();
-        consumer.Assign(Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-        var records = new List<ConsumeResult<string?, string>>();
-        var ended = new HashSet<int>();
-        var deadline = DateTime.UtcNow + s_timeout;
-        while (ended.Count < cluster.Partitions && DateTime.UtcNow < deadline)
-        {
-            ConsumeResult<string?, string>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (r is null) continue;
-            if (r.IsPartitionEOF) ended.Add(r.Partition.Value);
-            else records.Add(r);
-        }
-        consumer.Close();
-        return records;
-    }
+    private static List<ConsumeResult<string?, string>> ReadUncommitted(KafkaTestCluster cluster, string topic) =>
+        cluster.ReadToEnd(topic, s_timeout, IsolationLevel.ReadUncommitted);
 
     /// <summary><c>streamguard run</c> as a process on the cluster's topics with the sample policy.</summary>
     private sealed class WorkerProcess : IDisposable

@@ -94,13 +94,13 @@ internal sealed class KafkaTestCluster : IDisposable
         return records;
     }
 
-    /// <summary>Reads a whole topic (read_committed), every partition up to its end at the time of reading.</summary>
-    public List<ConsumeResult<string?, string>> ReadToEnd(string topic, TimeSpan timeout)
+    /// <summary>Reads a whole topic (read_committed unless told), every partition up to its end at the time of reading.</summary>
+    public List<ConsumeResult<string?, string>> ReadToEnd(string topic, TimeSpan timeout, IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
         using IConsumer<string?, string> consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig
         {
             BootstrapServers = BootstrapServers, GroupId = GroupId + "-reader-" + Guid.NewGuid().ToString("N")[..6],
-            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, EnablePartitionEof = true,
+            EnableAutoCommit = false, IsolationLevel = isolation, EnablePartitionEof = true,
         }).Build();
         consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         var records = new List<ConsumeResult<string?, string>>();
