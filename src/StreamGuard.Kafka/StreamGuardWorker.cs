@@ -119,180 +119,190 @@ public sealed partial class StreamGuardWorker
         // chain pN and the reads a query on partition N must see live together.
         consumerConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
 
-        using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
+        IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
             .SetErrorHandler((_, e) => WorkerLog.ProducerError(_log, e.Reason))
             .Build();
-        // Every topic's partitions, asked once at start through one admin client.
-        var partitionsOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        using (IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build())
-        {
-            foreach (string topic in _options.Topics.All) partitionsOf[topic] = PartitionCount(admin, topic);
-        }
-        int auditPartitions = partitionsOf[_options.Topics.Audit];
-        int readsPartitions = partitionsOf[_options.Topics.Reads], holdsPartitions = partitionsOf[_options.Topics.Holds];
-        int queriesPartitions = partitionsOf[_options.Topics.Queries];
-        _inputPartitions = readsPartitions;
-        _repartition = readsPartitions > 0 && queriesPartitions == readsPartitions &&
-            partitionsOf[_options.Topics.RepartitionReads] == readsPartitions &&
-            partitionsOf[_options.Topics.RepartitionQueries] == readsPartitions;
-        if (_repartition) WorkerLog.RepartitioningOn(_log, _options.Topics.RepartitionReads, _options.Topics.RepartitionQueries);
-        else WorkerLog.RepartitioningOff(_log);
-        foreach (var (topic, count) in (IEnumerable<(string, int)>)[(_options.Topics.Queries, queriesPartitions), (_options.Topics.Holds, holdsPartitions)])
-        {
-            // Decisions on queries and holds of partition N go on chain pN, which only the owner of reads partition N may write.
-            if (readsPartitions > 0 && count > 0 && count != readsPartitions)
-            {
-                throw new InvalidOperationException($"{topic} has {count} partitions and {_options.Topics.Reads} {readsPartitions}: " +
-                    "queries and holds must be co-partitioned with the reads (same partition count)");
-            }
-        }
-        if (_options.ExactlyOnce && auditPartitions == 0)
-        {
-            throw new InvalidOperationException($"{_options.Topics.Audit}: partition count unknown (topic missing or metadata failed): " +
-                "without it audit chains cannot be resumed; create the topic or check the connection");
-        }
-        var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
-        Sink = sink;
-        StreamGuardEngine engine = _engineFactory(sink);
-        Engine = engine;
-        if (_options.ExactlyOnce)
-        {
-            producer.InitTransactions(_options.FlushTimeout);
-            producer.BeginTransaction();
-        }
-
-        IConsumer<byte[]?, byte[]?>? consumer = null;
-        consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
-            .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
-            .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
-            .SetPartitionsAssignedHandler((c, partitions) =>
-            {
-                WorkerLog.Assigned(_log, partitions.Count);
-                Volatile.Write(ref _restoring, true);
-                Restore(c, consumerConfig, engine, partitions, auditPartitions);
-                Volatile.Write(ref _restoring, false);
-                Volatile.Write(ref _rebalancing, false);
-                _assigned.TrySetResult();
-            })
-            .SetPartitionsRevokedHandler((c, partitions) =>
-            {
-                Volatile.Write(ref _rebalancing, true);
-                if (_failed)
-                {
-                    // Close() after a failure: the transaction was aborted (or the outputs not acknowledged), so there
-                    // is nothing to commit — trying would hide the failure behind "not valid in state Ready".
-                    WorkerLog.RevokedWhileFailing(_log, partitions.Count);
-                    Forget(engine, partitions.Select(p => p.TopicPartition));
-                    return;
-                }
-                WorkerLog.Revoked(_log, partitions.Count);
-                try
-                {
-                    Commit(c, producer, sink);
-                }
-                finally
-                {
-                    // Whether or not that commit went through, these partitions are no longer ours: a later commit
-                    // must never move their offsets under the new owner, and their chains and reads are the new
-                    // owner's to continue (a purge here would fork chain pN).
-                    Forget(engine, partitions.Select(p => p.TopicPartition));
-                }
-            })
-            .SetPartitionsLostHandler((_, partitions) =>
-            {
-                Volatile.Write(ref _rebalancing, true);
-                WorkerLog.Lost(_log, partitions.Count);
-                Forget(engine, partitions.Select(p => p.TopicPartition));
-                // Exactly-once: the open transaction holds decisions on chains another worker now continues; it must
-                // never commit. The loop aborts it and stops (a restart resumes from what was committed).
-                _partitionsLost = _options.ExactlyOnce;
-            })
-            .Build();
-        using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, partitionsOf, engine);
         try
         {
-            // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
-            // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
-            var subscription = new List<string> { _options.Topics.Reads, _options.Topics.Queries };
-            if (_repartition) subscription.AddRange([_options.Topics.RepartitionReads, _options.Topics.RepartitionQueries]);
-            if (hotlists is not null) subscription.AddRange(hotlists.Assignment.Select(a => a.Topic).Distinct());
-            consumer.Subscribe(subscription);
-            long lastCommit = Stopwatch.GetTimestamp();
-            int sinceCommit = 0;
-            long producedAtCommit = 0;
-            long commitTicks = (long)(_options.CommitInterval.TotalSeconds * Stopwatch.Frequency);
-            while (!cancellationToken.IsCancellationRequested)
+            // Every topic's partitions, asked once at start through one admin client.
+            var partitionsOf = new Dictionary<string, int>(StringComparer.Ordinal);
+            using (IAdminClient admin = new DependentAdminClientBuilder(producer.Handle).Build())
             {
-                if (_reloader is not null && _reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change))
+                foreach (string topic in _options.Topics.All) partitionsOf[topic] = PartitionCount(admin, topic);
+            }
+            int auditPartitions = partitionsOf[_options.Topics.Audit];
+            int readsPartitions = partitionsOf[_options.Topics.Reads], holdsPartitions = partitionsOf[_options.Topics.Holds];
+            int queriesPartitions = partitionsOf[_options.Topics.Queries];
+            _inputPartitions = readsPartitions;
+            _repartition = readsPartitions > 0 && queriesPartitions == readsPartitions &&
+                partitionsOf[_options.Topics.RepartitionReads] == readsPartitions &&
+                partitionsOf[_options.Topics.RepartitionQueries] == readsPartitions;
+            if (_repartition) WorkerLog.RepartitioningOn(_log, _options.Topics.RepartitionReads, _options.Topics.RepartitionQueries);
+            else WorkerLog.RepartitioningOff(_log);
+            foreach (var (topic, count) in (IEnumerable<(string, int)>)[(_options.Topics.Queries, queriesPartitions), (_options.Topics.Holds, holdsPartitions)])
+            {
+                // Decisions on queries and holds of partition N go on chain pN, which only the owner of reads partition N may write.
+                if (readsPartitions > 0 && count > 0 && count != readsPartitions)
                 {
-                    engine.SwapPolicy(next, change);
-                    WorkerLog.PolicyInForce(_log, next.Hash);
-                }
-                if (hotlists is not null) DrainHotlists(hotlists, engine);
-                ConsumeResult<byte[]?, byte[]?>? result;
-                try
-                {
-                    result = consumer.Consume(TimeSpan.FromMilliseconds(50));
-                }
-                catch (ConsumeException e)
-                {
-                    if (e.Error.IsFatal) throw;
-                    WorkerLog.ConsumeError(_log, e.Error.Reason);
-                    continue;
-                }
-                if (_partitionsLost)
-                {
-                    producer.AbortTransaction(_options.FlushTimeout);
-                    Interlocked.Increment(ref _aborts);
-                    throw new KafkaException(new Error(ErrorCode.Local_State,
-                        "partitions lost to another worker (session timed out): the open transaction was aborted and the worker stops; restart it"));
-                }
-
-                if (result is null)
-                {
-                    engine.Tick(); // idle: purge what expired even when no event arrives
-                }
-                else if (!result.IsPartitionEOF)
-                {
-                    int topic = TopicIndex(result.Topic);
-                    _consumed[topic]++;
-                    long start = Stopwatch.GetTimestamp();
-                    var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
-                    if (Dispatch(result, topic, source, engine, sink))
-                    {
-                        long end = Stopwatch.GetTimestamp();
-                        DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
-                        Metrics?.RecordDecision(end - start);
-                        long createdMs = result.Message.Timestamp.UnixTimestampMs;
-                        if (createdMs > 0) EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
-                        Interlocked.Increment(ref _processed);
-                    }
-                    _pending[(result.Topic, result.Partition.Value)] = result.Offset.Value + 1;
-                    sinceCommit++;
-                }
-
-                // Outputs without input (purges on an idle partition) must be committed too: a transaction left open
-                // would be aborted by the broker and take its audit records with it.
-                bool work = sinceCommit > 0 || sink.Produced != producedAtCommit;
-                if (sinceCommit >= _options.CommitBatch || (work && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
-                {
-                    Commit(consumer, producer, sink);
-                    sinceCommit = 0;
-                    producedAtCommit = sink.Produced;
-                    lastCommit = Stopwatch.GetTimestamp();
+                    throw new InvalidOperationException($"{topic} has {count} partitions and {_options.Topics.Reads} {readsPartitions}: " +
+                        "queries and holds must be co-partitioned with the reads (same partition count)");
                 }
             }
-            Commit(consumer, producer, sink);
-        }
-        catch
-        {
-            _failed = true;
-            throw;
+            if (_options.ExactlyOnce && auditPartitions == 0)
+            {
+                throw new InvalidOperationException($"{_options.Topics.Audit}: partition count unknown (topic missing or metadata failed): " +
+                    "without it audit chains cannot be resumed; create the topic or check the connection");
+            }
+            var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
+            Sink = sink;
+            StreamGuardEngine engine = _engineFactory(sink);
+            Engine = engine;
+            if (_options.ExactlyOnce)
+            {
+                producer.InitTransactions(_options.FlushTimeout);
+                producer.BeginTransaction();
+            }
+
+            IConsumer<byte[]?, byte[]?>? consumer = null;
+            consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
+                .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
+                .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
+                .SetPartitionsAssignedHandler((c, partitions) =>
+                {
+                    WorkerLog.Assigned(_log, partitions.Count);
+                    Volatile.Write(ref _restoring, true);
+                    Restore(c, consumerConfig, engine, partitions, auditPartitions);
+                    Volatile.Write(ref _restoring, false);
+                    Volatile.Write(ref _rebalancing, false);
+                    _assigned.TrySetResult();
+                })
+                .SetPartitionsRevokedHandler((c, partitions) =>
+                {
+                    Volatile.Write(ref _rebalancing, true);
+                    if (_failed)
+                    {
+                        // Close() after a failure: the transaction was aborted (or the outputs not acknowledged), so there
+                        // is nothing to commit — trying would hide the failure behind "not valid in state Ready".
+                        WorkerLog.RevokedWhileFailing(_log, partitions.Count);
+                        Forget(engine, partitions.Select(p => p.TopicPartition));
+                        return;
+                    }
+                    WorkerLog.Revoked(_log, partitions.Count);
+                    try
+                    {
+                        Commit(c, producer, sink);
+                    }
+                    finally
+                    {
+                        // Whether or not that commit went through, these partitions are no longer ours: a later commit
+                        // must never move their offsets under the new owner, and their chains and reads are the new
+                        // owner's to continue (a purge here would fork chain pN).
+                        Forget(engine, partitions.Select(p => p.TopicPartition));
+                    }
+                })
+                .SetPartitionsLostHandler((_, partitions) =>
+                {
+                    Volatile.Write(ref _rebalancing, true);
+                    WorkerLog.Lost(_log, partitions.Count);
+                    Forget(engine, partitions.Select(p => p.TopicPartition));
+                    // Exactly-once: the open transaction holds decisions on chains another worker now continues; it must
+                    // never commit. The loop aborts it and stops (a restart resumes from what was committed).
+                    _partitionsLost = _options.ExactlyOnce;
+                })
+                .Build();
+            using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, partitionsOf, engine);
+            try
+            {
+                // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
+                // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
+                var subscription = new List<string> { _options.Topics.Reads, _options.Topics.Queries };
+                if (_repartition) subscription.AddRange([_options.Topics.RepartitionReads, _options.Topics.RepartitionQueries]);
+                if (hotlists is not null) subscription.AddRange(hotlists.Assignment.Select(a => a.Topic).Distinct());
+                consumer.Subscribe(subscription);
+                long lastCommit = Stopwatch.GetTimestamp();
+                int sinceCommit = 0;
+                long producedAtCommit = 0;
+                long commitTicks = (long)(_options.CommitInterval.TotalSeconds * Stopwatch.Frequency);
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    if (_reloader is not null && _reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change))
+                    {
+                        engine.SwapPolicy(next, change);
+                        WorkerLog.PolicyInForce(_log, next.Hash);
+                    }
+                    if (hotlists is not null) DrainHotlists(hotlists, engine);
+                    ConsumeResult<byte[]?, byte[]?>? result;
+                    try
+                    {
+                        result = consumer.Consume(TimeSpan.FromMilliseconds(50));
+                    }
+                    catch (ConsumeException e)
+                    {
+                        if (e.Error.IsFatal) throw;
+                        WorkerLog.ConsumeError(_log, e.Error.Reason);
+                        continue;
+                    }
+                    if (_partitionsLost)
+                    {
+                        producer.AbortTransaction(_options.FlushTimeout);
+                        Interlocked.Increment(ref _aborts);
+                        throw new KafkaException(new Error(ErrorCode.Local_State,
+                            "partitions lost to another worker (session timed out): the open transaction was aborted and the worker stops; restart it"));
+                    }
+
+                    if (result is null)
+                    {
+                        engine.Tick(); // idle: purge what expired even when no event arrives
+                    }
+                    else if (!result.IsPartitionEOF)
+                    {
+                        int topic = TopicIndex(result.Topic);
+                        _consumed[topic]++;
+                        long start = Stopwatch.GetTimestamp();
+                        var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
+                        if (Dispatch(result, topic, source, engine, sink))
+                        {
+                            long end = Stopwatch.GetTimestamp();
+                            DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
+                            Metrics?.RecordDecision(end - start);
+                            long createdMs = result.Message.Timestamp.UnixTimestampMs;
+                            if (createdMs > 0) EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
+                            Interlocked.Increment(ref _processed);
+                        }
+                        _pending[(result.Topic, result.Partition.Value)] = result.Offset.Value + 1;
+                        sinceCommit++;
+                    }
+
+                    // Outputs without input (purges on an idle partition) must be committed too: a transaction left open
+                    // would be aborted by the broker and take its audit records with it.
+                    bool work = sinceCommit > 0 || sink.Produced != producedAtCommit;
+                    if (sinceCommit >= _options.CommitBatch || (work && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
+                    {
+                        Commit(consumer, producer, sink);
+                        sinceCommit = 0;
+                        producedAtCommit = sink.Produced;
+                        lastCommit = Stopwatch.GetTimestamp();
+                    }
+                }
+                Commit(consumer, producer, sink);
+            }
+            catch
+            {
+                _failed = true;
+                throw;
+            }
+            finally
+            {
+                consumer.Close();
+                consumer.Dispose();
+            }
         }
         finally
         {
-            consumer.Close();
-            consumer.Dispose();
+            // A producer still inside a librdkafka call (see SendOffsetsBounded) is left open: destroying it under the
+            // call would block this thread for good or crash the process. The process exits (streamguard run) or a
+            // restarted worker's producer fences it (same transactional.id).
+            if (!_producerAbandoned) producer.Dispose();
         }
     }
 
@@ -311,7 +321,7 @@ public sealed partial class StreamGuardWorker
             {
                 offsets = new List<TopicPartitionOffset>(_pending.Count);
                 foreach (var ((topic, partition), next) in _pending) offsets.Add(new TopicPartitionOffset(topic, partition, new Offset(next)));
-                producer.SendOffsetsToTransaction(offsets, consumer.ConsumerGroupMetadata, _options.FlushTimeout);
+                SendOffsetsBounded(producer, offsets, consumer.ConsumerGroupMetadata);
             }
             producer.CommitTransaction(_options.FlushTimeout);
         }
@@ -326,6 +336,42 @@ public sealed partial class StreamGuardWorker
         if (offsets is null || CheckTransactionalOffsets(consumer, offsets)) _pending.Clear();
         Commits++;
         producer.BeginTransaction();
+    }
+
+    private bool _producerAbandoned;
+
+    /// <summary>
+    /// <c>SendOffsetsToTransaction</c> with a limit the worker enforces itself. librdkafka does not check the timeout of
+    /// its group-coordinator requests (confluentinc/librdkafka#5456, open): when the group coordinator goes away during
+    /// the call it can block for good, past its timeout and after the coordinator is back — the worker would hang,
+    /// silent, with its partitions held (reproduced on the embedded cluster:
+    /// <c>FaultInjectionTests.AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt</c>). The call runs on a pool thread;
+    /// if it has not returned by its own timeout plus a grace, the worker stops without committing (a restart reprocesses
+    /// the transaction's events; nothing is lost) and abandons the producer, which librdkafka is still using.
+    /// </summary>
+    private void SendOffsetsBounded(IProducer<byte[], byte[]> producer, List<TopicPartitionOffset> offsets, IConsumerGroupMetadata group)
+    {
+        TimeSpan timeout = _options.FlushTimeout;
+        TimeSpan limit = timeout + TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(5).Ticks, timeout.Ticks / 2));
+        Task call = Task.Run(() => producer.SendOffsetsToTransaction(offsets, group, timeout));
+        bool returned;
+        try
+        {
+            returned = call.Wait(limit);
+        }
+        catch (AggregateException)
+        {
+            returned = true; // rethrown below as the call's own exception
+        }
+        if (!returned)
+        {
+            _producerAbandoned = true;
+            WorkerLog.TransactionCallHung(_log, "SendOffsetsToTransaction", (long)limit.TotalSeconds, (long)timeout.TotalSeconds);
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut,
+                $"SendOffsetsToTransaction did not return within {limit.TotalSeconds:0} s (its timeout is {timeout.TotalSeconds:0} s; " +
+                "librdkafka issue #5456: the group coordinator was lost during the call); the transaction was not committed and the worker stops"));
+        }
+        call.GetAwaiter().GetResult();
     }
 
     private bool? _brokerAppliesTxnOffsets;

@@ -70,6 +70,10 @@ internal static partial class WorkerLog
 
     [LoggerMessage(119, LogLevel.Information, "tables: {HotlistEntries} hotlist entries and {Holds} holds loaded from {Partitions} partitions")]
     public static partial void TablesLoaded(ILogger logger, int hotlistEntries, int holds, int partitions);
+
+    [LoggerMessage(120, LogLevel.Error,
+        "{Call} did not return within {LimitSeconds} s (its own timeout is {TimeoutSeconds} s; librdkafka issue #5456): stopping without committing; the producer is left open, not destroyed, because librdkafka is still inside the call; a restart resumes from the last commit")]
+    public static partial void TransactionCallHung(ILogger logger, string call, long limitSeconds, long timeoutSeconds);
 }
 
 /// <summary>

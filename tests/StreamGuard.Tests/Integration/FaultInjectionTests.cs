@@ -33,7 +33,7 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
     public static TheoryData<string> Scenarios => new()
     {
         "broker-down", "all-brokers-down", "leader-changes", "produce-errors", "fetch-errors", "commit-errors",
-        "transaction-errors", "init-producer-id-errors", "abortable-errors", "long-round-trips",
+        "transaction-errors", "init-producer-id-errors", "abortable-errors", "long-round-trips", "group-coordinator-down",
     };
 
     [Theory]
@@ -70,6 +70,13 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             ErrorCode[] errors = [ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.ConcurrentTransactions, ErrorCode.GroupLoadInProgress, ErrorCode.NotCoordinatorForGroup];
             mock.PushRequestErrors(KafkaApiKey.InitProducerId, errors);
             faults += errors.Length;
+        }
+        // The group's coordinator on broker 1, the transactions' on broker 2: "group-coordinator-down" takes broker 1
+        // down while the worker is sending offsets to its transaction (librdkafka#5456: that call can hang for good).
+        if (mock is not null && scenario == "group-coordinator-down")
+        {
+            mock.SetCoordinator(transactional: false, cluster.GroupId, 1);
+            mock.SetCoordinator(transactional: true, $"{cluster.GroupId}-slot0", 2);
         }
 
         var options = cluster.WorkerOptions($"{cluster.GroupId}-slot0", quickRejoin: true) with { FlushTimeout = TimeSpan.FromSeconds(20) };
@@ -110,6 +117,81 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
         Assert.True(differences.Count == 0, string.Join('\n', differences) + "\n--- worker log ---\n" + string.Join('\n', worker.Log.TakeLast(80)));
         Assert.True(expected.Kinds["shared"].Count > 0 && expected.Kinds["alerts"].Count > 0 && expected.Kinds["dlq"].Count > 0, "the traffic must exercise every output");
         if (cluster.IsEmbedded) Assert.True(faults > 0);
+    }
+
+    /// <summary>
+    /// librdkafka does not enforce the timeout of <c>SendOffsetsToTransaction</c> when the group coordinator goes away
+    /// during the call (confluentinc/librdkafka#5456): it blocked for good here, and the worker with it — silent, its
+    /// partitions held, the cause of a CI failure of the "all-brokers-down" scenario. The worker must stop instead, within
+    /// its flush timeout plus a grace, so its supervisor restarts it.
+    /// </summary>
+    [Fact]
+    public async Task AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster(partitions: 2, brokers: 3);
+        MockCluster? mock = cluster.Mock;
+        string transactionalId = $"{cluster.GroupId}-hang";
+        if (mock is not null)
+        {
+            mock.SetCoordinator(transactional: false, cluster.GroupId, 1);
+            mock.SetCoordinator(transactional: true, transactionalId, 2);
+            foreach (string topic in cluster.Topics.All)
+            {
+                for (int p = 0; p < cluster.Partitions; p++) mock.SetPartitionLeader(topic, p, 3);
+            }
+        }
+        // A 2 s flush timeout: the worker gives up on the call after 7 s. librdkafka's own log is off: the producer the
+        // worker abandons keeps reconnecting until the test process ends.
+        var options = cluster.WorkerOptions(transactionalId) with
+        {
+            FlushTimeout = TimeSpan.FromSeconds(2), Kafka = new Dictionary<string, string> { ["log_level"] = "0" },
+        };
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var worker = new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log.Enqueue));
+        using var stop = new CancellationTokenSource();
+        Task run = Task.Factory.StartNew(() => worker.Run(stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(await Task.WhenAny(worker.Assigned, run, Task.Delay(s_timeout)) == worker.Assigned, "the worker was not assigned partitions:\n" + string.Join('\n', log));
+
+        // Reads keep arriving, so the worker keeps committing transactions with offsets.
+        using IProducer<string?, string> producer = cluster.Producer();
+        using var feeding = new CancellationTokenSource();
+        Task feed = Task.Run(async () =>
+        {
+            for (int i = 0; !feeding.IsCancellationRequested; i++)
+            {
+                producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = $"H{i % 10}", Value = TestPolicy.Read($"h{i:D6}", "ca-lapd", $"H{i % 10}", DateTimeOffset.UtcNow) });
+                await Task.Delay(10);
+            }
+        });
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (worker.Commits < 3 && !run.IsCompleted && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.True(worker.Commits >= 3, "no transactions committed before the fault:\n" + string.Join('\n', log));
+
+        if (mock is null)
+        {
+            // A real broker: no fault can be injected; the worker must go on committing and stop cleanly.
+            long before = worker.Commits;
+            await Task.Delay(2000);
+            await feeding.CancelAsync();
+            await feed;
+            await stop.CancelAsync();
+            await run.WaitAsync(s_timeout);
+            Assert.True(worker.Commits > before);
+            return;
+        }
+
+        mock.SetBrokerDown(1);
+        var down = System.Diagnostics.Stopwatch.StartNew();
+        Task ended = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30)));
+        long stoppedAfterMs = down.ElapsedMilliseconds;
+        await feeding.CancelAsync();
+        await feed;
+        mock.SetBrokerUp(1);
+        Assert.True(ended == run, "the worker still had not stopped 30 s after the group coordinator went down:\n" + string.Join('\n', log.TakeLast(40)));
+        KafkaException e = await Assert.ThrowsAnyAsync<KafkaException>(() => run);
+        output.WriteLine($"stopped {stoppedAfterMs} ms after the group coordinator went down: {e.Message}");
+        Assert.True(run.IsFaulted);
     }
 
     /// <summary>Injects one scenario's faults and returns how many: pushed request errors, broker outages, leader moves, slow windows.</summary>
@@ -171,6 +253,11 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                 // Not retriable: the transaction must be aborted; the worker aborts it and stops, the supervisor restarts it.
                 return Push(KafkaApiKey.Produce, ErrorCode.MsgSizeTooLarge)
                     + Push(KafkaApiKey.AddPartitionsToTxn, ErrorCode.TopicAuthorizationFailed);
+            case "group-coordinator-down":
+                mock.SetBrokerDown(1);
+                await Task.Delay(6000);
+                mock.SetBrokerUp(1);
+                return 1;
             case "long-round-trips":
                 mock.SetBrokerRtt(-1, 1500);
                 await Task.Delay(6000);
