@@ -172,7 +172,8 @@ public sealed class EventParser
         if ((seen & (1u << 3)) == 0) return Missing("plate");
         if ((seen & (1u << 4)) == 0) return Missing("observed_at");
         if (!first.IsOk) return first;
-        if (readId.Length == 0 || CharacterCount(Text(readId)) > 64) return Invalid("read_id", "must be 1-64 characters");
+        // Characters never outnumber bytes: only an id over 64 bytes needs counting.
+        if (readId.Length == 0 || (readId.Length > 64 && CharacterCount(Text(readId)) > 64)) return Invalid("read_id", "must be 1-64 characters");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
         if (!Rfc3339.TryParse(Text(observed), out long observedMs)) return BadTimestamp("observed_at");
         if (!double.IsNaN(confidence) && !(confidence >= 0 && confidence <= 1)) return Invalid("confidence", "must be in [0,1]");
@@ -537,35 +538,67 @@ public sealed class EventParser
     private static bool Classify(ReadOnlySpan<byte> s, Span<ulong> quotes, out bool ascii)
     {
         ascii = false;
-        ulong high = 0; // bytes >= 0x80
-        Span<byte> tail = stackalloc byte[64];
+        Vector256<byte> high = Vector256<byte>.Zero; // OR of every byte: its top bit says whether any is >= 0x80
         ref byte start = ref MemoryMarshal.GetReference(s);
         ulong insideCarry = 0; // all ones when the previous word ended inside a string
+        Span<byte> tail = s.Length < 64 ? stackalloc byte[64] : default; // zeroed: the padding of a short event
         int words = (s.Length + 63) >> 6;
         for (int w = 0; w < words; w++)
         {
             int at = w << 6;
-            ulong q, b, c, ws;
+            ulong q, special;
+            Vector256<byte> lo, hi;
             if (at + 64 <= s.Length)
             {
-                Word(ref Unsafe.Add(ref start, at), out q, out b, out c, out ws, ref high);
+                lo = Vector256.LoadUnsafe(ref start, (nuint)at);
+                hi = Vector256.LoadUnsafe(ref start, (nuint)at + 32);
+                q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
+                special = Bits(Special(lo), Special(hi));
             }
             else
             {
-                // The last, partial word: through the same vector code from a zero-padded copy, padding masked off.
-                tail.Clear();
-                s[at..].CopyTo(tail);
-                Word(ref MemoryMarshal.GetReference(tail), out q, out b, out c, out ws, ref high);
-                ulong valid = (1UL << (s.Length - at)) - 1;
-                q &= valid;
-                b &= valid;
-                c &= valid;
-                ws &= valid;
+                // The last, partial word: the 64 bytes that end the event (the word before it overlaps), or a zero-padded
+                // copy of a short event; shifted so that bit 0 is byte `at` and nothing past the end is set.
+                int rest = s.Length - at;
+                if (s.Length >= 64)
+                {
+                    lo = Vector256.LoadUnsafe(ref start, (nuint)(s.Length - 64));
+                    hi = Vector256.LoadUnsafe(ref start, (nuint)(s.Length - 32));
+                }
+                else
+                {
+                    s.CopyTo(tail);
+                    lo = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(tail));
+                    hi = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(tail), 32);
+                }
+                q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
+                special = Bits(Special(lo), Special(hi));
+                if (s.Length >= 64)
+                {
+                    q >>= 64 - rest;
+                    special >>= 64 - rest;
+                }
+                else
+                {
+                    ulong valid = (1UL << rest) - 1;
+                    q &= valid;
+                    special &= valid;
+                }
             }
+            high |= lo | hi;
             quotes[w] = q;
-            if (b != 0) return false;
-            if (c == 0) { insideCarry = (ulong)-(long)(BitOperations.PopCount(q) & 1) ^ insideCarry; continue; }
-            if ((c & ~ws) != 0) return false;
+            if (special == 0) { insideCarry = (ulong)-(long)(BitOperations.PopCount(q) & 1) ^ insideCarry; continue; }
+            // Rare: a backslash or a control character somewhere in these 64 bytes. Which, from the same bytes.
+            ulong b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
+            ulong ws = Bits(Whitespace(lo), Whitespace(hi));
+            if (s.Length >= 64 && at + 64 > s.Length)
+            {
+                b >>= 64 - (s.Length - at);
+                ws >>= 64 - (s.Length - at);
+            }
+            if ((special & b) != 0) return false;
+            // Control characters: whitespace outside strings only.
+            if ((special & ~ws) != 0) return false;
             // Prefix XOR: bit k set when an odd number of quotes precede or sit at k (k itself a quote: an opening one).
             ulong inside = q;
             inside ^= inside << 1;
@@ -575,25 +608,17 @@ public sealed class EventParser
             inside ^= inside << 16;
             inside ^= inside << 32;
             inside ^= insideCarry;
-            if ((c & inside) != 0) return false;
+            if ((special & inside) != 0) return false;
             insideCarry = (ulong)((long)inside >> 63);
         }
-        ascii = high == 0;
+        ascii = high.ExtractMostSignificantBits() == 0;
         return true;
 
-        // 64 bytes: quotes, backslashes, control characters (and, only when there are any, which are whitespace), high bits.
-        static void Word(ref byte at, out ulong q, out ulong b, out ulong c, out ulong ws, ref ulong high)
-        {
-            Vector256<byte> lo = Vector256.LoadUnsafe(ref at);
-            Vector256<byte> hi = Vector256.LoadUnsafe(ref at, 32);
-            q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
-            b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
-            c = Bits(Vector256.LessThan(lo, Vector256.Create((byte)0x20)), Vector256.LessThan(hi, Vector256.Create((byte)0x20)));
-            ws = c == 0 ? 0 : Bits(Whitespace(lo), Whitespace(hi));
-            high |= lo.ExtractMostSignificantBits() | hi.ExtractMostSignificantBits();
-        }
-
         static ulong Bits(Vector256<byte> lo, Vector256<byte> hi) => lo.ExtractMostSignificantBits() | (ulong)hi.ExtractMostSignificantBits() << 32;
+
+        // A backslash or a byte below 0x20.
+        static Vector256<byte> Special(Vector256<byte> v) =>
+            Vector256.LessThan(v, Vector256.Create((byte)0x20)) | Vector256.Equals(v, Vector256.Create((byte)'\\'));
 
         static Vector256<byte> Whitespace(Vector256<byte> v) =>
             Vector256.Equals(v, Vector256.Create((byte)'\t')) | Vector256.Equals(v, Vector256.Create((byte)'\n')) | Vector256.Equals(v, Vector256.Create((byte)'\r'));
@@ -739,7 +764,7 @@ public sealed class EventParser
                         SkipWhitespace();
                         if (!Take(':')) return false;
                         SkipWhitespace();
-                        if (!SkipValue(depth + 1)) return false;
+                        if (!SkipMember(depth + 1)) return false;
                         SkipWhitespace();
                         if (Take('}')) return true;
                         if (!Take(',')) return false;
@@ -752,7 +777,7 @@ public sealed class EventParser
                     if (Take(']')) return true;
                     while (true)
                     {
-                        if (!SkipValue(depth + 1)) return false;
+                        if (!SkipMember(depth + 1)) return false;
                         SkipWhitespace();
                         if (Take(']')) return true;
                         if (!Take(',')) return false;
@@ -762,6 +787,11 @@ public sealed class EventParser
                     return Number();
             }
         }
+
+        /// <summary>A value inside an object or array: a string (the usual case) without the call and the switch.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private bool SkipMember(int depth) =>
+            (uint)_i < (uint)_s.Length && _s[_i] == '"' ? String(out _, out _) : SkipValue(depth);
 
         private bool Literal(ReadOnlySpan<byte> literal)
         {

@@ -62,7 +62,7 @@ public static class PolicyLoader
         foreach (var (k, _) in root.Children)
         {
             string key = Scalar(source, k, "key");
-            if (!s_topLevel.Contains(key)) throw Error(source, k, key, "unknown section");
+            if (!s_topLevel.Contains(key)) throw Error(source, k, key.Length == 0 ? "(empty key)" : key, "unknown section");
         }
 
         string version = Required(source, root, "version");

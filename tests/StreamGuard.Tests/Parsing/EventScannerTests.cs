@@ -77,6 +77,38 @@ public sealed class EventScannerTests
         }
     }
 
+    [Fact]
+    public void TheLastPartialWordIsClassifiedAtEveryLength()
+    {
+        // The last partial word of the quote bitmap is read as the 64 bytes that end the event (overlapping the word
+        // before) or, under 64 bytes, from a padded copy: at every length, a tab or a backslash in the last member's
+        // string must be seen (the reader decides), and whitespace after the closing brace must not stop the scanner.
+        for (int pad = 0; pad < 140; pad++)
+        {
+            string read = "{\"pad\":\"" + new string('x', pad) + "\",\"read_id\":\"r1\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\",\"observed_at\":\"2026-03-03T17:22:05Z\",\"image_uri\":\"https://e.example/x.jpg\"}";
+            byte[] plain = Encoding.UTF8.GetBytes(read);
+            (ParseResult ok, _) = Parse(_parser, 0, plain);
+            Assert.True(ok.IsOk && _parser.LastScanned, $"pad {pad}");
+            foreach (string trailer in (string[])[" ", "\n", " \t\r\n"])
+            {
+                byte[] spaced = Encoding.UTF8.GetBytes(read + trailer);
+                AssertAgrees(0, spaced);
+                Assert.True(_parser.LastScanned, $"pad {pad}, trailing whitespace");
+            }
+            int uri = read.LastIndexOf("https", StringComparison.Ordinal);
+            for (int at = uri; at < read.Length - 2; at++)
+            {
+                foreach (byte special in (byte[])[(byte)'\t', (byte)'\\', 0x01])
+                {
+                    byte[] input = (byte[])plain.Clone();
+                    input[at] = special;
+                    AssertAgrees(0, input);
+                    Assert.False(_parser.LastScanned, $"pad {pad}, byte {special} at {at} of {input.Length}");
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData("\"read_id\":\"01JNR3Q8Z4K6W2X9\"", "\"read_id\":\"01JNR3Q8Z4K6\\u0057\"", true)]        // an escape in a known member
     [InlineData("\"make\":\"TOYOTA\"", "\"make\":\"TOYOTA \\\"GR\\\"\"", true)]                       // an escape in an unknown member

@@ -321,6 +321,12 @@ public sealed class PolicyValidationTests
             - {id: ca-lapd, state: CA, level: local}
           sharing: national
           """, 4, "sharing", "unknown section" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          "": national
+          """, 4, "(empty key)", "unknown section" }, // found by the fuzzer: the message named no field
         // Rules: at least one deny_* condition, and a citation.
         { """
           version: 1
