@@ -124,6 +124,7 @@ public sealed class EventParser
     private readonly Utf8Interner _cameras;
     private readonly byte[] _scratch;
     private int _scratchUsed;
+    private readonly Layout[] _layouts = [new(), new(), new(), new()];
 
     public EventParser(AgencyDirectory agencies, Utf8Interner? cameras = null, int maxEventBytes = DefaultMaxEventBytes)
     {
@@ -319,6 +320,8 @@ public sealed class EventParser
         static abstract MemberNames Names { get; }
         static abstract string[] Fields { get; }
         static abstract uint Numbers { get; }
+        /// <summary>0-3: which of the parser's layouts (<see cref="Layout"/>) this kind's events use.</summary>
+        static abstract int Index { get; }
         static abstract ParseResult Validate(EventParser parser, ref Members members, out T value);
     }
 
@@ -327,6 +330,7 @@ public sealed class EventParser
         public static MemberNames Names => s_readMembers;
         public static string[] Fields => s_readFields;
         public static uint Numbers => ReadNumbers;
+        public static int Index => 0;
         public static ParseResult Validate(EventParser parser, ref Members members, out PlateRead value) => parser.ValidateRead(ref members, out value);
     }
 
@@ -335,6 +339,7 @@ public sealed class EventParser
         public static MemberNames Names => s_queryMembers;
         public static string[] Fields => s_queryFields;
         public static uint Numbers => 0;
+        public static int Index => 1;
         public static ParseResult Validate(EventParser parser, ref Members members, out Query value) => parser.ValidateQuery(ref members, out value);
     }
 
@@ -343,6 +348,7 @@ public sealed class EventParser
         public static MemberNames Names => s_hotlistMembers;
         public static string[] Fields => s_hotlistFields;
         public static uint Numbers => 0;
+        public static int Index => 2;
         public static ParseResult Validate(EventParser parser, ref Members members, out HotlistEntry value) => parser.ValidateHotlist(ref members, out value);
     }
 
@@ -351,6 +357,7 @@ public sealed class EventParser
         public static MemberNames Names => s_holdMembers;
         public static string[] Fields => s_holdFields;
         public static uint Numbers => 0;
+        public static int Index => 3;
         public static ParseResult Validate(EventParser parser, ref Members members, out Hold value) => parser.ValidateHold(ref members, out value);
     }
 
@@ -397,7 +404,7 @@ public sealed class EventParser
         var members = default(Members);
         members.Reset();
         bool validUtf8 = false;
-        LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, ref members, out validUtf8);
+        LastScanned = ScannerEnabled && TryScan(utf8, TKind.Names, TKind.Numbers, _layouts[TKind.Index], ref members, out validUtf8);
         if (LastScanned) return TKind.Validate(this, ref members, out value);
 
         // Anything the scanner does not take (escapes, nulls, exponents, duplicates, deep nesting, errors of any kind)
@@ -473,7 +480,7 @@ public sealed class EventParser
     /// </summary>
     // validUtf8: true once the event is known to be valid UTF-8, so the reader path need not check it again.
     [SkipLocalsInit] // the quote bitmap: Classify writes every word the scanner reads
-    private bool TryScan(ReadOnlySpan<byte> s, MemberNames names, uint numbers, ref Members m, out bool validUtf8)
+    private bool TryScan(ReadOnlySpan<byte> s, MemberNames names, uint numbers, Layout layout, ref Members m, out bool validUtf8)
     {
         validUtf8 = false;
         if (s.Length > MaxScanBytes) return false;
@@ -489,13 +496,19 @@ public sealed class EventParser
         if (!scan.Take('{')) return false;
         scan.SkipWhitespace();
         if (scan.Take('}')) return scan.AtEnd(); // no member: no text
-        while (true)
+        for (int ordinal = 0; ; ordinal++)
         {
-            if (!scan.String(out int nameStart, out int nameLength)) return false;
+            // The name this place had in the last event of this kind, as its exact bytes "name": — or found and learnt.
+            int member;
+            if (!layout.TryTake(ordinal, s, ref scan, out member))
+            {
+                if (!scan.String(out int nameStart, out int nameLength)) return false;
+                member = names.Find(s.Slice(nameStart, nameLength));
+                layout.Learn(ordinal, s, nameStart, nameLength, member);
+                scan.SkipWhitespace();
+                if (!scan.Take(':')) return false;
+            }
             scan.SkipWhitespace();
-            if (!scan.Take(':')) return false;
-            scan.SkipWhitespace();
-            int member = names.Find(s.Slice(nameStart, nameLength));
             if (member < 0)
             {
                 if (!scan.SkipValue(0)) return false;
@@ -624,12 +637,87 @@ public sealed class EventParser
             Vector256.Equals(v, Vector256.Create((byte)'\t')) | Vector256.Equals(v, Vector256.Create((byte)'\n')) | Vector256.Equals(v, Vector256.Create((byte)'\r'));
     }
 
+    /// <summary>
+    /// The member names of the last event of one kind, in order, as the exact bytes <c>"name":</c>. Producers write
+    /// their members in the same order every time, so the scanner first checks whether the next bytes are the name the
+    /// last event had in this place — one or two word comparisons instead of finding the string's end and looking the
+    /// name up. On a miss the name is found as usual and replaces the one learnt. Equal bytes mean the same name: the
+    /// scanner only runs on events without escapes, so the quote in those bytes closes the name. Per parser (a parser is
+    /// single-threaded); nothing allocated after construction.
+    /// </summary>
+    private sealed class Layout
+    {
+        private const int Places = 16;
+        private readonly Token[] _tokens = new Token[Places];
+
+        private struct Token
+        {
+            public ulong First, Last; // the first and last 8 (or 4) bytes of "name":
+            public int Length;        // 0: nothing learnt
+            public int Member;
+        }
+
+        /// <summary>If the bytes at the scanner's position are the name learnt for <paramref name="ordinal"/> and its
+        /// colon, moves past them and gives that name's member.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TryTake(int ordinal, ReadOnlySpan<byte> s, ref Scanner scan, out int member)
+        {
+            member = -1;
+            if ((uint)ordinal >= Places) return false;
+            ref Token t = ref _tokens[ordinal];
+            int at = scan.Position, n = t.Length;
+            if (n == 0 || n > s.Length - at) return false;
+            ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(s), at);
+            bool same = n >= 8
+                ? Unsafe.ReadUnaligned<ulong>(ref p) == t.First && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, n - 8)) == t.Last
+                : Unsafe.ReadUnaligned<uint>(ref p) == (uint)t.First && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, n - 4)) == (uint)t.Last;
+            if (!same) return false;
+            member = t.Member;
+            scan.Position = at + n;
+            return true;
+        }
+
+        /// <summary>Remembers the name found at <paramref name="ordinal"/> when it stands as <c>"name":</c> (compact);
+        /// names of 14 bytes and more are not learnt (their token would not fit two words).</summary>
+        public void Learn(int ordinal, ReadOnlySpan<byte> s, int nameStart, int nameLength, int member)
+        {
+            if ((uint)ordinal >= Places) return;
+            ref Token t = ref _tokens[ordinal];
+            int n = nameLength + 3, at = nameStart - 1;
+            if (nameLength == 0 || n > 16 || at + n > s.Length || s[at + n - 1] != ':')
+            {
+                t.Length = 0;
+                return;
+            }
+            ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(s), at);
+            if (n >= 8)
+            {
+                t.First = Unsafe.ReadUnaligned<ulong>(ref p);
+                t.Last = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, n - 8));
+            }
+            else
+            {
+                t.First = Unsafe.ReadUnaligned<uint>(ref p);
+                t.Last = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, n - 4));
+            }
+            t.Length = n;
+            t.Member = member;
+        }
+    }
+
     /// <summary>The structure walk of <see cref="TryScan"/>: a position in the event and the event's quote bitmap.</summary>
     private ref struct Scanner(ReadOnlySpan<byte> s, ReadOnlySpan<ulong> quotes)
     {
         private readonly ReadOnlySpan<byte> _s = s;
         private readonly ReadOnlySpan<ulong> _quotes = quotes;
         private int _i;
+
+        /// <summary>The index of the next byte to read.</summary>
+        public int Position
+        {
+            readonly get => _i;
+            set => _i = value;
+        }
 
         public readonly bool AtEnd()
         {

@@ -78,6 +78,36 @@ public sealed class EventScannerTests
     }
 
     [Fact]
+    public void ANameOneByteOffTheLearntLayoutIsNotTakenForIt()
+    {
+        // The scanner predicts each member name from the last event of the kind by comparing the bytes "name": as two
+        // words. A name that differs in any one byte, at any place, must be looked up instead (and agree with the reader).
+        for (int kind = 0; kind < 4; kind++)
+        {
+            string plain = s_plain[kind];
+            byte[] plainBytes = Encoding.UTF8.GetBytes(plain);
+            var names = System.Text.RegularExpressions.Regex.Matches(plain, "\"([a-z_]+)\":");
+            foreach (System.Text.RegularExpressions.Match name in names)
+            {
+                for (int k = 0; k < name.Groups[1].Length; k++)
+                {
+                    AssertAgrees(kind, plainBytes); // learnt
+                    byte[] input = (byte[])plainBytes.Clone();
+                    input[name.Groups[1].Index + k] = (byte)'X';
+                    AssertAgrees(kind, input);
+                    Assert.True(_parser.LastScanned, $"{name.Value} byte {k}");
+                }
+            }
+            // Whitespace before a colon, a reordered event, then the learnt layout again.
+            AssertAgrees(kind, plainBytes);
+            AssertAgrees(kind, Encoding.UTF8.GetBytes(plain.Replace("\":", "\" :", StringComparison.Ordinal)));
+            Assert.True(_parser.LastScanned);
+            AssertAgrees(kind, plainBytes);
+            Assert.True(_parser.LastScanned);
+        }
+    }
+
+    [Fact]
     public void TheLastPartialWordIsClassifiedAtEveryLength()
     {
         // The last partial word of the quote bitmap is read as the 64 bytes that end the event (overlapping the word
