@@ -125,6 +125,7 @@ public sealed class EventParser
     private readonly byte[] _scratch;
     private int _scratchUsed;
     private readonly Layout[] _layouts = [new(), new(), new(), new()];
+    private Rfc3339.DayCache _observedDay, _issuedDay; // consecutive reads (queries) mostly share their day
 
     public EventParser(AgencyDirectory agencies, Utf8Interner? cameras = null, int maxEventBytes = DefaultMaxEventBytes)
     {
@@ -176,7 +177,7 @@ public sealed class EventParser
         // Characters never outnumber bytes: only an id over 64 bytes needs counting.
         if (readId.Length == 0 || (readId.Length > 64 && CharacterCount(Text(readId)) > 64)) return Invalid("read_id", "must be 1-64 characters");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
-        if (!Rfc3339.TryParse(Text(observed), out long observedMs)) return BadTimestamp("observed_at");
+        if (!Rfc3339.TryParse(Text(observed), ref _observedDay, out long observedMs)) return BadTimestamp("observed_at");
         if (!double.IsNaN(confidence) && !(confidence >= 0 && confidence <= 1)) return Invalid("confidence", "must be in [0,1]");
         if (!double.IsNaN(lat) && !(lat >= -90 && lat <= 90)) return Invalid("lat", "must be in [-90,90]");
         if (!double.IsNaN(lon) && !(lon >= -180 && lon <= 180)) return Invalid("lon", "must be in [-180,180]");
@@ -221,7 +222,7 @@ public sealed class EventParser
         if (user.IsEmpty) return Invalid("user", "must not be empty");
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Invalid("purpose", "not a purpose of SPEC §2");
         if (!Plate.TryPack(Text(plate), out ulong packed)) return new ParseResult(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
-        if (!Rfc3339.TryParse(Text(issued), out long issuedMs)) return BadTimestamp("issued_at");
+        if (!Rfc3339.TryParse(Text(issued), ref _issuedDay, out long issuedMs)) return BadTimestamp("issued_at");
         long fromMs = long.MinValue, toMs = long.MaxValue;
         if ((seen & (1u << 7)) != 0 && !Rfc3339.TryParse(Text(from), out fromMs)) return BadTimestamp("from");
         if ((seen & (1u << 8)) != 0 && !Rfc3339.TryParse(Text(to), out toMs)) return BadTimestamp("to");

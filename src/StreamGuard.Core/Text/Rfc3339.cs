@@ -17,19 +17,56 @@ public static class Rfc3339
     /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> s, out long unixMs)
     {
+        DayCache none = default;
+        return TryParse(s, ref none, out unixMs);
+    }
+
+    /// <summary>
+    /// The date of the last timestamp parsed: its ten bytes <c>YYYY-MM-DD</c> and its day number. Timestamps in a
+    /// stream mostly fall on the same day as the one before; a date whose bytes equal the cached ones is not parsed
+    /// and checked again (they were a valid date). One per caller and thread.
+    /// </summary>
+    public struct DayCache
+    {
+        internal ulong Head;  // bytes 0-7
+        internal ushort Tail; // bytes 8-9
+        internal long Days;   // since 1970-01-01; valid when Known
+        internal bool Known;
+    }
+
+    /// <summary><see cref="TryParse(ReadOnlySpan{byte}, out long)"/>, reusing the date of the last timestamp when its bytes are the same.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> s, ref DayCache cache, out long unixMs)
+    {
         unixMs = 0;
         if (s.Length < 20) return false;
-        if (!Digits(s, 0, 4, out int year) || s[4] != '-' || !Digits(s, 5, 2, out int month) || s[7] != '-' ||
-            !Digits(s, 8, 2, out int day) || (s[10] is not ((byte)'T' or (byte)'t' or (byte)' ')) ||
+        ulong head = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(s);
+        ushort tail = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(s[8..]);
+        long days;
+        if (cache.Known && head == cache.Head && tail == cache.Tail)
+        {
+            days = cache.Days;
+        }
+        else
+        {
+            if (!Digits(s, 0, 4, out int year) || s[4] != '-' || !Digits(s, 5, 2, out int month) || s[7] != '-' ||
+                !Digits(s, 8, 2, out int day))
+            {
+                return false;
+            }
+            if (year < 1 || (uint)(month - 1) > 11 || day < 1) return false;
+            int dim = DaysInMonth[month - 1];
+            if (month == 2 && DateTime.IsLeapYear(year)) dim = 29;
+            if (day > dim) return false;
+            days = DaysFromCivil(year, month, day);
+            cache = new DayCache { Head = head, Tail = tail, Days = days, Known = true };
+        }
+        if ((s[10] is not ((byte)'T' or (byte)'t' or (byte)' ')) ||
             !Digits(s, 11, 2, out int hour) || s[13] != ':' || !Digits(s, 14, 2, out int minute) || s[16] != ':' ||
             !Digits(s, 17, 2, out int second))
         {
             return false;
         }
-        if (year < 1 || (uint)(month - 1) > 11 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
-        int dim = DaysInMonth[month - 1];
-        if (month == 2 && DateTime.IsLeapYear(year)) dim = 29;
-        if (day > dim) return false;
+        if (hour > 23 || minute > 59 || second > 59) return false;
 
         int i = 19;
         int millis = 0;
@@ -73,7 +110,6 @@ public static class Rfc3339
         }
         if (i != s.Length) return false;
 
-        long days = DaysFromCivil(year, month, day);
         unixMs = ((days * 86_400L + hour * 3600L + minute * 60L + second - offsetMinutes * 60L) * 1000L) + millis;
         // In UTC the instant must still fall in years 1-9999, or Format could not write it back.
         return unixMs >= MinUnixMs && unixMs <= MaxUnixMs;

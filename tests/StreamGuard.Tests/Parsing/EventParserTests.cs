@@ -1060,6 +1060,24 @@ public sealed class EventParserTests
         Assert.False(Rfc3339.TryParse(Encoding.UTF8.GetBytes(text), out _), text);
     }
 
+    [Fact]
+    public void Rfc3339WithADayCacheAgreesWithoutOne()
+    {
+        // The cache skips re-parsing a date whose ten bytes equal the last one's: every timestamp, valid or not, must
+        // parse exactly as without it — same day, other days, a bad time after a good date, a bad date never cached.
+        var random = new Random(1003);
+        var cache = default(Rfc3339.DayCache);
+        string[] days = ["2026-03-03", "2026-03-04", "2024-02-29", "2026-02-29", "2026-3-03x", "0000-01-01"];
+        string[] times = ["T17:22:05Z", "T17:22:05.123+05:30", "t00:00:00z", "T24:00:00Z", "T23:59:60Z", "T12:00:00", "T12:00:00.Z", " 01:02:03-08:00"];
+        for (int i = 0; i < 20_000; i++)
+        {
+            string text = days[random.Next(i < 10_000 ? 2 : days.Length)] + times[random.Next(times.Length)];
+            byte[] bytes = Encoding.ASCII.GetBytes(text);
+            bool expected = Rfc3339.TryParse(bytes, out long expectedMs);
+            Assert.True(expected == Rfc3339.TryParse(bytes, ref cache, out long ms) && ms == expectedMs, text);
+        }
+    }
+
     // ---- plates ------------------------------------------------------------------------------
 
     [Theory]
