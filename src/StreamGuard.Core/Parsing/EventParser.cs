@@ -809,15 +809,15 @@ public sealed class EventParser
             {
                 if ((uint)i < (uint)_s.Length && (uint)(_s[i] - '0') <= 9) return false; // a leading zero
             }
-            else
+            else if (!Digits(ref i, ref mantissa, ref digits))
             {
-                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { if (++digits > 15) return false; mantissa = mantissa * 10 + d; i++; }
+                return false;
             }
             int fraction = 0;
             if ((uint)i < (uint)_s.Length && _s[i] == '.')
             {
                 int first = ++i;
-                while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9) { if (++digits > 15) return false; mantissa = mantissa * 10 + d; i++; }
+                if (!Digits(ref i, ref mantissa, ref digits)) return false;
                 fraction = i - first;
                 if (fraction == 0) return false;
             }
@@ -825,6 +825,21 @@ public sealed class EventParser
             value = fraction > 0 ? mantissa / s_powersOf10[fraction] : mantissa;
             if (negative) value = -value;
             _i = i;
+            return true;
+        }
+
+        /// <summary>The digits from <paramref name="i"/> on, appended to <paramref name="mantissa"/>; false past 15 digits in all.
+        /// One at a time: reading eight at once by word arithmetic was measured twice as slow on coordinates' short runs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly bool Digits(ref int i, ref long mantissa, ref int digits)
+        {
+            uint d;
+            while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9)
+            {
+                if (++digits > 15) return false;
+                mantissa = (mantissa * 10) + d;
+                i++;
+            }
             return true;
         }
 

@@ -108,6 +108,40 @@ public sealed class EventScannerTests
     }
 
     [Fact]
+    public void DecimalsOfEveryDigitSplitReadAlikeInTheMiddleAndAtTheEnd()
+    {
+        // The scanner reads digits eight bytes at a time where the event has eight more bytes, else one at a time: every
+        // split of integer and fraction digits (past the 15-digit limit too), in the middle of an event and as its last
+        // value (the window then runs past the end), must give the reader's result and value.
+        var random = new Random(815);
+        for (int whole = 1; whole <= 17; whole++)
+        {
+            for (int fraction = 0; fraction <= 17; fraction++)
+            {
+                for (int sample = 0; sample < 4; sample++)
+                {
+                    var number = new StringBuilder(sample % 2 == 0 ? "" : "-");
+                    number.Append((char)('1' + random.Next(9)));
+                    for (int k = 1; k < whole; k++) number.Append((char)('0' + random.Next(10)));
+                    if (fraction > 0) number.Append('.');
+                    for (int k = 0; k < fraction; k++) number.Append((char)('0' + random.Next(10)));
+                    string n = sample == 3 ? "0" + number.ToString()[1..] : number.ToString(); // "0" and "05…"
+                    bool plain = whole + fraction <= 15 && !n.StartsWith('0'); // a leading zero is not JSON
+                    foreach (string read in (string[])[
+                        $$"""{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z","lat":{{n}},"image_uri":"x"}""",
+                        $$"""{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z","lon":{{n}}}""",
+                        $$"""{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z","confidence":{{n}} }"""])
+                    {
+                        byte[] input = Encoding.UTF8.GetBytes(read);
+                        AssertAgrees(0, input);
+                        Assert.True(_parser.LastScanned == plain, $"{n}: scanned {_parser.LastScanned}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void TheLastPartialWordIsClassifiedAtEveryLength()
     {
         // The last partial word of the quote bitmap is read as the 64 bytes that end the event (overlapping the word
