@@ -293,8 +293,14 @@ public sealed partial class StreamGuardWorker
             }
             finally
             {
-                consumer.Close();
-                consumer.Dispose();
+                try
+                {
+                    consumer.Close(); // runs the revoked handler, whose commit may throw
+                }
+                finally
+                {
+                    consumer.Dispose();
+                }
             }
         }
         finally
@@ -340,6 +346,9 @@ public sealed partial class StreamGuardWorker
 
     private bool _producerAbandoned;
 
+    /// <summary>Longest flush timeout <see cref="SendOffsetsBounded"/> bounds (a wait takes at most int.MaxValue ms).</summary>
+    private static readonly TimeSpan s_longestBoundedCall = TimeSpan.FromDays(7);
+
     /// <summary>
     /// <c>SendOffsetsToTransaction</c> with a limit the worker enforces itself. librdkafka does not check the timeout of
     /// its group-coordinator requests (confluentinc/librdkafka#5456, open): when the group coordinator goes away during
@@ -352,8 +361,17 @@ public sealed partial class StreamGuardWorker
     private void SendOffsetsBounded(IProducer<byte[], byte[]> producer, List<TopicPartitionOffset> offsets, IConsumerGroupMetadata group)
     {
         TimeSpan timeout = _options.FlushTimeout;
+        if (timeout == Timeout.InfiniteTimeSpan || timeout > s_longestBoundedCall)
+        {
+            // The operator asked to wait for ever (or for longer than a wait can be bounded): no limit of ours either.
+            producer.SendOffsetsToTransaction(offsets, group, timeout);
+            return;
+        }
         TimeSpan limit = timeout + TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(5).Ticks, timeout.Ticks / 2));
-        Task call = Task.Run(() => producer.SendOffsetsToTransaction(offsets, group, timeout));
+        // A thread of its own: a busy thread pool must not delay the call's start past the limit, and a hung call
+        // must not keep a pool thread for good. One thread per commit (every 100 ms by default) costs microseconds.
+        Task call = Task.Factory.StartNew(() => producer.SendOffsetsToTransaction(offsets, group, timeout),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         bool returned;
         try
         {

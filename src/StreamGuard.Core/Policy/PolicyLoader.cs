@@ -62,7 +62,7 @@ public static class PolicyLoader
         foreach (var (k, _) in root.Children)
         {
             string key = Scalar(source, k, "key");
-            if (!s_topLevel.Contains(key)) throw Error(source, k, key.Length == 0 ? "(empty key)" : key, "unknown section");
+            if (!s_topLevel.Contains(key)) throw Error(source, k, KeyName(key), "unknown section");
         }
 
         string version = Required(source, root, "version");
@@ -101,7 +101,7 @@ public static class PolicyLoader
                     "require_reason" => search with { RequireReason = Bool(source, v, "search.require_reason") },
                     "max_window" => search with { MaxWindow = Duration(source, v, "search.max_window") },
                     "max_clock_skew" => search with { MaxClockSkew = Duration(source, v, "search.max_clock_skew") },
-                    _ => throw Error(source, k, "search." + key, "unknown setting"),
+                    _ => throw Error(source, k, "search." + KeyName(key), "unknown setting"),
                 };
             }
         }
@@ -140,7 +140,7 @@ public static class PolicyLoader
         foreach (var (k, _) in a.Children)
         {
             string member = Scalar(source, k, "agencies[]");
-            if (!s_agencyKeys.Contains(member)) throw Error(source, k, "agencies[]." + member, "unknown member");
+            if (!s_agencyKeys.Contains(member)) throw Error(source, k, "agencies[]." + KeyName(member), "unknown member");
         }
         string id = Required(source, a, "id", "agencies[].id");
         if (id.Length is 0 or > 64 || !id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
@@ -238,7 +238,7 @@ public static class PolicyLoader
         foreach (var (k, _) in m.Children)
         {
             string member = Scalar(source, k, section + "[]");
-            if (!allowedKeys.Contains(member)) throw Error(source, k, $"{section}[].{member}", "unknown member");
+            if (!allowedKeys.Contains(member)) throw Error(source, k, $"{section}[].{KeyName(member)}", "unknown member");
         }
         string id = Required(source, m, "id", section + "[].id");
         if (!IsId(id)) throw Error(source, m.Children[new YamlScalarNode("id")], section + "[].id", $"'{id}' must be 1-64 characters of [a-z0-9-]");
@@ -382,6 +382,9 @@ public static class PolicyLoader
         problem = $"'{keyRef}' is not env:NAME or file:PATH";
         return null;
     }
+
+    /// <summary>A key as an error names it: an empty or blank one (<c>"": x</c>) would otherwise name no field.</summary>
+    private static string KeyName(string key) => string.IsNullOrWhiteSpace(key) ? "(empty key)" : key;
 
     private static PolicyException Error(string source, YamlNode node, string field, string message) =>
         new(source, (int)node.Start.Line, field, message);

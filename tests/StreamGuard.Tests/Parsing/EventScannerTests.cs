@@ -110,9 +110,8 @@ public sealed class EventScannerTests
     [Fact]
     public void DecimalsOfEveryDigitSplitReadAlikeInTheMiddleAndAtTheEnd()
     {
-        // The scanner reads digits eight bytes at a time where the event has eight more bytes, else one at a time: every
-        // split of integer and fraction digits (past the 15-digit limit too), in the middle of an event and as its last
-        // value (the window then runs past the end), must give the reader's result and value.
+        // Every split of integer and fraction digits (past the 15-digit limit too), signs and leading zeros, in the middle
+        // of an event and as its last value, must give the reader's result and value (and be scanned when plain).
         var random = new Random(815);
         for (int whole = 1; whole <= 17; whole++)
         {

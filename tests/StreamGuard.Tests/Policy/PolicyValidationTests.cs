@@ -327,6 +327,24 @@ public sealed class PolicyValidationTests
             - {id: ca-lapd, state: CA, level: local}
           "": national
           """, 4, "(empty key)", "unknown section" }, // found by the fuzzer: the message named no field
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, "": x}
+          """, 3, "agencies[].(empty key)", "unknown member" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          agreements:
+            - {id: a1, " ": x}
+          """, 5, "agreements[].(empty key)", "unknown member" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+          search: {"": true}
+          """, 4, "search.(empty key)", "unknown setting" },
         // Rules: at least one deny_* condition, and a citation.
         { """
           version: 1
