@@ -501,7 +501,7 @@ public sealed class EventParser
         {
             // The name this place had in the last event of this kind, as its exact bytes "name": — or found and learnt.
             int member;
-            if (!layout.TryTake(ordinal, s, ref scan, out member))
+            if (!layout.TryTake(ordinal, ref scan, out member))
             {
                 if (!scan.String(out int nameStart, out int nameLength)) return false;
                 member = names.Find(s.Slice(nameStart, nameLength));
@@ -560,56 +560,35 @@ public sealed class EventParser
         for (int w = 0; w < words; w++)
         {
             int at = w << 6;
-            ulong q, special;
-            Vector256<byte> lo, hi;
-            if (at + 64 <= s.Length)
+            // The word's 64 bytes: in place; for the last, partial word the 64 bytes that end the event (overlapping
+            // the word before, shifted so that bit 0 is byte `at`) or a zero-padded copy of a short event (masked).
+            scoped ref byte word = ref Unsafe.Add(ref start, at);
+            int shift = 0;
+            ulong valid = ulong.MaxValue;
+            if (at + 64 > s.Length)
             {
-                lo = Vector256.LoadUnsafe(ref start, (nuint)at);
-                hi = Vector256.LoadUnsafe(ref start, (nuint)at + 32);
-                q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
-                special = Bits(Special(lo), Special(hi));
-            }
-            else
-            {
-                // The last, partial word: the 64 bytes that end the event (the word before it overlaps), or a zero-padded
-                // copy of a short event; shifted so that bit 0 is byte `at` and nothing past the end is set.
-                int rest = s.Length - at;
                 if (s.Length >= 64)
                 {
-                    lo = Vector256.LoadUnsafe(ref start, (nuint)(s.Length - 64));
-                    hi = Vector256.LoadUnsafe(ref start, (nuint)(s.Length - 32));
+                    word = ref Unsafe.Add(ref start, s.Length - 64);
+                    shift = at + 64 - s.Length;
                 }
                 else
                 {
                     s.CopyTo(tail);
-                    lo = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(tail));
-                    hi = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(tail), 32);
-                }
-                q = Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"')));
-                special = Bits(Special(lo), Special(hi));
-                if (s.Length >= 64)
-                {
-                    q >>= 64 - rest;
-                    special >>= 64 - rest;
-                }
-                else
-                {
-                    ulong valid = (1UL << rest) - 1;
-                    q &= valid;
-                    special &= valid;
+                    word = ref MemoryMarshal.GetReference(tail);
+                    valid = (1UL << s.Length) - 1;
                 }
             }
+            Vector256<byte> lo = Vector256.LoadUnsafe(ref word);
+            Vector256<byte> hi = Vector256.LoadUnsafe(ref word, 32);
+            ulong q = (Bits(Vector256.Equals(lo, Vector256.Create((byte)'"')), Vector256.Equals(hi, Vector256.Create((byte)'"'))) >> shift) & valid;
+            ulong special = (Bits(Special(lo), Special(hi)) >> shift) & valid;
             high |= lo | hi;
             quotes[w] = q;
             if (special == 0) { insideCarry = (ulong)-(long)(BitOperations.PopCount(q) & 1) ^ insideCarry; continue; }
             // Rare: a backslash or a control character somewhere in these 64 bytes. Which, from the same bytes.
-            ulong b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\')));
-            ulong ws = Bits(Whitespace(lo), Whitespace(hi));
-            if (s.Length >= 64 && at + 64 > s.Length)
-            {
-                b >>= 64 - (s.Length - at);
-                ws >>= 64 - (s.Length - at);
-            }
+            ulong b = Bits(Vector256.Equals(lo, Vector256.Create((byte)'\\')), Vector256.Equals(hi, Vector256.Create((byte)'\\'))) >> shift;
+            ulong ws = Bits(Whitespace(lo), Whitespace(hi)) >> shift;
             if ((special & b) != 0) return false;
             // Control characters: whitespace outside strings only.
             if ((special & ~ws) != 0) return false;
@@ -661,20 +640,13 @@ public sealed class EventParser
         /// <summary>If the bytes at the scanner's position are the name learnt for <paramref name="ordinal"/> and its
         /// colon, moves past them and gives that name's member.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryTake(int ordinal, ReadOnlySpan<byte> s, ref Scanner scan, out int member)
+        public bool TryTake(int ordinal, ref Scanner scan, out int member)
         {
             member = -1;
             if ((uint)ordinal >= Places) return false;
             ref Token t = ref _tokens[ordinal];
-            int at = scan.Position, n = t.Length;
-            if (n == 0 || n > s.Length - at) return false;
-            ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(s), at);
-            bool same = n >= 8
-                ? Unsafe.ReadUnaligned<ulong>(ref p) == t.First && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, n - 8)) == t.Last
-                : Unsafe.ReadUnaligned<uint>(ref p) == (uint)t.First && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, n - 4)) == (uint)t.Last;
-            if (!same) return false;
+            if (t.Length == 0 || !scan.TakeWords(t.First, t.Last, t.Length)) return false;
             member = t.Member;
-            scan.Position = at + n;
             return true;
         }
 
@@ -713,11 +685,18 @@ public sealed class EventParser
         private readonly ReadOnlySpan<ulong> _quotes = quotes;
         private int _i;
 
-        /// <summary>The index of the next byte to read.</summary>
-        public int Position
+        /// <summary>If the next <paramref name="n"/> bytes (4 to 16) are the ones whose first and last 8 (under 8: 4)
+        /// are <paramref name="first"/> and <paramref name="last"/>, moves past them.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool TakeWords(ulong first, ulong last, int n)
         {
-            readonly get => _i;
-            set => _i = value;
+            if (n > _s.Length - _i) return false;
+            ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(_s), _i);
+            bool same = n >= 8
+                ? Unsafe.ReadUnaligned<ulong>(ref p) == first && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, n - 8)) == last
+                : Unsafe.ReadUnaligned<uint>(ref p) == (uint)first && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, n - 4)) == (uint)last;
+            if (same) _i += n;
+            return same;
         }
 
         public readonly bool AtEnd()
