@@ -491,28 +491,57 @@ public sealed class EventParser
         // ASCII is valid UTF-8; anything else is checked whole, as the reader path would (which reports it).
         validUtf8 = ascii || Utf8.IsValid(s);
         if (!validUtf8) return false;
-        var scan = new Scanner(s, quotes);
+        // The walk keeps its state in locals — the position, and a cursor over the quote bitmap (Walk.NextQuote) — so
+        // that the JIT holds them in registers: a scanner struct passed to calls lived in memory, and every step of the
+        // position went through a store and a load.
+        ref byte p = ref MemoryMarshal.GetReference(s);
+        int n = s.Length, i = 0;
+        int word = 0;
+        ulong bits = quotes.IsEmpty ? 0 : quotes[0];
 
-        scan.SkipWhitespace();
-        if (!scan.Take('{')) return false;
-        scan.SkipWhitespace();
-        if (scan.Take('}')) return scan.AtEnd(); // no member: no text
+        Walk.SkipWhitespace(ref p, n, ref i);
+        if (!Walk.Take(ref p, n, ref i, '{')) return false;
+        Walk.SkipWhitespace(ref p, n, ref i);
+        if (Walk.Take(ref p, n, ref i, '}')) return Walk.AtEnd(ref p, n, i); // no member: no text
         for (int ordinal = 0; ; ordinal++)
         {
             // The name this place had in the last event of this kind, as its exact bytes "name": — or found and learnt.
             int member;
-            if (!layout.TryTake(ordinal, ref scan, out member))
+            if (layout.TryTake(ordinal, ref p, n, ref i, out member))
             {
-                if (!scan.String(out int nameStart, out int nameLength)) return false;
+                // The learnt bytes hold the name's two quotes: the cursor moves past them.
+                if (!Walk.NextQuote(quotes, ref word, ref bits, out _) || !Walk.NextQuote(quotes, ref word, ref bits, out _)) return false;
+            }
+            else
+            {
+                if (!Walk.String(ref p, n, ref i, quotes, ref word, ref bits, out int nameStart, out int nameLength)) return false;
                 member = names.Find(s.Slice(nameStart, nameLength));
                 layout.Learn(ordinal, s, nameStart, nameLength, member);
-                scan.SkipWhitespace();
-                if (!scan.Take(':')) return false;
+                Walk.SkipWhitespace(ref p, n, ref i);
+                if (!Walk.Take(ref p, n, ref i, ':')) return false;
             }
-            scan.SkipWhitespace();
+            Walk.SkipWhitespace(ref p, n, ref i);
             if (member < 0)
             {
-                if (!scan.SkipValue(0)) return false;
+                if ((uint)i < (uint)n && Unsafe.Add(ref p, i) == '"')
+                {
+                    if (!Walk.String(ref p, n, ref i, quotes, ref word, ref bits, out _, out _)) return false;
+                }
+                else
+                {
+                    // An object of compact string members (the usual unknown object), or else any value by the general
+                    // skip; then the cursor is set again from the position.
+                    int end = Walk.SkipCompactStringObject(s, quotes, i);
+                    if (end < 0)
+                    {
+                        var scan = new Scanner(s, quotes, i);
+                        if (!scan.SkipValue(0)) return false;
+                        end = scan.Position;
+                    }
+                    i = end;
+                    word = i >> 6;
+                    bits = word < quotes.Length ? quotes[word] & (ulong.MaxValue << (i & 63)) : 0;
+                }
             }
             else
             {
@@ -521,21 +550,21 @@ public sealed class EventParser
                 m.Seen |= bit | bit << 16;
                 if ((numbers & bit) != 0)
                 {
-                    if (!scan.Decimal(out m.Num[member])) return false;
+                    if (!Walk.Decimal(ref p, n, ref i, out m.Num[member])) return false;
                 }
                 else
                 {
-                    if (!scan.String(out int start, out int length)) return false;
+                    if (!Walk.String(ref p, n, ref i, quotes, ref word, ref bits, out int start, out int length)) return false;
                     m.Str[member] = new Utf8Range(start, length); // the event is copied whole into scratch below
                 }
             }
-            scan.SkipWhitespace();
-            if (scan.Take(','))
+            Walk.SkipWhitespace(ref p, n, ref i);
+            if (Walk.Take(ref p, n, ref i, ','))
             {
-                scan.SkipWhitespace();
+                Walk.SkipWhitespace(ref p, n, ref i);
                 continue;
             }
-            if (!scan.Take('}') || !scan.AtEnd()) return false;
+            if (!Walk.Take(ref p, n, ref i, '}') || !Walk.AtEnd(ref p, n, i)) return false;
             // Without escapes a string's text is its bytes in the event: one copy of the event, at the start of scratch,
             // and every range points into it where the string stands (the reader path copies each string instead).
             s.CopyTo(_scratch);
@@ -637,15 +666,23 @@ public sealed class EventParser
             public int Member;
         }
 
-        /// <summary>If the bytes at the scanner's position are the name learnt for <paramref name="ordinal"/> and its
-        /// colon, moves past them and gives that name's member.</summary>
+        /// <summary>If the bytes at position <paramref name="i"/> of the event <paramref name="p"/> (<paramref name="n"/>
+        /// bytes) are the name learnt for <paramref name="ordinal"/> and its colon, moves past them and gives that name's
+        /// member: its first and last 8 bytes (under 8: 4) compared as words.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryTake(int ordinal, ref Scanner scan, out int member)
+        public bool TryTake(int ordinal, ref byte p, int n, ref int i, out int member)
         {
             member = -1;
             if ((uint)ordinal >= Places) return false;
             ref Token t = ref _tokens[ordinal];
-            if (t.Length == 0 || !scan.TakeWords(t.First, t.Last, t.Length)) return false;
+            int length = t.Length;
+            if (length == 0 || length > n - i) return false;
+            ref byte at = ref Unsafe.Add(ref p, i);
+            bool same = length >= 8
+                ? Unsafe.ReadUnaligned<ulong>(ref at) == t.First && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref at, length - 8)) == t.Last
+                : Unsafe.ReadUnaligned<uint>(ref at) == (uint)t.First && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref at, length - 4)) == (uint)t.Last;
+            if (!same) return false;
+            i += length;
             member = t.Member;
             return true;
         }
@@ -678,33 +715,173 @@ public sealed class EventParser
         }
     }
 
-    /// <summary>The structure walk of <see cref="TryScan"/>: a position in the event and the event's quote bitmap.</summary>
-    private ref struct Scanner(ReadOnlySpan<byte> s, ReadOnlySpan<ulong> quotes)
+    /// <summary>
+    /// The steps of <see cref="TryScan"/>'s walk over the event <c>p</c> of <c>n</c> bytes at position <c>i</c>, as
+    /// static methods the JIT inlines, so the walk's position and quote cursor stay in registers. Every read is
+    /// checked against <c>n</c> first.
+    /// </summary>
+    private static class Walk
+    {
+        /// <summary>Outside strings, Classify let through no byte up to 0x20 but space, tab, CR and LF: one comparison each.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void SkipWhitespace(ref byte p, int n, ref int i)
+        {
+            while ((uint)i < (uint)n && Unsafe.Add(ref p, i) <= (byte)' ') i++;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Take(ref byte p, int n, ref int i, char c)
+        {
+            if ((uint)i >= (uint)n || Unsafe.Add(ref p, i) != c) return false;
+            i++;
+            return true;
+        }
+
+        /// <summary>Only whitespace from <paramref name="i"/> to the end.</summary>
+        public static bool AtEnd(ref byte p, int n, int i)
+        {
+            SkipWhitespace(ref p, n, ref i);
+            return i == n;
+        }
+
+        /// <summary>
+        /// The next quote's position from the cursor over the quote bitmap: <paramref name="word"/>, the word it is in,
+        /// and <paramref name="bits"/>, that word's quotes not yet met. The walk meets every quote in order (each opens
+        /// or closes a string it reads, skips, or takes as a learnt name), so a string's quotes are the cursor's next two:
+        /// taking one clears the lowest bit of a register instead of loading the bitmap word at the position, which keeps
+        /// the position out of the walk's dependency chain. False past the last quote.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool NextQuote(ReadOnlySpan<ulong> quotes, ref int word, ref ulong bits, out int position)
+        {
+            while (bits == 0)
+            {
+                if (++word >= quotes.Length)
+                {
+                    position = 0;
+                    return false;
+                }
+                bits = quotes[word];
+            }
+            position = (word << 6) + BitOperations.TrailingZeroCount(bits);
+            bits &= bits - 1;
+            return true;
+        }
+
+        /// <summary>A string at the position: its content; the position moves past its closing quote. The cursor's next
+        /// quote must be this one (a walk out of step falls back to the reader, never misreads); the one after closes the
+        /// string (Classify ruled out escapes).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool String(ref byte p, int n, ref int i, ReadOnlySpan<ulong> quotes, ref int word, ref ulong bits, out int start, out int length)
+        {
+            start = i + 1;
+            length = 0;
+            if ((uint)i >= (uint)n || Unsafe.Add(ref p, i) != '"') return false;
+            if (!NextQuote(quotes, ref word, ref bits, out int open) || open != i || !NextQuote(quotes, ref word, ref bits, out int end)) return false;
+            length = end - start;
+            i = end + 1;
+            return true;
+        }
+
+        /// <summary>
+        /// A plain decimal (<c>-?(0|[1-9]d*)(.d+)?</c>, at most 15 digits) read as <see cref="TryFastDouble"/> reads it;
+        /// false for anything else (an exponent, more digits, bad syntax), which Utf8JsonReader then decides.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Decimal(ref byte p, int n, ref int position, out double value)
+        {
+            value = 0;
+            int i = position;
+            bool negative = (uint)i < (uint)n && Unsafe.Add(ref p, i) == '-';
+            if (negative) i++;
+            if ((uint)i >= (uint)n) return false;
+            uint d = (uint)(Unsafe.Add(ref p, i) - '0');
+            if (d > 9) return false;
+            long mantissa = d;
+            int integerStart = i;
+            i++;
+            if (d == 0)
+            {
+                if ((uint)i < (uint)n && (uint)(Unsafe.Add(ref p, i) - '0') <= 9) return false; // a leading zero
+            }
+            else
+            {
+                Digits(ref p, n, ref i, ref mantissa);
+            }
+            int digits = i - integerStart, fraction = 0;
+            if ((uint)i < (uint)n && Unsafe.Add(ref p, i) == '.')
+            {
+                int first = ++i;
+                Digits(ref p, n, ref i, ref mantissa);
+                fraction = i - first;
+                if (fraction == 0) return false;
+                digits += fraction;
+            }
+            // Past 15 digits the mantissa may have lost digits (or wrapped): the reader path decides those.
+            if (digits > 15) return false;
+            if ((uint)i < (uint)n && (Unsafe.Add(ref p, i) | 0x20) == 'e') return false;
+            value = fraction > 0 ? mantissa / s_powersOf10[fraction] : mantissa;
+            if (negative) value = -value;
+            position = i;
+            return true;
+        }
+
+        /// <summary>The digits from <paramref name="i"/> on, appended to <paramref name="mantissa"/> (which wraps harmlessly
+        /// past 18 digits: the caller counts them and rejects more than 15). One at a time: reading eight at once by word
+        /// arithmetic was measured twice as slow on coordinates' short runs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Digits(ref byte p, int n, ref int i, ref long mantissa)
+        {
+            uint d;
+            while ((uint)i < (uint)n && (d = (uint)(Unsafe.Add(ref p, i) - '0')) <= 9)
+            {
+                mantissa = unchecked((mantissa * 10) + d);
+                i++;
+            }
+        }
+
+        /// <summary>
+        /// An object of string members written without whitespace (<c>{"make":"TOYOTA","model":"CAMRY"}</c>, the usual
+        /// unknown object) at <paramref name="open"/>, skipped from quote to quote in the bitmap: between a name's closing
+        /// quote and its value's opening quote only <c>:</c>, between a value and the next name only <c>,</c>, after the
+        /// last value <c>}</c>. The position after the object, or -1 for anything else — whitespace, another type of
+        /// value, nesting, an empty object, no object — which the general skip then takes or rejects.
+        /// </summary>
+        public static int SkipCompactStringObject(ReadOnlySpan<byte> s, ReadOnlySpan<ulong> quotes, int open)
+        {
+            if ((uint)(open + 1) >= (uint)s.Length || s[open] != '{') return -1;
+            int word = (open + 1) >> 6;
+            ulong bits = quotes[word] & (ulong.MaxValue << ((open + 1) & 63));
+            int expect = open + 1; // where the next name's opening quote must stand
+            while (true)
+            {
+                // Four quotes a member: name open, name close, value open, value close.
+                if (!NextQuote(quotes, ref word, ref bits, out int nameOpen) || nameOpen != expect ||
+                    !NextQuote(quotes, ref word, ref bits, out int nameClose) ||
+                    !NextQuote(quotes, ref word, ref bits, out int valueOpen) || valueOpen != nameClose + 2 || s[nameClose + 1] != ':' ||
+                    !NextQuote(quotes, ref word, ref bits, out int valueClose) || valueClose + 1 >= s.Length)
+                {
+                    return -1;
+                }
+                byte after = s[valueClose + 1];
+                if (after == '}') return valueClose + 2;
+                if (after != ',') return -1;
+                expect = valueClose + 2;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The general skip of an unknown member's value of any type (<see cref="SkipValue"/>), for what the walk's fast
+    /// paths do not take: a position in the event and the event's quote bitmap, each string's end found from the bitmap.
+    /// </summary>
+    private ref struct Scanner(ReadOnlySpan<byte> s, ReadOnlySpan<ulong> quotes, int position)
     {
         private readonly ReadOnlySpan<byte> _s = s;
         private readonly ReadOnlySpan<ulong> _quotes = quotes;
-        private int _i;
+        private int _i = position;
 
-        /// <summary>If the next <paramref name="n"/> bytes (4 to 16) are the ones whose first and last 8 (under 8: 4)
-        /// are <paramref name="first"/> and <paramref name="last"/>, moves past them.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TakeWords(ulong first, ulong last, int n)
-        {
-            if (n > _s.Length - _i) return false;
-            ref byte p = ref Unsafe.Add(ref MemoryMarshal.GetReference(_s), _i);
-            bool same = n >= 8
-                ? Unsafe.ReadUnaligned<ulong>(ref p) == first && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, n - 8)) == last
-                : Unsafe.ReadUnaligned<uint>(ref p) == (uint)first && Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, n - 4)) == (uint)last;
-            if (same) _i += n;
-            return same;
-        }
-
-        public readonly bool AtEnd()
-        {
-            int i = _i;
-            while ((uint)i < (uint)_s.Length && _s[i] <= (byte)' ') i++;
-            return i == _s.Length;
-        }
+        public readonly int Position => _i;
 
         /// <summary>Outside strings, Classify let through no byte up to 0x20 but space, tab, CR and LF: one comparison each.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -764,60 +941,6 @@ public sealed class EventParser
                 int exponent = _i;
                 SkipDigits(exponent);
                 if (_i == exponent) return false;
-            }
-            return true;
-        }
-
-        /// <summary>
-        /// A plain decimal (<c>-?(0|[1-9]d*)(.d+)?</c>, at most 15 digits) read as <see cref="TryFastDouble"/> reads it;
-        /// false for anything else (an exponent, more digits, bad syntax), which Utf8JsonReader then decides.
-        /// </summary>
-        public bool Decimal(out double value)
-        {
-            value = 0;
-            int i = _i;
-            bool negative = (uint)i < (uint)_s.Length && _s[i] == '-';
-            if (negative) i++;
-            if ((uint)i >= (uint)_s.Length) return false;
-            uint d = (uint)(_s[i] - '0');
-            if (d > 9) return false;
-            long mantissa = d;
-            int digits = 1;
-            i++;
-            if (d == 0)
-            {
-                if ((uint)i < (uint)_s.Length && (uint)(_s[i] - '0') <= 9) return false; // a leading zero
-            }
-            else if (!Digits(ref i, ref mantissa, ref digits))
-            {
-                return false;
-            }
-            int fraction = 0;
-            if ((uint)i < (uint)_s.Length && _s[i] == '.')
-            {
-                int first = ++i;
-                if (!Digits(ref i, ref mantissa, ref digits)) return false;
-                fraction = i - first;
-                if (fraction == 0) return false;
-            }
-            if ((uint)i < (uint)_s.Length && (_s[i] | 0x20) == 'e') return false;
-            value = fraction > 0 ? mantissa / s_powersOf10[fraction] : mantissa;
-            if (negative) value = -value;
-            _i = i;
-            return true;
-        }
-
-        /// <summary>The digits from <paramref name="i"/> on, appended to <paramref name="mantissa"/>; false past 15 digits in all.
-        /// One at a time: reading eight at once by word arithmetic was measured twice as slow on coordinates' short runs.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private readonly bool Digits(ref int i, ref long mantissa, ref int digits)
-        {
-            uint d;
-            while ((uint)i < (uint)_s.Length && (d = (uint)(_s[i] - '0')) <= 9)
-            {
-                if (++digits > 15) return false;
-                mantissa = (mantissa * 10) + d;
-                i++;
             }
             return true;
         }

@@ -141,6 +141,46 @@ public sealed class EventScannerTests
     }
 
     [Fact]
+    public void UnknownObjectsOfCompactStringsAreSkippedAndEveryOtherShapeAgrees()
+    {
+        // The walk skips an unknown object of compact string members from quote to quote; every other shape must fall to
+        // the general skip (or the reader) with the same result, wherever the object stands across the 64-byte words.
+        string[] scanned =
+        [
+            """{"make":"TOYOTA"}""", """{"make":"TOYOTA","model":"CAMRY","color":"SILVER","type":"SEDAN"}""", """{"":""}""",
+            """{"a":"","b":"x"}""", """{ "make":"TOYOTA"}""", """{"make": "TOYOTA"}""", """{"make":"TOYOTA" }""",
+            """{"make" :"TOYOTA"}""", """{"make":"TOYOTA" ,"model":"CAMRY"}""", """{"make":"TOYOTA", "model":"CAMRY"}""",
+            """{"make":"TOYOTA","year":2019}""", """{"make":"TOYOTA","n":{"a":"b"}}""", """{"n":{"a":"b"},"make":"TOYOTA"}""",
+            """{"make":"TOYOTA","m":["a"]}""", """{"make":"TOYOTA","t":true}""", """{}""",
+        ];
+        string[] broken =
+        [
+            """{"make":"TOYOTA",}""", """{"make""TOYOTA"}""", """{"make","TOYOTA"}""", """{"make":"TOYOTA":"x"}""",
+            """{"make":"TOYOTA"]""", """{"make":"TOYOTA"}}""", """{"make":"TOYOTA""model":"CAMRY"}""", """{"make":"TOYOTA",,"model":"CAMRY"}""",
+            """{"make":"TOYOTA";"model":"CAMRY"}""", """{"make":}""", """{"make"}""", """{:"TOYOTA"}""", """{"make":"TOYOTA",""",
+        ];
+        for (int pad = 0; pad < 70; pad++)
+        {
+            foreach ((string[] values, bool ok) in ((string[], bool)[])[(scanned, true), (broken, false)])
+            {
+                foreach (string vehicle in values)
+                {
+                    foreach (bool last in (bool[])[false, true])
+                    {
+                        string read = "{\"pad\":\"" + new string('x', pad) + "\",\"read_id\":\"r1\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\",\"observed_at\":\"2026-03-03T17:22:05Z\"" +
+                            (last ? ",\"vehicle\":" + vehicle + "}" : ",\"vehicle\":" + vehicle + ",\"image_uri\":\"https://e.example/x.jpg\"}");
+                        byte[] input = Encoding.UTF8.GetBytes(read);
+                        AssertAgrees(0, input);
+                        (ParseResult result, _) = Parse(_parser, 0, input);
+                        Assert.True(result.IsOk == ok, $"pad {pad}, {vehicle}: {result.Reason}");
+                        Assert.True(_parser.LastScanned == ok, $"pad {pad}, {vehicle}: scanned {_parser.LastScanned}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void TheLastPartialWordIsClassifiedAtEveryLength()
     {
         // The last partial word of the quote bitmap is read as the 64 bytes that end the event (overlapping the word
