@@ -33,7 +33,10 @@ public sealed partial class KafkaOutputSink : IOutputSink
     /// <param name="topics">Output topic names.</param>
     /// <param name="auditPartitions">Partitions of the audit topic: chain <c>pN</c> goes to partition N mod this, so
     /// its head can be found again (<see cref="AuditChainReader"/>); 0 = by key.</param>
-    public KafkaOutputSink(IProducer<byte[], byte[]> producer, TopicNames topics, int auditPartitions = 0)
+    /// <param name="ackLatency">Where sampled events' consumed → outputs acknowledged latency goes (<see cref="AckLatency"/>); null = not measured.</param>
+    /// <param name="sampleEvery">Times every this many-th event that produces outputs (1 = every one).</param>
+    public KafkaOutputSink(IProducer<byte[], byte[]> producer, TopicNames topics, int auditPartitions = 0,
+        SharedLatencyHistogram? ackLatency = null, int sampleEvery = 8)
     {
         _producer = producer;
         _topics = topics;
@@ -48,14 +51,15 @@ public sealed partial class KafkaOutputSink : IOutputSink
         for (int p = 0; p < _auditByPartition.Length; p++) _auditByPartition[p] = new TopicPartition(topics.Audit, p);
         _sharedHeaders.Add(_recipientHeader);
         _sharedHeaders.Add(_decisionHeader);
-        _onDelivery = report =>
+        _onDelivery = CountDelivery;
+        if (ackLatency is not null)
         {
-            if (report.Error.IsError)
-            {
-                Interlocked.Increment(ref _deliveryErrors);
-                Interlocked.CompareExchange(ref _firstError, report.Error, null);
-            }
-        };
+            ArgumentOutOfRangeException.ThrowIfLessThan(sampleEvery, 1);
+            AckLatency = ackLatency;
+            _sampleEvery = sampleEvery;
+            _probes = new AckProbe[ProbeRingSize];
+            for (int i = 0; i < _probes.Length; i++) _probes[i] = new AckProbe(this, ackLatency);
+        }
     }
 
     public long DeliveryErrors => Interlocked.Read(ref _deliveryErrors);
@@ -116,7 +120,8 @@ public sealed partial class KafkaOutputSink : IOutputSink
     public void Forward(string topic, int partition, byte[]? key, byte[]? value, string origin)
     {
         var headers = new Headers { { "sg-origin", System.Text.Encoding.UTF8.GetBytes(origin) } };
-        Send(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers });
+        // Not an output of the event: it is decided, and its outputs timed, where it is forwarded to.
+        Send(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers }, null);
         _producedTo[topic == _topics.RepartitionReads ? RepartitionReadsIndex : RepartitionQueriesIndex]++;
     }
 
@@ -127,23 +132,35 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _message.Key = key!;
         _message.Value = _values.Copy(value);
         _message.Headers = headers;
-        Send(destination, _message);
+        Send(destination, _message, _timed);
     }
 
-    private void Send(TopicPartition destination, Message<byte[], byte[]> message)
+    // probe: the timed event's, whose handler then takes the delivery report; null for the shared handler.
+    private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbe? probe)
     {
+        Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? _onDelivery : probe.Handler;
         while (true)
         {
+            probe?.Add();
+            bool queued = false;
             try
             {
-                _producer.Produce(destination, message, _onDelivery);
-                Produced++;
-                return;
+                _producer.Produce(destination, message, handler);
+                queued = true;
             }
             catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 // Back-pressure: wait for deliveries instead of growing memory.
                 _producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+            finally
+            {
+                if (!queued) probe?.Remove();
+            }
+            if (queued)
+            {
+                Produced++;
+                return;
             }
         }
     }

@@ -56,6 +56,27 @@ public sealed partial class StreamGuardWorker
     /// <summary>Decision latency in microseconds: from the event's arrival in the worker to its outputs handed to the producer.</summary>
     public LongHistogram DecisionLatencyMicros { get; } = new(60_000_000, 3);
 
+    /// <summary>
+    /// Acknowledgement latency in microseconds, for every <see cref="WorkerOptions.AckLatencySampleEvery"/>-th event that
+    /// produces outputs: from the event's arrival in the worker (as <see cref="DecisionLatencyMicros"/>) to the broker's
+    /// acknowledgement (acks=all) of the last of its outputs, as its delivery report reaches the worker. With
+    /// transactions on, outputs are acknowledged when written, before the transaction that makes them visible to
+    /// read_committed readers commits: see <see cref="CommitLatencyMicros"/>.
+    /// </summary>
+    public SharedLatencyHistogram AckLatencyMicros { get; } = new();
+
+    /// <summary>
+    /// Commit latency in microseconds, for the same sampled events: from the event's arrival in the worker to the
+    /// return of the commit that covers it — the transaction's commit (exactly-once), or the flush and offset commit
+    /// (at-least-once). Bounded below by nothing and above by about <see cref="WorkerOptions.CommitInterval"/> plus
+    /// the commit's own time.
+    /// </summary>
+    public SharedLatencyHistogram CommitLatencyMicros { get; } = new();
+
+    // Consumed timestamps of the sampled events since the last commit (the worker's thread only); beyond its size, counted as skipped.
+    private readonly long[] _uncommittedSamples = new long[4096];
+    private int _uncommittedSampleCount;
+
     /// <summary>End-to-end latency in milliseconds: from the input record's timestamp to its outputs handed to the producer.</summary>
     public LongHistogram EndToEndMillis { get; } = new(3_600_000, 3);
 
@@ -153,7 +174,8 @@ public sealed partial class StreamGuardWorker
                 throw new InvalidOperationException($"{_options.Topics.Audit}: partition count unknown (topic missing or metadata failed): " +
                     "without it audit chains cannot be resumed; create the topic or check the connection");
             }
-            var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions);
+            int sampleEvery = _options.AckLatencySampleEvery;
+            var sink = new KafkaOutputSink(producer, _options.Topics, auditPartitions, sampleEvery > 0 ? AckLatencyMicros : null, Math.Max(1, sampleEvery));
             Sink = sink;
             StreamGuardEngine engine = _engineFactory(sink);
             Engine = engine;
@@ -208,6 +230,7 @@ public sealed partial class StreamGuardWorker
                     // Exactly-once: the open transaction holds decisions on chains another worker now continues; it must
                     // never commit. The loop aborts it and stops (a restart resumes from what was committed).
                     _partitionsLost = _options.ExactlyOnce;
+                    DropUncommittedSamples(); // some are of the lost partitions: no commit of this worker covers them
                 })
                 .Build();
             using IConsumer<byte[]?, byte[]?>? hotlists = OpenTables(consumerConfig, partitionsOf, engine);
@@ -260,7 +283,17 @@ public sealed partial class StreamGuardWorker
                         _consumed[topic]++;
                         long start = Stopwatch.GetTimestamp();
                         var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
-                        if (Dispatch(result, topic, source, engine, sink))
+                        sink.BeginEvent(start);
+                        bool decided;
+                        try
+                        {
+                            decided = Dispatch(result, topic, source, engine, sink);
+                        }
+                        finally
+                        {
+                            if (sink.EndEvent()) AddUncommittedSample(start);
+                        }
+                        if (decided)
                         {
                             long end = Stopwatch.GetTimestamp();
                             DecisionLatencyMicros.RecordValue(Math.Max(0, (end - start) * 1_000_000 / Stopwatch.Frequency));
@@ -341,6 +374,7 @@ public sealed partial class StreamGuardWorker
         if (sink.DeliveryErrors > 0) throw new KafkaException(sink.FirstError ?? new Error(ErrorCode.Unknown, "output delivery failed"));
         if (offsets is null || CheckTransactionalOffsets(consumer, offsets)) _pending.Clear();
         Commits++;
+        RecordCommittedSamples();
         producer.BeginTransaction();
     }
 
@@ -738,5 +772,30 @@ public sealed partial class StreamGuardWorker
         }
         _pending.Clear();
         Commits++;
+        RecordCommittedSamples();
+    }
+
+    private void AddUncommittedSample(long consumedTicks)
+    {
+        if (_uncommittedSampleCount == _uncommittedSamples.Length)
+        {
+            CommitLatencyMicros.CountSkipped();
+            return;
+        }
+        _uncommittedSamples[_uncommittedSampleCount++] = consumedTicks;
+    }
+
+    /// <summary>After a commit: every sampled event consumed before it is covered by it.</summary>
+    private void RecordCommittedSamples()
+    {
+        long now = Stopwatch.GetTimestamp();
+        for (int i = 0; i < _uncommittedSampleCount; i++) CommitLatencyMicros.Record(now - _uncommittedSamples[i]);
+        _uncommittedSampleCount = 0;
+    }
+
+    private void DropUncommittedSamples()
+    {
+        for (int i = 0; i < _uncommittedSampleCount; i++) CommitLatencyMicros.CountSkipped();
+        _uncommittedSampleCount = 0;
     }
 }

@@ -14,7 +14,9 @@ namespace StreamGuard.Kafka;
 /// <remarks>
 /// The hot path stays as it was: the counters are the ones the worker, its sink and the engine already keep (plain
 /// increments on the worker's thread), published by observable instruments that read them when a collector asks. Only
-/// the decision-latency histogram is recorded per event, with no tags (nothing allocated). Consumer lag comes from
+/// the decision-latency histogram is recorded per event, with no tags (nothing allocated), and the acknowledgement-latency
+/// histogram per sampled event (<see cref="WorkerOptions.AckLatencySampleEvery"/>), from whichever thread saw the last
+/// acknowledgement. Consumer lag comes from
 /// librdkafka's statistics (each partition's last stable offset against the worker's position), refreshed every
 /// <c>statistics.interval.ms</c> (5 s unless set with <c>--kafka</c>).
 /// </remarks>
@@ -44,6 +46,9 @@ public sealed class WorkerMetrics
         _worker = worker;
         _latency = meter.CreateHistogram<double>("streamguard.decision.duration", "s",
             "Time from an event's arrival in the worker to its outputs handed to the producer",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
+        worker.AckLatencyMicros.Mirror = meter.CreateHistogram<double>("streamguard.output.ack.duration", "s",
+            "Time from an event's arrival in the worker to the broker's acknowledgement of the last of its outputs (every Nth event with outputs)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
         meter.CreateObservableCounter("streamguard.events.consumed", ConsumedMeasurements, description: "Records consumed, by input topic");
         meter.CreateObservableCounter("streamguard.events.produced", ProducedMeasurements, description: "Records produced, by output topic");
