@@ -26,7 +26,8 @@ public sealed partial class KafkaOutputSink
     private readonly int _sampleEvery;
     private AckProbe? _timed; // the probe of the event being dispatched; the worker's thread only
     private long _nextProbe;
-    private int _sinceSample;
+    private int _sinceSample; // events with outputs since the last one timed
+    private int _eventOutputs; // outputs of the event being dispatched, timed or not
 
     /// <summary>Consumed → every output acknowledged, for sampled events; null when not measured.</summary>
     public SharedLatencyHistogram? AckLatency { get; }
@@ -37,7 +38,8 @@ public sealed partial class KafkaOutputSink
     /// </summary>
     internal void BeginEvent(long consumedTicks)
     {
-        if (AckLatency is null || ++_sinceSample < _sampleEvery) return;
+        _eventOutputs = 0;
+        if (AckLatency is null || _sinceSample + 1 < _sampleEvery) return;
         AckProbe probe = _probes[(int)(_nextProbe++ & (ProbeRingSize - 1))];
         if (!probe.TryArm(consumedTicks))
         {
@@ -55,10 +57,14 @@ public sealed partial class KafkaOutputSink
     internal bool EndEvent()
     {
         AckProbe? probe = _timed;
-        if (probe is null) return false;
+        if (probe is null)
+        {
+            if (_eventOutputs > 0) _sinceSample++;
+            return false;
+        }
         _timed = null;
         bool outputs = probe.Outputs > 0;
-        _sinceSample = outputs ? 0 : _sampleEvery - 1;
+        if (outputs) _sinceSample = 0; // else it stays one short of the sample: the next event is timed instead
         probe.Release();
         return outputs;
     }

@@ -132,6 +132,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _message.Key = key!;
         _message.Value = _values.Copy(value);
         _message.Headers = headers;
+        _eventOutputs++;
         Send(destination, _message, _timed);
     }
 

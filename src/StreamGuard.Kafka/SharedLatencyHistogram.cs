@@ -38,6 +38,13 @@ public sealed class SharedLatencyHistogram
         lock (_lock) return (LongHistogram)_micros.Copy();
     }
 
+    /// <summary>Forgets every value and the skipped count (for example at the end of a warm-up).</summary>
+    public void Reset()
+    {
+        lock (_lock) _micros.Reset();
+        Interlocked.Exchange(ref _skipped, 0);
+    }
+
     /// <summary>Also recorded here, in seconds, when set (the worker's OpenTelemetry instrument).</summary>
     internal Histogram<double>? Mirror { get; set; }
 
