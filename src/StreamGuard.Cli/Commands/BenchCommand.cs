@@ -39,6 +39,16 @@ internal static class BenchCommand
         Each step also reports how late the load generator itself sent (intended time → Produce returned): on an
         oversubscribed machine its thread wakes late, and that lateness is inside every latency figure.
 
+        In the worker (StreamGuard steps only), three figures from the moment the worker's consumer hands it the
+        event: decision (→ its outputs handed to the producer, every event, whole step including warm-up);
+        outputs acknowledged (→ the broker's acknowledgement, acks=all, of the last of its outputs, as its
+        delivery report reaches the worker: the producer's linger, the produce round trip and the report's
+        delivery included; every --ack-sample-th event that produced outputs); and committed (→ the return of
+        the commit that covers it: the transaction's commit, or the flush and offset commit without
+        transactions; same events). These two are recorded from the end of the warm-up on, in ms. With
+        transactions on, outputs are acknowledged when written, before the commit that makes them visible to
+        read_committed readers.
+
         Throughput: events the worker processed per second during the measured window (from the end of the
         warm-up to the last event's due time). Sustainable: throughput ≥ 95% of the offered rate, every timed
         read seen within max(5 s, duration/2) after the window, and p99 ≤ --max-p99. Allocation: bytes
@@ -63,6 +73,8 @@ internal static class BenchCommand
           --ceiling on|off    run the pass-through pipe after StreamGuard (default on)
           --partitions P      partitions per topic (default 32; the embedded broker keeps ≤ 5 MiB per partition)
           --sample K          time reads on every K-th audit partition (default 4; 1 = all)
+          --ack-sample K      time every K-th event with outputs to its acknowledgement and commit (default 8,
+                              the worker's; 1 = all)
           --reader-fetch-wait MS  the reader's fetch.wait.max.ms (default 1; the embedded broker holds every
                               fetch this long, so it is part of each latency)
           --bootstrap B       an existing cluster instead of the embedded one (topics bench<run>.<step>.*
@@ -88,6 +100,7 @@ internal static class BenchCommand
         public int Partitions { get; init; }
         public int Sample { get; init; }
         public int ReaderFetchWaitMs { get; init; }
+        public int AckSample { get; init; }
         public double Warmup { get; init; }
         public double Duration { get; init; }
         public double MaxP99Ms { get; init; }
@@ -120,6 +133,7 @@ internal static class BenchCommand
         int partitions = args.Int("partitions", 32, 1, 1024);
         int sample = args.Int("sample", 4, 1, 1024);
         int readerFetchWait = args.Int("reader-fetch-wait", 1, 0, 10_000);
+        int ackSample = args.Int("ack-sample", 8, 1, 1_000_000);
         string? bootstrap = args.Get("bootstrap");
         string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
         var kafka = new Dictionary<string, string>();
@@ -146,7 +160,7 @@ internal static class BenchCommand
         var s = new Settings
         {
             Bootstrap = bootstrap ?? cluster!.BootstrapServers, Embedded = cluster is not null, Cluster = cluster, Policy = policy, AuditKey = auditKey,
-            Partitions = partitions, Sample = sample, ReaderFetchWaitMs = readerFetchWait, Warmup = warmup, Duration = duration, MaxP99Ms = maxP99,
+            Partitions = partitions, Sample = sample, ReaderFetchWaitMs = readerFetchWait, AckSample = ackSample, Warmup = warmup, Duration = duration, MaxP99Ms = maxP99,
             CommitInterval = TimeSpan.FromMilliseconds(commitIntervalMs), CommitBatch = commitBatch, Kafka = kafka,
             RunId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture) + Random.Shared.Next(0x1000).ToString("x3", CultureInfo.InvariantCulture),
         };
@@ -237,6 +251,7 @@ internal static class BenchCommand
             {
                 BootstrapServers = s.Bootstrap, GroupId = $"bench{s.RunId}.{n}", Topics = topics, ExactlyOnce = eos,
                 TransactionalId = $"bench{s.RunId}.{n}", CommitInterval = s.CommitInterval, CommitBatch = s.CommitBatch, Kafka = s.Kafka,
+                AckLatencySampleEvery = s.AckSample,
             };
             var profile = new BenchOutputProfile();
             StreamGuardWorker? worker = null;
@@ -289,6 +304,8 @@ internal static class BenchCommand
                 long done = processed();
                 SleepUntil(start + load.DueTicks(warm), ct, () => progress.Update(processed() - done, count));
                 a = Snapshot.Take(producer, reader, processed());
+                worker?.AckLatencyMicros.Reset(); // from here on: the measured window's events and the few in flight at its start
+                worker?.CommitLatencyMicros.Reset();
                 SleepUntil(windowEnd, ct, () => progress.Update(processed() - done, count));
                 b = Snapshot.Take(producer, reader, processed());
             }
@@ -324,6 +341,9 @@ internal static class BenchCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"          outputs per event {outputs:F2} ({string.Join(", ", Enumerable.Range(0, BenchOutputProfile.Kinds).Where(k => profile.Records[k] > 0).Select(k => $"{BenchOutputProfile.KindNames[k]} {profile.PerInput(k):F2} × {profile.MeanValue(k)} B"))}); " +
                     $"{worker.Commits:N0} commits; in-worker decision µs (consumed → outputs handed to the producer, whole step) {Percentiles(worker.DecisionLatencyMicros, 1)}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"          in-worker ms, every {s.AckSample} event(s) with outputs, after warm-up: consumed → outputs acknowledged {Percentiles(worker.AckLatencyMicros.Snapshot(), 1000)} " +
+                    $"({worker.AckLatencyMicros.TotalCount:N0} timed, {worker.AckLatencyMicros.Skipped:N0} skipped); consumed → committed {Percentiles(worker.CommitLatencyMicros.Snapshot(), 1000)}"));
             }
             return (result, profile);
         }

@@ -59,7 +59,8 @@ internal static class DemoCommand
         o.WriteLine($"embedded Kafka-protocol cluster at {cluster.BootstrapServers}, {partitions} partitions per topic");
 
         var log = new List<string>();
-        var worker = new StreamGuardWorker(new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics },
+        var workerOptions = new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics };
+        var worker = new StreamGuardWorker(workerOptions,
             sink => new StreamGuardEngine(policy, sink, auditKey, change: Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())), new LineLogger(m => { lock (log) log.Add(m); }));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Exception? failure = null;
@@ -158,6 +159,7 @@ internal static class DemoCommand
         summary.AppendLine(CultureInfo.InvariantCulture, $"events: {Decided():N0} of {total:N0} produced ({reads:N0} reads, {queries:N0} queries) in {processSeconds:N1} s");
         summary.AppendLine(CultureInfo.InvariantCulture, $"throughput: {Decided() / processSeconds:N0} events/s processed (offered {rate:N0}/s for {produceSeconds:N1} s)");
         summary.AppendLine(CultureInfo.InvariantCulture, $"decision latency (µs, event in worker → outputs handed to producer): {Percentiles(worker.DecisionLatencyMicros)}");
+        summary.AppendLine(CultureInfo.InvariantCulture, $"ack latency (µs, event in worker → its last output acknowledged):    {Percentiles(worker.AckLatencyMicros.Snapshot())} (every {workerOptions.AckLatencySampleEvery}th event with outputs)");
         summary.AppendLine(CultureInfo.InvariantCulture, $"end-to-end latency (ms, produced → decided):                       {Percentiles(worker.EndToEndMillis)}");
         summary.AppendLine("decisions by code:");
         for (int c = 0; c < DecisionCodes.Count; c++)
