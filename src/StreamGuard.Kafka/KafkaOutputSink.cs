@@ -54,11 +54,34 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _onDelivery = CountDelivery;
         if (ackLatency is not null)
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(sampleEvery, 1);
             AckLatency = ackLatency;
-            _sampleEvery = sampleEvery;
-            _probes = new AckProbe[ProbeRingSize];
-            for (int i = 0; i < _probes.Length; i++) _probes[i] = new AckProbe(this, ackLatency);
+            _ackProbes = new AckProbes(ackLatency, sampleEvery, _onDelivery);
+        }
+    }
+
+    private readonly AckProbes? _ackProbes;
+
+    /// <summary>Consumed → every output acknowledged, for sampled events (<see cref="AckProbes"/>); null when not measured.</summary>
+    public SharedLatencyHistogram? AckLatency { get; }
+
+    /// <summary>
+    /// Before an event is dispatched (the worker's thread): times its outputs to their acknowledgement if it is the
+    /// sampled one. <paramref name="consumedTicks"/> is the <see cref="System.Diagnostics.Stopwatch"/> timestamp the event was consumed at.
+    /// </summary>
+    internal void BeginEvent(long consumedTicks) => _ackProbes?.BeginEvent(consumedTicks);
+
+    /// <summary>
+    /// After the event's dispatch (the worker's thread): its outputs are all handed over. Returns whether it was timed
+    /// and produced outputs (a forward is not an output of its event: that is timed where it is decided).
+    /// </summary>
+    internal bool EndEvent() => _ackProbes?.EndEvent() ?? false;
+
+    private void CountDelivery(DeliveryReport<byte[], byte[]> report)
+    {
+        if (report.Error.IsError)
+        {
+            Interlocked.Increment(ref _deliveryErrors);
+            Interlocked.CompareExchange(ref _firstError, report.Error, null);
         }
     }
 
@@ -132,12 +155,12 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _message.Key = key!;
         _message.Value = _values.Copy(value);
         _message.Headers = headers;
-        _eventOutputs++;
-        Send(destination, _message, _timed);
+        _ackProbes?.Produced();
+        Send(destination, _message, _ackProbes?.Timed);
     }
 
     // probe: the timed event's, whose handler then takes the delivery report; null for the shared handler.
-    private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbe? probe)
+    private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe)
     {
         Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? _onDelivery : probe.Handler;
         while (true)

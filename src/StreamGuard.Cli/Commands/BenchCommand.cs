@@ -47,7 +47,8 @@ internal static class BenchCommand
         the commit that covers it: the transaction's commit, or the flush and offset commit without
         transactions; same events). These two are recorded from the end of the warm-up on, in ms. With
         transactions on, outputs are acknowledged when written, before the commit that makes them visible to
-        read_committed readers.
+        read_committed readers. The pipe's consumed → outputs acknowledged is timed alike (from Consume
+        returning, the same sampling), and the summary states StreamGuard's as a ratio of it.
 
         Throughput: events the worker processed per second during the measured window (from the end of the
         warm-up to the last event's due time). Sustainable: throughput ≥ 95% of the offered rate, every timed
@@ -111,7 +112,7 @@ internal static class BenchCommand
     }
 
     private sealed record StepResult(string System, bool ExactlyOnce, double Rate, double Throughput, LongHistogram Latency, LongHistogram SendLateness,
-        int Timed, int Seen, double BytesPerEvent, int Gen0, int Gen1, int Gen2, double OutputsPerEvent, bool Sustained);
+        int Timed, int Seen, double BytesPerEvent, int Gen0, int Gen1, int Gen2, double OutputsPerEvent, bool Sustained, LongHistogram Ack);
 
     private static int s_step;
 
@@ -184,7 +185,8 @@ internal static class BenchCommand
                     (StepResult pipe, _) = Step(s, eos, rate, profile, ct);
                     summary.Add($"{mode}  pass-through pipe {Summary(pipe)}");
                     summary.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"{mode}  StreamGuard / pipe: throughput {sg.Throughput / pipe.Throughput:F2}, p50 {Ratio(sg, pipe, 50)}, p99 {Ratio(sg, pipe, 99)}"));
+                        $"{mode}  StreamGuard / pipe: throughput {sg.Throughput / pipe.Throughput:F2}, p50 {Ratio(sg, pipe, 50)}, p99 {Ratio(sg, pipe, 99)}; " +
+                        $"consumed → acknowledged p50 {Ratio(sg.Ack, pipe.Ack, 50)}, p99 {Ratio(sg.Ack, pipe.Ack, 99)}"));
                 }
                 continue;
             }
@@ -202,8 +204,10 @@ internal static class BenchCommand
         return 0;
     }
 
-    private static string Ratio(StepResult a, StepResult b, double percentile) => string.Create(CultureInfo.InvariantCulture,
-        $"{(double)a.Latency.GetValueAtPercentile(percentile) / Math.Max(1, b.Latency.GetValueAtPercentile(percentile)):F2}");
+    private static string Ratio(StepResult a, StepResult b, double percentile) => Ratio(a.Latency, b.Latency, percentile);
+
+    private static string Ratio(LongHistogram a, LongHistogram b, double percentile) => a.TotalCount == 0 || b.TotalCount == 0 ? "n/a" :
+        string.Create(CultureInfo.InvariantCulture, $"{(double)a.GetValueAtPercentile(percentile) / Math.Max(1, b.GetValueAtPercentile(percentile)):F2}");
 
     /// <summary>×1.5 while sustained, then bisection between the last sustained and the first failed rate.</summary>
     private static (double Best, BenchOutputProfile? Profile) Sweep(Settings s, bool eos, double start, int steps, BenchOutputProfile? pipeProfile, CancellationToken ct)
@@ -268,7 +272,7 @@ internal static class BenchCommand
             }
             else
             {
-                pipe = new PassThroughPipe(pipeProfile, topics);
+                pipe = new PassThroughPipe(pipeProfile, topics, s.AckSample);
                 processed = () => pipe.Processed;
                 assigned = pipe.Assigned;
                 run = token => pipe.Run(options, s.Embedded, token);
@@ -306,6 +310,7 @@ internal static class BenchCommand
                 a = Snapshot.Take(producer, reader, processed());
                 worker?.AckLatencyMicros.Reset(); // from here on: the measured window's events and the few in flight at its start
                 worker?.CommitLatencyMicros.Reset();
+                pipe?.AckLatencyMicros.Reset();
                 SleepUntil(windowEnd, ct, () => progress.Update(processed() - done, count));
                 b = Snapshot.Take(producer, reader, processed());
             }
@@ -332,17 +337,23 @@ internal static class BenchCommand
             profile.Inputs = worker?.Processed ?? 0;
             double outputs = pipeProfile is null ? (double)profile.TotalRecords / Math.Max(1, profile.Inputs) : pipeProfile.TotalRecords / (double)Math.Max(1, pipeProfile.Inputs);
             var result = new StepResult(system, eos, rate, throughput, latency, producer.Lateness, timed, seen, events == 0 ? 0 : (double)allocated / events,
-                b.Gen0 - a.Gen0, b.Gen1 - a.Gen1, b.Gen2 - a.Gen2, outputs, sustained);
+                b.Gen0 - a.Gen0, b.Gen1 - a.Gen1, b.Gen2 - a.Gen2, outputs, sustained,
+                (worker?.AckLatencyMicros ?? pipe!.AckLatencyMicros).Snapshot());
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  step {n,2} {(eos ? "transactions on " : "transactions off")} {system,-11} offered {rate,9:N0}/s: {Summary(result)}"));
+            if (pipe is not null)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"          in-pipe ms, every {s.AckSample} input(s), after warm-up: consumed → outputs acknowledged {Percentiles(result.Ack, 1000)} ({pipe.AckLatencyMicros.Skipped:N0} skipped)"));
+            }
             if (worker is not null)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"          outputs per event {outputs:F2} ({string.Join(", ", Enumerable.Range(0, BenchOutputProfile.Kinds).Where(k => profile.Records[k] > 0).Select(k => $"{BenchOutputProfile.KindNames[k]} {profile.PerInput(k):F2} × {profile.MeanValue(k)} B"))}); " +
                     $"{worker.Commits:N0} commits; in-worker decision µs (consumed → outputs handed to the producer, whole step) {Percentiles(worker.DecisionLatencyMicros, 1)}"));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"          in-worker ms, every {s.AckSample} event(s) with outputs, after warm-up: consumed → outputs acknowledged {Percentiles(worker.AckLatencyMicros.Snapshot(), 1000)} " +
+                    $"          in-worker ms, every {s.AckSample} event(s) with outputs, after warm-up: consumed → outputs acknowledged {Percentiles(result.Ack, 1000)} " +
                     $"({worker.AckLatencyMicros.TotalCount:N0} timed, {worker.AckLatencyMicros.Skipped:N0} skipped); consumed → committed {Percentiles(worker.CommitLatencyMicros.Snapshot(), 1000)}"));
             }
             return (result, profile);

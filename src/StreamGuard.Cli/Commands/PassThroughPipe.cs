@@ -14,7 +14,8 @@ namespace StreamGuard.Cli.Commands;
 /// whose records per input is r. Its first audit-topic record per input is the input's value itself (padded with
 /// spaces to the mean audit size) on the input's partition, as StreamGuard's ingest record goes on the chain of the
 /// input's partition: that is the record the bench reader times. No per-message allocation of its own: keys, values
-/// and headers are reused (Confluent.Kafka copies them into librdkafka during Produce).
+/// and headers are reused (Confluent.Kafka copies them into librdkafka during Produce). Its consumed → outputs
+/// acknowledged latency is timed as the worker's (<see cref="AckProbes"/>, from the moment Consume returned).
 /// </summary>
 internal sealed class PassThroughPipe
 {
@@ -25,11 +26,17 @@ internal sealed class PassThroughPipe
     private long _processed;
     private long _deliveryErrors;
 
-    public PassThroughPipe(BenchOutputProfile profile, TopicNames topics)
+    public PassThroughPipe(BenchOutputProfile profile, TopicNames topics, int ackSampleEvery)
     {
         _profile = profile;
         _topics = topics;
+        _ackSampleEvery = ackSampleEvery;
     }
+
+    private readonly int _ackSampleEvery;
+
+    /// <summary>Consumed → every output acknowledged, every <c>ackSampleEvery</c>-th input, as the worker's.</summary>
+    public SharedLatencyHistogram AckLatencyMicros { get; } = new();
 
     public Task Assigned => _assigned.Task;
 
@@ -65,6 +72,7 @@ internal sealed class PassThroughPipe
         {
             if (r.Error.IsError) Interlocked.Increment(ref _deliveryErrors);
         };
+        var probes = new AckProbes(AckLatencyMicros, _ackSampleEvery, onDelivery);
         if (options.ExactlyOnce)
         {
             producer.InitTransactions(options.FlushTimeout);
@@ -105,6 +113,7 @@ internal sealed class PassThroughPipe
                 ConsumeResult<byte[]?, byte[]?>? r = consumer.Consume(TimeSpan.FromMilliseconds(50));
                 if (r is not null && !r.IsPartitionEOF)
                 {
+                    probes.BeginEvent(Stopwatch.GetTimestamp());
                     int partition = r.Partition.Value;
                     for (int k = 0; k < BenchOutputProfile.Kinds; k++)
                     {
@@ -129,14 +138,15 @@ internal sealed class PassThroughPipe
                                     m = first;
                                 }
                                 m.Key = chain;
-                                Send(producer, new TopicPartition(topicOf[k], partition), m, onDelivery);
+                                Send(producer, new TopicPartition(topicOf[k], partition), m, onDelivery, probes);
                             }
                             else
                             {
-                                Send(producer, new TopicPartition(topicOf[k], Partition.Any), templates[k], onDelivery);
+                                Send(producer, new TopicPartition(topicOf[k], Partition.Any), templates[k], onDelivery, probes);
                             }
                         }
                     }
+                    probes.EndEvent();
                     i++;
                     Interlocked.Increment(ref _processed);
                     _pending[(r.Topic, partition)] = r.Offset.Value + 1;
@@ -164,19 +174,31 @@ internal sealed class PassThroughPipe
         return a;
     }
 
-    private static void Send(IProducer<byte[], byte[]> producer, TopicPartition destination, Message<byte[], byte[]> message, Action<DeliveryReport<byte[], byte[]>> onDelivery)
+    /// <summary>As the worker's sink sends: a timed input's outputs take its probe's handler, counted before Produce.</summary>
+    private static void Send(IProducer<byte[], byte[]> producer, TopicPartition destination, Message<byte[], byte[]> message,
+        Action<DeliveryReport<byte[], byte[]>> onDelivery, AckProbes probes)
     {
+        probes.Produced();
+        AckProbes.Probe? probe = probes.Timed;
+        Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? onDelivery : probe.Handler;
         while (true)
         {
+            probe?.Add();
+            bool queued = false;
             try
             {
-                producer.Produce(destination, message, onDelivery);
-                return;
+                producer.Produce(destination, message, handler);
+                queued = true;
             }
             catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
             {
                 producer.Poll(TimeSpan.FromMilliseconds(50));
             }
+            finally
+            {
+                if (!queued) probe?.Remove();
+            }
+            if (queued) return;
         }
     }
 

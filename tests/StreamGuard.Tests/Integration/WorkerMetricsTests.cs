@@ -37,6 +37,31 @@ public sealed class WorkerMetricsTests
     }
 
     [Fact]
+    public void AcknowledgementLatencyIsExportedAsAHistogramInSeconds()
+    {
+        using var cluster = new KafkaTestCluster();
+        using var policy = new TestPolicy();
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(), sink => new StreamGuard.Engine.StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        using var meter = new Meter(WorkerMetrics.MeterName + ".AckTest");
+        _ = new WorkerMetrics(worker, meter);
+        var exported = new List<Metric>();
+        using MeterProvider provider = Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(exported).Build();
+
+        worker.AckLatencyMicros.Record(Stopwatch.Frequency * 3 / 1000); // 3 ms
+        worker.AckLatencyMicros.Record(Stopwatch.Frequency * 7 / 1000); // 7 ms
+
+        provider.ForceFlush();
+        Metric histogram = exported.Last(m => m.Name == "streamguard.output.ack.duration");
+        Assert.Equal("s", histogram.Unit);
+        var points = new List<MetricPoint>();
+        foreach (ref readonly MetricPoint p in histogram.GetMetricPoints()) points.Add(p);
+        Assert.Equal(2, points.Single().GetHistogramCount());
+        Assert.Equal(0.010, points.Single().GetHistogramSum(), precision: 6);
+        Assert.Equal(2, worker.AckLatencyMicros.TotalCount);
+        Assert.Equal(3000, worker.AckLatencyMicros.Snapshot().GetValueAtPercentile(0), tolerance: 3);
+    }
+
+    [Fact]
     public void LagIsTheLastStableOffsetMinusThePositionOfEachDesiredPartition()
     {
         const string stats = """

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// Sampled acknowledgement latency of a consume–produce loop: from an event's consumption to the broker's
+/// acknowledgement of the last of the outputs it produced (the delivery report of each, acks=all), recorded into a
+/// <see cref="SharedLatencyHistogram"/>. Used by <see cref="KafkaOutputSink"/> and by the bench's pass-through pipe,
+/// so both are timed alike.
+/// </summary>
+/// <remarks>
+/// Every <c>sampleEvery</c>-th event that produces outputs is timed by a probe from a fixed ring, made up front: each
+/// probe has its own delivery handler (a delegate created once), which counts errors through the loop's own handler
+/// and then counts the probe's outstanding outputs down. Nothing is allocated per event: an output of a timed event
+/// passes the probe's handler to <c>Produce</c> instead of the shared one. The loop holds one extra count while it
+/// dispatches the event, so the figure cannot be taken before the event's last output was handed over; whichever
+/// thread takes the count to zero (librdkafka's delivery-report thread, or the loop's during a flush or poll) records.
+/// A probe still in flight when the ring comes round to it again is not reused: that event is counted in
+/// <see cref="SharedLatencyHistogram.Skipped"/> and not timed. An event with a failed delivery is not recorded.
+/// The loop's thread calls <see cref="BeginEvent"/>, <see cref="Produced"/> and <see cref="EndEvent"/>; only the
+/// probes' handlers run elsewhere.
+/// </remarks>
+internal sealed class AckProbes
+{
+    private const int RingSize = 1024; // a power of two
+
+    private readonly Probe[] _ring;
+    private readonly int _sampleEvery;
+    private readonly SharedLatencyHistogram _latency;
+    private long _next;
+    private int _sinceSample; // events with outputs since the last one timed
+    private int _eventOutputs; // outputs of the event being dispatched, timed or not
+
+    /// <param name="latency">Where the figures go.</param>
+    /// <param name="sampleEvery">Times every this many-th event that produces outputs (1 = every one).</param>
+    /// <param name="onDelivery">The loop's own delivery handler (error accounting), called first for every report a probe gets.</param>
+    public AckProbes(SharedLatencyHistogram latency, int sampleEvery, Action<DeliveryReport<byte[], byte[]>> onDelivery)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sampleEvery, 1);
+        _latency = latency;
+        _sampleEvery = sampleEvery;
+        _ring = new Probe[RingSize];
+        for (int i = 0; i < _ring.Length; i++) _ring[i] = new Probe(latency, onDelivery);
+    }
+
+    /// <summary>The probe of the event being dispatched when it is timed, else null: pass it to <see cref="Produced"/> around each output.</summary>
+    public Probe? Timed { get; private set; }
+
+    /// <summary>Before an event is dispatched: times its outputs if it is the sampled one. <paramref name="consumedTicks"/>: its <see cref="Stopwatch"/> timestamp.</summary>
+    public void BeginEvent(long consumedTicks)
+    {
+        _eventOutputs = 0;
+        if (_sinceSample + 1 < _sampleEvery) return;
+        Probe probe = _ring[(int)(_next++ & (RingSize - 1))];
+        if (!probe.TryArm(consumedTicks))
+        {
+            _latency.CountSkipped();
+            _sinceSample = 0;
+            return;
+        }
+        Timed = probe;
+    }
+
+    /// <summary>An output of the event being dispatched (timed or not) was handed to the producer.</summary>
+    public void Produced() => _eventOutputs++;
+
+    /// <summary>
+    /// After the event's dispatch: its outputs are all handed over. Returns whether it was timed and produced outputs;
+    /// one timed without outputs records nothing, and the next event is timed in its place.
+    /// </summary>
+    public bool EndEvent()
+    {
+        Probe? probe = Timed;
+        if (probe is null)
+        {
+            if (_eventOutputs > 0) _sinceSample++;
+            return false;
+        }
+        Timed = null;
+        bool outputs = probe.Outputs > 0;
+        if (outputs) _sinceSample = 0; // else it stays one short of the sample: the next event is timed instead
+        probe.Release();
+        return outputs;
+    }
+
+    /// <summary>One timed event: its consumed timestamp and its outputs not yet acknowledged.</summary>
+    internal sealed class Probe
+    {
+        private readonly SharedLatencyHistogram _latency;
+        private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+        private long _consumedTicks;
+        // Outputs handed to the producer and not yet acknowledged, plus 1 while the loop dispatches the event.
+        private int _outstanding;
+        private int _failed;
+        // 1 when the probe may be armed: set by whoever recorded (or dropped) the last use, after it no longer reads the probe.
+        private int _free = 1;
+
+        public Probe(SharedLatencyHistogram latency, Action<DeliveryReport<byte[], byte[]>> onDelivery)
+        {
+            _latency = latency;
+            _onDelivery = onDelivery;
+            Handler = OnDelivery;
+        }
+
+        /// <summary>The delivery handler to give <c>Produce</c> for this event's outputs.</summary>
+        public Action<DeliveryReport<byte[], byte[]>> Handler { get; }
+
+        /// <summary>Outputs of the event handed to the producer: written by the loop's thread before it releases the probe.</summary>
+        public int Outputs { get; private set; }
+
+        public bool TryArm(long consumedTicks)
+        {
+            if (Volatile.Read(ref _free) == 0) return false;
+            _free = 0;
+            _consumedTicks = consumedTicks;
+            _failed = 0;
+            Outputs = 0;
+            Volatile.Write(ref _outstanding, 1); // the loop's count, dropped by Release
+            return true;
+        }
+
+        /// <summary>Before Produce: its delivery report may come (on another thread) before Produce returns.</summary>
+        public void Add()
+        {
+            Outputs++;
+            Interlocked.Increment(ref _outstanding);
+        }
+
+        /// <summary>Produce did not take the record (queue full, or it threw): no report will come for it.</summary>
+        public void Remove()
+        {
+            Outputs--;
+            Interlocked.Decrement(ref _outstanding); // never the last count: the loop's is still held
+        }
+
+        public void Release() => Done(Interlocked.Decrement(ref _outstanding));
+
+        private void OnDelivery(DeliveryReport<byte[], byte[]> report)
+        {
+            _onDelivery(report);
+            if (report.Error.IsError) Volatile.Write(ref _failed, 1);
+            Done(Interlocked.Decrement(ref _outstanding));
+        }
+
+        private void Done(int left)
+        {
+            if (left != 0) return;
+            long now = Stopwatch.GetTimestamp();
+            if (Outputs > 0 && Volatile.Read(ref _failed) == 0) _latency.Record(now - _consumedTicks);
+            Volatile.Write(ref _free, 1);
+        }
+    }
+}
