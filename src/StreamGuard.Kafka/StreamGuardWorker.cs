@@ -68,8 +68,8 @@ public sealed partial class StreamGuardWorker
     /// <summary>
     /// Commit latency in microseconds, for the same sampled events: from the event's arrival in the worker to the
     /// return of the commit that covers it — the transaction's commit (exactly-once), or the flush and offset commit
-    /// (at-least-once). Bounded below by nothing and above by about <see cref="WorkerOptions.CommitInterval"/> plus
-    /// the commit's own time.
+    /// (at-least-once). At most about <see cref="WorkerOptions.CommitInterval"/> plus the commit's own time, unless
+    /// a commit fails and its events wait for the next.
     /// </summary>
     public SharedLatencyHistogram CommitLatencyMicros { get; } = new();
 

@@ -67,7 +67,8 @@ public sealed class MetricsEndpointTests
                 metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
                 return Sample(metrics, "streamguard_events_consumed_total", ("topic", reads0)) == reads + malformed &&
                     Enumerable.Range(0, cluster.Partitions).All(p => Sample(metrics, "streamguard_consumer_lag", ("topic", reads0), ("partition", P(p))) == 0) &&
-                    Sample(metrics, "streamguard_commits_total") >= 1;
+                    Sample(metrics, "streamguard_commits_total") >= 1 &&
+                    Sample(metrics, "streamguard_output_ack_duration_seconds_count") == (reads + malformed) / 8;
             }, worker, "the worker to consume everything and commit");
             Assert.Equal(HttpStatusCode.OK, await Status(http, "/readyz"));
         }
@@ -107,6 +108,10 @@ public sealed class MetricsEndpointTests
         Assert.InRange(sum, 1e-7, 10);
         Assert.NotNull(Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "0.001")));
         Assert.Contains("# TYPE streamguard_decision_duration_seconds histogram", metrics, StringComparison.Ordinal);
+        // Acknowledgement latency: every 8th event with outputs (each of these has one), timed to its last output's acknowledgement.
+        Assert.Equal((reads + malformed) / 8, Sample(metrics, "streamguard_output_ack_duration_seconds_count"));
+        Assert.InRange(Sample(metrics, "streamguard_output_ack_duration_seconds_sum") ?? 0, 1e-6, 60);
+        Assert.Contains("# TYPE streamguard_output_ack_duration_seconds histogram", metrics, StringComparison.Ordinal);
 
         // The provisioned Grafana dashboard asks only for series the worker exports.
         string dashboard = await File.ReadAllTextAsync(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json"));
