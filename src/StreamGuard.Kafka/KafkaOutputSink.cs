@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using StreamGuard.Engine;
 using StreamGuard.Output;
 
 namespace StreamGuard.Kafka;
@@ -28,6 +29,11 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private readonly ReusedHeader _decisionHeader = new("sg-decision");
     private readonly TopicPartition _shared, _alerts, _results, _purges, _auditByKey, _deadLetter;
     private readonly TopicPartition[] _auditByPartition;
+    private readonly Message<byte[], byte[]> _forwardMessage = new();
+    private readonly Headers _originHeaders = new();
+    private readonly ReusedHeader _originHeader = new("sg-origin");
+    private readonly ExactLengthArrays _origins = new(maxLength: 1536, budget: 256 * 1024);
+    private TopicPartition[] _repartitionReads = [], _repartitionQueries = [];
 
     /// <param name="producer">The worker's producer (transactional or idempotent).</param>
     /// <param name="topics">Output topic names.</param>
@@ -51,6 +57,8 @@ public sealed partial class KafkaOutputSink : IOutputSink
         for (int p = 0; p < _auditByPartition.Length; p++) _auditByPartition[p] = new TopicPartition(topics.Audit, p);
         _sharedHeaders.Add(_recipientHeader);
         _sharedHeaders.Add(_decisionHeader);
+        _originHeaders.Add(_originHeader);
+        _forwardMessage.Headers = _originHeaders;
         _onDelivery = CountDelivery;
         if (ackLatency is not null)
         {
@@ -140,12 +148,33 @@ public sealed partial class KafkaOutputSink : IOutputSink
     /// Forwards an input record to partition <paramref name="partition"/> of a repartition topic (its plate's partition),
     /// with header <c>sg-origin</c> naming where it arrived.
     /// </summary>
-    public void Forward(string topic, int partition, byte[]? key, byte[]? value, string origin)
+    /// <summary>
+    /// Sends an input record on to the repartition topic's <paramref name="partition"/> (the partition of its plate),
+    /// with header <c>sg-origin</c> naming where it first arrived. Nothing allocated per record: the message, the header
+    /// and the topic-partitions are reused, key, value and origin go through exact-length scratch arrays. An empty key
+    /// is sent as a null key, as for every output.
+    /// </summary>
+    public void Forward(string topic, int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource origin)
     {
-        var headers = new Headers { { "sg-origin", System.Text.Encoding.UTF8.GetBytes(origin) } };
+        bool reads = topic == _topics.RepartitionReads;
+        Span<char> text = stackalloc char[512];
+        Span<byte> utf8 = stackalloc byte[1536];
+        // A label longer than the stack buffer (topic names are at most 249 characters) is encoded the allocating way.
+        _originHeader.Value = origin.TryFormat(text, out int written)
+            ? _origins.Copy(utf8[..System.Text.Encoding.UTF8.GetBytes(text[..written], utf8)])
+            : System.Text.Encoding.UTF8.GetBytes(origin.ToString());
+        _forwardMessage.Key = Key(key)!;
+        _forwardMessage.Value = _values.Copy(value);
         // Not an output of the event: it is decided, and its outputs timed, where it is forwarded to.
-        Send(new TopicPartition(topic, partition), new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers }, null);
-        _producedTo[topic == _topics.RepartitionReads ? RepartitionReadsIndex : RepartitionQueriesIndex]++;
+        TopicPartition destination = reads ? Repartition(ref _repartitionReads, topic, partition) : Repartition(ref _repartitionQueries, topic, partition);
+        Send(destination, _forwardMessage, null);
+        _producedTo[reads ? RepartitionReadsIndex : RepartitionQueriesIndex]++;
+    }
+
+    private static TopicPartition Repartition(ref TopicPartition[] byPartition, string topic, int partition)
+    {
+        if (partition >= byPartition.Length) Array.Resize(ref byPartition, partition + 1);
+        return byPartition[partition] ??= new TopicPartition(topic, partition);
     }
 
     private byte[]? Key(ReadOnlySpan<byte> key) => key.IsEmpty ? null : _keys.Copy(key);

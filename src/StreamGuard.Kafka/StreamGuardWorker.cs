@@ -185,8 +185,17 @@ public sealed partial class StreamGuardWorker
                 producer.BeginTransaction();
             }
 
-            IConsumer<byte[]?, byte[]?>? consumer = null;
-            consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
+            // The input consumer reads each record's key and value into reused buffers (ConsumedBytes), and asks
+            // Confluent.Kafka for a record's headers only when repartitioning (the sg-origin header): without either, it
+            // allocates no key or value copy and no header collection per record.
+            var inputConfig = new ConsumerConfig(new Dictionary<string, string>(consumerConfig))
+            {
+                ConsumeResultFields = _repartition ? "topic,timestamp,headers" : "topic,timestamp",
+            };
+            IConsumer<ConsumedBytes, ConsumedBytes>? consumer = null;
+            consumer = new ConsumerBuilder<ConsumedBytes, ConsumedBytes>(inputConfig)
+                .SetKeyDeserializer(new ConsumedBytes.Deserializer())
+                .SetValueDeserializer(new ConsumedBytes.Deserializer())
                 .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
                 .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
                 .SetPartitionsAssignedHandler((c, partitions) =>
@@ -254,7 +263,7 @@ public sealed partial class StreamGuardWorker
                         WorkerLog.PolicyInForce(_log, next.Hash);
                     }
                     if (hotlists is not null) DrainHotlists(hotlists, engine);
-                    ConsumeResult<byte[]?, byte[]?>? result;
+                    ConsumeResult<ConsumedBytes, ConsumedBytes>? result;
                     try
                     {
                         result = consumer.Consume(TimeSpan.FromMilliseconds(50));
@@ -351,7 +360,7 @@ public sealed partial class StreamGuardWorker
     /// transaction cannot commit, it is aborted and the worker stops: its in-memory state (store, chain heads) is
     /// ahead of what Kafka holds, and a restart resumes both from what was committed.
     /// </summary>
-    private void CommitTransaction(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
+    private void CommitTransaction(IConsumer<ConsumedBytes, ConsumedBytes> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
     {
         List<TopicPartitionOffset>? offsets = null;
         try
@@ -434,7 +443,7 @@ public sealed partial class StreamGuardWorker
     /// otherwise every restart on the embedded cluster would reprocess from the beginning. A real broker is unaffected.
     /// Returns false when that copy failed: the offsets stay pending and go again with the next transaction.
     /// </summary>
-    private bool CheckTransactionalOffsets(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> offsets)
+    private bool CheckTransactionalOffsets(IConsumer<ConsumedBytes, ConsumedBytes> consumer, List<TopicPartitionOffset> offsets)
     {
         if (_brokerAppliesTxnOffsets is null)
         {
@@ -480,17 +489,17 @@ public sealed partial class StreamGuardWorker
     /// or query off its plate's partition) forwarded to the plate's partition of the repartition topic — in the same
     /// transaction as its input offset — and decided when it comes back there. Returns whether it was decided.
     /// </summary>
-    private bool Dispatch(ConsumeResult<byte[]?, byte[]?> r, int topic, in EventSource source, StreamGuardEngine engine, KafkaOutputSink sink)
+    private bool Dispatch(ConsumeResult<ConsumedBytes, ConsumedBytes> r, int topic, in EventSource source, StreamGuardEngine engine, KafkaOutputSink sink)
     {
         TopicNames t = _options.Topics;
-        ReadOnlySpan<byte> value = r.Message.Value;
+        ReadOnlySpan<byte> key = r.Message.Key.Span, value = r.Message.Value.Span;
         switch (topic)
         {
             case ReadsTopic or QueriesTopic:
-                int target = _repartition ? PlatePartitioner.PartitionOf(r.Message.Key, value, _inputPartitions) : -1;
+                int target = _repartition ? PlatePartitioner.PartitionOf(key, value, _inputPartitions) : -1;
                 if (target >= 0 && target != r.Partition.Value)
                 {
-                    sink.Forward(topic == ReadsTopic ? t.RepartitionReads : t.RepartitionQueries, target, r.Message.Key, r.Message.Value, source.ToString());
+                    sink.Forward(topic == ReadsTopic ? t.RepartitionReads : t.RepartitionQueries, target, key, value, source);
                     Interlocked.Increment(ref _forwarded);
                     return false;
                 }
@@ -499,14 +508,14 @@ public sealed partial class StreamGuardWorker
                 break;
             case RepartitionReadsTopic: engine.ProcessRead(value, OriginOf(r, source)); break;
             case RepartitionQueriesTopic: engine.ProcessQuery(value, OriginOf(r, source)); break;
-            case HoldsTopic: engine.AuditHoldRecord(r.Message.Key, value, source); break;
-            default: engine.CheckHotlist(r.Message.Key, value, source); break;
+            case HoldsTopic: engine.AuditHoldRecord(key, value, source); break;
+            default: engine.CheckHotlist(key, value, source); break;
         }
         return true;
     }
 
     /// <summary>A forwarded event: decided on this partition's chain, named by where it first arrived (header sg-origin).</summary>
-    private static EventSource OriginOf(ConsumeResult<byte[]?, byte[]?> r, in EventSource source) =>
+    private static EventSource OriginOf(ConsumeResult<ConsumedBytes, ConsumedBytes> r, in EventSource source) =>
         r.Message.Headers?.TryGetLastBytes("sg-origin", out byte[] origin) == true
             ? source with { Label = System.Text.Encoding.UTF8.GetString(origin) }
             : source;
@@ -537,7 +546,7 @@ public sealed partial class StreamGuardWorker
     /// offset (events already decided: restored without audit records or outputs), so a restarted or rebalanced worker
     /// answers as the one before it.
     /// </summary>
-    private void Restore(IConsumer<byte[]?, byte[]?> consumer, ConsumerConfig config, StreamGuardEngine engine, List<TopicPartition> partitions, int auditPartitions)
+    private void Restore(IConsumer<ConsumedBytes, ConsumedBytes> consumer, ConsumerConfig config, StreamGuardEngine engine, List<TopicPartition> partitions, int auditPartitions)
     {
         var clock = Stopwatch.StartNew();
         List<TopicPartitionOffset> committed = consumer.Committed(partitions, _options.FlushTimeout);
@@ -747,7 +756,7 @@ public sealed partial class StreamGuardWorker
         }
     }
 
-    private void Commit(IConsumer<byte[]?, byte[]?> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
+    private void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer, IProducer<byte[], byte[]> producer, KafkaOutputSink sink)
     {
         if (_options.ExactlyOnce)
         {

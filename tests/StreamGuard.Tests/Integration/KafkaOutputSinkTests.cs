@@ -1,5 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
+using StreamGuard.Engine;
 using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 
@@ -62,6 +63,72 @@ public sealed class KafkaOutputSinkTests
 
         ConsumeResult<string?, string> dead = Assert.Single(cluster.ReadAll(cluster.Topics.DeadLetter, 1, TimeSpan.FromSeconds(60)));
         Assert.Null(dead.Message.Key);
+    }
+
+    [Fact]
+    public void AForwardKeepsKeyValueAndOriginAndAllocatesNoMoreThanAnOutput()
+    {
+        using var cluster = new KafkaTestCluster();
+        using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, DeliveryReportFields = "none",
+        }).Build();
+        var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
+
+        // Equal lengths share scratch arrays: each record must still leave with its own key, value and origin; a label
+        // longer than the stack buffer takes the allocating way with the same result.
+        const int n = 200;
+        string longLabel = "file:" + new string('x', 600);
+        for (int i = 0; i < n; i++)
+        {
+            var origin = i == 7 ? new EventSource("reads", 0, 0, false) { Label = longLabel } : EventSource.Kafka(cluster.Topics.Reads, i % 3, 1000 + i);
+            sink.Forward(i % 2 == 0 ? cluster.Topics.RepartitionReads : cluster.Topics.RepartitionQueries, i % cluster.Partitions,
+                Bytes($"P{i:d4}X"), Bytes($"{{\"read_id\":\"r{i:d5}\"}}"), origin);
+        }
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, sink.DeliveryErrors);
+
+        var forwarded = cluster.ReadAll(cluster.Topics.RepartitionReads, n / 2, TimeSpan.FromSeconds(60))
+            .Concat(cluster.ReadAll(cluster.Topics.RepartitionQueries, n / 2, TimeSpan.FromSeconds(60))).ToList();
+        Assert.Equal(n, forwarded.Count);
+        foreach (ConsumeResult<string?, string> r in forwarded)
+        {
+            int i = int.Parse(r.Message.Value[13..18], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal($"P{i:d4}X", r.Message.Key);
+            Assert.Equal(i % 2 == 0 ? cluster.Topics.RepartitionReads : cluster.Topics.RepartitionQueries, r.Topic);
+            Assert.Equal(i % cluster.Partitions, r.Partition.Value);
+            string expected = i == 7 ? longLabel : $"{cluster.Topics.Reads}/{i % 3}/{1000 + i}";
+            Assert.Equal(expected, Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-origin")));
+            Assert.Single(r.Message.Headers);
+        }
+
+        // Confluent.Kafka allocates per Produce either way (its delivery-handler wrapper); a forward adds nothing of its
+        // own: before, its message, headers, topic-partition, label and copies came to well over 200 B a record.
+        byte[] key = Bytes("P0001X"), value = Bytes("{\"read_id\":\"r00001\"}");
+        var source = EventSource.Kafka(cluster.Topics.Reads, 1, 123456);
+        long Forwards(int count)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < count; i++) sink.Forward(cluster.Topics.RepartitionReads, i % cluster.Partitions, key, value, source);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        long Outputs(int count)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < count; i++) sink.Shared(key, key, value);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        Forwards(500);
+        Outputs(500);
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        long forwardBytes = 0, outputBytes = 0;
+        for (int round = 0; round < 4; round++)
+        {
+            forwardBytes += Forwards(1000);
+            outputBytes += Outputs(1000);
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        }
+        Assert.True(forwardBytes - outputBytes < 4000 * 16, $"forwards {forwardBytes:N0} B against {outputBytes:N0} B for as many outputs");
     }
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
