@@ -145,30 +145,39 @@ public sealed partial class KafkaOutputSink : IOutputSink
     }
 
     /// <summary>
-    /// Forwards an input record to partition <paramref name="partition"/> of a repartition topic (its plate's partition),
-    /// with header <c>sg-origin</c> naming where it arrived.
+    /// Sends an input record on to partition <paramref name="partition"/> of a repartition topic (its plate's
+    /// partition), with header <c>sg-origin</c> naming where it first arrived, key and value as they arrived (a null
+    /// key or value stays null, an empty one empty). Nothing allocated per record for the two repartition topics: the
+    /// message, the header and their topic-partitions are reused; key, value and origin go through exact-length
+    /// scratch arrays.
     /// </summary>
-    /// <summary>
-    /// Sends an input record on to the repartition topic's <paramref name="partition"/> (the partition of its plate),
-    /// with header <c>sg-origin</c> naming where it first arrived. Nothing allocated per record: the message, the header
-    /// and the topic-partitions are reused, key, value and origin go through exact-length scratch arrays. An empty key
-    /// is sent as a null key, as for every output.
-    /// </summary>
-    public void Forward(string topic, int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource origin)
+    public void Forward(string topic, int partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, in EventSource origin)
     {
-        bool reads = topic == _topics.RepartitionReads;
         Span<char> text = stackalloc char[512];
         Span<byte> utf8 = stackalloc byte[1536];
         // A label longer than the stack buffer (topic names are at most 249 characters) is encoded the allocating way.
         _originHeader.Value = origin.TryFormat(text, out int written)
             ? _origins.Copy(utf8[..System.Text.Encoding.UTF8.GetBytes(text[..written], utf8)])
             : System.Text.Encoding.UTF8.GetBytes(origin.ToString());
-        _forwardMessage.Key = Key(key)!;
-        _forwardMessage.Value = _values.Copy(value);
+        _forwardMessage.Key = keyIsNull ? null! : key.IsEmpty ? [] : _keys.Copy(key);
+        _forwardMessage.Value = valueIsNull ? null! : _values.Copy(value);
+        TopicPartition destination;
+        if (topic == _topics.RepartitionReads)
+        {
+            destination = Repartition(ref _repartitionReads, topic, partition);
+            _producedTo[RepartitionReadsIndex]++;
+        }
+        else if (topic == _topics.RepartitionQueries)
+        {
+            destination = Repartition(ref _repartitionQueries, topic, partition);
+            _producedTo[RepartitionQueriesIndex]++;
+        }
+        else
+        {
+            throw new ArgumentException($"'{topic}' is not a repartition topic", nameof(topic));
+        }
         // Not an output of the event: it is decided, and its outputs timed, where it is forwarded to.
-        TopicPartition destination = reads ? Repartition(ref _repartitionReads, topic, partition) : Repartition(ref _repartitionQueries, topic, partition);
         Send(destination, _forwardMessage, null);
-        _producedTo[reads ? RepartitionReadsIndex : RepartitionQueriesIndex]++;
     }
 
     private static TopicPartition Repartition(ref TopicPartition[] byPartition, string topic, int partition)

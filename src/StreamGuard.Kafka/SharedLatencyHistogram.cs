@@ -51,7 +51,8 @@ public sealed class SharedLatencyHistogram
     /// <summary>Records <paramref name="stopwatchTicks"/> (a <see cref="Stopwatch"/> interval) in microseconds.</summary>
     internal void Record(long stopwatchTicks)
     {
-        long micros = Math.Clamp(stopwatchTicks * 1_000_000 / Stopwatch.Frequency, 0, HighestMicros);
+        // In double: ticks × 1,000,000 overflows a long after about 2.5 hours at Linux's 1 GHz stopwatch.
+        long micros = (long)Math.Clamp(stopwatchTicks * 1_000_000.0 / Stopwatch.Frequency, 0, HighestMicros);
         lock (_lock) _micros.RecordValue(micros);
         Mirror?.Record((double)stopwatchTicks / Stopwatch.Frequency);
     }

@@ -499,7 +499,7 @@ public sealed partial class StreamGuardWorker
                 int target = _repartition ? PlatePartitioner.PartitionOf(key, value, _inputPartitions) : -1;
                 if (target >= 0 && target != r.Partition.Value)
                 {
-                    sink.Forward(topic == ReadsTopic ? t.RepartitionReads : t.RepartitionQueries, target, key, value, source);
+                    sink.Forward(topic == ReadsTopic ? t.RepartitionReads : t.RepartitionQueries, target, key, r.Message.Key.IsNull, value, r.Message.Value.IsNull, source);
                     Interlocked.Increment(ref _forwarded);
                     return false;
                 }

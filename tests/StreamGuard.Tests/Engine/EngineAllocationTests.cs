@@ -23,6 +23,7 @@ public sealed class EngineAllocationTests : IDisposable
     private readonly CountingSink _sink = new();
     private readonly StreamGuardEngine _engine;
     private readonly DateTimeOffset _now = DateTimeOffset.UtcNow;
+    private int _offset;
 
     public EngineAllocationTests()
     {
@@ -78,7 +79,7 @@ public sealed class EngineAllocationTests : IDisposable
         {
             byte[][] warm = Make(json, ref next, Batch);
             long before = GC.GetAllocatedBytesForCurrentThread();
-            foreach (byte[] e in warm) Process(e, read, next);
+            foreach (byte[] e in warm) Process(e, read, _offset++);
             quiet = GC.GetAllocatedBytesForCurrentThread() - before == 0 ? quiet + 1 : 0;
             if (quiet == 0) Thread.Sleep(20); // let the runtime's background compilation run
         }
@@ -86,7 +87,7 @@ public sealed class EngineAllocationTests : IDisposable
         payload = events.Average(e => e.Length);
         long outputsBefore = _sink.Count;
         long start = GC.GetAllocatedBytesForCurrentThread();
-        foreach (byte[] e in events) Process(e, read, next);
+        foreach (byte[] e in events) Process(e, read, _offset++);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - start;
         outputsPerEvent = (double)(_sink.Count - outputsBefore) / Measured;
         return (double)allocated / Measured;

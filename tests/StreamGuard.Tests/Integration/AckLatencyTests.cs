@@ -131,7 +131,7 @@ public sealed class AckLatencyTests
         for (int i = 0; i < withOutputs.Length; i++)
         {
             sink.BeginEvent(System.Diagnostics.Stopwatch.GetTimestamp());
-            if (!withOutputs[i]) sink.Forward(cluster.Topics.RepartitionReads, 0, default, Bytes("{}"), EventSource.Kafka("reads", 0, 0));
+            if (!withOutputs[i]) sink.Forward(cluster.Topics.RepartitionReads, 0, default, true, Bytes("{}"), false, EventSource.Kafka("reads", 0, 0));
             else sink.Result(Bytes($"q{i}"), Bytes("{\"status\":\"answered\"}"));
             Assert.Equal(timed.Contains(i), sink.EndEvent());
         }
