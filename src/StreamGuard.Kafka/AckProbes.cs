@@ -84,6 +84,38 @@ internal sealed class AckProbes
         return outputs;
     }
 
+    /// <summary>
+    /// Produces one record with the delivery handler of <paramref name="probe"/> (a timed event's output) or
+    /// <paramref name="untimed"/>, counting it into the probe before <c>Produce</c> (its report may come first, on
+    /// another thread) and out again if <c>Produce</c> did not take it. A full producer queue is back-pressure: the loop
+    /// waits for deliveries instead of growing memory, then tries again. The one produce loop of the worker's sink and
+    /// the bench's pass-through pipe.
+    /// </summary>
+    public static void Produce(IProducer<byte[], byte[]> producer, TopicPartition destination, Message<byte[], byte[]> message,
+        Action<DeliveryReport<byte[], byte[]>> untimed, Probe? probe)
+    {
+        Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? untimed : probe.Handler;
+        while (true)
+        {
+            probe?.Add();
+            bool queued = false;
+            try
+            {
+                producer.Produce(destination, message, handler);
+                queued = true;
+            }
+            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+            finally
+            {
+                if (!queued) probe?.Remove();
+            }
+            if (queued) return;
+        }
+    }
+
     /// <summary>One timed event: its consumed timestamp and its outputs not yet acknowledged.</summary>
     internal sealed class Probe
     {

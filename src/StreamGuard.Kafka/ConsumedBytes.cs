@@ -34,6 +34,19 @@ internal sealed class ConsumedBytes
     }
 
     /// <summary>
+    /// A consumer over <paramref name="config"/> (copied) whose keys and values are reused <see cref="ConsumedBytes"/>
+    /// and whose results carry topic and timestamp, and headers only when asked: without them Confluent.Kafka builds
+    /// no header collection per record. The worker's input consumer and the bench's pass-through pipe.
+    /// </summary>
+    public static ConsumerBuilder<ConsumedBytes, ConsumedBytes> ConsumerBuilder(ConsumerConfig config, bool headers) =>
+        new ConsumerBuilder<ConsumedBytes, ConsumedBytes>(new ConsumerConfig(new Dictionary<string, string>(config))
+        {
+            ConsumeResultFields = headers ? "topic,timestamp,headers" : "topic,timestamp",
+        })
+            .SetKeyDeserializer(new Deserializer())
+            .SetValueDeserializer(new Deserializer());
+
+    /// <summary>
     /// A deserializer that fills one <see cref="ConsumedBytes"/> again for every record. One per key and one per value
     /// of each consumer (it is called on the consuming thread, inside <c>Consume</c>).
     /// </summary>

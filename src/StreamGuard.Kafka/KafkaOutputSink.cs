@@ -151,6 +151,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
     /// message, the header and their topic-partitions are reused; key, value and origin go through exact-length
     /// scratch arrays.
     /// </summary>
+    [System.Runtime.CompilerServices.SkipLocalsInit] // 2.5 KB of stack per forward, written before it is read: not zeroed
     public void Forward(string topic, int partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, in EventSource origin)
     {
         Span<char> text = stackalloc char[512];
@@ -200,31 +201,8 @@ public sealed partial class KafkaOutputSink : IOutputSink
     // probe: the timed event's, whose handler then takes the delivery report; null for the shared handler.
     private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe)
     {
-        Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? _onDelivery : probe.Handler;
-        while (true)
-        {
-            probe?.Add();
-            bool queued = false;
-            try
-            {
-                _producer.Produce(destination, message, handler);
-                queued = true;
-            }
-            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                // Back-pressure: wait for deliveries instead of growing memory.
-                _producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-            finally
-            {
-                if (!queued) probe?.Remove();
-            }
-            if (queued)
-            {
-                Produced++;
-                return;
-            }
-        }
+        AckProbes.Produce(_producer, destination, message, _onDelivery, probe);
+        Produced++;
     }
 
     /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded, overwritten

@@ -57,5 +57,5 @@ public sealed class SharedLatencyHistogram
         Mirror?.Record((double)stopwatchTicks / Stopwatch.Frequency);
     }
 
-    internal void CountSkipped() => Interlocked.Increment(ref _skipped);
+    internal void CountSkipped(int events = 1) => Interlocked.Add(ref _skipped, events);
 }

@@ -185,17 +185,10 @@ public sealed partial class StreamGuardWorker
                 producer.BeginTransaction();
             }
 
-            // The input consumer reads each record's key and value into reused buffers (ConsumedBytes), and asks
-            // Confluent.Kafka for a record's headers only when repartitioning (the sg-origin header): without either, it
-            // allocates no key or value copy and no header collection per record.
-            var inputConfig = new ConsumerConfig(new Dictionary<string, string>(consumerConfig))
-            {
-                ConsumeResultFields = _repartition ? "topic,timestamp,headers" : "topic,timestamp",
-            };
+            // The input consumer reads each record's key and value into reused buffers, and its headers only when
+            // repartitioning (the sg-origin header of forwarded records).
             IConsumer<ConsumedBytes, ConsumedBytes>? consumer = null;
-            consumer = new ConsumerBuilder<ConsumedBytes, ConsumedBytes>(inputConfig)
-                .SetKeyDeserializer(new ConsumedBytes.Deserializer())
-                .SetValueDeserializer(new ConsumedBytes.Deserializer())
+            consumer = ConsumedBytes.ConsumerBuilder(consumerConfig, headers: _repartition)
                 .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
                 .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
                 .SetPartitionsAssignedHandler((c, partitions) =>
@@ -804,7 +797,7 @@ public sealed partial class StreamGuardWorker
 
     private void DropUncommittedSamples()
     {
-        for (int i = 0; i < _uncommittedSampleCount; i++) CommitLatencyMicros.CountSkipped();
+        CommitLatencyMicros.CountSkipped(_uncommittedSampleCount);
         _uncommittedSampleCount = 0;
     }
 }

@@ -100,10 +100,7 @@ internal sealed class PassThroughPipe
         // Consumed as the worker consumes (StreamGuardWorker): key and value into reused buffers, and the result fields
         // the worker asks for when repartitioning, which it does in every bench step (the bench creates the repartition
         // topics): the pipe pays what the worker pays per consumed record, no more.
-        var inputConfig = new ConsumerConfig(new Dictionary<string, string>(consumerConfig)) { ConsumeResultFields = "topic,timestamp,headers" };
-        using IConsumer<ConsumedBytes, ConsumedBytes> consumer = new ConsumerBuilder<ConsumedBytes, ConsumedBytes>(inputConfig)
-            .SetKeyDeserializer(new ConsumedBytes.Deserializer())
-            .SetValueDeserializer(new ConsumedBytes.Deserializer())
+        using IConsumer<ConsumedBytes, ConsumedBytes> consumer = ConsumedBytes.ConsumerBuilder(consumerConfig, headers: true)
             .SetPartitionsAssignedHandler((_, _) => _assigned.TrySetResult())
             .SetPartitionsRevokedHandler((c, _) => Commit(c, producer, options, embedded))
             .Build();
@@ -183,32 +180,12 @@ internal sealed class PassThroughPipe
         return a;
     }
 
-    /// <summary>As the worker's sink sends: a timed input's outputs take its probe's handler, counted before Produce.</summary>
+    /// <summary>As the worker's sink sends (<see cref="AckProbes.Produce"/>): a timed input's outputs take its probe's handler.</summary>
     private static void Send(IProducer<byte[], byte[]> producer, TopicPartition destination, Message<byte[], byte[]> message,
         Action<DeliveryReport<byte[], byte[]>> onDelivery, AckProbes probes)
     {
         probes.Produced();
-        AckProbes.Probe? probe = probes.Timed;
-        Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? onDelivery : probe.Handler;
-        while (true)
-        {
-            probe?.Add();
-            bool queued = false;
-            try
-            {
-                producer.Produce(destination, message, handler);
-                queued = true;
-            }
-            catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-            finally
-            {
-                if (!queued) probe?.Remove();
-            }
-            if (queued) return;
-        }
+        AckProbes.Produce(producer, destination, message, onDelivery, probes.Timed);
     }
 
     private void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer, IProducer<byte[], byte[]> producer, WorkerOptions options, bool embedded)

@@ -79,7 +79,7 @@ public sealed class AckLatencyTests
     {
         using var cluster = new KafkaTestCluster();
         // Nothing leaves the producer for 2 s: all 1,024 probes are in flight when events 1,025 and on ask for one.
-        using IProducer<byte[], byte[]> producer = Producer(cluster, lingerMs: 2000);
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer(lingerMs: 2000);
         var latency = new SharedLatencyHistogram();
         var sink = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions, latency, sampleEvery: 1);
         const int events = 1024 + 10;
@@ -99,7 +99,7 @@ public sealed class AckLatencyTests
         Assert.Equal(0, sink.DeliveryErrors);
 
         // The ring is free again once acknowledged: nothing skipped from here on.
-        using IProducer<byte[], byte[]> quick = Producer(cluster, lingerMs: 0);
+        using IProducer<byte[], byte[]> quick = cluster.OutputProducer(lingerMs: 0);
         var again = new SharedLatencyHistogram();
         var sink2 = new KafkaOutputSink(quick, cluster.Topics, cluster.Partitions, again, sampleEvery: 1);
         for (int i = 0; i < 3; i++)
@@ -121,7 +121,7 @@ public sealed class AckLatencyTests
     public void EventsWithoutOutputsAreNotTimedAndTheNextEventIsSampledInstead()
     {
         using var cluster = new KafkaTestCluster();
-        using IProducer<byte[], byte[]> producer = Producer(cluster, lingerMs: 0);
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer(lingerMs: 0);
         var latency = new SharedLatencyHistogram();
         var sink = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions, latency, sampleEvery: 4);
         // Events without outputs (a forward is not an output of its event: it is timed where it is decided) do not
@@ -181,7 +181,7 @@ public sealed class AckLatencyTests
     public void TimingAnEventAllocatesNothingMoreOnTheWorkersThreadThanNotTimingIt()
     {
         using var cluster = new KafkaTestCluster();
-        using IProducer<byte[], byte[]> producer = Producer(cluster, lingerMs: 5);
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer(lingerMs: 5);
         var latency = new SharedLatencyHistogram();
         var sink = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions, latency, sampleEvery: 1);
         var plain = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions);
@@ -215,12 +215,6 @@ public sealed class AckLatencyTests
         Assert.True(timedBytes - plainBytes < 4000 * 12, $"timed {timedBytes:N0} B against {plainBytes:N0} B untimed over 4,000 events");
         Assert.True(latency.TotalCount > 0);
     }
-
-    private static IProducer<byte[], byte[]> Producer(KafkaTestCluster cluster, int lingerMs) =>
-        new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, DeliveryReportFields = "none", LingerMs = lingerMs,
-        }).Build();
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 }

@@ -17,10 +17,7 @@ public sealed class KafkaOutputSinkTests
     public void EveryOutputKeepsItsOwnKeyValueAndHeadersAlthoughBuffersAreReused()
     {
         using var cluster = new KafkaTestCluster();
-        using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, DeliveryReportFields = "none",
-        }).Build();
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
         var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
 
         // Same lengths on purpose (keys, values and decision ids of equal length share a scratch array), and
@@ -69,10 +66,7 @@ public sealed class KafkaOutputSinkTests
     public void AForwardKeepsKeyValueAndOriginAndAllocatesNoMoreThanAnOutput()
     {
         using var cluster = new KafkaTestCluster();
-        using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, DeliveryReportFields = "none",
-        }).Build();
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
         var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
 
         // Equal lengths share scratch arrays: each record must still leave with its own key, value and origin; a label
