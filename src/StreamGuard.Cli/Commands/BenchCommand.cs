@@ -135,13 +135,13 @@ internal static class BenchCommand
         charged to every event it delays (no coordinated omission). Events are generated before the step starts.
 
         Latency, precisely: from the event's intended send time to the moment the bench's reader — a
-        read_committed consumer on the audit topic, fetch.wait.max.ms=1, in the same process — receives the
+        read_committed consumer on the audit topic (--reader-fetch-wait), in the same process — receives the
         read's `ingest` audit record, the first output the engine produces for a read (its push deliveries and
         their audit records are handed to the producer in the same step, microseconds later). It includes the
         producer's linger, the worker's fetch wait, decision, the worker's linger and the reader's fetch. Reads
-        only (queries and malformed events are processed but not timed); the reader reads every --sample-th
-        audit partition (a uniform sample: plates are random); warm-up events are not recorded. Recorded with
-        HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
+        only (queries and malformed events are processed but not timed); the reader reads every K-th
+        audit partition (--sample K; a uniform sample: plates are random); warm-up events are not recorded.
+        Recorded with HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
         transactions on, a real broker shows the record to read_committed readers only after the transaction
         commits, so the figure includes the commit interval; the embedded broker shows it before the commit.
         Each step also reports how late the load generator itself sent (intended time → Produce returned): on an
@@ -151,7 +151,7 @@ internal static class BenchCommand
         event: decision (→ its outputs handed to the producer, every event, whole step including warm-up);
         outputs acknowledged (→ the broker's acknowledgement, acks=all, of the last of its outputs, as its
         delivery report reaches the worker: the producer's linger, the produce round trip and the report's
-        delivery included; every --ack-sample-th event that produced outputs); and committed (→ the return of
+        delivery included; every K-th event that produced outputs, --ack-sample K); and committed (→ the return of
         the commit that covers it: the transaction's commit, or the flush and offset commit without
         transactions; same events). These two are recorded from the end of the warm-up on, in ms. With
         transactions on, outputs are acknowledged when written, before the commit that makes them visible to
