@@ -65,7 +65,8 @@ internal sealed class CliArgs
     {
         if (!_table.Contains(option))
         {
-            throw new InvalidOperationException($"--{option.Name} is read but is not in the verb's option table (its help)");
+            throw new InvalidOperationException(
+                $"--{option.Name} is read but is not in the verb's option table (its help)");
         }
         _used.Add(option.Name);
         if (_options.TryGetValue(option.Name, out string? v)) return v;
@@ -87,9 +88,11 @@ internal sealed class CliArgs
     {
         string? v = Get(option);
         if (v is null) return null;
-        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < option.Min || n > option.Max)
+        if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) ||
+            n < option.Min || n > option.Max)
         {
-            throw new UsageException($"--{option.Name} must be a whole number from {option.Min} to {option.Max}, not '{v}'");
+            throw new UsageException(
+                $"--{option.Name} must be a whole number from {option.Min} to {option.Max}, not '{v}'");
         }
         return n;
     }
@@ -110,7 +113,10 @@ internal sealed class CliArgs
     public T Choice<T>(ChoiceOption<T> option)
     {
         string? word = Get(option);
-        if (word is null) return option.HasDefault ? option.Default : throw new UsageException($"--{option.Name} is required");
+        if (word is null)
+        {
+            return option.HasDefault ? option.Default : throw new UsageException($"--{option.Name} is required");
+        }
         return option.TryParse(word, out T value) ? value : throw new UsageException(option.NotAChoice(word));
     }
 

@@ -30,7 +30,7 @@ internal abstract class CliOption(string name, string value, string description)
     /// <summary>The default the parser uses, as the command line spells it; null when there is none.</summary>
     protected abstract string? DefaultValue { get; }
 
-    /// <summary>The environment variable that stands in for the option: <c>STREAMGUARD_COMMIT_INTERVAL_MS</c>.</summary>
+    /// <summary>The environment variable standing in for the option: <c>STREAMGUARD_COMMIT_INTERVAL_MS</c>.</summary>
     public string Env => "STREAMGUARD_" + Name.ToUpperInvariant().Replace('-', '_');
 }
 
@@ -57,7 +57,8 @@ internal sealed class IntOption(string name, string value, string description, i
 }
 
 /// <summary>A number from <see cref="Min"/> to <see cref="Max"/>.</summary>
-internal sealed class DoubleOption(string name, string value, string description, double min, double max, double @default)
+internal sealed class DoubleOption(
+    string name, string value, string description, double min, double max, double @default)
     : CliOption(name, value, description)
 {
     public double Min { get; } = min;
@@ -70,7 +71,8 @@ internal sealed class DoubleOption(string name, string value, string description
 }
 
 /// <summary>One of a few words, each standing for a value of <typeparamref name="T"/>.</summary>
-internal sealed class ChoiceOption<T>(string name, string value, string description, params (string Word, T Value)[] choices)
+internal sealed class ChoiceOption<T>(
+    string name, string value, string description, params (string Word, T Value)[] choices)
     : CliOption(name, value, description)
 {
     private readonly T _default = default!;
@@ -93,7 +95,8 @@ internal sealed class ChoiceOption<T>(string name, string value, string descript
     }
 
     /// <summary>The words as an error lists them: <c>off, on or both</c>.</summary>
-    public string WordList => Words.Count == 1 ? Words[0] : string.Join(", ", Words.Take(Words.Count - 1)) + " or " + Words[^1];
+    public string WordList =>
+        Words.Count == 1 ? Words[0] : string.Join(", ", Words.Take(Words.Count - 1)) + " or " + Words[^1];
 
     protected override string? DefaultValue => HasDefault ? WordOf(_default) : null;
 

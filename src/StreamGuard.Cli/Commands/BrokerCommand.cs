@@ -7,7 +7,10 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard broker</c>: the embedded Kafka-protocol cluster on its own.</summary>
 internal static class BrokerCommand
 {
-    private static readonly IntOption s_partitions = new("partitions", "N", "partitions per topic", 1, 1024) { Default = 8 };
+    private static readonly IntOption s_partitions = new("partitions", "N", "partitions per topic", 1, 1024)
+    {
+        Default = 8,
+    };
 
     private static readonly IntOption s_brokers = new("brokers", "B", "brokers in the cluster", 1, 16) { Default = 1 };
 

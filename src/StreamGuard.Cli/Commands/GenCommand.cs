@@ -70,9 +70,10 @@ internal static class GenCommand
             args.RejectUnknown();
             Directory.CreateDirectory(outDir);
             using TextReader csv = SeattleImport.Open(seattle);
-            using var output = new FileStream(Path.Combine(outDir, "reads.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            using FileStream output = Create(outDir, "reads.ndjson");
             var (written, skipped) = SeattleImport.Convert(csv, output);
-            Console.WriteLine($"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; {skipped:N0} unreadable rows skipped");
+            Console.WriteLine($"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; " +
+                $"{skipped:N0} unreadable rows skipped");
             return 0;
         }
         string policyPath = args.Text(s_policy)!;
@@ -91,14 +92,15 @@ internal static class GenCommand
         args.RejectUnknown();
 
         PolicyDocument policy = PolicyLoader.LoadFile(policyPath);
-        var traffic = new SyntheticTraffic(policy, TrafficOptions.Default with { Seed = seed, MalformedShare = malformed });
+        var traffic = new SyntheticTraffic(policy,
+            TrafficOptions.Default with { Seed = seed, MalformedShare = malformed });
         Directory.CreateDirectory(outDir);
-        using var readsFile = new FileStream(Path.Combine(outDir, "reads.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        using var queriesFile = new FileStream(Path.Combine(outDir, "queries.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        using FileStream readsFile = Create(outDir, "reads.ndjson");
+        using FileStream queriesFile = Create(outDir, "queries.ndjson");
 
         long stepMs = Math.Max(1, 1000 / rate);
         long start = end - reads * 1000L / rate;
-        using (var hotlistsFile = new FileStream(Path.Combine(outDir, "hotlists.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (FileStream hotlistsFile = Create(outDir, "hotlists.ndjson"))
         {
             for (int i = 0; i < hotlists; i++)
             {
@@ -134,8 +136,11 @@ internal static class GenCommand
             writtenQueries++;
         }
         progress.Clear();
-        Console.WriteLine($"wrote {reads:N0} reads, {writtenQueries:N0} queries and {hotlists:N0} hotlist entries to {Path.GetFullPath(outDir)} " +
-            $"({Rfc3339.ToText(start)} to {Rfc3339.ToText(end)})");
+        Console.WriteLine($"wrote {reads:N0} reads, {writtenQueries:N0} queries and {hotlists:N0} hotlist entries " +
+            $"to {Path.GetFullPath(outDir)} ({Rfc3339.ToText(start)} to {Rfc3339.ToText(end)})");
         return 0;
     }
+
+    private static FileStream Create(string directory, string name) =>
+        new(Path.Combine(directory, name), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
 }

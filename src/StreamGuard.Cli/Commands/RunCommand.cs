@@ -26,12 +26,16 @@ internal static class RunCommand
         """, new OptionGroup("Options:", RunOptionTable.All));
 
     /// <param name="args">The command line after the verb.</param>
-    /// <param name="ct">Stops the worker (Ctrl+C, SIGTERM): it finishes the event in hand, commits and leaves the group.</param>
+    /// <param name="ct">
+    /// Stops the worker (Ctrl+C, SIGTERM): it finishes the event in hand, commits and leaves the group.
+    /// </param>
     /// <param name="environment">The environment variables (default: the process's).</param>
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken ct, System.Collections.IDictionary? environment = null)
+    public static async Task<int> RunAsync(
+        CliArgs args, CancellationToken ct, System.Collections.IDictionary? environment = null)
     {
-        RunConfiguration.Layers layers = RunConfiguration.Build(args, environment ?? Environment.GetEnvironmentVariables(),
-            AppContext.BaseDirectory, Directory.GetCurrentDirectory());
+        RunConfiguration.Layers layers = RunConfiguration.Build(
+            args, environment ?? Environment.GetEnvironmentVariables(), AppContext.BaseDirectory,
+            Directory.GetCurrentDirectory());
         RunOptions options = RunConfiguration.Bind(layers);
         CompiledPolicy policy = Common.LoadPolicy(options.Policy, Console.Error);
         byte[] auditKey = Common.AuditKey(options.AuditKey, Console.Error);

@@ -9,10 +9,11 @@ namespace StreamGuard.Cli.Hosting;
 /// <summary>
 /// Where <c>run</c>'s settings come from, lowest precedence first: <c>appsettings.json</c> next to the executable, then
 /// in the current directory, then the file given with <c>--config FILE</c> (all JSON, section <c>StreamGuard</c>, keys
-/// in PascalCase: <c>"CommitIntervalMs": 100</c>), then <c>STREAMGUARD_*</c> environment variables
-/// (<c>STREAMGUARD_COMMIT_INTERVAL_MS</c>; nested keys the .NET way, e.g. <c>STREAMGUARD_Logging__LogLevel__Default</c>),
-/// then the command line (<c>--commit-interval-ms</c>). Every value is validated before the worker starts; a bad one is
-/// reported with its option name and where it came from (exit 2).
+/// in PascalCase: <c>"CommitIntervalMs": 250</c>), then <c>STREAMGUARD_*</c> environment variables
+/// (<c>STREAMGUARD_COMMIT_INTERVAL_MS</c>; nested keys the .NET way, e.g.
+/// <c>STREAMGUARD_Logging__LogLevel__Default</c>), then the command line (<c>--commit-interval-ms</c>). A setting given
+/// nowhere takes its option's default (<see cref="RunOptionTable"/>). Every value is validated before the worker
+/// starts; a bad one is reported with its option name and where it came from (exit 2).
 /// </summary>
 internal static class RunConfiguration
 {
@@ -61,7 +62,10 @@ internal static class RunConfiguration
         string shipped = Path.GetFullPath(Path.Combine(baseDirectory, "appsettings.json"));
         string local = Path.GetFullPath(Path.Combine(currentDirectory, "appsettings.json"));
         AddJson(builder, descriptions, shipped, optional: true);
-        if (!string.Equals(shipped, local, StringComparison.Ordinal)) AddJson(builder, descriptions, local, optional: true);
+        if (!string.Equals(shipped, local, StringComparison.Ordinal))
+        {
+            AddJson(builder, descriptions, local, optional: true);
+        }
         TextOption config = RunOptionTable.Config;
         string? configFile = args.Options.GetValueOrDefault(config.Name) ?? NonEmpty(environment[config.Env] as string);
         if (configFile is not null)
@@ -71,7 +75,7 @@ internal static class RunConfiguration
             AddJson(builder, descriptions, path, optional: false);
         }
 
-        // STREAMGUARD_Logging__LogLevel__Default and the like, the .NET way; then the options by their documented names.
+        // STREAMGUARD_Logging__LogLevel__Default and the like, the .NET way; then the options by their own names.
         builder.AddEnvironmentVariables("STREAMGUARD_");
         descriptions.Add("env.net");
         var fromEnv = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -143,7 +147,8 @@ internal static class RunConfiguration
         {
             int fallback = o.Default.GetValueOrDefault();
             if (Given(o) is not { } v) return fallback;
-            if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= o.Min && n <= o.Max)
+            if (int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) &&
+                n >= o.Min && n <= o.Max)
             {
                 return n;
             }
@@ -168,7 +173,8 @@ internal static class RunConfiguration
 
         var kafka = new Dictionary<string, string>(StringComparer.Ordinal);
         // In JSON the librdkafka settings may also be an object: "Kafka": { "security.protocol": "SSL" }.
-        foreach (IConfigurationSection setting in section.GetSection(RunOptionTable.Key(RunOptionTable.Kafka)).GetChildren())
+        IConfigurationSection kafkaSection = section.GetSection(RunOptionTable.Key(RunOptionTable.Kafka));
+        foreach (IConfigurationSection setting in kafkaSection.GetChildren())
         {
             if (setting.Value is { } value) kafka[setting.Key] = value;
         }
@@ -206,7 +212,10 @@ internal static class RunConfiguration
         };
     }
 
-    /// <summary><c>host:port</c>, <c>:port</c> (every interface) or <c>http://host:port</c> as Kestrel's URL; null if none of those.</summary>
+    /// <summary>
+    /// <c>host:port</c>, <c>:port</c> (every interface) or <c>http://host:port</c> as Kestrel's URL; null if none of
+    /// those.
+    /// </summary>
     internal static string? MetricsUrl(string listen)
     {
         string s = listen.Trim();
@@ -215,7 +224,10 @@ internal static class RunConfiguration
         if (colon < 0) return null;
         string host = s[..colon];
         if (host.Length == 0 || host == "*") host = "0.0.0.0";
-        if (!ushort.TryParse(s[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out ushort port)) return null;
+        if (!ushort.TryParse(s[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out ushort port))
+        {
+            return null;
+        }
         if (host.Contains('/', StringComparison.Ordinal) || host.Contains(' ', StringComparison.Ordinal)) return null;
         return string.Create(CultureInfo.InvariantCulture, $"http://{host}:{port}");
     }

@@ -48,7 +48,8 @@ internal static class RunHost
         using IHost host = web is null ? ((HostApplicationBuilder)builder).Build() : MapEndpoints(web.Build());
         ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard");
         RunOutcome outcome = host.Services.GetRequiredService<RunOutcome>();
-        Log.Starting(logger, options.Bootstrap, options.Group, RunOptionTable.Processing.WordOf(options.Processing), policy.Hash);
+        string processing = RunOptionTable.Processing.WordOf(options.Processing);
+        Log.Starting(logger, options.Bootstrap, options.Group, processing, policy.Hash);
         try
         {
             await host.StartAsync(ct).ConfigureAwait(false);

@@ -21,9 +21,11 @@ internal static class RunOptionTable
 
     public static readonly TextOption Group = new("group", "G", "consumer group") { Default = s_worker.GroupId };
 
-    public static readonly TextOption AuditKey = new("audit-key", "REF", "HMAC key for plate references: env:NAME or file:PATH");
+    public static readonly TextOption AuditKey = new("audit-key", "REF",
+        "HMAC key for plate references: env:NAME or file:PATH");
 
-    public static readonly TextOption TopicPrefix = new("topic-prefix", "X", "prefix every topic name (isolated environments)");
+    public static readonly TextOption TopicPrefix = new("topic-prefix", "X",
+        "prefix every topic name (isolated environments)");
 
     public static readonly IntOption CommitIntervalMs = new("commit-interval-ms", "N",
         "commit (a transaction, or offsets) at least this often", 1, 60_000)
@@ -93,14 +95,16 @@ internal static class RunOptionTable
     /// <summary>The settings: each also a configuration key (<see cref="Key"/>) and an environment variable.</summary>
     public static readonly CliOption[] Settings =
     [
-        Bootstrap, Policy, Group, AuditKey, TopicPrefix, CommitIntervalMs, CommitBatch, Kafka, Processing, TransactionalId,
-        StatsIntervalS, ReloadIntervalMs, Metrics,
+        Bootstrap, Policy, Group, AuditKey, TopicPrefix, CommitIntervalMs, CommitBatch, Kafka, Processing,
+        TransactionalId, StatsIntervalS, ReloadIntervalMs, Metrics,
     ];
 
     /// <summary>Every option of <c>run</c>, as help lists them: <c>--config FILE</c>, then the settings.</summary>
     public static readonly CliOption[] All = [Config, .. Settings];
 
-    /// <summary>The configuration key of a setting: its name in PascalCase (<c>commit-interval-ms</c> → <c>CommitIntervalMs</c>).</summary>
+    /// <summary>
+    /// The configuration key of a setting: its name in PascalCase (<c>commit-interval-ms</c> → <c>CommitIntervalMs</c>).
+    /// </summary>
     public static string Key(CliOption option) =>
         string.Concat(option.Name.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
 }

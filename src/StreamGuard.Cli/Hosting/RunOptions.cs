@@ -22,7 +22,8 @@ internal sealed record RunOptions
 
     public int CommitBatch { get; init; } = RunOptionTable.CommitBatch.Default!.Value;
 
-    public IReadOnlyDictionary<string, string> Kafka { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    public IReadOnlyDictionary<string, string> Kafka { get; init; } =
+        new Dictionary<string, string>(StringComparer.Ordinal);
 
     public ProcessingMode Processing { get; init; } = RunOptionTable.Processing.Default;
 

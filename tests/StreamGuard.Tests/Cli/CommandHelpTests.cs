@@ -137,7 +137,8 @@ public sealed partial class CommandHelpTests : IDisposable
         var option = new ChoiceOption<int>("mode", "M", "a mode", ("one", 1), ("two", 2)) { Default = 2 };
         Assert.Equal("default two", option.DefaultText);
         Assert.Equal("one or two", option.WordList);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ChoiceOption<int>("mode", "M", "a mode", ("one", 1)) { Default = 3 });
+        Assert.Throws<ArgumentOutOfRangeException>(
+            () => new ChoiceOption<int>("mode", "M", "a mode", ("one", 1)) { Default = 3 });
     }
 
     /// <summary>The options a verb's parser reads on one command line, stopping it before it acts on them.</summary>

@@ -158,7 +158,8 @@ public sealed class RunConfigurationTests : IDisposable
     public void ProcessingIsSpelledAsOnTheCommandLineFromEverySource(string word, ProcessingMode mode)
     {
         Assert.Equal(mode, Bind(["--bootstrap", "b", "--policy", "p", "--processing", word]).Processing);
-        Assert.Equal(mode, Bind(["--bootstrap", "b", "--policy", "p"], new() { ["STREAMGUARD_PROCESSING"] = word }).Processing);
+        Assert.Equal(mode,
+            Bind(["--bootstrap", "b", "--policy", "p"], new() { ["STREAMGUARD_PROCESSING"] = word }).Processing);
         string file = Json("processing.json", $$$"""{"StreamGuard": {"Processing": "{{{word}}}"}}""");
         Assert.Equal(mode, Bind(["--bootstrap", "b", "--policy", "p", "--config", file]).Processing);
         Assert.Equal(word, RunOptionTable.Processing.WordOf(mode));
@@ -173,7 +174,8 @@ public sealed class RunConfigurationTests : IDisposable
     {
         var r = Cli("run", "--bootstrap", "localhost:9092", "--policy", "p.yaml", "--processing", word);
         Assert.Equal(2, r.Code);
-        Assert.Contains($"--processing: '{word}' is not exactly-once or at-least-once (--processing on the command line)",
+        Assert.Contains(
+            $"--processing: '{word}' is not exactly-once or at-least-once (--processing on the command line)",
             r.Err, StringComparison.Ordinal);
     }
 
@@ -191,7 +193,8 @@ public sealed class RunConfigurationTests : IDisposable
         Assert.Contains($"consumer group (default {defaults.Group})", help, StringComparison.Ordinal);
         Assert.Contains($"at least this often (default {defaults.CommitIntervalMs})", help, StringComparison.Ordinal);
         Assert.Contains($"whichever comes first (default {defaults.CommitBatch})", help, StringComparison.Ordinal);
-        Assert.Contains($"(default {RunOptionTable.Processing.WordOf(defaults.Processing)})", help, StringComparison.Ordinal);
+        string processing = RunOptionTable.Processing.WordOf(defaults.Processing);
+        Assert.Contains($"(default {processing})", help, StringComparison.Ordinal);
         Assert.Contains($"to stderr (default {defaults.StatsIntervalS}; 0 = never)", help, StringComparison.Ordinal);
         Assert.Contains($"this often (default {defaults.ReloadIntervalMs};", help, StringComparison.Ordinal);
         Assert.Contains("default off", help, StringComparison.Ordinal);
@@ -206,8 +209,8 @@ public sealed class RunConfigurationTests : IDisposable
         {
             ["config"] = Json("empty.json", "{}"), ["bootstrap"] = "b", ["policy"] = "p", ["group"] = "g",
             ["audit-key"] = "env:K", ["topic-prefix"] = "t.", ["commit-interval-ms"] = "50", ["commit-batch"] = "7",
-            ["kafka"] = "a=b", ["processing"] = "at-least-once", ["transactional-id"] = "tx", ["stats-interval-s"] = "0",
-            ["reload-interval-ms"] = "0", ["metrics"] = ":9464",
+            ["kafka"] = "a=b", ["processing"] = "at-least-once", ["transactional-id"] = "tx",
+            ["stats-interval-s"] = "0", ["reload-interval-ms"] = "0", ["metrics"] = ":9464",
         };
         Assert.Equal(RunOptionTable.All.Select(o => o.Name).Order(), values.Keys.Order());
         var expected = new RunOptions
@@ -219,7 +222,8 @@ public sealed class RunConfigurationTests : IDisposable
         RunOptions fromArgs = Bind([.. values.SelectMany(kv => new[] { "--" + kv.Key, kv.Value })]);
         Assert.Equal("b", fromArgs.Kafka["a"]);
         Assert.Equal(expected with { Kafka = fromArgs.Kafka }, fromArgs);
-        RunOptions fromEnv = Bind([], values.ToDictionary(kv => RunOptionTable.All.Single(o => o.Name == kv.Key).Env, kv => kv.Value));
+        RunOptions fromEnv = Bind([],
+            values.ToDictionary(kv => RunOptionTable.All.Single(o => o.Name == kv.Key).Env, kv => kv.Value));
         Assert.Equal(expected with { Kafka = fromEnv.Kafka }, fromEnv);
     }
 
