@@ -1,4 +1,5 @@
 using StreamGuard.Cli;
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Cli.Commands;
 using StreamGuard.Policy;
 
@@ -33,19 +34,8 @@ namespace StreamGuard.Cli
                 return argv.Length == 0 ? 2 : 0;
             }
             string verb = argv[0];
-            string help = verb switch
-            {
-                "demo" => DemoCommand.Help,
-                "run" => RunCommand.Help,
-                "broker" => BrokerCommand.Help,
-                "replay" => ReplayCommand.Help,
-                "gen" => GenCommand.Help,
-                "bench" => BenchCommand.Help,
-                "policy" => PolicyCommand.Help,
-                "audit" => AuditCommand.Help,
-                _ => string.Empty,
-            };
-            if (help.Length == 0)
+            CommandHelp? help = Help(verb);
+            if (help is null)
             {
                 Console.Error.WriteLine($"streamguard: unknown verb '{verb}'\n");
                 Console.Error.WriteLine(Usage);
@@ -59,28 +49,18 @@ namespace StreamGuard.Cli
                 System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
             try
             {
-                var args = new CliArgs(argv.Skip(1));
+                var args = new CliArgs(argv.Skip(1), help.Options);
                 if (args.Help)
                 {
-                    Console.WriteLine(help);
+                    Console.Write(help.Text);
                     return 0;
                 }
-                return verb switch
-                {
-                    "demo" => await DemoCommand.RunAsync(args, cts.Token),
-                    "run" => await RunCommand.RunAsync(args, cts.Token),
-                    "broker" => BrokerCommand.Run(args, cts.Token),
-                    "replay" => await ReplayCommand.RunAsync(args, cts.Token),
-                    "gen" => GenCommand.Run(args),
-                    "bench" => BenchCommand.Run(args, cts.Token),
-                    "policy" => PolicyCommand.Run(args),
-                    _ => AuditCommand.Run(args),
-                };
+                return await Dispatch(verb, args, cts.Token);
             }
             catch (UsageException e)
             {
                 Console.Error.WriteLine($"streamguard {verb}: {e.Message}\n");
-                Console.Error.WriteLine(help);
+                Console.Error.Write(help.Text);
                 return 2;
             }
             catch (PolicyException e)
@@ -98,5 +78,33 @@ namespace StreamGuard.Cli
                 Console.CancelKeyPress -= onCancel;
             }
         }
+
+        /// <summary>Runs a verb (one <see cref="Help(string)"/> knows) on its command line.</summary>
+        internal static async Task<int> Dispatch(string verb, CliArgs args, CancellationToken ct) => verb switch
+        {
+            "demo" => await DemoCommand.RunAsync(args, ct),
+            "run" => await RunCommand.RunAsync(args, ct),
+            "broker" => BrokerCommand.Run(args, ct),
+            "replay" => await ReplayCommand.RunAsync(args, ct),
+            "gen" => GenCommand.Run(args),
+            "bench" => BenchCommand.Run(args, ct),
+            "policy" => PolicyCommand.Run(args),
+            "audit" => AuditCommand.Run(args),
+            _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, "not a verb"),
+        };
+
+        /// <summary>A verb's help, generated from its option table; null for a verb there is not.</summary>
+        public static CommandHelp? Help(string verb) => verb switch
+        {
+            "demo" => DemoCommand.Help,
+            "run" => RunCommand.Help,
+            "broker" => BrokerCommand.Help,
+            "replay" => ReplayCommand.Help,
+            "gen" => GenCommand.Help,
+            "bench" => BenchCommand.Help,
+            "policy" => PolicyCommand.Help,
+            "audit" => AuditCommand.Help,
+            _ => null,
+        };
     }
 }

@@ -18,11 +18,15 @@ public sealed record WorkerOptions
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Exactly-once (default): outputs, audit records and input offsets committed in one Kafka transaction every
-    /// <see cref="CommitInterval"/> or <see cref="CommitBatch"/> events. False: at-least-once (outputs flushed, then
-    /// offsets committed; a crash may repeat decisions, never lose them).
+    /// <see cref="ProcessingMode.ExactlyOnce"/> (default): outputs, audit records and input offsets committed in one
+    /// Kafka transaction every <see cref="CommitInterval"/> or <see cref="CommitBatch"/> events.
+    /// <see cref="ProcessingMode.AtLeastOnce"/>: outputs flushed, then offsets committed; a crash may repeat
+    /// decisions, never lose them.
     /// </summary>
-    public bool ExactlyOnce { get; init; } = true;
+    public ProcessingMode Processing { get; init; } = ProcessingMode.ExactlyOnce;
+
+    /// <summary>Whether <see cref="Processing"/> is <see cref="ProcessingMode.ExactlyOnce"/>.</summary>
+    public bool ExactlyOnce => Processing == ProcessingMode.ExactlyOnce;
 
     /// <summary>The producer's transactional.id; default <c>&lt;group&gt;-&lt;machine name&gt;</c>. Stable per worker slot.</summary>
     public string? TransactionalId { get; init; }

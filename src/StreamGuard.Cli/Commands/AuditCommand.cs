@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Audit;
 
 namespace StreamGuard.Cli.Commands;
@@ -8,7 +9,31 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard audit verify FILE</c>: checks every hash chain of an NDJSON audit log.</summary>
 internal static class AuditCommand
 {
-    public const string Help = """
+    /// <summary>The audit log as a Kafka topic (with <see cref="Bootstrap"/>) instead of a file.</summary>
+    internal static readonly TextOption Topic = new("topic", "T",
+        "the audit log as a Kafka topic, read from its beginning to its current end (read_committed)");
+
+    internal static readonly TextOption Bootstrap = new("bootstrap", "B", "the Kafka cluster of --topic");
+
+    internal static readonly TextOption Audit = new("audit", "FILE", "why, report: the audit log as an NDJSON file");
+
+    internal static readonly TextOption Policy = new("policy", "P", """
+        report: the policy that gives requesters' states and levels ({default});
+        why accepts it and needs none (each record names its policy)
+        """)
+    {
+        Default = Common.SamplePolicyPath, Shown = "default: the bundled sample policy",
+    };
+
+    internal static readonly TextOption Agency = new("agency", "A", "report: the agency the report is for");
+
+    internal static readonly TextOption Out = new("out", "DIR", "report: where report.html and records.csv go (created)");
+
+    internal static readonly TextOption From = new("from", "T", "report: decisions at or after T (a date, 2026-03-01, or RFC 3339)");
+
+    internal static readonly TextOption To = new("to", "T", "report: decisions at or before T (a date: to its end)");
+
+    public static readonly CommandHelp Help = new("""
         streamguard audit verify FILE | --topic T --bootstrap B
         streamguard audit why ID --audit FILE | --topic T --bootstrap B [--policy P]
         streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
@@ -26,18 +51,17 @@ internal static class AuditCommand
                  requester state and level, denials by rule, shares by recipient, retention purges by day, and
                  its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
                  plates and no plate references; a denial of another owner's data to this agency is left out
-                 (it would tell the agency what was withheld from it). --policy P gives requesters' states and levels (default: the
-                 bundled sample policy).
-        """;
+                 (it would tell the agency what was withheld from it).
+        """, new OptionGroup("Options:", Topic, Bootstrap, Audit, Policy, Agency, Out, From, To));
 
     public static int Run(CliArgs args)
     {
         if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditReport.Why(args);
         if (args.Positional.Count > 0 && args.Positional[0] == "report") return AuditReport.Report(args);
         if (args.Positional.Count == 0 || args.Positional[0] != "verify") throw new UsageException("expected: audit verify|why|report");
-        if (args.Get("topic") is { } topic)
+        if (args.Get(Topic) is { } topic)
         {
-            string bootstrap = args.Require("bootstrap");
+            string bootstrap = args.Require(Bootstrap);
             args.RejectUnknown();
             if (args.Positional.Count != 1) throw new UsageException("give a FILE or --topic, not both");
             return VerifyTopic(bootstrap, topic);

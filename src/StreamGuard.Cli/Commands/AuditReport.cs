@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Policy;
 using StreamGuard.Text;
 
@@ -12,10 +13,10 @@ internal static class AuditReport
 {
     private static IEnumerable<string> Records(CliArgs args)
     {
-        string? file = args.Get("audit");
-        string? topic = args.Get("topic");
+        string? file = args.Get(AuditCommand.Audit);
+        string? topic = args.Get(AuditCommand.Topic);
         if ((file is null) == (topic is null)) throw new UsageException("give the audit log as --audit FILE or --topic T --bootstrap B");
-        if (topic is not null) return AuditCommand.TopicRecords(args.Require("bootstrap"), topic);
+        if (topic is not null) return AuditCommand.TopicRecords(args.Require(AuditCommand.Bootstrap), topic);
         if (!File.Exists(file)) throw new UsageException($"{file}: no such file");
         return File.ReadLines(file!, Encoding.UTF8).Where(l => !string.IsNullOrWhiteSpace(l));
     }
@@ -42,7 +43,7 @@ internal static class AuditReport
         if (args.Positional.Count != 2) throw new UsageException("expected: audit why ID --audit FILE | --topic T --bootstrap B");
         string id = args.Positional[1];
         IEnumerable<string> records = Records(args);
-        _ = args.Get("policy"); // accepted for symmetry with report; the record carries the policy hash
+        _ = args.Get(AuditCommand.Policy); // accepted for symmetry with report; the record carries the policy hash
         args.RejectUnknown();
 
         // Keep each chain's records until the one asked for, to check its links and find the policy_load before it.
@@ -100,10 +101,10 @@ internal static class AuditReport
     public static int Report(CliArgs args)
     {
         if (args.Positional.Count != 1) throw new UsageException("expected: audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR");
-        string agency = args.Require("agency");
-        string outDir = args.Require("out");
-        long from = Time(args, "from", long.MinValue), to = Time(args, "to", long.MaxValue);
-        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
+        string agency = args.Require(AuditCommand.Agency);
+        string outDir = args.Require(AuditCommand.Out);
+        long from = Time(args, AuditCommand.From, long.MinValue), to = Time(args, AuditCommand.To, long.MaxValue);
+        string policyPath = args.Text(AuditCommand.Policy)!;
         IEnumerable<string> records = Records(args);
         args.RejectUnknown();
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
@@ -134,9 +135,10 @@ internal static class AuditReport
         return 0;
     }
 
-    private static long Time(CliArgs args, string name, long fallback)
+    private static long Time(CliArgs args, TextOption option, long fallback)
     {
-        string? text = args.Get(name);
+        string name = option.Name;
+        string? text = args.Get(option);
         if (text is null) return fallback;
         if (Rfc3339.TryParse(Encoding.UTF8.GetBytes(text), out long ms)) return ms;
         if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateOnly d))

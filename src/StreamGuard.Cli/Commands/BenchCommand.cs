@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
+using StreamGuard.Cli.CommandLine;
 using HdrHistogram;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
@@ -16,7 +17,114 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public const string Help = """
+    private static readonly WorkerOptions s_worker = new() { BootstrapServers = "" };
+
+    private static readonly DoubleOption s_rate = new("rate", "R",
+        "offered events/s ({default}); with --sweep the first rate tried", 10, 5_000_000, 5_000);
+
+    private static readonly DoubleOption s_duration = new("duration", "S", "measured seconds per step", 0.5, 3_600, 10);
+
+    private static readonly DoubleOption s_warmup = new("warmup", "S", "seconds offered before measuring", 0, 600, 3);
+
+    private static readonly IntOption s_sweep = new("sweep", "N", """
+        search the sustainable maximum from --rate: ×1.5 until a step is not
+        sustained, then bisect to within 10%; at most N steps per mode and system
+        """, 1, 50);
+
+    private static readonly DoubleOption s_maxP99 = new("max-p99", "MS", "sweep criterion", 1, 3_600_000, 1_000);
+
+    /// <summary>Transactions off, on, or both (null): each mode a step of its own.</summary>
+    private static readonly ChoiceOption<bool?> s_transactions = new("transactions", "M",
+        "off (at-least-once), on (exactly-once) or both", ("off", false), ("on", true), ("both", null))
+    {
+        Default = null,
+    };
+
+    private static readonly ChoiceOption<bool> s_ceiling = new("ceiling", "on|off",
+        "run the pass-through pipe after StreamGuard", ("on", true), ("off", false))
+    {
+        Default = true,
+    };
+
+    private static readonly IntOption s_partitions = new("partitions", "P",
+        "partitions per topic ({default}; the embedded broker keeps ≤ 5 MiB per partition)", 1, 1024)
+    {
+        Default = 32,
+    };
+
+    private static readonly IntOption s_sample = new("sample", "K",
+        "time reads on every K-th audit partition ({default}; 1 = all)", 1, 1024)
+    {
+        Default = 4,
+    };
+
+    private static readonly IntOption s_ackSample = new("ack-sample", "K", """
+        time every K-th event with outputs to its acknowledgement and commit ({default},
+        the worker's; 1 = all)
+        """, 1, 1_000_000)
+    {
+        Default = s_worker.AckLatencySampleEvery,
+    };
+
+    private static readonly IntOption s_readerFetchWait = new("reader-fetch-wait", "MS", """
+        the reader's fetch.wait.max.ms ({default}; the embedded broker holds every
+        fetch this long, so it is part of each latency)
+        """, 0, 10_000)
+    {
+        Default = 1,
+    };
+
+    private static readonly TextOption s_bootstrap = new("bootstrap", "B", """
+        an existing cluster instead of the embedded one (topics bench<run>.<step>.*
+        are created with P partitions and deleted after each step)
+        """);
+
+    private static readonly TextOption s_policy = new("policy", "P", "policy file")
+    {
+        Default = Common.SamplePolicyPath, Shown = "default: the bundled sample policy",
+    };
+
+    private static readonly IntOption s_linger = new("linger", "MS", "producer linger.ms", 0, 60_000)
+    {
+        Shown = "default 5",
+    };
+
+    private static readonly IntOption s_fetchWait = new("fetch-wait", "MS", "consumer fetch.wait.max.ms", 0, 60_000)
+    {
+        Shown = "default 10",
+    };
+
+    private static readonly IntOption s_commitInterval = new("commit-interval", "MS",
+        "transaction / offset-commit interval", 1, 600_000)
+    {
+        Default = (int)s_worker.CommitInterval.TotalMilliseconds,
+    };
+
+    private static readonly IntOption s_commitBatch = new("commit-batch", "N", "...or after N events", 1, 10_000_000)
+    {
+        Default = s_worker.CommitBatch,
+    };
+
+    private static readonly IntOption s_batchSize = new("batch-size", "B", "producer batch.size in bytes", 1, int.MaxValue)
+    {
+        Shown = "librdkafka default 1000000",
+    };
+
+    private static readonly IntOption s_fetchMaxBytes = new("fetch-max-bytes", "B",
+        "consumer fetch.max.bytes, per fetch request", 1, 2_147_483_135)
+    {
+        Shown = "librdkafka default 52428800",
+    };
+
+    private static readonly IntOption s_partitionFetchBytes = new("partition-fetch-bytes", "B", """
+        consumer max.partition.fetch.bytes, per partition and fetch
+        ({default})
+        """, 1, 1_000_000_000)
+    {
+        Shown = "librdkafka default 1048576",
+    };
+
+    public static readonly CommandHelp Help = new("""
         streamguard bench [--rate R] [--duration S] [--warmup S] [--sweep N] [--transactions off|on|both]
                           [--ceiling on|off] [--partitions P] [--bootstrap B] [tuning options]
 
@@ -27,13 +135,13 @@ internal static class BenchCommand
         charged to every event it delays (no coordinated omission). Events are generated before the step starts.
 
         Latency, precisely: from the event's intended send time to the moment the bench's reader — a
-        read_committed consumer on the audit topic, fetch.wait.max.ms=1, in the same process — receives the
+        read_committed consumer on the audit topic (--reader-fetch-wait), in the same process — receives the
         read's `ingest` audit record, the first output the engine produces for a read (its push deliveries and
         their audit records are handed to the producer in the same step, microseconds later). It includes the
         producer's linger, the worker's fetch wait, decision, the worker's linger and the reader's fetch. Reads
-        only (queries and malformed events are processed but not timed); the reader reads every --sample-th
-        audit partition (a uniform sample: plates are random); warm-up events are not recorded. Recorded with
-        HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
+        only (queries and malformed events are processed but not timed); the reader reads every K-th
+        audit partition (--sample K; a uniform sample: plates are random); warm-up events are not recorded.
+        Recorded with HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
         transactions on, a real broker shows the record to read_committed readers only after the transaction
         commits, so the figure includes the commit interval; the embedded broker shows it before the commit.
         Each step also reports how late the load generator itself sent (intended time → Produce returned): on an
@@ -43,7 +151,7 @@ internal static class BenchCommand
         event: decision (→ its outputs handed to the producer, every event, whole step including warm-up);
         outputs acknowledged (→ the broker's acknowledgement, acks=all, of the last of its outputs, as its
         delivery report reaches the worker: the producer's linger, the produce round trip and the report's
-        delivery included; every --ack-sample-th event that produced outputs); and committed (→ the return of
+        delivery included; every K-th event that produced outputs, --ack-sample K); and committed (→ the return of
         the commit that covers it: the transaction's commit, or the flush and offset commit without
         transactions; same events). These two are recorded from the end of the warm-up on, in ms. With
         transactions on, outputs are acknowledged when written, before the commit that makes them visible to
@@ -62,34 +170,11 @@ internal static class BenchCommand
         no processing, producing the same number of records per output topic and the same mean sizes that
         StreamGuard produced in the same run (measured in its step with the same rate and mode). Each result is
         stated as a fraction of the pipe's.
-
-        Options:
-          --rate R            offered events/s (default 5000); with --sweep the first rate tried
-          --duration S        measured seconds per step (default 10)
-          --warmup S          seconds offered before measuring (default 3)
-          --sweep N           search the sustainable maximum from --rate: ×1.5 until a step is not
-                              sustained, then bisect to within 10%; at most N steps per mode and system
-          --max-p99 MS        sweep criterion (default 1000)
-          --transactions M    off (at-least-once), on (exactly-once) or both (default both)
-          --ceiling on|off    run the pass-through pipe after StreamGuard (default on)
-          --partitions P      partitions per topic (default 32; the embedded broker keeps ≤ 5 MiB per partition)
-          --sample K          time reads on every K-th audit partition (default 4; 1 = all)
-          --ack-sample K      time every K-th event with outputs to its acknowledgement and commit (default 8,
-                              the worker's; 1 = all)
-          --reader-fetch-wait MS  the reader's fetch.wait.max.ms (default 1; the embedded broker holds every
-                              fetch this long, so it is part of each latency)
-          --bootstrap B       an existing cluster instead of the embedded one (topics bench<run>.<step>.*
-                              are created with P partitions and deleted after each step)
-          --policy P          policy file (default: the bundled sample policy)
-        Tuning options (worker and pipe alike; defaults are the worker's):
-          --linger MS         producer linger.ms (default 5)
-          --fetch-wait MS     consumer fetch.wait.max.ms (default 10)
-          --commit-interval MS  transaction / offset-commit interval (default 100)
-          --commit-batch N    ...or after N events (default 5000)
-          --batch-size B      producer batch.size in bytes (librdkafka default 1000000)
-          --fetch-max-bytes B consumer fetch.max.bytes, per fetch request (librdkafka default 52428800)
-          --partition-fetch-bytes B  consumer max.partition.fetch.bytes, per partition and fetch (default 1048576)
-        """;
+        """, new OptionGroup("Options:",
+            s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,
+            s_ackSample, s_readerFetchWait, s_bootstrap, s_policy),
+        new OptionGroup("Tuning options (worker and pipe alike; defaults are the worker's):",
+            s_linger, s_fetchWait, s_commitInterval, s_commitBatch, s_batchSize, s_fetchMaxBytes, s_partitionFetchBytes));
 
     private sealed record Settings
     {
@@ -118,41 +203,31 @@ internal static class BenchCommand
 
     public static int Run(CliArgs args, CancellationToken ct)
     {
-        double rate = args.Double("rate", 5_000, 10, 5_000_000);
-        double duration = args.Double("duration", 10, 0.5, 3_600);
-        double warmup = args.Double("warmup", 3, 0, 600);
-        int sweepSteps = args.Int("sweep", 0, 1, 50);
+        double rate = args.Double(s_rate);
+        double duration = args.Double(s_duration);
+        double warmup = args.Double(s_warmup);
+        int sweepSteps = args.GivenInt(s_sweep) ?? 0;
         bool sweep = sweepSteps > 0;
-        double maxP99 = args.Double("max-p99", 1_000, 1, 3_600_000);
-        string transactions = args.Get("transactions") ?? "both";
-        bool ceiling = (args.Get("ceiling") ?? "on") switch
-        {
-            "on" => true,
-            "off" => false,
-            var bad => throw new UsageException($"--ceiling must be on or off, not '{bad}'"),
-        };
-        int partitions = args.Int("partitions", 32, 1, 1024);
-        int sample = args.Int("sample", 4, 1, 1024);
-        int readerFetchWait = args.Int("reader-fetch-wait", 1, 0, 10_000);
-        int ackSample = args.Int("ack-sample", 8, 1, 1_000_000);
-        string? bootstrap = args.Get("bootstrap");
-        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
+        double maxP99 = args.Double(s_maxP99);
+        bool[] modes = args.Choice(s_transactions) is { } eosOnly ? [eosOnly] : [false, true];
+        bool ceiling = args.Choice(s_ceiling);
+        int partitions = args.Int(s_partitions);
+        int sample = args.Int(s_sample);
+        int readerFetchWait = args.Int(s_readerFetchWait);
+        int ackSample = args.Int(s_ackSample);
+        string? bootstrap = args.Get(s_bootstrap);
+        string policyPath = args.Text(s_policy)!;
         var kafka = new Dictionary<string, string>();
-        if (args.Get("linger") is not null) kafka["linger.ms"] = args.Int("linger", 5, 0, 60_000).ToString(CultureInfo.InvariantCulture);
-        if (args.Get("fetch-wait") is not null) kafka["fetch.wait.max.ms"] = args.Int("fetch-wait", 10, 0, 60_000).ToString(CultureInfo.InvariantCulture);
-        if (args.Get("batch-size") is not null) kafka["batch.size"] = args.Int("batch-size", 1_000_000, 1, 2_147_483_647).ToString(CultureInfo.InvariantCulture);
-        if (args.Get("fetch-max-bytes") is not null) kafka["fetch.max.bytes"] = args.Int("fetch-max-bytes", 52_428_800, 1, 2_147_483_135).ToString(CultureInfo.InvariantCulture);
-        if (args.Get("partition-fetch-bytes") is not null) kafka["max.partition.fetch.bytes"] = args.Int("partition-fetch-bytes", 1_048_576, 1, 1_000_000_000).ToString(CultureInfo.InvariantCulture);
-        int commitIntervalMs = args.Int("commit-interval", 100, 1, 600_000);
-        int commitBatch = args.Int("commit-batch", 5_000, 1, 10_000_000);
-        args.RejectUnknown();
-        bool[] modes = transactions switch
+        // A tuning option not given leaves the worker's (and the pipe's) own setting in force.
+        foreach ((IntOption option, string setting) in (ReadOnlySpan<(IntOption, string)>)
+            [(s_linger, "linger.ms"), (s_fetchWait, "fetch.wait.max.ms"), (s_batchSize, "batch.size"),
+             (s_fetchMaxBytes, "fetch.max.bytes"), (s_partitionFetchBytes, "max.partition.fetch.bytes")])
         {
-            "off" => [false],
-            "on" => [true],
-            "both" => [false, true],
-            _ => throw new UsageException($"--transactions must be off, on or both, not '{transactions}'"),
-        };
+            if (args.GivenInt(option) is { } value) kafka[setting] = value.ToString(CultureInfo.InvariantCulture);
+        }
+        int commitIntervalMs = args.Int(s_commitInterval);
+        int commitBatch = args.Int(s_commitBatch);
+        args.RejectUnknown();
 
         s_step = 0;
         CompiledPolicy policy = Common.LoadPolicy(policyPath, TextWriter.Null);
@@ -253,7 +328,8 @@ internal static class BenchCommand
 
             var options = new WorkerOptions
             {
-                BootstrapServers = s.Bootstrap, GroupId = $"bench{s.RunId}.{n}", Topics = topics, ExactlyOnce = eos,
+                BootstrapServers = s.Bootstrap, GroupId = $"bench{s.RunId}.{n}", Topics = topics,
+                Processing = eos ? ProcessingMode.ExactlyOnce : ProcessingMode.AtLeastOnce,
                 TransactionalId = $"bench{s.RunId}.{n}", CommitInterval = s.CommitInterval, CommitBatch = s.CommitBatch, Kafka = s.Kafka,
                 AckLatencySampleEvery = s.AckSample,
             };

@@ -1,3 +1,4 @@
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Kafka;
 using StreamGuard.Kafka.Embedded;
 
@@ -6,7 +7,23 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard broker</c>: the embedded Kafka-protocol cluster on its own.</summary>
 internal static class BrokerCommand
 {
-    public const string Help = """
+    private static readonly IntOption s_partitions = new("partitions", "N", "partitions per topic", 1, 1024)
+    {
+        Default = 8,
+    };
+
+    private static readonly IntOption s_brokers = new("brokers", "B", "brokers in the cluster", 1, 16) { Default = 1 };
+
+    private static readonly IntOption s_port = new("port", "P", """
+        broker 1 on 127.0.0.1:P, broker 2 on P+1, …; {default}.
+        librdkafka's mock can only bind ephemeral ports, so each fixed port is a forwarder
+        in this process to its broker, which advertises the fixed port to clients.
+        """, 1, 65535)
+    {
+        Shown = "default: ports chosen by the kernel",
+    };
+
+    public static readonly CommandHelp Help = new("""
         streamguard broker [--partitions N] [--brokers B] [--port P]
 
         Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1 with StreamGuard's topics created,
@@ -17,20 +34,13 @@ internal static class BrokerCommand
         batches) and silently drops older data, so run producers and consumers together. Loopback only.
 
         Standard output gets one line, the bootstrap servers (for scripts); the topic list goes to standard error.
-
-        Options:
-          --partitions N   partitions per topic (default 8)
-          --brokers B      brokers in the cluster (default 1)
-          --port P         broker 1 on 127.0.0.1:P, broker 2 on P+1, …; default: ports chosen by the kernel.
-                           librdkafka's mock can only bind ephemeral ports, so each fixed port is a forwarder
-                           in this process to its broker, which advertises the fixed port to clients.
-        """;
+        """, new OptionGroup("Options:", s_partitions, s_brokers, s_port));
 
     public static int Run(CliArgs args, CancellationToken ct)
     {
-        int partitions = args.Int("partitions", 8, 1, 1024);
-        int brokers = args.Int("brokers", 1, 1, 16);
-        int port = args.Int("port", 0, 1, 65535);
+        int partitions = args.Int(s_partitions);
+        int brokers = args.Int(s_brokers);
+        int port = args.GivenInt(s_port) ?? 0;
         args.RejectUnknown();
         if (port != 0 && port + brokers - 1 > 65535) throw new UsageException($"--port {port} leaves no port for broker {brokers} (ports P to P+B-1 are used)");
         using MockCluster cluster = MockCluster.Start(brokers, rebalanceDelayMs: 0);

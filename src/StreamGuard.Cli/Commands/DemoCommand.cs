@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using Confluent.Kafka;
 using HdrHistogram;
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Engine;
 using StreamGuard.Generation;
 using StreamGuard.Kafka;
@@ -14,7 +15,38 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard demo</c>: everything on one machine, no Docker, under a minute.</summary>
 internal static class DemoCommand
 {
-    public const string Help = """
+    private static readonly IntOption s_reads = new("reads", "N", "plate reads to produce", 1, 5_000_000) { Default = 60_000 };
+
+    private static readonly IntOption s_queries = new("queries", "N", "queries to produce", 0, 5_000_000)
+    {
+        Shown = "default reads/40",
+    };
+
+    private static readonly IntOption s_hotlists = new("hotlists", "N", """
+        hotlist entries produced before the reads ({default}); matching reads raise
+        alerts where the policy allows them
+        """, 0, 100_000)
+    {
+        Default = 200,
+    };
+
+    private static readonly IntOption s_rate = new("rate", "N", "events per second offered", 1, 1_000_000) { Default = 10_000 };
+
+    private static readonly IntOption s_partitions = new("partitions", "N", "partitions per topic", 1, 256) { Default = 8 };
+
+    private static readonly DoubleOption s_malformed = new("malformed", "F", "share of bad input lines, 0..1", 0, 1, 0.01);
+
+    private static readonly TextOption s_policy = new("policy", "P", "policy file")
+    {
+        Default = Common.SamplePolicyPath, Shown = "default: the bundled sample policy",
+    };
+
+    private static readonly TextOption s_out = new("out", "DIR", "where to write audit.ndjson and report.html")
+    {
+        Default = "demo-out",
+    };
+
+    public static readonly CommandHelp Help = new("""
         streamguard demo [options]
 
         Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1, creates StreamGuard's topics, loads
@@ -22,29 +54,18 @@ internal static class DemoCommand
         at a fixed rate while showing live progress. Ends with events/s, decision latency percentiles
         (HdrHistogram), decisions by code and dead letters; reads the audit topic back into OUT/audit.ndjson,
         verifies its hash chains, and writes OUT/report.html.
-
-        Options:
-          --reads N        plate reads to produce (default 60000)
-          --queries N      queries to produce (default reads/40)
-          --hotlists N     hotlist entries produced before the reads (default 200); matching reads raise
-                           alerts where the policy allows them
-          --rate N         events per second offered (default 10000)
-          --partitions N   partitions per topic (default 8)
-          --malformed F    share of bad input lines, 0..1 (default 0.01)
-          --policy P       policy file (default: the bundled sample policy)
-          --out DIR        where to write audit.ndjson and report.html (default ./demo-out)
-        """;
+        """, new OptionGroup("Options:", s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out));
 
     public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
     {
-        int reads = args.Int("reads", 60_000, 1, 5_000_000);
-        int queries = args.Int("queries", reads / 40, 0, 5_000_000);
-        int hotlistCount = args.Int("hotlists", 200, 0, 100_000);
-        int rate = args.Int("rate", 10_000, 1, 1_000_000);
-        int partitions = args.Int("partitions", 8, 1, 256);
-        double malformed = args.Double("malformed", 0.01, 0, 1);
-        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
-        string outDir = args.Get("out") ?? "demo-out";
+        int reads = args.Int(s_reads);
+        int queries = args.GivenInt(s_queries) ?? reads / 40;
+        int hotlistCount = args.Int(s_hotlists);
+        int rate = args.Int(s_rate);
+        int partitions = args.Int(s_partitions);
+        double malformed = args.Double(s_malformed);
+        string policyPath = args.Text(s_policy)!;
+        string outDir = args.Text(s_out)!;
         args.RejectUnknown();
 
         TextWriter o = Console.Out;
@@ -72,7 +93,8 @@ internal static class DemoCommand
         workerThread.Start();
         Task assigned = await Task.WhenAny(worker.Assigned, Task.Delay(TimeSpan.FromSeconds(30), ct));
         if (assigned != worker.Assigned) throw new InvalidOperationException("the worker did not join its consumer group within 30 s: " + failure?.Message);
-        o.WriteLine("worker joined its consumer group (exactly-once: a Kafka transaction every 100 ms); producing traffic…");
+        o.WriteLine("worker joined its consumer group (exactly-once: a Kafka transaction every " +
+            $"{workerOptions.CommitInterval.TotalMilliseconds:0} ms); producing traffic…");
         string auditPath = Path.Combine(outDir, "audit.ndjson");
         using var auditTail = new TopicTail(cluster.BootstrapServers, topics.Audit, partitions, auditPath);
 

@@ -1,3 +1,4 @@
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Generation;
 using StreamGuard.Policy;
 using StreamGuard.Text;
@@ -7,53 +8,83 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard gen</c>: synthetic NDJSON plate reads and signed queries.</summary>
 internal static class GenCommand
 {
-    public const string Help = """
+    private static readonly TextOption s_policy = new("policy", "P", "policy whose agencies and keys to use")
+    {
+        Default = Common.SamplePolicyPath, Shown = "default: the bundled sample policy",
+    };
+
+    private static readonly TextOption s_out = new("out", "DIR", "output directory (created)");
+
+    private static readonly IntOption s_reads = new("reads", "N", "plate reads", 0, 100_000_000) { Default = 100_000 };
+
+    private static readonly IntOption s_queries = new("queries", "N", "queries", 0, 100_000_000)
+    {
+        Shown = "default reads/50",
+    };
+
+    private static readonly IntOption s_hotlists = new("hotlists", "N",
+        "hotlist entries on frequently seen vehicles, by every kind of agency", 0, 10_000_000)
+    {
+        Default = 100,
+    };
+
+    private static readonly DoubleOption s_malformed = new("malformed", "F", "share of bad lines, 0..1", 0, 1, 0.01);
+
+    private static readonly IntOption s_seed = new("seed", "N", "random seed", 0, int.MaxValue) { Default = 1 };
+
+    private static readonly IntOption s_rate = new("rate", "N",
+        "reads per second of event time ({default}); the reads end at --end", 1, 1_000_000)
+    {
+        Default = 50,
+    };
+
+    private static readonly TextOption s_end = new("end", "T", "RFC 3339 time of the last read")
+    {
+        Shown = "default: now",
+    };
+
+    private static readonly TextOption s_seattle = new("seattle", "FILE", """
+        instead: convert the Seattle Police ALPR export (shared/data/*.csv.gz, hashed
+        plates) into DIR/reads.ndjson owned by wa-spd — a real week's arrival pattern.
+        Replay it with streamguard replay --now 2021-10-10T00:00:00Z.
+        """);
+
+    public static readonly CommandHelp Help = new("""
         streamguard gen --out DIR [options]
 
-        Writes DIR/reads.ndjson, DIR/queries.ndjson and DIR/hotlists.ndjson: realistic synthetic traffic over the policy's agencies —
-        bursty cameras, repeat vehicles, queries with every purpose by owners and by out-of-state, federal and
-        private agencies (signed with the agencies' keys), and a chosen share of bad lines (every dead-letter
-        code, plus forged signatures). Deterministic for a seed and start time. Replay it with
+        Writes DIR/reads.ndjson, DIR/queries.ndjson and DIR/hotlists.ndjson: realistic synthetic traffic over the
+        policy's agencies — bursty cameras, repeat vehicles, queries with every purpose by owners and by
+        out-of-state, federal and private agencies (signed with the agencies' keys), and a chosen share of bad
+        lines (every dead-letter code, plus forged signatures). Deterministic for a seed and start time.
+        Replay it with
           streamguard replay --policy P --reads DIR/reads.ndjson --queries DIR/queries.ndjson \
               --hotlists DIR/hotlists.ndjson --out OUT
-
-        Options:
-          --policy P        policy whose agencies and keys to use (default: the bundled sample policy)
-          --out DIR         output directory (created)
-          --reads N         plate reads (default 100000)
-          --queries N       queries (default reads/50)
-          --hotlists N      hotlist entries on frequently seen vehicles, by every kind of agency (default 100)
-          --malformed F     share of bad lines, 0..1 (default 0.01)
-          --seed N          random seed (default 1)
-          --rate N          reads per second of event time (default 50); the reads end at --end
-          --end T           RFC 3339 time of the last read (default: now)
-          --seattle FILE    instead: convert the Seattle Police ALPR export (shared/data/*.csv.gz, hashed
-                            plates) into DIR/reads.ndjson owned by wa-spd — a real week's arrival pattern.
-                            Replay it with --now 2021-10-10T00:00:00Z.
-        """;
+        """, new OptionGroup("Options:",
+            s_policy, s_out, s_reads, s_queries, s_hotlists, s_malformed, s_seed, s_rate, s_end, s_seattle));
 
     public static int Run(CliArgs args)
     {
-        string outDir = args.Require("out");
-        if (args.Get("seattle") is { } seattle)
+        string outDir = args.Require(s_out);
+        if (args.Get(s_seattle) is { } seattle)
         {
             args.RejectUnknown();
             Directory.CreateDirectory(outDir);
             using TextReader csv = SeattleImport.Open(seattle);
-            using var output = new FileStream(Path.Combine(outDir, "reads.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            using FileStream output = Create(outDir, "reads.ndjson");
             var (written, skipped) = SeattleImport.Convert(csv, output);
-            Console.WriteLine($"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; {skipped:N0} unreadable rows skipped");
+            Console.WriteLine($"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; " +
+                $"{skipped:N0} unreadable rows skipped");
             return 0;
         }
-        string policyPath = args.Get("policy") ?? Common.SamplePolicyPath;
-        int reads = args.Int("reads", 100_000, 0, 100_000_000);
-        int queries = args.Int("queries", reads / 50, 0, 100_000_000);
-        int hotlists = args.Int("hotlists", 100, 0, 10_000_000);
-        double malformed = args.Double("malformed", 0.01, 0, 1);
-        int seed = args.Int("seed", 1);
-        int rate = args.Int("rate", 50, 1, 1_000_000);
+        string policyPath = args.Text(s_policy)!;
+        int reads = args.Int(s_reads);
+        int queries = args.GivenInt(s_queries) ?? reads / 50;
+        int hotlists = args.Int(s_hotlists);
+        double malformed = args.Double(s_malformed);
+        int seed = args.Int(s_seed);
+        int rate = args.Int(s_rate);
         long end = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        string? endText = args.Get("end");
+        string? endText = args.Get(s_end);
         if (endText is not null && !Rfc3339.TryParse(System.Text.Encoding.UTF8.GetBytes(endText), out end))
         {
             throw new UsageException($"--end '{endText}' is not an RFC 3339 timestamp with a zone");
@@ -61,14 +92,15 @@ internal static class GenCommand
         args.RejectUnknown();
 
         PolicyDocument policy = PolicyLoader.LoadFile(policyPath);
-        var traffic = new SyntheticTraffic(policy, TrafficOptions.Default with { Seed = seed, MalformedShare = malformed });
+        var traffic = new SyntheticTraffic(policy,
+            TrafficOptions.Default with { Seed = seed, MalformedShare = malformed });
         Directory.CreateDirectory(outDir);
-        using var readsFile = new FileStream(Path.Combine(outDir, "reads.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-        using var queriesFile = new FileStream(Path.Combine(outDir, "queries.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        using FileStream readsFile = Create(outDir, "reads.ndjson");
+        using FileStream queriesFile = Create(outDir, "queries.ndjson");
 
         long stepMs = Math.Max(1, 1000 / rate);
         long start = end - reads * 1000L / rate;
-        using (var hotlistsFile = new FileStream(Path.Combine(outDir, "hotlists.ndjson"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (FileStream hotlistsFile = Create(outDir, "hotlists.ndjson"))
         {
             for (int i = 0; i < hotlists; i++)
             {
@@ -104,8 +136,11 @@ internal static class GenCommand
             writtenQueries++;
         }
         progress.Clear();
-        Console.WriteLine($"wrote {reads:N0} reads, {writtenQueries:N0} queries and {hotlists:N0} hotlist entries to {Path.GetFullPath(outDir)} " +
-            $"({Rfc3339.ToText(start)} to {Rfc3339.ToText(end)})");
+        Console.WriteLine($"wrote {reads:N0} reads, {writtenQueries:N0} queries and {hotlists:N0} hotlist entries " +
+            $"to {Path.GetFullPath(outDir)} ({Rfc3339.ToText(start)} to {Rfc3339.ToText(end)})");
         return 0;
     }
+
+    private static FileStream Create(string directory, string name) =>
+        new(Path.Combine(directory, name), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
 }

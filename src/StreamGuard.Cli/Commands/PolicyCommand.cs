@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Engine;
 using StreamGuard.Events;
 using StreamGuard.Policy;
@@ -9,7 +10,55 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard policy check | diff | explain</c>.</summary>
 internal static class PolicyCommand
 {
-    public const string Help = """
+    private static readonly TextOption s_at = new("at", "T", "the instant agreements expire against (RFC 3339; {default})")
+    {
+        Shown = "default: now",
+    };
+
+    private static readonly IntOption s_names = new("names", "N",
+        "recipients listed per warning before \"and N more\" ({default}, 0 = all)", 0, 1_000_000)
+    {
+        Default = 12,
+    };
+
+    /// <summary>Tab-separated values (true) or text.</summary>
+    private static readonly ChoiceOption<bool> s_format = new("format", "text|tsv",
+        "tsv: one changed tuple per line", ("text", false), ("tsv", true))
+    {
+        Default = false,
+    };
+
+    /// <summary>Every pair of each REASON CHANGED group (true), or its first pairs and counts.</summary>
+    private static readonly ChoiceOption<bool> s_reasons = new("reasons", "summary|all", """
+        grants and revocations are always listed in full; REASON CHANGED
+        groups show their first pairs and counts unless all
+        """, ("summary", false), ("all", true))
+    {
+        Default = false,
+    };
+
+    private static readonly TextOption s_owner = new("owner", "A", "the agency whose reads are asked for (its id in P)");
+
+    private static readonly TextOption s_recipient = new("recipient", "B", "the agency asking for them (its id in P)");
+
+    private static readonly ChoiceOption<Access> s_access = new("access", "push|search|alert",
+        "what is asked for: a push delivery, a search or a hotlist alert",
+        ("push", Access.Push), ("search", Access.Search), ("alert", Access.Alert));
+
+    private static readonly TextOption s_purpose = new("purpose", "X",
+        "a purpose of SPEC §2 (criminal_investigation, stolen_vehicle, warrant, …)");
+
+    /// <summary>Whether the request has a case number and a reason.</summary>
+    private static readonly ChoiceOption<bool> s_documented = new("documented", "yes|no",
+        """
+        no: the request has no case number or reason (Minnesota's rule
+        looks at this; {default})
+        """, ("yes", true), ("no", false))
+    {
+        Default = true,
+    };
+
+    public static readonly CommandHelp Help = new("""
         streamguard policy check P [--at T] [--names N]
         streamguard policy diff OLD NEW [--at T] [--format text|tsv] [--reasons summary|all]
         streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
@@ -18,20 +67,17 @@ internal static class PolicyCommand
         check    Validates a policy file (SPEC §3). Errors name the file, the line and the field (exit 2).
                  Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
                  (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
-                 --names N: recipients listed per warning before "and N more" (default 12, 0 = all).
         diff     Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
                  (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
                  its own reads is not sharing and never listed. Also lists every agency whose retention window
                  changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
-                 --format tsv: one changed tuple per line. Grants and revocations are always listed in full;
-                 REASON CHANGED groups show their first pairs and counts unless --reasons all.
         explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
                  rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
                  whose enactment is not confirmed), and the decision.
-                 --documented no: the request has no case number or reason (Minnesota's rule looks at this).
-
-        --at T   the instant agreements expire against (RFC 3339; default now).
-        """;
+        """, new OptionGroup("Options of check:", s_names),
+        new OptionGroup("Options of diff:", s_format, s_reasons),
+        new OptionGroup("Options of explain:", s_owner, s_recipient, s_access, s_purpose, s_documented),
+        new OptionGroup("Options of every command:", s_at));
 
     public static int Run(CliArgs args)
     {
@@ -47,7 +93,7 @@ internal static class PolicyCommand
 
     private static long At(CliArgs args)
     {
-        string? at = args.Get("at");
+        string? at = args.Get(s_at);
         if (at is null) return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         return Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(at), out long ms) ? ms : throw new UsageException($"--at: '{at}' is not an RFC 3339 timestamp");
     }
@@ -56,7 +102,7 @@ internal static class PolicyCommand
     {
         if (args.Positional.Count != 2) throw new UsageException("expected: policy check P");
         long at = At(args);
-        int names = args.Int("names", 12, 0, 1_000_000);
+        int names = args.Int(s_names);
         args.RejectUnknown();
         string path = args.Positional[1];
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
@@ -70,22 +116,11 @@ internal static class PolicyCommand
     private static int Explain(CliArgs args)
     {
         if (args.Positional.Count != 2) throw new UsageException("expected: policy explain P --owner A --recipient B --access X --purpose P");
-        string ownerId = args.Require("owner"), recipientId = args.Require("recipient");
-        Access access = args.Require("access") switch
-        {
-            "push" => Access.Push,
-            "search" => Access.Search,
-            "alert" => Access.Alert,
-            var bad => throw new UsageException($"--access: '{bad}' is not push, search or alert"),
-        };
-        string purposeText = args.Require("purpose");
+        string ownerId = args.Require(s_owner), recipientId = args.Require(s_recipient);
+        Access access = args.Choice(s_access);
+        string purposeText = args.Require(s_purpose);
         if (!Purposes.TryParse(Encoding.UTF8.GetBytes(purposeText), out Purpose purpose)) throw new UsageException($"--purpose: '{purposeText}' is not a purpose of SPEC §2");
-        bool documented = (args.Get("documented") ?? "yes") switch
-        {
-            "yes" => true,
-            "no" => false,
-            var bad => throw new UsageException($"--documented: '{bad}' is not yes or no"),
-        };
+        bool documented = args.Choice(s_documented);
         long at = At(args);
         args.RejectUnknown();
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
@@ -134,16 +169,14 @@ internal static class PolicyCommand
     {
         if (args.Positional.Count != 3) throw new UsageException("expected: policy diff OLD NEW");
         long at = At(args);
-        string format = args.Get("format") ?? "text";
-        if (format is not ("text" or "tsv")) throw new UsageException($"--format: '{format}' is not text or tsv");
-        string reasons = args.Get("reasons") ?? "summary";
-        if (reasons is not ("summary" or "all")) throw new UsageException($"--reasons: '{reasons}' is not summary or all");
+        bool tsv = args.Choice(s_format);
+        bool allReasons = args.Choice(s_reasons);
         args.RejectUnknown();
         var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
         var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[2]));
         PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, at);
         var o = Console.Out;
-        if (format == "tsv")
+        if (tsv)
         {
             o.WriteLine("change\towner\trecipient\taccess\tpurpose\told_code\told_rule\tnew_code\tnew_rule");
             foreach (OutcomeChange c in diff.Changes)
@@ -154,12 +187,12 @@ internal static class PolicyCommand
         }
         else
         {
-            WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at, reasons == "all");
+            WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at, allReasons);
         }
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"summary: {diff.Granted:N0} granted, {diff.Revoked:N0} revoked, {diff.ReasonChanged:N0} reason changed; " +
             $"{diff.PairsExamined:N0} (owner, recipient) pairs examined exactly in {diff.Elapsed.TotalSeconds:F2} s");
-        (format == "tsv" ? Console.Error : o).WriteLine(summary);
+        (tsv ? Console.Error : o).WriteLine(summary);
         if (diff.Granted > 0)
         {
             Console.Error.WriteLine($"policy diff: {diff.Granted:N0} outcomes newly grant access (exit 3)");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text.Json;
+using StreamGuard.Cli.CommandLine;
 using StreamGuard.Engine;
 using StreamGuard.Ingest;
 using StreamGuard.Parsing;
@@ -11,7 +12,40 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard replay</c>: the engine offline over NDJSON files, deterministic (event-time clock).</summary>
 internal static class ReplayCommand
 {
-    public const string Help = """
+    private static readonly TextOption s_policy = new("policy", "P", "policy file (SPEC §3)");
+
+    private static readonly TextOption s_reads = new("reads", "R", "plate reads, NDJSON");
+
+    private static readonly TextOption s_queries = new("queries", "Q", "queries, NDJSON (optional)");
+
+    private static readonly TextOption s_hotlists = new("hotlists", "H", """
+        hotlist entries, NDJSON (optional): a snapshot of the compacted alpr.hotlists
+        topic, loaded before the first read; a later line for the same hotlist_id and
+        plate replaces the earlier one. Expired entries never alert.
+        """);
+
+    private static readonly TextOption s_holds = new("holds", "D", """
+        holds, NDJSON (optional): a snapshot of alpr.holds, loaded before the first read
+        (each hold audited as placed); held reads outlive their window until `until`.
+        """);
+
+    private static readonly TextOption s_out = new("out", "DIR", "output directory (created)");
+
+    private static readonly TextOption s_now = new("now", "T", "RFC 3339 \"now\" for rejecting future-dated events")
+    {
+        Shown = "default: the real current time",
+    };
+
+    private static readonly TextOption s_auditKey = new("audit-key", "REF",
+        "HMAC key for plate references and record ids: env:NAME or file:PATH (required)");
+
+    private static readonly IntOption s_maxEventBytes = new("max-event-bytes", "N",
+        "size cap per line ({default}); larger lines go to dlq.ndjson as oversized", 256, 16 << 20)
+    {
+        Default = EventParser.DefaultMaxEventBytes,
+    };
+
+    public static readonly CommandHelp Help = new("""
         streamguard replay --policy P --reads R.ndjson [--queries Q.ndjson] [--hotlists H.ndjson] [--holds D.ndjson]
                            --out DIR [options]
 
@@ -21,39 +55,25 @@ internal static class ReplayCommand
         Use `-` for standard input.
 
         Writes to DIR: shared.ndjson, alerts.ndjson, results.ndjson, purges.ndjson, audit.ndjson, dlq.ndjson.
-
-        Options:
-          --policy P          policy file (SPEC §3)
-          --reads R           plate reads, NDJSON
-          --queries Q         queries, NDJSON (optional)
-          --hotlists H        hotlist entries, NDJSON (optional): a snapshot of the compacted alpr.hotlists
-                              topic, loaded before the first read; a later line for the same hotlist_id and
-                              plate replaces the earlier one. Expired entries never alert.
-          --holds D           holds, NDJSON (optional): a snapshot of alpr.holds, loaded before the first read
-                              (each hold audited as placed); held reads outlive their window until `until`.
-          --out DIR           output directory (created)
-          --now T             RFC 3339 "now" for rejecting future-dated events (default: the real current time)
-          --audit-key REF     HMAC key for plate references and record ids: env:NAME or file:PATH (required)
-          --max-event-bytes N size cap per line (default 65536); larger lines go to dlq.ndjson as oversized
-
-        """;
+        """, new OptionGroup("Options:",
+            s_policy, s_reads, s_queries, s_hotlists, s_holds, s_out, s_now, s_auditKey, s_maxEventBytes));
 
     public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
     {
-        string? hotlistsPath = args.Get("hotlists");
-        string? holdsPath = args.Get("holds");
-        string policyPath = args.Require("policy");
-        string readsPath = args.Require("reads");
-        string? queriesPath = args.Get("queries");
-        string outDir = args.Require("out");
-        string? nowText = args.Get("now");
+        string? hotlistsPath = args.Get(s_hotlists);
+        string? holdsPath = args.Get(s_holds);
+        string policyPath = args.Require(s_policy);
+        string readsPath = args.Require(s_reads);
+        string? queriesPath = args.Get(s_queries);
+        string outDir = args.Require(s_out);
+        string? nowText = args.Get(s_now);
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (nowText is not null && !Rfc3339.TryParse(System.Text.Encoding.UTF8.GetBytes(nowText), out now))
         {
             throw new UsageException($"--now '{nowText}' is not an RFC 3339 timestamp with a zone");
         }
-        int maxEventBytes = args.Int("max-event-bytes", EventParser.DefaultMaxEventBytes, 256, 16 << 20);
-        string? auditKeyRef = args.Get("audit-key");
+        int maxEventBytes = args.Int(s_maxEventBytes);
+        string? auditKeyRef = args.Get(s_auditKey);
         args.RejectUnknown();
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error, allWarnings: false);

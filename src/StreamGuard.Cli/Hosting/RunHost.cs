@@ -48,7 +48,8 @@ internal static class RunHost
         using IHost host = web is null ? ((HostApplicationBuilder)builder).Build() : MapEndpoints(web.Build());
         ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard");
         RunOutcome outcome = host.Services.GetRequiredService<RunOutcome>();
-        Log.Starting(logger, options.Bootstrap, options.Group, options.Processing, policy.Hash);
+        string processing = RunOptionTable.Processing.WordOf(options.Processing);
+        Log.Starting(logger, options.Bootstrap, options.Group, processing, policy.Hash);
         try
         {
             await host.StartAsync(ct).ConfigureAwait(false);
@@ -105,7 +106,7 @@ internal static class RunHost
             {
                 BootstrapServers = options.Bootstrap, GroupId = options.Group, Topics = topics,
                 CommitInterval = TimeSpan.FromMilliseconds(options.CommitIntervalMs), CommitBatch = options.CommitBatch,
-                ExactlyOnce = options.ExactlyOnce, TransactionalId = options.TransactionalId, Kafka = options.Kafka,
+                Processing = options.Processing, TransactionalId = options.TransactionalId, Kafka = options.Kafka,
             };
             return new StreamGuardWorker(workerOptions, sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
                 log, sp.GetService<PolicyReloader>());

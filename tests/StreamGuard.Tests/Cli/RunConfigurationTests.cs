@@ -1,6 +1,8 @@
 using System.Collections;
-using StreamGuard.Cli.Hosting;
 using StreamGuard.Cli;
+using StreamGuard.Cli.CommandLine;
+using StreamGuard.Cli.Hosting;
+using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.CommandLine;
@@ -21,8 +23,9 @@ public sealed class RunConfigurationTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private RunOptions Bind(string[] args, Dictionary<string, string>? env = null) =>
-        RunConfiguration.Bind(RunConfiguration.Build(new CliArgs(args), new Hashtable(env ?? []), AppContext.BaseDirectory, _dir));
+    private RunOptions Bind(string[] args, Dictionary<string, string>? env = null, string? baseDirectory = null) =>
+        RunConfiguration.Bind(RunConfiguration.Build(new CliArgs(args, RunOptionTable.All), new Hashtable(env ?? []),
+            baseDirectory ?? AppContext.BaseDirectory, _dir));
 
     private UsageException Refused(string[] args, Dictionary<string, string>? env = null) =>
         Assert.Throws<UsageException>(() => Bind(args, env));
@@ -114,15 +117,121 @@ public sealed class RunConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void TheShippedAppsettingsStatesTheDefaults()
+    public void TheShippedAppsettingsRestatesNoDefaultSoBindingWithoutItGivesTheSameOptions()
     {
-        // appsettings.json next to the executable documents the defaults: it must say what the code does without it.
-        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "appsettings.json")));
-        RunOptions shipped = Bind(["--bootstrap", "b", "--policy", "p"]);
+        // appsettings.json next to the executable configures logging; the options' defaults are stated once, in code.
+        string shippedPath = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        Assert.True(File.Exists(shippedPath));
+        using (var shipped = System.Text.Json.JsonDocument.Parse(File.ReadAllText(shippedPath)))
+        {
+            Assert.True(shipped.RootElement.TryGetProperty("Logging", out _));
+            Assert.False(shipped.RootElement.TryGetProperty(RunConfiguration.Section, out _));
+        }
+        string empty = Path.Combine(_dir, "no-appsettings");
+        Directory.CreateDirectory(empty);
+        RunOptions withShipped = Bind(["--bootstrap", "b", "--policy", "p"]);
+        RunOptions without = Bind(["--bootstrap", "b", "--policy", "p"], baseDirectory: empty);
         RunOptions coded = new() { Bootstrap = "b", Policy = "p" };
-        Assert.Equal(coded with { Kafka = shipped.Kafka }, shipped);
-        Assert.Empty(shipped.Kafka);
-        Assert.Null(shipped.MetricsUrl);
+        Assert.Equal(coded with { Kafka = withShipped.Kafka }, withShipped);
+        Assert.Equal(coded with { Kafka = without.Kafka }, without);
+        Assert.Empty(withShipped.Kafka);
+        Assert.Null(withShipped.MetricsUrl);
+    }
+
+    [Fact]
+    public void RunTakesTheWorkersDefaultsForTheWorkersSettings()
+    {
+        var worker = new WorkerOptions { BootstrapServers = "b" };
+        RunOptions run = Bind(["--bootstrap", "b", "--policy", "p"]);
+        Assert.Equal(worker.GroupId, run.Group);
+        Assert.Equal(worker.CommitInterval, TimeSpan.FromMilliseconds(run.CommitIntervalMs));
+        Assert.Equal(worker.CommitBatch, run.CommitBatch);
+        Assert.Equal(worker.Processing, run.Processing);
+        Assert.Equal(ProcessingMode.ExactlyOnce, run.Processing);
+        Assert.True(worker.ExactlyOnce);
+        Assert.False((worker with { Processing = ProcessingMode.AtLeastOnce }).ExactlyOnce);
+    }
+
+    [Theory]
+    [InlineData("exactly-once", ProcessingMode.ExactlyOnce)]
+    [InlineData("at-least-once", ProcessingMode.AtLeastOnce)]
+    public void ProcessingIsSpelledAsOnTheCommandLineFromEverySource(string word, ProcessingMode mode)
+    {
+        Assert.Equal(mode, Bind(["--bootstrap", "b", "--policy", "p", "--processing", word]).Processing);
+        Assert.Equal(mode,
+            Bind(["--bootstrap", "b", "--policy", "p"], new() { ["STREAMGUARD_PROCESSING"] = word }).Processing);
+        string file = Json("processing.json", $$$"""{"StreamGuard": {"Processing": "{{{word}}}"}}""");
+        Assert.Equal(mode, Bind(["--bootstrap", "b", "--policy", "p", "--config", file]).Processing);
+        Assert.Equal(word, RunOptionTable.Processing.WordOf(mode));
+    }
+
+    [Theory]
+    [InlineData("ExactlyOnce")]
+    [InlineData("at_least_once")]
+    [InlineData("exactly-once ")]
+    [InlineData("1")]
+    public void AProcessingModeThatIsNotOneOfTheWordsExitsTwoListingThem(string word)
+    {
+        var r = Cli("run", "--bootstrap", "localhost:9092", "--policy", "p.yaml", "--processing", word);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(
+            $"--processing: '{word}' is not exactly-once or at-least-once (--processing on the command line)",
+            r.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RunsHelpStatesTheDefaultInForceForEveryOption()
+    {
+        string help = RunCommandHelp();
+        RunOptions defaults = new() { Bootstrap = "b", Policy = "p" };
+        foreach (CliOption option in RunOptionTable.All)
+        {
+            Assert.Contains($"  --{option.Name} {option.Value} ", help, StringComparison.Ordinal);
+            if (option.DefaultText is { } d) Assert.Contains(d, help, StringComparison.Ordinal);
+        }
+        // What help says is what binding nothing gives.
+        Assert.Contains($"consumer group (default {defaults.Group})", help, StringComparison.Ordinal);
+        Assert.Contains($"at least this often (default {defaults.CommitIntervalMs})", help, StringComparison.Ordinal);
+        Assert.Contains($"whichever comes first (default {defaults.CommitBatch})", help, StringComparison.Ordinal);
+        string processing = RunOptionTable.Processing.WordOf(defaults.Processing);
+        Assert.Contains($"(default {processing})", help, StringComparison.Ordinal);
+        Assert.Contains($"to stderr (default {defaults.StatsIntervalS}; 0 = never)", help, StringComparison.Ordinal);
+        Assert.Contains($"this often (default {defaults.ReloadIntervalMs};", help, StringComparison.Ordinal);
+        Assert.Contains("default off", help, StringComparison.Ordinal);
+        RunOptions bound = Bind(["--bootstrap", "b", "--policy", "p"]);
+        Assert.Equal(defaults with { Kafka = bound.Kafka }, bound);
+    }
+
+    [Fact]
+    public void EveryOptionInRunsTableIsAcceptedFromTheCommandLineAndTheEnvironment()
+    {
+        Dictionary<string, string> values = new(StringComparer.Ordinal)
+        {
+            ["config"] = Json("empty.json", "{}"), ["bootstrap"] = "b", ["policy"] = "p", ["group"] = "g",
+            ["audit-key"] = "env:K", ["topic-prefix"] = "t.", ["commit-interval-ms"] = "50", ["commit-batch"] = "7",
+            ["kafka"] = "a=b", ["processing"] = "at-least-once", ["transactional-id"] = "tx",
+            ["stats-interval-s"] = "0", ["reload-interval-ms"] = "0", ["metrics"] = ":9464",
+        };
+        Assert.Equal(RunOptionTable.All.Select(o => o.Name).Order(), values.Keys.Order());
+        var expected = new RunOptions
+        {
+            Bootstrap = "b", Policy = "p", Group = "g", AuditKey = "env:K", TopicPrefix = "t.", CommitIntervalMs = 50,
+            CommitBatch = 7, Processing = ProcessingMode.AtLeastOnce, TransactionalId = "tx", StatsIntervalS = 0,
+            ReloadIntervalMs = 0, MetricsUrl = "http://0.0.0.0:9464",
+        };
+        RunOptions fromArgs = Bind([.. values.SelectMany(kv => new[] { "--" + kv.Key, kv.Value })]);
+        Assert.Equal("b", fromArgs.Kafka["a"]);
+        Assert.Equal(expected with { Kafka = fromArgs.Kafka }, fromArgs);
+        RunOptions fromEnv = Bind([],
+            values.ToDictionary(kv => RunOptionTable.All.Single(o => o.Name == kv.Key).Env, kv => kv.Value));
+        Assert.Equal(expected with { Kafka = fromEnv.Kafka }, fromEnv);
+    }
+
+    private static string RunCommandHelp()
+    {
+        CommandHelp help = StreamGuard.Cli.Cli.Help("run")!;
+        Assert.Equal(RunOptionTable.All, help.Options);
+        return help.Text;
     }
 
     [Theory]
@@ -160,7 +269,7 @@ public sealed class RunConfigurationTests : IDisposable
                 {
                     Assert.Contains(needle, o.ToString(), StringComparison.Ordinal);
                 }
-                foreach (RunConfiguration.Option option in RunConfiguration.Options)
+                foreach (CliOption option in RunOptionTable.All)
                 {
                     Assert.Contains($"--{option.Name} ", o.ToString(), StringComparison.Ordinal);
                 }

@@ -29,7 +29,11 @@ public sealed class AckLatencyTests
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster();
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        var options = cluster.WorkerOptions(exactlyOnce ? "ack-" + cluster.GroupId : null) with { ExactlyOnce = exactlyOnce, AckLatencySampleEvery = sampleEvery };
+        var options = cluster.WorkerOptions(exactlyOnce ? "ack-" + cluster.GroupId : null) with
+        {
+            Processing = exactlyOnce ? ProcessingMode.ExactlyOnce : ProcessingMode.AtLeastOnce,
+            AckLatencySampleEvery = sampleEvery,
+        };
         var worker = new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();

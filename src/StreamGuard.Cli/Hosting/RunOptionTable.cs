@@ -1,0 +1,110 @@
+using StreamGuard.Cli.CommandLine;
+using StreamGuard.Kafka;
+
+namespace StreamGuard.Cli.Hosting;
+
+/// <summary>
+/// Every option of <c>streamguard run</c>, with its default: the one place they are stated. <c>run</c>'s help lists
+/// them (<see cref="Commands.RunCommand"/>), configuration binds them (<see cref="RunConfiguration"/>) and
+/// <see cref="RunOptions"/> starts from their defaults; the worker's own settings take the worker's defaults
+/// (<see cref="WorkerOptions"/>).
+/// </summary>
+internal static class RunOptionTable
+{
+    private static readonly WorkerOptions s_worker = new() { BootstrapServers = "" };
+
+    public static readonly TextOption Config = new("config", "FILE", "a JSON settings file (see above)");
+
+    public static readonly TextOption Bootstrap = new("bootstrap", "B", "Kafka bootstrap servers (host:port,…)");
+
+    public static readonly TextOption Policy = new("policy", "P", "policy file");
+
+    public static readonly TextOption Group = new("group", "G", "consumer group") { Default = s_worker.GroupId };
+
+    public static readonly TextOption AuditKey = new("audit-key", "REF",
+        "HMAC key for plate references: env:NAME or file:PATH");
+
+    public static readonly TextOption TopicPrefix = new("topic-prefix", "X",
+        "prefix every topic name (isolated environments)");
+
+    public static readonly IntOption CommitIntervalMs = new("commit-interval-ms", "N",
+        "commit (a transaction, or offsets) at least this often", 1, 60_000)
+    {
+        Default = (int)s_worker.CommitInterval.TotalMilliseconds,
+    };
+
+    public static readonly IntOption CommitBatch = new("commit-batch", "N",
+        "…or after this many events, whichever comes first", 1, 1_000_000)
+    {
+        Default = s_worker.CommitBatch,
+    };
+
+    public static readonly TextOption Kafka = new("kafka", "\"K=V;K=V\"", """
+        librdkafka settings for the worker's clients (security, timeouts, e.g.
+        "security.protocol=SSL;session.timeout.ms=10000"); StreamGuard's
+        correctness settings (acks, idempotence, isolation, offsets) win
+        """);
+
+    public static readonly ChoiceOption<ProcessingMode> Processing = new("processing", "MODE", """
+        exactly-once or at-least-once ({default}); at-least-once: outputs
+        flushed, then offsets committed (a crash may repeat decisions, never lose them)
+        """, ("exactly-once", ProcessingMode.ExactlyOnce), ("at-least-once", ProcessingMode.AtLeastOnce))
+    {
+        Default = s_worker.Processing,
+    };
+
+    public static readonly TextOption TransactionalId = new("transactional-id", "ID", """
+        exactly-once: the producer's transactional.id, stable per worker slot
+        ({default}); a restarted worker fences its predecessor
+        """)
+    {
+        Shown = "default <group>-<host name>",
+    };
+
+    public static readonly IntOption StatsIntervalS = new("stats-interval-s", "N",
+        "print counters this often to stderr ({default}; 0 = never)", 0, 3600)
+    {
+        Default = 10,
+    };
+
+    public static readonly IntOption ReloadIntervalMs = new("reload-interval-ms", "N", """
+        hot reload: look for a changed policy file this often ({default};
+        0 = never). A changed file is validated, compiled and swapped in between
+        two events without pausing consumption; a file that fails validation is
+        refused (logged with file, line and field) and the policy in force stays.
+        Each version opens every audit chain with a policy_load record stating
+        what it granted and revoked against the one before.
+        """, 0, 3_600_000)
+    {
+        Default = 1_000,
+    };
+
+    public static readonly TextOption Metrics = new("metrics", "ADDR", """
+        serve HTTP at ADDR (HOST:PORT, :PORT or http://HOST:PORT; {default}):
+        /metrics  Prometheus text: events consumed and produced by topic,
+                  decisions by code, dead letters by error, consumer lag by
+                  partition, decision latency histogram, store size, purges,
+                  commits and aborted transactions (meter "StreamGuard")
+        /healthz  200 while the worker runs, 503 once it has stopped
+        /readyz   200 when partitions are assigned and restored, else 503
+        """)
+    {
+        Default = "off",
+    };
+
+    /// <summary>The settings: each also a configuration key (<see cref="Key"/>) and an environment variable.</summary>
+    public static readonly CliOption[] Settings =
+    [
+        Bootstrap, Policy, Group, AuditKey, TopicPrefix, CommitIntervalMs, CommitBatch, Kafka, Processing,
+        TransactionalId, StatsIntervalS, ReloadIntervalMs, Metrics,
+    ];
+
+    /// <summary>Every option of <c>run</c>, as help lists them: <c>--config FILE</c>, then the settings.</summary>
+    public static readonly CliOption[] All = [Config, .. Settings];
+
+    /// <summary>
+    /// The configuration key of a setting: its name in PascalCase (<c>commit-interval-ms</c> → <c>CommitIntervalMs</c>).
+    /// </summary>
+    public static string Key(CliOption option) =>
+        string.Concat(option.Name.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
+}
