@@ -120,7 +120,7 @@ public sealed class EngineAllocationTests : IDisposable
 
         public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Count++;
 
-        public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) => Count++;
+        public void Audit(int partition, ReadOnlySpan<byte> record) => Count++;
 
         public void DeadLetter(ReadOnlySpan<byte> record) => Count++;
     }

@@ -27,7 +27,7 @@ public sealed class KafkaOutputSinkTests
         {
             string recipient = i % 3 == 0 ? $"ca-{i:d4}" : $"ca-sd-{i:d4}";
             sink.Shared(Bytes(recipient), Bytes($"d-{i:d5}"), Bytes($"{{\"read_id\":\"r{i:d5}\"}}"));
-            sink.Audit(Bytes($"p{i % cluster.Partitions}"), Bytes($"{{\"seq\":{i:d5}}}"));
+            sink.Audit(i % cluster.Partitions, Bytes($"{{\"seq\":{i:d5}}}"));
         }
         sink.DeadLetter(Bytes("{\"error\":\"malformed_json\"}"));
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));

@@ -322,90 +322,24 @@ public sealed partial class MockCluster : IDisposable
         }
     }
 
-    /// <summary>Routes this assembly's imports of librdkafka to the copy Confluent.Kafka loaded (see <see cref="NativeMethods"/>).</summary>
-    internal static void EnsureNativeLoaded() => NativeMethods.EnsureLoaded();
-
     /// <summary>
-    /// The librdkafka entry points, bound to the native library Confluent.Kafka loaded.
+    /// The librdkafka entry points of the mock cluster, bound to the native library Confluent.Kafka loaded
+    /// (<see cref="Librdkafka"/>).
     /// </summary>
-    /// <remarks>
-    /// Confluent.Kafka 2.x binds by library name: "librdkafka" first and, on glibc Linux, then
-    /// "centos8-librdkafka" (on Alpine only "alpine-librdkafka"). The first is the build that
-    /// needs libsasl2.so.3, so where that is missing (e.g. Debian 12) Confluent runs on the
-    /// centos8 build. A path given to <see cref="Library.Load(string)"/> does not change that
-    /// binding on Linux, and fails outright where libdl.so is absent. So this class lets
-    /// Confluent load librdkafka its own way, repeats the same name lookups through the
-    /// runtime's probing for Confluent's assembly (same deps.json paths, same files, hence the
-    /// same OS handle) and resolves its own imports of <see cref="LibraryName"/> to that handle.
-    /// </remarks>
     private static partial class NativeMethods
     {
         internal const int ProducerType = 0; // RD_KAFKA_PRODUCER
-        private const string LibraryName = "librdkafka";
-        private static readonly Lock s_gate = new();
-        private static nint s_library;
+        private const string LibraryName = Librdkafka.LibraryName;
 
-        /// <summary>Loads librdkafka (once) and routes this assembly's imports of it to Confluent's copy.</summary>
+        /// <summary>Routes this assembly's imports of librdkafka to Confluent's copy, which must have the mock API.</summary>
         internal static void EnsureLoaded()
         {
-            lock (s_gate)
+            nint library = Librdkafka.RouteImports(typeof(MockCluster).Assembly);
+            if (!NativeLibrary.TryGetExport(library, "rd_kafka_mock_cluster_new", out _))
             {
-                if (s_library != 0)
-                {
-                    return;
-                }
-
-                Library.Load();
-                var library = FindConfluentLibrary();
-                NativeLibrary.SetDllImportResolver(typeof(MockCluster).Assembly,
-                    (name, _, _) => name == LibraryName ? Volatile.Read(ref s_library) : 0);
-                Volatile.Write(ref s_library, library);
+                throw new InvalidOperationException(
+                    $"The librdkafka that Confluent.Kafka uses ({Library.VersionString}) has no mock cluster API.");
             }
-        }
-
-        private static nint FindConfluentLibrary()
-        {
-            var confluent = typeof(Library).Assembly;
-            string[] candidates = !OperatingSystem.IsLinux() ? ["librdkafka"]
-                : IsAlpine() ? ["alpine-librdkafka"]
-                : ["librdkafka", "centos8-librdkafka"];
-            foreach (var candidate in candidates)
-            {
-                if (!NativeLibrary.TryLoad(candidate, confluent, null, out var library))
-                {
-                    continue;
-                }
-
-                if (!NativeLibrary.TryGetExport(library, "rd_kafka_mock_cluster_new", out _))
-                {
-                    throw new InvalidOperationException(
-                        $"The librdkafka that Confluent.Kafka uses ('{candidate}', {Library.VersionString}) has no mock cluster API.");
-                }
-
-                return library;
-            }
-
-            throw new InvalidOperationException(
-                $"Confluent.Kafka loaded librdkafka {Library.VersionString}, but none of [{string.Join(", ", candidates)}] resolves to it from {confluent.Location}.");
-        }
-
-        private static bool IsAlpine()
-        {
-            const string OsRelease = "/etc/os-release";
-            if (!File.Exists(OsRelease))
-            {
-                return false;
-            }
-
-            foreach (var line in File.ReadLines(OsRelease))
-            {
-                if (line.StartsWith("ID=", StringComparison.Ordinal))
-                {
-                    return line[3..].Trim('"', '\'') == "alpine";
-                }
-            }
-
-            return false;
         }
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_new")]

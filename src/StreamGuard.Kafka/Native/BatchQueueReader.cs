@@ -1,7 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
-using StreamGuard.Kafka.Embedded;
 
 namespace StreamGuard.Kafka;
 
@@ -48,7 +47,7 @@ public static unsafe partial class BatchQueueReader
         var safe = (SafeHandle)s_handle!.GetValue(consumer.Handle)!;
         bool added = false;
         safe.DangerousAddRef(ref added);
-        MockCluster.EnsureNativeLoaded();
+        Librdkafka.RouteImports(typeof(BatchQueueReader).Assembly);
         nint queue = Native.QueueGetConsumer(safe.DangerousGetHandle());
         nint* batch = (nint*)NativeMemory.Alloc((nuint)batchSize, (nuint)sizeof(nint));
         int accepted = 0;
@@ -95,7 +94,7 @@ public static unsafe partial class BatchQueueReader
 
     private static partial class Native
     {
-        private const string LibraryName = "librdkafka";
+        private const string LibraryName = Librdkafka.LibraryName;
 
         [StructLayout(LayoutKind.Sequential)]
         internal struct Message

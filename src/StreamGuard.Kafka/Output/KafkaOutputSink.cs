@@ -34,6 +34,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private readonly ReusedHeader _originHeader = new("sg-origin");
     private readonly ExactLengthArrays _origins = new(maxLength: 1536, budget: 256 * 1024);
     private TopicPartition[] _repartitionReads = [], _repartitionQueries = [];
+    private byte[][] _chainKeys = [];
 
     /// <param name="producer">The worker's producer (transactional or idempotent).</param>
     /// <param name="topics">Output topic names.</param>
@@ -126,16 +127,21 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producedTo[PurgesIndex]++;
     }
 
-    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record)
+    public void Audit(int partition, ReadOnlySpan<byte> record)
     {
         _producedTo[AuditIndex]++;
-        if (_auditPartitions > 0 && chain.Length > 1 && chain[0] == (byte)'p' &&
-            System.Buffers.Text.Utf8Parser.TryParse(chain[1..], out int input, out int used) && used == chain.Length - 1)
-        {
-            Produce(_auditByPartition[AuditChainReader.PartitionOf(input, _auditPartitions)], Key(chain), record, null);
-            return;
-        }
-        Produce(_auditByKey, Key(chain), record, null);
+        TopicPartition destination = _auditPartitions > 0 && partition >= 0
+            ? _auditByPartition[AuditChainReader.PartitionOf(partition, _auditPartitions)]
+            : _auditByKey;
+        Produce(destination, ChainKey(partition), record, null);
+    }
+
+    /// <summary>Chain <c>p&lt;partition&gt;</c>'s name, the key of its audit records: made once per partition.</summary>
+    private byte[] ChainKey(int partition)
+    {
+        if (partition < 0) return System.Text.Encoding.ASCII.GetBytes(AuditChainReader.ChainName(partition));
+        if (partition >= _chainKeys.Length) Array.Resize(ref _chainKeys, partition + 1);
+        return _chainKeys[partition] ??= System.Text.Encoding.ASCII.GetBytes(AuditChainReader.ChainName(partition));
     }
 
     public void DeadLetter(ReadOnlySpan<byte> record)

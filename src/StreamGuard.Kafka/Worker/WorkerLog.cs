@@ -75,19 +75,3 @@ internal static partial class WorkerLog
         "{Call} did not return within {LimitSeconds} s (its own timeout is {TimeoutSeconds} s; librdkafka issue #5456): stopping without committing; the producer is left open, not destroyed, because librdkafka is still inside the call; a restart resumes from the last commit")]
     public static partial void TransactionCallHung(ILogger logger, string call, long limitSeconds, long timeoutSeconds);
 }
-
-/// <summary>
-/// An <see cref="ILogger"/> that hands each formatted line to a callback — for callers that print text (the demo, the
-/// bench, tests) rather than run a logging pipeline.
-/// </summary>
-public sealed class LineLogger(Action<string> write) : ILogger
-{
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (IsEnabled(logLevel)) write(formatter(state, exception));
-    }
-}
