@@ -13,10 +13,10 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly TopicNames _topics;
     private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+    private readonly int _auditPartitions;
+    private readonly AckProbes? _ackProbes;
     private long _deliveryErrors;
     private Error? _firstError;
-
-    private readonly int _auditPartitions;
 
     // Reused for every output: Confluent.Kafka copies key, value and headers into librdkafka during Produce
     // (RD_KAFKA_MSG_F_COPY) and takes byte[] only, so exact-length scratch arrays stand in for a copy per record.
@@ -67,8 +67,6 @@ public sealed partial class KafkaOutputSink : IOutputSink
             _ackProbes = new AckProbes(ackLatency, sampleEvery, _onDelivery);
         }
     }
-
-    private readonly AckProbes? _ackProbes;
 
     /// <summary>Consumed → every output acknowledged, for sampled events (<see cref="AckProbes"/>); null when not measured.</summary>
     public SharedLatencyHistogram? AckLatency { get; }
