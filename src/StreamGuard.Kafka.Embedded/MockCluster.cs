@@ -87,7 +87,8 @@ public sealed partial class MockCluster : IDisposable
         {
             NativeMethods.Destroy(handle);
             throw new InvalidOperationException(
-                $"librdkafka could not start a mock cluster of {brokers} broker(s) (rd_kafka_mock_cluster_new returned NULL; see librdkafka's log for the cause).");
+                $"librdkafka could not start a mock cluster of {brokers} broker(s) (rd_kafka_mock_cluster_new " +
+                    $"returned NULL; see librdkafka's log for the cause).");
         }
 
         try
@@ -117,9 +118,10 @@ public sealed partial class MockCluster : IDisposable
     /// </summary>
     /// <param name="topic">Topic name.</param>
     /// <param name="partitions">Number of partitions; at least 1.</param>
-    /// <param name="replicationFactor">Replicas per partition (the mock does not check it against <see cref="BrokerCount"/>).</param>
-    /// <exception cref="InvalidOperationException">
-    /// The mock refused, e.g. with <see cref="ErrorCode.TopicAlreadyExists"/>.
+    /// <param name="replicationFactor">Replicas per partition (the mock does not check it against
+    /// <see cref="BrokerCount"/>).</param>
+    /// <exception cref="InvalidOperationException"> The mock refused, e.g. with
+    /// <see cref="ErrorCode.TopicAlreadyExists"/>.
     /// </exception>
     public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
     {
@@ -165,7 +167,8 @@ public sealed partial class MockCluster : IDisposable
         NativeMethods.MockPushRequestErrorsArray(cluster, apiKey, (nuint)errors.Length, errors);
     }
 
-    /// <summary>Drops errors pushed by <see cref="PushRequestErrors"/> for <paramref name="apiKey"/> that are still pending.</summary>
+    /// <summary>Drops errors pushed by <see cref="PushRequestErrors"/> for <paramref name="apiKey"/> that are still
+    /// pending.</summary>
     /// <param name="apiKey">Kafka protocol request type; see <see cref="KafkaApiKey"/>.</param>
     public void ClearRequestErrors(short apiKey) => NativeMethods.MockClearRequestErrors(Cluster, apiKey);
 
@@ -176,7 +179,8 @@ public sealed partial class MockCluster : IDisposable
     public void SetBrokerRtt(int brokerId, int rttMs)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rttMs);
-        Check(NativeMethods.MockBrokerSetRtt(Cluster, brokerId, rttMs), $"set the round-trip time of broker {brokerId}");
+        Check(NativeMethods.MockBrokerSetRtt(Cluster, brokerId, rttMs),
+            $"set the round-trip time of broker {brokerId}");
     }
 
     /// <summary>
@@ -214,7 +218,8 @@ public sealed partial class MockCluster : IDisposable
         NativeMethods.MockBrokerSetHostPort(Cluster, brokerId, host, port);
     }
 
-    /// <summary>The loopback port broker <paramref name="brokerId"/> listens on (chosen by the kernel at start).</summary>
+    /// <summary>The loopback port broker <paramref name="brokerId"/> listens on (chosen by the kernel at
+    /// start).</summary>
     /// <param name="brokerId">Broker id (1-based).</param>
     public int BrokerPort(int brokerId)
     {
@@ -222,7 +227,8 @@ public sealed partial class MockCluster : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, BrokerCount);
         // rd_kafka_mock_cluster_bootstraps lists the brokers in id order, "127.0.0.1:port,…".
         string address = BootstrapServers.Split(',')[brokerId - 1];
-        return int.Parse(address.AsSpan(address.LastIndexOf(':') + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return int.Parse(address.AsSpan(address.LastIndexOf(':') + 1),
+            System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -286,7 +292,8 @@ public sealed partial class MockCluster : IDisposable
         var conf = NativeMethods.ConfNew();
         if (conf == 0)
         {
-            throw new InvalidOperationException("librdkafka could not allocate a configuration (rd_kafka_conf_new returned NULL).");
+            throw new InvalidOperationException("librdkafka could not allocate a configuration (rd_kafka_conf_new " +
+                "returned NULL).");
         }
 
         var errorText = stackalloc byte[ErrorTextSize];
@@ -308,7 +315,8 @@ public sealed partial class MockCluster : IDisposable
             NativeMethods.ConfDestroy(conf);
             var reason = Marshal.PtrToStringUTF8((nint)errorText);
             throw new InvalidOperationException(
-                $"librdkafka could not create the handle that hosts the mock cluster: {(string.IsNullOrEmpty(reason) ? "no reason given" : reason)}");
+                $"librdkafka could not create the handle that hosts the mock cluster: " +
+                    $"{(string.IsNullOrEmpty(reason) ? "no reason given" : reason)}");
         }
 
         return handle;
@@ -318,7 +326,8 @@ public sealed partial class MockCluster : IDisposable
     {
         if (error != ErrorCode.NoError)
         {
-            throw new InvalidOperationException($"librdkafka's mock cluster could not {action}: {error} ({error.GetReason()}).");
+            throw new InvalidOperationException($"librdkafka's mock cluster could not {action}: {error} " +
+                $"({error.GetReason()}).");
         }
     }
 
@@ -331,7 +340,8 @@ public sealed partial class MockCluster : IDisposable
         internal const int ProducerType = 0; // RD_KAFKA_PRODUCER
         private const string LibraryName = Librdkafka.LibraryName;
 
-        /// <summary>Routes this assembly's imports of librdkafka to Confluent's copy, which must have the mock API.</summary>
+        /// <summary>Routes this assembly's imports of librdkafka to Confluent's copy, which must have the mock
+        /// API.</summary>
         internal static void EnsureLoaded()
         {
             nint library = Librdkafka.RouteImports(typeof(MockCluster).Assembly);
@@ -353,7 +363,8 @@ public sealed partial class MockCluster : IDisposable
         /// <returns>RD_KAFKA_CONF_OK (0) on success.</returns>
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_set", StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static unsafe partial int ConfSet(nint conf, string name, string value, byte* errorText, nuint errorTextSize);
+        internal static unsafe partial int ConfSet(nint conf, string name, string value, byte* errorText,
+            nuint errorTextSize);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_new")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -375,13 +386,16 @@ public sealed partial class MockCluster : IDisposable
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial nint MockClusterBootstraps(nint cluster);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_create", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_create",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static partial ErrorCode MockTopicCreate(nint cluster, string topic, int partitionCount, int replicationFactor);
+        internal static partial ErrorCode MockTopicCreate(nint cluster, string topic, int partitionCount,
+            int replicationFactor);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static partial void MockPushRequestErrorsArray(nint cluster, short apiKey, nuint count, ErrorCode[] errors);
+        internal static partial void MockPushRequestErrorsArray(nint cluster, short apiKey, nuint count,
+            ErrorCode[] errors);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_clear_request_errors")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -399,19 +413,23 @@ public sealed partial class MockCluster : IDisposable
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial ErrorCode MockBrokerSetRtt(nint cluster, int brokerId, int rttMs);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static partial ErrorCode MockPartitionSetLeader(nint cluster, string topic, int partition, int brokerId);
+        internal static partial ErrorCode MockPartitionSetLeader(nint cluster, string topic, int partition,
+            int brokerId);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_set_controller_id")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial void MockSetControllerId(nint cluster, int controllerId);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial void MockBrokerSetHostPort(nint cluster, int brokerId, string host, int port);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_coordinator_set", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_coordinator_set",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial ErrorCode MockCoordinatorSet(nint cluster, string keyType, string key, int brokerId);
 

@@ -47,8 +47,9 @@ internal sealed class PassThroughPipe
     public void Run(WorkerOptions options, bool embedded, CancellationToken ct)
     {
         // The worker's client configuration (WorkerClientConfig), under the pipe's own client id.
-        ProducerConfig producerConfig = WorkerClientConfig.Producer(options, options.ExactlyOnce, clientId: "bench-pipe");
-        ConsumerConfig consumerConfig = WorkerClientConfig.Consumer(options, clientId: "bench-pipe");
+        const string ClientId = "bench-pipe";
+        ProducerConfig producerConfig = WorkerClientConfig.Producer(options, options.ExactlyOnce, ClientId);
+        ConsumerConfig consumerConfig = WorkerClientConfig.Consumer(options, clientId: ClientId);
 
         using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
         Action<DeliveryReport<byte[], byte[]>> onDelivery = r =>

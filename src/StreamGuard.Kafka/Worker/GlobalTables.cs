@@ -49,12 +49,14 @@ internal sealed class GlobalTables : IDisposable
                 WorkerLog.TableMissing(log, topic, topic == t.Hotlists ? "alerts" : "holds");
                 continue;
             }
-            partitions.AddRange(Enumerable.Range(0, count).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+            partitions.AddRange(
+                Enumerable.Range(0, count).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         }
         if (partitions.Count == 0) return null;
         var tableConfig = new ConsumerConfig(new Dictionary<string, string>(config))
         {
-            GroupId = config.GroupId + "-tables", // required by the client; never joined nor committed (assignment only)
+            // required by the client; never joined nor committed (assignment only)
+            GroupId = config.GroupId + "-tables",
             EnableAutoCommit = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
             EnablePartitionEof = true,

@@ -26,8 +26,8 @@ internal abstract class OffsetCommitter
     }
 
     /// <summary>The protocol <paramref name="options"/> asks for: transactions when exactly-once.</summary>
-    public static OffsetCommitter Create(WorkerOptions options, IProducer<byte[], byte[]> producer, KafkaOutputSink sink,
-        WorkerLatency latency, Microsoft.Extensions.Logging.ILogger log) =>
+    public static OffsetCommitter Create(WorkerOptions options, IProducer<byte[], byte[]> producer,
+        KafkaOutputSink sink, WorkerLatency latency, Microsoft.Extensions.Logging.ILogger log) =>
         options.ExactlyOnce
             ? new TransactionalCommitter(options, producer, sink, latency, log)
             : new AtLeastOnceCommitter(options, producer, sink, latency, log);
@@ -67,22 +67,26 @@ internal abstract class OffsetCommitter
     {
     }
 
-    /// <summary>On the worker's thread after each <c>Consume</c>: stops the worker if lost partitions require it.</summary>
+    /// <summary>On the worker's thread after each <c>Consume</c>: stops the worker if lost partitions require
+    /// it.</summary>
     public virtual void StopIfPartitionsLost()
     {
     }
 
-    /// <summary>An event of <paramref name="topic"/> / <paramref name="partition"/> at <paramref name="offset"/> was handled.</summary>
+    /// <summary>An event of <paramref name="topic"/> / <paramref name="partition"/> at <paramref name="offset"/> was
+    /// handled.</summary>
     public void Consumed(string topic, int partition, long offset) => _pending[(topic, partition)] = offset + 1;
 
-    /// <summary>The partition is no longer this worker's: no later commit may move its offset under its new owner.</summary>
+    /// <summary>The partition is no longer this worker's: no later commit may move its offset under its new
+    /// owner.</summary>
     public void Forget(TopicPartition partition) => _pending.Remove((partition.Topic, partition.Partition.Value));
 
     /// <summary>The pending offsets, for a commit.</summary>
     protected List<TopicPartitionOffset> PendingOffsets()
     {
         var offsets = new List<TopicPartitionOffset>(_pending.Count);
-        foreach (var ((topic, partition), next) in _pending) offsets.Add(new TopicPartitionOffset(topic, partition, new Offset(next)));
+        foreach (var ((topic, partition), next) in _pending) offsets.Add(new TopicPartitionOffset(topic, partition,
+            new Offset(next)));
         return offsets;
     }
 
@@ -100,6 +104,7 @@ internal abstract class OffsetCommitter
     /// <summary>Throws if an output of the committed batch was not delivered.</summary>
     protected void ThrowIfDeliveryFailed()
     {
-        if (Sink.DeliveryErrors > 0) throw new KafkaException(Sink.FirstError ?? new Error(ErrorCode.Unknown, "output delivery failed"));
+        if (Sink.DeliveryErrors > 0) throw new KafkaException(Sink.FirstError
+            ?? new Error(ErrorCode.Unknown, "output delivery failed"));
     }
 }

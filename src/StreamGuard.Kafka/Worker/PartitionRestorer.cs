@@ -14,12 +14,14 @@ namespace StreamGuard.Kafka;
 internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig config, StreamGuardEngine engine,
     WorkerTopology topology, ILogger log)
 {
-    /// <summary>Longest a partition's restore (chain head, reads, query ids) may take before the worker stops.</summary>
+    /// <summary>Longest a partition's restore (chain head, reads, query ids) may take before the worker
+    /// stops.</summary>
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(5);
 
     private delegate bool RestoreRecord(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long timestampMs);
 
-    /// <summary>One partition to read back: from the first record at or after <c>FromMs</c> up to <c>End</c> (exclusive).</summary>
+    /// <summary>One partition to read back: from the first record at or after <c>FromMs</c> up to <c>End</c>
+    /// (exclusive).</summary>
     private sealed record ReadBackPart(int Partition, long End, long FromMs, RestoreRecord Restore);
 
     /// <summary>Restores <paramref name="partitions"/>, just assigned to <paramref name="consumer"/>.</summary>
@@ -30,7 +32,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         TopicNames t = options.Topics;
         int auditPartitions = topology.AuditPartitions;
         int reads = 0, queries = 0;
-        // Chain heads first: a read restored from partition N is purged on chain pN if it expired after pN's last record.
+        // Chain heads first: a read restored from partition N is purged on chain pN if it expired after pN's last
+        // record.
         var headAt = new Dictionary<int, long>();
         foreach (TopicPartitionOffset c in committed)
         {
@@ -75,7 +78,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
                 // issued_at may lead the record's time by up to the skew: read back twice the skew.
                 part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.Policy.MaxClockSkewMs, (key, value, _) =>
                 {
-                    if ((input && !topology.DecidedWhereItArrived(key, value, n)) || !engine.RestoreQueryId(value)) return false;
+                    if ((input && !topology.DecidedWhereItArrived(key, value, n))
+                        || !engine.RestoreQueryId(value)) return false;
                     queries++;
                     return true;
                 });
@@ -88,10 +92,12 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         }
         foreach ((string topic, List<ReadBackPart> parts) in backlog) ReadBack(topic, parts);
         double seconds = clock.Elapsed.TotalSeconds;
-        WorkerLog.Restored(log, reads, queries, clock.ElapsedMilliseconds, (long)((reads + queries) / Math.Max(seconds, 1e-3)));
+        WorkerLog.Restored(log, reads, queries, clock.ElapsedMilliseconds,
+            (long)((reads + queries) / Math.Max(seconds, 1e-3)));
     }
 
-    /// <summary>Reads the partitions of <paramref name="topic"/> back with one consumer, each up to its end offset.</summary>
+    /// <summary>Reads the partitions of <paramref name="topic"/> back with one consumer, each up to its end
+    /// offset.</summary>
     private void ReadBack(string topic, List<ReadBackPart> parts)
     {
         var restoreConfig = new ConsumerConfig(new Dictionary<string, string>(config))
@@ -124,7 +130,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         {
             // Read in place, a batch at a time: nothing allocated per record, unlike Consume.
             BatchQueueReader.ReadToEnd(consumer, parts.ToDictionary(p => p.Partition, p => p.End), deadline,
-                (partition, key, value, isNull, _, timestamp) => !isNull && byPartition[partition].Restore(key, value, timestamp));
+                (partition, key, value, isNull, _, timestamp) => !isNull
+                    && byPartition[partition].Restore(key, value, timestamp));
             return;
         }
         var open = new HashSet<int>(byPartition.Keys);
@@ -133,7 +140,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             if (DateTime.UtcNow > deadline)
             {
                 // Never answer from a partial store: stop, and let a restart try again.
-                throw new TimeoutException($"restoring {topic} partitions [{string.Join(",", open)}] took longer than {s_timeout}");
+                throw new TimeoutException($"restoring {topic} partitions [{string.Join(",", open)}] took longer " +
+                    $"than {s_timeout}");
             }
             ConsumeResult<byte[]?, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (r is null || !open.Contains(r.Partition.Value)) continue;

@@ -39,7 +39,8 @@ public sealed class StreamGuardWorker
 
     /// <param name="options">Kafka and batching options.</param>
     /// <param name="engineFactory">Creates the engine over the worker's output sink.</param>
-    /// <param name="log">Operational messages, structured (<see cref="WorkerLog"/>; never plates); <see cref="LineLogger"/> for text.</param>
+    /// <param name="log">Operational messages, structured (<see cref="WorkerLog"/>; never plates);
+    /// <see cref="LineLogger"/> for text.</param>
     /// <param name="reloader">Hot reload: new policy versions are swapped in between two events.</param>
     public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory,
         ILogger? log = null, PolicyReloader? reloader = null)
@@ -79,7 +80,7 @@ public sealed class StreamGuardWorker
     /// <summary>The engine (its stats are readable while running).</summary>
     public StreamGuardEngine? Engine { get; private set; }
 
-    /// <summary>The output sink (its per-topic counts are readable while running); null before <see cref="Run"/>.</summary>
+    /// <summary>The output sink (its per-topic counts are readable while running); null before it runs.</summary>
     public KafkaOutputSink? Sink { get; private set; }
 
     /// <inheritdoc cref="WorkerLatency.DecisionMicros"/>
@@ -100,7 +101,8 @@ public sealed class StreamGuardWorker
     /// <summary>Records consumed so far per input topic (every input topic, zeros included).</summary>
     public IEnumerable<KeyValuePair<string, long>> ConsumedByTopic() => _inputs.Consumed();
 
-    /// <summary>Runs until cancelled. Throws when outputs could not be delivered (nothing is committed past them).</summary>
+    /// <summary>Runs until cancelled. Throws when outputs could not be delivered (nothing is committed past them).
+    /// </summary>
     public void Run(CancellationToken cancellationToken)
     {
         Volatile.Write(ref _running, true);
@@ -138,7 +140,8 @@ public sealed class StreamGuardWorker
 
             // The input consumer reads each record's key and value into reused buffers, and its headers only when
             // repartitioning (the sg-origin header of forwarded records).
-            IConsumer<ConsumedBytes, ConsumedBytes> consumer = ConsumedBytes.ConsumerBuilder(consumerConfig, headers: topology.Repartition)
+            IConsumer<ConsumedBytes, ConsumedBytes> consumer =
+                ConsumedBytes.ConsumerBuilder(consumerConfig, headers: topology.Repartition)
                 .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
                 .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
                 .SetPartitionsAssignedHandler(rebalance.Assigned)
@@ -176,13 +179,14 @@ public sealed class StreamGuardWorker
         }
     }
 
-    private void Consume(IConsumer<ConsumedBytes, ConsumedBytes> consumer, GlobalTables? tables, StreamGuardEngine engine,
-        KafkaOutputSink sink, OffsetCommitter committer, CancellationToken cancellationToken)
+    private void Consume(IConsumer<ConsumedBytes, ConsumedBytes> consumer, GlobalTables? tables,
+        StreamGuardEngine engine, KafkaOutputSink sink, OffsetCommitter committer, CancellationToken cancellationToken)
     {
         // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
         // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
-        var subscription = new List<string> { _options.Topics.Reads, _options.Topics.Queries };
-        if (_topology!.Repartition) subscription.AddRange([_options.Topics.RepartitionReads, _options.Topics.RepartitionQueries]);
+        TopicNames t = _options.Topics;
+        var subscription = new List<string> { t.Reads, t.Queries };
+        if (_topology!.Repartition) subscription.AddRange([t.RepartitionReads, t.RepartitionQueries]);
         if (tables is not null) subscription.AddRange(tables.Topics);
         consumer.Subscribe(subscription);
         long lastCommit = Stopwatch.GetTimestamp();
@@ -236,7 +240,8 @@ public sealed class StreamGuardWorker
     }
 
     /// <summary>One consumed record: counted, dispatched, and timed when it was decided here.</summary>
-    private void Handle(ConsumeResult<ConsumedBytes, ConsumedBytes> result, StreamGuardEngine engine, KafkaOutputSink sink)
+    private void Handle(ConsumeResult<ConsumedBytes, ConsumedBytes> result, StreamGuardEngine engine,
+        KafkaOutputSink sink)
     {
         int topic = _inputs.IndexOf(result.Topic);
         _inputs.Count(topic);
@@ -291,7 +296,8 @@ public sealed class StreamGuardWorker
         return true;
     }
 
-    /// <summary>A forwarded event: decided on this partition's chain, named by where it first arrived (header sg-origin).</summary>
+    /// <summary>A forwarded event: decided on this partition's chain, named by where it first arrived (header
+    /// sg-origin).</summary>
     private static EventSource OriginOf(ConsumeResult<ConsumedBytes, ConsumedBytes> r, in EventSource source) =>
         r.Message.Headers?.TryGetLastBytes("sg-origin", out byte[] origin) == true
             ? source with { Label = System.Text.Encoding.UTF8.GetString(origin) }

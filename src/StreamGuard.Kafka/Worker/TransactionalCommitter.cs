@@ -12,7 +12,8 @@ namespace StreamGuard.Kafka;
 internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer,
     KafkaOutputSink sink, WorkerLatency latency, ILogger log) : OffsetCommitter(options, producer, sink, latency)
 {
-    /// <summary>Longest flush timeout <see cref="SendOffsetsBounded"/> bounds (a wait takes at most int.MaxValue ms).</summary>
+    /// <summary>Longest flush timeout <see cref="SendOffsetsBounded"/> bounds (a wait takes at most int.MaxValue
+    /// ms).</summary>
     private static readonly TimeSpan s_longestBoundedCall = TimeSpan.FromDays(7);
 
     private bool _partitionsLost;
@@ -60,19 +61,19 @@ internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<by
         if (!_partitionsLost) return;
         Producer.AbortTransaction(Options.FlushTimeout);
         CountAbort();
-        throw new KafkaException(new Error(ErrorCode.Local_State, "partitions lost to another worker (session timed out): " +
-            "the open transaction was aborted and the worker stops; restart it"));
+        throw new KafkaException(new Error(ErrorCode.Local_State, "partitions lost to another worker (session timed " +
+            "out): the open transaction was aborted and the worker stops; restart it"));
     }
 
     /// <summary>
-    /// <c>SendOffsetsToTransaction</c> with a limit the worker enforces itself. librdkafka does not check the timeout of
-    /// its group-coordinator requests (confluentinc/librdkafka#5456, open): when the group coordinator goes away during
-    /// the call it can block for good, past its timeout and after the coordinator is back — the worker would hang,
-    /// silent, with its partitions held (reproduced on the embedded cluster:
-    /// <c>FaultInjectionTests.AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt</c>). The call runs on a pool thread;
-    /// an infinite flush timeout is not bounded; if it has not returned by its own timeout plus a grace, the worker
-    /// stops without committing (a restart reprocesses the transaction's events; nothing is lost) and abandons the
-    /// producer, which librdkafka is still using.
+    /// <c>SendOffsetsToTransaction</c> with a limit the worker enforces itself. librdkafka does not check the timeout
+    /// of its group-coordinator requests (confluentinc/librdkafka#5456, open): when the group coordinator goes away
+    /// during the call it can block for good, past its timeout and after the coordinator is back — the worker would
+    /// hang, silent, with its partitions held (reproduced on the embedded cluster:
+    /// <c>FaultInjectionTests.AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt</c>). The call runs on a pool thread; an
+    /// infinite flush timeout is not bounded; if it has not returned by its own timeout plus a grace, the worker stops
+    /// without committing (a restart reprocesses the transaction's events; nothing is lost) and abandons the producer,
+    /// which librdkafka is still using.
     /// </summary>
     private void SendOffsetsBounded(List<TopicPartitionOffset> offsets, IConsumerGroupMetadata group)
     {
@@ -100,27 +101,32 @@ internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<by
         if (!returned)
         {
             ProducerAbandoned = true;
-            WorkerLog.TransactionCallHung(log, "SendOffsetsToTransaction", (long)limit.TotalSeconds, (long)timeout.TotalSeconds);
+            WorkerLog.TransactionCallHung(log, "SendOffsetsToTransaction", (long)limit.TotalSeconds,
+                (long)timeout.TotalSeconds);
             throw new KafkaException(new Error(ErrorCode.Local_TimedOut,
-                $"SendOffsetsToTransaction did not return within {limit.TotalSeconds:0} s (its timeout is {timeout.TotalSeconds:0} s; " +
-                "librdkafka issue #5456: the group coordinator was lost during the call); the transaction was not committed and the worker stops"));
+                $"SendOffsetsToTransaction did not return within {limit.TotalSeconds:0} s (its timeout is " +
+                $"{timeout.TotalSeconds:0} s; librdkafka issue #5456: the group coordinator was lost during the " +
+                "call); the transaction was not committed and the worker stops"));
         }
         call.GetAwaiter().GetResult();
     }
 
     /// <summary>
-    /// librdkafka's embedded mock cluster accepts TxnOffsetCommit but does not store the offsets (it also shows
-    /// aborted records to read_committed readers). Checked once after the first transaction with offsets: if the
-    /// group's committed offsets did not move, they are committed outside the transaction from then on, and the log
-    /// says so — otherwise every restart on the embedded cluster would reprocess from the beginning. A real broker is
-    /// unaffected. Returns false when that copy failed: the offsets stay pending and go again with the next transaction.
+    /// librdkafka's embedded mock cluster accepts TxnOffsetCommit but does not store the offsets (it also shows aborted
+    /// records to read_committed readers). Checked once after the first transaction with offsets: if the group's
+    /// committed offsets did not move, they are committed outside the transaction from then on, and the log says so —
+    /// otherwise every restart on the embedded cluster would reprocess from the beginning. A real broker is unaffected.
+    /// Returns false when that copy failed: the offsets stay pending and go again with the next transaction.
     /// </summary>
-    private bool CheckTransactionalOffsets(IConsumer<ConsumedBytes, ConsumedBytes> consumer, List<TopicPartitionOffset> offsets)
+    private bool CheckTransactionalOffsets(IConsumer<ConsumedBytes, ConsumedBytes> consumer,
+        List<TopicPartitionOffset> offsets)
     {
         if (_brokerAppliesTxnOffsets is null)
         {
-            List<TopicPartitionOffset> stored = consumer.Committed(offsets.Select(o => o.TopicPartition), Options.FlushTimeout);
-            _brokerAppliesTxnOffsets = offsets.All(o => stored.Any(c => c.TopicPartition == o.TopicPartition && c.Offset == o.Offset));
+            List<TopicPartitionOffset> stored = consumer.Committed(offsets.Select(o => o.TopicPartition),
+                Options.FlushTimeout);
+            _brokerAppliesTxnOffsets = offsets.All(
+                o => stored.Any(c => c.TopicPartition == o.TopicPartition && c.Offset == o.Offset));
             if (_brokerAppliesTxnOffsets == false) WorkerLog.TransactionalOffsetsNotStored(log);
         }
         if (_brokerAppliesTxnOffsets == false)

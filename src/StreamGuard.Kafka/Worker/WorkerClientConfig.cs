@@ -48,7 +48,8 @@ public static class WorkerClientConfig
     /// read_committed, range assignment. <paramref name="statistics"/>: librdkafka's statistics (each partition's end
     /// offset, for consumer lag) every 5 s unless the operator set an interval.
     /// </summary>
-    public static ConsumerConfig Consumer(WorkerOptions options, bool statistics = false, string clientId = WorkerClientId)
+    public static ConsumerConfig Consumer(WorkerOptions options, bool statistics = false,
+        string clientId = WorkerClientId)
     {
         var config = new ConsumerConfig
         {

@@ -50,11 +50,13 @@ internal sealed class WorkerLatency
         DecisionMicros.RecordValue(Math.Max(0, ticks * 1_000_000 / Stopwatch.Frequency));
         if (createdMs > 0)
         {
-            EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0, 3_600_000));
+            EndToEndMillis.RecordValue(Math.Clamp(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - createdMs, 0,
+                3_600_000));
         }
     }
 
-    /// <summary>A sampled event, consumed at <paramref name="consumedTicks"/>, waits for the commit that covers it.</summary>
+    /// <summary>A sampled event, consumed at <paramref name="consumedTicks"/>, waits for the commit that covers
+    /// it.</summary>
     public void AwaitCommit(long consumedTicks)
     {
         if (_uncommittedSampleCount == _uncommittedSamples.Length)
@@ -73,7 +75,8 @@ internal sealed class WorkerLatency
         _uncommittedSampleCount = 0;
     }
 
-    /// <summary>Partitions were lost: no commit of this worker covers the sampled events waiting, so none is timed.</summary>
+    /// <summary>Partitions were lost: no commit of this worker covers the sampled events waiting, so none is
+    /// timed.</summary>
     public void DropUncommitted()
     {
         CommitMicros.CountSkipped(_uncommittedSampleCount);

@@ -29,7 +29,8 @@ internal sealed class WorkerTopology
     /// <summary>Partitions of the audit topic (0: unknown).</summary>
     public int AuditPartitions { get; }
 
-    /// <summary>Reads and queries are forwarded to their plate's partition (the repartition topics match the inputs).</summary>
+    /// <summary>Reads and queries are forwarded to their plate's partition (the repartition topics match the
+    /// inputs).</summary>
     public bool Repartition { get; }
 
     /// <summary>
@@ -62,8 +63,8 @@ internal sealed class WorkerTopology
         }
         if (options.ExactlyOnce && topology.AuditPartitions == 0)
         {
-            throw new InvalidOperationException($"{t.Audit}: partition count unknown (topic missing or metadata failed): " +
-                "without it audit chains cannot be resumed; create the topic or check the connection");
+            throw new InvalidOperationException($"{t.Audit}: partition count unknown (topic missing or metadata " +
+                "failed): without it audit chains cannot be resumed; create the topic or check the connection");
         }
         return topology;
     }
@@ -78,7 +79,8 @@ internal sealed class WorkerTopology
     public int PlatePartition(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) =>
         Repartition ? PlatePartitioner.PartitionOf(key, value, InputPartitions) : -1;
 
-    /// <summary>Whether a record of an input partition is decided there (it belongs to that partition's plates).</summary>
+    /// <summary>Whether a record of an input partition is decided there (it belongs to that partition's
+    /// plates).</summary>
     public bool DecidedWhereItArrived(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int partition)
     {
         int target = PlatePartition(key, value);
@@ -89,7 +91,8 @@ internal sealed class WorkerTopology
     {
         try
         {
-            TopicMetadata? m = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.FirstOrDefault(x => x.Topic == topic);
+            TopicMetadata? m = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics
+                .FirstOrDefault(x => x.Topic == topic);
             return m is null || m.Error.IsError ? 0 : m.Partitions.Count;
         }
         catch (KafkaException)

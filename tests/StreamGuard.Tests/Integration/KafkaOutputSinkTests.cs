@@ -132,7 +132,8 @@ public sealed class KafkaOutputSinkTests
             {
                 for (int i = 0; i < 1000; i++)
                 {
-                    sink.Forward(cluster.Topics.RepartitionReads, i % cluster.Partitions, key, false, value, false, source);
+                    sink.Forward(cluster.Topics.RepartitionReads, i % cluster.Partitions, key, false, value, false,
+                        source);
                 }
             });
             // An output without headers: the tightest baseline.

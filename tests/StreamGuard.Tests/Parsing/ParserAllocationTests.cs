@@ -78,7 +78,8 @@ public sealed class ParserAllocationTests
         }
         Assert.False(sequences[0].IsSingleSegment);
         ParseAll(parser, kinds, sequences, WarmUp);
-        SteadyAllocation.WarmUp(() => SteadyAllocation.Of(() => ParseAll(parser, kinds, sequences, SteadyBatch)), target: 0L);
+        SteadyAllocation.WarmUp(
+            () => SteadyAllocation.Of(() => ParseAll(parser, kinds, sequences, SteadyBatch)), target: 0L);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
         int accepted = ParseAll(parser, kinds, sequences, Events);

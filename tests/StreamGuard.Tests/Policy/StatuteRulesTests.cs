@@ -180,8 +180,8 @@ public sealed class StatuteRulesTests
             {
                 for (int i = 0; i < decisions; i++)
                 {
-                    Decision d = p.Decide(i % count, (i / count) % count, (Access)(i % 3), (Purpose)(i % Purposes.Count),
-                        i % 2 == 0, RandomPolicies.NowMs);
+                    Decision d = p.Decide(i % count, (i / count) % count, (Access)(i % 3),
+                        (Purpose)(i % Purposes.Count), i % 2 == 0, RandomPolicies.NowMs);
                     if (d.Allowed) allowed++;
                 }
             }
