@@ -6,6 +6,7 @@ COPY Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Directory.Build.props src/
 COPY src/StreamGuard.Core/StreamGuard.Core.csproj src/StreamGuard.Core/
 COPY src/StreamGuard.Kafka/StreamGuard.Kafka.csproj src/StreamGuard.Kafka/
+COPY src/StreamGuard.Kafka.Embedded/StreamGuard.Kafka.Embedded.csproj src/StreamGuard.Kafka.Embedded/
 COPY src/StreamGuard.Cli/StreamGuard.Cli.csproj src/StreamGuard.Cli/
 RUN dotnet restore src/StreamGuard.Cli/StreamGuard.Cli.csproj
 COPY src/ src/

@@ -15,7 +15,7 @@ internal sealed class NullSink : IOutputSink
 
     public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) { }
 
-    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) { }
+    public void Audit(int partition, ReadOnlySpan<byte> record) { }
 
     public void DeadLetter(ReadOnlySpan<byte> record) { }
 }

@@ -44,7 +44,7 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
 
     public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Line(_purges, notice);
 
-    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) => Line(_audit, record);
+    public void Audit(int partition, ReadOnlySpan<byte> record) => Line(_audit, record);
 
     public void DeadLetter(ReadOnlySpan<byte> record) => Line(_dlq, record);
 

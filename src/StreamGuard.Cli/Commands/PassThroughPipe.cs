@@ -46,26 +46,10 @@ internal sealed class PassThroughPipe
 
     public void Run(WorkerOptions options, bool embedded, CancellationToken ct)
     {
-        // The worker's configuration (StreamGuardWorker.Run): defaults, the operator's settings, then correctness.
-        var producerConfig = new ProducerConfig { LingerMs = 5, ClientId = "bench-pipe", DeliveryReportFields = "none" };
-        var consumerConfig = new ConsumerConfig { ClientId = "bench-pipe", AutoOffsetReset = AutoOffsetReset.Earliest, FetchWaitMaxMs = 10 };
-        foreach (var (key, value) in options.Kafka)
-        {
-            producerConfig.Set(key, value);
-            consumerConfig.Set(key, value);
-        }
-        producerConfig.BootstrapServers = consumerConfig.BootstrapServers = options.BootstrapServers;
-        producerConfig.Acks = Acks.All;
-        producerConfig.EnableIdempotence = true;
-        if (options.ExactlyOnce)
-        {
-            producerConfig.TransactionalId = options.TransactionalId;
-            producerConfig.TransactionTimeoutMs = (int)options.TransactionTimeout.TotalMilliseconds;
-        }
-        consumerConfig.GroupId = options.GroupId;
-        consumerConfig.EnableAutoCommit = false;
-        consumerConfig.IsolationLevel = IsolationLevel.ReadCommitted;
-        consumerConfig.PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range;
+        // The worker's client configuration (WorkerClientConfig), under the pipe's own client id.
+        const string ClientId = "bench-pipe";
+        ProducerConfig producerConfig = WorkerClientConfig.Producer(options, options.ExactlyOnce, ClientId);
+        ConsumerConfig consumerConfig = WorkerClientConfig.Consumer(options, clientId: ClientId);
 
         using IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig).Build();
         Action<DeliveryReport<byte[], byte[]>> onDelivery = r =>

@@ -203,7 +203,7 @@ public sealed class AuditLog
         _writer.WriteString("hash"u8, chain.PrevHex);
         _writer.WriteEndObject();
         _writer.Flush();
-        _sink.Audit(chain.Name, _buffer.WrittenSpan);
+        _sink.Audit(chain.Partition, _buffer.WrittenSpan);
         Count++;
         return chain.Id.AsSpan(0, chain.IdLength);
     }
@@ -256,11 +256,13 @@ public sealed class AuditLog
     {
         public Chain(int partition)
         {
+            Partition = partition;
             Name = System.Text.Encoding.ASCII.GetBytes("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
             PrevHex = System.Text.Encoding.ASCII.GetBytes(GenesisHex("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             Id = new byte[IdLength];
         }
 
+        public int Partition { get; }
         public byte[] Name { get; }
         public byte[] PrevHex { get; }
         public byte[] Id { get; }

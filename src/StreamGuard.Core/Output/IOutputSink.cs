@@ -18,8 +18,11 @@ public interface IOutputSink
     /// <summary>A purge notice on <c>alpr.purges</c>, key = read id.</summary>
     void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice);
 
-    /// <summary>An audit record on <c>streamguard.audit</c>, key = chain.</summary>
-    void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record);
+    /// <summary>
+    /// An audit record of the chain of input partition <paramref name="partition"/> on <c>streamguard.audit</c>,
+    /// key = the chain's name, <c>p&lt;partition&gt;</c>.
+    /// </summary>
+    void Audit(int partition, ReadOnlySpan<byte> record);
 
     /// <summary>A rejected input on <c>streamguard.dlq</c>.</summary>
     void DeadLetter(ReadOnlySpan<byte> record);

@@ -1,6 +1,7 @@
 using StreamGuard.Engine;
 using StreamGuard.Events;
 using StreamGuard.Policy;
+using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Policy;
 
@@ -149,10 +150,16 @@ public sealed class StatuteRulesTests
     public void ADecisionAllocatesNothing()
     {
         int owner = Find("ca-lapd"), recipient = Find("us-ice-ero");
-        s_policy.Decide(owner, recipient, Access.Search, Purpose.ImmigrationEnforcement, true, 0);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100_000; i++) s_policy.Decide(owner, recipient, Access.Search, (Purpose)(i % Purposes.Count), true, 0);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SteadyAllocation.WarmUp(() => SteadyAllocation.Of(() => Decide(1000)), target: 0L);
+        Assert.Equal(0, SteadyAllocation.Of(() => Decide(100_000)));
+
+        void Decide(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                s_policy.Decide(owner, recipient, Access.Search, (Purpose)(i % Purposes.Count), true, 0);
+            }
+        }
     }
 
     [Fact]
@@ -163,16 +170,21 @@ public sealed class StatuteRulesTests
         {
             CompiledPolicy p = RandomPolicies.Generate(rng).Compile();
             int count = p.Agencies.Count;
-            p.Decide(0, count - 1, Access.Push, Purpose.Warrant, true, 0);
-            long before = GC.GetAllocatedBytesForCurrentThread();
             int allowed = 0;
-            for (int i = 0; i < 20_000; i++)
-            {
-                Decision d = p.Decide(i % count, (i / count) % count, (Access)(i % 3), (Purpose)(i % Purposes.Count), i % 2 == 0, RandomPolicies.NowMs);
-                if (d.Allowed) allowed++;
-            }
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            SteadyAllocation.WarmUp(() => SteadyAllocation.Of(() => DecideAll(1000)), target: 0L);
+            allowed = 0;
+            Assert.Equal(0, SteadyAllocation.Of(() => DecideAll(20_000)));
             Assert.True(allowed > 0);
+
+            void DecideAll(int decisions)
+            {
+                for (int i = 0; i < decisions; i++)
+                {
+                    Decision d = p.Decide(i % count, (i / count) % count, (Access)(i % 3),
+                        (Purpose)(i % Purposes.Count), i % 2 == 0, RandomPolicies.NowMs);
+                    if (d.Allowed) allowed++;
+                }
+            }
         }
     }
 }

@@ -67,13 +67,14 @@ internal sealed class KafkaTestCluster : IDisposable
     public IProducer<string?, string> Producer() =>
         new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
 
-    /// <summary>A producer of raw records configured as the worker's for outputs: idempotent, acks=all, delivery
-    /// reports without their fields.</summary>
-    public IProducer<byte[], byte[]> OutputProducer(int lingerMs = 5) =>
-        new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = BootstrapServers, Acks = Acks.All, EnableIdempotence = true, DeliveryReportFields = "none", LingerMs = lingerMs,
-        }).Build();
+    /// <summary>A producer of raw records configured as the worker's for outputs (<see cref="WorkerClientConfig"/>),
+    /// without transactions, lingering <paramref name="lingerMs"/>.</summary>
+    public IProducer<byte[], byte[]> OutputProducer(int lingerMs = 5)
+    {
+        ProducerConfig config = WorkerClientConfig.Producer(WorkerOptions(), transactional: false);
+        config.LingerMs = lingerMs;
+        return new ProducerBuilder<byte[], byte[]>(config).Build();
+    }
 
     /// <summary>Reads a topic from the beginning (read_committed) until <paramref name="expected"/> records or the timeout.</summary>
     public List<ConsumeResult<string?, string>> ReadAll(string topic, int expected, TimeSpan timeout)

@@ -23,7 +23,7 @@ internal sealed class MemorySink : IOutputSink
 
     public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Purges.Add(Encoding.UTF8.GetString(notice));
 
-    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record) => AuditRecords.Add(Encoding.UTF8.GetString(record));
+    public void Audit(int partition, ReadOnlySpan<byte> record) => AuditRecords.Add(Encoding.UTF8.GetString(record));
 
     public void DeadLetter(ReadOnlySpan<byte> record) => DeadLetters.Add(Encoding.UTF8.GetString(record));
 

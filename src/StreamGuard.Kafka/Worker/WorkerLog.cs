@@ -18,23 +18,28 @@ internal static partial class WorkerLog
     [LoggerMessage(102, LogLevel.Warning, "tables consumer: {Reason}")]
     public static partial void TablesConsumerError(ILogger logger, string reason);
 
-    [LoggerMessage(103, LogLevel.Information, "repartitioning on: a read or query that arrives off its plate's partition goes through {RepartitionReads} / {RepartitionQueries}")]
+    [LoggerMessage(103, LogLevel.Information,
+        "repartitioning on: a read or query that arrives off its plate's partition goes through {RepartitionReads} " +
+        "/ {RepartitionQueries}")]
     public static partial void RepartitioningOn(ILogger logger, string repartitionReads, string repartitionQueries);
 
     [LoggerMessage(104, LogLevel.Warning,
-        "repartitioning off (the repartition topics are missing or their partition counts differ from the inputs'): reads and queries must be partitioned by plate with Kafka's default (murmur2) partitioner")]
+        "repartitioning off (the repartition topics are missing or their partition counts differ from the inputs'): " +
+        "reads and queries must be partitioned by plate with Kafka's default (murmur2) partitioner")]
     public static partial void RepartitioningOff(ILogger logger);
 
     [LoggerMessage(105, LogLevel.Information, "assigned {Partitions} partitions")]
     public static partial void Assigned(ILogger logger, int partitions);
 
-    [LoggerMessage(106, LogLevel.Warning, "revoked {Partitions} partitions while stopping on an error: nothing committed")]
+    [LoggerMessage(106, LogLevel.Warning,
+        "revoked {Partitions} partitions while stopping on an error: nothing committed")]
     public static partial void RevokedWhileFailing(ILogger logger, int partitions);
 
     [LoggerMessage(107, LogLevel.Information, "revoked {Partitions} partitions: committing what was processed")]
     public static partial void Revoked(ILogger logger, int partitions);
 
-    [LoggerMessage(108, LogLevel.Warning, "lost {Partitions} partitions: their uncommitted events will be reprocessed by the new owner")]
+    [LoggerMessage(108, LogLevel.Warning,
+        "lost {Partitions} partitions: their uncommitted events will be reprocessed by the new owner")]
     public static partial void Lost(ILogger logger, int partitions);
 
     [LoggerMessage(109, LogLevel.Information, "policy {PolicyHash} in force")]
@@ -46,11 +51,13 @@ internal static partial class WorkerLog
     [LoggerMessage(111, LogLevel.Warning, "hotlists consume error (continuing): {Reason}")]
     public static partial void HotlistsConsumeError(ILogger logger, string reason);
 
-    [LoggerMessage(112, LogLevel.Error, "transaction failed ({Reason}): aborting it and stopping; a restart resumes from the last commit")]
+    [LoggerMessage(112, LogLevel.Error,
+        "transaction failed ({Reason}): aborting it and stopping; a restart resumes from the last commit")]
     public static partial void TransactionFailed(ILogger logger, string reason);
 
     [LoggerMessage(113, LogLevel.Warning,
-        "the broker did not store the offsets committed in the transaction (librdkafka's mock cluster does not): committing them outside the transaction too; exactly-once needs a real Kafka broker")]
+        "the broker did not store the offsets committed in the transaction (librdkafka's mock cluster does not): " +
+        "committing them outside the transaction too; exactly-once needs a real Kafka broker")]
     public static partial void TransactionalOffsetsNotStored(ILogger logger);
 
     [LoggerMessage(114, LogLevel.Warning, "commit of the transaction's offsets failed (will retry): {Reason}")]
@@ -59,35 +66,24 @@ internal static partial class WorkerLog
     [LoggerMessage(115, LogLevel.Warning, "commit failed (will retry): {Reason}")]
     public static partial void CommitFailed(ILogger logger, string reason);
 
-    [LoggerMessage(116, LogLevel.Information, "restored {Reads} reads and {Queries} recent query ids in {ElapsedMs} ms ({RecordsPerSecond} records/s)")]
+    [LoggerMessage(116, LogLevel.Information,
+        "restored {Reads} reads and {Queries} recent query ids in {ElapsedMs} ms ({RecordsPerSecond} records/s)")]
     public static partial void Restored(ILogger logger, int reads, int queries, long elapsedMs, long recordsPerSecond);
 
-    [LoggerMessage(117, LogLevel.Warning, "restore: no offsets for time on {Topic} ({Reason}): reading from the beginning")]
+    [LoggerMessage(117, LogLevel.Warning,
+        "restore: no offsets for time on {Topic} ({Reason}): reading from the beginning")]
     public static partial void RestoreFromBeginning(ILogger logger, string topic, string reason);
 
     [LoggerMessage(118, LogLevel.Warning, "{Topic}: topic not found: {Feature} are off")]
     public static partial void TableMissing(ILogger logger, string topic, string feature);
 
-    [LoggerMessage(119, LogLevel.Information, "tables: {HotlistEntries} hotlist entries and {Holds} holds loaded from {Partitions} partitions")]
+    [LoggerMessage(119, LogLevel.Information,
+        "tables: {HotlistEntries} hotlist entries and {Holds} holds loaded from {Partitions} partitions")]
     public static partial void TablesLoaded(ILogger logger, int hotlistEntries, int holds, int partitions);
 
     [LoggerMessage(120, LogLevel.Error,
-        "{Call} did not return within {LimitSeconds} s (its own timeout is {TimeoutSeconds} s; librdkafka issue #5456): stopping without committing; the producer is left open, not destroyed, because librdkafka is still inside the call; a restart resumes from the last commit")]
+        "{Call} did not return within {LimitSeconds} s (its own timeout is {TimeoutSeconds} s; librdkafka issue " +
+        "#5456): stopping without committing; the producer is left open, not destroyed, because librdkafka is " +
+        "still inside the call; a restart resumes from the last commit")]
     public static partial void TransactionCallHung(ILogger logger, string call, long limitSeconds, long timeoutSeconds);
-}
-
-/// <summary>
-/// An <see cref="ILogger"/> that hands each formatted line to a callback — for callers that print text (the demo, the
-/// bench, tests) rather than run a logging pipeline.
-/// </summary>
-public sealed class LineLogger(Action<string> write) : ILogger
-{
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (IsEnabled(logLevel)) write(formatter(state, exception));
-    }
 }

@@ -29,7 +29,8 @@ public sealed class SharedLatencyHistogram
         }
     }
 
-    /// <summary>Sampled events that could not be timed (their probe was still in flight, or a buffer was full): counted, never recorded.</summary>
+    /// <summary>Sampled events that could not be timed (their probe was still in flight, or a buffer was full):
+    /// counted, never recorded.</summary>
     public long Skipped => Interlocked.Read(ref _skipped);
 
     /// <summary>A copy of the histogram as it stands (values in microseconds).</summary>
@@ -48,7 +49,8 @@ public sealed class SharedLatencyHistogram
     /// <summary>Also recorded here, in seconds, when set (the worker's OpenTelemetry instrument).</summary>
     internal Histogram<double>? Mirror { get; set; }
 
-    /// <summary>Records <paramref name="stopwatchTicks"/> (a <see cref="Stopwatch"/> interval) in microseconds.</summary>
+    /// <summary>Records <paramref name="stopwatchTicks"/> (a <see cref="Stopwatch"/> interval) in
+    /// microseconds.</summary>
     internal void Record(long stopwatchTicks)
     {
         // In double: ticks × 1,000,000 overflows a long after about 2.5 hours at Linux's 1 GHz stopwatch.

@@ -87,7 +87,8 @@ public sealed partial class MockCluster : IDisposable
         {
             NativeMethods.Destroy(handle);
             throw new InvalidOperationException(
-                $"librdkafka could not start a mock cluster of {brokers} broker(s) (rd_kafka_mock_cluster_new returned NULL; see librdkafka's log for the cause).");
+                $"librdkafka could not start a mock cluster of {brokers} broker(s) (rd_kafka_mock_cluster_new " +
+                    $"returned NULL; see librdkafka's log for the cause).");
         }
 
         try
@@ -117,9 +118,10 @@ public sealed partial class MockCluster : IDisposable
     /// </summary>
     /// <param name="topic">Topic name.</param>
     /// <param name="partitions">Number of partitions; at least 1.</param>
-    /// <param name="replicationFactor">Replicas per partition (the mock does not check it against <see cref="BrokerCount"/>).</param>
-    /// <exception cref="InvalidOperationException">
-    /// The mock refused, e.g. with <see cref="ErrorCode.TopicAlreadyExists"/>.
+    /// <param name="replicationFactor">Replicas per partition (the mock does not check it against
+    /// <see cref="BrokerCount"/>).</param>
+    /// <exception cref="InvalidOperationException"> The mock refused, e.g. with
+    /// <see cref="ErrorCode.TopicAlreadyExists"/>.
     /// </exception>
     public void CreateTopic(string topic, int partitions, int replicationFactor = 1)
     {
@@ -165,7 +167,8 @@ public sealed partial class MockCluster : IDisposable
         NativeMethods.MockPushRequestErrorsArray(cluster, apiKey, (nuint)errors.Length, errors);
     }
 
-    /// <summary>Drops errors pushed by <see cref="PushRequestErrors"/> for <paramref name="apiKey"/> that are still pending.</summary>
+    /// <summary>Drops errors pushed by <see cref="PushRequestErrors"/> for <paramref name="apiKey"/> that are still
+    /// pending.</summary>
     /// <param name="apiKey">Kafka protocol request type; see <see cref="KafkaApiKey"/>.</param>
     public void ClearRequestErrors(short apiKey) => NativeMethods.MockClearRequestErrors(Cluster, apiKey);
 
@@ -176,7 +179,8 @@ public sealed partial class MockCluster : IDisposable
     public void SetBrokerRtt(int brokerId, int rttMs)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rttMs);
-        Check(NativeMethods.MockBrokerSetRtt(Cluster, brokerId, rttMs), $"set the round-trip time of broker {brokerId}");
+        Check(NativeMethods.MockBrokerSetRtt(Cluster, brokerId, rttMs),
+            $"set the round-trip time of broker {brokerId}");
     }
 
     /// <summary>
@@ -214,7 +218,8 @@ public sealed partial class MockCluster : IDisposable
         NativeMethods.MockBrokerSetHostPort(Cluster, brokerId, host, port);
     }
 
-    /// <summary>The loopback port broker <paramref name="brokerId"/> listens on (chosen by the kernel at start).</summary>
+    /// <summary>The loopback port broker <paramref name="brokerId"/> listens on (chosen by the kernel at
+    /// start).</summary>
     /// <param name="brokerId">Broker id (1-based).</param>
     public int BrokerPort(int brokerId)
     {
@@ -222,7 +227,8 @@ public sealed partial class MockCluster : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(brokerId, BrokerCount);
         // rd_kafka_mock_cluster_bootstraps lists the brokers in id order, "127.0.0.1:port,…".
         string address = BootstrapServers.Split(',')[brokerId - 1];
-        return int.Parse(address.AsSpan(address.LastIndexOf(':') + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return int.Parse(address.AsSpan(address.LastIndexOf(':') + 1),
+            System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>
@@ -286,7 +292,8 @@ public sealed partial class MockCluster : IDisposable
         var conf = NativeMethods.ConfNew();
         if (conf == 0)
         {
-            throw new InvalidOperationException("librdkafka could not allocate a configuration (rd_kafka_conf_new returned NULL).");
+            throw new InvalidOperationException("librdkafka could not allocate a configuration (rd_kafka_conf_new " +
+                "returned NULL).");
         }
 
         var errorText = stackalloc byte[ErrorTextSize];
@@ -308,7 +315,8 @@ public sealed partial class MockCluster : IDisposable
             NativeMethods.ConfDestroy(conf);
             var reason = Marshal.PtrToStringUTF8((nint)errorText);
             throw new InvalidOperationException(
-                $"librdkafka could not create the handle that hosts the mock cluster: {(string.IsNullOrEmpty(reason) ? "no reason given" : reason)}");
+                $"librdkafka could not create the handle that hosts the mock cluster: " +
+                    $"{(string.IsNullOrEmpty(reason) ? "no reason given" : reason)}");
         }
 
         return handle;
@@ -318,94 +326,30 @@ public sealed partial class MockCluster : IDisposable
     {
         if (error != ErrorCode.NoError)
         {
-            throw new InvalidOperationException($"librdkafka's mock cluster could not {action}: {error} ({error.GetReason()}).");
+            throw new InvalidOperationException($"librdkafka's mock cluster could not {action}: {error} " +
+                $"({error.GetReason()}).");
         }
     }
 
-    /// <summary>Routes this assembly's imports of librdkafka to the copy Confluent.Kafka loaded (see <see cref="NativeMethods"/>).</summary>
-    internal static void EnsureNativeLoaded() => NativeMethods.EnsureLoaded();
-
     /// <summary>
-    /// The librdkafka entry points, bound to the native library Confluent.Kafka loaded.
+    /// The librdkafka entry points of the mock cluster, bound to the native library Confluent.Kafka loaded
+    /// (<see cref="Librdkafka"/>).
     /// </summary>
-    /// <remarks>
-    /// Confluent.Kafka 2.x binds by library name: "librdkafka" first and, on glibc Linux, then
-    /// "centos8-librdkafka" (on Alpine only "alpine-librdkafka"). The first is the build that
-    /// needs libsasl2.so.3, so where that is missing (e.g. Debian 12) Confluent runs on the
-    /// centos8 build. A path given to <see cref="Library.Load(string)"/> does not change that
-    /// binding on Linux, and fails outright where libdl.so is absent. So this class lets
-    /// Confluent load librdkafka its own way, repeats the same name lookups through the
-    /// runtime's probing for Confluent's assembly (same deps.json paths, same files, hence the
-    /// same OS handle) and resolves its own imports of <see cref="LibraryName"/> to that handle.
-    /// </remarks>
     private static partial class NativeMethods
     {
         internal const int ProducerType = 0; // RD_KAFKA_PRODUCER
-        private const string LibraryName = "librdkafka";
-        private static readonly Lock s_gate = new();
-        private static nint s_library;
+        private const string LibraryName = Librdkafka.LibraryName;
 
-        /// <summary>Loads librdkafka (once) and routes this assembly's imports of it to Confluent's copy.</summary>
+        /// <summary>Routes this assembly's imports of librdkafka to Confluent's copy, which must have the mock
+        /// API.</summary>
         internal static void EnsureLoaded()
         {
-            lock (s_gate)
+            nint library = Librdkafka.RouteImports(typeof(MockCluster).Assembly);
+            if (!NativeLibrary.TryGetExport(library, "rd_kafka_mock_cluster_new", out _))
             {
-                if (s_library != 0)
-                {
-                    return;
-                }
-
-                Library.Load();
-                var library = FindConfluentLibrary();
-                NativeLibrary.SetDllImportResolver(typeof(MockCluster).Assembly,
-                    (name, _, _) => name == LibraryName ? Volatile.Read(ref s_library) : 0);
-                Volatile.Write(ref s_library, library);
+                throw new InvalidOperationException(
+                    $"The librdkafka that Confluent.Kafka uses ({Library.VersionString}) has no mock cluster API.");
             }
-        }
-
-        private static nint FindConfluentLibrary()
-        {
-            var confluent = typeof(Library).Assembly;
-            string[] candidates = !OperatingSystem.IsLinux() ? ["librdkafka"]
-                : IsAlpine() ? ["alpine-librdkafka"]
-                : ["librdkafka", "centos8-librdkafka"];
-            foreach (var candidate in candidates)
-            {
-                if (!NativeLibrary.TryLoad(candidate, confluent, null, out var library))
-                {
-                    continue;
-                }
-
-                if (!NativeLibrary.TryGetExport(library, "rd_kafka_mock_cluster_new", out _))
-                {
-                    throw new InvalidOperationException(
-                        $"The librdkafka that Confluent.Kafka uses ('{candidate}', {Library.VersionString}) has no mock cluster API.");
-                }
-
-                return library;
-            }
-
-            throw new InvalidOperationException(
-                $"Confluent.Kafka loaded librdkafka {Library.VersionString}, but none of [{string.Join(", ", candidates)}] resolves to it from {confluent.Location}.");
-        }
-
-        private static bool IsAlpine()
-        {
-            const string OsRelease = "/etc/os-release";
-            if (!File.Exists(OsRelease))
-            {
-                return false;
-            }
-
-            foreach (var line in File.ReadLines(OsRelease))
-            {
-                if (line.StartsWith("ID=", StringComparison.Ordinal))
-                {
-                    return line[3..].Trim('"', '\'') == "alpine";
-                }
-            }
-
-            return false;
         }
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_new")]
@@ -419,7 +363,8 @@ public sealed partial class MockCluster : IDisposable
         /// <returns>RD_KAFKA_CONF_OK (0) on success.</returns>
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_conf_set", StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static unsafe partial int ConfSet(nint conf, string name, string value, byte* errorText, nuint errorTextSize);
+        internal static unsafe partial int ConfSet(nint conf, string name, string value, byte* errorText,
+            nuint errorTextSize);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_new")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -441,13 +386,16 @@ public sealed partial class MockCluster : IDisposable
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial nint MockClusterBootstraps(nint cluster);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_create", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_create",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static partial ErrorCode MockTopicCreate(nint cluster, string topic, int partitionCount, int replicationFactor);
+        internal static partial ErrorCode MockTopicCreate(nint cluster, string topic, int partitionCount,
+            int replicationFactor);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static partial void MockPushRequestErrorsArray(nint cluster, short apiKey, nuint count, ErrorCode[] errors);
+        internal static partial void MockPushRequestErrorsArray(nint cluster, short apiKey, nuint count,
+            ErrorCode[] errors);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_clear_request_errors")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
@@ -465,19 +413,23 @@ public sealed partial class MockCluster : IDisposable
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial ErrorCode MockBrokerSetRtt(nint cluster, int brokerId, int rttMs);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_partition_set_leader",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
-        internal static partial ErrorCode MockPartitionSetLeader(nint cluster, string topic, int partition, int brokerId);
+        internal static partial ErrorCode MockPartitionSetLeader(nint cluster, string topic, int partition,
+            int brokerId);
 
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_set_controller_id")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial void MockSetControllerId(nint cluster, int controllerId);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_broker_set_host_port",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial void MockBrokerSetHostPort(nint cluster, int brokerId, string host, int port);
 
-        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_coordinator_set", StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_coordinator_set",
+            StringMarshalling = StringMarshalling.Utf8)]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial ErrorCode MockCoordinatorSet(nint cluster, string keyType, string key, int brokerId);
 

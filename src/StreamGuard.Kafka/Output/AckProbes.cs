@@ -34,7 +34,8 @@ internal sealed class AckProbes
 
     /// <param name="latency">Where the figures go.</param>
     /// <param name="sampleEvery">Times every this many-th event that produces outputs (1 = every one).</param>
-    /// <param name="onDelivery">The loop's own delivery handler (error accounting), called first for every report a probe gets.</param>
+    /// <param name="onDelivery">The loop's own delivery handler (error accounting), called first for every report a
+    /// probe gets.</param>
     public AckProbes(SharedLatencyHistogram latency, int sampleEvery, Action<DeliveryReport<byte[], byte[]>> onDelivery)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(sampleEvery, 1);
@@ -44,10 +45,12 @@ internal sealed class AckProbes
         for (int i = 0; i < _ring.Length; i++) _ring[i] = new Probe(latency, onDelivery);
     }
 
-    /// <summary>The probe of the event being dispatched when it is timed, else null: pass it to <see cref="Produced"/> around each output.</summary>
+    /// <summary>The probe of the event being dispatched when it is timed, else null: pass it to <see cref="Produced"/>
+    /// around each output.</summary>
     public Probe? Timed { get; private set; }
 
-    /// <summary>Before an event is dispatched: times its outputs if it is the sampled one. <paramref name="consumedTicks"/>: its <see cref="Stopwatch"/> timestamp.</summary>
+    /// <summary>Before an event is dispatched: times its outputs if it is the sampled one.
+    /// <paramref name="consumedTicks"/>: its <see cref="Stopwatch"/> timestamp.</summary>
     public void BeginEvent(long consumedTicks)
     {
         _eventOutputs = 0;
@@ -87,12 +90,12 @@ internal sealed class AckProbes
     /// <summary>
     /// Produces one record with the delivery handler of <paramref name="probe"/> (a timed event's output) or
     /// <paramref name="untimed"/>, counting it into the probe before <c>Produce</c> (its report may come first, on
-    /// another thread) and out again if <c>Produce</c> did not take it. A full producer queue is back-pressure: the loop
-    /// waits for deliveries instead of growing memory, then tries again. The one produce loop of the worker's sink and
-    /// the bench's pass-through pipe.
+    /// another thread) and out again if <c>Produce</c> did not take it. A full producer queue is back-pressure: the
+    /// loop waits for deliveries instead of growing memory, then tries again. The one produce loop of the worker's sink
+    /// and the bench's pass-through pipe.
     /// </summary>
-    public static void Produce(IProducer<byte[], byte[]> producer, TopicPartition destination, Message<byte[], byte[]> message,
-        Action<DeliveryReport<byte[], byte[]>> untimed, Probe? probe)
+    public static void Produce(IProducer<byte[], byte[]> producer, TopicPartition destination,
+        Message<byte[], byte[]> message, Action<DeliveryReport<byte[], byte[]>> untimed, Probe? probe)
     {
         Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? untimed : probe.Handler;
         while (true)
@@ -125,7 +128,8 @@ internal sealed class AckProbes
         // Outputs handed to the producer and not yet acknowledged, plus 1 while the loop dispatches the event.
         private int _outstanding;
         private int _failed;
-        // 1 when the probe may be armed: set by whoever recorded (or dropped) the last use, after it no longer reads the probe.
+        // 1 when the probe may be armed: set by whoever recorded (or dropped) the last use, after it no longer reads
+        // the probe.
         private int _free = 1;
 
         public Probe(SharedLatencyHistogram latency, Action<DeliveryReport<byte[], byte[]>> onDelivery)
@@ -138,7 +142,8 @@ internal sealed class AckProbes
         /// <summary>The delivery handler to give <c>Produce</c> for this event's outputs.</summary>
         public Action<DeliveryReport<byte[], byte[]>> Handler { get; }
 
-        /// <summary>Outputs of the event handed to the producer: written by the loop's thread before it releases the probe.</summary>
+        /// <summary>Outputs of the event handed to the producer: written by the loop's thread before it releases the
+        /// probe.</summary>
         public int Outputs { get; private set; }
 
         public bool TryArm(long consumedTicks)

@@ -13,10 +13,10 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly TopicNames _topics;
     private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+    private readonly int _auditPartitions;
+    private readonly AckProbes? _ackProbes;
     private long _deliveryErrors;
     private Error? _firstError;
-
-    private readonly int _auditPartitions;
 
     // Reused for every output: Confluent.Kafka copies key, value and headers into librdkafka during Produce
     // (RD_KAFKA_MSG_F_COPY) and takes byte[] only, so exact-length scratch arrays stand in for a copy per record.
@@ -34,12 +34,14 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private readonly ReusedHeader _originHeader = new("sg-origin");
     private readonly ExactLengthArrays _origins = new(maxLength: 1536, budget: 256 * 1024);
     private TopicPartition[] _repartitionReads = [], _repartitionQueries = [];
+    private byte[][] _chainKeys = [];
 
     /// <param name="producer">The worker's producer (transactional or idempotent).</param>
     /// <param name="topics">Output topic names.</param>
     /// <param name="auditPartitions">Partitions of the audit topic: chain <c>pN</c> goes to partition N mod this, so
     /// its head can be found again (<see cref="AuditChainReader"/>); 0 = by key.</param>
-    /// <param name="ackLatency">Where sampled events' consumed → outputs acknowledged latency goes (<see cref="AckLatency"/>); null = not measured.</param>
+    /// <param name="ackLatency">Where sampled events' consumed → outputs acknowledged latency goes
+    /// (<see cref="AckLatency"/>); null = not measured.</param>
     /// <param name="sampleEvery">Times every this many-th event that produces outputs (1 = every one).</param>
     public KafkaOutputSink(IProducer<byte[], byte[]> producer, TopicNames topics, int auditPartitions = 0,
         SharedLatencyHistogram? ackLatency = null, int sampleEvery = 8)
@@ -67,14 +69,14 @@ public sealed partial class KafkaOutputSink : IOutputSink
         }
     }
 
-    private readonly AckProbes? _ackProbes;
-
-    /// <summary>Consumed → every output acknowledged, for sampled events (<see cref="AckProbes"/>); null when not measured.</summary>
+    /// <summary>Consumed → every output acknowledged, for sampled events (<see cref="AckProbes"/>); null when not
+    /// measured.</summary>
     public SharedLatencyHistogram? AckLatency { get; }
 
     /// <summary>
     /// Before an event is dispatched (the worker's thread): times its outputs to their acknowledgement if it is the
-    /// sampled one. <paramref name="consumedTicks"/> is the <see cref="System.Diagnostics.Stopwatch"/> timestamp the event was consumed at.
+    /// sampled one. <paramref name="consumedTicks"/> is the <see cref="System.Diagnostics.Stopwatch"/> timestamp the
+    /// event was consumed at.
     /// </summary>
     internal void BeginEvent(long consumedTicks) => _ackProbes?.BeginEvent(consumedTicks);
 
@@ -126,16 +128,22 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producedTo[PurgesIndex]++;
     }
 
-    public void Audit(ReadOnlySpan<byte> chain, ReadOnlySpan<byte> record)
+    public void Audit(int partition, ReadOnlySpan<byte> record)
     {
         _producedTo[AuditIndex]++;
-        if (_auditPartitions > 0 && chain.Length > 1 && chain[0] == (byte)'p' &&
-            System.Buffers.Text.Utf8Parser.TryParse(chain[1..], out int input, out int used) && used == chain.Length - 1)
-        {
-            Produce(_auditByPartition[AuditChainReader.PartitionOf(input, _auditPartitions)], Key(chain), record, null);
-            return;
-        }
-        Produce(_auditByKey, Key(chain), record, null);
+        TopicPartition destination = _auditPartitions > 0 && partition >= 0
+            ? _auditByPartition[AuditChainReader.PartitionOf(partition, _auditPartitions)]
+            : _auditByKey;
+        Produce(destination, ChainKey(partition), record, null);
+    }
+
+    /// <summary>Chain <c>p&lt;partition&gt;</c>'s name, the key of its audit records: made once per
+    /// partition.</summary>
+    private byte[] ChainKey(int partition)
+    {
+        if (partition < 0) return System.Text.Encoding.ASCII.GetBytes(AuditChainReader.ChainName(partition));
+        if (partition >= _chainKeys.Length) Array.Resize(ref _chainKeys, partition + 1);
+        return _chainKeys[partition] ??= System.Text.Encoding.ASCII.GetBytes(AuditChainReader.ChainName(partition));
     }
 
     public void DeadLetter(ReadOnlySpan<byte> record)
@@ -151,8 +159,10 @@ public sealed partial class KafkaOutputSink : IOutputSink
     /// message, the header and their topic-partitions are reused; key, value and origin go through exact-length
     /// scratch arrays.
     /// </summary>
-    [System.Runtime.CompilerServices.SkipLocalsInit] // 2.5 KB of stack per forward, written before it is read: not zeroed
-    public void Forward(string topic, int partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value, bool valueIsNull, in EventSource origin)
+    // 2.5 KB of stack per forward, written before it is read: not zeroed
+    [System.Runtime.CompilerServices.SkipLocalsInit]
+    public void Forward(string topic, int partition, ReadOnlySpan<byte> key, bool keyIsNull, ReadOnlySpan<byte> value,
+        bool valueIsNull, in EventSource origin)
     {
         Span<char> text = stackalloc char[512];
         Span<byte> utf8 = stackalloc byte[1536];
@@ -205,8 +215,9 @@ public sealed partial class KafkaOutputSink : IOutputSink
         Produced++;
     }
 
-    /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded, overwritten
-    /// by the next record of the same length, so only for data Confluent.Kafka copies before Produce returns.</summary>
+    /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded,
+    /// overwritten by the next record of the same length, so only for data Confluent.Kafka copies before Produce
+    /// returns.</summary>
     private sealed class ExactLengthArrays(int maxLength, long budget)
     {
         private readonly Dictionary<int, byte[]> _byLength = [];
@@ -226,7 +237,8 @@ public sealed partial class KafkaOutputSink : IOutputSink
         }
     }
 
-    /// <summary>A header whose value is replaced for each record (Confluent.Kafka's <see cref="Header"/> is immutable).</summary>
+    /// <summary>A header whose value is replaced for each record (Confluent.Kafka's <see cref="Header"/> is
+    /// immutable).</summary>
     private sealed class ReusedHeader(string key) : IHeader
     {
         public string Key { get; } = key;

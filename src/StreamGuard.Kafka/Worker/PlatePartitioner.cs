@@ -4,18 +4,20 @@ namespace StreamGuard.Kafka;
 
 /// <summary>
 /// The partition a plate belongs to: Kafka's default partitioner for keyed records (the Java client's, KafkaJS's
-/// default, librdkafka's <c>murmur2_random</c>) over the normalised plate — <c>(murmur2(plate) &amp; 0x7fffffff) % n</c>.
-/// Reads, queries and holds of one plate meet in the worker that owns this partition, whatever partitioner their
+/// default, librdkafka's <c>murmur2_random</c>) over the normalised plate — <c>(murmur2(plate) &amp; 0x7fffffff) %
+/// n</c>. Reads, queries and holds of one plate meet in the worker that owns this partition, whatever partitioner their
 /// producers used: a record that arrives elsewhere is forwarded through a repartition topic, as Kafka Streams does.
 /// </summary>
 public static class PlatePartitioner
 {
     /// <summary>The plate's partition among <paramref name="partitions"/>, from the record's key (normalised first), or
-    /// from the value's <c>plate</c> member when the key is missing or not a plate; -1 when neither holds a plate.</summary>
+    /// from the value's <c>plate</c> member when the key is missing or not a plate; -1 when neither holds a
+    /// plate.</summary>
     public static int PartitionOf(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int partitions)
     {
         if (!Plate.TryPack(key, out ulong plate) &&
-            !(JsonMembers.TryGetString(value, "plate"u8, out ReadOnlySpan<byte> text) && Plate.TryPack(text, out plate)))
+            !(JsonMembers.TryGetString(value, "plate"u8, out ReadOnlySpan<byte> text)
+                && Plate.TryPack(text, out plate)))
         {
             return -1;
         }

@@ -30,7 +30,8 @@ public sealed class LoopbackForwarder : IDisposable
     /// <summary>The port this forwarder listens on.</summary>
     public int Port { get; }
 
-    /// <summary>Starts listening on 127.0.0.1:<paramref name="port"/> (0: a free port) and forwards to 127.0.0.1:<paramref name="targetPort"/>.</summary>
+    /// <summary>Starts listening on 127.0.0.1:<paramref name="port"/> (0: a free port) and forwards to
+    /// 127.0.0.1:<paramref name="targetPort"/>.</summary>
     /// <exception cref="SocketException">The port cannot be bound (e.g. it is in use).</exception>
     public static LoopbackForwarder Start(int port, int targetPort)
     {
@@ -77,7 +78,8 @@ public sealed class LoopbackForwarder : IDisposable
         _open.TryAdd(broker, 0);
         try
         {
-            await broker.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _targetPort), _stop.Token).ConfigureAwait(false);
+            await broker.ConnectAsync(new IPEndPoint(IPAddress.Loopback, _targetPort),
+                _stop.Token).ConfigureAwait(false);
             // Either direction ending (a close, a reset, the forwarder stopping) ends the connection as a whole.
             await Task.WhenAny(PumpAsync(client, broker), PumpAsync(broker, client)).ConfigureAwait(false);
         }
@@ -106,7 +108,8 @@ public sealed class LoopbackForwarder : IDisposable
                 int sent = 0;
                 while (sent < read)
                 {
-                    sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None, _stop.Token).ConfigureAwait(false);
+                    sent += await to.SendAsync(buffer.AsMemory(sent, read - sent), SocketFlags.None,
+                        _stop.Token).ConfigureAwait(false);
                 }
             }
         }

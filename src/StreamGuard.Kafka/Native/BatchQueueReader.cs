@@ -1,23 +1,21 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
-using StreamGuard.Kafka.Embedded;
 
 namespace StreamGuard.Kafka;
 
 /// <summary>One record read in place from librdkafka's memory: valid only during the callback.</summary>
-public delegate bool RecordHandler(int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull, long offset, long timestampMs);
+public delegate bool RecordHandler(int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull,
+    long offset, long timestampMs);
 
 /// <summary>
 /// Reads an assigned Confluent.Kafka consumer's queue in batches with librdkafka's <c>rd_kafka_consume_batch_queue</c>,
 /// handing each record's key and value to the caller in place — no <c>ConsumeResult</c>, no payload copy.
 /// </summary>
 /// <remarks>
-/// <para>Measured with <c>bench consume-batch</c> (bench/RESULTS.md): on a quiet machine 1.35–1.43× the rate of per-message
-/// <c>Consume</c> with <c>byte[]</c> values on the embedded cluster (about 3× when the CPUs are contended), and 0 B
-/// allocated per record against ~690 B. That is below the performance issue's 1.5× bar for the main loop, which keeps
-/// <c>Consume</c>; restore uses it for the garbage it does not make (its rate is bound by the broker's fetches:
-/// <c>bench rebuild</c>).</para>
+/// <para>The main loop keeps per-message <c>Consume</c>: this reader's gain in rate on the embedded cluster is below
+/// the bar set for changing it (<c>bench consume-batch</c>, bench/RESULTS.md). Restore uses it for the garbage it does
+/// not make: nothing is allocated per record (its rate is bound by the broker's fetches: <c>bench rebuild</c>).</para>
 /// <para>Confluent.Kafka does not expose the batch API nor its <c>rd_kafka_t</c>: the handle is taken from its
 /// non-public <c>Handle.LibrdkafkaHandle</c> (checked at first use; a Confluent.Kafka without it makes
 /// <see cref="IsSupported"/> false and callers keep per-message <c>Consume</c>). Used for assignment-only readers
@@ -30,7 +28,8 @@ public static unsafe partial class BatchQueueReader
         typeof(Handle).GetProperty("LibrdkafkaHandle", BindingFlags.Instance | BindingFlags.NonPublic);
 
     /// <summary>Whether this Confluent.Kafka lets the batch API be used on its consumers.</summary>
-    public static bool IsSupported => s_handle is not null && typeof(SafeHandle).IsAssignableFrom(s_handle.PropertyType);
+    public static bool IsSupported => s_handle is not null
+        && typeof(SafeHandle).IsAssignableFrom(s_handle.PropertyType);
 
     /// <summary>
     /// Reads the records of <paramref name="consumer"/>'s assignment (partitions of one topic) until each partition in
@@ -40,7 +39,8 @@ public static unsafe partial class BatchQueueReader
     /// are not handed over. Returns how many records <paramref name="handle"/> accepted. A consume error other than EOF
     /// throws <see cref="KafkaException"/>.
     /// </summary>
-    public static int ReadToEnd<TKey, TValue>(IConsumer<TKey, TValue> consumer, IReadOnlyDictionary<int, long> endOffsets, DateTime deadline, RecordHandler handle, int batchSize = 1000)
+    public static int ReadToEnd<TKey, TValue>(IConsumer<TKey, TValue> consumer,
+        IReadOnlyDictionary<int, long> endOffsets, DateTime deadline, RecordHandler handle, int batchSize = 1000)
     {
         var open = new Dictionary<int, long>(endOffsets);
         if (open.Count == 0) return 0;
@@ -48,7 +48,7 @@ public static unsafe partial class BatchQueueReader
         var safe = (SafeHandle)s_handle!.GetValue(consumer.Handle)!;
         bool added = false;
         safe.DangerousAddRef(ref added);
-        MockCluster.EnsureNativeLoaded();
+        Librdkafka.RouteImports(typeof(BatchQueueReader).Assembly);
         nint queue = Native.QueueGetConsumer(safe.DangerousGetHandle());
         nint* batch = (nint*)NativeMemory.Alloc((nuint)batchSize, (nuint)sizeof(nint));
         int accepted = 0;
@@ -56,7 +56,8 @@ public static unsafe partial class BatchQueueReader
         {
             while (true)
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading partitions [{string.Join(",", open.Keys)}] to their end did not finish in time");
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading partitions " +
+                    $"[{string.Join(",", open.Keys)}] to their end did not finish in time");
                 nint got = Native.ConsumeBatchQueue(queue, 200, batch, (nuint)batchSize);
                 if (got < 0) throw new KafkaException(ErrorCode.Local_Fail);
                 for (int i = 0; i < got; i++)
@@ -75,7 +76,8 @@ public static unsafe partial class BatchQueueReader
                         var key = new ReadOnlySpan<byte>((void*)m->Key, (int)m->KeyLength);
                         var value = new ReadOnlySpan<byte>((void*)m->Payload, (int)m->Length);
                         if (handle(m->Partition, key, value, m->Payload == 0, m->Offset, timestamp)) accepted++;
-                        if (m->Offset >= end - 1) open.Remove(m->Partition); // the last one wanted: no need to wait for more
+                        // the last one wanted: no need to wait for more
+                        if (m->Offset >= end - 1) open.Remove(m->Partition);
                     }
                     finally
                     {
@@ -95,7 +97,7 @@ public static unsafe partial class BatchQueueReader
 
     private static partial class Native
     {
-        private const string LibraryName = "librdkafka";
+        private const string LibraryName = Librdkafka.LibraryName;
 
         [StructLayout(LayoutKind.Sequential)]
         internal struct Message

@@ -15,11 +15,13 @@ public static class AuditChainReader
     /// read_committed from the end backwards (a window that grows until the chain is found or the partition's start is
     /// reached); null when the chain has no record yet.
     /// </summary>
-    public static (long Seq, string Hash, long AtMs)? FindHead(ConsumerConfig baseConfig, TopicPartition partition, string chain, TimeSpan timeout)
+    public static (long Seq, string Hash, long AtMs)? FindHead(ConsumerConfig baseConfig, TopicPartition partition,
+        string chain, TimeSpan timeout)
     {
         var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
         {
-            GroupId = (baseConfig.GroupId ?? "streamguard") + "-chain-reader", // assignment only: never joins, never commits
+            // assignment only: never joins, never commits
+            GroupId = (baseConfig.GroupId ?? "streamguard") + "-chain-reader",
             EnableAutoCommit = false,
             EnablePartitionEof = true,
             IsolationLevel = IsolationLevel.ReadCommitted,
@@ -36,11 +38,13 @@ public static class AuditChainReader
             (long Seq, string Hash, long AtMs)? head = null;
             while (true)
             {
-                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading the head of audit chain {chain} from {partition} timed out");
+                if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading the head of audit chain " +
+                    $"{chain} from {partition} timed out");
                 ConsumeResult<Ignore, byte[]>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
                 if (r is null) continue;
                 if (r.IsPartitionEOF) break;
-                if (TryRead(r.Message.Value, out string? name, out long seq, out string? hash, out long at) && name == chain) head = (seq, hash!, at);
+                if (TryRead(r.Message.Value, out string? name, out long seq, out string? hash, out long at)
+                    && name == chain) head = (seq, hash!, at);
             }
             consumer.Unassign();
             if (head is not null || start == marks.Low.Value) return head;
@@ -61,14 +65,23 @@ public static class AuditChainReader
             chain = root.GetProperty("chain").GetString();
             seq = root.GetProperty("seq").GetInt64();
             hash = root.GetProperty("hash").GetString();
-            if (root.TryGetProperty("at", out JsonElement at) && at.GetString() is { } text) StreamGuard.Text.Rfc3339.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out atMs);
+            if (root.TryGetProperty("at", out JsonElement at) && at.GetString() is { } text)
+            {
+                StreamGuard.Text.Rfc3339.TryParse(System.Text.Encoding.UTF8.GetBytes(text), out atMs);
+            }
             return chain is not null && hash is { Length: 64 };
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException
+            or FormatException)
         {
             return false; // not a StreamGuard record: ignored (audit verify reports it)
         }
     }
+
+    /// <summary>The name of the audit chain of input partition <paramref name="inputPartition"/>:
+    /// <c>p&lt;inputPartition&gt;</c>.</summary>
+    public static string ChainName(int inputPartition) =>
+        "p" + inputPartition.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The audit partition that holds chain <c>p&lt;inputPartition&gt;</c>.</summary>
     public static int PartitionOf(int inputPartition, int auditPartitions) => inputPartition % auditPartitions;

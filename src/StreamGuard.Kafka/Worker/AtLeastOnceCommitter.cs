@@ -1,0 +1,40 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// At-least-once: outputs are flushed (acks=all, idempotent producer) before the offsets of the events that made them
+/// are committed. A delivery failure stops the worker without committing, so a restart reprocesses instead of losing.
+/// </summary>
+internal sealed class AtLeastOnceCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer,
+    KafkaOutputSink sink, WorkerLatency latency, ILogger log) : OffsetCommitter(options, producer, sink, latency)
+{
+    public override void Begin()
+    {
+    }
+
+    public override void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
+    {
+        if (PendingCount == 0) return;
+        int left = Producer.Flush(Options.FlushTimeout);
+        if (left > 0)
+        {
+            throw new KafkaException(new Error(ErrorCode.Local_TimedOut,
+                $"{left} outputs not acknowledged within {Options.FlushTimeout}; nothing committed"));
+        }
+        ThrowIfDeliveryFailed();
+        try
+        {
+            consumer.Commit(PendingOffsets());
+        }
+        catch (KafkaException e) when (!e.Error.IsFatal)
+        {
+            // A lost commit means reprocessing after restart, never loss; it is retried with the next batch.
+            WorkerLog.CommitFailed(log, e.Error.Reason);
+            return;
+        }
+        ClearPending();
+        Committed();
+    }
+}

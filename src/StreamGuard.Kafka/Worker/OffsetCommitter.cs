@@ -1,0 +1,110 @@
+using Confluent.Kafka;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// Commits the input offsets of the events whose outputs Kafka holds, by one of two protocols
+/// (<see cref="AtLeastOnceCommitter"/>, <see cref="TransactionalCommitter"/>). It keeps the next offset to commit per
+/// input partition, and records the commit latency of the sampled events each commit covers.
+/// </summary>
+/// <remarks>Used on the worker's thread only (the rebalance handlers run there too, inside <c>Consume</c>).</remarks>
+internal abstract class OffsetCommitter
+{
+    // Next offset to commit per (topic, partition): a value-type key, no allocation per event.
+    private readonly Dictionary<(string Topic, int Partition), long> _pending = [];
+    private readonly WorkerLatency _latency;
+    private long _commits;
+    private long _aborts;
+
+    protected OffsetCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer, KafkaOutputSink sink,
+        WorkerLatency latency)
+    {
+        Options = options;
+        Producer = producer;
+        Sink = sink;
+        _latency = latency;
+    }
+
+    /// <summary>The protocol <paramref name="options"/> asks for: transactions when exactly-once.</summary>
+    public static OffsetCommitter Create(WorkerOptions options, IProducer<byte[], byte[]> producer,
+        KafkaOutputSink sink, WorkerLatency latency, Microsoft.Extensions.Logging.ILogger log) =>
+        options.ExactlyOnce
+            ? new TransactionalCommitter(options, producer, sink, latency, log)
+            : new AtLeastOnceCommitter(options, producer, sink, latency, log);
+
+    /// <summary>Transactions committed (exactly-once) or offset commits made (at-least-once).</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>Transactions aborted (exactly-once); each stops the worker.</summary>
+    public long Aborts => Interlocked.Read(ref _aborts);
+
+    /// <summary>
+    /// Whether the producer must be left open instead of disposed: librdkafka is still inside a call on it, and
+    /// destroying it under the call would block the disposing thread for good or crash the process.
+    /// </summary>
+    public bool ProducerAbandoned { get; protected set; }
+
+    protected WorkerOptions Options { get; }
+
+    protected IProducer<byte[], byte[]> Producer { get; }
+
+    protected KafkaOutputSink Sink { get; }
+
+    /// <summary>Offsets not committed yet, per input partition.</summary>
+    protected int PendingCount => _pending.Count;
+
+    /// <summary>Before the first event: opens what the protocol needs (the first transaction).</summary>
+    public abstract void Begin();
+
+    /// <summary>
+    /// Commits every pending offset after the outputs of their events. Throws when outputs were not delivered or a
+    /// transaction failed: nothing is committed past them, and the worker stops.
+    /// </summary>
+    public abstract void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer);
+
+    /// <summary>After partitions were lost to another worker (the rebalance handler).</summary>
+    public virtual void PartitionsLost()
+    {
+    }
+
+    /// <summary>On the worker's thread after each <c>Consume</c>: stops the worker if lost partitions require
+    /// it.</summary>
+    public virtual void StopIfPartitionsLost()
+    {
+    }
+
+    /// <summary>An event of <paramref name="topic"/> / <paramref name="partition"/> at <paramref name="offset"/> was
+    /// handled.</summary>
+    public void Consumed(string topic, int partition, long offset) => _pending[(topic, partition)] = offset + 1;
+
+    /// <summary>The partition is no longer this worker's: no later commit may move its offset under its new
+    /// owner.</summary>
+    public void Forget(TopicPartition partition) => _pending.Remove((partition.Topic, partition.Partition.Value));
+
+    /// <summary>The pending offsets, for a commit.</summary>
+    protected List<TopicPartitionOffset> PendingOffsets()
+    {
+        var offsets = new List<TopicPartitionOffset>(_pending.Count);
+        foreach (var ((topic, partition), next) in _pending) offsets.Add(new TopicPartitionOffset(topic, partition,
+            new Offset(next)));
+        return offsets;
+    }
+
+    protected void ClearPending() => _pending.Clear();
+
+    /// <summary>A commit went through: counted, and the sampled events it covers get their commit latency.</summary>
+    protected void Committed()
+    {
+        Interlocked.Increment(ref _commits);
+        _latency.Committed();
+    }
+
+    protected void CountAbort() => Interlocked.Increment(ref _aborts);
+
+    /// <summary>Throws if an output of the committed batch was not delivered.</summary>
+    protected void ThrowIfDeliveryFailed()
+    {
+        if (Sink.DeliveryErrors > 0) throw new KafkaException(Sink.FirstError
+            ?? new Error(ErrorCode.Unknown, "output delivery failed"));
+    }
+}

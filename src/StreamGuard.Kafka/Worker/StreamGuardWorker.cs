@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using HdrHistogram;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using StreamGuard.Engine;
+using StreamGuard.Output;
+using StreamGuard.Policy;
+
+namespace StreamGuard.Kafka;
+
+/// <summary>
+/// The consume–decide–produce loop: consumes <c>alpr.reads</c> and <c>alpr.queries</c>, runs each event through
+/// the engine, produces outputs, and commits input offsets only after those outputs are acknowledged.
+/// </summary>
+/// <remarks>
+/// Outputs are committed with the offsets of the events that made them (<see cref="OffsetCommitter"/>: in one
+/// transaction, or flushed before the offset commit) every <see cref="WorkerOptions.CommitInterval"/> or
+/// <see cref="WorkerOptions.CommitBatch"/> events, on partition revocation and on shutdown. A delivery failure stops
+/// the worker without committing, so a restart reprocesses instead of losing. Consume errors are reported and the
+/// loop goes on; cancellation ends it cleanly with a final commit and <c>Close()</c>. Assigned partitions are restored
+/// first (<see cref="PartitionRestorer"/>), and the hotlist and hold tables loaded whole (<see cref="GlobalTables"/>).
+/// </remarks>
+public sealed class StreamGuardWorker
+{
+    private readonly WorkerOptions _options;
+    private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
+    private readonly ILogger _log;
+    private readonly PolicyReloader? _reloader;
+    private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly WorkerLatency _latency = new();
+    private readonly InputTopics _inputs;
+    private WorkerTopology? _topology;
+    private OffsetCommitter? _committer;
+    private RebalanceHandlers? _rebalance;
+    private bool _running;
+    private long _processed;
+    private long _forwarded;
+
+    /// <param name="options">Kafka and batching options.</param>
+    /// <param name="engineFactory">Creates the engine over the worker's output sink.</param>
+    /// <param name="log">Operational messages, structured (<see cref="WorkerLog"/>; never plates);
+    /// <see cref="LineLogger"/> for text.</param>
+    /// <param name="reloader">Hot reload: new policy versions are swapped in between two events.</param>
+    public StreamGuardWorker(WorkerOptions options, Func<IOutputSink, StreamGuardEngine> engineFactory,
+        ILogger? log = null, PolicyReloader? reloader = null)
+    {
+        _options = options;
+        _engineFactory = engineFactory;
+        _log = log ?? NullLogger.Instance;
+        _reloader = reloader;
+        _inputs = new InputTopics(options.Topics);
+    }
+
+    /// <summary>Completes when the group first assigns partitions to this worker.</summary>
+    public Task Assigned => _assigned.Task;
+
+    /// <summary>Whether <see cref="Run"/> is in progress.</summary>
+    public bool Running => Volatile.Read(ref _running);
+
+    /// <summary>
+    /// Ready to decide: running, partitions assigned by the group, no rebalance between a revocation and the next
+    /// assignment, and no restore (audit chain heads, reads inside retention) in progress. A worker the group gave no
+    /// partition to (more workers than partitions) is ready: it stands by.
+    /// </summary>
+    public bool Ready => Running && _assigned.Task.IsCompleted && _rebalance is { Settled: true };
+
+    /// <summary>Events processed so far.</summary>
+    public long Processed => Interlocked.Read(ref _processed);
+
+    /// <summary>Reads and queries forwarded to their plate's partition.</summary>
+    public long Forwarded => Interlocked.Read(ref _forwarded);
+
+    /// <summary>Transactions committed (exactly-once) or offset commits made (at-least-once).</summary>
+    public long Commits => _committer?.Commits ?? 0;
+
+    /// <summary>Transactions aborted (exactly-once); each stops the worker.</summary>
+    public long Aborts => _committer?.Aborts ?? 0;
+
+    /// <summary>The engine (its stats are readable while running).</summary>
+    public StreamGuardEngine? Engine { get; private set; }
+
+    /// <summary>The output sink (its per-topic counts are readable while running); null before it runs.</summary>
+    public KafkaOutputSink? Sink { get; private set; }
+
+    /// <inheritdoc cref="WorkerLatency.DecisionMicros"/>
+    public LongHistogram DecisionLatencyMicros => _latency.DecisionMicros;
+
+    /// <inheritdoc cref="WorkerLatency.AckMicros"/>
+    public SharedLatencyHistogram AckLatencyMicros => _latency.AckMicros;
+
+    /// <inheritdoc cref="WorkerLatency.CommitMicros"/>
+    public SharedLatencyHistogram CommitLatencyMicros => _latency.CommitMicros;
+
+    /// <inheritdoc cref="WorkerLatency.EndToEndMillis"/>
+    public LongHistogram EndToEndMillis => _latency.EndToEndMillis;
+
+    /// <summary>Instruments attached by <see cref="WorkerMetrics"/>; null when nobody collects metrics.</summary>
+    internal WorkerMetrics? Metrics { get; set; }
+
+    /// <summary>Records consumed so far per input topic (every input topic, zeros included).</summary>
+    public IEnumerable<KeyValuePair<string, long>> ConsumedByTopic() => _inputs.Consumed();
+
+    /// <summary>Runs until cancelled. Throws when outputs could not be delivered (nothing is committed past them).
+    /// </summary>
+    public void Run(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _running, true);
+        try
+        {
+            RunLoop(cancellationToken);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, false);
+        }
+    }
+
+    private void RunLoop(CancellationToken cancellationToken)
+    {
+        ProducerConfig producerConfig = WorkerClientConfig.Producer(_options, _options.ExactlyOnce);
+        ConsumerConfig consumerConfig = WorkerClientConfig.Consumer(_options, statistics: Metrics is not null);
+        IProducer<byte[], byte[]> producer = new ProducerBuilder<byte[], byte[]>(producerConfig)
+            .SetErrorHandler((_, e) => WorkerLog.ProducerError(_log, e.Reason))
+            .Build();
+        OffsetCommitter? committer = null;
+        try
+        {
+            WorkerTopology topology = _topology = WorkerTopology.Read(producer, _options, _log);
+            int sampleEvery = _options.AckLatencySampleEvery;
+            var sink = new KafkaOutputSink(producer, _options.Topics, topology.AuditPartitions,
+                sampleEvery > 0 ? _latency.AckMicros : null, Math.Max(1, sampleEvery));
+            Sink = sink;
+            StreamGuardEngine engine = Engine = _engineFactory(sink);
+            committer = _committer = OffsetCommitter.Create(_options, producer, sink, _latency, _log);
+            committer.Begin();
+            var restorer = new PartitionRestorer(_options, consumerConfig, engine, topology, _log);
+            RebalanceHandlers rebalance = _rebalance =
+                new RebalanceHandlers(_options, engine, committer, restorer, _latency, _assigned, _log);
+
+            // The input consumer reads each record's key and value into reused buffers, and its headers only when
+            // repartitioning (the sg-origin header of forwarded records).
+            IConsumer<ConsumedBytes, ConsumedBytes> consumer =
+                ConsumedBytes.ConsumerBuilder(consumerConfig, headers: topology.Repartition)
+                .SetErrorHandler((_, e) => WorkerLog.ConsumerError(_log, e.Reason))
+                .SetStatisticsHandler((_, json) => Metrics?.OnStatistics(json))
+                .SetPartitionsAssignedHandler(rebalance.Assigned)
+                .SetPartitionsRevokedHandler(rebalance.Revoked)
+                .SetPartitionsLostHandler(rebalance.Lost)
+                .Build();
+            using GlobalTables? tables = GlobalTables.Load(consumerConfig, _options, topology, engine, _log);
+            try
+            {
+                Consume(consumer, tables, engine, sink, committer, cancellationToken);
+            }
+            catch
+            {
+                rebalance.Failed = true;
+                throw;
+            }
+            finally
+            {
+                try
+                {
+                    consumer.Close(); // runs the revoked handler, whose commit may throw
+                }
+                finally
+                {
+                    consumer.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            // A producer still inside a librdkafka call (see TransactionalCommitter) is left open: destroying it under
+            // the call would block this thread for good or crash the process. The process exits (streamguard run) or a
+            // restarted worker's producer fences it (same transactional.id).
+            if (committer is not { ProducerAbandoned: true }) producer.Dispose();
+        }
+    }
+
+    private void Consume(IConsumer<ConsumedBytes, ConsumedBytes> consumer, GlobalTables? tables,
+        StreamGuardEngine engine, KafkaOutputSink sink, OffsetCommitter committer, CancellationToken cancellationToken)
+    {
+        // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
+        // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
+        TopicNames t = _options.Topics;
+        var subscription = new List<string> { t.Reads, t.Queries };
+        if (_topology!.Repartition) subscription.AddRange([t.RepartitionReads, t.RepartitionQueries]);
+        if (tables is not null) subscription.AddRange(tables.Topics);
+        consumer.Subscribe(subscription);
+        long lastCommit = Stopwatch.GetTimestamp();
+        int sinceCommit = 0;
+        long producedAtCommit = 0;
+        long commitTicks = (long)(_options.CommitInterval.TotalSeconds * Stopwatch.Frequency);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (_reloader is not null && _reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change))
+            {
+                engine.SwapPolicy(next, change);
+                WorkerLog.PolicyInForce(_log, next.Hash);
+            }
+            tables?.Drain();
+            ConsumeResult<ConsumedBytes, ConsumedBytes>? result;
+            try
+            {
+                result = consumer.Consume(TimeSpan.FromMilliseconds(50));
+            }
+            catch (ConsumeException e)
+            {
+                if (e.Error.IsFatal) throw;
+                WorkerLog.ConsumeError(_log, e.Error.Reason);
+                continue;
+            }
+            committer.StopIfPartitionsLost();
+
+            if (result is null)
+            {
+                engine.Tick(); // idle: purge what expired even when no event arrives
+            }
+            else if (!result.IsPartitionEOF)
+            {
+                Handle(result, engine, sink);
+                committer.Consumed(result.Topic, result.Partition.Value, result.Offset.Value);
+                sinceCommit++;
+            }
+
+            // Outputs without input (purges on an idle partition) must be committed too: a transaction left open
+            // would be aborted by the broker and take its audit records with it.
+            bool work = sinceCommit > 0 || sink.Produced != producedAtCommit;
+            if (sinceCommit >= _options.CommitBatch || (work && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
+            {
+                committer.Commit(consumer);
+                sinceCommit = 0;
+                producedAtCommit = sink.Produced;
+                lastCommit = Stopwatch.GetTimestamp();
+            }
+        }
+        committer.Commit(consumer);
+    }
+
+    /// <summary>One consumed record: counted, dispatched, and timed when it was decided here.</summary>
+    private void Handle(ConsumeResult<ConsumedBytes, ConsumedBytes> result, StreamGuardEngine engine,
+        KafkaOutputSink sink)
+    {
+        int topic = _inputs.IndexOf(result.Topic);
+        _inputs.Count(topic);
+        long start = Stopwatch.GetTimestamp();
+        var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
+        sink.BeginEvent(start);
+        bool decided;
+        try
+        {
+            decided = Dispatch(result, topic, source, engine, sink);
+        }
+        finally
+        {
+            if (sink.EndEvent()) _latency.AwaitCommit(start);
+        }
+        if (!decided) return;
+        long ticks = Stopwatch.GetTimestamp() - start;
+        _latency.Decided(ticks, result.Message.Timestamp.UnixTimestampMs);
+        Metrics?.RecordDecision(ticks);
+        Interlocked.Increment(ref _processed);
+    }
+
+    /// <summary>
+    /// One consumed record of input topic <paramref name="topic"/> (<see cref="InputTopics"/>): decided here, or (a
+    /// read or query off its plate's partition) forwarded to the plate's partition of the repartition topic — in the
+    /// same transaction as its input offset — and decided when it comes back there. Returns whether it was decided.
+    /// </summary>
+    private bool Dispatch(ConsumeResult<ConsumedBytes, ConsumedBytes> r, int topic, in EventSource source,
+        StreamGuardEngine engine, KafkaOutputSink sink)
+    {
+        TopicNames t = _options.Topics;
+        ReadOnlySpan<byte> key = r.Message.Key.Span, value = r.Message.Value.Span;
+        switch (topic)
+        {
+            case InputTopics.Reads or InputTopics.Queries:
+                int target = _topology!.PlatePartition(key, value);
+                if (target >= 0 && target != r.Partition.Value)
+                {
+                    sink.Forward(topic == InputTopics.Reads ? t.RepartitionReads : t.RepartitionQueries, target,
+                        key, r.Message.Key.IsNull, value, r.Message.Value.IsNull, source);
+                    Interlocked.Increment(ref _forwarded);
+                    return false;
+                }
+                if (topic == InputTopics.Reads) engine.ProcessRead(value, source);
+                else engine.ProcessQuery(value, source);
+                break;
+            case InputTopics.RepartitionReads: engine.ProcessRead(value, OriginOf(r, source)); break;
+            case InputTopics.RepartitionQueries: engine.ProcessQuery(value, OriginOf(r, source)); break;
+            case InputTopics.Holds: engine.AuditHoldRecord(key, value, source); break;
+            default: engine.CheckHotlist(key, value, source); break;
+        }
+        return true;
+    }
+
+    /// <summary>A forwarded event: decided on this partition's chain, named by where it first arrived (header
+    /// sg-origin).</summary>
+    private static EventSource OriginOf(ConsumeResult<ConsumedBytes, ConsumedBytes> r, in EventSource source) =>
+        r.Message.Headers?.TryGetLastBytes("sg-origin", out byte[] origin) == true
+            ? source with { Label = System.Text.Encoding.UTF8.GetString(origin) }
+            : source;
+}
