@@ -18,9 +18,11 @@ namespace StreamGuard.Engine;
 internal sealed class AuditRecords(AuditLog log)
 {
     private static ReadOnlySpan<byte> PrecheckCitation =>
-        "Query checks (SPEC §3)"u8;
+        "Query checks: authentication, replay, clock skew, required fields, search window"u8;
 
-    /// <summary>An <c>ingest</c> record: a read accepted into the store, or dropped because its window had closed.</summary>
+    /// <summary>
+    /// An <c>ingest</c> record: a read accepted into the store, or dropped because its window had closed.
+    /// </summary>
     public void Ingest(in EventSource source, DecisionCode code, long now, CompiledPolicy policy, int owner,
         ReadOnlySpan<byte> readId, ulong plate, long retainUntilMs)
     {
@@ -38,7 +40,10 @@ internal sealed class AuditRecords(AuditLog log)
         log.Complete();
     }
 
-    /// <summary>A <c>push</c> record for one (read, recipient), with the purposes allowed (bits of <paramref name="allowedPurposes"/>).</summary>
+    /// <summary>
+    /// A <c>push</c> record for one (read, recipient), with the purposes allowed (bits of <paramref
+    /// name="allowedPurposes"/>).
+    /// </summary>
     public ReadOnlySpan<byte> Push(in EventSource source, in Decision d, long now, CompiledPolicy policy, int owner,
         int recipient, int allowedPurposes, ReadOnlySpan<byte> readId, ulong plate)
     {
@@ -108,7 +113,7 @@ internal sealed class AuditRecords(AuditLog log)
         Utf8JsonWriter w = log.Writer;
         WriteSource(w, source);
         w.WriteString("rule"u8, holdId);
-        w.WriteString("citation"u8, "Hold released (SPEC §5)"u8);
+        w.WriteString("citation"u8, "Hold released"u8);
         w.WriteString("hold_id"u8, holdId);
         log.Complete();
     }
@@ -132,9 +137,11 @@ internal sealed class AuditRecords(AuditLog log)
         return log.Complete();
     }
 
-    /// <summary>The <c>search</c> record of one owner's reads: the decision and the ids of the reads it covers.</summary>
-    public ReadOnlySpan<byte> SearchOwner(in EventSource source, in Decision d, long now, EventParser parser, in Query q,
-        CompiledPolicy policy, int owner, ReadStore store, List<StoredRead> matches)
+    /// <summary>
+    /// The <c>search</c> record of one owner's reads: the decision and the ids of the reads it covers.
+    /// </summary>
+    public ReadOnlySpan<byte> SearchOwner(in EventSource source, in Decision d, long now, EventParser parser,
+        in Query q, CompiledPolicy policy, int owner, ReadStore store, List<StoredRead> matches)
     {
         BeginSearch(source, d.Allowed, d.Code, now, parser, q);
         Utf8JsonWriter w = log.Writer;
@@ -150,7 +157,9 @@ internal sealed class AuditRecords(AuditLog log)
         return log.Complete();
     }
 
-    /// <summary>Writes <c>source</c>: where the decided input event sits (<c>topic/partition/offset</c> or <c>file:line</c>).</summary>
+    /// <summary>
+    /// Writes <c>source</c>: where the decided input event sits (<c>topic/partition/offset</c> or <c>file:line</c>).
+    /// </summary>
     internal static void WriteSource(Utf8JsonWriter w, in EventSource source)
     {
         Span<char> text = stackalloc char[256];
@@ -196,9 +205,9 @@ internal sealed class AuditRecords(AuditLog log)
         w.WriteString("rule"u8, hold.Id);
         w.WriteString("citation"u8, hold.Kind switch
         {
-            HoldKind.Warrant => "Hold: warrant (SPEC §5)"u8,
-            HoldKind.Preservation => "Hold: preservation request (SPEC §5)"u8,
-            _ => "Hold: investigation (SPEC §5)"u8,
+            HoldKind.Warrant => "Hold: warrant"u8,
+            HoldKind.Preservation => "Hold: preservation request"u8,
+            _ => "Hold: investigation"u8,
         });
         w.WriteString("owner"u8, policy.Agencies.IdOf(hold.Agency));
         w.WriteString("hold_id"u8, hold.Id);

@@ -23,10 +23,14 @@ internal sealed class EngineClock(EngineOptions options)
         ? _latestEventMs == long.MinValue ? Math.Min(eventMs, _replayNowMs) : _latestEventMs
         : WallMs;
 
-    /// <summary>The latest event time accepted: "now" (the replay's, or the wall clock) plus the allowed skew.</summary>
+    /// <summary>
+    /// The latest event time accepted: "now" (the replay's, or the wall clock) plus the allowed skew.
+    /// </summary>
     public long FutureLimitMs(long maxClockSkewMs) => (_eventTime ? _replayNowMs : WallMs) + maxClockSkewMs;
 
-    /// <summary>An event stamped <paramref name="eventMs"/> was accepted: in replay, the clock moves up to it.</summary>
+    /// <summary>
+    /// An event stamped <paramref name="eventMs"/> was accepted: in replay, the clock moves up to it.
+    /// </summary>
     public void Advance(long eventMs)
     {
         if (_eventTime && eventMs > _latestEventMs) _latestEventMs = eventMs;

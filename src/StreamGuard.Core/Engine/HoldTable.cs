@@ -31,7 +31,9 @@ public sealed class HoldTable
     /// <summary>Holds in force.</summary>
     public int Count => _holds.Count;
 
-    /// <summary>The earliest <c>from</c> of the holds in force (reads to restore go back that far), or null without holds.</summary>
+    /// <summary>
+    /// The earliest <c>from</c> of the holds in force (reads to restore go back that far), or null without holds.
+    /// </summary>
     public long? EarliestHeldMs => _holds.Count == 0 ? null : _holds.Values.Min(h => h.FromMs);
 
     /// <summary>Applies a record to the table: no audit record, no dead letter.</summary>
@@ -134,7 +136,9 @@ public sealed class HoldTable
     /// <summary>After a hold was released or replaced: the reads a hold kept past their window.</summary>
     private void RescheduleHeldReads() => _engine.Reads.RescheduleExtended(ExpiryInForce());
 
-    /// <summary>A read's expiry by the windows and holds in force: its window, or past it the holds that keep it.</summary>
+    /// <summary>
+    /// A read's expiry by the windows and holds in force: its window, or past it the holds that keep it.
+    /// </summary>
     private Func<StoredRead, long> ExpiryInForce()
     {
         long now = _engine.NowMs;
@@ -157,7 +161,9 @@ public sealed class HoldTable
     };
 }
 
-/// <summary>A hold in force: whose reads it keeps (plate if not 0, observed within from–to), why and until when.</summary>
+/// <summary>
+/// A hold in force: whose reads it keeps (plate if not 0, observed within from–to), why and until when.
+/// </summary>
 internal sealed class HoldRow
 {
     public required byte[] Id { get; init; }

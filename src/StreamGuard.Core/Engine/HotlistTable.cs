@@ -46,13 +46,16 @@ public sealed class HotlistTable
         Count++;
     }
 
-    /// <summary>Dead-letters a record that is neither a valid entry nor a tombstone with a valid key; applies nothing.</summary>
+    /// <summary>
+    /// Dead-letters a record that is neither a valid entry nor a tombstone with a valid key; applies nothing.
+    /// </summary>
     public void Check(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
         if (value.IsEmpty)
         {
             if (TombstoneKey(key, out _, out _)) return;
-            var error = new ParseResult(ParseError.InvalidField, "key", "a hotlist tombstone needs the key hotlist_id/plate");
+            var error = new ParseResult(ParseError.InvalidField, "key",
+                "a hotlist tombstone needs the key hotlist_id/plate");
             _engine.DeadLetter(error, key, source);
             return;
         }

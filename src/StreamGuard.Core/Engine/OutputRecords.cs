@@ -21,14 +21,19 @@ internal sealed class OutputRecords
     public OutputRecords(IOutputSink sink)
     {
         _sink = sink;
-        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _json = new Utf8JsonWriter(_buffer,
+            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
-    /// <summary>A push delivery on <c>alpr.shared</c>: the read as it arrived, for <paramref name="recipient"/>.</summary>
+    /// <summary>
+    /// A push delivery on <c>alpr.shared</c>: the read as it arrived, for <paramref name="recipient"/>.
+    /// </summary>
     public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) =>
         _sink.Shared(recipient, decisionId, read);
 
-    /// <summary>A purge notice on <c>alpr.purges</c>: the read, its owner, when its window closed and the rule that set it.</summary>
+    /// <summary>
+    /// A purge notice on <c>alpr.purges</c>: the read, its owner, when its window closed and the rule that set it.
+    /// </summary>
     public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> owner, long expiredAtMs, string rule)
     {
         Utf8JsonWriter w = Start();
@@ -68,7 +73,9 @@ internal sealed class OutputRecords
         _sink.Result(queryId, Finish());
     }
 
-    /// <summary>Starts an answered result; add its reads with <see cref="AnswerRead"/>, then <see cref="EndAnswer"/>.</summary>
+    /// <summary>
+    /// Starts an answered result; add its reads with <see cref="AnswerRead"/>, then <see cref="EndAnswer"/>.
+    /// </summary>
     public void BeginAnswer(ReadOnlySpan<byte> queryId)
     {
         Utf8JsonWriter w = Start();
@@ -98,7 +105,8 @@ internal sealed class OutputRecords
         Utf8JsonWriter w = Start();
         w.WriteString("error"u8, ParseErrorCodes.Utf8Code(error.Error));
         Span<char> text = stackalloc char[256];
-        w.WriteString("detail"u8, error.TryFormatDetail(text, out int detailLength) ? text[..detailLength] : error.Detail);
+        w.WriteString("detail"u8,
+            error.TryFormatDetail(text, out int detailLength) ? text[..detailLength] : error.Detail);
         AuditRecords.WriteSource(w, source);
         w.WriteBase64String("payload_b64"u8, payload.Length > maxPayloadBytes ? payload[..maxPayloadBytes] : payload);
         _sink.DeadLetter(Finish());

@@ -26,7 +26,8 @@ internal sealed class PushSharing(StreamGuardEngine engine)
             for (int p = 0; p < Purposes.Count; p++)
             {
                 if ((target.Purposes & (1 << p)) == 0) continue;
-                Decision d = policy.Decide(read.Owner, target.Recipient, Access.Push, (Purpose)p, documented: true, now);
+                Decision d = policy.Decide(read.Owner, target.Recipient, Access.Push, (Purpose)p,
+                    documented: true, now);
                 if (!any) { first = d; any = true; }
                 if (d.Allowed)
                 {

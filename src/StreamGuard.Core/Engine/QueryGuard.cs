@@ -28,7 +28,9 @@ internal sealed class QueryGuard
         _requesterMacs = new IncrementalHash[]?[engine.Policy.Agencies.Count];
     }
 
-    /// <summary><see cref="DecisionCode.AllowSearch"/> when the query passes every check, else the code refusing it.</summary>
+    /// <summary>
+    /// <see cref="DecisionCode.AllowSearch"/> when the query passes every check, else the code refusing it.
+    /// </summary>
     public DecisionCode Check(in Query q)
     {
         if (!Authentic(q)) return DecisionCode.DenyUnauthenticated;

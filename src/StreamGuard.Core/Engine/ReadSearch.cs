@@ -70,7 +70,8 @@ internal sealed class ReadSearch
             disclosed++;
         }
         _engine.Stats.Results++;
-        outputs.EndAnswer(queryId, truncated: disclosed == StreamGuardEngine.MaxReadsPerResult, firstId[..firstIdLength]);
+        bool truncated = disclosed == StreamGuardEngine.MaxReadsPerResult;
+        outputs.EndAnswer(queryId, truncated, firstId[..firstIdLength]);
     }
 
     /// <summary>The plate's reads in the query's window that are still kept, newest first, and their owners.</summary>

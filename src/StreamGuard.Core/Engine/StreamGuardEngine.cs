@@ -26,7 +26,9 @@ public sealed partial class StreamGuardEngine
     private readonly PushSharing _push;
     private readonly ReadSearch _search;
 
-    /// <summary>Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).</summary>
+    /// <summary>
+    /// Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).
+    /// </summary>
     public const int MaxReadsPerResult = 1000;
 
     /// <summary>
@@ -75,7 +77,9 @@ public sealed partial class StreamGuardEngine
     /// <summary>The clock skew the policy in force allows an event's timestamp.</summary>
     public long MaxClockSkewMs => Policy.MaxClockSkewMs;
 
-    /// <summary>The engine's clock in Unix milliseconds (SPEC §5); in replay, before any accepted event, the replay's "now".</summary>
+    /// <summary>
+    /// The engine's clock in Unix milliseconds (SPEC §5); in replay, before any accepted event, the replay's "now".
+    /// </summary>
     public long NowMs => Clock.NowMs;
 
     internal EngineClock Clock { get; }
@@ -99,7 +103,8 @@ public sealed partial class StreamGuardEngine
         {
             if (i < Policy.Agencies.Count && !next.Agencies.IdOf(i).SequenceEqual(Policy.Agencies.IdOf(i)))
             {
-                throw new ArgumentException("the new policy was not compiled on top of the policy in force", nameof(next));
+                throw new ArgumentException(
+                    "the new policy was not compiled on top of the policy in force", nameof(next));
             }
         }
         bool windowsChanged = false;
@@ -257,8 +262,12 @@ public sealed partial class StreamGuardEngine
         _audit.ForgetChain(partition);
     }
 
-    /// <summary>Sends a rejected event to the dead-letter sink: code, detail, source and the payload in base64.</summary>
-    /// <remarks>The payload kept is capped at the event size cap, so a dead letter always fits a Kafka message.</remarks>
+    /// <summary>
+    /// Sends a rejected event to the dead-letter sink: code, detail, source and the payload in base64.
+    /// </summary>
+    /// <remarks>
+    /// The payload kept is capped at the event size cap, so a dead letter always fits a Kafka message.
+    /// </remarks>
     public void DeadLetter(in ParseResult error, ReadOnlySpan<byte> payload, in EventSource source)
     {
         Stats.Count(error.Error);
