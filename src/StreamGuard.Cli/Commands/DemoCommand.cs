@@ -173,7 +173,10 @@ internal static class DemoCommand
             long n = s.DeadLettersOf((Parsing.ParseError)e);
             if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
         }
-        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; audit records: {auditRecords:N0} of {engine.AuditRecordCount:N0} written, in {Path.GetFullPath(auditPath)}");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
+            $"audit records: {auditRecords:N0} of {engine.AuditRecordCount:N0} written, " +
+            $"in {Path.GetFullPath(auditPath)}");
         summary.AppendLine(verify.Error is null
             ? $"audit chains: {verify.Chains} verified, {verify.Records:N0} records, no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");

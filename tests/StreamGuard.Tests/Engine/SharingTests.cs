@@ -201,7 +201,8 @@ public sealed class SharingTests : IDisposable
         string json = $"{{\"hotlist_id\":\"{hotlistId}\",\"owner\":\"{owner}\",\"plate\":\"{plate}\",\"purpose\":\"{purpose}\"" +
             (caseNumber is null ? "" : $",\"case_number\":\"{caseNumber}\"") +
             (expires is null ? "" : $",\"expires_at\":\"{expires.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") + "}";
-        _engine.Hotlists.ApplyAndCheck(Encoding.UTF8.GetBytes($"{hotlistId}/{plate}"), Encoding.UTF8.GetBytes(json), EventSource.File("hotlists", 1));
+        _engine.Hotlists.ApplyAndCheck(Encoding.UTF8.GetBytes($"{hotlistId}/{plate}"), Encoding.UTF8.GetBytes(json),
+            EventSource.File("hotlists", 1));
     }
 
     [Fact]
@@ -249,7 +250,9 @@ public sealed class SharingTests : IDisposable
     [Fact]
     public void ABadHotlistEntryGoesToTheDeadLetterSinkWithItsCode()
     {
-        _engine.Hotlists.ApplyAndCheck("h/7ABC123"u8, "{\"hotlist_id\":\"h\",\"owner\":\"ca-lasd\",\"plate\":\"7ABC123\",\"purpose\":\"curiosity\"}"u8, EventSource.File("hotlists", 3));
+        _engine.Hotlists.ApplyAndCheck("h/7ABC123"u8,
+            "{\"hotlist_id\":\"h\",\"owner\":\"ca-lasd\",\"plate\":\"7ABC123\",\"purpose\":\"curiosity\"}"u8,
+            EventSource.File("hotlists", 3));
         _engine.Hotlists.ApplyAndCheck("no-slash"u8, default, EventSource.File("hotlists", 4));
         Assert.Equal(["invalid_field", "invalid_field"], _sink.DeadLetters.Select(d => MemorySink.Json(d).GetProperty("error").GetString()));
         Assert.Equal(0, _engine.Hotlists.Count);
@@ -293,7 +296,8 @@ public sealed class SharingTests : IDisposable
         }
         List<JsonElement> Records(string code) => sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("code").GetString() == code).ToList();
 
-        engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", "7ABC123", s_t0.AddDays(40), s_t0.AddDays(-1), s_t0.AddDays(1))), EventSource.File("holds", 1));
+        string hold = HoldJson("h1", "wa-spd", "7ABC123", s_t0.AddDays(40), s_t0.AddDays(-1), s_t0.AddDays(1));
+        engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(hold), EventSource.File("holds", 1));
         Read("held", "wa-spd", "7ABC123", s_t0);                  // matches: kept past WA's 21-day cap
         Read("other-plate", "wa-spd", "8XYZ999", s_t0);           // not the held plate
         Read("too-late", "wa-spd", "7ABC123", s_t0.AddDays(2));   // after the hold's `to`
@@ -320,7 +324,8 @@ public sealed class SharingTests : IDisposable
         var sink = new MemorySink();
         var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
-        engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))), EventSource.File("holds", 1));
+        engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))),
+            EventSource.File("holds", 1));
         engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", s_t0)), EventSource.File("reads", 1));
         engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lasd", "9QQQ111", s_t0.AddDays(30))), EventSource.File("reads", 2));
         Assert.Equal(1, engine.Holds.Count);
@@ -333,10 +338,13 @@ public sealed class SharingTests : IDisposable
         var released = sink.AuditRecords.Select(MemorySink.Json).Single(r => r.GetProperty("code").GetString() == "hold.release");
         Assert.Equal(("hold", "h1", "wa-spd"), (released.GetProperty("event").GetString(), released.GetProperty("hold_id").GetString(), released.GetProperty("owner").GetString()));
 
-        engine.Holds.ApplyAndAudit("h2"u8, "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8, EventSource.File("holds", 3));
+        engine.Holds.ApplyAndAudit("h2"u8,
+            "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8,
+            EventSource.File("holds", 3));
         Assert.Equal("invalid_field", MemorySink.Json(sink.DeadLetters[^1]).GetProperty("error").GetString());
 
-        engine.Holds.ApplyAndAudit(default, default, EventSource.File("holds", 4)); // a tombstone without its key: never dropped silently
+        // a tombstone without its key: never dropped silently
+        engine.Holds.ApplyAndAudit(default, default, EventSource.File("holds", 4));
         JsonElement keyless = MemorySink.Json(sink.DeadLetters[^1]);
         Assert.Equal(("invalid_field", "holds:4"), (keyless.GetProperty("error").GetString(), keyless.GetProperty("source").GetString()));
     }

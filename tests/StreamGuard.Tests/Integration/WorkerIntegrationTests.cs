@@ -88,7 +88,8 @@ public sealed class WorkerIntegrationTests
 
         // Audit: one record per decision, chains intact, no raw plate, the decision ids of the answers present.
         int expectedAudit = goodReads.Length + 1 /* q-own */ + 1 /* q-federal: one owner touched */ + 1 /* q-forged */;
-        int chains = (int)worker.Engine!.AuditRecordCount - expectedAudit; // each chain used opens with its policy_load record
+        // each chain used opens with its policy_load record
+        int chains = (int)worker.Engine!.AuditRecordCount - expectedAudit;
         var audit = cluster.ReadAll(cluster.Topics.Audit, expectedAudit + chains, s_timeout);
         Assert.Equal(expectedAudit, audit.Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
         Assert.Equal(chains, audit.Select(r => r.Message.Key).Distinct().Count());
@@ -135,7 +136,8 @@ public sealed class WorkerIntegrationTests
         long end = partitions.Sum(p => probe.QueryWatermarkOffsets(p, s_timeout).High.Value);
         Assert.Equal(count, end);
         Assert.Equal(end, committed);
-        Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.AuditRecordCount, s_timeout).Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
+        Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.AuditRecordCount, s_timeout)
+            .Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
         // `audit verify --topic` reads the chains back from Kafka; one forged record breaks them.
         string[] verify = ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers];
         Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(verify));
