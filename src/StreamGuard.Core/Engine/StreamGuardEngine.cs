@@ -3,7 +3,6 @@ using StreamGuard.Events;
 using StreamGuard.Output;
 using StreamGuard.Parsing;
 using StreamGuard.Policy;
-using StreamGuard.Text;
 
 namespace StreamGuard.Engine;
 
