@@ -71,7 +71,8 @@ public static class RebuildMode
                 string name = mode switch { Mode.BatchEof => "batch + EOF", Mode.BatchEnds => "batch + ends", _ => "Consume" };
                 (rates.TryGetValue(name, out List<double>? r) ? r : rates[name] = []).Add(rate);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  round {round + 1} {name,-13} {restored:N0} reads restored at {rate / 1000:F0}k reads/s (store {engine.Store.Count:N0})"));
+                    $"  round {round + 1} {name,-13} {restored:N0} reads restored at {rate / 1000:F0}k reads/s " +
+                    $"(store {engine.StoredReadCount:N0})"));
                 if (restored != count) throw new InvalidOperationException($"{restored} of {count} restored");
             }
         }

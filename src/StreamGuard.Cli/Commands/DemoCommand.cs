@@ -174,7 +174,7 @@ internal static class DemoCommand
 
         StreamGuardEngine engine = worker.Engine!;
         EngineStats s = engine.Stats;
-        long auditRecords = auditTail.Finish(engine.Audit.Count, TimeSpan.FromSeconds(30));
+        long auditRecords = auditTail.Finish(engine.AuditRecordCount, TimeSpan.FromSeconds(30));
         var verify = AuditVerifier.Verify(File.ReadLines(auditPath));
 
         var summary = new StringBuilder();
@@ -195,7 +195,10 @@ internal static class DemoCommand
             long n = s.DeadLettersOf((Parsing.ParseError)e);
             if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
         }
-        summary.AppendLine(CultureInfo.InvariantCulture, $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; audit records: {auditRecords:N0} of {engine.Audit.Count:N0} written, in {Path.GetFullPath(auditPath)}");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
+            $"audit records: {auditRecords:N0} of {engine.AuditRecordCount:N0} written, " +
+            $"in {Path.GetFullPath(auditPath)}");
         summary.AppendLine(verify.Error is null
             ? $"audit chains: {verify.Chains} verified, {verify.Records:N0} records, no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");
@@ -203,7 +206,7 @@ internal static class DemoCommand
         string reportPath = Path.Combine(outDir, "report.html");
         File.WriteAllText(reportPath, $"<!doctype html><meta charset=utf-8><title>StreamGuard demo</title><h1>StreamGuard demo</h1><pre>{WebUtility.HtmlEncode(summary.ToString())}</pre>");
         o.WriteLine($"report: {Path.GetFullPath(reportPath)}");
-        return Decided() == total && verify.Error is null && auditRecords == engine.Audit.Count ? 0 : 1;
+        return Decided() == total && verify.Error is null && auditRecords == engine.AuditRecordCount ? 0 : 1;
     }
 
     internal static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value, string? key)

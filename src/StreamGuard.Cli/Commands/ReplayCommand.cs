@@ -97,8 +97,8 @@ internal static class ReplayCommand
                 {
                     engine.DeadLetter(new ParseResult(ParseError.Oversized, null, $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), table.Reader.Line.Span, source);
                 }
-                else if (isHolds) engine.ProcessHold(default, table.Reader.Line.Span, source);
-                else engine.ProcessHotlist(default, table.Reader.Line.Span, source);
+                else if (isHolds) engine.Holds.ApplyAndAudit(default, table.Reader.Line.Span, source);
+                else engine.Hotlists.ApplyAndCheck(default, table.Reader.Line.Span, source);
                 events++;
                 await table.AdvanceAsync(ct);
             }
@@ -138,7 +138,9 @@ internal static class ReplayCommand
 
         EngineStats s = engine.Stats;
         Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, {s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
-        Console.WriteLine($"  audit records {engine.Audit.Count:N0}, results {s.Results:N0}, push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, dead letters {s.DeadLetters:N0}");
+        Console.WriteLine($"  audit records {engine.AuditRecordCount:N0}, results {s.Results:N0}, " +
+            $"push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, " +
+            $"dead letters {s.DeadLetters:N0}");
         Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");
         return 0;
     }

@@ -59,6 +59,7 @@ internal sealed class WorkerService(
     {
         if (worker.Engine is not { } engine) return;
         EngineStats s = engine.Stats;
-        Log.Stats(_logger, worker.Processed, s.Reads, s.Queries, s.Results, s.DeadLetters, engine.Store.Count, worker.Commits);
+        Log.Stats(_logger, worker.Processed, s.Reads, s.Queries, s.Results, s.DeadLetters, engine.StoredReadCount,
+            worker.Commits);
     }
 }

@@ -24,15 +24,17 @@ namespace StreamGuard.Engine;
 public sealed class CompiledPolicy
 {
     public const string DefaultDenyRule = "DEFAULT.DENY";
-    public const string DefaultDenyCitation = "StreamGuard deny-by-default: no agreement grants this access (SPEC §1, §3 step 4)";
+    public const string DefaultDenyCitation = "StreamGuard deny-by-default: no agreement grants this access";
     public const string OwnRule = "OWNER";
-    public const string OwnCitation = "An agency's access to its own reads (SPEC §3 step 1)";
+    public const string OwnCitation = "An agency's access to its own reads";
     public const string AgencyRetentionRule = "RETENTION.AGENCY";
     public const string AgencyRetentionCitation = "Agency retention window (policy file), shorter than any statute cap";
     public const string DefaultRetentionRule = "RETENTION.DEFAULT";
-    public const string DefaultRetentionCitation = "Policy default_retention (SPEC §5)";
+    public const string DefaultRetentionCitation = "Policy default_retention";
 
-    /// <summary>Set in a statute mask when the rule is Minnesota's documented-search rule (not a purpose bit).</summary>
+    /// <summary>
+    /// Set in a statute mask when the rule is Minnesota's documented-search rule (not a purpose bit).
+    /// </summary>
     private const ushort DocumentedSearchFlag = 0x8000;
     private const ushort AllPurposes = (1 << Purposes.Count) - 1;
 
@@ -45,7 +47,8 @@ public sealed class CompiledPolicy
     private readonly ushort[][] _statuteMasks;    // per owner: [recipient * rules + k] = purposes rule k denies
     private readonly LocalRule[][] _localRules;   // per owner
     private readonly CompiledAgreement[] _agreements;
-    private readonly Dictionary<long, int> _pairs = new(PairKeyComparer.Instance); // (owner << 32 | recipient) → start in _pairAgreements
+    // (owner << 32 | recipient) → start in _pairAgreements
+    private readonly Dictionary<long, int> _pairs = new(PairKeyComparer.Instance);
     private readonly int[] _pairAgreements;             // count, then that many agreement indexes (file order)
     private readonly PushTarget[][] _pushTargets; // per owner
 
@@ -114,7 +117,8 @@ public sealed class CompiledPolicy
                 foreach (string id in r.DenyRecipients) recipients[Agencies.Find(id)] = true;
             }
             var rule = new LocalRule(r.Id, r.Citation, r.DenyPurposes == 0 ? AllPurposes : r.DenyPurposes,
-                r.DenyAccess == AccessSet.None ? AccessSet.Push | AccessSet.Search | AccessSet.Alert : r.DenyAccess, recipients);
+                r.DenyAccess == AccessSet.None ? AccessSet.Push | AccessSet.Search | AccessSet.Alert : r.DenyAccess,
+                recipients);
             foreach (string owner in r.Owners) (rulesByOwner[Agencies.Find(owner)] ??= []).Add(rule);
         }
         for (int o = 0; o < n; o++) _localRules[o] = rulesByOwner[o]?.ToArray() ?? [];
@@ -171,13 +175,18 @@ public sealed class CompiledPolicy
     public SearchSettings Search => Document.Search;
     public int AgreementCount => _agreements.Length;
 
-    /// <summary>The agency at <paramref name="agency"/> (a retired agency keeps its last configuration, without key).</summary>
+    /// <summary>
+    /// The agency at <paramref name="agency"/> (a retired agency keeps its last configuration, without key).
+    /// </summary>
     public AgencyConfig Agency(int agency) => _agencies[agency];
 
     /// <summary>The retention window of an owner's reads, in milliseconds (SPEC §5).</summary>
     public long RetentionMs(int owner) => _retentionMs[owner];
 
-    /// <summary>The rule that sets an owner's window: <c>&lt;ST&gt;.RETENTION</c>, <c>RETENTION.AGENCY</c> or <c>RETENTION.DEFAULT</c>.</summary>
+    /// <summary>
+    /// The rule that sets an owner's window: <c>&lt;ST&gt;.RETENTION</c>, <c>RETENTION.AGENCY</c> or
+    /// <c>RETENTION.DEFAULT</c>.
+    /// </summary>
     public string RetentionRule(int owner) => _retentionRule[owner];
 
     public string RetentionCitation(int owner) => _retentionCitation[owner];
@@ -185,13 +194,16 @@ public sealed class CompiledPolicy
     /// <summary>The agency's live query-signing keys (empty: its queries cannot authenticate).</summary>
     public IReadOnlyList<byte[]> Keys(int agency) => _keys[agency];
 
-    /// <summary>Recipients that agreements name for push deliveries of <paramref name="owner"/>'s reads, with the purposes granted.</summary>
-    public ReadOnlySpan<PushTarget> PushTargets(int owner) => _pushTargets[owner];
+    /// <summary>
+    /// Recipients that agreements name for push deliveries of <paramref name="owner"/>'s reads, with the purposes
+    /// granted.
+    /// </summary>
+    internal ReadOnlySpan<PushTarget> PushTargets(int owner) => _pushTargets[owner];
 
     /// <summary>
-    /// Evaluates a request of <paramref name="recipient"/> for <paramref name="owner"/>'s reads in the order of SPEC §3.
-    /// <paramref name="documented"/>: the request carries a case number and a reason. <paramref name="nowMs"/>: the
-    /// engine's clock, against which agreements expire.
+    /// Evaluates a request of <paramref name="recipient"/> for <paramref name="owner"/>'s reads in the order of
+    /// SPEC §3. <paramref name="documented"/>: the request carries a case number and a reason.
+    /// <paramref name="nowMs"/>: the engine's clock, against which agreements expire.
     /// </summary>
     public Decision Decide(int owner, int recipient, Access access, Purpose purpose, bool documented, long nowMs)
     {
@@ -205,7 +217,8 @@ public sealed class CompiledPolicy
             for (int k = 0; k < statutes.Length; k++)
             {
                 int mask = masks[start + k];
-                if (((mask >> (int)purpose) & 1) != 0 || ((mask & DocumentedSearchFlag) != 0 && access == Access.Search && !documented))
+                if (((mask >> (int)purpose) & 1) != 0
+                    || ((mask & DocumentedSearchFlag) != 0 && access == Access.Search && !documented))
                 {
                     return new Decision(DecisionCode.DenyStatute, statutes[k].Id, statutes[k].Citation);
                 }
@@ -216,7 +229,8 @@ public sealed class CompiledPolicy
         int purposeBit = 1 << (int)purpose;
         foreach (LocalRule rule in _localRules[owner])
         {
-            if ((rule.Purposes & purposeBit) != 0 && (rule.Access & accessBit) != 0 && (rule.Recipients is null || rule.Recipients[recipient]))
+            if ((rule.Purposes & purposeBit) != 0 && (rule.Access & accessBit) != 0
+                && (rule.Recipients is null || rule.Recipients[recipient]))
             {
                 return new Decision(DecisionCode.DenyLocal, rule.Id, rule.Citation);
             }
@@ -248,7 +262,9 @@ public sealed class CompiledPolicy
         return new Decision(code, deciding.Id, deciding.Citation);
     }
 
-    /// <summary>The agreements naming both <paramref name="owner"/> and <paramref name="recipient"/>, in file order.</summary>
+    /// <summary>
+    /// The agreements naming both <paramref name="owner"/> and <paramref name="recipient"/>, in file order.
+    /// </summary>
     public IEnumerable<AgreementConfig> AgreementsFor(int owner, int recipient)
     {
         if (!_pairs.TryGetValue(PairKey(owner, recipient), out int at)) yield break;
@@ -275,7 +291,9 @@ public sealed class CompiledPolicy
         return ((long)defaultRetention.TotalMilliseconds, DefaultRetentionRule, DefaultRetentionCitation);
     }
 
-    /// <summary>Per recipient and rule, the purposes the rule denies (the reference is <see cref="StatuteRules.Denies"/>).</summary>
+    /// <summary>
+    /// Per recipient and rule, the purposes the rule denies (the reference is <see cref="StatuteRules.Denies"/>).
+    /// </summary>
     private static ushort[] CompileStatutes(StatuteRule[] rules, AgencyFacts[] recipients)
     {
         var masks = new ushort[recipients.Length * rules.Length];
@@ -292,7 +310,10 @@ public sealed class CompiledPolicy
                 {
                     for (int p = 0; p < Purposes.Count; p++)
                     {
-                        if (StatuteRules.Denies(rules[k], recipients[r], Access.Push, (Purpose)p, documented: true)) mask |= (ushort)(1 << p);
+                        if (StatuteRules.Denies(rules[k], recipients[r], Access.Push, (Purpose)p, documented: true))
+                        {
+                            mask |= (ushort)(1 << p);
+                        }
                     }
                 }
                 masks[r * rules.Length + k] = mask;
@@ -303,15 +324,16 @@ public sealed class CompiledPolicy
 
     private sealed record LocalRule(string Id, string Citation, ushort Purposes, AccessSet Access, bool[]? Recipients);
 
-    private sealed record CompiledAgreement(string Id, string Citation, AccessSet Access, ushort Purposes, long ExpiresAtMs);
+    private sealed record CompiledAgreement(
+        string Id, string Citation, AccessSet Access, ushort Purposes, long ExpiresAtMs);
 }
 
 /// <summary>
 /// Hashes an (owner &lt;&lt; 32 | recipient) key. The default hash of a <see cref="long"/> is its two halves XORed,
 /// which for small agency indexes puts 200,000 pairs of a 5,000-agency policy on 8,191 hash values (chains of 25 on
-/// average); Fibonacci hashing spreads them. Measured on that policy: a lookup went from ~260–630 ns to 6–22 ns.
+/// average); Fibonacci hashing spreads them.
 /// </summary>
-public sealed class PairKeyComparer : IEqualityComparer<long>
+internal sealed class PairKeyComparer : IEqualityComparer<long>
 {
     public static readonly PairKeyComparer Instance = new();
 
@@ -320,5 +342,7 @@ public sealed class PairKeyComparer : IEqualityComparer<long>
     public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
 }
 
-/// <summary>A recipient that agreements name for push deliveries of an owner's reads, and the purposes they grant.</summary>
-public readonly record struct PushTarget(int Recipient, ushort Purposes);
+/// <summary>
+/// A recipient that agreements name for push deliveries of an owner's reads, and the purposes they grant.
+/// </summary>
+internal readonly record struct PushTarget(int Recipient, ushort Purposes);

@@ -2,7 +2,9 @@ using StreamGuard.Parsing;
 
 namespace StreamGuard.Engine;
 
-/// <summary>Counters of what the engine did. Written by the engine's thread; read anywhere (torn reads are harmless).</summary>
+/// <summary>
+/// Counters of what the engine did. Written by the engine's thread; read anywhere (torn reads are harmless).
+/// </summary>
 public sealed class EngineStats
 {
     private readonly long[] _decisions = new long[DecisionCodes.Count];

@@ -8,7 +8,9 @@ namespace StreamGuard.Engine;
 /// </remarks>
 public readonly record struct EventSource(string Origin, int Partition, long Position, bool IsFile)
 {
-    /// <summary>Where the event first arrived, when that is not <c>Origin/Partition/Position</c> (a forwarded event).</summary>
+    /// <summary>
+    /// Where the event first arrived, when that is not <c>Origin/Partition/Position</c> (a forwarded event).
+    /// </summary>
     public string? Label { get; init; }
 
     public static EventSource Kafka(string topic, int partition, long offset) => new(topic, partition, offset, false);
@@ -16,7 +18,8 @@ public readonly record struct EventSource(string Origin, int Partition, long Pos
     public static EventSource File(string path, long line) => new(path, 0, line, true);
 
     /// <summary>Writes <c>topic/partition/offset</c> or <c>file:line</c> (or <see cref="Label"/>).</summary>
-    public override string ToString() => Label ?? (IsFile ? $"{Origin}:{Position}" : $"{Origin}/{Partition}/{Position}");
+    public override string ToString() =>
+        Label ?? (IsFile ? $"{Origin}:{Position}" : $"{Origin}/{Partition}/{Position}");
 
     /// <summary>Formats like <see cref="ToString"/> without allocating.</summary>
     public bool TryFormat(Span<char> destination, out int written)
@@ -26,8 +29,9 @@ public readonly record struct EventSource(string Origin, int Partition, long Pos
             written = Label.Length;
             return Label.AsSpan().TryCopyTo(destination);
         }
+        System.Globalization.CultureInfo invariant = System.Globalization.CultureInfo.InvariantCulture;
         return IsFile
-            ? destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Origin}:{Position}", out written)
-            : destination.TryWrite(System.Globalization.CultureInfo.InvariantCulture, $"{Origin}/{Partition}/{Position}", out written);
+            ? destination.TryWrite(invariant, $"{Origin}:{Position}", out written)
+            : destination.TryWrite(invariant, $"{Origin}/{Partition}/{Position}", out written);
     }
 }

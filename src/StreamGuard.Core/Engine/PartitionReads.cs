@@ -16,14 +16,15 @@ namespace StreamGuard.Engine;
 /// dropped when it surfaces (a reschedule pushes a new key instead of searching the heap). Index overhead: 48 bytes
 /// of entry, 2–4 of bucket, 8 of heap key ≈ 60 bytes per resident read beyond its payload.</para>
 /// <para>Arena. Payloads are copied into byte-array chunks of up to 64 KiB. A chunk only takes reads whose expiry
-/// falls in one epoch (1/32 to 1/64 of their window, at least 65 s: 65 s for a 3-minute window, 25 days for 30 months), so reads that
-/// expire together share chunks and a chunk goes back to a small pool when its last read is gone: memory is returned
-/// in proportion to what expires, with at most one epoch's reads held past their end. Chunks of an epoch double from
-/// 4 KiB (or the size the previous epoch of that window reached), so sparse epochs stay small.</para>
+/// falls in one epoch (1/32 to 1/64 of their window, at least 65 s: 65 s for a 3-minute window, 25 days for
+/// 30 months), so reads that expire together share chunks and a chunk goes back to a small pool when its last read
+/// is gone: memory is returned in proportion to what expires, with at most one epoch's reads held past their end.
+/// Chunks of an epoch double from 4 KiB (or the size the previous epoch of that window reached), so sparse epochs
+/// stay small.</para>
 /// <para>Limits: 16,777,215 resident reads per partition (use more partitions beyond); expiry ordered exactly from
 /// 2020 to 2054 (times outside sort as the nearest end of that range, and are still checked exactly).</para>
 /// </remarks>
-public sealed class PartitionReads
+internal sealed class PartitionReads
 {
     private const int SegmentBits = 12;
     private const int SegmentSize = 1 << SegmentBits;
@@ -148,11 +149,18 @@ public sealed class PartitionReads
     // ---- adding and removing -------------------------------------------------------------------
 
     /// <summary>Stores a read and returns its slot.</summary>
-    public int Add(ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload)
+    public int Add(ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId,
+        ReadOnlySpan<byte> payload)
     {
         if (Count >= MaxReads) ThrowFull();
-        if ((uint)owner > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(owner), owner, "agency index beyond 65,535");
-        if (readId.IsEmpty || readId.Length > 0x7FFF) throw new ArgumentOutOfRangeException(nameof(readId), readId.Length, "a read id is 1 to 32,767 bytes");
+        if ((uint)owner > ushort.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(owner), owner, "agency index beyond 65,535");
+        }
+        if (readId.IsEmpty || readId.Length > 0x7FFF)
+        {
+            throw new ArgumentOutOfRangeException(nameof(readId), readId.Length, "a read id is 1 to 32,767 bytes");
+        }
 
         int slot = NewSlot();
         ref Entry e = ref At(slot);
@@ -161,7 +169,7 @@ public sealed class PartitionReads
         e.ExpiresAtMs = expiresAtMs;
         e.Owner = (ushort)owner;
         e.Length = payload.Length;
-        // The id is nearly always in the payload verbatim (unless the JSON escaped it): point at it rather than copy it.
+        // The id is nearly always in the payload verbatim (unless the JSON escaped it): point at it, not a copy.
         int at = payload.IndexOf(readId);
         if ((uint)at <= ushort.MaxValue)
         {
@@ -186,7 +194,8 @@ public sealed class PartitionReads
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowFull() =>
-        throw new InvalidOperationException($"a partition's read store holds at most {MaxReads:N0} reads: spread alpr.reads over more partitions");
+        throw new InvalidOperationException(
+            $"a partition's read store holds at most {MaxReads:N0} reads: spread alpr.reads over more partitions");
 
     private int NewSlot()
     {
@@ -292,7 +301,9 @@ public sealed class PartitionReads
         Remove(slot);
     }
 
-    /// <summary>Keeps the read <see cref="TryPeekExpired"/> returned until <paramref name="expiresAtMs"/> (a hold).</summary>
+    /// <summary>
+    /// Keeps the read <see cref="TryPeekExpired"/> returned until <paramref name="expiresAtMs"/> (a hold).
+    /// </summary>
     public void ExtendHead(long expiresAtMs)
     {
         int slot = (int)(HeapAt(0) & SlotMask);
@@ -418,7 +429,9 @@ public sealed class PartitionReads
 
     private static int RecordSize(in Entry e) => e.Length + ((e.IdLength & IdCopied) != 0 ? e.IdLength & ~IdCopied : 0);
 
-    /// <summary>Copies a record (<paramref name="first"/> then <paramref name="second"/>) into a chunk of the entry's epoch.</summary>
+    /// <summary>
+    /// Copies a record (<paramref name="first"/> then <paramref name="second"/>) into a chunk of the entry's epoch.
+    /// </summary>
     private void Place(ref Entry e, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
         int size = first.Length + second.Length;
@@ -432,7 +445,9 @@ public sealed class PartitionReads
         {
             // An epoch's chunks double from the size the last epoch of this window reached (4 KiB at first).
             int shift = (int)(epoch >>> 56);
-            int next = _openChunk.TryGetValue(epoch, out int full) ? _chunks[full]!.Length * 2 : Math.Max(_chunkSizeByShift[shift], FirstChunkBytes);
+            int next = _openChunk.TryGetValue(epoch, out int full)
+                ? _chunks[full]!.Length * 2
+                : Math.Max(_chunkSizeByShift[shift], FirstChunkBytes);
             next = Math.Min(next, ChunkBytes);
             _chunkSizeByShift[shift] = next;
             chunk = NewChunk(Math.Max(size, next), epoch);
@@ -489,7 +504,9 @@ public sealed class PartitionReads
                 Array.Resize(ref _chunkEpoch, length);
             }
         }
-        byte[] bytes = size == ChunkBytes && _spareChunks.TryPop(out byte[]? spare) ? spare : GC.AllocateUninitializedArray<byte>(size);
+        byte[] bytes = size == ChunkBytes && _spareChunks.TryPop(out byte[]? spare)
+            ? spare
+            : GC.AllocateUninitializedArray<byte>(size);
         _chunks[chunk] = bytes;
         _chunkUsed[chunk] = 0;
         _chunkLive[chunk] = 0;

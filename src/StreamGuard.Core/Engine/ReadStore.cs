@@ -1,6 +1,8 @@
 namespace StreamGuard.Engine;
 
-/// <summary>A resident read of a <see cref="ReadStore"/>: valid until the read is removed, or moved by a reschedule.</summary>
+/// <summary>
+/// A resident read of a <see cref="ReadStore"/>: valid until the read is removed, or moved by a reschedule.
+/// </summary>
 public readonly record struct StoredRead(int Partition, int Slot);
 
 /// <summary>
@@ -30,7 +32,9 @@ public sealed class ReadStore
     /// </summary>
     public long IndexBytes => Sum(static p => p.IndexBytes);
 
-    /// <summary>Bytes of arena chunks allocated (payloads, copied ids and the free space of partly filled chunks).</summary>
+    /// <summary>
+    /// Bytes of arena chunks allocated (payloads, copied ids and the free space of partly filled chunks).
+    /// </summary>
     public long ArenaBytes => Sum(static p => p.ArenaBytes);
 
     private long Sum(Func<PartitionReads, long> measure)
@@ -44,13 +48,20 @@ public sealed class ReadStore
     }
 
     /// <summary>The reads of input partition <paramref name="partition"/>, or null when it has none.</summary>
-    public PartitionReads? Partition(int partition) => (uint)partition < (uint)_partitions.Length ? _partitions[partition] : null;
+    internal PartitionReads? Partition(int partition) =>
+        (uint)partition < (uint)_partitions.Length ? _partitions[partition] : null;
 
-    /// <summary>Stores a read; <paramref name="readId"/> is its id as parsed (the payload is searched for it first).</summary>
-    public StoredRead Add(int partition, ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Stores a read; <paramref name="readId"/> is its id as parsed (the payload is searched for it first).
+    /// </summary>
+    public StoredRead Add(int partition, ulong plate, int owner, long observedAtMs, long expiresAtMs,
+        ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(partition);
-        if (partition >= _partitions.Length) Array.Resize(ref _partitions, Math.Max(partition + 1, _partitions.Length * 2));
+        if (partition >= _partitions.Length)
+        {
+            Array.Resize(ref _partitions, Math.Max(partition + 1, _partitions.Length * 2));
+        }
         PartitionReads p = _partitions[partition] ??= new PartitionReads();
         return new StoredRead(partition, p.Add(plate, owner, observedAtMs, expiresAtMs, readId, payload));
     }
@@ -67,7 +78,9 @@ public sealed class ReadStore
 
     public ReadOnlySpan<byte> Payload(StoredRead read) => _partitions[read.Partition]!.Payload(read.Slot);
 
-    /// <summary>The resident reads of a plate in every partition (any order). Do not add or remove while enumerating.</summary>
+    /// <summary>
+    /// The resident reads of a plate in every partition (any order). Do not add or remove while enumerating.
+    /// </summary>
     public PlateReads Find(ulong plate) => new(this, plate);
 
     /// <summary>
@@ -98,7 +111,9 @@ public sealed class ReadStore
         _peeked = -1;
     }
 
-    /// <summary>Keeps the read <see cref="TryPeekExpired"/> returned until <paramref name="expiresAtMs"/> (a hold).</summary>
+    /// <summary>
+    /// Keeps the read <see cref="TryPeekExpired"/> returned until <paramref name="expiresAtMs"/> (a hold).
+    /// </summary>
     public void ExtendHead(long expiresAtMs)
     {
         if (_peeked < 0) throw new InvalidOperationException("ExtendHead without a read from TryPeekExpired");
@@ -132,7 +147,9 @@ public sealed class ReadStore
         }
     }
 
-    /// <summary>Drops every resident read that came from input partition <paramref name="partition"/>, at once.</summary>
+    /// <summary>
+    /// Drops every resident read that came from input partition <paramref name="partition"/>, at once.
+    /// </summary>
     public void RemovePartition(int partition)
     {
         if ((uint)partition < (uint)_partitions.Length) _partitions[partition] = null;

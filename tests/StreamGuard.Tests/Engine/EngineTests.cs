@@ -160,7 +160,7 @@ public sealed class EngineTests : IDisposable
             Encoding.UTF8.GetString(Convert.FromBase64String(dlq.GetProperty("payload_b64").GetString()!)));
         Read("r1", "wa-spd", "7ABC123", s_t0);
         Assert.Empty(Audit("purge"));
-        Assert.Equal(1, _engine.Store.Count);
+        Assert.Equal(1, _engine.StoredReadCount);
     }
 
     [Fact]
@@ -171,7 +171,7 @@ public sealed class EngineTests : IDisposable
         JsonElement record = Audit("ingest").Single(r => r.GetProperty("reads")[0].GetString() == "r-old");
         Assert.Equal("drop.expired_on_arrival", record.GetProperty("code").GetString());
         Assert.Equal("RETENTION.AGENCY", record.GetProperty("rule").GetString());
-        Assert.Equal(1, _engine.Store.Count);
+        Assert.Equal(1, _engine.StoredReadCount);
     }
 
     [Fact]

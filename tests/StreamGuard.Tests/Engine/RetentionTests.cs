@@ -162,7 +162,7 @@ public sealed class RetentionTests
         h.Read("tick-1", "ca-tick", "9ZZZ999", end.AddMilliseconds(-1));
         Assert.Empty(h.Sink.Purges);
         Assert.Empty(h.Audit("purge"));
-        Assert.Equal(2, h.Engine.Store.Count);
+        Assert.Equal(2, h.Engine.StoredReadCount);
 
         // At the end exactly: purged, once, with the cap's rule.
         h.Read("tick-2", "ca-tick", "9ZZZ998", end);
@@ -175,7 +175,7 @@ public sealed class RetentionTests
             (purge.GetProperty("decision").GetString(), purge.GetProperty("code").GetString(), purge.GetProperty("rule").GetString(), purge.GetProperty("owner").GetString()));
         Assert.Equal(StatuteRules.RetentionCapFor(h.Policy.Agency(owner).State)!.Citation, purge.GetProperty("citation").GetString());
         Assert.Equal(["r-owned"], Strings(purge.GetProperty("reads")));
-        Assert.Equal(2, h.Engine.Store.Count);
+        Assert.Equal(2, h.Engine.StoredReadCount);
 
         h.Engine.Tick(); // nothing left to purge: no second notice
         Assert.Single(h.Sink.Purges);
@@ -222,7 +222,7 @@ public sealed class RetentionTests
         }
         Assert.Equal(Ts(s_n), ingest["late-at-end"].GetProperty("retain_until").GetString());
         Assert.Equal("allow.ingest", ingest["late-inside"].GetProperty("code").GetString());
-        Assert.Equal(2, h.Engine.Store.Count); // tick-0 and late-inside
+        Assert.Equal(2, h.Engine.StoredReadCount); // tick-0 and late-inside
 
         // Not shared: only the read inside its window is pushed (and push-audited).
         Assert.Equal(["late-inside"], h.Sink.SharedRecords.Select(s => MemorySink.Json(s.Read).GetProperty("read_id").GetString()!));
@@ -257,18 +257,18 @@ public sealed class RetentionTests
         Assert.Equal("denied", MemorySink.Json(h.Sink.Results[^1]).GetProperty("status").GetString());
         Assert.Equal("deny.replayed", MemorySink.Json(h.Sink.Results[^1]).GetProperty("code").GetString());
         Assert.Single(h.Audit("ingest"));                                      // r1 only: rejected reads are not decisions
-        Assert.Equal(1, h.Engine.Store.Count);
+        Assert.Equal(1, h.Engine.StoredReadCount);
 
         // A later, ordinary read: the clock is where the accepted reads put it, so r1 is still there.
         h.Read("r2", "ca-tick", "9ZZZ998", s_n.AddHours(-1));
         Assert.Empty(h.Sink.Purges);
-        Assert.Equal(2, h.Engine.Store.Count);
+        Assert.Equal(2, h.Engine.StoredReadCount);
         Assert.Equal(["r1"], ReadIds(h.Query(TestPolicy.Query("q1", "va-pd", "7ABC123", s_n.AddHours(-1), from: s_n.AddDays(-21), to: s_n))));
 
         // Exactly max_clock_skew ahead is accepted.
         h.Read("skew-edge", "va-pd", "7ABC125", s_n.AddMinutes(5));
         Assert.Equal(2, h.Sink.DeadLetters.Count);
-        Assert.Equal(3, h.Engine.Store.Count);
+        Assert.Equal(3, h.Engine.StoredReadCount);
         Assert.Empty(h.Sink.Purges);
     }
 
@@ -291,7 +291,7 @@ public sealed class RetentionTests
         Assert.Equal(("c1", "va-cville", Ts(s_n.AddDays(7)), "RETENTION.AGENCY"),
             (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(), notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
         Assert.Equal(("purge.expired", "RETENTION.AGENCY"), (h.Audit("purge")[0].GetProperty("code").GetString(), h.Audit("purge")[0].GetProperty("rule").GetString()));
-        Assert.Equal(2, h.Engine.Store.Count); // p1 and tick-1
+        Assert.Equal(2, h.Engine.StoredReadCount); // p1 and tick-1
 
         h.Read("tick-2", "ca-tick", "9ZZZ998", s_n.AddDays(21).AddMilliseconds(-1));
         Assert.Single(h.Sink.Purges);
@@ -450,7 +450,7 @@ public sealed class RetentionTests
         h.Read("r-il", "il-cpd", "7ABC123", s_n.AddMinutes(-30));
         h.Read("r-va", "va-pd", "7 ABC 123", s_n.AddMinutes(-20));
         h.Read("r-wa", "wa-spd", "7ABC123", s_n.AddMinutes(-10));
-        Assert.Equal(4, h.Engine.Store.Count);
+        Assert.Equal(4, h.Engine.StoredReadCount);
         Assert.Empty(h.Sink.SharedRecords); // the network's pushes are all denied too
         Assert.Equal(4, h.Audit("push").Count(p => p.GetProperty("code").GetString() == "deny.statute"));
 
@@ -549,7 +549,7 @@ public sealed class RetentionTests
         Assert.True(shouldBeGone.Count > 10_000 && expiry.Count - shouldBeGone.Count > 1_000 && dropped > 100, $"a poor mix: {shouldBeGone.Count} expired, {dropped} dropped");
         Assert.Equal(shouldBeGone.Count, h.Sink.Purges.Count);
         Assert.True(shouldBeGone.SetEquals(purgedAt.Keys));
-        Assert.Equal(expiry.Count - shouldBeGone.Count, h.Engine.Store.Count);
+        Assert.Equal(expiry.Count - shouldBeGone.Count, h.Engine.StoredReadCount);
         Assert.Equal(h.Sink.Purges.Count, h.Sink.AuditRecords.Count(r => r.Contains("\"event\":\"purge\"", StringComparison.Ordinal)));
         Assert.Equal(dropped, h.Sink.AuditRecords.Count(r => r.Contains("\"code\":\"drop.expired_on_arrival\"", StringComparison.Ordinal)));
 
@@ -560,6 +560,6 @@ public sealed class RetentionTests
         h.Read("last", "ca-1h", "P9999", DateTimeOffset.FromUnixTimeMilliseconds(clock + 2 * 3_600_000));
         Assert.Equal(expiry.Count, h.Sink.Purges.Count);
         Assert.Equal(expiry.Count, h.Sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()).Distinct().Count());
-        Assert.Equal(1, h.Engine.Store.Count);
+        Assert.Equal(1, h.Engine.StoredReadCount);
     }
 }

@@ -201,7 +201,8 @@ public sealed class SharingTests : IDisposable
         string json = $"{{\"hotlist_id\":\"{hotlistId}\",\"owner\":\"{owner}\",\"plate\":\"{plate}\",\"purpose\":\"{purpose}\"" +
             (caseNumber is null ? "" : $",\"case_number\":\"{caseNumber}\"") +
             (expires is null ? "" : $",\"expires_at\":\"{expires.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") + "}";
-        _engine.ProcessHotlist(Encoding.UTF8.GetBytes($"{hotlistId}/{plate}"), Encoding.UTF8.GetBytes(json), EventSource.File("hotlists", 1));
+        _engine.Hotlists.ApplyAndCheck(Encoding.UTF8.GetBytes($"{hotlistId}/{plate}"), Encoding.UTF8.GetBytes(json),
+            EventSource.File("hotlists", 1));
     }
 
     [Fact]
@@ -210,7 +211,7 @@ public sealed class SharingTests : IDisposable
         Hotlist("lasd-stolen", "ca-lasd", "7ABC123", "stolen_vehicle");
         Hotlist("ice-list", "us-ice-ero", "7ABC123", "stolen_vehicle");
         Hotlist("lapd-own", "ca-lapd", "7abc-123", "criminal_investigation");
-        Assert.Equal(3, _engine.HotlistCount);
+        Assert.Equal(3, _engine.Hotlists.Count);
 
         Read("r1", "ca-lapd", "7ABC123", s_t0);
 
@@ -234,25 +235,27 @@ public sealed class SharingTests : IDisposable
     public void RemovedAndExpiredHotlistEntriesNeverAlert()
     {
         Hotlist("removed", "ca-lasd", "7ABC123", "stolen_vehicle");
-        _engine.ProcessHotlist("removed/7ABC123"u8, default, EventSource.File("hotlists", 2)); // tombstone
+        _engine.Hotlists.ApplyAndCheck("removed/7ABC123"u8, default, EventSource.File("hotlists", 2)); // tombstone
         Hotlist("expiring", "ca-lasd", "7ABC123", "stolen_vehicle", expires: s_t0.AddMinutes(1));
         Hotlist("replaced", "ca-lasd", "7ABC123", "stolen_vehicle");
         Hotlist("replaced", "ca-lasd", "7ABC123", "stolen_vehicle", expires: s_t0.AddMinutes(1)); // same key: replaces
-        Assert.Equal(2, _engine.HotlistCount);
+        Assert.Equal(2, _engine.Hotlists.Count);
 
         Read("r1", "ca-lapd", "7ABC123", s_t0.AddMinutes(1)); // at the expiry instant: expired
         Assert.Empty(_sink.Alerts);
         Assert.Empty(Audit("alert"));
-        Assert.Equal(0, _engine.HotlistCount);
+        Assert.Equal(0, _engine.Hotlists.Count);
     }
 
     [Fact]
     public void ABadHotlistEntryGoesToTheDeadLetterSinkWithItsCode()
     {
-        _engine.ProcessHotlist("h/7ABC123"u8, "{\"hotlist_id\":\"h\",\"owner\":\"ca-lasd\",\"plate\":\"7ABC123\",\"purpose\":\"curiosity\"}"u8, EventSource.File("hotlists", 3));
-        _engine.ProcessHotlist("no-slash"u8, default, EventSource.File("hotlists", 4));
+        _engine.Hotlists.ApplyAndCheck("h/7ABC123"u8,
+            "{\"hotlist_id\":\"h\",\"owner\":\"ca-lasd\",\"plate\":\"7ABC123\",\"purpose\":\"curiosity\"}"u8,
+            EventSource.File("hotlists", 3));
+        _engine.Hotlists.ApplyAndCheck("no-slash"u8, default, EventSource.File("hotlists", 4));
         Assert.Equal(["invalid_field", "invalid_field"], _sink.DeadLetters.Select(d => MemorySink.Json(d).GetProperty("error").GetString()));
-        Assert.Equal(0, _engine.HotlistCount);
+        Assert.Equal(0, _engine.Hotlists.Count);
     }
 
     [Fact]
@@ -268,7 +271,7 @@ public sealed class SharingTests : IDisposable
         JsonElement purge = MemorySink.Json(Assert.Single(_sink.Purges));
         Assert.Equal("r1", purge.GetProperty("read_id").GetString());
         Assert.Equal("RETENTION.AGENCY", purge.GetProperty("rule").GetString());
-        Assert.Equal(2, _engine.Store.Count);
+        Assert.Equal(2, _engine.StoredReadCount);
     }
 
     private static string HoldJson(string id, string agency, string? plate, DateTimeOffset until, DateTimeOffset? from = null, DateTimeOffset? to = null) =>
@@ -293,7 +296,8 @@ public sealed class SharingTests : IDisposable
         }
         List<JsonElement> Records(string code) => sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("code").GetString() == code).ToList();
 
-        engine.ProcessHold("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", "7ABC123", s_t0.AddDays(40), s_t0.AddDays(-1), s_t0.AddDays(1))), EventSource.File("holds", 1));
+        string hold = HoldJson("h1", "wa-spd", "7ABC123", s_t0.AddDays(40), s_t0.AddDays(-1), s_t0.AddDays(1));
+        engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(hold), EventSource.File("holds", 1));
         Read("held", "wa-spd", "7ABC123", s_t0);                  // matches: kept past WA's 21-day cap
         Read("other-plate", "wa-spd", "8XYZ999", s_t0);           // not the held plate
         Read("too-late", "wa-spd", "7ABC123", s_t0.AddDays(2));   // after the hold's `to`
@@ -320,23 +324,27 @@ public sealed class SharingTests : IDisposable
         var sink = new MemorySink();
         var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
-        engine.ProcessHold("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))), EventSource.File("holds", 1));
+        engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))),
+            EventSource.File("holds", 1));
         engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", s_t0)), EventSource.File("reads", 1));
         engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lasd", "9QQQ111", s_t0.AddDays(30))), EventSource.File("reads", 2));
-        Assert.Equal(1, engine.HoldCount);
+        Assert.Equal(1, engine.Holds.Count);
         Assert.Empty(sink.Purges);                                 // held (every plate of wa-spd)
 
-        engine.ProcessHold("h1"u8, default, EventSource.File("holds", 2)); // released
-        Assert.Equal(0, engine.HoldCount);
+        engine.Holds.ApplyAndAudit("h1"u8, default, EventSource.File("holds", 2)); // released
+        Assert.Equal(0, engine.Holds.Count);
         engine.Tick();
         Assert.Equal(["r1"], sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()!));
         var released = sink.AuditRecords.Select(MemorySink.Json).Single(r => r.GetProperty("code").GetString() == "hold.release");
         Assert.Equal(("hold", "h1", "wa-spd"), (released.GetProperty("event").GetString(), released.GetProperty("hold_id").GetString(), released.GetProperty("owner").GetString()));
 
-        engine.ProcessHold("h2"u8, "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8, EventSource.File("holds", 3));
+        engine.Holds.ApplyAndAudit("h2"u8,
+            "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8,
+            EventSource.File("holds", 3));
         Assert.Equal("invalid_field", MemorySink.Json(sink.DeadLetters[^1]).GetProperty("error").GetString());
 
-        engine.ProcessHold(default, default, EventSource.File("holds", 4)); // a tombstone without its key: never dropped silently
+        // a tombstone without its key: never dropped silently
+        engine.Holds.ApplyAndAudit(default, default, EventSource.File("holds", 4));
         JsonElement keyless = MemorySink.Json(sink.DeadLetters[^1]);
         Assert.Equal(("invalid_field", "holds:4"), (keyless.GetProperty("error").GetString(), keyless.GetProperty("source").GetString()));
     }
@@ -357,7 +365,7 @@ public sealed class SharingTests : IDisposable
         engine.Tick();
         JsonElement purge = MemorySink.Json(Assert.Single(sink.Purges));
         Assert.Equal(("a", "WA.RETENTION"), (purge.GetProperty("read_id").GetString(), purge.GetProperty("rule").GetString()));
-        Assert.Equal(0, engine.Store.Count);
+        Assert.Equal(0, engine.StoredReadCount);
     }
 
     [Fact]

@@ -88,7 +88,8 @@ public sealed class WorkerIntegrationTests
 
         // Audit: one record per decision, chains intact, no raw plate, the decision ids of the answers present.
         int expectedAudit = goodReads.Length + 1 /* q-own */ + 1 /* q-federal: one owner touched */ + 1 /* q-forged */;
-        int chains = (int)worker.Engine!.Audit.Count - expectedAudit; // each chain used opens with its policy_load record
+        // each chain used opens with its policy_load record
+        int chains = (int)worker.Engine!.AuditRecordCount - expectedAudit;
         var audit = cluster.ReadAll(cluster.Topics.Audit, expectedAudit + chains, s_timeout);
         Assert.Equal(expectedAudit, audit.Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
         Assert.Equal(chains, audit.Select(r => r.Message.Key).Distinct().Count());
@@ -135,7 +136,8 @@ public sealed class WorkerIntegrationTests
         long end = partitions.Sum(p => probe.QueryWatermarkOffsets(p, s_timeout).High.Value);
         Assert.Equal(count, end);
         Assert.Equal(end, committed);
-        Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.Audit.Count, s_timeout).Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
+        Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.AuditRecordCount, s_timeout)
+            .Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
         // `audit verify --topic` reads the chains back from Kafka; one forged record breaks them.
         string[] verify = ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers];
         Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(verify));
@@ -182,7 +184,7 @@ public sealed class WorkerIntegrationTests
         var results = cluster.ReadAll(cluster.Topics.Results, 2, s_timeout).ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
         Assert.Empty(results["q1"].GetProperty("reads").EnumerateArray());
         Assert.Equal(["r1"], results["q2"].GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
-        var loads = cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.Audit.Count, s_timeout)
+        var loads = cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.AuditRecordCount, s_timeout)
             .Select(r => Json(r.Message.Value)).Where(r => r.GetProperty("event").GetString() == "policy_load").ToList();
         JsonElement swap = Assert.Single(loads, l => l.TryGetProperty("previous", out JsonElement p) && p.GetString() == policy.Compiled.Hash);
         Assert.Equal(1, swap.GetProperty("granted").GetInt32());
@@ -211,7 +213,7 @@ public sealed class WorkerIntegrationTests
         }
         await producer.ProduceAsync(cluster.Topics.Hotlists, new Message<string?, string> { Key = "h3/7ABC123", Value = null! }); // removed
         await running.WaitFor(() => worker.Engine?.Stats.HotlistEntries >= 4);
-        Assert.Equal(2, worker.Engine!.HotlistCount);
+        Assert.Equal(2, worker.Engine!.Hotlists.Count);
         await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-1)) });
         await running.WaitFor(() => worker.Engine!.Stats.Reads >= 1); // the read decided (hotlist records count as processed too)
         await running.StopAsync();
@@ -240,7 +242,7 @@ public sealed class WorkerIntegrationTests
             using var running = new WorkerThread(worker);
             await running.AssignedAsync();
             // The table is loaded before the first event: h1 in force, h2 placed and released.
-            Assert.Equal(1, worker.Engine!.HoldCount);
+            Assert.Equal(1, worker.Engine!.Holds.Count);
             if (run == 0) await running.WaitFor(() => worker.Processed >= 3);
             else await Task.Delay(1000); // nothing new to process: the first run committed the hold records' offsets
             await running.StopAsync();

@@ -31,7 +31,11 @@ internal sealed class ReplayComparison
         var sink = new MemorySink();
         var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey);
         int line = 0;
-        foreach (var (key, value) in hotlists) engine.ProcessHotlist(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value), EventSource.File("hotlists", ++line));
+        foreach (var (key, value) in hotlists)
+        {
+            engine.Hotlists.ApplyAndCheck(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(value),
+                EventSource.File("hotlists", ++line));
+        }
         foreach (string r in reads) engine.ProcessRead(Encoding.UTF8.GetBytes(r), EventSource.File("reads", ++line));
         foreach (string q in queries) engine.ProcessQuery(Encoding.UTF8.GetBytes(q), EventSource.File("queries", ++line));
         var c = new ReplayComparison();

@@ -1,0 +1,20 @@
+using StreamGuard.Parsing;
+
+namespace StreamGuard.Engine;
+
+/// <summary>Options of the engine; change with <c>with</c>.</summary>
+public readonly record struct EngineOptions
+{
+    /// <summary>
+    /// True in <c>replay</c>: the clock is the latest accepted event time (deterministic output).
+    /// False in <c>run</c>: the wall clock.
+    /// </summary>
+    public bool EventTimeClock { get; init; }
+
+    /// <summary>In replay, "now" for the future-timestamp check (SPEC §5); ignored with the wall clock.</summary>
+    public long ReplayNowMs { get; init; }
+
+    public int MaxEventBytes { get; init; }
+
+    public static EngineOptions Default => new() { MaxEventBytes = EventParser.DefaultMaxEventBytes };
+}

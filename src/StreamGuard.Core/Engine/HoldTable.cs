@@ -1,0 +1,177 @@
+using System.Text;
+using StreamGuard.Events;
+using StreamGuard.Parsing;
+
+namespace StreamGuard.Engine;
+
+/// <summary>
+/// The legal holds in force (SPEC §5), from the compacted topic <c>alpr.holds</c> (key <c>hold_id</c>): a record
+/// places or replaces a hold, a tombstone (empty value) releases it. A hold keeps the holding agency's own reads that
+/// match it (plate if given, <c>observed_at</c> within <c>from</c>–<c>to</c>) past their window until <c>until</c>; a
+/// released hold lets them expire at once.
+/// </summary>
+/// <remarks>
+/// Applying a record and auditing it are separate, because with several workers every worker holds the whole table
+/// (<see cref="Apply"/>, silent) while each record is audited once, by the worker that owns its partition
+/// (<see cref="Audit"/>: <c>hold.place</c> / <c>hold.release</c>, or a dead letter). A single process does both
+/// (<see cref="ApplyAndAudit"/>). The tombstone of a hold never seen is ignored (a compacted topic may keep one).
+/// </remarks>
+public sealed class HoldTable
+{
+    private const int MaxReleasedKept = 10_000;
+
+    private readonly StreamGuardEngine _engine;
+    private readonly Dictionary<string, HoldRow> _holds = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, List<HoldRow>> _byAgency = []; // a read's window end consults its owner's only
+    // Holds released by Apply before Audit saw the release: kept so its record can state the hold's terms.
+    private readonly Dictionary<string, HoldRow> _released = new(StringComparer.Ordinal);
+
+    internal HoldTable(StreamGuardEngine engine) => _engine = engine;
+
+    /// <summary>Holds in force.</summary>
+    public int Count => _holds.Count;
+
+    /// <summary>
+    /// The earliest <c>from</c> of the holds in force (reads to restore go back that far), or null without holds.
+    /// </summary>
+    public long? EarliestHeldMs => _holds.Count == 0 ? null : _holds.Values.Min(h => h.FromMs);
+
+    /// <summary>Applies a record to the table: no audit record, no dead letter.</summary>
+    public void Apply(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        if (Update(key, value) is not { } released) return;
+        if (_released.Count >= MaxReleasedKept) _released.Clear(); // bounded: audited by another worker, or long ago
+        _released[Encoding.UTF8.GetString(released.Id)] = released;
+    }
+
+    /// <summary>
+    /// Audits a record without applying it: <c>hold.place</c> or <c>hold.release</c> on the chain of
+    /// <paramref name="source"/>, or a dead letter for a record that is neither.
+    /// </summary>
+    public void Audit(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
+    {
+        long now = _engine.NowMs;
+        if (value.IsEmpty)
+        {
+            if (key.IsEmpty)
+            {
+                var error = new ParseResult(ParseError.InvalidField, "key", "a hold tombstone needs the key hold_id");
+                _engine.DeadLetter(error, key, source);
+                return;
+            }
+            string id = Encoding.UTF8.GetString(key);
+            // Apply may have released it already: what was released is kept for this record.
+            if (!_holds.TryGetValue(id, out HoldRow? known)) _released.TryGetValue(id, out known);
+            _engine.Stats.Count(DecisionCode.HoldReleased);
+            if (known is not null) _engine.Records.Hold(source, DecisionCode.HoldReleased, now, _engine.Policy, known);
+            else _engine.Records.UnknownHoldReleased(source, now, key);
+            _released.Remove(id);
+            return;
+        }
+        ParseResult parsed = _engine.Parser.ParseHold(value, out Hold hold);
+        if (!parsed.IsOk)
+        {
+            _engine.DeadLetter(parsed, value, source);
+            return;
+        }
+        _engine.Stats.Count(DecisionCode.HoldPlaced);
+        _engine.Records.Hold(source, DecisionCode.HoldPlaced, now, _engine.Policy, Row(hold));
+    }
+
+    /// <summary>Audits a record, then applies it (a single process, as in <c>replay</c>).</summary>
+    public void ApplyAndAudit(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
+    {
+        Audit(key, value, source);
+        Update(key, value); // audited already: a release is not kept for a later record
+    }
+
+    /// <summary>
+    /// The latest <c>until</c> of the holds in force that keep a read (owner, plate, time) beyond
+    /// <paramref name="nowMs"/>, and the hold that sets it; null when none does.
+    /// </summary>
+    internal long? HeldUntil(int owner, ulong plate, long observedAtMs, long nowMs, out HoldRow? by)
+    {
+        by = null;
+        long best = nowMs;
+        if (!_byAgency.TryGetValue(owner, out List<HoldRow>? holds)) return null;
+        foreach (HoldRow h in holds)
+        {
+            if (h.UntilMs <= best) continue;
+            if (h.Plate != 0 && h.Plate != plate) continue;
+            if (observedAtMs < h.FromMs || observedAtMs > h.ToMs) continue;
+            best = h.UntilMs;
+            by = h;
+        }
+        return by is null ? null : best;
+    }
+
+    /// <summary>After a retention window changed: every stored read's expiry back to its window or its holds.</summary>
+    internal void RescheduleAllReads() => _engine.Reads.Reschedule(ExpiryInForce());
+
+    /// <summary>The record's effect on the table; returns the hold a tombstone released, if any.</summary>
+    private HoldRow? Update(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        _engine.Stats.HoldEvents++;
+        if (value.IsEmpty)
+        {
+            if (key.IsEmpty || !_holds.Remove(Encoding.UTF8.GetString(key), out HoldRow? removed)) return null;
+            _byAgency[removed.Agency].Remove(removed);
+            RescheduleHeldReads();
+            return removed;
+        }
+        if (!_engine.Parser.ParseHold(value, out Hold hold).IsOk) return null;
+        HoldRow row = Row(hold);
+        string holdId = Encoding.UTF8.GetString(row.Id);
+        bool replaced = _holds.Remove(holdId, out HoldRow? before);
+        if (before is not null) _byAgency[before.Agency].Remove(before);
+        _holds[holdId] = row;
+        if (!_byAgency.TryGetValue(row.Agency, out List<HoldRow>? ofAgency)) _byAgency.Add(row.Agency, ofAgency = []);
+        ofAgency.Add(row);
+        // A new hold needs nothing now: eviction consults the holds when a read's window ends. A replaced one may end
+        // sooner than the one before, so reads it was keeping are re-evaluated.
+        if (replaced) RescheduleHeldReads();
+        return null;
+    }
+
+    /// <summary>After a hold was released or replaced: the reads a hold kept past their window.</summary>
+    private void RescheduleHeldReads() => _engine.Reads.RescheduleExtended(ExpiryInForce());
+
+    /// <summary>
+    /// A read's expiry by the windows and holds in force: its window, or past it the holds that keep it.
+    /// </summary>
+    private Func<StoredRead, long> ExpiryInForce()
+    {
+        long now = _engine.NowMs;
+        ReadStore store = _engine.Reads;
+        CompiledPolicy policy = _engine.Policy;
+        return r =>
+        {
+            int owner = store.Owner(r);
+            long observed = store.ObservedAtMs(r);
+            long window = observed + policy.RetentionMs(owner);
+            return window > now ? window : HeldUntil(owner, store.Plate(r), observed, now, out _) ?? window;
+        };
+    }
+
+    private HoldRow Row(in Hold hold) => new()
+    {
+        Id = _engine.Parser.Text(hold.HoldId).ToArray(), Agency = hold.Agency, Plate = hold.Plate,
+        FromMs = hold.FromMs, ToMs = hold.ToMs, Kind = hold.Kind, UntilMs = hold.UntilMs,
+        CaseNumber = hold.CaseNumber.IsEmpty ? null : _engine.Parser.Text(hold.CaseNumber).ToArray(),
+    };
+}
+
+/// <summary>
+/// A hold in force: whose reads it keeps (plate if not 0, observed within from–to), why and until when.
+/// </summary>
+internal sealed class HoldRow
+{
+    public required byte[] Id { get; init; }
+    public required int Agency { get; init; }
+    public ulong Plate { get; init; }
+    public long FromMs { get; init; }
+    public long ToMs { get; init; }
+    public required HoldKind Kind { get; init; }
+    public byte[]? CaseNumber { get; init; }
+    public required long UntilMs { get; init; }
+}

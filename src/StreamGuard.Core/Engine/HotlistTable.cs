@@ -1,0 +1,129 @@
+using StreamGuard.Events;
+using StreamGuard.Parsing;
+
+namespace StreamGuard.Engine;
+
+/// <summary>
+/// The hotlist entries in force, by plate, from the compacted topic <c>alpr.hotlists</c> (key
+/// <c>hotlist_id/plate</c>): a record adds or replaces an entry, a tombstone (empty value) removes it. A read matching
+/// an entry in force alerts the entry's owner if the policy allows it (SPEC §3). A removed or expired entry never
+/// alerts.
+/// </summary>
+/// <remarks>
+/// A small table: every worker holds all of it, as Kafka Streams holds a global table, and applies every record
+/// (<see cref="Apply"/>, silent); a bad record is dead-lettered once, by the worker that owns its partition
+/// (<see cref="Check"/>), not once per worker and restart. A single process does both (<see cref="ApplyAndCheck"/>).
+/// </remarks>
+public sealed class HotlistTable
+{
+    private readonly StreamGuardEngine _engine;
+    private readonly Dictionary<ulong, List<HotlistRow>> _byPlate = [];
+
+    internal HotlistTable(StreamGuardEngine engine) => _engine = engine;
+
+    /// <summary>Hotlist entries in force.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Applies a record to the table: a bad one is skipped without a dead letter.</summary>
+    public void Apply(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        _engine.Stats.HotlistEntries++;
+        if (value.IsEmpty)
+        {
+            if (TombstoneKey(key, out ulong plate, out int slash)) Remove(plate, key[..slash]);
+            return;
+        }
+        EventParser parser = _engine.Parser;
+        if (!parser.ParseHotlist(value, out HotlistEntry entry).IsOk) return;
+        ReadOnlySpan<byte> id = parser.Text(entry.HotlistId);
+        Remove(entry.Plate, id);
+        if (!_byPlate.TryGetValue(entry.Plate, out List<HotlistRow>? rows)) _byPlate.Add(entry.Plate, rows = []);
+        rows.Add(new HotlistRow
+        {
+            HotlistId = id.ToArray(), Owner = entry.Owner, Purpose = entry.Purpose, ExpiresAtMs = entry.ExpiresAtMs,
+            CaseNumber = entry.CaseNumber.IsEmpty ? null : parser.Text(entry.CaseNumber).ToArray(),
+        });
+        Count++;
+    }
+
+    /// <summary>
+    /// Dead-letters a record that is neither a valid entry nor a tombstone with a valid key; applies nothing.
+    /// </summary>
+    public void Check(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
+    {
+        if (value.IsEmpty)
+        {
+            if (TombstoneKey(key, out _, out _)) return;
+            var error = new ParseResult(ParseError.InvalidField, "key",
+                "a hotlist tombstone needs the key hotlist_id/plate");
+            _engine.DeadLetter(error, key, source);
+            return;
+        }
+        ParseResult parsed = _engine.Parser.ParseHotlist(value, out _);
+        if (!parsed.IsOk) _engine.DeadLetter(parsed, value, source);
+    }
+
+    /// <summary>Checks a record, then applies it (a single process, as in <c>replay</c>).</summary>
+    public void ApplyAndCheck(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
+    {
+        Check(key, value, source);
+        Apply(key, value);
+    }
+
+    /// <summary>
+    /// Hotlist alerts (SPEC §3): a read matching an entry in force alerts the entry's owner only if the policy allows
+    /// <c>alert</c> for the entry's purpose. One audit record per (read, entry), allow or deny.
+    /// </summary>
+    internal void Alert(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, in EventSource source,
+        long now)
+    {
+        if (!_byPlate.TryGetValue(read.Plate, out List<HotlistRow>? rows)) return;
+        CompiledPolicy policy = _engine.Policy;
+        for (int i = rows.Count - 1; i >= 0; i--)
+        {
+            HotlistRow row = rows[i];
+            if (row.ExpiresAtMs <= now)
+            {
+                rows.RemoveAt(i);
+                Count--;
+                continue;
+            }
+            Decision d = policy.Decide(read.Owner, row.Owner, Access.Alert, row.Purpose,
+                documented: row.CaseNumber is not null, now);
+            _engine.Stats.Count(d.Code);
+            ReadOnlySpan<byte> id = _engine.Records.Alert(source, d, now, policy, read.Owner, row, readId, read.Plate);
+            if (!d.Allowed) continue;
+            _engine.Stats.Alerts++;
+            _engine.Outputs.Alert(id, row.HotlistId, policy.Agencies.IdOf(row.Owner), payload);
+        }
+        if (rows.Count == 0) _byPlate.Remove(read.Plate);
+    }
+
+    /// <summary>A tombstone's key <c>hotlist_id/plate</c>: the plate, and where the id ends.</summary>
+    private static bool TombstoneKey(ReadOnlySpan<byte> key, out ulong plate, out int slash)
+    {
+        slash = key.LastIndexOf((byte)'/');
+        plate = 0;
+        return slash > 0 && Text.Plate.TryPack(key[(slash + 1)..], out plate);
+    }
+
+    private void Remove(ulong plate, ReadOnlySpan<byte> hotlistId)
+    {
+        if (!_byPlate.TryGetValue(plate, out List<HotlistRow>? rows)) return;
+        for (int i = rows.Count - 1; i >= 0; i--)
+        {
+            if (rows[i].HotlistId.AsSpan().SequenceEqual(hotlistId)) { rows.RemoveAt(i); Count--; }
+        }
+        if (rows.Count == 0) _byPlate.Remove(plate);
+    }
+}
+
+/// <summary>A hotlist entry in force: whose it is, for what purpose, and until when.</summary>
+internal sealed class HotlistRow
+{
+    public required byte[] HotlistId { get; init; }
+    public required int Owner { get; init; }
+    public required Purpose Purpose { get; init; }
+    public byte[]? CaseNumber { get; init; }
+    public required long ExpiresAtMs { get; init; }
+}
