@@ -70,11 +70,11 @@ public sealed class WorkerMetrics
             description: "Transactions committed (exactly-once) or offset commits (at-least-once)");
         meter.CreateObservableCounter("streamguard.transaction.aborts", () => _worker.Aborts,
             description: "Transactions aborted");
-        meter.CreateObservableGauge("streamguard.store.reads", () => (long)(_worker.Engine?.Store.Count ?? 0),
+        meter.CreateObservableGauge("streamguard.store.reads", () => (long)(_worker.Engine?.StoredReadCount ?? 0),
             description: "Reads held in the in-memory store (inside retention or held)");
-        meter.CreateObservableGauge("streamguard.hotlist.entries", () => (long)(_worker.Engine?.HotlistCount ?? 0),
+        meter.CreateObservableGauge("streamguard.hotlist.entries", () => (long)(_worker.Engine?.Hotlists.Count ?? 0),
             description: "Hotlist entries loaded");
-        meter.CreateObservableGauge("streamguard.holds", () => (long)(_worker.Engine?.HoldCount ?? 0),
+        meter.CreateObservableGauge("streamguard.holds", () => (long)(_worker.Engine?.Holds.Count ?? 0),
             description: "Legal holds in force");
         meter.CreateObservableGauge("streamguard.consumer.lag", LagMeasurements,
             description: "Records not yet consumed, by input partition (last stable offset minus the worker's " +

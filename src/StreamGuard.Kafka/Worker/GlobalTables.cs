@@ -80,7 +80,7 @@ internal sealed class GlobalTables : IDisposable
             }
             tables.Apply(r);
         }
-        WorkerLog.TablesLoaded(log, engine.HotlistCount, engine.HoldCount, partitions.Count);
+        WorkerLog.TablesLoaded(log, engine.Hotlists.Count, engine.Holds.Count, partitions.Count);
         return tables;
     }
 
@@ -110,7 +110,7 @@ internal sealed class GlobalTables : IDisposable
 
     private void Apply(ConsumeResult<byte[]?, byte[]?> r)
     {
-        if (r.Topic == _topics.Holds) _engine.ApplyHold(r.Message.Key, r.Message.Value);
-        else _engine.ApplyHotlist(r.Message.Key, r.Message.Value);
+        if (r.Topic == _topics.Holds) _engine.Holds.Apply(r.Message.Key, r.Message.Value);
+        else _engine.Hotlists.Apply(r.Message.Key, r.Message.Value);
     }
 }

@@ -42,7 +42,7 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             var auditPartition = new TopicPartition(t.Audit, AuditChainReader.PartitionOf(n, auditPartitions));
             if (AuditChainReader.FindHead(config, auditPartition, AuditChainReader.ChainName(n), s_timeout) is { } head)
             {
-                engine.Audit.ResumeChain(n, head.Seq, head.Hash);
+                engine.ResumeChain(n, head.Seq, head.Hash);
                 headAt[n] = head.AtMs;
             }
         }
@@ -62,8 +62,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
                 long head = headAt.TryGetValue(n, out long h) ? h : long.MinValue;
                 // Back to the longest window before the chain's last record (what expired since must still be purged),
                 // and to the earliest hold's start (held reads outlive their window).
-                long from = Math.Min(now, head == long.MinValue ? now : head) - engine.Policy.LongestRetentionMs;
-                if (engine.EarliestHeldMs is long held) from = Math.Min(from, held);
+                long from = Math.Min(now, head == long.MinValue ? now : head) - engine.LongestRetentionMs;
+                if (engine.Holds.EarliestHeldMs is long held) from = Math.Min(from, held);
                 part = new ReadBackPart(n, c.Offset.Value, from, (key, value, timestamp) =>
                 {
                     if (input && !topology.DecidedWhereItArrived(key, value, n)) return false;
@@ -76,7 +76,7 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             {
                 bool input = c.Topic == t.Queries;
                 // issued_at may lead the record's time by up to the skew: read back twice the skew.
-                part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.Policy.MaxClockSkewMs, (key, value, _) =>
+                part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.MaxClockSkewMs, (key, value, _) =>
                 {
                     if ((input && !topology.DecidedWhereItArrived(key, value, n))
                         || !engine.RestoreQueryId(value)) return false;

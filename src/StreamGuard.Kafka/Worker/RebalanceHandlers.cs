@@ -71,7 +71,7 @@ internal sealed class RebalanceHandlers(WorkerOptions options, StreamGuardEngine
         foreach (TopicPartitionOffset p in partitions)
         {
             committer.Forget(p.TopicPartition);
-            if (p.Topic == options.Topics.Reads) engine.ForgetPartition(p.Partition.Value);
+            if (p.Topic == options.Topics.Reads) engine.DropSourcePartition(p.Partition.Value);
         }
     }
 }

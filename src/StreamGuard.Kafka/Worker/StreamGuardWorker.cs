@@ -290,8 +290,8 @@ public sealed class StreamGuardWorker
                 break;
             case InputTopics.RepartitionReads: engine.ProcessRead(value, OriginOf(r, source)); break;
             case InputTopics.RepartitionQueries: engine.ProcessQuery(value, OriginOf(r, source)); break;
-            case InputTopics.Holds: engine.AuditHoldRecord(key, value, source); break;
-            default: engine.CheckHotlist(key, value, source); break;
+            case InputTopics.Holds: engine.Holds.Audit(key, value, source); break;
+            default: engine.Hotlists.Check(key, value, source); break;
         }
         return true;
     }
