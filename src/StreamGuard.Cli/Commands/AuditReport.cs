@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using StreamGuard.Audit;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Policy;
 using StreamGuard.Text;

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using Confluent.Kafka;
 using HdrHistogram;
+using StreamGuard.Audit;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Engine;
 using StreamGuard.Generation;

@@ -194,7 +194,7 @@ public sealed class CliTests : IDisposable
     public void ChangingAnyByteOfAnyAuditRecordIsDetected()
     {
         string[] lines = File.ReadAllLines(ReplayAudit(out _));
-        Assert.Null(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines).Error);
+        Assert.Null(StreamGuard.Audit.AuditVerifier.Verify(lines).Error);
         int tampered = 0;
         for (int i = 0; i < lines.Length; i++)
         {
@@ -206,16 +206,16 @@ public sealed class CliTests : IDisposable
                 string[] copy = (string[])lines.Clone();
                 copy[i] = Encoding.UTF8.GetString(changed);
                 if (copy[i] == lines[i]) continue;
-                var result = StreamGuard.Cli.Commands.AuditVerifier.Verify(copy);
+                var result = StreamGuard.Audit.AuditVerifier.Verify(copy);
                 Assert.True(result.Error is not null, $"record {i + 1}, byte {b}: a change went undetected");
                 Assert.True(result.Line <= i + 1, $"record {i + 1}, byte {b}: reported at line {result.Line}");
                 tampered++;
             }
         }
         // Deleting, duplicating or swapping records is detected too.
-        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines.Where((_, k) => k != lines.Length / 2)).Error);
-        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines.Append(lines[^1])).Error);
-        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines.Take(3).Append(lines[4]).Append(lines[3]).Concat(lines.Skip(5))).Error);
+        Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines.Where((_, k) => k != lines.Length / 2)).Error);
+        Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines.Append(lines[^1])).Error);
+        Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines.Take(3).Append(lines[4]).Append(lines[3]).Concat(lines.Skip(5))).Error);
         Assert.True(tampered > 10_000, $"{tampered} tampered copies checked");
     }
 

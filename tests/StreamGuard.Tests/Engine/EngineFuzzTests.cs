@@ -36,7 +36,7 @@ public sealed class EngineFuzzTests
             Assert.True(dead ^ audited, $"event {i} left {(dead ? "both a dead letter and an audit record" : "no trace")}: {Encoding.UTF8.GetString(line)}");
             if (query && audited) Assert.Equal(resultsBefore + 1, sink.Results.Count); // every accepted query is answered
         }
-        Assert.Null(StreamGuard.Cli.Commands.AuditVerifier.Verify(sink.AuditRecords).Error);
+        Assert.Null(StreamGuard.Audit.AuditVerifier.Verify(sink.AuditRecords).Error);
         Assert.All(sink.AuditRecords, r => Assert.DoesNotContain("\"plate\"", r, StringComparison.Ordinal));
     }
 

@@ -250,7 +250,7 @@ public sealed class EngineTests : IDisposable
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0));
         Query(TestPolicy.Query("q2", "us-ice-ero", "7ABC123", s_t0));
-        Assert.Null(StreamGuard.Cli.Commands.AuditVerifier.Verify(_sink.AuditRecords).Error);
+        Assert.Null(StreamGuard.Audit.AuditVerifier.Verify(_sink.AuditRecords).Error);
 
         var random = new Random(42);
         for (int i = 0; i < 200; i++)
@@ -263,7 +263,7 @@ public sealed class EngineTests : IDisposable
             if (bytes[at] == replacement) replacement = (byte)(replacement == 'a' ? 'b' : 'a');
             bytes[at] = replacement;
             lines[line] = Encoding.UTF8.GetString(bytes);
-            Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify(lines).Error);
+            Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines).Error);
         }
     }
 
@@ -274,7 +274,7 @@ public sealed class EngineTests : IDisposable
         Read("r2", "ca-lapd", "7ABC124", s_t0);
         Read("r3", "ca-lapd", "7ABC125", s_t0);
         var lines = _sink.AuditRecords; // policy_load, r1, r2, r3
-        Assert.Contains("expected seq 2", StreamGuard.Cli.Commands.AuditVerifier.Verify([lines[0], lines[2]]).Error, StringComparison.Ordinal);
-        Assert.NotNull(StreamGuard.Cli.Commands.AuditVerifier.Verify([lines[1], lines[0], lines[2]]).Error);
+        Assert.Contains("expected seq 2", StreamGuard.Audit.AuditVerifier.Verify([lines[0], lines[2]]).Error, StringComparison.Ordinal);
+        Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify([lines[1], lines[0], lines[2]]).Error);
     }
 }

@@ -96,7 +96,7 @@ public sealed class WorkerIntegrationTests
         Assert.All(audit, r => Assert.DoesNotContain("7ABC123", r.Message.Value, StringComparison.Ordinal));
         foreach (var chain in audit.GroupBy(r => r.Message.Key))
         {
-            Assert.Null(StreamGuard.Cli.Commands.AuditVerifier.Verify(chain.OrderBy(r => r.Offset.Value).Select(r => r.Message.Value)).Error);
+            Assert.Null(StreamGuard.Audit.AuditVerifier.Verify(chain.OrderBy(r => r.Offset.Value).Select(r => r.Message.Value)).Error);
         }
         var records = audit.Select(r => Json(r.Message.Value)).ToDictionary(r => r.GetProperty("id").GetString()!);
         JsonElement federal = records[results["q-federal"].GetProperty("decision_id").GetString()!];

@@ -160,7 +160,7 @@ public sealed class InteropTests
         Assert.Equal(scenario.Queries.Select(q => q.QueryId).Order(StringComparer.Ordinal), results.Order(StringComparer.Ordinal));
         foreach (var chain in kafkaJs.Where(r => r.Topic == cluster.Topics.Audit).GroupBy(r => r.Key))
         {
-            var verdict = StreamGuard.Cli.Commands.AuditVerifier.Verify(chain.OrderBy(r => r.Offset).Select(r => r.Value!));
+            var verdict = StreamGuard.Audit.AuditVerifier.Verify(chain.OrderBy(r => r.Offset).Select(r => r.Value!));
             Assert.True(verdict.Error is null, $"chain {chain.Key} as KafkaJS read it: {verdict.Error}");
         }
     }
