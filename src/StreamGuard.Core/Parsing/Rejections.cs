@@ -44,7 +44,7 @@ internal static class Rejections
         new(ParseError.InvalidPlate, "plate", "must be 1-10 letters or digits after normalisation");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static ParseResult UnknownPurpose() => new(ParseError.InvalidField, "purpose", "not a purpose of SPEC §2");
+    public static ParseResult UnknownPurpose() => new(ParseError.InvalidField, "purpose", "not a known purpose");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static ParseResult UnknownAgency(string field) =>
