@@ -8,30 +8,38 @@ namespace StreamGuard.Parsing;
 /// one order for every type: a repeated member, then missing required members, then the first member of the wrong
 /// type, then each value in member order. The first failure is the event's rejection.
 /// </summary>
+/// <remarks>
+/// A member's slot <c>(int)ReadMember.X</c> and bit <c>1u &lt;&lt; (int)ReadMember.X</c> are C# constants, not
+/// accessor calls: each call the JIT inlines here spends the budget that also inlines the agency and camera
+/// lookups' hash.
+/// </remarks>
 public sealed partial class EventParser
 {
     internal ParseResult ValidateRead(ref EventMembers m, out PlateRead read)
     {
         read = default;
+        Utf8Range readId = m.Str[(int)ReadMember.ReadId], camera = m.Str[(int)ReadMember.CameraId];
+        Utf8Range agency = m.Str[(int)ReadMember.AgencyId], plate = m.Str[(int)ReadMember.Plate];
+        Utf8Range observed = m.Str[(int)ReadMember.ObservedAt], plateState = m.Str[(int)ReadMember.PlateState];
+        double confidence = m.Num[(int)ReadMember.Confidence], lat = m.Num[(int)ReadMember.Lat];
+        double lon = m.Num[(int)ReadMember.Lon];
+        uint seen = m.Seen;
         ParseResult first = m.First;
         // A repeated member, even null once, is not "missing".
         if (ReferenceEquals(first.Reason, Rejections.DuplicateMember)) return first;
 
-        if (!m.Has(ReadMember.ReadId)) return Rejections.Missing("read_id");
-        if (!m.Has(ReadMember.AgencyId)) return Rejections.Missing("agency_id");
-        if (!m.Has(ReadMember.Plate)) return Rejections.Missing("plate");
-        if (!m.Has(ReadMember.ObservedAt)) return Rejections.Missing("observed_at");
+        if ((seen & 1u << (int)ReadMember.ReadId) == 0) return Rejections.Missing("read_id");
+        if ((seen & 1u << (int)ReadMember.AgencyId) == 0) return Rejections.Missing("agency_id");
+        if ((seen & 1u << (int)ReadMember.Plate) == 0) return Rejections.Missing("plate");
+        if ((seen & 1u << (int)ReadMember.ObservedAt) == 0) return Rejections.Missing("observed_at");
         if (!first.IsOk) return first;
-        Utf8Range readId = m.Range(ReadMember.ReadId), camera = m.Range(ReadMember.CameraId);
-        double confidence = m.Number(ReadMember.Confidence), lat = m.Number(ReadMember.Lat);
-        double lon = m.Number(ReadMember.Lon);
         // Characters never outnumber bytes: only an id over 64 bytes needs counting.
         if (readId.Length == 0 || (readId.Length > 64 && CharacterCount(Text(readId)) > 64))
         {
             return Rejections.Invalid("read_id", "must be 1-64 characters");
         }
-        if (!Plate.TryPack(Text(m.Range(ReadMember.Plate)), out ulong packed)) return Rejections.BadPlate();
-        if (!Rfc3339.TryParse(Text(m.Range(ReadMember.ObservedAt)), ref _observedDay, out long observedMs))
+        if (!Plate.TryPack(Text(plate), out ulong packed)) return Rejections.BadPlate();
+        if (!Rfc3339.TryParse(Text(observed), ref _observedDay, out long observedMs))
         {
             return Rejections.BadTimestamp("observed_at");
         }
@@ -44,7 +52,7 @@ public sealed partial class EventParser
         {
             return Rejections.Invalid("lon", "must be in [-180,180]");
         }
-        int owner = _agencies.Find(Text(m.Range(ReadMember.AgencyId)));
+        int owner = _agencies.Find(Text(agency));
         if (owner < 0) return Rejections.UnknownAgency("agency_id");
         if (camera.Length > MaxCameraIdBytes) return Rejections.Invalid("camera_id", "longer than 128 bytes");
         // A full interner never rejects a read: the camera is simply not interned (-1).
@@ -54,7 +62,7 @@ public sealed partial class EventParser
         read = new PlateRead
         {
             ReadId = readId, Camera = cameraId, Owner = owner, Plate = packed, ObservedAtMs = observedMs,
-            PlateState = m.Range(ReadMember.PlateState), Confidence = confidence, Lat = lat, Lon = lon,
+            PlateState = plateState, Confidence = confidence, Lat = lat, Lon = lon,
         };
         return ParseResult.Ok;
     }
@@ -62,21 +70,24 @@ public sealed partial class EventParser
     internal ParseResult ValidateQuery(ref EventMembers m, out Query query)
     {
         query = default;
+        Utf8Range queryId = m.Str[(int)QueryMember.QueryId], requester = m.Str[(int)QueryMember.Requester];
+        Utf8Range user = m.Str[(int)QueryMember.User], purpose = m.Str[(int)QueryMember.Purpose];
+        Utf8Range caseNumber = m.Str[(int)QueryMember.CaseNumber], reason = m.Str[(int)QueryMember.Reason];
+        Utf8Range plate = m.Str[(int)QueryMember.Plate], from = m.Str[(int)QueryMember.From];
+        Utf8Range to = m.Str[(int)QueryMember.To], issued = m.Str[(int)QueryMember.IssuedAt];
+        Utf8Range signature = m.Str[(int)QueryMember.Signature];
+        uint seen = m.Seen;
         ParseResult first = m.First;
         // A repeated member, even null once, is not "missing".
         if (ReferenceEquals(first.Reason, Rejections.DuplicateMember)) return first;
 
-        if (!m.Has(QueryMember.QueryId)) return Rejections.Missing("query_id");
-        if (!m.Has(QueryMember.Requester)) return Rejections.Missing("requester");
-        if (!m.Has(QueryMember.User)) return Rejections.Missing("user");
-        if (!m.Has(QueryMember.Purpose)) return Rejections.Missing("purpose");
-        if (!m.Has(QueryMember.Plate)) return Rejections.Missing("plate");
-        if (!m.Has(QueryMember.IssuedAt)) return Rejections.Missing("issued_at");
+        if ((seen & 1u << (int)QueryMember.QueryId) == 0) return Rejections.Missing("query_id");
+        if ((seen & 1u << (int)QueryMember.Requester) == 0) return Rejections.Missing("requester");
+        if ((seen & 1u << (int)QueryMember.User) == 0) return Rejections.Missing("user");
+        if ((seen & 1u << (int)QueryMember.Purpose) == 0) return Rejections.Missing("purpose");
+        if ((seen & 1u << (int)QueryMember.Plate) == 0) return Rejections.Missing("plate");
+        if ((seen & 1u << (int)QueryMember.IssuedAt) == 0) return Rejections.Missing("issued_at");
         if (!first.IsOk) return first;
-        Utf8Range queryId = m.Range(QueryMember.QueryId), user = m.Range(QueryMember.User);
-        Utf8Range purpose = m.Range(QueryMember.Purpose), plate = m.Range(QueryMember.Plate);
-        Utf8Range from = m.Range(QueryMember.From), to = m.Range(QueryMember.To);
-        Utf8Range issued = m.Range(QueryMember.IssuedAt);
         if (queryId.Length == 0 || CharacterCount(Text(queryId)) > 128)
         {
             return Rejections.Invalid("query_id", "must be 1-128 characters");
@@ -89,21 +100,22 @@ public sealed partial class EventParser
             return Rejections.BadTimestamp("issued_at");
         }
         long fromMs = long.MinValue, toMs = long.MaxValue;
-        if (m.Has(QueryMember.From) && !Rfc3339.TryParse(Text(from), out fromMs))
+        if ((seen & 1u << (int)QueryMember.From) != 0 && !Rfc3339.TryParse(Text(from), out fromMs))
         {
             return Rejections.BadTimestamp("from");
         }
-        if (m.Has(QueryMember.To) && !Rfc3339.TryParse(Text(to), out toMs)) return Rejections.BadTimestamp("to");
+        if ((seen & 1u << (int)QueryMember.To) != 0 && !Rfc3339.TryParse(Text(to), out toMs))
+        {
+            return Rejections.BadTimestamp("to");
+        }
         if (fromMs > toMs) return Rejections.Invalid("from", "is after 'to'");
-        Utf8Range requester = m.Range(QueryMember.Requester);
 
         query = new Query
         {
             QueryId = queryId, Requester = _agencies.Find(Text(requester)), RequesterText = requester, User = user,
-            Purpose = p, PurposeText = purpose, CaseNumber = m.Range(QueryMember.CaseNumber),
-            Reason = m.Range(QueryMember.Reason), Plate = packed, PlateText = plate, FromMs = fromMs, ToMs = toMs,
-            FromText = from, ToText = to, IssuedAtMs = issuedMs, IssuedAtText = issued,
-            Signature = m.Range(QueryMember.Signature),
+            Purpose = p, PurposeText = purpose, CaseNumber = caseNumber, Reason = reason, Plate = packed,
+            PlateText = plate, FromMs = fromMs, ToMs = toMs, FromText = from, ToText = to, IssuedAtMs = issuedMs,
+            IssuedAtText = issued, Signature = signature,
         };
         return ParseResult.Ok;
     }
@@ -111,34 +123,37 @@ public sealed partial class EventParser
     internal ParseResult ValidateHotlist(ref EventMembers m, out HotlistEntry entry)
     {
         entry = default;
+        Utf8Range hotlistId = m.Str[(int)HotlistMember.HotlistId], owner = m.Str[(int)HotlistMember.Owner];
+        Utf8Range plate = m.Str[(int)HotlistMember.Plate], purpose = m.Str[(int)HotlistMember.Purpose];
+        Utf8Range caseNumber = m.Str[(int)HotlistMember.CaseNumber], expires = m.Str[(int)HotlistMember.ExpiresAt];
+        uint seen = m.Seen;
         ParseResult first = m.First;
         // A repeated member, even null once, is not "missing".
         if (ReferenceEquals(first.Reason, Rejections.DuplicateMember)) return first;
 
-        if (!m.Has(HotlistMember.HotlistId)) return Rejections.Missing("hotlist_id");
-        if (!m.Has(HotlistMember.Owner)) return Rejections.Missing("owner");
-        if (!m.Has(HotlistMember.Plate)) return Rejections.Missing("plate");
-        if (!m.Has(HotlistMember.Purpose)) return Rejections.Missing("purpose");
+        if ((seen & 1u << (int)HotlistMember.HotlistId) == 0) return Rejections.Missing("hotlist_id");
+        if ((seen & 1u << (int)HotlistMember.Owner) == 0) return Rejections.Missing("owner");
+        if ((seen & 1u << (int)HotlistMember.Plate) == 0) return Rejections.Missing("plate");
+        if ((seen & 1u << (int)HotlistMember.Purpose) == 0) return Rejections.Missing("purpose");
         if (!first.IsOk) return first;
-        Utf8Range hotlistId = m.Range(HotlistMember.HotlistId);
         if (hotlistId.Length == 0 || CharacterCount(Text(hotlistId)) > 128)
         {
             return Rejections.Invalid("hotlist_id", "must be 1-128 characters");
         }
-        if (!Plate.TryPack(Text(m.Range(HotlistMember.Plate)), out ulong packed)) return Rejections.BadPlate();
-        if (!Purposes.TryParse(Text(m.Range(HotlistMember.Purpose)), out Purpose p)) return Rejections.UnknownPurpose();
+        if (!Plate.TryPack(Text(plate), out ulong packed)) return Rejections.BadPlate();
+        if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Rejections.UnknownPurpose();
         long expiresMs = long.MaxValue;
-        if (m.Has(HotlistMember.ExpiresAt) && !Rfc3339.TryParse(Text(m.Range(HotlistMember.ExpiresAt)), out expiresMs))
+        if ((seen & 1u << (int)HotlistMember.ExpiresAt) != 0 && !Rfc3339.TryParse(Text(expires), out expiresMs))
         {
             return Rejections.BadTimestamp("expires_at");
         }
-        int ownerId = _agencies.Find(Text(m.Range(HotlistMember.Owner)));
+        int ownerId = _agencies.Find(Text(owner));
         if (ownerId < 0) return Rejections.UnknownAgency("owner");
 
         entry = new HotlistEntry
         {
-            HotlistId = hotlistId, Owner = ownerId, Plate = packed, Purpose = p,
-            CaseNumber = m.Range(HotlistMember.CaseNumber), ExpiresAtMs = expiresMs,
+            HotlistId = hotlistId, Owner = ownerId, Plate = packed, Purpose = p, CaseNumber = caseNumber,
+            ExpiresAtMs = expiresMs,
         };
         return ParseResult.Ok;
     }
@@ -146,52 +161,53 @@ public sealed partial class EventParser
     internal ParseResult ValidateHold(ref EventMembers m, out Hold hold)
     {
         hold = default;
+        Utf8Range holdId = m.Str[(int)HoldMember.HoldId], agency = m.Str[(int)HoldMember.Agency];
+        Utf8Range plate = m.Str[(int)HoldMember.Plate], from = m.Str[(int)HoldMember.From];
+        Utf8Range to = m.Str[(int)HoldMember.To], kind = m.Str[(int)HoldMember.Kind];
+        Utf8Range caseNumber = m.Str[(int)HoldMember.CaseNumber], until = m.Str[(int)HoldMember.Until];
+        uint seen = m.Seen;
         ParseResult first = m.First;
         // A repeated member, even null once, is not "missing".
         if (ReferenceEquals(first.Reason, Rejections.DuplicateMember)) return first;
 
-        if (!m.Has(HoldMember.HoldId)) return Rejections.Missing("hold_id");
-        if (!m.Has(HoldMember.Agency)) return Rejections.Missing("agency");
-        if (!m.Has(HoldMember.Kind)) return Rejections.Missing("kind");
-        if (!m.Has(HoldMember.Until)) return Rejections.Missing("until");
+        if ((seen & 1u << (int)HoldMember.HoldId) == 0) return Rejections.Missing("hold_id");
+        if ((seen & 1u << (int)HoldMember.Agency) == 0) return Rejections.Missing("agency");
+        if ((seen & 1u << (int)HoldMember.Kind) == 0) return Rejections.Missing("kind");
+        if ((seen & 1u << (int)HoldMember.Until) == 0) return Rejections.Missing("until");
         if (!first.IsOk) return first;
-        Utf8Range holdId = m.Range(HoldMember.HoldId);
         if (holdId.Length == 0 || CharacterCount(Text(holdId)) > 128)
         {
             return Rejections.Invalid("hold_id", "must be 1-128 characters");
         }
         ulong packed = 0;
-        if (m.Has(HoldMember.Plate) && !Plate.TryPack(Text(m.Range(HoldMember.Plate)), out packed))
+        if ((seen & 1u << (int)HoldMember.Plate) != 0 && !Plate.TryPack(Text(plate), out packed))
         {
             return Rejections.BadPlate();
         }
         HoldKind holdKind;
-        ReadOnlySpan<byte> k = Text(m.Range(HoldMember.Kind));
+        ReadOnlySpan<byte> k = Text(kind);
         if (k.SequenceEqual("investigation"u8)) holdKind = HoldKind.Investigation;
         else if (k.SequenceEqual("preservation"u8)) holdKind = HoldKind.Preservation;
         else if (k.SequenceEqual("warrant"u8)) holdKind = HoldKind.Warrant;
         else return Rejections.Invalid("kind", "must be investigation, preservation or warrant");
         long fromMs = long.MinValue, toMs = long.MaxValue;
-        if (m.Has(HoldMember.From) && !Rfc3339.TryParse(Text(m.Range(HoldMember.From)), out fromMs))
+        if ((seen & 1u << (int)HoldMember.From) != 0 && !Rfc3339.TryParse(Text(from), out fromMs))
         {
             return Rejections.BadTimestamp("from");
         }
-        if (m.Has(HoldMember.To) && !Rfc3339.TryParse(Text(m.Range(HoldMember.To)), out toMs))
+        if ((seen & 1u << (int)HoldMember.To) != 0 && !Rfc3339.TryParse(Text(to), out toMs))
         {
             return Rejections.BadTimestamp("to");
         }
         if (fromMs > toMs) return Rejections.Invalid("from", "is after 'to'");
-        if (!Rfc3339.TryParse(Text(m.Range(HoldMember.Until)), out long untilMs))
-        {
-            return Rejections.BadTimestamp("until");
-        }
-        int agencyId = _agencies.Find(Text(m.Range(HoldMember.Agency)));
+        if (!Rfc3339.TryParse(Text(until), out long untilMs)) return Rejections.BadTimestamp("until");
+        int agencyId = _agencies.Find(Text(agency));
         if (agencyId < 0) return Rejections.UnknownAgency("agency");
 
         hold = new Hold
         {
             HoldId = holdId, Agency = agencyId, Plate = packed, FromMs = fromMs, ToMs = toMs, Kind = holdKind,
-            CaseNumber = m.Range(HoldMember.CaseNumber), UntilMs = untilMs,
+            CaseNumber = caseNumber, UntilMs = untilMs,
         };
         return ParseResult.Ok;
     }

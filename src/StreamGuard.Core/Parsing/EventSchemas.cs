@@ -12,7 +12,7 @@ internal interface IEventSchema<T>
     static abstract MemberNames Names { get; }
     static abstract string[] Fields { get; }
 
-    /// <summary>The number members, as a mask of <see cref="EventMembers.Bit{TMember}"/>.</summary>
+    /// <summary>The number members, as a mask of their bits (see <see cref="EventMembers"/>).</summary>
     static abstract uint Numbers { get; }
 
     /// <summary>0-3: which of the parser's member-order caches this type's events use.</summary>

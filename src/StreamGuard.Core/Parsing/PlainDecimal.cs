@@ -14,8 +14,7 @@ internal static class PlainDecimal
     /// <summary>Longest mantissa read: up to 15 digits an integer and a power of ten are exact doubles.</summary>
     private const int MaxDigits = 15;
 
-    // A static array, not a ReadOnlySpan<double> property: a collection expression of doubles allocates per call.
-    private static readonly double[] s_powersOf10 =
+    private static ReadOnlySpan<double> PowersOf10 =>
         [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
     /// <summary>
@@ -55,7 +54,7 @@ internal static class PlainDecimal
         // Past 15 digits the mantissa may have lost digits (or wrapped).
         if (digits > MaxDigits) return false;
         if ((uint)i < (uint)n && (Unsafe.Add(ref p, i) | 0x20) == 'e') return false;
-        value = fraction > 0 ? mantissa / s_powersOf10[fraction] : mantissa;
+        value = fraction > 0 ? mantissa / PowersOf10[fraction] : mantissa;
         if (negative) value = -value;
         position = i;
         return true;

@@ -383,7 +383,8 @@ public sealed class EventScannerTests
     [Fact]
     public void LongEventsGoToTheReader()
     {
-        string read = PlainRead.Replace("\"vehicle\"", "\"notes\":\"" + new string('n', EventScanner.MaxBytes) + "\",\"vehicle\"");
+        string notes = "\"notes\":\"" + new string('n', EventScanner.MaxBytes) + "\",";
+        string read = PlainRead.Replace("\"vehicle\"", notes + "\"vehicle\"");
         byte[] input = Encoding.UTF8.GetBytes(read);
         (ParseResult result, _) = Parse(_parser, 0, input);
         Assert.True(result.IsOk, result.Detail);

@@ -27,7 +27,7 @@ public sealed class EventSchemaTests
     public void OnlyConfidenceLatAndLonAreNumbers()
     {
         Assert.Equal(
-            EventMembers.Bit(ReadMember.Confidence) | EventMembers.Bit(ReadMember.Lat) | EventMembers.Bit(ReadMember.Lon),
+            1u << (int)ReadMember.Confidence | 1u << (int)ReadMember.Lat | 1u << (int)ReadMember.Lon,
             ReadSchema.Numbers);
         Assert.Equal(0u, QuerySchema.Numbers);
         Assert.Equal(0u, HotlistSchema.Numbers);

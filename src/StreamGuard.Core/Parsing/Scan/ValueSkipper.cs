@@ -48,6 +48,7 @@ internal static class ValueSkipper
     /// <summary>
     /// One value of any type at <paramref name="position"/>, its syntax checked: the position after it, or -1.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // its locals' addresses are taken: kept out of the scanner's frame
     public static int SkipValue(ReadOnlySpan<byte> s, ReadOnlySpan<ulong> quotes, int position)
     {
         int i = position;
