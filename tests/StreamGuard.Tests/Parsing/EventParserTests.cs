@@ -510,6 +510,15 @@ public sealed class EventParserTests
         AssertRejected(_parser.ParseHotlist(Encoding.UTF8.GetBytes(json), out _), ParseError.InvalidField, field, json);
     }
 
+    [Fact]
+    public void AnUnknownPurposeIsRejectedWithAPersistedDetailThatQuotesNoSpecSection()
+    {
+        byte[] query = Encoding.UTF8.GetBytes(Json(With(QueryMembers, "purpose", "\"shopping\"")));
+        byte[] hotlist = Encoding.UTF8.GetBytes(Json(With(HotlistMembers, "purpose", "\"shopping\"")));
+        Assert.Equal("purpose: not a known purpose", _parser.ParseQuery(query, out _).Detail);
+        Assert.Equal("purpose: not a known purpose", _parser.ParseHotlist(hotlist, out _).Detail);
+    }
+
     [Theory]
     [InlineData("hold_id", "\"\"", "hold_id")]
     [InlineData("kind", "\"forever\"", "kind")]

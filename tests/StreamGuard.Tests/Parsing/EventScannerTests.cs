@@ -1,6 +1,7 @@
 using System.Text;
 using StreamGuard.Events;
 using StreamGuard.Parsing;
+using StreamGuard.Parsing.Scan;
 using StreamGuard.Fuzzing;
 using static StreamGuard.Tests.Support.SampleEvents;
 
@@ -339,9 +340,9 @@ public sealed class EventScannerTests
     }
 
     [Theory]
-    [InlineData(EventParser.MaxScanBytes - 1, true)]
-    [InlineData(EventParser.MaxScanBytes, true)]
-    [InlineData(EventParser.MaxScanBytes + 1, false)]
+    [InlineData(EventScanner.MaxBytes - 1, true)]
+    [InlineData(EventScanner.MaxBytes, true)]
+    [InlineData(EventScanner.MaxBytes + 1, false)]
     public void TheScannerTakesEventsUpToItsSize(int size, bool scanned)
     {
         string padded = PlainRead.Replace("{\"read_id\"", "{\"pad\":\"\",\"read_id\"", StringComparison.Ordinal);
@@ -371,7 +372,7 @@ public sealed class EventScannerTests
     public void MemberNamesAlikeInLengthAndEndsAreStillFound()
     {
         // No multiplier separates names with the same length, first and last byte: the table falls back to comparing.
-        var names = new EventParser.MemberNames(["axb", "ayb", "plate"]);
+        var names = new MemberNames(["axb", "ayb", "plate"]);
         Assert.Equal(0, names.Find("axb"u8));
         Assert.Equal(1, names.Find("ayb"u8));
         Assert.Equal(2, names.Find("plate"u8));
@@ -382,7 +383,8 @@ public sealed class EventScannerTests
     [Fact]
     public void LongEventsGoToTheReader()
     {
-        string read = PlainRead.Replace("\"vehicle\"", "\"notes\":\"" + new string('n', EventParser.MaxScanBytes) + "\",\"vehicle\"");
+        string notes = "\"notes\":\"" + new string('n', EventScanner.MaxBytes) + "\",";
+        string read = PlainRead.Replace("\"vehicle\"", notes + "\"vehicle\"");
         byte[] input = Encoding.UTF8.GetBytes(read);
         (ParseResult result, _) = Parse(_parser, 0, input);
         Assert.True(result.IsOk, result.Detail);
