@@ -119,7 +119,11 @@ internal static class PolicyCommand
         string ownerId = args.Require(s_owner), recipientId = args.Require(s_recipient);
         Access access = args.Choice(s_access);
         string purposeText = args.Require(s_purpose);
-        if (!Purposes.TryParse(Encoding.UTF8.GetBytes(purposeText), out Purpose purpose)) throw new UsageException($"--purpose: '{purposeText}' is not a purpose of SPEC §2");
+        if (!Purposes.TryParse(Encoding.UTF8.GetBytes(purposeText), out Purpose purpose))
+        {
+            string known = string.Join(", ", Enumerable.Range(0, Purposes.Count).Select(i => Purposes.Name((Purpose)i)));
+            throw new UsageException($"--purpose: '{purposeText}' is not a known purpose ({known})");
+        }
         bool documented = args.Choice(s_documented);
         long at = At(args);
         args.RejectUnknown();
