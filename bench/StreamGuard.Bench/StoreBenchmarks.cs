@@ -8,7 +8,7 @@ namespace StreamGuard.Bench;
 /// and one payload array per read in a Dictionary of Lists and a PriorityQueue — the straightforward design) on the
 /// same 100,000 realistic reads (~420 bytes): insert, look up, evict. Reported per read.
 /// </summary>
-public static class StoreBenchData
+internal static class StoreBenchData
 {
     public const int Reads = 100_000;
     public const long Window = 30L * 86_400_000;

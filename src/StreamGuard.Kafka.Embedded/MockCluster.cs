@@ -442,7 +442,7 @@ public sealed partial class MockCluster : IDisposable
 /// <summary>
 /// Kafka protocol request types (ApiKey values) for <see cref="MockCluster.PushRequestErrors"/>.
 /// </summary>
-public static class KafkaApiKey
+internal static class KafkaApiKey
 {
     /// <summary>Produce (0).</summary>
     public const short Produce = 0;

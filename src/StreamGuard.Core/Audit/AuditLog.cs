@@ -20,7 +20,7 @@ namespace StreamGuard.Audit;
 /// Usage per record: <see cref="Begin"/>, write optional members on <see cref="Writer"/>, then <see cref="Complete"/>.
 /// Records are compact UTF-8 JSON; raw plates never appear, only <c>plate_ref</c>, an HMAC under the audit key.
 /// </remarks>
-public sealed class AuditLog
+internal sealed class AuditLog
 {
     private const int HashHexLength = 64;
 

@@ -3,7 +3,7 @@ namespace StreamGuard.Engine;
 /// <summary>
 /// A resident read of a <see cref="ReadStore"/>: valid until the read is removed, or moved by a reschedule.
 /// </summary>
-public readonly record struct StoredRead(int Partition, int Slot);
+internal readonly record struct StoredRead(int Partition, int Slot);
 
 /// <summary>
 /// The read store: plate → reads inside their owner's retention window, one <see cref="PartitionReads"/> per input
@@ -15,7 +15,7 @@ public readonly record struct StoredRead(int Partition, int Slot);
 /// a few thousand chunk arrays to track instead of millions of reads. Per partition, so a revoked partition is
 /// dropped at once and each is rebuilt on its own. Not thread-safe.
 /// </remarks>
-public sealed class ReadStore
+internal sealed class ReadStore
 {
     private PartitionReads?[] _partitions = new PartitionReads?[1];
     private int _peeked = -1;

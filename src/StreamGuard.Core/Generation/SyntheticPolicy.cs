@@ -22,7 +22,7 @@ namespace StreamGuard.Generation;
 /// <para>Agencies, rules and agreements draw from separate generators, so <c>Yaml(n, m + k, seed)</c> is
 /// <c>Yaml(n, m, seed)</c> with k more agreements at the end (handy for a policy change of "k agreements added").</para>
 /// </remarks>
-public static class SyntheticPolicy
+internal static class SyntheticPolicy
 {
     /// <summary>The 50 states with a population weight (millions, 2020 census, rounded).</summary>
     private static readonly (string State, double Population)[] s_states =

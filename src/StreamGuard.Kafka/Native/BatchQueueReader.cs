@@ -5,7 +5,7 @@ using Confluent.Kafka;
 namespace StreamGuard.Kafka;
 
 /// <summary>One record read in place from librdkafka's memory: valid only during the callback.</summary>
-public delegate bool RecordHandler(int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull,
+internal delegate bool RecordHandler(int partition, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool valueIsNull,
     long offset, long timestampMs);
 
 /// <summary>
@@ -21,7 +21,7 @@ public delegate bool RecordHandler(int partition, ReadOnlySpan<byte> key, ReadOn
 /// <see cref="IsSupported"/> false and callers keep per-message <c>Consume</c>). Used for assignment-only readers
 /// (restore), where no rebalance callback can run inside the batch call.</para>
 /// </remarks>
-public static unsafe partial class BatchQueueReader
+internal static unsafe partial class BatchQueueReader
 {
     private const int PartitionEof = -191; // RD_KAFKA_RESP_ERR__PARTITION_EOF
     private static readonly PropertyInfo? s_handle =

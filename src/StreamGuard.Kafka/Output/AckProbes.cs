@@ -21,7 +21,7 @@ namespace StreamGuard.Kafka;
 /// The loop's thread calls <see cref="BeginEvent"/>, <see cref="Produced"/> and <see cref="EndEvent"/>; only the
 /// probes' handlers run elsewhere.
 /// </remarks>
-internal sealed class AckProbes
+public sealed class AckProbes
 {
     private const int RingSize = 1024; // a power of two
 
@@ -120,7 +120,7 @@ internal sealed class AckProbes
     }
 
     /// <summary>One timed event: its consumed timestamp and its outputs not yet acknowledged.</summary>
-    internal sealed class Probe
+    public sealed class Probe
     {
         private readonly SharedLatencyHistogram _latency;
         private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;

@@ -8,7 +8,7 @@ namespace StreamGuard.Kafka;
 /// lives in audit partition N mod (audit partitions). A worker assigned input partition N continues the chain from
 /// there, so a restart or a rebalance never starts a second chain or repeats a sequence number.
 /// </summary>
-public static class AuditChainReader
+internal static class AuditChainReader
 {
     /// <summary>
     /// The (seq, hash, at) of the last record of <paramref name="chain"/> in <paramref name="partition"/>, read with

@@ -8,7 +8,7 @@ namespace StreamGuard.Kafka;
 /// deserializer allocates one for the key and one for the value of every record). Valid until the next
 /// <c>Consume</c> of the consumer it came from; never keep it.
 /// </summary>
-internal sealed class ConsumedBytes
+public sealed class ConsumedBytes
 {
     private byte[] _buffer = new byte[1024];
 
