@@ -11,14 +11,14 @@ namespace StreamGuard.Tests.Integration;
 /// null, not as an empty value. Found by the session-6 review: the span-based forward of 53268cf sent byte[0]. Runs on
 /// the embedded cluster, or on a real broker when STREAMGUARD_KAFKA_BOOTSTRAP is set.
 /// </summary>
-public sealed class ForwardedNullValueTests
+public abstract class ForwardedNullValueTests(ProcessingMode mode)
 {
     [Fact]
     public async Task ANullValueIsForwardedAsNull()
     {
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster();
-        var worker = new StreamGuardWorker(cluster.WorkerOptions(), sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(processing: mode), sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
 
@@ -45,4 +45,10 @@ public sealed class ForwardedNullValueTests
         Assert.Equal(plate, Encoding.UTF8.GetString(r.Message.Key!));
         Assert.Null(r.Message.Value);
     }
+
+    /// <summary>These tests with outputs, audit and offsets committed in one transaction.</summary>
+    public sealed class ExactlyOnce() : ForwardedNullValueTests(ProcessingMode.ExactlyOnce);
+
+    /// <summary>These tests with outputs flushed, then offsets committed.</summary>
+    public sealed class AtLeastOnce() : ForwardedNullValueTests(ProcessingMode.AtLeastOnce);
 }

@@ -56,9 +56,12 @@ internal sealed class KafkaTestCluster : IDisposable
     /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 2 s session, for tests
     /// that restart or add workers (the embedded broker waits out a departed member's session before it reassigns).
     /// </summary>
-    public WorkerOptions WorkerOptions(string? transactionalId = null, bool quickRejoin = false) => new()
+    public WorkerOptions WorkerOptions(
+        string? transactionalId = null, bool quickRejoin = false,
+        ProcessingMode processing = ProcessingMode.ExactlyOnce) => new()
     {
         BootstrapServers = BootstrapServers, GroupId = GroupId, Topics = Topics, TransactionalId = transactionalId,
+        Processing = processing,
         Kafka = quickRejoin
             ? new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" }
             : new Dictionary<string, string>(),

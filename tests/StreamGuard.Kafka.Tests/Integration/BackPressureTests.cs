@@ -19,7 +19,7 @@ namespace StreamGuard.Tests.Integration;
 /// that, Produce throws Local_QueueFull and the sink waits for deliveries). On a real broker no broker is taken down and
 /// the test checks the run alone.
 /// </remarks>
-public sealed class BackPressureTests(ITestOutputHelper output)
+public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper output)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
 
@@ -28,7 +28,7 @@ public sealed class BackPressureTests(ITestOutputHelper output)
     {
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster(partitions: 4, brokers: 2);
-        var options = cluster.WorkerOptions($"{cluster.GroupId}-slot0", quickRejoin: true) with
+        var options = cluster.WorkerOptions($"{cluster.GroupId}-slot0", quickRejoin: true, processing: mode) with
         {
             CommitBatch = 1_000,
             // Longer than the stall: librdkafka times queued messages out after the transaction timeout.
@@ -140,4 +140,10 @@ public sealed class BackPressureTests(ITestOutputHelper output)
             await Task.Delay(500);
         }
     }
+
+    /// <summary>These tests with outputs, audit and offsets committed in one transaction.</summary>
+    public sealed class ExactlyOnce(ITestOutputHelper output) : BackPressureTests(ProcessingMode.ExactlyOnce, output);
+
+    /// <summary>These tests with outputs flushed, then offsets committed.</summary>
+    public sealed class AtLeastOnce(ITestOutputHelper output) : BackPressureTests(ProcessingMode.AtLeastOnce, output);
 }
