@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using StreamGuard.Events;
@@ -9,29 +8,12 @@ using StreamGuard.Text;
 
 namespace StreamGuard.Generation;
 
-/// <summary>Options of <see cref="SyntheticTraffic"/>; change with <c>with</c>.</summary>
-public readonly record struct TrafficOptions
-{
-    public int Seed { get; init; }
-
-    /// <summary>Share of lines that are deliberately bad (every DLQ code and denied queries), in [0,1].</summary>
-    public double MalformedShare { get; init; }
-
-    /// <summary>Distinct vehicles; a skewed pick makes some of them repeat often.</summary>
-    public int Vehicles { get; init; }
-
-    /// <summary>Cameras per agency that owns cameras.</summary>
-    public int CamerasPerAgency { get; init; }
-
-    public static TrafficOptions Default => new() { Seed = 1, MalformedShare = 0.01, Vehicles = 20_000, CamerasPerAgency = 8 };
-}
-
 /// <summary>
 /// Realistic synthetic plate reads and signed queries over a policy's agencies: bursty cameras, repeat
 /// vehicles, queries with every purpose by owners and by other (out-of-state, federal, private) agencies,
 /// and a chosen share of malformed lines. Deterministic for a seed and the same sequence of timestamps.
 /// </summary>
-public sealed class SyntheticTraffic
+public sealed partial class SyntheticTraffic
 {
     private static readonly string[] s_makes = ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA", "SUBARU", "KIA"];
     private static readonly string[] s_colors = ["SILVER", "BLACK", "WHITE", "BLUE", "RED", "GRAY"];
@@ -205,44 +187,6 @@ public sealed class SyntheticTraffic
         _writer.WriteEndObject();
         _writer.Flush();
         return _buffer.WrittenMemory;
-    }
-
-    private ReadOnlyMemory<byte> BadRead(long observedAtMs)
-    {
-        string ts = Rfc3339.ToText(observedAtMs);
-        string id = $"r{_options.Seed:x}-bad-{++_readSeq:x8}";
-        string owner = _owners[_random.Next(_owners.Length)].Id;
-        string line = _random.Next(8) switch
-        {
-            0 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC",                           // truncated
-            1 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"observed_at\":\"{ts}\"}}",                   // no plate
-            2 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"03/10/2026 17:22\"}}",
-            3 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7A*C123\",\"observed_at\":\"{ts}\"}}",
-            4 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"xx-unknown-pd\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\"}}",
-            5 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"lat\":123.4}}",
-            6 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{Rfc3339.ToText(observedAtMs + 86_400_000)}\"}}",
-            _ => "INVALID_UTF8",
-        };
-        if (line == "INVALID_UTF8")
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes($"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"note\":\"\u00e9\"}}");
-            int at = Array.IndexOf(bytes, (byte)0xC3);
-            bytes[at] = 0xC0; // overlong lead byte: never valid UTF-8
-            return bytes;
-        }
-        return Encoding.UTF8.GetBytes(line);
-    }
-
-    private ReadOnlyMemory<byte> BadQuery(long issuedAtMs)
-    {
-        string id = $"q{_options.Seed:x}-bad-{++_querySeq:x8}";
-        string line = _random.Next(3) switch
-        {
-            0 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"user\":\"x\",\"purpose\":\"curiosity\",\"plate\":\"7ABC123\",\"issued_at\":\"{Rfc3339.ToText(issuedAtMs)}\"}}",
-            1 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"plate\":\"7ABC123\"}}",
-            _ => "{\"query_id\":",
-        };
-        return Encoding.UTF8.GetBytes(line);
     }
 
     private int PickVehicle()
