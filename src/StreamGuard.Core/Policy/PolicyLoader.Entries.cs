@@ -6,8 +6,10 @@ namespace StreamGuard.Policy;
 /// <summary>The <c>agreements</c> and <c>rules</c> sections: entries, their ids and members.</summary>
 public static partial class PolicyLoader
 {
-    private static readonly HashSet<string> s_agreementKeys = ["id", "owners", "recipients", "access", "purposes", "expires", "citation"];
-    private static readonly HashSet<string> s_ruleKeys = ["id", "owners", "deny_purposes", "deny_recipients", "deny_access", "citation"];
+    private static readonly HashSet<string> s_agreementKeys =
+        ["id", "owners", "recipients", "access", "purposes", "expires", "citation"];
+    private static readonly HashSet<string> s_ruleKeys =
+        ["id", "owners", "deny_purposes", "deny_recipients", "deny_access", "citation"];
 
     private static IEnumerable<YamlMappingNode> Entries(string source, YamlMappingNode root, string section)
     {
@@ -16,7 +18,8 @@ public static partial class PolicyLoader
         if (n is not YamlSequenceNode seq) throw Error(source, n, section, "must be a list");
         foreach (YamlNode item in seq)
         {
-            yield return item as YamlMappingNode ?? throw Error(source, item, section + "[]", "each entry must be a mapping");
+            yield return item as YamlMappingNode
+                ?? throw Error(source, item, section + "[]", "each entry must be a mapping");
         }
     }
 
@@ -25,14 +28,22 @@ public static partial class PolicyLoader
         foreach (var (k, _) in m.Children)
         {
             string member = Scalar(source, k, section + "[]");
-            if (!allowedKeys.Contains(member)) throw Error(source, k, $"{section}[].{KeyName(member)}", "unknown member");
+            if (!allowedKeys.Contains(member))
+            {
+                throw Error(source, k, $"{section}[].{KeyName(member)}", "unknown member");
+            }
         }
         string id = Required(source, m, "id", section + "[].id");
-        if (!IsId(id)) throw Error(source, m.Children[new YamlScalarNode("id")], section + "[].id", $"'{id}' must be 1-64 characters of [a-z0-9-]");
+        if (!IsId(id))
+        {
+            throw Error(source, m.Children[new YamlScalarNode("id")], section + "[].id",
+                $"'{id}' must be 1-64 characters of [a-z0-9-]");
+        }
         return id;
     }
 
-    private static bool IsId(string id) => id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
+    private static bool IsId(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
     private static AgreementConfig ReadAgreement(string source, YamlMappingNode m, HashSet<string> agencies)
     {
@@ -43,10 +54,12 @@ public static partial class PolicyLoader
         if (expiresText is not null)
         {
             YamlNode node = m.Children[new YamlScalarNode("expires")];
-            if (DateOnly.TryParseExact(expiresText, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out DateOnly day))
+            if (DateOnly.TryParseExact(expiresText, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.None, out DateOnly day))
             {
                 // A date: the agreement holds through the end of that day (UTC) and expires at the next midnight.
-                expiresMs = new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds();
+                expiresMs = new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
+                    .ToUnixTimeMilliseconds();
             }
             else if (Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(expiresText), out long ms))
             {
@@ -54,7 +67,8 @@ public static partial class PolicyLoader
             }
             else
             {
-                throw Error(source, node, field + ".expires", $"'{expiresText}' is not a date (2027-06-30) or an RFC 3339 timestamp");
+                throw Error(source, node, field + ".expires",
+                    $"'{expiresText}' is not a date (2027-06-30) or an RFC 3339 timestamp");
             }
         }
         return new AgreementConfig
@@ -89,7 +103,10 @@ public static partial class PolicyLoader
         {
             throw Error(source, m, field, "a rule needs at least one of deny_purposes, deny_recipients, deny_access");
         }
-        if (string.IsNullOrWhiteSpace(rule.Citation)) throw Error(source, m, field + ".citation", "required: the local law or policy the rule enforces");
+        if (string.IsNullOrWhiteSpace(rule.Citation))
+        {
+            throw Error(source, m, field + ".citation", "required: the local law or policy the rule enforces");
+        }
         return rule;
     }
 }

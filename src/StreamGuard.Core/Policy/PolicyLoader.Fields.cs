@@ -6,7 +6,8 @@ namespace StreamGuard.Policy;
 /// <summary>Typed readers of YAML values: each names the file, line and field of what it refuses.</summary>
 public static partial class PolicyLoader
 {
-    private static IEnumerable<(string Value, YamlNode Node)> List(string source, YamlMappingNode m, string key, string field, bool required)
+    private static IEnumerable<(string Value, YamlNode Node)> List(string source, YamlMappingNode m, string key,
+        string field, bool required)
     {
         if (!m.Children.TryGetValue(new YamlScalarNode(key), out YamlNode? n))
         {
@@ -18,7 +19,8 @@ public static partial class PolicyLoader
         foreach (YamlNode item in seq) yield return (Scalar(source, item, $"{field}.{key}[]"), item);
     }
 
-    private static List<string> AgencyList(string source, YamlMappingNode m, string key, string field, HashSet<string> agencies, bool required)
+    private static List<string> AgencyList(string source, YamlMappingNode m, string key, string field,
+        HashSet<string> agencies, bool required)
     {
         var list = new List<string>();
         foreach (var (value, node) in List(source, m, key, field, required))
@@ -60,7 +62,9 @@ public static partial class PolicyLoader
         return set;
     }
 
-    /// <summary>A key as an error names it: an empty or blank one (<c>"": x</c>) would otherwise name no field.</summary>
+    /// <summary>
+    /// A key as an error names it: an empty or blank one (<c>"": x</c>) would otherwise name no field.
+    /// </summary>
     private static string KeyName(string key) => string.IsNullOrWhiteSpace(key) ? "(empty key)" : key;
 
     private static PolicyException Error(string source, YamlNode node, string field, string message) =>

@@ -16,7 +16,8 @@ namespace StreamGuard.Policy;
 /// </remarks>
 public static partial class PolicyLoader
 {
-    private static readonly HashSet<string> s_topLevel = ["version", "default_retention", "agencies", "agreements", "rules", "search"];
+    private static readonly HashSet<string> s_topLevel =
+        ["version", "default_retention", "agencies", "agreements", "rules", "search"];
 
     public static PolicyDocument LoadFile(string path)
     {
@@ -44,10 +45,12 @@ public static partial class PolicyLoader
         {
             throw new PolicyException(source, (int)e.Start.Line, "yaml", e.Message);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException or OverflowException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException
+            or OverflowException)
         {
             // YamlDotNet's scanner can fail on hostile bytes with an exception of its own (found by the fuzzer:
-            // InvalidOperationException from Scanner.ScanPlainScalar) and no position: the file is refused all the same.
+            // InvalidOperationException from Scanner.ScanPlainScalar) and no position: the file is refused all the
+            // same.
             throw new PolicyException(source, 0, "yaml", $"not readable as YAML ({e.Message})");
         }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
@@ -63,7 +66,11 @@ public static partial class PolicyLoader
         }
 
         string version = Required(source, root, "version");
-        if (version != "1") throw Error(source, root.Children[new YamlScalarNode("version")], "version", "only version 1 is understood");
+        if (version != "1")
+        {
+            throw Error(source, root.Children[new YamlScalarNode("version")], "version",
+                "only version 1 is understood");
+        }
 
         TimeSpan defaultRetention = TimeSpan.FromDays(30);
         if (root.Children.TryGetValue(new YamlScalarNode("default_retention"), out YamlNode? dr))
@@ -71,7 +78,8 @@ public static partial class PolicyLoader
             defaultRetention = Duration(source, dr, "default_retention");
         }
 
-        if (!root.Children.TryGetValue(new YamlScalarNode("agencies"), out YamlNode? agenciesNode) || agenciesNode is not YamlSequenceNode agencies)
+        if (!root.Children.TryGetValue(new YamlScalarNode("agencies"), out YamlNode? agenciesNode)
+            || agenciesNode is not YamlSequenceNode agencies)
         {
             throw new PolicyException(source, 1, "agencies", "a list of agencies is required");
         }
@@ -94,7 +102,8 @@ public static partial class PolicyLoader
                 string key = Scalar(source, k, "search");
                 search = key switch
                 {
-                    "require_case_number" => search with { RequireCaseNumber = Bool(source, v, "search.require_case_number") },
+                    "require_case_number" =>
+                        search with { RequireCaseNumber = Bool(source, v, "search.require_case_number") },
                     "require_reason" => search with { RequireReason = Bool(source, v, "search.require_reason") },
                     "max_window" => search with { MaxWindow = Duration(source, v, "search.max_window") },
                     "max_clock_skew" => search with { MaxClockSkew = Duration(source, v, "search.max_clock_skew") },
@@ -109,13 +118,21 @@ public static partial class PolicyLoader
         foreach (YamlMappingNode m in Entries(source, root, "agreements"))
         {
             AgreementConfig agreement = ReadAgreement(source, m, ids);
-            if (!entryIds.Add(agreement.Id)) throw Error(source, m, $"agreements[{agreement.Id}].id", $"duplicate id '{agreement.Id}' (agreement and rule ids share one namespace)");
+            if (!entryIds.Add(agreement.Id))
+            {
+                throw Error(source, m, $"agreements[{agreement.Id}].id",
+                    $"duplicate id '{agreement.Id}' (agreement and rule ids share one namespace)");
+            }
             agreements.Add(agreement);
         }
         foreach (YamlMappingNode m in Entries(source, root, "rules"))
         {
             LocalRuleConfig rule = ReadRule(source, m, ids);
-            if (!entryIds.Add(rule.Id)) throw Error(source, m, $"rules[{rule.Id}].id", $"duplicate id '{rule.Id}' (agreement and rule ids share one namespace)");
+            if (!entryIds.Add(rule.Id))
+            {
+                throw Error(source, m, $"rules[{rule.Id}].id",
+                    $"duplicate id '{rule.Id}' (agreement and rule ids share one namespace)");
+            }
             rules.Add(rule);
         }
 
