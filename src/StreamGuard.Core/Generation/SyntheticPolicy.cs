@@ -20,7 +20,8 @@ namespace StreamGuard.Generation;
 /// expire in 2027-2028, ~5% expired in 2025, ~5% never. Local rules: a handful, each denying
 /// <c>immigration_enforcement</c>.</para>
 /// <para>Agencies, rules and agreements draw from separate generators, so <c>Yaml(n, m + k, seed)</c> is
-/// <c>Yaml(n, m, seed)</c> with k more agreements at the end (handy for a policy change of "k agreements added").</para>
+/// <c>Yaml(n, m, seed)</c> with k more agreements at the end (handy for a policy change of "k agreements
+/// added").</para>
 /// </remarks>
 internal static class SyntheticPolicy
 {
@@ -67,12 +68,15 @@ internal static class SyntheticPolicy
             else byState.Add(a.State, [a]);
         }
         // Owners of camera data: public agencies and tribal police (private owners come as vendor feeds, rarely).
-        Agency[] owners = list.Where(a => a.Level is AgencyLevel.Local or AgencyLevel.County or AgencyLevel.State or AgencyLevel.Tribal).ToArray();
+        Agency[] owners = list
+            .Where(a => a.Level is AgencyLevel.Local or AgencyLevel.County or AgencyLevel.State or AgencyLevel.Tribal)
+            .ToArray();
         if (owners.Length == 0) owners = list.Where(a => a.State is not null).ToArray();
 
         var sb = new StringBuilder(agencies * 80 + agreements * 260 + 4096);
         sb.Append("# Synthetic StreamGuard policy (SyntheticPolicy.Yaml): ").Append(agencies).Append(" agencies, ")
-            .Append(agreements).Append(" agreements, seed ").Append(seed).Append(". Not real agencies or agreements.\n");
+            .Append(agreements).Append(" agreements, seed ").Append(seed)
+            .Append(". Not real agencies or agreements.\n");
         sb.Append("version: 1\ndefault_retention: 30d\nagencies:\n");
         foreach (Agency a in list) WriteAgency(sb, a);
 
@@ -84,7 +88,8 @@ internal static class SyntheticPolicy
 
         WriteRules(sb, new Random(unchecked(seed * 7919 + 3)), list, byState, federal);
 
-        sb.Append("search:\n  require_case_number: true\n  require_reason: true\n  max_window: 90d\n  max_clock_skew: 5m\n");
+        sb.Append("search:\n  require_case_number: true\n  require_reason: true\n" +
+            "  max_window: 90d\n  max_clock_skew: 5m\n");
         return sb.ToString();
     }
 
@@ -104,7 +109,9 @@ internal static class SyntheticPolicy
                 continue;
             }
             int stateAgencies = list.Count - federalCount;
-            string state = stateAgencies < UsStates.ByPopulation.Length ? UsStates.ByPopulation[stateAgencies].State : PickState(random, totalWeight);
+            string state = stateAgencies < UsStates.ByPopulation.Length
+                ? UsStates.ByPopulation[stateAgencies].State
+                : PickState(random, totalWeight);
             AgencyLevel level = random.NextDouble() switch
             {
                 < 0.62 => AgencyLevel.Local,
@@ -117,7 +124,10 @@ internal static class SyntheticPolicy
             // One fusion center, Maryland's first agency: the only recipient Maryland's statute allows.
             bool fusion = state == "MD" && n == 1;
             if (fusion) level = AgencyLevel.State;
-            list.Add(new Agency($"{state.ToLowerInvariant()}-{n:D4}-{(fusion ? "fc" : Suffix(level))}", state, level) { FusionCenter = fusion });
+            list.Add(new Agency($"{state.ToLowerInvariant()}-{n:D4}-{(fusion ? "fc" : Suffix(level))}", state, level)
+            {
+                FusionCenter = fusion,
+            });
         }
 
         foreach (Agency a in list)
@@ -129,7 +139,8 @@ internal static class SyntheticPolicy
                 double share = a.State is null ? 0.10 : s_illinoisNeighbours.Contains(a.State) ? 0.15 : 0.03;
                 if (random.NextDouble() < share) a.Declarations.Add("IL-625-ILCS-5/2-130");
             }
-            // Connecticut's act honours declarations from agencies of MA, NY and RI only; a few elsewhere file it anyway.
+            // Connecticut's act honours declarations from agencies of MA, NY and RI only; a few elsewhere file it
+            // anyway.
             if (a.State is { } state && state != "CT" && isPublic)
             {
                 double share = s_connecticutNeighbours.Contains(state) ? 0.20 : 0.005;
@@ -140,7 +151,8 @@ internal static class SyntheticPolicy
         return list;
     }
 
-    private static double Weight(double population) => population + 2.0;  // flattened: small states still have many agencies
+    // Flattened: small states still have many agencies.
+    private static double Weight(double population) => population + 2.0;
 
     private static string PickState(Random random, double totalWeight)
     {
@@ -163,7 +175,9 @@ internal static class SyntheticPolicy
         _ => "fed",
     };
 
-    /// <summary>Omitted, or a typical window strictly shorter than the statute cap of the agency's state and level.</summary>
+    /// <summary>
+    /// Omitted, or a typical window strictly shorter than the statute cap of the agency's state and level.
+    /// </summary>
     private static string? RetentionFor(Agency a, Random random)
     {
         RetentionCap? cap = StatuteRules.RetentionCapFor(a.State);
@@ -188,8 +202,8 @@ internal static class SyntheticPolicy
         sb.Append("}\n");
     }
 
-    private static void WriteAgreement(
-        StringBuilder sb, Random random, int k, Agency[] owners, Dictionary<string, List<Agency>> byState, List<Agency> federal, List<Agency> all)
+    private static void WriteAgreement(StringBuilder sb, Random random, int k, Agency[] owners,
+        Dictionary<string, List<Agency>> byState, List<Agency> federal, List<Agency> all)
     {
         Agency first = owners[random.Next(owners.Length)];
         string state = first.State!;
@@ -216,7 +230,10 @@ internal static class SyntheticPolicy
             for (int i = 0; i < more * 3 && ownerList.Count <= more; i++)
             {
                 Agency o = home[random.Next(home.Count)];
-                if (o.Level is not (AgencyLevel.Federal or AgencyLevel.Private) && !ownerList.Contains(o)) ownerList.Add(o);
+                if (o.Level is not (AgencyLevel.Federal or AgencyLevel.Private) && !ownerList.Contains(o))
+                {
+                    ownerList.Add(o);
+                }
             }
         }
         bool mutual = !privateFeed && random.NextDouble() < 0.3;
@@ -229,7 +246,11 @@ internal static class SyntheticPolicy
             double x = random.NextDouble();
             Agency r;
             if (x < 0.015 && federal.Count > 0) r = federal[random.Next(federal.Count)];
-            else if (x < 0.10 && byState.TryGetValue(neighbours[random.Next(neighbours.Length)], out List<Agency>? next)) r = next[random.Next(next.Count)];
+            else if (x < 0.10
+                && byState.TryGetValue(neighbours[random.Next(neighbours.Length)], out List<Agency>? next))
+            {
+                r = next[random.Next(next.Count)];
+            }
             else r = home[random.Next(home.Count)];
             if (r.Level == AgencyLevel.Private && !privateFeed) continue;
             if (!recipients.Contains(r) && (!ownerList.Contains(r) || mutual)) recipients.Add(r);
@@ -243,7 +264,8 @@ internal static class SyntheticPolicy
 
         bool toFederal = recipients.Any(r => r.Level == AgencyLevel.Federal);
         bool toPrivate = recipients.Any(r => r.Level == AgencyLevel.Private);
-        sb.Append("  - id: ").Append(state.ToLowerInvariant()).Append("-mou-").Append(k.ToString("D5", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("  - id: ").Append(state.ToLowerInvariant()).Append("-mou-")
+            .Append(k.ToString("D5", CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    owners: [").AppendJoin(", ", ownerList.Select(a => a.Id)).Append("]\n");
         sb.Append("    recipients: [").AppendJoin(", ", recipients.Select(a => a.Id)).Append("]\n");
 
@@ -278,8 +300,11 @@ internal static class SyntheticPolicy
         }
     }
 
-    /// <summary>A handful of city and county rules that deny immigration enforcement (some only to federal recipients).</summary>
-    private static void WriteRules(StringBuilder sb, Random random, List<Agency> all, Dictionary<string, List<Agency>> byState, List<Agency> federal)
+    /// <summary>
+    /// A handful of city and county rules that deny immigration enforcement (some only to federal recipients).
+    /// </summary>
+    private static void WriteRules(StringBuilder sb, Random random, List<Agency> all,
+        Dictionary<string, List<Agency>> byState, List<Agency> federal)
     {
         Agency[] candidates = all.Where(a => a.Level is AgencyLevel.Local or AgencyLevel.County).ToArray();
         int count = candidates.Length == 0 ? 0 : Math.Max(1, all.Count / 400);
@@ -297,16 +322,20 @@ internal static class SyntheticPolicy
                 Agency o = home[random.Next(home.Count)];
                 if (o.Level is AgencyLevel.Local or AgencyLevel.County && !owners.Contains(o)) owners.Add(o);
             }
-            sb.Append("  - id: ").Append(first.State!.ToLowerInvariant()).Append("-values-").Append(k.ToString("D3", CultureInfo.InvariantCulture)).Append('\n');
+            sb.Append("  - id: ").Append(first.State!.ToLowerInvariant()).Append("-values-")
+                .Append(k.ToString("D3", CultureInfo.InvariantCulture)).Append('\n');
             sb.Append("    owners: [").AppendJoin(", ", owners.Select(a => a.Id)).Append("]\n");
             sb.Append("    deny_purposes: [immigration_enforcement]\n");
             if (federal.Count > 0 && random.NextDouble() < 0.33)
             {
-                IEnumerable<string> to = federal.OrderBy(_ => random.Next()).Take(Math.Min(federal.Count, 1 + random.Next(3))).Select(a => a.Id);
+                IEnumerable<string> to = federal.OrderBy(_ => random.Next())
+                    .Take(Math.Min(federal.Count, 1 + random.Next(3))).Select(a => a.Id);
                 sb.Append("    deny_recipients: [").AppendJoin(", ", to).Append("]\n");
             }
-            sb.Append("    citation: \"").Append(first.State).Append(" local ordinance ").Append(2017 + random.Next(10)).Append('-')
-                .Append(random.Next(1, 100).ToString("D2", CultureInfo.InvariantCulture)).Append(" (sanctuary / values policy)\"\n");
+            sb.Append("    citation: \"").Append(first.State).Append(" local ordinance ")
+                .Append(2017 + random.Next(10)).Append('-')
+                .Append(random.Next(1, 100).ToString("D2", CultureInfo.InvariantCulture))
+                .Append(" (sanctuary / values policy)\"\n");
         }
     }
 

@@ -13,18 +13,23 @@ public sealed partial class SyntheticTraffic
         string owner = _owners[_random.Next(_owners.Length)].Id;
         string line = _random.Next(8) switch
         {
-            0 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC",                           // truncated
-            1 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"observed_at\":\"{ts}\"}}",                   // no plate
-            2 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"03/10/2026 17:22\"}}",
+            0 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC", // truncated
+            1 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"observed_at\":\"{ts}\"}}", // no plate
+            2 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\"," +
+                $"\"observed_at\":\"03/10/2026 17:22\"}}",
             3 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7A*C123\",\"observed_at\":\"{ts}\"}}",
-            4 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"xx-unknown-pd\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\"}}",
-            5 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"lat\":123.4}}",
-            6 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{Rfc3339.ToText(observedAtMs + 86_400_000)}\"}}",
+            4 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"xx-unknown-pd\",\"plate\":\"7ABC123\"," +
+                $"\"observed_at\":\"{ts}\"}}",
+            5 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\"," +
+                $"\"observed_at\":\"{ts}\",\"lat\":123.4}}",
+            6 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\"," +
+                $"\"observed_at\":\"{Rfc3339.ToText(observedAtMs + 86_400_000)}\"}}",
             _ => "INVALID_UTF8",
         };
         if (line == "INVALID_UTF8")
         {
-            byte[] bytes = Encoding.UTF8.GetBytes($"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"note\":\"\u00e9\"}}");
+            byte[] bytes = Encoding.UTF8.GetBytes($"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\"," +
+                $"\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"note\":\"\u00e9\"}}");
             int at = Array.IndexOf(bytes, (byte)0xC3);
             bytes[at] = 0xC0; // overlong lead byte: never valid UTF-8
             return bytes;
@@ -37,7 +42,9 @@ public sealed partial class SyntheticTraffic
         string id = $"q{_options.Seed:x}-bad-{++_querySeq:x8}";
         string line = _random.Next(3) switch
         {
-            0 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"user\":\"x\",\"purpose\":\"curiosity\",\"plate\":\"7ABC123\",\"issued_at\":\"{Rfc3339.ToText(issuedAtMs)}\"}}",
+            0 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"user\":\"x\"," +
+                $"\"purpose\":\"curiosity\",\"plate\":\"7ABC123\"," +
+                $"\"issued_at\":\"{Rfc3339.ToText(issuedAtMs)}\"}}",
             1 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"plate\":\"7ABC123\"}}",
             _ => "{\"query_id\":",
         };

@@ -15,7 +15,8 @@ namespace StreamGuard.Generation;
 /// </summary>
 public sealed partial class SyntheticTraffic
 {
-    private static readonly string[] s_makes = ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA", "SUBARU", "KIA"];
+    private static readonly string[] s_makes =
+        ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA", "SUBARU", "KIA"];
     private static readonly string[] s_colors = ["SILVER", "BLACK", "WHITE", "BLUE", "RED", "GRAY"];
     private static readonly string[] s_types = ["SEDAN", "SUV", "PICKUP", "VAN", "HATCHBACK"];
 
@@ -38,8 +39,9 @@ public sealed partial class SyntheticTraffic
 
     private static readonly (Purpose Purpose, double Weight)[] s_hotlistPurposes =
     [
-        (Purpose.StolenVehicle, 0.40), (Purpose.CriminalInvestigation, 0.20), (Purpose.Warrant, 0.12), (Purpose.MissingPerson, 0.10),
-        (Purpose.AmberAlert, 0.05), (Purpose.ImmigrationEnforcement, 0.08), (Purpose.CivilEnforcement, 0.05),
+        (Purpose.StolenVehicle, 0.40), (Purpose.CriminalInvestigation, 0.20), (Purpose.Warrant, 0.12),
+        (Purpose.MissingPerson, 0.10), (Purpose.AmberAlert, 0.05), (Purpose.ImmigrationEnforcement, 0.08),
+        (Purpose.CivilEnforcement, 0.05),
     ];
 
     public SyntheticTraffic(PolicyDocument policy, TrafficOptions options)
@@ -47,11 +49,15 @@ public sealed partial class SyntheticTraffic
         _options = options;
         _random = new Random(options.Seed);
         _owners = policy.Agencies.Where(a => a.Level is not (AgencyLevel.Federal or AgencyLevel.Private)).ToArray();
-        if (_owners.Length == 0) throw new ArgumentException("the policy has no agency that can own cameras", nameof(policy));
+        if (_owners.Length == 0)
+        {
+            throw new ArgumentException("the policy has no agency that can own cameras", nameof(policy));
+        }
         _requesters = policy.Agencies.Where(a => a.Key is not null).ToArray();
         _plates = new string[Math.Max(1, options.Vehicles)];
         for (int i = 0; i < _plates.Length; i++) _plates[i] = RandomPlate();
-        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _writer = new Utf8JsonWriter(_buffer,
+            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         // Its own random stream: adding hotlists to a run leaves its reads and queries as they were.
         _hotlistRandom = new Random(options.Seed ^ 0x5EED);
         _hotlistOwners = [.. policy.Agencies];
@@ -62,8 +68,8 @@ public sealed partial class SyntheticTraffic
 
     /// <summary>
     /// Writes one hotlist entry line for a vehicle that cameras see often (so entries hit), owned by any agency of
-    /// the policy — federal ones included, whose alerts on state data the statutes deny — expiring 1–30 days after
-    /// <paramref name="nowMs"/>.
+    /// the policy — federal ones included, whose alerts on state data the statutes deny — expiring 1–30 days
+    /// after <paramref name="nowMs"/>.
     /// </summary>
     public ReadOnlyMemory<byte> NextHotlist(long nowMs)
     {
@@ -84,8 +90,13 @@ public sealed partial class SyntheticTraffic
         _writer.WriteString("owner", owner.Id);
         _writer.WriteString("plate", plate);
         _writer.WriteString("purpose", Purposes.Name(purpose));
-        if (_hotlistRandom.NextDouble() < 0.9) _writer.WriteString("case_number", $"{owner.Id.ToUpperInvariant()}-26-{_hotlistRandom.Next(1, 99999):d5}");
-        _writer.WriteString("expires_at", Rfc3339.ToText(nowMs + (long)TimeSpan.FromDays(1 + _hotlistRandom.Next(30)).TotalMilliseconds));
+        if (_hotlistRandom.NextDouble() < 0.9)
+        {
+            _writer.WriteString("case_number",
+                $"{owner.Id.ToUpperInvariant()}-26-{_hotlistRandom.Next(1, 99999):d5}");
+        }
+        _writer.WriteString("expires_at",
+            Rfc3339.ToText(nowMs + (long)TimeSpan.FromDays(1 + _hotlistRandom.Next(30)).TotalMilliseconds));
         _writer.WriteEndObject();
         _writer.Flush();
         return _buffer.WrittenMemory;
@@ -150,7 +161,9 @@ public sealed partial class SyntheticTraffic
             var (p, owner) = _recent[_random.Next(Math.Min(_recentCount, _recent.Length))];
             plate = p;
             AgencyConfig ownerAgency = _owners[owner];
-            requester = ownerAgency.Key is not null && _random.NextDouble() < 0.6 ? ownerAgency : _requesters[_random.Next(_requesters.Length)];
+            requester = ownerAgency.Key is not null && _random.NextDouble() < 0.6
+                ? ownerAgency
+                : _requesters[_random.Next(_requesters.Length)];
         }
         else
         {
@@ -160,13 +173,16 @@ public sealed partial class SyntheticTraffic
         Purpose purpose = (Purpose)_random.Next(Purposes.Count);
         string queryId = $"q{_options.Seed:x}-{++_querySeq:x8}";
         string user = $"officer{_random.Next(1, 400):d3}";
-        string? caseNumber = _random.NextDouble() < 0.97 ? $"{requester.Id.ToUpperInvariant()}-26-{_random.Next(1, 99999):d5}" : null;
+        string? caseNumber = _random.NextDouble() < 0.97
+            ? $"{requester.Id.ToUpperInvariant()}-26-{_random.Next(1, 99999):d5}"
+            : null;
         string reason = $"{Purposes.Name(purpose).Replace('_', ' ')} case";
         string to = Rfc3339.ToText(issuedAtMs);
-        string from = Rfc3339.ToText(issuedAtMs - (long)TimeSpan.FromDays(_random.NextDouble() < 0.98 ? 30 : 400).TotalMilliseconds);
+        string from = Rfc3339.ToText(
+            issuedAtMs - (long)TimeSpan.FromDays(_random.NextDouble() < 0.98 ? 30 : 400).TotalMilliseconds);
         string issued = to;
-        string signature = QuerySignature.Sign(requester.Key!, queryId, requester.Id, user, Purposes.Name(purpose), caseNumber,
-            _plates[plate], from, to, issued);
+        string signature = QuerySignature.Sign(requester.Key!, queryId, requester.Id, user, Purposes.Name(purpose),
+            caseNumber, _plates[plate], from, to, issued);
         if (bad) signature = "AAAA" + signature[4..]; // a forged signature: denied, not dead-lettered
 
         LastPlate = _plates[plate];

@@ -14,5 +14,6 @@ public readonly record struct TrafficOptions
     /// <summary>Cameras per agency that owns cameras.</summary>
     public int CamerasPerAgency { get; init; }
 
-    public static TrafficOptions Default => new() { Seed = 1, MalformedShare = 0.01, Vehicles = 20_000, CamerasPerAgency = 8 };
+    public static TrafficOptions Default =>
+        new() { Seed = 1, MalformedShare = 0.01, Vehicles = 20_000, CamerasPerAgency = 8 };
 }

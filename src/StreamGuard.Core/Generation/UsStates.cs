@@ -3,7 +3,9 @@ namespace StreamGuard.Generation;
 /// <summary>The 50 US states as the synthetic generators place agencies in them.</summary>
 internal static class UsStates
 {
-    /// <summary>The 50 states, most populous first, with a population weight (millions, 2020 census, rounded).</summary>
+    /// <summary>
+    /// The 50 states, most populous first, with a population weight (millions, 2020 census, rounded).
+    /// </summary>
     internal static readonly (string State, double Population)[] ByPopulation =
     [
         ("CA", 39.5), ("TX", 29.1), ("FL", 21.5), ("NY", 20.2), ("PA", 13.0), ("IL", 12.8), ("OH", 11.8), ("GA", 10.7),
