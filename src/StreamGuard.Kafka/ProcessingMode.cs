@@ -1,6 +1,8 @@
 namespace StreamGuard.Kafka;
 
-/// <summary>How the worker makes its outputs and input offsets durable (<see cref="WorkerOptions.Processing"/>).</summary>
+/// <summary>
+/// How the worker makes its outputs and input offsets durable (<see cref="WorkerOptions.Processing"/>).
+/// </summary>
 public enum ProcessingMode
 {
     /// <summary>

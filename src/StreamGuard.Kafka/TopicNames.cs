@@ -13,9 +13,13 @@ public sealed record TopicNames
     public string Purges { get; init; } = "alpr.purges";
     public string Audit { get; init; } = "streamguard.audit";
     public string DeadLetter { get; init; } = "streamguard.dlq";
-    /// <summary>Internal: reads forwarded to their plate's partition (as many partitions as <see cref="Reads"/>).</summary>
+    /// <summary>
+    /// Internal: reads forwarded to their plate's partition (as many partitions as <see cref="Reads"/>).
+    /// </summary>
     public string RepartitionReads { get; init; } = "streamguard.repartition.reads";
-    /// <summary>Internal: queries forwarded to their plate's partition (as many partitions as <see cref="Queries"/>).</summary>
+    /// <summary>
+    /// Internal: queries forwarded to their plate's partition (as many partitions as <see cref="Queries"/>).
+    /// </summary>
     public string RepartitionQueries { get; init; } = "streamguard.repartition.queries";
 
     /// <summary>The same names with a prefix (isolated test runs on a shared broker).</summary>
@@ -27,5 +31,9 @@ public sealed record TopicNames
         RepartitionReads = prefix + RepartitionReads, RepartitionQueries = prefix + RepartitionQueries,
     };
 
-    public IEnumerable<string> All => [Reads, Queries, Hotlists, Holds, Shared, Alerts, Results, Purges, Audit, DeadLetter, RepartitionReads, RepartitionQueries];
+    public IEnumerable<string> All =>
+    [
+        Reads, Queries, Hotlists, Holds, Shared, Alerts, Results, Purges, Audit, DeadLetter,
+        RepartitionReads, RepartitionQueries,
+    ];
 }

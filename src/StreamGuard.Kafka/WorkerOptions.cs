@@ -8,13 +8,18 @@ public sealed record WorkerOptions
     public TopicNames Topics { get; init; } = new();
 
     /// <summary>Outputs are flushed and input offsets committed at least this often.</summary>
-    /// <remarks>Shorter means less reprocessing after a crash and more commits; 100 ms matches Kafka's transaction guidance.</remarks>
+    /// <remarks>
+    /// Shorter means less reprocessing after a crash and more commits; 100 ms matches Kafka's transaction guidance.
+    /// </remarks>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>…or after this many events, whichever comes first.</summary>
     public int CommitBatch { get; init; } = 5_000;
 
-    /// <summary>Longest wait for outputs to be acknowledged before a commit; the worker stops rather than commit past a lost output.</summary>
+    /// <summary>
+    /// Longest wait for outputs to be acknowledged before a commit; the worker stops rather than commit past a lost
+    /// output.
+    /// </summary>
     public TimeSpan FlushTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -28,10 +33,14 @@ public sealed record WorkerOptions
     /// <summary>Whether <see cref="Processing"/> is <see cref="ProcessingMode.ExactlyOnce"/>.</summary>
     public bool ExactlyOnce => Processing == ProcessingMode.ExactlyOnce;
 
-    /// <summary>The producer's transactional.id; default <c>&lt;group&gt;-&lt;machine name&gt;</c>. Stable per worker slot.</summary>
+    /// <summary>
+    /// The producer's transactional.id; default <c>&lt;group&gt;-&lt;machine name&gt;</c>. Stable per worker slot.
+    /// </summary>
     public string? TransactionalId { get; init; }
 
-    /// <summary>After this long the broker aborts a transaction whose worker vanished (transaction.timeout.ms).</summary>
+    /// <summary>
+    /// After this long the broker aborts a transaction whose worker vanished (transaction.timeout.ms).
+    /// </summary>
     public TimeSpan TransactionTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -39,7 +48,10 @@ public sealed record WorkerOptions
     /// all its outputs (<see cref="StreamGuardWorker.AckLatencyMicros"/>) and to the commit that covers it
     /// (<see cref="StreamGuardWorker.CommitLatencyMicros"/>); 1 = every event, 0 = none.
     /// </summary>
-    /// <remarks>Nothing is allocated per event either way; a sampled event costs an uncontended lock when its figure is recorded.</remarks>
+    /// <remarks>
+    /// Nothing is allocated per event either way; a sampled event costs an uncontended lock when its figure is
+    /// recorded.
+    /// </remarks>
     public int AckLatencySampleEvery { get; init; } = 8;
 
     /// <summary>Extra librdkafka settings for both consumer and producer (for example security settings).</summary>

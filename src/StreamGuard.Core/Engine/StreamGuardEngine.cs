@@ -209,10 +209,10 @@ public sealed partial class StreamGuardEngine
     /// <summary>
     /// Puts back into the store a read that was already decided (read again from <c>alpr.reads</c> when a worker is
     /// assigned its partition): no audit record, no output. Skips what the engine would have rejected — bad input, a
-    /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) — and
-    /// what expired while its chain was still written (at or before <paramref name="chainHeadAtMs"/>, the time of the
-    /// chain's last record: its previous owner purged it). A read that expired after that, while the partition had no
-    /// owner, is restored already expired, so the next eviction purges it with its notice and audit record. Returns
+    /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) —
+    /// and what expired while its chain was still written (at or before <paramref name="chainHeadAtMs"/>, the time of
+    /// the chain's last record: its previous owner purged it). A read that expired after that, while the partition had
+    /// no owner, is restored already expired, so the next eviction purges it with its notice and audit record. Returns
     /// whether the read is resident.
     /// </summary>
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,

@@ -20,44 +20,11 @@ namespace StreamGuard.Generation;
 /// expire in 2027-2028, ~5% expired in 2025, ~5% never. Local rules: a handful, each denying
 /// <c>immigration_enforcement</c>.</para>
 /// <para>Agencies, rules and agreements draw from separate generators, so <c>Yaml(n, m + k, seed)</c> is
-/// <c>Yaml(n, m, seed)</c> with k more agreements at the end (handy for a policy change of "k agreements added").</para>
+/// <c>Yaml(n, m, seed)</c> with k more agreements at the end (handy for a policy change of "k agreements
+/// added").</para>
 /// </remarks>
 internal static class SyntheticPolicy
 {
-    /// <summary>The 50 states with a population weight (millions, 2020 census, rounded).</summary>
-    private static readonly (string State, double Population)[] s_states =
-    [
-        ("CA", 39.5), ("TX", 29.1), ("FL", 21.5), ("NY", 20.2), ("PA", 13.0), ("IL", 12.8), ("OH", 11.8), ("GA", 10.7),
-        ("NC", 10.4), ("MI", 10.1), ("NJ", 9.3), ("VA", 8.6), ("WA", 7.7), ("AZ", 7.2), ("MA", 7.0), ("TN", 6.9),
-        ("IN", 6.8), ("MD", 6.2), ("MO", 6.2), ("WI", 5.9), ("CO", 5.8), ("MN", 5.7), ("SC", 5.1), ("AL", 5.0),
-        ("LA", 4.7), ("KY", 4.5), ("OR", 4.2), ("OK", 4.0), ("CT", 3.6), ("UT", 3.3), ("IA", 3.2), ("NV", 3.1),
-        ("AR", 3.0), ("MS", 3.0), ("KS", 2.9), ("NM", 2.1), ("NE", 2.0), ("ID", 1.8), ("WV", 1.8), ("HI", 1.5),
-        ("NH", 1.4), ("ME", 1.4), ("MT", 1.1), ("RI", 1.1), ("DE", 1.0), ("SD", 0.9), ("ND", 0.8), ("AK", 0.7),
-        ("VT", 0.6), ("WY", 0.6),
-    ];
-
-    /// <summary>Land neighbours (Alaska and Hawaii share agreements with the nearest west-coast state).</summary>
-    private static readonly Dictionary<string, string[]> s_neighbours = new(StringComparer.Ordinal)
-    {
-        ["AL"] = ["FL", "GA", "MS", "TN"], ["AK"] = ["WA"], ["AZ"] = ["CA", "CO", "NM", "NV", "UT"],
-        ["AR"] = ["LA", "MO", "MS", "OK", "TN", "TX"], ["CA"] = ["AZ", "NV", "OR"], ["CO"] = ["AZ", "KS", "NE", "NM", "OK", "UT", "WY"],
-        ["CT"] = ["MA", "NY", "RI"], ["DE"] = ["MD", "NJ", "PA"], ["FL"] = ["AL", "GA"], ["GA"] = ["AL", "FL", "NC", "SC", "TN"],
-        ["HI"] = ["CA"], ["ID"] = ["MT", "NV", "OR", "UT", "WA", "WY"], ["IL"] = ["IN", "IA", "KY", "MO", "WI"],
-        ["IN"] = ["IL", "KY", "MI", "OH"], ["IA"] = ["IL", "MN", "MO", "NE", "SD", "WI"], ["KS"] = ["CO", "MO", "NE", "OK"],
-        ["KY"] = ["IL", "IN", "MO", "OH", "TN", "VA", "WV"], ["LA"] = ["AR", "MS", "TX"], ["ME"] = ["NH"],
-        ["MD"] = ["DE", "PA", "VA", "WV"], ["MA"] = ["CT", "NH", "NY", "RI", "VT"], ["MI"] = ["IN", "OH", "WI"],
-        ["MN"] = ["IA", "ND", "SD", "WI"], ["MS"] = ["AL", "AR", "LA", "TN"], ["MO"] = ["AR", "IL", "IA", "KS", "KY", "NE", "OK", "TN"],
-        ["MT"] = ["ID", "ND", "SD", "WY"], ["NE"] = ["CO", "IA", "KS", "MO", "SD", "WY"], ["NV"] = ["AZ", "CA", "ID", "OR", "UT"],
-        ["NH"] = ["ME", "MA", "VT"], ["NJ"] = ["DE", "NY", "PA"], ["NM"] = ["AZ", "CO", "OK", "TX", "UT"],
-        ["NY"] = ["CT", "MA", "NJ", "PA", "VT"], ["NC"] = ["GA", "SC", "TN", "VA"], ["ND"] = ["MN", "MT", "SD"],
-        ["OH"] = ["IN", "KY", "MI", "PA", "WV"], ["OK"] = ["AR", "CO", "KS", "MO", "NM", "TX"], ["OR"] = ["CA", "ID", "NV", "WA"],
-        ["PA"] = ["DE", "MD", "NJ", "NY", "OH", "WV"], ["RI"] = ["CT", "MA"], ["SC"] = ["GA", "NC"],
-        ["SD"] = ["IA", "MN", "MT", "ND", "NE", "WY"], ["TN"] = ["AL", "AR", "GA", "KY", "MS", "MO", "NC", "VA"],
-        ["TX"] = ["AR", "LA", "NM", "OK"], ["UT"] = ["AZ", "CO", "ID", "NV", "NM", "WY"], ["VT"] = ["MA", "NH", "NY"],
-        ["VA"] = ["KY", "MD", "NC", "TN", "WV"], ["WA"] = ["ID", "OR"], ["WV"] = ["KY", "MD", "OH", "PA", "VA"],
-        ["WI"] = ["IL", "IA", "MI", "MN"], ["WY"] = ["CO", "ID", "MT", "NE", "SD", "UT"],
-    };
-
     private static readonly string[] s_illinoisNeighbours = ["IN", "IA", "KY", "MO", "WI"];
     private static readonly string[] s_connecticutNeighbours = ["MA", "NY", "RI"];
     private static readonly int[] s_typicalRetentionDays = [7, 14, 21, 30, 45, 60, 90, 180, 365, 730];
@@ -101,12 +68,15 @@ internal static class SyntheticPolicy
             else byState.Add(a.State, [a]);
         }
         // Owners of camera data: public agencies and tribal police (private owners come as vendor feeds, rarely).
-        Agency[] owners = list.Where(a => a.Level is AgencyLevel.Local or AgencyLevel.County or AgencyLevel.State or AgencyLevel.Tribal).ToArray();
+        Agency[] owners = list
+            .Where(a => a.Level is AgencyLevel.Local or AgencyLevel.County or AgencyLevel.State or AgencyLevel.Tribal)
+            .ToArray();
         if (owners.Length == 0) owners = list.Where(a => a.State is not null).ToArray();
 
         var sb = new StringBuilder(agencies * 80 + agreements * 260 + 4096);
         sb.Append("# Synthetic StreamGuard policy (SyntheticPolicy.Yaml): ").Append(agencies).Append(" agencies, ")
-            .Append(agreements).Append(" agreements, seed ").Append(seed).Append(". Not real agencies or agreements.\n");
+            .Append(agreements).Append(" agreements, seed ").Append(seed)
+            .Append(". Not real agencies or agreements.\n");
         sb.Append("version: 1\ndefault_retention: 30d\nagencies:\n");
         foreach (Agency a in list) WriteAgency(sb, a);
 
@@ -118,13 +88,14 @@ internal static class SyntheticPolicy
 
         WriteRules(sb, new Random(unchecked(seed * 7919 + 3)), list, byState, federal);
 
-        sb.Append("search:\n  require_case_number: true\n  require_reason: true\n  max_window: 90d\n  max_clock_skew: 5m\n");
+        sb.Append("search:\n  require_case_number: true\n  require_reason: true\n" +
+            "  max_window: 90d\n  max_clock_skew: 5m\n");
         return sb.ToString();
     }
 
     private static List<Agency> Agencies(int count, Random random)
     {
-        double totalWeight = s_states.Sum(s => Weight(s.Population));
+        double totalWeight = UsStates.ByPopulation.Sum(s => Weight(s.Population));
         var perState = new Dictionary<string, int>(StringComparer.Ordinal);
         int federalCount = 0;
         var list = new List<Agency>(count);
@@ -138,7 +109,9 @@ internal static class SyntheticPolicy
                 continue;
             }
             int stateAgencies = list.Count - federalCount;
-            string state = stateAgencies < s_states.Length ? s_states[stateAgencies].State : PickState(random, totalWeight);
+            string state = stateAgencies < UsStates.ByPopulation.Length
+                ? UsStates.ByPopulation[stateAgencies].State
+                : PickState(random, totalWeight);
             AgencyLevel level = random.NextDouble() switch
             {
                 < 0.62 => AgencyLevel.Local,
@@ -151,7 +124,10 @@ internal static class SyntheticPolicy
             // One fusion center, Maryland's first agency: the only recipient Maryland's statute allows.
             bool fusion = state == "MD" && n == 1;
             if (fusion) level = AgencyLevel.State;
-            list.Add(new Agency($"{state.ToLowerInvariant()}-{n:D4}-{(fusion ? "fc" : Suffix(level))}", state, level) { FusionCenter = fusion });
+            list.Add(new Agency($"{state.ToLowerInvariant()}-{n:D4}-{(fusion ? "fc" : Suffix(level))}", state, level)
+            {
+                FusionCenter = fusion,
+            });
         }
 
         foreach (Agency a in list)
@@ -163,7 +139,8 @@ internal static class SyntheticPolicy
                 double share = a.State is null ? 0.10 : s_illinoisNeighbours.Contains(a.State) ? 0.15 : 0.03;
                 if (random.NextDouble() < share) a.Declarations.Add("IL-625-ILCS-5/2-130");
             }
-            // Connecticut's act honours declarations from agencies of MA, NY and RI only; a few elsewhere file it anyway.
+            // Connecticut's act honours declarations from agencies of MA, NY and RI only; a few elsewhere file it
+            // anyway.
             if (a.State is { } state && state != "CT" && isPublic)
             {
                 double share = s_connecticutNeighbours.Contains(state) ? 0.20 : 0.005;
@@ -174,17 +151,18 @@ internal static class SyntheticPolicy
         return list;
     }
 
-    private static double Weight(double population) => population + 2.0;  // flattened: small states still have many agencies
+    // Flattened: small states still have many agencies.
+    private static double Weight(double population) => population + 2.0;
 
     private static string PickState(Random random, double totalWeight)
     {
         double x = random.NextDouble() * totalWeight;
-        foreach (var (state, population) in s_states)
+        foreach (var (state, population) in UsStates.ByPopulation)
         {
             x -= Weight(population);
             if (x < 0) return state;
         }
-        return s_states[^1].State;
+        return UsStates.ByPopulation[^1].State;
     }
 
     private static string Suffix(AgencyLevel level) => level switch
@@ -197,7 +175,9 @@ internal static class SyntheticPolicy
         _ => "fed",
     };
 
-    /// <summary>Omitted, or a typical window strictly shorter than the statute cap of the agency's state and level.</summary>
+    /// <summary>
+    /// Omitted, or a typical window strictly shorter than the statute cap of the agency's state and level.
+    /// </summary>
     private static string? RetentionFor(Agency a, Random random)
     {
         RetentionCap? cap = StatuteRules.RetentionCapFor(a.State);
@@ -222,8 +202,8 @@ internal static class SyntheticPolicy
         sb.Append("}\n");
     }
 
-    private static void WriteAgreement(
-        StringBuilder sb, Random random, int k, Agency[] owners, Dictionary<string, List<Agency>> byState, List<Agency> federal, List<Agency> all)
+    private static void WriteAgreement(StringBuilder sb, Random random, int k, Agency[] owners,
+        Dictionary<string, List<Agency>> byState, List<Agency> federal, List<Agency> all)
     {
         Agency first = owners[random.Next(owners.Length)];
         string state = first.State!;
@@ -250,20 +230,27 @@ internal static class SyntheticPolicy
             for (int i = 0; i < more * 3 && ownerList.Count <= more; i++)
             {
                 Agency o = home[random.Next(home.Count)];
-                if (o.Level is not (AgencyLevel.Federal or AgencyLevel.Private) && !ownerList.Contains(o)) ownerList.Add(o);
+                if (o.Level is not (AgencyLevel.Federal or AgencyLevel.Private) && !ownerList.Contains(o))
+                {
+                    ownerList.Add(o);
+                }
             }
         }
         bool mutual = !privateFeed && random.NextDouble() < 0.3;
         if (mutual) recipients.AddRange(ownerList);
 
         int want = recipients.Count + (recipients.Count > 0 && privateFeed ? 0 : 2 + random.Next(9));
-        string[] neighbours = s_neighbours[state];
+        string[] neighbours = UsStates.Neighbours[state];
         for (int attempt = 0; recipients.Count < want && attempt < want * 4; attempt++)
         {
             double x = random.NextDouble();
             Agency r;
             if (x < 0.015 && federal.Count > 0) r = federal[random.Next(federal.Count)];
-            else if (x < 0.10 && byState.TryGetValue(neighbours[random.Next(neighbours.Length)], out List<Agency>? next)) r = next[random.Next(next.Count)];
+            else if (x < 0.10
+                && byState.TryGetValue(neighbours[random.Next(neighbours.Length)], out List<Agency>? next))
+            {
+                r = next[random.Next(next.Count)];
+            }
             else r = home[random.Next(home.Count)];
             if (r.Level == AgencyLevel.Private && !privateFeed) continue;
             if (!recipients.Contains(r) && (!ownerList.Contains(r) || mutual)) recipients.Add(r);
@@ -277,7 +264,8 @@ internal static class SyntheticPolicy
 
         bool toFederal = recipients.Any(r => r.Level == AgencyLevel.Federal);
         bool toPrivate = recipients.Any(r => r.Level == AgencyLevel.Private);
-        sb.Append("  - id: ").Append(state.ToLowerInvariant()).Append("-mou-").Append(k.ToString("D5", CultureInfo.InvariantCulture)).Append('\n');
+        sb.Append("  - id: ").Append(state.ToLowerInvariant()).Append("-mou-")
+            .Append(k.ToString("D5", CultureInfo.InvariantCulture)).Append('\n');
         sb.Append("    owners: [").AppendJoin(", ", ownerList.Select(a => a.Id)).Append("]\n");
         sb.Append("    recipients: [").AppendJoin(", ", recipients.Select(a => a.Id)).Append("]\n");
 
@@ -312,8 +300,11 @@ internal static class SyntheticPolicy
         }
     }
 
-    /// <summary>A handful of city and county rules that deny immigration enforcement (some only to federal recipients).</summary>
-    private static void WriteRules(StringBuilder sb, Random random, List<Agency> all, Dictionary<string, List<Agency>> byState, List<Agency> federal)
+    /// <summary>
+    /// A handful of city and county rules that deny immigration enforcement (some only to federal recipients).
+    /// </summary>
+    private static void WriteRules(StringBuilder sb, Random random, List<Agency> all,
+        Dictionary<string, List<Agency>> byState, List<Agency> federal)
     {
         Agency[] candidates = all.Where(a => a.Level is AgencyLevel.Local or AgencyLevel.County).ToArray();
         int count = candidates.Length == 0 ? 0 : Math.Max(1, all.Count / 400);
@@ -331,16 +322,20 @@ internal static class SyntheticPolicy
                 Agency o = home[random.Next(home.Count)];
                 if (o.Level is AgencyLevel.Local or AgencyLevel.County && !owners.Contains(o)) owners.Add(o);
             }
-            sb.Append("  - id: ").Append(first.State!.ToLowerInvariant()).Append("-values-").Append(k.ToString("D3", CultureInfo.InvariantCulture)).Append('\n');
+            sb.Append("  - id: ").Append(first.State!.ToLowerInvariant()).Append("-values-")
+                .Append(k.ToString("D3", CultureInfo.InvariantCulture)).Append('\n');
             sb.Append("    owners: [").AppendJoin(", ", owners.Select(a => a.Id)).Append("]\n");
             sb.Append("    deny_purposes: [immigration_enforcement]\n");
             if (federal.Count > 0 && random.NextDouble() < 0.33)
             {
-                IEnumerable<string> to = federal.OrderBy(_ => random.Next()).Take(Math.Min(federal.Count, 1 + random.Next(3))).Select(a => a.Id);
+                IEnumerable<string> to = federal.OrderBy(_ => random.Next())
+                    .Take(Math.Min(federal.Count, 1 + random.Next(3))).Select(a => a.Id);
                 sb.Append("    deny_recipients: [").AppendJoin(", ", to).Append("]\n");
             }
-            sb.Append("    citation: \"").Append(first.State).Append(" local ordinance ").Append(2017 + random.Next(10)).Append('-')
-                .Append(random.Next(1, 100).ToString("D2", CultureInfo.InvariantCulture)).Append(" (sanctuary / values policy)\"\n");
+            sb.Append("    citation: \"").Append(first.State).Append(" local ordinance ")
+                .Append(2017 + random.Next(10)).Append('-')
+                .Append(random.Next(1, 100).ToString("D2", CultureInfo.InvariantCulture))
+                .Append(" (sanctuary / values policy)\"\n");
         }
     }
 

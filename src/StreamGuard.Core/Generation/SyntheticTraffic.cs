@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using StreamGuard.Events;
@@ -9,31 +8,15 @@ using StreamGuard.Text;
 
 namespace StreamGuard.Generation;
 
-/// <summary>Options of <see cref="SyntheticTraffic"/>; change with <c>with</c>.</summary>
-public readonly record struct TrafficOptions
-{
-    public int Seed { get; init; }
-
-    /// <summary>Share of lines that are deliberately bad (every DLQ code and denied queries), in [0,1].</summary>
-    public double MalformedShare { get; init; }
-
-    /// <summary>Distinct vehicles; a skewed pick makes some of them repeat often.</summary>
-    public int Vehicles { get; init; }
-
-    /// <summary>Cameras per agency that owns cameras.</summary>
-    public int CamerasPerAgency { get; init; }
-
-    public static TrafficOptions Default => new() { Seed = 1, MalformedShare = 0.01, Vehicles = 20_000, CamerasPerAgency = 8 };
-}
-
 /// <summary>
 /// Realistic synthetic plate reads and signed queries over a policy's agencies: bursty cameras, repeat
 /// vehicles, queries with every purpose by owners and by other (out-of-state, federal, private) agencies,
 /// and a chosen share of malformed lines. Deterministic for a seed and the same sequence of timestamps.
 /// </summary>
-public sealed class SyntheticTraffic
+public sealed partial class SyntheticTraffic
 {
-    private static readonly string[] s_makes = ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA", "SUBARU", "KIA"];
+    private static readonly string[] s_makes =
+        ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA", "SUBARU", "KIA"];
     private static readonly string[] s_colors = ["SILVER", "BLACK", "WHITE", "BLUE", "RED", "GRAY"];
     private static readonly string[] s_types = ["SEDAN", "SUV", "PICKUP", "VAN", "HATCHBACK"];
 
@@ -56,8 +39,9 @@ public sealed class SyntheticTraffic
 
     private static readonly (Purpose Purpose, double Weight)[] s_hotlistPurposes =
     [
-        (Purpose.StolenVehicle, 0.40), (Purpose.CriminalInvestigation, 0.20), (Purpose.Warrant, 0.12), (Purpose.MissingPerson, 0.10),
-        (Purpose.AmberAlert, 0.05), (Purpose.ImmigrationEnforcement, 0.08), (Purpose.CivilEnforcement, 0.05),
+        (Purpose.StolenVehicle, 0.40), (Purpose.CriminalInvestigation, 0.20), (Purpose.Warrant, 0.12),
+        (Purpose.MissingPerson, 0.10), (Purpose.AmberAlert, 0.05), (Purpose.ImmigrationEnforcement, 0.08),
+        (Purpose.CivilEnforcement, 0.05),
     ];
 
     public SyntheticTraffic(PolicyDocument policy, TrafficOptions options)
@@ -65,11 +49,15 @@ public sealed class SyntheticTraffic
         _options = options;
         _random = new Random(options.Seed);
         _owners = policy.Agencies.Where(a => a.Level is not (AgencyLevel.Federal or AgencyLevel.Private)).ToArray();
-        if (_owners.Length == 0) throw new ArgumentException("the policy has no agency that can own cameras", nameof(policy));
+        if (_owners.Length == 0)
+        {
+            throw new ArgumentException("the policy has no agency that can own cameras", nameof(policy));
+        }
         _requesters = policy.Agencies.Where(a => a.Key is not null).ToArray();
         _plates = new string[Math.Max(1, options.Vehicles)];
         for (int i = 0; i < _plates.Length; i++) _plates[i] = RandomPlate();
-        _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _writer = new Utf8JsonWriter(_buffer,
+            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         // Its own random stream: adding hotlists to a run leaves its reads and queries as they were.
         _hotlistRandom = new Random(options.Seed ^ 0x5EED);
         _hotlistOwners = [.. policy.Agencies];
@@ -80,8 +68,8 @@ public sealed class SyntheticTraffic
 
     /// <summary>
     /// Writes one hotlist entry line for a vehicle that cameras see often (so entries hit), owned by any agency of
-    /// the policy — federal ones included, whose alerts on state data the statutes deny — expiring 1–30 days after
-    /// <paramref name="nowMs"/>.
+    /// the policy — federal ones included, whose alerts on state data the statutes deny — expiring 1–30 days
+    /// after <paramref name="nowMs"/>.
     /// </summary>
     public ReadOnlyMemory<byte> NextHotlist(long nowMs)
     {
@@ -102,8 +90,13 @@ public sealed class SyntheticTraffic
         _writer.WriteString("owner", owner.Id);
         _writer.WriteString("plate", plate);
         _writer.WriteString("purpose", Purposes.Name(purpose));
-        if (_hotlistRandom.NextDouble() < 0.9) _writer.WriteString("case_number", $"{owner.Id.ToUpperInvariant()}-26-{_hotlistRandom.Next(1, 99999):d5}");
-        _writer.WriteString("expires_at", Rfc3339.ToText(nowMs + (long)TimeSpan.FromDays(1 + _hotlistRandom.Next(30)).TotalMilliseconds));
+        if (_hotlistRandom.NextDouble() < 0.9)
+        {
+            _writer.WriteString("case_number",
+                $"{owner.Id.ToUpperInvariant()}-26-{_hotlistRandom.Next(1, 99999):d5}");
+        }
+        _writer.WriteString("expires_at",
+            Rfc3339.ToText(nowMs + (long)TimeSpan.FromDays(1 + _hotlistRandom.Next(30)).TotalMilliseconds));
         _writer.WriteEndObject();
         _writer.Flush();
         return _buffer.WrittenMemory;
@@ -168,7 +161,9 @@ public sealed class SyntheticTraffic
             var (p, owner) = _recent[_random.Next(Math.Min(_recentCount, _recent.Length))];
             plate = p;
             AgencyConfig ownerAgency = _owners[owner];
-            requester = ownerAgency.Key is not null && _random.NextDouble() < 0.6 ? ownerAgency : _requesters[_random.Next(_requesters.Length)];
+            requester = ownerAgency.Key is not null && _random.NextDouble() < 0.6
+                ? ownerAgency
+                : _requesters[_random.Next(_requesters.Length)];
         }
         else
         {
@@ -178,13 +173,16 @@ public sealed class SyntheticTraffic
         Purpose purpose = (Purpose)_random.Next(Purposes.Count);
         string queryId = $"q{_options.Seed:x}-{++_querySeq:x8}";
         string user = $"officer{_random.Next(1, 400):d3}";
-        string? caseNumber = _random.NextDouble() < 0.97 ? $"{requester.Id.ToUpperInvariant()}-26-{_random.Next(1, 99999):d5}" : null;
+        string? caseNumber = _random.NextDouble() < 0.97
+            ? $"{requester.Id.ToUpperInvariant()}-26-{_random.Next(1, 99999):d5}"
+            : null;
         string reason = $"{Purposes.Name(purpose).Replace('_', ' ')} case";
         string to = Rfc3339.ToText(issuedAtMs);
-        string from = Rfc3339.ToText(issuedAtMs - (long)TimeSpan.FromDays(_random.NextDouble() < 0.98 ? 30 : 400).TotalMilliseconds);
+        string from = Rfc3339.ToText(
+            issuedAtMs - (long)TimeSpan.FromDays(_random.NextDouble() < 0.98 ? 30 : 400).TotalMilliseconds);
         string issued = to;
-        string signature = QuerySignature.Sign(requester.Key!, queryId, requester.Id, user, Purposes.Name(purpose), caseNumber,
-            _plates[plate], from, to, issued);
+        string signature = QuerySignature.Sign(requester.Key!, queryId, requester.Id, user, Purposes.Name(purpose),
+            caseNumber, _plates[plate], from, to, issued);
         if (bad) signature = "AAAA" + signature[4..]; // a forged signature: denied, not dead-lettered
 
         LastPlate = _plates[plate];
@@ -205,44 +203,6 @@ public sealed class SyntheticTraffic
         _writer.WriteEndObject();
         _writer.Flush();
         return _buffer.WrittenMemory;
-    }
-
-    private ReadOnlyMemory<byte> BadRead(long observedAtMs)
-    {
-        string ts = Rfc3339.ToText(observedAtMs);
-        string id = $"r{_options.Seed:x}-bad-{++_readSeq:x8}";
-        string owner = _owners[_random.Next(_owners.Length)].Id;
-        string line = _random.Next(8) switch
-        {
-            0 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC",                           // truncated
-            1 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"observed_at\":\"{ts}\"}}",                   // no plate
-            2 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"03/10/2026 17:22\"}}",
-            3 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7A*C123\",\"observed_at\":\"{ts}\"}}",
-            4 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"xx-unknown-pd\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\"}}",
-            5 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"lat\":123.4}}",
-            6 => $"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{Rfc3339.ToText(observedAtMs + 86_400_000)}\"}}",
-            _ => "INVALID_UTF8",
-        };
-        if (line == "INVALID_UTF8")
-        {
-            byte[] bytes = Encoding.UTF8.GetBytes($"{{\"read_id\":\"{id}\",\"agency_id\":\"{owner}\",\"plate\":\"7ABC123\",\"observed_at\":\"{ts}\",\"note\":\"\u00e9\"}}");
-            int at = Array.IndexOf(bytes, (byte)0xC3);
-            bytes[at] = 0xC0; // overlong lead byte: never valid UTF-8
-            return bytes;
-        }
-        return Encoding.UTF8.GetBytes(line);
-    }
-
-    private ReadOnlyMemory<byte> BadQuery(long issuedAtMs)
-    {
-        string id = $"q{_options.Seed:x}-bad-{++_querySeq:x8}";
-        string line = _random.Next(3) switch
-        {
-            0 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"user\":\"x\",\"purpose\":\"curiosity\",\"plate\":\"7ABC123\",\"issued_at\":\"{Rfc3339.ToText(issuedAtMs)}\"}}",
-            1 => $"{{\"query_id\":\"{id}\",\"requester\":\"{_requesters[0].Id}\",\"plate\":\"7ABC123\"}}",
-            _ => "{\"query_id\":",
-        };
-        return Encoding.UTF8.GetBytes(line);
     }
 
     private int PickVehicle()

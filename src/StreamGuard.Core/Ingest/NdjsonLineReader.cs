@@ -9,7 +9,9 @@ public enum LineStatus : byte
     /// <summary>A line within the size cap (CR and LF removed).</summary>
     Ok,
 
-    /// <summary>A line over the size cap: <see cref="NdjsonLineReader.Line"/> holds its first bytes only; the rest was skipped.</summary>
+    /// <summary>
+    /// A line over the size cap: <see cref="NdjsonLineReader.Line"/> holds its first bytes only; the rest was skipped.
+    /// </summary>
     Oversized,
 }
 

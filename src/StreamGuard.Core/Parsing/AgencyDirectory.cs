@@ -5,9 +5,9 @@ namespace StreamGuard.Parsing;
 /// <summary>The agencies of the loaded policy, interned to small integers.</summary>
 /// <remarks>
 /// Lookup-only after construction: unknown ids never grow it. Indexes are stable across policy reloads: a new policy
-/// keeps every index of the one before (<see cref="Engine.CompiledPolicy"/> builds on the previous directory) and appends new
-/// agencies, so reads already stored keep their owner. An agency that a reload removed stays in the directory,
-/// <em>retired</em>: <c>Find</c> no longer knows it, so new events naming it are rejected.
+/// keeps every index of the one before (<see cref="Engine.CompiledPolicy"/> builds on the previous directory) and
+/// appends new agencies, so reads already stored keep their owner. An agency that a reload removed stays in the
+/// directory, <em>retired</em>: <c>Find</c> no longer knows it, so new events naming it are rejected.
 /// </remarks>
 public sealed class AgencyDirectory
 {

@@ -2,7 +2,9 @@ using System.Globalization;
 
 namespace StreamGuard.Policy;
 
-/// <summary>Durations of the policy file: a whole number and a unit, <c>ms s m h d w</c> (<c>30d</c>, <c>5m</c>).</summary>
+/// <summary>
+/// Durations of the policy file: a whole number and a unit, <c>ms s m h d w</c> (<c>30d</c>, <c>5m</c>).
+/// </summary>
 public static class Durations
 {
     public static bool TryParse(string text, out TimeSpan value)
@@ -11,7 +13,11 @@ public static class Durations
         string s = text.Trim();
         int i = 0;
         while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
-        if (i == 0 || i > 9 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out long n)) return false;
+        if (i == 0 || i > 9
+            || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+        {
+            return false;
+        }
         long? unit = s[i..] switch
         {
             "ms" => 1,

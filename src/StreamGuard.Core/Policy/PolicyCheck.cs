@@ -10,9 +10,12 @@ namespace StreamGuard.Policy;
 /// </summary>
 public static class PolicyCheck
 {
-    /// <summary>A nullified part of an agreement: for one owner, the rule that denies, and to whom and for what.</summary>
-    public sealed record Nullification(AgreementConfig Agreement, string Owner, string Rule, string Citation, bool Statute, bool Confirmed, string? Status,
-        IReadOnlyList<string> Recipients, ushort Purposes, AccessSet Access, bool Whole);
+    /// <summary>
+    /// A nullified part of an agreement: for one owner, the rule that denies, and to whom and for what.
+    /// </summary>
+    public sealed record Nullification(AgreementConfig Agreement, string Owner, string Rule, string Citation,
+        bool Statute, bool Confirmed, string? Status, IReadOnlyList<string> Recipients, ushort Purposes,
+        AccessSet Access, bool Whole);
 
     /// <summary>All warnings, in file order: expired agreements, then nullified parts of each agreement.</summary>
     public static IReadOnlyList<string> Warnings(CompiledPolicy policy, long nowMs, int maxNames = 12)
@@ -23,7 +26,8 @@ public static class PolicyCheck
         {
             if (a.ExpiresAtMs is { } e && e <= nowMs)
             {
-                warnings.Add($"{source}:{a.Line}: agreements[{a.Id}].expires: expired on {a.ExpiresText}; it grants nothing (deny.agreement_expired)");
+                warnings.Add($"{source}:{a.Line}: agreements[{a.Id}].expires: expired on {a.ExpiresText}; " +
+                    "it grants nothing (deny.agreement_expired)");
             }
         }
         foreach (Nullification x in Nullifications(policy))
@@ -31,7 +35,8 @@ public static class PolicyCheck
             string kind = x.Statute ? "statute" : "local rule";
             string status = x.Statute && !x.Confirmed ? $" ⚠ {x.Status}" : "";
             string what = x.Whole ? "all of it" : $"{AccessText(x.Access)} × {PurposeText(x.Purposes)}";
-            warnings.Add($"{source}:{x.Agreement.Line}: agreements[{x.Agreement.Id}]: {kind} {x.Rule} ({x.Citation}{status}) nullifies it for " +
+            warnings.Add($"{source}:{x.Agreement.Line}: agreements[{x.Agreement.Id}]: " +
+                $"{kind} {x.Rule} ({x.Citation}{status}) nullifies it for " +
                 $"{x.Owner}'s reads → {Names(x.Recipients, maxNames)}: {what}");
         }
         return warnings;
@@ -50,7 +55,8 @@ public static class PolicyCheck
             {
                 int owner = policy.Agencies.Find(ownerId);
                 // rule → (recipients, purposes, accesses, tuples)
-                var byRule = new Dictionary<string, (Decision D, List<string> Recipients, ushort Purposes, AccessSet Access, int Tuples)>(StringComparer.Ordinal);
+                var byRule = new Dictionary<string, (Decision D, List<string> Recipients, ushort Purposes,
+                    AccessSet Access, int Tuples)>(StringComparer.Ordinal);
                 int granted = 0;
                 foreach (string recipientId in a.Recipients)
                 {
@@ -63,7 +69,8 @@ public static class PolicyCheck
                         {
                             if ((a.Purposes & (1 << p)) == 0) continue;
                             granted++;
-                            Decision d = policy.Decide(owner, recipient, (Access)acc, (Purpose)p, documented: true, BeforeAnyExpiry);
+                            Decision d = policy.Decide(owner, recipient, (Access)acc, (Purpose)p, documented: true,
+                                BeforeAnyExpiry);
                             if (d.Code is not (DecisionCode.DenyStatute or DecisionCode.DenyLocal)) continue;
                             if (!byRule.TryGetValue(d.Rule, out var g)) g = (d, [], 0, AccessSet.None, 0);
                             if (!g.Recipients.Contains(recipientId)) g.Recipients.Add(recipientId);
@@ -79,8 +86,9 @@ public static class PolicyCheck
                 foreach (var (rule, g) in byRule.OrderBy(kv => RuleOrder(policy, kv.Key)))
                 {
                     StatuteRule? statute = StatuteRules.All.FirstOrDefault(s => s.Id == rule);
-                    yield return new Nullification(a, ownerId, rule, g.D.Citation, g.D.Code == DecisionCode.DenyStatute, statute?.Confirmed ?? true, statute?.Status,
-                        g.Recipients, g.Purposes, g.Access, Whole: byRule.Count == 1 && denied == granted);
+                    yield return new Nullification(a, ownerId, rule, g.D.Citation, g.D.Code == DecisionCode.DenyStatute,
+                        statute?.Confirmed ?? true, statute?.Status, g.Recipients, g.Purposes, g.Access,
+                        Whole: byRule.Count == 1 && denied == granted);
                 }
             }
         }
@@ -100,12 +108,16 @@ public static class PolicyCheck
     }
 
     public static string Names(IReadOnlyList<string> names, int max) =>
-        names.Count <= max ? string.Join(", ", names) : string.Join(", ", names.Take(max)) + $" and {names.Count - max} more";
+        names.Count <= max
+            ? string.Join(", ", names)
+            : string.Join(", ", names.Take(max)) + $" and {names.Count - max} more";
 
     public static string AccessText(AccessSet access) => string.Join(", ",
-        new[] { (AccessSet.Push, "push"), (AccessSet.Search, "search"), (AccessSet.Alert, "alert") }.Where(x => (access & x.Item1) != 0).Select(x => x.Item2));
+        new[] { (AccessSet.Push, "push"), (AccessSet.Search, "search"), (AccessSet.Alert, "alert") }
+            .Where(x => (access & x.Item1) != 0).Select(x => x.Item2));
 
     public static string PurposeText(ushort purposes) =>
         purposes == (1 << Purposes.Count) - 1 ? "every purpose"
-            : string.Join(", ", Enumerable.Range(0, Purposes.Count).Where(p => (purposes & (1 << p)) != 0).Select(p => Purposes.Name((Purpose)p)));
+            : string.Join(", ", Enumerable.Range(0, Purposes.Count).Where(p => (purposes & (1 << p)) != 0)
+                .Select(p => Purposes.Name((Purpose)p)));
 }

@@ -16,10 +16,12 @@ public enum ChangeKind : byte
 }
 
 /// <summary>One changed outcome.</summary>
-public readonly record struct OutcomeChange(ChangeKind Kind, string Owner, string Recipient, Access Access, Purpose Purpose, Decision Old, Decision New)
+public readonly record struct OutcomeChange(
+    ChangeKind Kind, string Owner, string Recipient, Access Access, Purpose Purpose, Decision Old, Decision New)
 {
     public override string ToString() =>
-        $"{Owner} → {Recipient} {PolicyExplainer.AccessName(Access)} {Purposes.Name(Purpose)}: {DecisionCodes.Text(Old.Code)} ({Old.Rule}) → {DecisionCodes.Text(New.Code)} ({New.Rule})";
+        $"{Owner} → {Recipient} {PolicyExplainer.AccessName(Access)} {Purposes.Name(Purpose)}: " +
+        $"{DecisionCodes.Text(Old.Code)} ({Old.Rule}) → {DecisionCodes.Text(New.Code)} ({New.Rule})";
 }
 
 /// <summary>The result of <see cref="PolicyDiff.Compute"/>.</summary>
@@ -27,7 +29,9 @@ public sealed record PolicyDiffResult(
     IReadOnlyList<OutcomeChange> Changes, IReadOnlyList<string> AgenciesAdded, IReadOnlyList<string> AgenciesRemoved,
     long PairsExamined, TimeSpan Elapsed)
 {
-    /// <summary>Agencies in both policies whose retention window changed (not access, but what a reviewer must see).</summary>
+    /// <summary>
+    /// Agencies in both policies whose retention window changed (not access, but what a reviewer must see).
+    /// </summary>
     public IReadOnlyList<RetentionChange> RetentionChanges { get; init; } = [];
 
     public int Granted => Changes.Count(c => c.Kind == ChangeKind.Granted);
@@ -52,7 +56,8 @@ public sealed record PolicyDiffResult(
 /// </remarks>
 public static class PolicyDiff
 {
-    public static readonly Decision Absent = new(DecisionCode.DenyNoAgreement, "AGENCY.ABSENT", "The agency is not in this policy");
+    public static readonly Decision Absent =
+        new(DecisionCode.DenyNoAgreement, "AGENCY.ABSENT", "The agency is not in this policy");
 
     public static PolicyDiffResult Compute(CompiledPolicy? oldPolicy, CompiledPolicy newPolicy, long nowMs)
     {
@@ -95,7 +100,8 @@ public static class PolicyDiff
         {
             if (inOld[a] < 0 || inNew[a] < 0) continue;
             AgencyConfig x = oldPolicy!.Agency(inOld[a]), y = newPolicy.Agency(inNew[a]);
-            bool factsChanged = x.State != y.State || x.Level != y.Level || x.FusionCenter != y.FusionCenter || !x.Declarations.SequenceEqual(y.Declarations);
+            bool factsChanged = x.State != y.State || x.Level != y.Level || x.FusionCenter != y.FusionCenter
+                || !x.Declarations.SequenceEqual(y.Declarations);
             bool rulesChanged = !SameLocalRules(oldPolicy, newPolicy, x.Id);
             if (!factsChanged && !rulesChanged) continue;
             for (int b = 0; b < n; b++)
@@ -115,12 +121,17 @@ public static class PolicyDiff
             {
                 for (int p = 0; p < Purposes.Count; p++)
                 {
-                    Decision before = inOld[o] >= 0 && inOld[r] >= 0 ? oldPolicy!.Decide(inOld[o], inOld[r], (Access)acc, (Purpose)p, true, nowMs) : Absent;
-                    Decision after = inNew[o] >= 0 && inNew[r] >= 0 ? newPolicy.Decide(inNew[o], inNew[r], (Access)acc, (Purpose)p, true, nowMs) : Absent;
+                    Decision before = inOld[o] >= 0 && inOld[r] >= 0
+                        ? oldPolicy!.Decide(inOld[o], inOld[r], (Access)acc, (Purpose)p, true, nowMs)
+                        : Absent;
+                    Decision after = inNew[o] >= 0 && inNew[r] >= 0
+                        ? newPolicy.Decide(inNew[o], inNew[r], (Access)acc, (Purpose)p, true, nowMs)
+                        : Absent;
                     if (before.Code == after.Code && before.Rule == after.Rule) continue;
                     ChangeKind kind;
                     if (before.Allowed != after.Allowed) kind = after.Allowed ? ChangeKind.Granted : ChangeKind.Revoked;
-                    else if (ReferenceEquals(before.Rule, Absent.Rule) || ReferenceEquals(after.Rule, Absent.Rule)) continue;
+                    else if (ReferenceEquals(before.Rule, Absent.Rule)
+                        || ReferenceEquals(after.Rule, Absent.Rule)) continue;
                     else kind = ChangeKind.Reason;
                     changes.Add(new OutcomeChange(kind, ids[o], ids[r], (Access)acc, (Purpose)p, before, after));
                 }
@@ -135,10 +146,14 @@ public static class PolicyDiff
             long before = oldPolicy!.RetentionMs(inOld[a]), after = newPolicy.RetentionMs(inNew[a]);
             if (before != after || oldPolicy.RetentionRule(inOld[a]) != newPolicy.RetentionRule(inNew[a]))
             {
-                retention.Add(new RetentionChange(ids[a], before, oldPolicy.RetentionRule(inOld[a]), after, newPolicy.RetentionRule(inNew[a])));
+                retention.Add(new RetentionChange(ids[a], before, oldPolicy.RetentionRule(inOld[a]), after,
+                    newPolicy.RetentionRule(inNew[a])));
             }
         }
-        return new PolicyDiffResult(changes, oldPolicy is null ? [] : added, removed, pairs.Count, clock.Elapsed) { RetentionChanges = retention };
+        return new PolicyDiffResult(changes, oldPolicy is null ? [] : added, removed, pairs.Count, clock.Elapsed)
+        {
+            RetentionChanges = retention,
+        };
     }
 
     /// <summary>The one-line summary a <c>policy_load</c> audit record carries (SPEC §7).</summary>
@@ -156,8 +171,9 @@ public static class PolicyDiff
         if (x.Count != y.Count) return false;
         for (int i = 0; i < x.Count; i++)
         {
-            if (x[i].Id != y[i].Id || x[i].Citation != y[i].Citation || x[i].DenyPurposes != y[i].DenyPurposes || x[i].DenyAccess != y[i].DenyAccess ||
-                !x[i].DenyRecipients.Order().SequenceEqual(y[i].DenyRecipients.Order()))
+            if (x[i].Id != y[i].Id || x[i].Citation != y[i].Citation || x[i].DenyPurposes != y[i].DenyPurposes
+                || x[i].DenyAccess != y[i].DenyAccess
+                || !x[i].DenyRecipients.Order().SequenceEqual(y[i].DenyRecipients.Order()))
             {
                 return false;
             }
@@ -170,4 +186,5 @@ public static class PolicyDiff
 public sealed record RetentionChange(string Agency, long OldMs, string OldRule, long NewMs, string NewRule);
 
 /// <summary>What a policy change did, as a <c>policy_load</c> audit record states it.</summary>
-public sealed record PolicyChangeSummary(string? PreviousHash, int Granted, int Revoked, OutcomeChange? FirstGranted, OutcomeChange? FirstRevoked);
+public sealed record PolicyChangeSummary(
+    string? PreviousHash, int Granted, int Revoked, OutcomeChange? FirstGranted, OutcomeChange? FirstRevoked);

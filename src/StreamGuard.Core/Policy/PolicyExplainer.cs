@@ -20,7 +20,9 @@ public enum StepOutcome : byte
 /// One step of an explanation: which rule, what it said, and the law it rests on. <see cref="Reached"/> is false for
 /// steps after the one that decided (shown for completeness); <see cref="Decides"/> marks the deciding step.
 /// </summary>
-public sealed record ExplainStep(int Step, string Kind, string Rule, StepOutcome Outcome, string Detail, string Citation, string? Status, bool Confirmed)
+public sealed record ExplainStep(
+    int Step, string Kind, string Rule, StepOutcome Outcome, string Detail, string Citation, string? Status,
+    bool Confirmed)
 {
     public bool Reached { get; init; } = true;
     public bool Decides { get; init; }
@@ -39,7 +41,8 @@ public sealed record Explanation(IReadOnlyList<ExplainStep> Steps, Decision Deci
 /// </remarks>
 public static class PolicyExplainer
 {
-    public static Explanation Explain(CompiledPolicy policy, int owner, int recipient, Access access, Purpose purpose, bool documented, long nowMs)
+    public static Explanation Explain(CompiledPolicy policy, int owner, int recipient, Access access, Purpose purpose,
+        bool documented, long nowMs)
     {
         var steps = new List<ExplainStep>();
         AgencyConfig o = policy.Agency(owner), r = policy.Agency(recipient);
@@ -48,24 +51,31 @@ public static class PolicyExplainer
 
         if (owner == recipient)
         {
-            steps.Add(new(1, "own", CompiledPolicy.OwnRule, StepOutcome.Allow, $"{r.Id} is the owner of the reads", CompiledPolicy.OwnCitation, null, true) { Decides = true });
+            steps.Add(new(1, "own", CompiledPolicy.OwnRule, StepOutcome.Allow, $"{r.Id} is the owner of the reads",
+                CompiledPolicy.OwnCitation, null, true) { Decides = true });
             decided = true;
         }
         else
         {
-            steps.Add(new(1, "own", CompiledPolicy.OwnRule, StepOutcome.NotApplicable, $"{r.Id} is not the owner ({o.Id})", CompiledPolicy.OwnCitation, null, true));
+            steps.Add(new(1, "own", CompiledPolicy.OwnRule, StepOutcome.NotApplicable,
+                $"{r.Id} is not the owner ({o.Id})", CompiledPolicy.OwnCitation, null, true));
         }
 
         var facts = AgencyFacts.Of(r);
         StatuteRule[] statutes = StatuteRules.ForState(o.State);
         if (statutes.Length == 0)
         {
-            steps.Add(new(2, "statute", "-", StepOutcome.NotApplicable, $"no statute rule protects owners in {o.State ?? "no state (federal)"}", "", null, true) { Reached = !decided });
+            steps.Add(new(2, "statute", "-", StepOutcome.NotApplicable,
+                $"no statute rule protects owners in {o.State ?? "no state (federal)"}", "", null, true)
+            {
+                Reached = !decided,
+            });
         }
         foreach (StatuteRule rule in statutes)
         {
             bool denies = StatuteRules.Denies(rule, facts, access, purpose, documented);
-            steps.Add(new(2, "statute", rule.Id, denies ? StepOutcome.Fail : StepOutcome.Pass, StatuteDetail(rule, o, r, purpose, denies), rule.Citation, rule.Status, rule.Confirmed)
+            steps.Add(new(2, "statute", rule.Id, denies ? StepOutcome.Fail : StepOutcome.Pass,
+                StatuteDetail(rule, o, r, purpose, denies), rule.Citation, rule.Status, rule.Confirmed)
             {
                 Reached = !decided, Decides = !decided && denies,
             });
@@ -78,7 +88,8 @@ public static class PolicyExplainer
             if (!rule.Owners.Contains(o.Id)) continue;
             localCount++;
             bool purposeHit = rule.DenyPurposes == 0 || (rule.DenyPurposes & (1 << (int)purpose)) != 0;
-            bool accessHit = rule.DenyAccess == AccessSet.None || (rule.DenyAccess & (AccessSet)(1 << (int)access)) != 0;
+            bool accessHit = rule.DenyAccess == AccessSet.None
+                || (rule.DenyAccess & (AccessSet)(1 << (int)access)) != 0;
             bool recipientHit = rule.DenyRecipients.Count == 0 || rule.DenyRecipients.Contains(r.Id);
             bool denies = owner != recipient && purposeHit && accessHit && recipientHit;
             string detail = denies
@@ -87,10 +98,20 @@ public static class PolicyExplainer
                 : !accessHit ? $"denies other accesses, not {AccessName(access)}"
                 : !recipientHit ? $"denies other recipients, not {r.Id}"
                 : "does not apply to an owner's own reads";
-            steps.Add(new(3, "local", rule.Id, denies ? StepOutcome.Fail : StepOutcome.Pass, detail, rule.Citation, null, true) { Reached = !decided, Decides = !decided && denies });
+            steps.Add(new(3, "local", rule.Id, denies ? StepOutcome.Fail : StepOutcome.Pass, detail, rule.Citation,
+                null, true)
+            {
+                Reached = !decided, Decides = !decided && denies,
+            });
             if (denies) decided = true;
         }
-        if (localCount == 0) steps.Add(new(3, "local", "-", StepOutcome.NotApplicable, $"no local rule for {o.Id}", "", null, true) { Reached = !decided });
+        if (localCount == 0)
+        {
+            steps.Add(new(3, "local", "-", StepOutcome.NotApplicable, $"no local rule for {o.Id}", "", null, true)
+            {
+                Reached = !decided,
+            });
+        }
 
         int agreementCount = 0;
         foreach (AgreementConfig a in policy.AgreementsFor(owner, recipient))
@@ -103,8 +124,10 @@ public static class PolicyExplainer
             string detail = !accessOk ? $"does not grant {AccessName(access)}"
                 : !purposeOk ? $"does not grant the purpose {Purposes.Name(purpose)}"
                 : !live ? $"expired ({a.ExpiresText})"
-                : $"grants {AccessName(access)} for {Purposes.Name(purpose)}" + (a.ExpiresText is null ? "" : $" until {a.ExpiresText}");
-            steps.Add(new(4, "agreement", a.Id, grants ? StepOutcome.Allow : StepOutcome.Fail, detail, a.Citation ?? $"{policy.Document.Source}:{a.Line}", null, true)
+                : $"grants {AccessName(access)} for {Purposes.Name(purpose)}"
+                    + (a.ExpiresText is null ? "" : $" until {a.ExpiresText}");
+            steps.Add(new(4, "agreement", a.Id, grants ? StepOutcome.Allow : StepOutcome.Fail, detail,
+                a.Citation ?? $"{policy.Document.Source}:{a.Line}", null, true)
             {
                 Reached = !decided, Decides = !decided && grants,
             });
@@ -120,7 +143,10 @@ public static class PolicyExplainer
         if (agreementCount == 0 && owner != recipient)
         {
             steps.Add(new(4, "agreement", CompiledPolicy.DefaultDenyRule, StepOutcome.Fail,
-                $"no agreement names both {o.Id} and {r.Id}", CompiledPolicy.DefaultDenyCitation, null, true) { Reached = !decided, Decides = !decided });
+                $"no agreement names both {o.Id} and {r.Id}", CompiledPolicy.DefaultDenyCitation, null, true)
+            {
+                Reached = !decided, Decides = !decided,
+            });
         }
         return new Explanation(steps, decision);
     }
@@ -133,9 +159,12 @@ public static class PolicyExplainer
     };
 
     private static string Describe(AgencyConfig a) =>
-        a.Level == AgencyLevel.Federal ? $"{a.Id} (federal)" : $"{a.Id} ({a.State}, {a.Level.ToString().ToLowerInvariant()})";
+        a.Level == AgencyLevel.Federal
+            ? $"{a.Id} (federal)"
+            : $"{a.Id} ({a.State}, {a.Level.ToString().ToLowerInvariant()})";
 
-    private static string StatuteDetail(StatuteRule rule, AgencyConfig owner, AgencyConfig recipient, Purpose purpose, bool denies)
+    private static string StatuteDetail(StatuteRule rule, AgencyConfig owner, AgencyConfig recipient, Purpose purpose,
+        bool denies)
     {
         string who = Describe(recipient);
         string p = Purposes.Name(purpose);
@@ -144,17 +173,23 @@ public static class PolicyExplainer
             StatuteCheck.PublicAgencyOfOwnerState => denies
                 ? $"{who} is not a public agency of {rule.State}" : $"{who} is a public agency of {rule.State}",
             StatuteCheck.ForbiddenPurposes => denies ? $"purpose {p} is forbidden" : $"purpose {p} is not forbidden",
-            StatuteCheck.AllowedPurposesOnly => denies ? $"purpose {p} is not one the statute allows" : $"purpose {p} is allowed",
+            StatuteCheck.AllowedPurposesOnly => denies
+                ? $"purpose {p} is not one the statute allows" : $"purpose {p} is allowed",
             StatuteCheck.InStateOrDeclaration => denies
                 ? $"{who} is outside {rule.State} and has no declaration {rule.Declaration} on file"
-                : recipient.State == rule.State ? $"{who} is in {rule.State}" : $"{who} has declaration {rule.Declaration} on file",
+                : recipient.State == rule.State
+                    ? $"{who} is in {rule.State}"
+                    : $"{who} has declaration {rule.Declaration} on file",
             StatuteCheck.PublicAgencyOfOwnerStateOrPurpose => denies
                 ? $"{who} is not a public agency of {rule.State} and {p} is not an allowed out-of-state purpose"
-                : AgencyFacts.Of(recipient).IsPublicAgencyOf(rule.State!) ? $"{who} is a public agency of {rule.State}" : $"{p} is an allowed out-of-state purpose",
+                : AgencyFacts.Of(recipient).IsPublicAgencyOf(rule.State!)
+                    ? $"{who} is a public agency of {rule.State}"
+                    : $"{p} is an allowed out-of-state purpose",
             StatuteCheck.FusionCenterOnly => denies
                 ? $"{who} is not {rule.State}'s fusion center" : $"{who} is {rule.State}'s fusion center",
             StatuteCheck.InStateOrNeighbourWithDeclaration => denies
-                ? $"{who} is outside {rule.State} and not an agency of {string.Join('/', rule.States)} with declaration {rule.Declaration}"
+                ? $"{who} is outside {rule.State} and not an agency of {string.Join('/', rule.States)} " +
+                    $"with declaration {rule.Declaration}"
                 : $"{who} is in {rule.State}, or a neighbour with declaration {rule.Declaration}",
             StatuteCheck.DocumentedSearch => denies
                 ? "a search needs a case number and a reason" : "documented (case number and reason), or not a search",

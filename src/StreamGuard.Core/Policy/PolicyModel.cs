@@ -54,7 +54,9 @@ public sealed record PolicyDocument
     public SearchSettings Search { get; init; } = new();
     public IReadOnlyList<AgreementConfig> Agreements { get; init; } = [];
     public IReadOnlyList<LocalRuleConfig> Rules { get; init; } = [];
-    /// <summary>Warnings found while reading the file (not the statute analysis: see <see cref="PolicyCheck"/>).</summary>
+    /// <summary>
+    /// Warnings found while reading the file (not the statute analysis: see <see cref="PolicyCheck"/>).
+    /// </summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
@@ -68,7 +70,9 @@ public enum AccessSet : byte
     Alert = 4,
 }
 
-/// <summary>One entry of <c>agreements:</c>: owners share with recipients, for these accesses and purposes, until it expires.</summary>
+/// <summary>
+/// One entry of <c>agreements:</c>: owners share with recipients, for these accesses and purposes, until it expires.
+/// </summary>
 public sealed record AgreementConfig
 {
     public required string Id { get; init; }
@@ -77,7 +81,9 @@ public sealed record AgreementConfig
     public required AccessSet Access { get; init; }
     /// <summary>Bit <c>1 &lt;&lt; (int)purpose</c> for every purpose granted.</summary>
     public required ushort Purposes { get; init; }
-    /// <summary>The first instant (Unix ms) at which the agreement no longer grants anything; null = no expiry.</summary>
+    /// <summary>
+    /// The first instant (Unix ms) at which the agreement no longer grants anything; null = no expiry.
+    /// </summary>
     public long? ExpiresAtMs { get; init; }
     /// <summary>The expiry as written in the file.</summary>
     public string? ExpiresText { get; init; }

@@ -30,7 +30,8 @@ public sealed class PolicyReloader : IDisposable
     private byte[] _handledHash;               // content last loaded or refused
     private int _polling;
 
-    public PolicyReloader(string path, CompiledPolicy inForce, Action<string> log, TimeSpan interval, Func<long>? nowMs = null)
+    public PolicyReloader(string path, CompiledPolicy inForce, Action<string> log, TimeSpan interval,
+        Func<long>? nowMs = null)
     {
         _path = path;
         _inForce = _newest = inForce;
@@ -99,7 +100,8 @@ public sealed class PolicyReloader : IDisposable
                 // A timer callback must never take the worker down: anything unforeseen is a refused reload.
                 Rejected++;
                 LastError = e.Message;
-                _log($"policy reload REFUSED after an unexpected error, the policy in force stays: {e.GetType().Name}: {e.Message}");
+                _log("policy reload REFUSED after an unexpected error, the policy in force stays: " +
+                    $"{e.GetType().Name}: {e.Message}");
             }
         }
         finally
@@ -138,8 +140,10 @@ public sealed class PolicyReloader : IDisposable
                 _pending = (next, PolicyDiff.Summarise(inForce, diff));
                 Accepted++;
             }
-            _log($"policy reload accepted: {next.Hash} ({next.Document.Agencies.Count} agencies, {next.AgreementCount} agreements): " +
-                $"{diff.Granted} outcomes granted, {diff.Revoked} revoked, {diff.ReasonChanged} reason changed; swapping in between two events");
+            _log($"policy reload accepted: {next.Hash} " +
+                $"({next.Document.Agencies.Count} agencies, {next.AgreementCount} agreements): " +
+                $"{diff.Granted} outcomes granted, {diff.Revoked} revoked, {diff.ReasonChanged} reason changed; " +
+                "swapping in between two events");
             break;
         }
         foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");

@@ -23,9 +23,12 @@ public enum StatuteCheck : byte
     DocumentedSearch,
 }
 
-/// <summary>One built-in statute rule: stable id, the owner state it protects, its check, citation and status.</summary>
+/// <summary>
+/// One built-in statute rule: stable id, the owner state it protects, its check, citation and status.
+/// </summary>
 /// <remarks>Built into the code on purpose: a policy file cannot switch a statute off.</remarks>
-public sealed record StatuteRule(string Id, string State, StatuteCheck Check, string Citation, string Status, bool Confirmed)
+public sealed record StatuteRule(
+    string Id, string State, StatuteCheck Check, string Citation, string Status, bool Confirmed)
 {
     public IReadOnlyList<Purpose> Purposes { get; init; } = [];
     public string? Declaration { get; init; }
@@ -47,7 +50,8 @@ public sealed record RetentionCap(string Id, string State, TimeSpan Cap, string 
 }
 
 /// <summary>The facts about an agency that statute rules look at.</summary>
-public readonly record struct AgencyFacts(string? State, AgencyLevel Level, bool FusionCenter, IReadOnlyList<string> Declarations)
+public readonly record struct AgencyFacts(
+    string? State, AgencyLevel Level, bool FusionCenter, IReadOnlyList<string> Declarations)
 {
     public static AgencyFacts Of(AgencyConfig a) => new(a.State, a.Level, a.FusionCenter, a.Declarations);
 
@@ -59,38 +63,67 @@ public readonly record struct AgencyFacts(string? State, AgencyLevel Level, bool
 /// <summary>The rule packs of SPEC §4, keyed by the owner agency's state, in evaluation order.</summary>
 public static class StatuteRules
 {
-    private static readonly Purpose[] s_healthAndImmigration = [Purpose.ImmigrationEnforcement, Purpose.ReproductiveHealth, Purpose.GenderAffirmingCare];
+    private static readonly Purpose[] s_healthAndImmigration =
+        [Purpose.ImmigrationEnforcement, Purpose.ReproductiveHealth, Purpose.GenderAffirmingCare];
 
     public static IReadOnlyList<StatuteRule> All { get; } =
     [
-        new("CA.PUBLIC_AGENCY_ONLY", "CA", StatuteCheck.PublicAgencyOfOwnerState, "Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06", "enacted", true),
-        new("CA.VALUES_ACT", "CA", StatuteCheck.ForbiddenPurposes, "Cal. Gov. Code §7284.6 (SB 54)", "enacted", true) { Purposes = [Purpose.ImmigrationEnforcement] },
-        new("IL.DECLARATION_REQUIRED", "IL", StatuteCheck.InStateOrDeclaration, "625 ILCS 5/2-130", "enacted", true) { Declaration = "IL-625-ILCS-5/2-130" },
-        new("IL.FORBIDDEN_PURPOSE", "IL", StatuteCheck.ForbiddenPurposes, "625 ILCS 5/2-130", "enacted", true) { Purposes = s_healthAndImmigration },
-        new("VA.IN_STATE_ONLY", "VA", StatuteCheck.PublicAgencyOfOwnerState, "Va. Code §2.2-5517", "enacted 2025", true),
+        new("CA.PUBLIC_AGENCY_ONLY", "CA", StatuteCheck.PublicAgencyOfOwnerState,
+            "Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06", "enacted", true),
+        new("CA.VALUES_ACT", "CA", StatuteCheck.ForbiddenPurposes, "Cal. Gov. Code §7284.6 (SB 54)", "enacted", true)
+        {
+            Purposes = [Purpose.ImmigrationEnforcement],
+        },
+        new("IL.DECLARATION_REQUIRED", "IL", StatuteCheck.InStateOrDeclaration, "625 ILCS 5/2-130", "enacted", true)
+        {
+            Declaration = "IL-625-ILCS-5/2-130",
+        },
+        new("IL.FORBIDDEN_PURPOSE", "IL", StatuteCheck.ForbiddenPurposes, "625 ILCS 5/2-130", "enacted", true)
+        {
+            Purposes = s_healthAndImmigration,
+        },
+        new("VA.IN_STATE_ONLY", "VA", StatuteCheck.PublicAgencyOfOwnerState, "Va. Code §2.2-5517",
+            "enacted 2025", true),
         new("VA.PURPOSE", "VA", StatuteCheck.AllowedPurposesOnly, "Va. Code §2.2-5517", "enacted 2025", true)
         {
-            Purposes = [Purpose.CriminalInvestigation, Purpose.MissingPerson, Purpose.HumanTrafficking, Purpose.StolenVehicle, Purpose.Warrant, Purpose.AmberAlert],
+            Purposes =
+            [
+                Purpose.CriminalInvestigation, Purpose.MissingPerson, Purpose.HumanTrafficking, Purpose.StolenVehicle,
+                Purpose.Warrant, Purpose.AmberAlert,
+            ],
         },
-        new("WA.IMMIGRATION", "WA", StatuteCheck.ForbiddenPurposes, "Wash. SB 6002 (2026)", "signature unconfirmed", false) { Purposes = [Purpose.ImmigrationEnforcement] },
-        new("WA.OUT_OF_STATE", "WA", StatuteCheck.PublicAgencyOfOwnerState, "Wash. SB 6002 (2026)", "signature unconfirmed", false),
-        new("OR.OUT_OF_STATE", "OR", StatuteCheck.PublicAgencyOfOwnerStateOrPurpose, "Or. SB 1516 (2026)", "enacted 2026", true)
+        new("WA.IMMIGRATION", "WA", StatuteCheck.ForbiddenPurposes, "Wash. SB 6002 (2026)",
+            "signature unconfirmed", false)
         {
-            Purposes = [Purpose.CriminalInvestigation, Purpose.MissingPerson, Purpose.AmberAlert, Purpose.HumanTrafficking],
+            Purposes = [Purpose.ImmigrationEnforcement],
+        },
+        new("WA.OUT_OF_STATE", "WA", StatuteCheck.PublicAgencyOfOwnerState, "Wash. SB 6002 (2026)",
+            "signature unconfirmed", false),
+        new("OR.OUT_OF_STATE", "OR", StatuteCheck.PublicAgencyOfOwnerStateOrPurpose, "Or. SB 1516 (2026)",
+            "enacted 2026", true)
+        {
+            Purposes =
+                [Purpose.CriminalInvestigation, Purpose.MissingPerson, Purpose.AmberAlert, Purpose.HumanTrafficking],
         },
         new("MD.NO_SHARING", "MD", StatuteCheck.FusionCenterOnly, "Md. Code, Public Safety §3-509", "enacted", true),
-        new("CT.OUT_OF_STATE", "CT", StatuteCheck.InStateOrNeighbourWithDeclaration, "Conn. Public Act 26-14", "details unconfirmed", false)
+        new("CT.OUT_OF_STATE", "CT", StatuteCheck.InStateOrNeighbourWithDeclaration, "Conn. Public Act 26-14",
+            "details unconfirmed", false)
         {
             Declaration = "CT-PA-26-14", States = ["MA", "NY", "RI"],
         },
-        new("CT.FORBIDDEN_PURPOSE", "CT", StatuteCheck.ForbiddenPurposes, "Conn. Public Act 26-14", "details unconfirmed", false) { Purposes = s_healthAndImmigration },
+        new("CT.FORBIDDEN_PURPOSE", "CT", StatuteCheck.ForbiddenPurposes, "Conn. Public Act 26-14",
+            "details unconfirmed", false)
+        {
+            Purposes = s_healthAndImmigration,
+        },
         new("MN.DOCUMENTED_PURPOSE", "MN", StatuteCheck.DocumentedSearch, "Minn. Stat. §13.824", "enacted", true),
     ];
 
     /// <summary>Retention caps of Part A, one per state.</summary>
     public static IReadOnlyList<RetentionCap> RetentionCaps { get; } =
     [
-        new("NH.RETENTION", "NH", TimeSpan.FromMinutes(3), "N.H. RSA 261:75-b", "enacted (sunset 2027-01-01 unless extended)", true),
+        new("NH.RETENTION", "NH", TimeSpan.FromMinutes(3), "N.H. RSA 261:75-b",
+            "enacted (sunset 2027-01-01 unless extended)", true),
         new("ME.RETENTION", "ME", TimeSpan.FromDays(21), "29-A M.R.S. §2117-A", "enacted", true),
         new("VA.RETENTION", "VA", TimeSpan.FromDays(21), "Va. Code §2.2-5517", "enacted 2025", true),
         new("WA.RETENTION", "WA", TimeSpan.FromDays(21), "Wash. SB 6002 (2026)", "signature unconfirmed", false),
@@ -99,10 +132,14 @@ public static class StatuteRules
         new("MT.RETENTION", "MT", TimeSpan.FromDays(90), "Mont. Code Ann. §46-5-118", "enacted", true),
         new("NC.RETENTION", "NC", TimeSpan.FromDays(90), "N.C. Gen. Stat. §20-183.32", "enacted", true),
         new("TN.RETENTION", "TN", TimeSpan.FromDays(90), "Tenn. Code Ann. §55-10-302", "enacted", true),
-        new("AR.RETENTION", "AR", TimeSpan.FromDays(150), "Ark. Code §12-12-1804", "enacted", true) { PrivateCap = TimeSpan.FromDays(60) },
+        new("AR.RETENTION", "AR", TimeSpan.FromDays(150), "Ark. Code §12-12-1804", "enacted", true)
+        {
+            PrivateCap = TimeSpan.FromDays(60),
+        },
         new("NE.RETENTION", "NE", TimeSpan.FromDays(180), "Neb. Rev. Stat. §60-3205", "enacted", true),
         new("UT.RETENTION", "UT", TimeSpan.FromDays(9 * 30), "Utah Code §41-6a-2004", "enacted", true),
-        new("CO.RETENTION", "CO", TimeSpan.FromDays(365), "Colo. Rev. Stat. §24-72-113", "applicability unconfirmed", false),
+        new("CO.RETENTION", "CO", TimeSpan.FromDays(365), "Colo. Rev. Stat. §24-72-113",
+            "applicability unconfirmed", false),
         new("VT.RETENTION", "VT", TimeSpan.FromDays(18 * 30), "23 V.S.A. §1607", "enacted", true),
         new("GA.RETENTION", "GA", TimeSpan.FromDays(30 * 30), "O.C.G.A. §35-1-22", "enacted", true),
     ];
@@ -118,23 +155,29 @@ public static class StatuteRules
         return null;
     }
 
-    /// <summary>The rules protecting an owner of <paramref name="state"/>, in evaluation order (empty for none).</summary>
+    /// <summary>
+    /// The rules protecting an owner of <paramref name="state"/>, in evaluation order (empty for none).
+    /// </summary>
     public static StatuteRule[] ForState(string? state) => All.Where(r => r.State == state).ToArray();
 
     /// <summary>
     /// True when <paramref name="rule"/> denies recipient <paramref name="recipient"/> access to reads of an owner
     /// in the rule's state. <paramref name="documented"/>: the request carries a case number and a reason.
     /// </summary>
-    public static bool Denies(StatuteRule rule, in AgencyFacts recipient, Engine.Access access, Purpose purpose, bool documented) => rule.Check switch
+    public static bool Denies(StatuteRule rule, in AgencyFacts recipient, Engine.Access access, Purpose purpose,
+        bool documented) => rule.Check switch
     {
         StatuteCheck.PublicAgencyOfOwnerState => !recipient.IsPublicAgencyOf(rule.State),
         StatuteCheck.ForbiddenPurposes => Contains(rule.Purposes, purpose),
         StatuteCheck.AllowedPurposesOnly => !Contains(rule.Purposes, purpose),
-        StatuteCheck.InStateOrDeclaration => recipient.State != rule.State && !Contains(recipient.Declarations, rule.Declaration),
-        StatuteCheck.PublicAgencyOfOwnerStateOrPurpose => !recipient.IsPublicAgencyOf(rule.State) && !Contains(rule.Purposes, purpose),
+        StatuteCheck.InStateOrDeclaration =>
+            recipient.State != rule.State && !Contains(recipient.Declarations, rule.Declaration),
+        StatuteCheck.PublicAgencyOfOwnerStateOrPurpose =>
+            !recipient.IsPublicAgencyOf(rule.State) && !Contains(rule.Purposes, purpose),
         StatuteCheck.FusionCenterOnly => !(recipient.State == rule.State && recipient.FusionCenter),
         StatuteCheck.InStateOrNeighbourWithDeclaration => recipient.State != rule.State &&
-            !(recipient.State is not null && Contains(rule.States, recipient.State) && Contains(recipient.Declarations, rule.Declaration)),
+            !(recipient.State is not null && Contains(rule.States, recipient.State)
+                && Contains(recipient.Declarations, rule.Declaration)),
         StatuteCheck.DocumentedSearch => access == Engine.Access.Search && !documented,
         _ => true, // an unknown check denies: a rule can never fail open
     };

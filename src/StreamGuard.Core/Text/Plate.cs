@@ -37,7 +37,9 @@ public static class Plate
         return count != 0;
     }
 
-    /// <summary>Writes the normalised text of a packed plate; returns the number of bytes written (at most 10).</summary>
+    /// <summary>
+    /// Writes the normalised text of a packed plate; returns the number of bytes written (at most 10).
+    /// </summary>
     public static int Unpack(ulong packed, Span<byte> destination)
     {
         int n = 0;

@@ -6,7 +6,9 @@ public static class Rfc3339
     /// <summary>Longest text <see cref="Format"/> writes: <c>yyyy-MM-ddTHH:mm:ss.fffZ</c>.</summary>
     public const int FormattedLength = 24;
 
-    /// <summary>0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants <see cref="Format"/> can write.</summary>
+    /// <summary>
+    /// 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants <see cref="Format"/> can write.
+    /// </summary>
     public const long MinUnixMs = -62_135_596_800_000L, MaxUnixMs = 253_402_300_799_999L;
 
     private static ReadOnlySpan<byte> DaysInMonth => [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -34,7 +36,10 @@ public static class Rfc3339
         internal bool Known;
     }
 
-    /// <summary><see cref="TryParse(ReadOnlySpan{byte}, out long)"/>, reusing the date of the last timestamp when its bytes are the same.</summary>
+    /// <summary>
+    /// <see cref="TryParse(ReadOnlySpan{byte}, out long)"/>, reusing the date of the last timestamp when its bytes are
+    /// the same.
+    /// </summary>
     public static bool TryParse(ReadOnlySpan<byte> s, ref DayCache cache, out long unixMs)
     {
         unixMs = 0;
@@ -96,8 +101,8 @@ public static class Rfc3339
         }
         else if (z is (byte)'+' or (byte)'-')
         {
-            if (s.Length - i != 6 || !Digits(s, i + 1, 2, out int oh) || s[i + 3] != ':' || !Digits(s, i + 4, 2, out int om) ||
-                oh > 23 || om > 59)
+            if (s.Length - i != 6 || !Digits(s, i + 1, 2, out int oh) || s[i + 3] != ':'
+                || !Digits(s, i + 4, 2, out int om) || oh > 23 || om > 59)
             {
                 return false;
             }
@@ -115,7 +120,9 @@ public static class Rfc3339
         return unixMs >= MinUnixMs && unixMs <= MaxUnixMs;
     }
 
-    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (UTC). Destination must hold <see cref="FormattedLength"/> bytes.</summary>
+    /// <summary>
+    /// Writes <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> (UTC). Destination must hold <see cref="FormattedLength"/> bytes.
+    /// </summary>
     public static int Format(long unixMs, Span<byte> d)
     {
         long days = Math.DivRem(unixMs, 86_400_000L, out long msOfDay);
@@ -126,7 +133,8 @@ public static class Rfc3339
         Write4(d, 0, y); d[4] = (byte)'-'; Write2(d, 5, m); d[7] = (byte)'-'; Write2(d, 8, dd);
         d[10] = (byte)'T'; Write2(d, 11, secOfDay / 3600); d[13] = (byte)':'; Write2(d, 14, secOfDay / 60 % 60);
         d[16] = (byte)':'; Write2(d, 17, secOfDay % 60); d[19] = (byte)'.';
-        d[20] = (byte)('0' + ms / 100); d[21] = (byte)('0' + ms / 10 % 10); d[22] = (byte)('0' + ms % 10); d[23] = (byte)'Z';
+        d[20] = (byte)('0' + ms / 100); d[21] = (byte)('0' + ms / 10 % 10); d[22] = (byte)('0' + ms % 10);
+        d[23] = (byte)'Z';
         return FormattedLength;
     }
 
@@ -138,8 +146,17 @@ public static class Rfc3339
         return System.Text.Encoding.ASCII.GetString(buffer);
     }
 
-    private static void Write2(Span<byte> d, int at, int v) { d[at] = (byte)('0' + v / 10); d[at + 1] = (byte)('0' + v % 10); }
-    private static void Write4(Span<byte> d, int at, int v) { Write2(d, at, v / 100 % 100); Write2(d, at + 2, v % 100); }
+    private static void Write2(Span<byte> d, int at, int v)
+    {
+        d[at] = (byte)('0' + v / 10);
+        d[at + 1] = (byte)('0' + v % 10);
+    }
+
+    private static void Write4(Span<byte> d, int at, int v)
+    {
+        Write2(d, at, v / 100 % 100);
+        Write2(d, at + 2, v % 100);
+    }
 
     private static bool Digits(ReadOnlySpan<byte> s, int at, int count, out int value)
     {

@@ -96,9 +96,9 @@ public sealed class Utf8Interner
     private static readonly ulong s_seedY = (ulong)Random.Shared.NextInt64();
 
     /// <summary>
-    /// Ids are short (agencies, cameras: 4-16 bytes): up to 16 bytes are read as two overlapping words and mixed with
-    /// one 64×64→128-bit multiply (wyhash's "mum") instead of <see cref="HashCode.AddBytes"/>, which stays for longer
-    /// names. `CompiledDecideFromIds` (two agency lookups and a decision) went from 25 to 16 ns with it (bench/RESULTS.md).
+    /// Ids are short (agencies, cameras: 4-16 bytes): up to 16 bytes are read as two overlapping words and mixed
+    /// with one 64×64→128-bit multiply (wyhash's "mum") instead of <see cref="HashCode.AddBytes"/>, which stays for
+    /// longer names (bench/RESULTS.md).
     /// </summary>
     private static uint Hash(ReadOnlySpan<byte> name)
     {

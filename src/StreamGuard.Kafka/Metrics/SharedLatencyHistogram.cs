@@ -5,8 +5,8 @@ using HdrHistogram;
 namespace StreamGuard.Kafka;
 
 /// <summary>
-/// A latency histogram in microseconds (HdrHistogram, 1 µs to 60 s, 3 significant digits) that more than one thread may
-/// record into — the worker's thread and librdkafka's delivery-report thread — and that any thread may read a
+/// A latency histogram in microseconds (HdrHistogram, 1 µs to 60 s, 3 significant digits) that more than one thread
+/// may record into — the worker's thread and librdkafka's delivery-report thread — and that any thread may read a
 /// consistent copy of.
 /// </summary>
 /// <remarks>
