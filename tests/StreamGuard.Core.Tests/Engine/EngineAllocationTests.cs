@@ -13,10 +13,13 @@ namespace StreamGuard.Tests.Engine;
 /// </summary>
 public sealed class EngineAllocationTests : IDisposable
 {
-    private const string Agreements = """
+    private const string Socal = "{id: socal, owners: [ca-lapd], recipients: [ca-lasd], " +
+        "access: [search, push, alert], purposes: [stolen_vehicle, criminal_investigation], expires: 2099-01-01}";
+
+    private const string Agreements = $$"""
 
         agreements:
-          - {id: socal, owners: [ca-lapd], recipients: [ca-lasd], access: [search, push, alert], purposes: [stolen_vehicle, criminal_investigation], expires: 2099-01-01}
+          - {{Socal}}
         """;
 
     private readonly TestPolicy _policy = new(TestPolicy.Yaml + Agreements);
@@ -36,7 +39,8 @@ public sealed class EngineAllocationTests : IDisposable
     public void ReadsPastTheirWindowAreDecidedAuditedAndDroppedWithoutAllocating()
     {
         // wa-spd keeps 21 days: a read from 30 days ago is dropped on arrival, with its audit record.
-        double perEvent = BytesPerEvent(i => TestPolicy.Read($"old-{i:D7}", "wa-spd", Plate(i), _now.AddDays(-30)), read: true, out double outputs, out _);
+        double perEvent = BytesPerEvent(i => TestPolicy.Read($"old-{i:D7}", "wa-spd", Plate(i), _now.AddDays(-30)),
+            read: true, out double outputs, out _);
         Assert.Equal(1.0, outputs); // one audit record each (drop.expired_on_arrival)
         Assert.True(perEvent < 1, $"{perEvent:F2} B per dropped read");
     }
@@ -46,7 +50,9 @@ public sealed class EngineAllocationTests : IDisposable
     {
         // Signed with the wrong key: deny.unauthenticated, an audit record and a result each.
         byte[] wrongKey = TestPolicy.KeyOf("us-ice-ero");
-        double perEvent = BytesPerEvent(i => TestPolicy.Query($"q-{i:D7}", "ca-lasd", Plate(i), _now, signWith: wrongKey), read: false, out double outputs, out _);
+        double perEvent = BytesPerEvent(
+            i => TestPolicy.Query($"q-{i:D7}", "ca-lasd", Plate(i), _now, signWith: wrongKey),
+            read: false, out double outputs, out _);
         Assert.Equal(2.0, outputs);
         Assert.True(perEvent < 1, $"{perEvent:F2} B per refused query");
     }
@@ -55,8 +61,10 @@ public sealed class EngineAllocationTests : IDisposable
     public void StoringAndPushingAReadAllocatesOnlyTheStoresRoomForIt()
     {
         // ca-lapd reads: stored (730 days), pushed to ca-lasd under the agreement, audited.
-        double perEvent = BytesPerEvent(i => TestPolicy.Read($"new-{i:D7}", "ca-lapd", Plate(i), _now.AddMinutes(-1)), read: true, out double outputs, out double payload,
-            warmUp: TimeSpan.FromSeconds(3)); // storing always allocates: no batch is quiet, so the warm-up is by time
+        // storing always allocates: no batch is quiet, so the warm-up is by time
+        double perEvent = BytesPerEvent(
+            i => TestPolicy.Read($"new-{i:D7}", "ca-lapd", Plate(i), _now.AddMinutes(-1)),
+            read: true, out double outputs, out double payload, warmUp: TimeSpan.FromSeconds(3));
         Assert.True(outputs >= 3, $"{outputs:F2} outputs per read"); // ingest audit, push audit, the delivery
         // The read's bytes and its share of the store's entries, index and expiry heap as they grow; a per-read object
         // on the decision or output path would add to this on top of the store's own growth.
@@ -111,7 +119,8 @@ public sealed class EngineAllocationTests : IDisposable
     {
         public long Count { get; private set; }
 
-        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) => Count++;
+        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) =>
+            Count++;
 
         public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Count++;
 

@@ -5,7 +5,9 @@ using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Engine;
 
-/// <summary>The engine never throws on data, and every event it is given leaves a trace: an audit record or a dead letter.</summary>
+/// <summary>
+/// The engine never throws on data, and every event it is given leaves a trace: an audit record or a dead letter.
+/// </summary>
 public sealed class EngineFuzzTests
 {
     [Theory]
@@ -17,8 +19,10 @@ public sealed class EngineFuzzTests
         using var policy = new TestPolicy();
         var sink = new MemorySink();
         long now = new DateTimeOffset(2026, 3, 3, 18, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey, new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = 4096 });
-        var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = seed, MalformedShare = 0.05, Vehicles = 200 });
+        var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = 4096 });
+        var traffic = new SyntheticTraffic(policy.Document,
+            TrafficOptions.Default with { Seed = seed, MalformedShare = 0.05, Vehicles = 200 });
         var random = new Random(seed);
         const int events = 20_000;
         for (int i = 0; i < events; i++)
@@ -27,14 +31,18 @@ public sealed class EngineFuzzTests
             bool query = random.Next(10) == 0;
             byte[] line = (query ? traffic.NextQuery(t) : traffic.NextRead(t)).ToArray();
             Mutate(line, random);
-            int auditBefore = sink.AuditRecords.Count, dlqBefore = sink.DeadLetters.Count, resultsBefore = sink.Results.Count;
+            int auditBefore = sink.AuditRecords.Count, dlqBefore = sink.DeadLetters.Count;
+            int resultsBefore = sink.Results.Count;
             if (query) engine.ProcessQuery(line, EventSource.File("fuzz", i));
             else engine.ProcessRead(line, EventSource.File("fuzz", i));
 
             bool dead = sink.DeadLetters.Count > dlqBefore;
             bool audited = sink.AuditRecords.Count > auditBefore;
-            Assert.True(dead ^ audited, $"event {i} left {(dead ? "both a dead letter and an audit record" : "no trace")}: {Encoding.UTF8.GetString(line)}");
-            if (query && audited) Assert.Equal(resultsBefore + 1, sink.Results.Count); // every accepted query is answered
+            Assert.True(dead ^ audited,
+                $"event {i} left {(dead ? "both a dead letter and an audit record" : "no trace")}: " +
+                $"{Encoding.UTF8.GetString(line)}");
+            // every accepted query is answered
+            if (query && audited) Assert.Equal(resultsBefore + 1, sink.Results.Count);
         }
         Assert.Null(StreamGuard.Audit.AuditVerifier.Verify(sink.AuditRecords).Error);
         Assert.All(sink.AuditRecords, r => Assert.DoesNotContain("\"plate\"", r, StringComparison.Ordinal));

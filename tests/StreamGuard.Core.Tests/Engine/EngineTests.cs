@@ -23,7 +23,8 @@ public sealed class EngineTests : IDisposable
     public void Dispose() => _policy.Dispose();
 
     private void Read(string id, string agency, string plate, DateTimeOffset at) =>
-        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)), EventSource.File("reads", 1));
+        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)),
+            EventSource.File("reads", 1));
 
     private JsonElement Query(string json)
     {
@@ -44,7 +45,9 @@ public sealed class EngineTests : IDisposable
         JsonElement result = Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(3)));
 
         Assert.Equal("answered", result.GetProperty("status").GetString());
-        Assert.Equal(["r2", "r1"], result.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!)); // newest first
+        // newest first
+        Assert.Equal(["r2", "r1"],
+            result.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
         JsonElement record = Assert.Single(Audit("search"));
         Assert.Equal("allow.own", record.GetProperty("code").GetString());
         Assert.Equal("ca-lapd", record.GetProperty("owner").GetString());
@@ -59,7 +62,8 @@ public sealed class EngineTests : IDisposable
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         Read("r2", "wa-spd", "7ABC123", s_t0.AddMinutes(1));
 
-        JsonElement result = Query(TestPolicy.Query("q1", "us-ice-ero", "7ABC123", s_t0.AddMinutes(3), purpose: "immigration_enforcement"));
+        JsonElement result = Query(TestPolicy.Query("q1", "us-ice-ero", "7ABC123", s_t0.AddMinutes(3),
+            purpose: "immigration_enforcement"));
 
         Assert.Equal("answered", result.GetProperty("status").GetString());
         Assert.Empty(result.GetProperty("reads").EnumerateArray());
@@ -76,7 +80,8 @@ public sealed class EngineTests : IDisposable
         });
         var byOwner = records.ToDictionary(r => r.GetProperty("owner").GetString()!);
         Assert.Equal("CA.PUBLIC_AGENCY_ONLY", byOwner["ca-lapd"].GetProperty("rule").GetString());
-        Assert.Equal("Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06", byOwner["ca-lapd"].GetProperty("citation").GetString());
+        Assert.Equal("Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06",
+            byOwner["ca-lapd"].GetProperty("citation").GetString());
         Assert.Equal("WA.IMMIGRATION", byOwner["wa-spd"].GetProperty("rule").GetString());
     }
 
@@ -110,10 +115,13 @@ public sealed class EngineTests : IDisposable
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         string q = variant switch
         {
-            "unknown-agency" => TestPolicy.Query("q1", "xx-nobody", "7ABC123", s_t0, signWith: TestPolicy.KeyOf("ca-lapd")),
+            "unknown-agency" =>
+                TestPolicy.Query("q1", "xx-nobody", "7ABC123", s_t0, signWith: TestPolicy.KeyOf("ca-lapd")),
             "wrong-key" => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0, signWith: TestPolicy.KeyOf("ca-lasd")),
-            "altered-field" => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0).Replace("\"d.ortiz\"", "\"m.smith\"", StringComparison.Ordinal),
-            "no-key-configured" => TestPolicy.Query("q1", "ca-nokey", "7ABC123", s_t0, signWith: TestPolicy.KeyOf("ca-lapd")),
+            "altered-field" => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0)
+                .Replace("\"d.ortiz\"", "\"m.smith\"", StringComparison.Ordinal),
+            "no-key-configured" =>
+                TestPolicy.Query("q1", "ca-nokey", "7ABC123", s_t0, signWith: TestPolicy.KeyOf("ca-lapd")),
             _ => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0).Split(",\"signature\"")[0] + "}",
         };
         JsonElement result = Query(q);
@@ -126,26 +134,35 @@ public sealed class EngineTests : IDisposable
     [Fact]
     public void AReplayedQueryIdIsDenied()
     {
-        Assert.Equal("answered", Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0)).GetProperty("status").GetString());
-        Assert.Equal("deny.replayed", Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddSeconds(1))).GetProperty("code").GetString());
+        Assert.Equal("answered",
+            Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0)).GetProperty("status").GetString());
+        Assert.Equal("deny.replayed",
+            Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddSeconds(1))).GetProperty("code").GetString());
     }
 
     [Fact]
     public void StaleAndFutureDatedQueriesAreDenied()
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0.AddHours(1));
-        Assert.Equal("deny.replayed", Query(TestPolicy.Query("q-stale", "ca-lapd", "7ABC123", s_t0.AddHours(1).AddMinutes(-6))).GetProperty("code").GetString());
-        Assert.Equal("deny.replayed", Query(TestPolicy.Query("q-future", "ca-lapd", "7ABC123", s_now.AddMinutes(6))).GetProperty("code").GetString());
-        Assert.Equal("answered", Query(TestPolicy.Query("q-ok", "ca-lapd", "7ABC123", s_t0.AddHours(1).AddMinutes(-4))).GetProperty("status").GetString());
+        Assert.Equal("deny.replayed", Query(TestPolicy.Query("q-stale", "ca-lapd", "7ABC123",
+            s_t0.AddHours(1).AddMinutes(-6))).GetProperty("code").GetString());
+        Assert.Equal("deny.replayed", Query(TestPolicy.Query("q-future", "ca-lapd", "7ABC123",
+            s_now.AddMinutes(6))).GetProperty("code").GetString());
+        Assert.Equal("answered", Query(TestPolicy.Query("q-ok", "ca-lapd", "7ABC123",
+            s_t0.AddHours(1).AddMinutes(-4))).GetProperty("status").GetString());
     }
 
     [Fact]
     public void CaseNumberReasonAndWindowAreRequiredByTheSearchSettings()
     {
-        Assert.Equal("deny.missing_case_number", Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0, caseNumber: null)).GetProperty("code").GetString());
-        Assert.Equal("deny.missing_reason", Query(TestPolicy.Query("q2", "ca-lapd", "7ABC123", s_t0, reason: null)).GetProperty("code").GetString());
-        Assert.Equal("deny.window_too_wide", Query(TestPolicy.Query("q3", "ca-lapd", "7ABC123", s_t0, from: s_t0.AddDays(-91), to: s_t0)).GetProperty("code").GetString());
-        Assert.Equal("answered", Query(TestPolicy.Query("q4", "ca-lapd", "7ABC123", s_t0, from: s_t0.AddDays(-90), to: s_t0)).GetProperty("status").GetString());
+        Assert.Equal("deny.missing_case_number", Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0,
+            caseNumber: null)).GetProperty("code").GetString());
+        Assert.Equal("deny.missing_reason", Query(TestPolicy.Query("q2", "ca-lapd", "7ABC123", s_t0,
+            reason: null)).GetProperty("code").GetString());
+        Assert.Equal("deny.window_too_wide", Query(TestPolicy.Query("q3", "ca-lapd", "7ABC123", s_t0,
+            from: s_t0.AddDays(-91), to: s_t0)).GetProperty("code").GetString());
+        Assert.Equal("answered", Query(TestPolicy.Query("q4", "ca-lapd", "7ABC123", s_t0,
+            from: s_t0.AddDays(-90), to: s_t0)).GetProperty("status").GetString());
     }
 
     [Fact]
@@ -194,7 +211,8 @@ public sealed class EngineTests : IDisposable
     public void EveryChainOpensWithAPolicyLoadRecord()
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0);
-        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lapd", "7ABC124", s_t0)), EventSource.Kafka("alpr.reads", 5, 0));
+        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lapd", "7ABC124", s_t0)),
+            EventSource.Kafka("alpr.reads", 5, 0));
         var records = _sink.AuditRecords.Select(MemorySink.Json).ToList();
         foreach (var chain in records.GroupBy(r => r.GetProperty("chain").GetString()))
         {
@@ -210,11 +228,15 @@ public sealed class EngineTests : IDisposable
     [Fact]
     public void ALongAnswerIsTruncatedToTheNewestReadsAndSaysSo()
     {
-        for (int i = 0; i < StreamGuardEngine.MaxReadsPerResult + 5; i++) Read($"r{i:D5}", "ca-lapd", "7ABC123", s_t0.AddSeconds(i));
+        for (int i = 0; i < StreamGuardEngine.MaxReadsPerResult + 5; i++)
+        {
+            Read($"r{i:D5}", "ca-lapd", "7ABC123", s_t0.AddSeconds(i));
+        }
         JsonElement result = Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddHours(1)));
         Assert.Equal(StreamGuardEngine.MaxReadsPerResult, result.GetProperty("reads").GetArrayLength());
         Assert.True(result.GetProperty("truncated").GetBoolean());
-        Assert.Equal($"r{StreamGuardEngine.MaxReadsPerResult + 4:D5}", result.GetProperty("reads")[0].GetProperty("read_id").GetString());
+        Assert.Equal($"r{StreamGuardEngine.MaxReadsPerResult + 4:D5}",
+            result.GetProperty("reads")[0].GetProperty("read_id").GetString());
     }
 
     [Fact]
@@ -224,7 +246,8 @@ public sealed class EngineTests : IDisposable
         var wallClock = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey);
         // wa-spd keeps 21 days: a read observed 21 days ago less 100 ms expires 100 ms from now.
         DateTimeOffset observed = DateTimeOffset.UtcNow.AddDays(-21).AddMilliseconds(100);
-        wallClock.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", observed)), EventSource.Kafka("alpr.reads", 2, 7));
+        wallClock.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", observed)),
+            EventSource.Kafka("alpr.reads", 2, 7));
         Assert.Empty(sink.Purges);
         Thread.Sleep(300);
         wallClock.Tick();
@@ -240,7 +263,8 @@ public sealed class EngineTests : IDisposable
         Assert.All(_sink.AuditRecords, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
         Text.Plate.TryPack("7ABC123"u8, out ulong plate);
         string expected = AuditLog.PlateRef(TestPolicy.AuditKey, plate);
-        Assert.All(_sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("event").GetString() != "policy_load"),
+        Assert.All(
+            _sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("event").GetString() != "policy_load"),
             r => Assert.Equal(expected, r.GetProperty("plate_ref").GetString()));
     }
 
@@ -274,7 +298,8 @@ public sealed class EngineTests : IDisposable
         Read("r2", "ca-lapd", "7ABC124", s_t0);
         Read("r3", "ca-lapd", "7ABC125", s_t0);
         var lines = _sink.AuditRecords; // policy_load, r1, r2, r3
-        Assert.Contains("expected seq 2", StreamGuard.Audit.AuditVerifier.Verify([lines[0], lines[2]]).Error, StringComparison.Ordinal);
+        Assert.Contains("expected seq 2", StreamGuard.Audit.AuditVerifier.Verify([lines[0], lines[2]]).Error,
+            StringComparison.Ordinal);
         Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify([lines[1], lines[0], lines[2]]).Error);
     }
 }

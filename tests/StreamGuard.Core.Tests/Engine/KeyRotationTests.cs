@@ -6,7 +6,9 @@ using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Engine;
 
-/// <summary>Rotating an agency's query-signing key: two live keys during the change, then the old one retired.</summary>
+/// <summary>
+/// Rotating an agency's query-signing key: two live keys during the change, then the old one retired.
+/// </summary>
 public sealed class KeyRotationTests : IDisposable
 {
     private static readonly DateTimeOffset s_t0 = new(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
@@ -33,15 +35,19 @@ public sealed class KeyRotationTests : IDisposable
 
     private static string Answer(StreamGuardEngine engine, MemorySink sink, string id, byte[] key, DateTimeOffset at)
     {
-        engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query(id, "ca-lapd", "7ABC123", at, signWith: key)), EventSource.File("queries", 1));
+        engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query(id, "ca-lapd", "7ABC123", at, signWith: key)),
+            EventSource.File("queries", 1));
         JsonElement result = MemorySink.Json(sink.Results[^1]);
-        return result.GetProperty("status").GetString() == "answered" ? "answered" : result.GetProperty("code").GetString()!;
+        return result.GetProperty("status").GetString() == "answered"
+            ? "answered"
+            : result.GetProperty("code").GetString()!;
     }
 
     [Fact]
     public void DuringARotationBothKeysAuthenticateAndAfterItOnlyTheNewOne()
     {
-        byte[] oldKey = "old-key-ca-lapd"u8.ToArray(), newKey = "new-key-ca-lapd"u8.ToArray(), other = "something-else"u8.ToArray();
+        byte[] oldKey = "old-key-ca-lapd"u8.ToArray(), newKey = "new-key-ca-lapd"u8.ToArray();
+        byte[] other = "something-else"u8.ToArray();
         CompiledPolicy rotating = Load("[file:keys/new.key, file:keys/old.key]");
         Assert.Equal(newKey, rotating.Agency(0).Key); // the first signs new queries
         var sink = new MemorySink();

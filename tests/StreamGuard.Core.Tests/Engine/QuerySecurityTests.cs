@@ -23,12 +23,14 @@ public sealed class QuerySecurityTests : IDisposable
     {
         _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_now.ToUnixTimeMilliseconds() });
-        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lapd", "7ABC123", s_t0)), EventSource.File("reads", 1));
+        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lapd", "7ABC123", s_t0)),
+            EventSource.File("reads", 1));
     }
 
     public void Dispose() => _policy.Dispose();
 
-    private static string Signed() => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(1), from: s_t0.AddDays(-1), to: s_t0.AddMinutes(1));
+    private static string Signed() => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(1),
+        from: s_t0.AddDays(-1), to: s_t0.AddMinutes(1));
 
     private void AssertDeniedAndAudited(string query, string code)
     {
@@ -42,7 +44,8 @@ public sealed class QuerySecurityTests : IDisposable
         Assert.Equal("search", record.GetProperty("event").GetString());
         Assert.Equal("deny", record.GetProperty("decision").GetString());
         Assert.Equal(code, record.GetProperty("code").GetString());
-        Assert.True(!record.TryGetProperty("reads", out JsonElement reads) || reads.GetArrayLength() == 0, "a denied search lists no read");
+        Assert.True(!record.TryGetProperty("reads", out JsonElement reads) || reads.GetArrayLength() == 0,
+            "a denied search lists no read");
         Assert.DoesNotContain("7ABC123", _sink.AuditRecords[^1], StringComparison.Ordinal);
     }
 
@@ -60,7 +63,8 @@ public sealed class QuerySecurityTests : IDisposable
     [InlineData("\"purpose\":\"stolen_vehicle\"", "\"purpose\":\"missing_person\"")]
     [InlineData("\"case_number\":\"CASE-1\"", "\"case_number\":\"CASE-2\"")]
     [InlineData("\"plate\":\"7ABC123\"", "\"plate\":\"7ABC124\"")]
-    [InlineData("\"plate\":\"7ABC123\"", "\"plate\":\"7abc-123\"")] // the same plate once normalised: signed as it appears
+    // the same plate once normalised: signed as it appears
+    [InlineData("\"plate\":\"7ABC123\"", "\"plate\":\"7abc-123\"")]
     [InlineData("\"from\":\"2026-03-02T17:00:00.000Z\"", "\"from\":\"2026-02-02T17:00:00.000Z\"")]
     [InlineData("\"to\":\"2026-03-03T17:01:00.000Z\"", "\"to\":\"2026-03-03T17:02:00.000Z\"")]
     [InlineData("\"issued_at\":\"2026-03-03T17:01:00.000Z\"", "\"issued_at\":\"2026-03-03T17:01:01.000Z\"")]
@@ -83,18 +87,21 @@ public sealed class QuerySecurityTests : IDisposable
 
     [Fact]
     public void AnUnknownRequesterIsDeniedAndAudited() =>
-        AssertDeniedAndAudited(TestPolicy.Query("q1", "xx-nobody", "7ABC123", s_t0.AddMinutes(1), signWith: TestPolicy.KeyOf("ca-lapd")), "deny.unauthenticated");
+        AssertDeniedAndAudited(TestPolicy.Query("q1", "xx-nobody", "7ABC123", s_t0.AddMinutes(1),
+            signWith: TestPolicy.KeyOf("ca-lapd")), "deny.unauthenticated");
 
     [Fact]
     public void AWrongKeyIsDeniedAndAudited() =>
-        AssertDeniedAndAudited(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(1), signWith: TestPolicy.KeyOf("ca-lasd")), "deny.unauthenticated");
+        AssertDeniedAndAudited(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(1),
+            signWith: TestPolicy.KeyOf("ca-lasd")), "deny.unauthenticated");
 
     [Fact]
     public void AReplayedQueryIdIsDeniedAndAuditedEvenWithAFreshSignature()
     {
         _engine.ProcessQuery(Encoding.UTF8.GetBytes(Signed()), EventSource.File("queries", 1));
         AssertDeniedAndAudited(Signed(), "deny.replayed"); // the very same bytes
-        AssertDeniedAndAudited(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(2)), "deny.replayed"); // re-signed later
+        // re-signed later
+        AssertDeniedAndAudited(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddMinutes(2)), "deny.replayed");
     }
 
     [Theory]
@@ -103,6 +110,7 @@ public sealed class QuerySecurityTests : IDisposable
     public void AStaleOrFutureIssuedAtIsDeniedAndAudited(int secondsFromClock)
     {
         DateTimeOffset clock = secondsFromClock < 0 ? s_t0 : s_now; // the event clock (last read), and replay's "now"
-        AssertDeniedAndAudited(TestPolicy.Query("q-skew", "ca-lapd", "7ABC123", clock.AddSeconds(secondsFromClock)), "deny.replayed");
+        AssertDeniedAndAudited(TestPolicy.Query("q-skew", "ca-lapd", "7ABC123", clock.AddSeconds(secondsFromClock)),
+            "deny.replayed");
     }
 }

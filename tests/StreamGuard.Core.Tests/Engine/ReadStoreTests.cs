@@ -3,7 +3,10 @@ using StreamGuard.Engine;
 
 namespace StreamGuard.Tests.Engine;
 
-/// <summary>The arena-backed read store against a plain model: same reads found, evicted in exact expiry order, memory returned.</summary>
+/// <summary>
+/// The arena-backed read store against a plain model: same reads found, evicted in exact expiry order, memory
+/// returned.
+/// </summary>
 public sealed class ReadStoreTests
 {
     private static readonly long s_t0 = new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
@@ -38,13 +41,23 @@ public sealed class ReadStoreTests
                 ulong plate = (ulong)random.Next(1, 60); // few plates: long chains, many reads per plate
                 int owner = random.Next(5);
                 long observed = now - random.Next(0, 600_000);
-                long window = random.Next(4) switch { 0 => 180_000, 1 => 3_600_000, 2 => 86_400_000, _ => random.Next(1, 5_000_000) };
+                long window = random.Next(4) switch
+                {
+                    0 => 180_000,
+                    1 => 3_600_000,
+                    2 => 86_400_000,
+                    _ => random.Next(1, 5_000_000),
+                };
                 // Some ids are escaped in the JSON (not found verbatim), some payloads are larger than an arena chunk.
                 string id = random.Next(10) == 0 ? $"e\\u0041{nextId++}" : $"r{nextId++}";
                 string parsedId = id.Replace("\\u0041", "A", StringComparison.Ordinal);
                 byte[] payload = Payload(id, random.Next(50) == 0 ? 70_000 : random.Next(0, 600));
-                var read = new ModelRead(partition, plate, owner, observed, parsedId, payload) { ExpiresAtMs = observed + window };
-                store.Add(partition, plate, owner, observed, read.ExpiresAtMs, Encoding.UTF8.GetBytes(parsedId), payload);
+                var read = new ModelRead(partition, plate, owner, observed, parsedId, payload)
+                {
+                    ExpiresAtMs = observed + window,
+                };
+                store.Add(partition, plate, owner, observed, read.ExpiresAtMs, Encoding.UTF8.GetBytes(parsedId),
+                    payload);
                 model.Add(read);
             }
             else if (kind < 75)

@@ -16,7 +16,9 @@ public sealed class RetentionTests
 {
     // ---- a policy in its own folder, its keys written before it is loaded --------------------------------------
 
-    /// <summary>A replay-clock engine over a policy written to a temporary folder; every <c>file:keys/ID.key</c> is created.</summary>
+    /// <summary>
+    /// A replay-clock engine over a policy written to a temporary folder; every <c>file:keys/ID.key</c> is created.
+    /// </summary>
     private sealed class Harness : IDisposable
     {
         private long _line;
@@ -43,7 +45,8 @@ public sealed class RetentionTests
         public StreamGuardEngine Engine { get; }
 
         public void Read(string id, string agency, string plate, DateTimeOffset at) =>
-            Engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)), EventSource.File("reads", ++_line));
+            Engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)),
+                EventSource.File("reads", ++_line));
 
         public JsonElement Query(string json)
         {
@@ -54,7 +57,8 @@ public sealed class RetentionTests
         }
 
         public List<JsonElement> Audit(string eventKind) =>
-            Sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("event").GetString() == eventKind).ToList();
+            Sink.AuditRecords.Select(MemorySink.Json)
+                .Where(r => r.GetProperty("event").GetString() == eventKind).ToList();
 
         public List<JsonElement> Purges() => Sink.Purges.Select(MemorySink.Json).ToList();
 
@@ -64,12 +68,14 @@ public sealed class RetentionTests
         }
     }
 
-    private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    private static string Ts(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
 
     private static List<string> ReadIds(JsonElement result) =>
         result.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!).ToList();
 
-    private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
+    private static List<string> Strings(JsonElement array) =>
+        array.EnumerateArray().Select(e => e.GetString()!).ToList();
 
     private const string Search = """
         search:
@@ -112,13 +118,16 @@ public sealed class RetentionTests
         return data;
     }
 
-    /// <summary>Every cap state's agency, none with its own window, each with a key; plus a long-lived ticker.</summary>
+    /// <summary>
+    /// Every cap state's agency, none with its own window, each with a key; plus a long-lived ticker.
+    /// </summary>
     private static string CapsYaml()
     {
         var yaml = new StringBuilder("version: 1\ndefault_retention: 30d\nagencies:\n");
         foreach (var c in s_caps)
         {
-            yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: {c.Agency}, state: {c.State}, level: {c.Level}, key: file:keys/{c.Agency}.key}}\n");
+            yaml.Append(CultureInfo.InvariantCulture,
+                $"  - {{id: {c.Agency}, state: {c.State}, level: {c.Level}, key: file:keys/{c.Agency}.key}}\n");
         }
         yaml.Append("  - {id: ca-tick, state: CA, level: local, retention: 3650d}\n");
         return yaml.Append(Search).ToString();
@@ -127,7 +136,8 @@ public sealed class RetentionTests
     [Fact]
     public void TheCapTableCoversEveryBuiltInCapWithTheLawsDuration()
     {
-        Assert.Equal(StatuteRules.RetentionCaps.Select(c => c.Id).Order(), s_caps.Select(c => c.Rule).Distinct().Order());
+        Assert.Equal(StatuteRules.RetentionCaps.Select(c => c.Id).Order(),
+            s_caps.Select(c => c.Rule).Distinct().Order());
         foreach (var c in s_caps)
         {
             RetentionCap cap = StatuteRules.RetentionCapFor(c.State)!;
@@ -139,7 +149,8 @@ public sealed class RetentionTests
 
     [Theory]
     [MemberData(nameof(Caps))]
-    public void AReadIsKeptUntilTheLastMillisecondOfItsStatuteCapAndPurgedExactlyAtItsEnd(string rule, string agency, long capMinutes)
+    public void AReadIsKeptUntilTheLastMillisecondOfItsStatuteCapAndPurgedExactlyAtItsEnd(
+        string rule, string agency, long capMinutes)
     {
         // After New Hampshire's 2027-01-01 sunset date: its cap still applies (spec-notes, the strict reading).
         DateTimeOffset t = new(2027, 3, 1, 12, 0, 0, TimeSpan.Zero);
@@ -152,12 +163,15 @@ public sealed class RetentionTests
 
         h.Read("r-owned", agency, "7ABC123", t);
         JsonElement ingest = Assert.Single(h.Audit("ingest"));
-        Assert.Equal(("allow", "allow.ingest", rule), (ingest.GetProperty("decision").GetString(), ingest.GetProperty("code").GetString(), ingest.GetProperty("rule").GetString()));
+        Assert.Equal(("allow", "allow.ingest", rule),
+            (ingest.GetProperty("decision").GetString(), ingest.GetProperty("code").GetString(),
+                ingest.GetProperty("rule").GetString()));
         Assert.Equal(Ts(end), ingest.GetProperty("retain_until").GetString());
 
         // One millisecond before the end: the owner's own search (which advances the clock) finds it, and another
         // agency's read at that instant purges nothing.
-        JsonElement before = h.Query(TestPolicy.Query("q-before", agency, "7ABC123", end.AddMilliseconds(-1), from: t.AddMinutes(-1), to: t.AddMinutes(1)));
+        JsonElement before = h.Query(TestPolicy.Query("q-before", agency, "7ABC123", end.AddMilliseconds(-1),
+            from: t.AddMinutes(-1), to: t.AddMinutes(1)));
         Assert.Equal(["r-owned"], ReadIds(before));
         h.Read("tick-1", "ca-tick", "9ZZZ999", end.AddMilliseconds(-1));
         Assert.Empty(h.Sink.Purges);
@@ -169,17 +183,21 @@ public sealed class RetentionTests
         JsonElement notice = Assert.Single(h.Purges());
         Assert.Equal(["read_id", "agency_id", "expired_at", "rule"], notice.EnumerateObject().Select(p => p.Name));
         Assert.Equal(("r-owned", agency, Ts(end), rule),
-            (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(), notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
+            (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(),
+                notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
         JsonElement purge = Assert.Single(h.Audit("purge"));
         Assert.Equal(("allow", "purge.expired", rule, agency),
-            (purge.GetProperty("decision").GetString(), purge.GetProperty("code").GetString(), purge.GetProperty("rule").GetString(), purge.GetProperty("owner").GetString()));
-        Assert.Equal(StatuteRules.RetentionCapFor(h.Policy.Agency(owner).State)!.Citation, purge.GetProperty("citation").GetString());
+            (purge.GetProperty("decision").GetString(), purge.GetProperty("code").GetString(),
+                purge.GetProperty("rule").GetString(), purge.GetProperty("owner").GetString()));
+        Assert.Equal(StatuteRules.RetentionCapFor(h.Policy.Agency(owner).State)!.Citation,
+            purge.GetProperty("citation").GetString());
         Assert.Equal(["r-owned"], Strings(purge.GetProperty("reads")));
         Assert.Equal(2, h.Engine.StoredReadCount);
 
         h.Engine.Tick(); // nothing left to purge: no second notice
         Assert.Single(h.Sink.Purges);
-        JsonElement after = h.Query(TestPolicy.Query("q-after", agency, "7ABC123", end, from: t.AddMinutes(-1), to: t.AddMinutes(1)));
+        JsonElement after = h.Query(TestPolicy.Query("q-after", agency, "7ABC123", end,
+            from: t.AddMinutes(-1), to: t.AddMinutes(1)));
         Assert.Empty(after.GetProperty("reads").EnumerateArray());
         Assert.All(h.Sink.AuditRecords, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
     }
@@ -218,14 +236,16 @@ public sealed class RetentionTests
         {
             JsonElement r = ingest[dropped];
             Assert.Equal(("deny", "drop.expired_on_arrival", "VA.RETENTION", "va-pd"),
-                (r.GetProperty("decision").GetString(), r.GetProperty("code").GetString(), r.GetProperty("rule").GetString(), r.GetProperty("owner").GetString()));
+                (r.GetProperty("decision").GetString(), r.GetProperty("code").GetString(),
+                    r.GetProperty("rule").GetString(), r.GetProperty("owner").GetString()));
         }
         Assert.Equal(Ts(s_n), ingest["late-at-end"].GetProperty("retain_until").GetString());
         Assert.Equal("allow.ingest", ingest["late-inside"].GetProperty("code").GetString());
         Assert.Equal(2, h.Engine.StoredReadCount); // tick-0 and late-inside
 
         // Not shared: only the read inside its window is pushed (and push-audited).
-        Assert.Equal(["late-inside"], h.Sink.SharedRecords.Select(s => MemorySink.Json(s.Read).GetProperty("read_id").GetString()!));
+        Assert.Equal(["late-inside"],
+            h.Sink.SharedRecords.Select(s => MemorySink.Json(s.Read).GetProperty("read_id").GetString()!));
         Assert.Equal(["late-inside"], h.Audit("push").Select(p => p.GetProperty("reads")[0].GetString()!));
 
         // The read inside its window expires one millisecond later; the dropped ones are never purged.
@@ -235,7 +255,8 @@ public sealed class RetentionTests
         h.Engine.Tick();
         Assert.Single(h.Sink.Purges);
         Assert.Equal(["late-inside"], h.Audit("purge").Select(p => p.GetProperty("reads")[0].GetString()!));
-        Assert.Empty(h.Query(TestPolicy.Query("q1", "va-pd", "7ABC123", s_n.AddDays(25))).GetProperty("reads").EnumerateArray());
+        Assert.Empty(h.Query(TestPolicy.Query("q1", "va-pd", "7ABC123", s_n.AddDays(25)))
+            .GetProperty("reads").EnumerateArray());
     }
 
     [Fact]
@@ -253,17 +274,19 @@ public sealed class RetentionTests
             Assert.Equal("invalid_field", d.GetProperty("error").GetString());
             Assert.Contains("future timestamp", d.GetProperty("detail").GetString()!, StringComparison.Ordinal);
         });
-        Assert.Equal("observed_at: future timestamp", MemorySink.Json(h.Sink.DeadLetters[0]).GetProperty("detail").GetString());
+        Assert.Equal("observed_at: future timestamp",
+            MemorySink.Json(h.Sink.DeadLetters[0]).GetProperty("detail").GetString());
         Assert.Equal("denied", MemorySink.Json(h.Sink.Results[^1]).GetProperty("status").GetString());
         Assert.Equal("deny.replayed", MemorySink.Json(h.Sink.Results[^1]).GetProperty("code").GetString());
-        Assert.Single(h.Audit("ingest"));                                      // r1 only: rejected reads are not decisions
+        Assert.Single(h.Audit("ingest")); // r1 only: rejected reads are not decisions
         Assert.Equal(1, h.Engine.StoredReadCount);
 
         // A later, ordinary read: the clock is where the accepted reads put it, so r1 is still there.
         h.Read("r2", "ca-tick", "9ZZZ998", s_n.AddHours(-1));
         Assert.Empty(h.Sink.Purges);
         Assert.Equal(2, h.Engine.StoredReadCount);
-        Assert.Equal(["r1"], ReadIds(h.Query(TestPolicy.Query("q1", "va-pd", "7ABC123", s_n.AddHours(-1), from: s_n.AddDays(-21), to: s_n))));
+        Assert.Equal(["r1"], ReadIds(h.Query(TestPolicy.Query("q1", "va-pd", "7ABC123", s_n.AddHours(-1),
+            from: s_n.AddDays(-21), to: s_n))));
 
         // Exactly max_clock_skew ahead is accepted.
         h.Read("skew-edge", "va-pd", "7ABC125", s_n.AddMinutes(5));
@@ -279,18 +302,23 @@ public sealed class RetentionTests
         h.Read("c1", "va-cville", "7ABC123", s_n);   // its own 7 days
         h.Read("p1", "va-pd", "7ABC123", s_n);       // Virginia's 21 days
         var ingest = h.Audit("ingest").ToDictionary(r => r.GetProperty("reads")[0].GetString()!);
-        Assert.Equal(("RETENTION.AGENCY", Ts(s_n.AddDays(7))), (ingest["c1"].GetProperty("rule").GetString(), ingest["c1"].GetProperty("retain_until").GetString()));
+        Assert.Equal(("RETENTION.AGENCY", Ts(s_n.AddDays(7))),
+            (ingest["c1"].GetProperty("rule").GetString(), ingest["c1"].GetProperty("retain_until").GetString()));
         Assert.Equal(CompiledPolicy.AgencyRetentionCitation, ingest["c1"].GetProperty("citation").GetString());
-        Assert.Equal(("VA.RETENTION", Ts(s_n.AddDays(21))), (ingest["p1"].GetProperty("rule").GetString(), ingest["p1"].GetProperty("retain_until").GetString()));
+        Assert.Equal(("VA.RETENTION", Ts(s_n.AddDays(21))),
+            (ingest["p1"].GetProperty("rule").GetString(), ingest["p1"].GetProperty("retain_until").GetString()));
 
-        Assert.Equal(["c1"], ReadIds(h.Query(TestPolicy.Query("q1", "va-cville", "7ABC123", s_n.AddDays(7).AddMilliseconds(-1), from: s_n.AddDays(-1), to: s_n.AddDays(1)))));
+        Assert.Equal(["c1"], ReadIds(h.Query(TestPolicy.Query("q1", "va-cville", "7ABC123",
+            s_n.AddDays(7).AddMilliseconds(-1), from: s_n.AddDays(-1), to: s_n.AddDays(1)))));
         Assert.Empty(h.Sink.Purges);
 
         h.Read("tick-1", "ca-tick", "9ZZZ999", s_n.AddDays(7));
         JsonElement notice = Assert.Single(h.Purges());
         Assert.Equal(("c1", "va-cville", Ts(s_n.AddDays(7)), "RETENTION.AGENCY"),
-            (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(), notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
-        Assert.Equal(("purge.expired", "RETENTION.AGENCY"), (h.Audit("purge")[0].GetProperty("code").GetString(), h.Audit("purge")[0].GetProperty("rule").GetString()));
+            (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(),
+                notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
+        Assert.Equal(("purge.expired", "RETENTION.AGENCY"),
+            (h.Audit("purge")[0].GetProperty("code").GetString(), h.Audit("purge")[0].GetProperty("rule").GetString()));
         Assert.Equal(2, h.Engine.StoredReadCount); // p1 and tick-1
 
         h.Read("tick-2", "ca-tick", "9ZZZ998", s_n.AddDays(21).AddMilliseconds(-1));
@@ -315,21 +343,25 @@ public sealed class RetentionTests
         h.Read("t1", "tx-hpd", "7ABC123", s_n);
         h.Read("c1", "ca-x", "7ABC124", s_n.AddHours(1));
         h.Read("f1", "us-fbi", "7ABC125", s_n.AddHours(2));
-        Assert.All(h.Audit("ingest"), r => Assert.Equal(CompiledPolicy.DefaultRetentionRule, r.GetProperty("rule").GetString()));
+        Assert.All(h.Audit("ingest"),
+            r => Assert.Equal(CompiledPolicy.DefaultRetentionRule, r.GetProperty("rule").GetString()));
         h.Read("tick", "tx-hpd", "9ZZZ999", s_n.AddDays(2).AddHours(2).AddMilliseconds(-1));
         Assert.Equal([("t1", "RETENTION.DEFAULT"), ("c1", "RETENTION.DEFAULT")],
             h.Purges().Select(p => (p.GetProperty("read_id").GetString()!, p.GetProperty("rule").GetString()!)));
 
         // Without default_retention: 30 days.
-        var noDefault = new CompiledPolicy(PolicyLoader.Load(Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: tx-hpd, state: TX, level: local}\n"), "x.yaml", "."));
-        Assert.Equal((long)TimeSpan.FromDays(30).TotalMilliseconds, noDefault.RetentionMs(noDefault.Agencies.Find("tx-hpd")));
+        byte[] txOnly = Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: tx-hpd, state: TX, level: local}\n");
+        var noDefault = new CompiledPolicy(PolicyLoader.Load(txOnly, "x.yaml", "."));
+        Assert.Equal((long)TimeSpan.FromDays(30).TotalMilliseconds,
+            noDefault.RetentionMs(noDefault.Agencies.Find("tx-hpd")));
     }
 
     [Fact]
     public void AnAgencyWindowLongerThanItsStatuteCapIsRefused()
     {
         string yaml = "version: 1\nagencies:\n  - {id: va-pd, state: VA, level: local, retention: 22d}\n";
-        PolicyException e = Assert.Throws<PolicyException>(() => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "x.yaml", "."));
+        PolicyException e =
+            Assert.Throws<PolicyException>(() => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "x.yaml", "."));
         Assert.Contains("VA.RETENTION", e.Message, StringComparison.Ordinal);
         string arPrivate = "version: 1\nagencies:\n  - {id: ar-lot, state: AR, level: private, retention: 61d}\n";
         Assert.Throws<PolicyException>(() => PolicyLoader.Load(Encoding.UTF8.GetBytes(arPrivate), "x.yaml", "."));
@@ -368,7 +400,8 @@ public sealed class RetentionTests
     [Theory]
     [InlineData("stolen_vehicle")]
     [InlineData("criminal_investigation")]
-    public void ASearchAcrossOwnersOfSeveralStatesDisclosesExactlyTheAllowedOwnersNewestFirstWithOneRecordPerOwner(string purpose)
+    public void ASearchAcrossOwnersOfSeveralStatesDisclosesExactlyTheAllowedOwnersNewestFirstWithOneRecordPerOwner(
+        string purpose)
     {
         using var h = new Harness(MultiStateYaml, s_n.AddDays(1));
         h.Read("s1", "tx-short", "7ABC123", s_n.AddDays(-2));      // window 1 day: gone by the search
@@ -383,14 +416,16 @@ public sealed class RetentionTests
         h.Read("own1", "ca-lasd", "7ABC123", s_n.AddMinutes(-10));
         Assert.Equal(["s1"], h.Purges().Select(p => p.GetProperty("read_id").GetString()!));
 
-        JsonElement result = h.Query(TestPolicy.Query("q-multi", "ca-lasd", "7ABC123", s_n, purpose: purpose, from: s_n.AddDays(-1), to: s_n));
+        JsonElement result = h.Query(TestPolicy.Query("q-multi", "ca-lasd", "7ABC123", s_n, purpose: purpose,
+            from: s_n.AddDays(-1), to: s_n));
 
         bool stolen = purpose == "stolen_vehicle";
         List<string> expected = stolen ? ["own1", "h2", "p2", "h1", "p1"] : ["own1", "h2", "h1"];
         Assert.Equal("answered", result.GetProperty("status").GetString());
         Assert.Equal("ok", result.GetProperty("code").GetString());
         Assert.Equal(expected, ReadIds(result));
-        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"], result.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"],
+            result.EnumerateObject().Select(p => p.Name).Order());
 
         List<JsonElement> records = h.Audit("search");
         Assert.All(records, r =>
@@ -402,13 +437,17 @@ public sealed class RetentionTests
         });
         Assert.Equal(records[0].GetProperty("id").GetString(), result.GetProperty("decision_id").GetString());
         var byOwner = records.ToDictionary(r => r.GetProperty("owner").GetString()!,
-            r => (Decision: r.GetProperty("decision").GetString(), Code: r.GetProperty("code").GetString(), Rule: r.GetProperty("rule").GetString(),
+            r => (Decision: r.GetProperty("decision").GetString(), Code: r.GetProperty("code").GetString(),
+                Rule: r.GetProperty("rule").GetString(),
                 Reads: string.Join(',', Strings(r.GetProperty("reads")).Order(StringComparer.Ordinal))));
         // Owners touched: those with a resident read of the plate inside from–to; tx-short's read is gone.
-        Assert.Equal(["ca-lasd", "ca-pasadena", "tx-dps", "tx-hpd", "wa-spd"], byOwner.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["ca-lasd", "ca-pasadena", "tx-dps", "tx-hpd", "wa-spd"],
+            byOwner.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(5, records.Count);
         Assert.Equal(("allow", "allow.own", "OWNER", "own1"), byOwner["ca-lasd"]);
-        Assert.Equal(stolen ? ("allow", "allow.agreement", "socal-search", "p1,p2") : ("deny", "deny.purpose_not_granted", "socal-search", "p1,p2"), byOwner["ca-pasadena"]);
+        Assert.Equal(stolen
+            ? ("allow", "allow.agreement", "socal-search", "p1,p2")
+            : ("deny", "deny.purpose_not_granted", "socal-search", "p1,p2"), byOwner["ca-pasadena"]);
         Assert.Equal(("allow", "allow.agreement", "tx-ca-search", "h1,h2"), byOwner["tx-hpd"]);
         Assert.Equal(("deny", "deny.statute", "WA.OUT_OF_STATE", "w1"), byOwner["wa-spd"]);
         Assert.Equal(("deny", "deny.no_agreement", CompiledPolicy.DefaultDenyRule, "d1"), byOwner["tx-dps"]);
@@ -443,7 +482,8 @@ public sealed class RetentionTests
     [Theory]
     [InlineData("immigration_enforcement", "WA.IMMIGRATION")]
     [InlineData("stolen_vehicle", "WA.OUT_OF_STATE")]
-    public void AFederalSearchGetsNothingFromStatuteProtectedOwnersWhateverTheAgreementSaysAndLearnsNothing(string purpose, string waRule)
+    public void AFederalSearchGetsNothingFromStatuteProtectedOwnersWhateverTheAgreementSaysAndLearnsNothing(
+        string purpose, string waRule)
     {
         using var h = new Harness(FederalYaml, s_n.AddDays(1));
         h.Read("r-ca", "ca-lapd", "7abc-123", s_n.AddMinutes(-40));
@@ -456,11 +496,15 @@ public sealed class RetentionTests
 
         JsonElement result = h.Query(TestPolicy.Query("q-fed", "us-ice-ero", "7ABC123", s_n, purpose: purpose));
 
-        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"], result.EnumerateObject().Select(p => p.Name).Order());
-        Assert.Equal(("q-fed", "answered", "ok"), (result.GetProperty("query_id").GetString(), result.GetProperty("status").GetString(), result.GetProperty("code").GetString()));
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"],
+            result.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(("q-fed", "answered", "ok"),
+            (result.GetProperty("query_id").GetString(), result.GetProperty("status").GetString(),
+                result.GetProperty("code").GetString()));
         Assert.Empty(result.GetProperty("reads").EnumerateArray());
         string raw = h.Sink.Results[^1];
-        foreach (string hidden in (string[])["ca-lapd", "il-cpd", "va-pd", "wa-spd", "r-ca", "r-il", "r-va", "r-wa", "truncated"])
+        foreach (string hidden in
+            (string[])["ca-lapd", "il-cpd", "va-pd", "wa-spd", "r-ca", "r-il", "r-va", "r-wa", "truncated"])
         {
             Assert.DoesNotContain(hidden, raw, StringComparison.Ordinal);
         }
@@ -471,14 +515,23 @@ public sealed class RetentionTests
         Assert.All(records, r =>
         {
             Assert.Equal(("deny", "deny.statute", "us-ice-ero", "q-fed", purpose),
-                (r.GetProperty("decision").GetString(), r.GetProperty("code").GetString(), r.GetProperty("recipient").GetString(),
-                    r.GetProperty("query_id").GetString(), r.GetProperty("purpose").GetString()));
+                (r.GetProperty("decision").GetString(), r.GetProperty("code").GetString(),
+                    r.GetProperty("recipient").GetString(), r.GetProperty("query_id").GetString(),
+                    r.GetProperty("purpose").GetString()));
         });
         var byOwner = records.ToDictionary(r => r.GetProperty("owner").GetString()!);
-        Assert.Equal(("CA.PUBLIC_AGENCY_ONLY", "r-ca"), (byOwner["ca-lapd"].GetProperty("rule").GetString(), byOwner["ca-lapd"].GetProperty("reads")[0].GetString()));
-        Assert.Equal(("IL.DECLARATION_REQUIRED", "r-il"), (byOwner["il-cpd"].GetProperty("rule").GetString(), byOwner["il-cpd"].GetProperty("reads")[0].GetString()));
-        Assert.Equal(("VA.IN_STATE_ONLY", "r-va"), (byOwner["va-pd"].GetProperty("rule").GetString(), byOwner["va-pd"].GetProperty("reads")[0].GetString()));
-        Assert.Equal((waRule, "r-wa"), (byOwner["wa-spd"].GetProperty("rule").GetString(), byOwner["wa-spd"].GetProperty("reads")[0].GetString()));
+        Assert.Equal(("CA.PUBLIC_AGENCY_ONLY", "r-ca"),
+            (byOwner["ca-lapd"].GetProperty("rule").GetString(),
+                byOwner["ca-lapd"].GetProperty("reads")[0].GetString()));
+        Assert.Equal(("IL.DECLARATION_REQUIRED", "r-il"),
+            (byOwner["il-cpd"].GetProperty("rule").GetString(),
+                byOwner["il-cpd"].GetProperty("reads")[0].GetString()));
+        Assert.Equal(("VA.IN_STATE_ONLY", "r-va"),
+            (byOwner["va-pd"].GetProperty("rule").GetString(),
+                byOwner["va-pd"].GetProperty("reads")[0].GetString()));
+        Assert.Equal((waRule, "r-wa"),
+            (byOwner["wa-spd"].GetProperty("rule").GetString(),
+                byOwner["wa-spd"].GetProperty("reads")[0].GetString()));
         Assert.Equal("625 ILCS 5/2-130", byOwner["il-cpd"].GetProperty("citation").GetString());
         Assert.Equal("Wash. SB 6002 (2026)", byOwner["wa-spd"].GetProperty("citation").GetString());
 
@@ -512,12 +565,16 @@ public sealed class RetentionTests
         long[] windows = [90_000, 180_000, 600_000, 1_800_000, 3_600_000];
         DateTimeOffset start = s_n;
         using var h = new Harness(LoadYaml, start.AddDays(2));
-        for (int o = 0; o < owners.Length; o++) Assert.Equal(windows[o], h.Policy.RetentionMs(h.Policy.Agencies.Find(owners[o])));
+        for (int o = 0; o < owners.Length; o++)
+        {
+            Assert.Equal(windows[o], h.Policy.RetentionMs(h.Policy.Agencies.Find(owners[o])));
+        }
 
         var random = new Random(20260601);
         long startMs = start.ToUnixTimeMilliseconds();
         long t = startMs, clock = long.MinValue;
-        var expiry = new Dictionary<string, long>(Count, StringComparer.Ordinal); // stored reads → end of their window
+        // stored reads → end of their window
+        var expiry = new Dictionary<string, long>(Count, StringComparer.Ordinal);
         var purgedAt = new Dictionary<string, long>(StringComparer.Ordinal);
         int dropped = 0, seenPurges = 0;
         for (int i = 0; i < Count; i++)
@@ -529,7 +586,8 @@ public sealed class RetentionTests
             string id = "r" + i.ToString("D6", CultureInfo.InvariantCulture);
             long previousClock = clock;
             clock = Math.Max(clock, observed);
-            h.Read(id, owners[o], "P" + random.Next(3000).ToString("D4", CultureInfo.InvariantCulture), DateTimeOffset.FromUnixTimeMilliseconds(observed));
+            h.Read(id, owners[o], "P" + random.Next(3000).ToString("D4", CultureInfo.InvariantCulture),
+                DateTimeOffset.FromUnixTimeMilliseconds(observed));
             if (observed + windows[o] > clock) expiry.Add(id, observed + windows[o]);
             else dropped++;
 
@@ -540,18 +598,24 @@ public sealed class RetentionTests
                 Assert.True(purgedAt.TryAdd(purged, clock), $"{purged} purged twice");
                 long end = expiry[purged];
                 // On time: at the first event whose clock reached the end of its window.
-                Assert.True(end <= clock && end > previousClock, $"{purged}: window ended {end}, purged at clock {clock} (previous {previousClock})");
-                Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(end), DateTimeOffset.Parse(notice.GetProperty("expired_at").GetString()!, CultureInfo.InvariantCulture));
+                Assert.True(end <= clock && end > previousClock,
+                    $"{purged}: window ended {end}, purged at clock {clock} (previous {previousClock})");
+                Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(end),
+                    DateTimeOffset.Parse(notice.GetProperty("expired_at").GetString()!, CultureInfo.InvariantCulture));
             }
         }
 
         var shouldBeGone = expiry.Where(e => e.Value <= clock).Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        Assert.True(shouldBeGone.Count > 10_000 && expiry.Count - shouldBeGone.Count > 1_000 && dropped > 100, $"a poor mix: {shouldBeGone.Count} expired, {dropped} dropped");
+        Assert.True(shouldBeGone.Count > 10_000 && expiry.Count - shouldBeGone.Count > 1_000 && dropped > 100,
+            $"a poor mix: {shouldBeGone.Count} expired, {dropped} dropped");
         Assert.Equal(shouldBeGone.Count, h.Sink.Purges.Count);
         Assert.True(shouldBeGone.SetEquals(purgedAt.Keys));
         Assert.Equal(expiry.Count - shouldBeGone.Count, h.Engine.StoredReadCount);
-        Assert.Equal(h.Sink.Purges.Count, h.Sink.AuditRecords.Count(r => r.Contains("\"event\":\"purge\"", StringComparison.Ordinal)));
-        Assert.Equal(dropped, h.Sink.AuditRecords.Count(r => r.Contains("\"code\":\"drop.expired_on_arrival\"", StringComparison.Ordinal)));
+        Assert.Equal(h.Sink.Purges.Count,
+            h.Sink.AuditRecords.Count(r => r.Contains("\"event\":\"purge\"", StringComparison.Ordinal)));
+        Assert.Equal(dropped,
+            h.Sink.AuditRecords.Count(r =>
+                r.Contains("\"code\":\"drop.expired_on_arrival\"", StringComparison.Ordinal)));
 
         h.Engine.Tick(); // the clock has not moved: nothing more
         Assert.Equal(shouldBeGone.Count, h.Sink.Purges.Count);
@@ -559,7 +623,8 @@ public sealed class RetentionTests
         // Two hours on, every window has ended: all the rest go, each once; only the last read stays.
         h.Read("last", "ca-1h", "P9999", DateTimeOffset.FromUnixTimeMilliseconds(clock + 2 * 3_600_000));
         Assert.Equal(expiry.Count, h.Sink.Purges.Count);
-        Assert.Equal(expiry.Count, h.Sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()).Distinct().Count());
+        Assert.Equal(expiry.Count,
+            h.Sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()).Distinct().Count());
         Assert.Equal(1, h.Engine.StoredReadCount);
     }
 }

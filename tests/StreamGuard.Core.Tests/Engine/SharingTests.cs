@@ -7,7 +7,9 @@ using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Engine;
 
-/// <summary>Agreements at work in the engine: push sharing, searches across owners, and policy versions swapped in.</summary>
+/// <summary>
+/// Agreements at work in the engine: push sharing, searches across owners, and policy versions swapped in.
+/// </summary>
 public sealed class SharingTests : IDisposable
 {
     private const string Yaml = """
@@ -47,7 +49,8 @@ public sealed class SharingTests : IDisposable
     public void Dispose() => _policy.Dispose();
 
     private void Read(string id, string agency, string plate, DateTimeOffset at) =>
-        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)), EventSource.File("reads", 1));
+        _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)),
+            EventSource.File("reads", 1));
 
     private JsonElement Query(string json)
     {
@@ -63,7 +66,8 @@ public sealed class SharingTests : IDisposable
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0);
 
-        // ca-lasd: stolen_vehicle allowed, immigration_enforcement denied by the Values Act → delivered for one purpose.
+        // ca-lasd: stolen_vehicle allowed, immigration_enforcement denied by the Values Act → delivered for one
+        // purpose.
         var (recipient, decisionId, read) = Assert.Single(_sink.SharedRecords);
         Assert.Equal("ca-lasd", recipient);
         Assert.Equal(TestPolicy.Read("r1", "ca-lapd", "7ABC123", s_t0), read); // the read's original bytes
@@ -103,35 +107,51 @@ public sealed class SharingTests : IDisposable
         Read("r2", "wa-spd", "7ABC123", s_t0.AddMinutes(1));
         Read("r3", "ca-nokey", "7ABC123", s_t0.AddMinutes(2));
 
-        JsonElement stolen = Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(3), purpose: "stolen_vehicle"));
-        Assert.Equal(["r1"], stolen.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        JsonElement stolen =
+            Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(3), purpose: "stolen_vehicle"));
+        Assert.Equal(["r1"],
+            stolen.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
         var codes = Audit("search").Where(r => r.GetProperty("query_id").GetString() == "q1")
-            .ToDictionary(r => r.GetProperty("owner").GetString()!, r => (Code: r.GetProperty("code").GetString(), Rule: r.GetProperty("rule").GetString()));
+            .ToDictionary(r => r.GetProperty("owner").GetString()!,
+                r => (Code: r.GetProperty("code").GetString(), Rule: r.GetProperty("rule").GetString()));
         Assert.Equal(("allow.agreement", "la-push"), codes["ca-lapd"]);
         Assert.Equal(("deny.statute", "WA.OUT_OF_STATE"), codes["wa-spd"]);
         Assert.Equal(("deny.purpose_not_granted", "lasd-search"), codes["ca-nokey"]);
 
-        JsonElement investigation = Query(TestPolicy.Query("q2", "ca-lasd", "7ABC123", s_t0.AddMinutes(4), purpose: "criminal_investigation"));
-        Assert.Equal(["r3"], investigation.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        JsonElement investigation = Query(TestPolicy.Query("q2", "ca-lasd", "7ABC123", s_t0.AddMinutes(4),
+            purpose: "criminal_investigation"));
+        Assert.Equal(["r3"],
+            investigation.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
 
         // The federal searcher, although the agreement names it: nothing, and no hint that reads were withheld.
-        JsonElement federal = Query(TestPolicy.Query("q3", "us-ice-ero", "7ABC123", s_t0.AddMinutes(5), purpose: "stolen_vehicle"));
+        JsonElement federal =
+            Query(TestPolicy.Query("q3", "us-ice-ero", "7ABC123", s_t0.AddMinutes(5), purpose: "stolen_vehicle"));
         Assert.Equal("answered", federal.GetProperty("status").GetString());
         Assert.Empty(federal.GetProperty("reads").EnumerateArray());
-        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"], federal.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"],
+            federal.EnumerateObject().Select(p => p.Name).Order());
     }
 
     [Fact]
     public void AnExpiredAgreementNoLongerPushesAndTheDenialSaysSo()
     {
         var engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
-            new EngineOptions { EventTimeClock = true, ReplayNowMs = new DateTimeOffset(2027, 7, 2, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds() });
-        DateTimeOffset last = new(2027, 6, 30, 23, 59, 0, TimeSpan.Zero), after = new(2027, 7, 1, 0, 0, 1, TimeSpan.Zero);
-        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lapd", "7ABC123", last)), EventSource.File("reads", 1));
-        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lapd", "7ABC123", after)), EventSource.File("reads", 2));
+            new EngineOptions
+            {
+                EventTimeClock = true,
+                ReplayNowMs = new DateTimeOffset(2027, 7, 2, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(),
+            });
+        DateTimeOffset last = new(2027, 6, 30, 23, 59, 0, TimeSpan.Zero);
+        DateTimeOffset after = new(2027, 7, 1, 0, 0, 1, TimeSpan.Zero);
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lapd", "7ABC123", last)),
+            EventSource.File("reads", 1));
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lapd", "7ABC123", after)),
+            EventSource.File("reads", 2));
 
-        Assert.Equal(["r1"], _sink.SharedRecords.Select(s => MemorySink.Json(s.Read).GetProperty("read_id").GetString()));
-        JsonElement expired = Audit("push").Single(p => p.GetProperty("reads")[0].GetString() == "r2" && p.GetProperty("recipient").GetString() == "ca-lasd");
+        Assert.Equal(["r1"],
+            _sink.SharedRecords.Select(s => MemorySink.Json(s.Read).GetProperty("read_id").GetString()));
+        JsonElement expired = Audit("push").Single(p => p.GetProperty("reads")[0].GetString() == "r2"
+            && p.GetProperty("recipient").GetString() == "ca-lasd");
         Assert.Equal("deny.agreement_expired", expired.GetProperty("code").GetString());
         Assert.Equal("la-push", expired.GetProperty("rule").GetString());
     }
@@ -140,19 +160,24 @@ public sealed class SharingTests : IDisposable
     public void ASwappedPolicyTakesEffectAtTheNextEventAndEveryChainRecordsWhatItGranted()
     {
         Read("r1", "ca-nokey", "7ABC123", s_t0);
-        Assert.Empty(Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(1), purpose: "stolen_vehicle")).GetProperty("reads").EnumerateArray());
+        Assert.Empty(Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(1), purpose: "stolen_vehicle"))
+            .GetProperty("reads").EnumerateArray());
 
-        string widened = Yaml.Replace("purposes: [criminal_investigation]", "purposes: [criminal_investigation, stolen_vehicle]", StringComparison.Ordinal);
+        string widened = Yaml.Replace("purposes: [criminal_investigation]",
+            "purposes: [criminal_investigation, stolen_vehicle]", StringComparison.Ordinal);
         File.WriteAllText(_policy.PolicyPath, widened);
         var next = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), _engine.Policy);
         PolicyDiffResult diff = PolicyDiff.Compute(_engine.Policy, next, s_t0.ToUnixTimeMilliseconds());
         OutcomeChange granted = Assert.Single(diff.Changes);
-        Assert.Equal((ChangeKind.Granted, "ca-nokey", "ca-lasd", Access.Search, StreamGuard.Events.Purpose.StolenVehicle),
+        Assert.Equal(
+            (ChangeKind.Granted, "ca-nokey", "ca-lasd", Access.Search, StreamGuard.Events.Purpose.StolenVehicle),
             (granted.Kind, granted.Owner, granted.Recipient, granted.Access, granted.Purpose));
         _engine.SwapPolicy(next, PolicyDiff.Summarise(_engine.Policy, diff));
 
-        JsonElement after = Query(TestPolicy.Query("q2", "ca-lasd", "7ABC123", s_t0.AddMinutes(2), purpose: "stolen_vehicle"));
-        Assert.Equal(["r1"], after.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        JsonElement after =
+            Query(TestPolicy.Query("q2", "ca-lasd", "7ABC123", s_t0.AddMinutes(2), purpose: "stolen_vehicle"));
+        Assert.Equal(["r1"],
+            after.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
 
         List<JsonElement> loads = Audit("policy_load");
         Assert.Equal(2, loads.Count);
@@ -167,7 +192,8 @@ public sealed class SharingTests : IDisposable
         string prev = AuditLog.GenesisHex("p0");
         foreach (string record in _sink.AuditRecords)
         {
-            Assert.True(AuditLog.VerifyRecord(Encoding.UTF8.GetBytes(record), Encoding.ASCII.GetBytes(prev), out string hash));
+            Assert.True(AuditLog.VerifyRecord(Encoding.UTF8.GetBytes(record), Encoding.ASCII.GetBytes(prev),
+                out string hash));
             prev = hash;
         }
     }
@@ -176,11 +202,17 @@ public sealed class SharingTests : IDisposable
     public void AReloadKeepsAgencyIndexesSoStoredReadsKeepTheirOwnerAndARemovedAgencyIsRetired()
     {
         Read("r1", "wa-spd", "7ABC123", s_t0);
-        string without = Yaml.Replace("  - {id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}\n", "", StringComparison.Ordinal)
-            .Replace("  - {id: ca-lapd,", "  - {id: ca-new, state: CA, level: local}\n  - {id: ca-lapd,", StringComparison.Ordinal);
+        string without = Yaml
+            .Replace("  - {id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}\n", "",
+                StringComparison.Ordinal)
+            .Replace("  - {id: ca-lapd,", "  - {id: ca-new, state: CA, level: local}\n  - {id: ca-lapd,",
+                StringComparison.Ordinal);
         File.WriteAllText(_policy.PolicyPath, without);
         var next = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), _engine.Policy);
-        for (int i = 0; i < _engine.Policy.Agencies.Count; i++) Assert.Equal(_engine.Policy.Agencies.IdText(i), next.Agencies.IdText(i));
+        for (int i = 0; i < _engine.Policy.Agencies.Count; i++)
+        {
+            Assert.Equal(_engine.Policy.Agencies.IdText(i), next.Agencies.IdText(i));
+        }
         Assert.Equal(-1, next.Agencies.Find("wa-spd"));
         Assert.True(next.Agencies.Find("ca-new") >= _engine.Policy.Agencies.Count);
         _engine.SwapPolicy(next, null);
@@ -191,14 +223,18 @@ public sealed class SharingTests : IDisposable
         Read("r3", "ca-new", "7ABC123", s_t0.AddMinutes(2));
         JsonElement answer = Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0.AddMinutes(3)));
         Assert.Empty(answer.GetProperty("reads").EnumerateArray());
-        Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "wa-spd" && r.GetProperty("code").GetString() == "deny.statute");
-        Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "ca-new" && r.GetProperty("code").GetString() == "deny.no_agreement");
+        Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "wa-spd"
+            && r.GetProperty("code").GetString() == "deny.statute");
+        Assert.Contains(Audit("search"), r => r.GetProperty("owner").GetString() == "ca-new"
+            && r.GetProperty("code").GetString() == "deny.no_agreement");
 
     }
 
-    private void Hotlist(string hotlistId, string owner, string plate, string purpose, DateTimeOffset? expires = null, string? caseNumber = "CASE-7")
+    private void Hotlist(string hotlistId, string owner, string plate, string purpose, DateTimeOffset? expires = null,
+        string? caseNumber = "CASE-7")
     {
-        string json = $"{{\"hotlist_id\":\"{hotlistId}\",\"owner\":\"{owner}\",\"plate\":\"{plate}\",\"purpose\":\"{purpose}\"" +
+        string json = $"{{\"hotlist_id\":\"{hotlistId}\",\"owner\":\"{owner}\"," +
+            $"\"plate\":\"{plate}\",\"purpose\":\"{purpose}\"" +
             (caseNumber is null ? "" : $",\"case_number\":\"{caseNumber}\"") +
             (expires is null ? "" : $",\"expires_at\":\"{expires.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") + "}";
         _engine.Hotlists.ApplyAndCheck(Encoding.UTF8.GetBytes($"{hotlistId}/{plate}"), Encoding.UTF8.GetBytes(json),
@@ -224,10 +260,13 @@ public sealed class SharingTests : IDisposable
 
         var records = Audit("alert").ToDictionary(a => a.GetProperty("hotlist_id").GetString()!);
         Assert.Equal(3, records.Count);
-        Assert.Equal(("allow.agreement", "la-push"), (records["lasd-stolen"].GetProperty("code").GetString(), records["lasd-stolen"].GetProperty("rule").GetString()));
+        Assert.Equal(("allow.agreement", "la-push"),
+            (records["lasd-stolen"].GetProperty("code").GetString(),
+                records["lasd-stolen"].GetProperty("rule").GetString()));
         Assert.Equal(lasd.GetProperty("decision_id").GetString(), records["lasd-stolen"].GetProperty("id").GetString());
         Assert.Equal("allow.own", records["lapd-own"].GetProperty("code").GetString());
-        Assert.Equal(("deny.statute", "CA.PUBLIC_AGENCY_ONLY"), (records["ice-list"].GetProperty("code").GetString(), records["ice-list"].GetProperty("rule").GetString()));
+        Assert.Equal(("deny.statute", "CA.PUBLIC_AGENCY_ONLY"),
+            (records["ice-list"].GetProperty("code").GetString(), records["ice-list"].GetProperty("rule").GetString()));
         Assert.Equal("CASE-7", records["ice-list"].GetProperty("case_number").GetString());
     }
 
@@ -254,7 +293,8 @@ public sealed class SharingTests : IDisposable
             "{\"hotlist_id\":\"h\",\"owner\":\"ca-lasd\",\"plate\":\"7ABC123\",\"purpose\":\"curiosity\"}"u8,
             EventSource.File("hotlists", 3));
         _engine.Hotlists.ApplyAndCheck("no-slash"u8, default, EventSource.File("hotlists", 4));
-        Assert.Equal(["invalid_field", "invalid_field"], _sink.DeadLetters.Select(d => MemorySink.Json(d).GetProperty("error").GetString()));
+        Assert.Equal(["invalid_field", "invalid_field"],
+            _sink.DeadLetters.Select(d => MemorySink.Json(d).GetProperty("error").GetString()));
         Assert.Equal(0, _engine.Hotlists.Count);
     }
 
@@ -263,7 +303,8 @@ public sealed class SharingTests : IDisposable
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0);               // 730 days under the first version
         Read("r2", "ca-lapd", "8XYZ999", s_t0.AddMinutes(30));
-        File.WriteAllText(_policy.PolicyPath, Yaml.Replace("retention: 730d", "retention: 1h", StringComparison.Ordinal));
+        File.WriteAllText(_policy.PolicyPath,
+            Yaml.Replace("retention: 730d", "retention: 1h", StringComparison.Ordinal));
         var next = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), _engine.Policy);
         _engine.SwapPolicy(next, null);
         Read("r3", "ca-lasd", "9QQQ111", s_t0.AddMinutes(80)); // the next event: r1 is past its new window, r2 not yet
@@ -274,11 +315,13 @@ public sealed class SharingTests : IDisposable
         Assert.Equal(2, _engine.StoredReadCount);
     }
 
-    private static string HoldJson(string id, string agency, string? plate, DateTimeOffset until, DateTimeOffset? from = null, DateTimeOffset? to = null) =>
+    private static string HoldJson(string id, string agency, string? plate, DateTimeOffset until,
+        DateTimeOffset? from = null, DateTimeOffset? to = null) =>
         $"{{\"hold_id\":\"{id}\",\"agency\":\"{agency}\"" + (plate is null ? "" : $",\"plate\":\"{plate}\"") +
         (from is null ? "" : $",\"from\":\"{from.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") +
         (to is null ? "" : $",\"to\":\"{to.Value.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"") +
-        $",\"kind\":\"investigation\",\"case_number\":\"SPD-26-1\",\"until\":\"{until.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}";
+        $",\"kind\":\"investigation\",\"case_number\":\"SPD-26-1\"," +
+        $"\"until\":\"{until.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}";
 
     [Fact]
     public void AHoldKeepsTheHoldingAgencysMatchingReadsPastTheCapForItAloneUntilItsEnd()
@@ -287,14 +330,16 @@ public sealed class SharingTests : IDisposable
         var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
         void Read(string id, string agency, string plate, DateTimeOffset at) =>
-            engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)), EventSource.File("reads", 1));
+            engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)),
+                EventSource.File("reads", 1));
         JsonElement Query(string id, string requester, string plate, DateTimeOffset at)
         {
-            engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query(id, requester, plate, at, purpose: "criminal_investigation",
-                from: at.AddDays(-89), to: at)), EventSource.File("queries", 1));
+            engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query(id, requester, plate, at,
+                purpose: "criminal_investigation", from: at.AddDays(-89), to: at)), EventSource.File("queries", 1));
             return MemorySink.Json(sink.Results[^1]);
         }
-        List<JsonElement> Records(string code) => sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("code").GetString() == code).ToList();
+        List<JsonElement> Records(string code) =>
+            sink.AuditRecords.Select(MemorySink.Json).Where(r => r.GetProperty("code").GetString() == code).ToList();
 
         string hold = HoldJson("h1", "wa-spd", "7ABC123", s_t0.AddDays(40), s_t0.AddDays(-1), s_t0.AddDays(1));
         engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(hold), EventSource.File("holds", 1));
@@ -303,15 +348,19 @@ public sealed class SharingTests : IDisposable
         Read("too-late", "wa-spd", "7ABC123", s_t0.AddDays(2));   // after the hold's `to`
         Read("other-owner", "ca-nokey", "7ABC123", s_t0);         // another agency's read: its own window (30 days)
         JsonElement placed = Assert.Single(Records("hold.place"));
-        Assert.Equal(("wa-spd", "h1", "SPD-26-1"), (placed.GetProperty("owner").GetString(), placed.GetProperty("hold_id").GetString(), placed.GetProperty("case_number").GetString()));
+        Assert.Equal(("wa-spd", "h1", "SPD-26-1"),
+            (placed.GetProperty("owner").GetString(), placed.GetProperty("hold_id").GetString(),
+                placed.GetProperty("case_number").GetString()));
 
         Read("tick", "ca-lasd", "9QQQ111", s_t0.AddDays(25));     // day 25: WA's window over
-        Assert.Equal(["other-plate", "too-late"], sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()!).Order());
+        Assert.Equal(["other-plate", "too-late"],
+            sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()!).Order());
         JsonElement retained = Assert.Single(Records("hold.retain"));
         Assert.Equal("held", retained.GetProperty("reads")[0].GetString());
 
         // The holding agency finds its held read (past its window a held read is disclosed to its owner alone).
-        Assert.Equal(["held"], Query("q1", "wa-spd", "7ABC123", s_t0.AddDays(25)).GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
+        Assert.Equal(["held"], Query("q1", "wa-spd", "7ABC123", s_t0.AddDays(25))
+            .GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
 
         Read("tick2", "ca-lasd", "9QQQ111", s_t0.AddDays(41));    // after `until`: purged
         Assert.Contains(sink.Purges, p => MemorySink.Json(p).GetProperty("read_id").GetString() == "held");
@@ -326,8 +375,10 @@ public sealed class SharingTests : IDisposable
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
         engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))),
             EventSource.File("holds", 1));
-        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", s_t0)), EventSource.File("reads", 1));
-        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lasd", "9QQQ111", s_t0.AddDays(30))), EventSource.File("reads", 2));
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", s_t0)),
+            EventSource.File("reads", 1));
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r2", "ca-lasd", "9QQQ111", s_t0.AddDays(30))),
+            EventSource.File("reads", 2));
         Assert.Equal(1, engine.Holds.Count);
         Assert.Empty(sink.Purges);                                 // held (every plate of wa-spd)
 
@@ -335,8 +386,11 @@ public sealed class SharingTests : IDisposable
         Assert.Equal(0, engine.Holds.Count);
         engine.Tick();
         Assert.Equal(["r1"], sink.Purges.Select(p => MemorySink.Json(p).GetProperty("read_id").GetString()!));
-        var released = sink.AuditRecords.Select(MemorySink.Json).Single(r => r.GetProperty("code").GetString() == "hold.release");
-        Assert.Equal(("hold", "h1", "wa-spd"), (released.GetProperty("event").GetString(), released.GetProperty("hold_id").GetString(), released.GetProperty("owner").GetString()));
+        var released = sink.AuditRecords.Select(MemorySink.Json)
+            .Single(r => r.GetProperty("code").GetString() == "hold.release");
+        Assert.Equal(("hold", "h1", "wa-spd"),
+            (released.GetProperty("event").GetString(), released.GetProperty("hold_id").GetString(),
+                released.GetProperty("owner").GetString()));
 
         engine.Holds.ApplyAndAudit("h2"u8,
             "{\"hold_id\":\"h2\",\"agency\":\"wa-spd\",\"kind\":\"forever\",\"until\":\"2027-01-01T00:00:00Z\"}"u8,
@@ -346,7 +400,8 @@ public sealed class SharingTests : IDisposable
         // a tombstone without its key: never dropped silently
         engine.Holds.ApplyAndAudit(default, default, EventSource.File("holds", 4));
         JsonElement keyless = MemorySink.Json(sink.DeadLetters[^1]);
-        Assert.Equal(("invalid_field", "holds:4"), (keyless.GetProperty("error").GetString(), keyless.GetProperty("source").GetString()));
+        Assert.Equal(("invalid_field", "holds:4"),
+            (keyless.GetProperty("error").GetString(), keyless.GetProperty("source").GetString()));
     }
 
     [Fact]
@@ -359,12 +414,15 @@ public sealed class SharingTests : IDisposable
         // wa-spd keeps reads 21 days (WA.RETENTION): both expired at day 21.
         byte[] a = Encoding.UTF8.GetBytes(TestPolicy.Read("a", "wa-spd", "7ABC123", s_t0));
         byte[] b = Encoding.UTF8.GetBytes(TestPolicy.Read("b", "wa-spd", "7ABC123", s_t0));
-        Assert.True(engine.RestoreRead(a, 0, arrived, chainHeadAtMs: s_t0.AddDays(10).ToUnixTimeMilliseconds())); // chain silent since day 10
-        Assert.False(engine.RestoreRead(b, 0, arrived, chainHeadAtMs: s_t0.AddDays(30).ToUnixTimeMilliseconds())); // its owner purged it
+        // chain silent since day 10
+        Assert.True(engine.RestoreRead(a, 0, arrived, chainHeadAtMs: s_t0.AddDays(10).ToUnixTimeMilliseconds()));
+        // its owner purged it
+        Assert.False(engine.RestoreRead(b, 0, arrived, chainHeadAtMs: s_t0.AddDays(30).ToUnixTimeMilliseconds()));
         Assert.Empty(sink.AuditRecords); // restoring decides nothing
         engine.Tick();
         JsonElement purge = MemorySink.Json(Assert.Single(sink.Purges));
-        Assert.Equal(("a", "WA.RETENTION"), (purge.GetProperty("read_id").GetString(), purge.GetProperty("rule").GetString()));
+        Assert.Equal(("a", "WA.RETENTION"),
+            (purge.GetProperty("read_id").GetString(), purge.GetProperty("rule").GetString()));
         Assert.Equal(0, engine.StoredReadCount);
     }
 
@@ -373,7 +431,8 @@ public sealed class SharingTests : IDisposable
     {
         Read("r1", "ca-nokey", "7ABC123", s_t0);
         CompiledPolicy v1 = _engine.Policy;
-        string wider = Yaml.Replace("purposes: [criminal_investigation]", "purposes: [criminal_investigation, stolen_vehicle]", StringComparison.Ordinal);
+        string wider = Yaml.Replace("purposes: [criminal_investigation]",
+            "purposes: [criminal_investigation, stolen_vehicle]", StringComparison.Ordinal);
         File.WriteAllText(_policy.PolicyPath, wider);
         var v2 = new CompiledPolicy(PolicyLoader.LoadFile(_policy.PolicyPath), v1);
         _engine.SwapPolicy(v2, PolicyDiff.Summarise(v1, PolicyDiff.Compute(v1, v2, s_t0.ToUnixTimeMilliseconds())));
@@ -394,7 +453,8 @@ public sealed class SharingTests : IDisposable
     [Fact]
     public void APolicyNotCompiledOnTheOneInForceIsRefused()
     {
-        var unrelated = new CompiledPolicy(PolicyLoader.Load(Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: wa-spd, state: WA, level: local}\n"), "x.yaml", "."));
+        byte[] waOnly = Encoding.UTF8.GetBytes("version: 1\nagencies:\n  - {id: wa-spd, state: WA, level: local}\n");
+        var unrelated = new CompiledPolicy(PolicyLoader.Load(waOnly, "x.yaml", "."));
         Assert.Throws<ArgumentException>(() => _engine.SwapPolicy(unrelated, null));
     }
 }

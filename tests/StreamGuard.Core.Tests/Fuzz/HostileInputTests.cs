@@ -27,18 +27,25 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         string policy = RepoFile("samples", "policy.yaml");
         var fuzzer = new HostileInputFuzzer(6, File.ReadAllBytes(policy), Path.GetDirectoryName(policy)!);
         fuzzer.Run(events: 100_000, ndjsonStreams: 2_000, policies: 1_000);
-        output.WriteLine($"{fuzzer.Cases.Values.Sum():N0} cases, {fuzzer.TotalFailures} unclassified, slowest {fuzzer.Slowest.TotalMilliseconds:N1} ms\n{fuzzer.Summary()}");
+        output.WriteLine($"{fuzzer.Cases.Values.Sum():N0} cases, {fuzzer.TotalFailures} unclassified, " +
+            $"slowest {fuzzer.Slowest.TotalMilliseconds:N1} ms\n{fuzzer.Summary()}");
         Assert.True(fuzzer.TotalFailures == 0, string.Join('\n', fuzzer.Failures));
-        // The slice must reach what it claims to test: acceptance, every rejection kind, the duplicate rule, each target.
+        // The slice must reach what it claims to test: acceptance, every rejection kind, the duplicate rule, each
+        // target.
         foreach (string target in (string[])["read", "query", "hotlist", "hold"])
         {
             Dictionary<string, long> o = fuzzer.Outcomes[target];
-            foreach (string code in (string[])["accepted", "malformed_json", "invalid_field", "invalid_utf8", "oversized", "invalid_field (duplicate member)"])
+            foreach (string code in (string[])
+            [
+                "accepted", "malformed_json", "invalid_field", "invalid_utf8", "oversized",
+                "invalid_field (duplicate member)",
+            ])
             {
                 Assert.True(o.GetValueOrDefault(code) > 10, $"{target}: only {o.GetValueOrDefault(code)} cases {code}");
             }
         }
-        // Every event case was also parsed with the scanner off and compared: that only means something if the scanner ran.
+        // Every event case was also parsed with the scanner off and compared: that only means something if the
+        // scanner ran.
         Assert.True(fuzzer.ScannedCases > 1_000, $"the parser's scanner took only {fuzzer.ScannedCases} event cases");
         Assert.True(fuzzer.Outcomes["policy"].GetValueOrDefault("accepted") > 10);
         Assert.True(fuzzer.Outcomes["policy"].Count > 5, "the policy mutations reach few distinct rejections");
@@ -47,9 +54,11 @@ public sealed class HostileInputTests(ITestOutputHelper output)
 
     private static readonly EventParser s_parser = new(SampleEvents.Agencies());
 
-    private static ParseResult Parse(EventKind kind, string json) => ParseRunner.Parse(s_parser, kind, Encoding.UTF8.GetBytes(json));
+    private static ParseResult Parse(EventKind kind, string json) =>
+        ParseRunner.Parse(s_parser, kind, Encoding.UTF8.GetBytes(json));
 
-    private static string ReadWith(string member) => SampleEvents.Json(SampleEvents.ReadMembers).Insert(1, member + ",");
+    private static string ReadWith(string member) =>
+        SampleEvents.Json(SampleEvents.ReadMembers).Insert(1, member + ",");
 
     /// <summary>The members SPEC §2 defines (the samples add unknown ones, which the parser skips).</summary>
     private static readonly HashSet<string> s_known =
@@ -62,17 +71,21 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     public static TheoryData<string, string> EveryMember()
     {
         var data = new TheoryData<string, string>();
-        foreach (var (kind, members) in (IEnumerable<(EventKind, (string Name, string Value)[])>)[(EventKind.Read, SampleEvents.ReadMembers),
-            (EventKind.Query, SampleEvents.QueryMembers), (EventKind.Hotlist, SampleEvents.HotlistMembers), (EventKind.Hold, SampleEvents.HoldMembers)])
+        foreach (var (kind, members) in (IEnumerable<(EventKind, (string Name, string Value)[])>)
+        [
+            (EventKind.Read, SampleEvents.ReadMembers), (EventKind.Query, SampleEvents.QueryMembers),
+            (EventKind.Hotlist, SampleEvents.HotlistMembers), (EventKind.Hold, SampleEvents.HoldMembers),
+        ])
         {
             foreach (var (name, _) in members.Where(m => s_known.Contains(m.Name))) data.Add(kind.ToString(), name);
         }
         return data;
     }
 
-    /// <summary>The one rule (docs/spec-notes.md): a member StreamGuard reads, given twice — same value or not, null or
-    /// not, first or last, under an escaped spelling of its name — makes the event invalid_field "duplicate member":
-    /// neither copy is silently preferred (a downstream parser keeping the last one could not decide differently).</summary>
+    /// <summary>The one rule (docs/spec-notes.md): a member StreamGuard reads, given twice — same value or not, null
+    /// or not, first or last, under an escaped spelling of its name — makes the event invalid_field "duplicate
+    /// member": neither copy is silently preferred (a downstream parser keeping the last one could not decide
+    /// differently).</summary>
     [Theory]
     [MemberData(nameof(EveryMember))]
     public void AMemberGivenTwiceIsADuplicateWhateverItIs(string kindName, string name)
@@ -95,7 +108,8 @@ public sealed class HostileInputTests(ITestOutputHelper output)
                 // Always invalid_field on that member; the detail is the first problem in document order: a first copy
                 // of the wrong type is reported as such, otherwise the repeat is.
                 bool badFirst = secondFirst && second != "null" && second != value;
-                Assert.True(r.Error == ParseError.InvalidField && r.Field == name && (badFirst || r.Reason == "duplicate member"),
+                Assert.True(r.Error == ParseError.InvalidField && r.Field == name
+                    && (badFirst || r.Reason == "duplicate member"),
                     $"{kind} {name} twice (again as {second}{(secondFirst ? ", first" : "")}): {r.Error} {r.Detail}");
             }
         }
@@ -122,7 +136,8 @@ public sealed class HostileInputTests(ITestOutputHelper output)
 
     [Fact]
     public void NamesDifferingInCaseAreDifferentMembers() =>
-        Assert.True(Parse(EventKind.Read, ReadWith("\"PLATE\":\"X1\"")).IsOk); // JSON names are case-sensitive: an unknown member
+        // JSON names are case-sensitive: an unknown member
+        Assert.True(Parse(EventKind.Read, ReadWith("\"PLATE\":\"X1\"")).IsOk);
 
     [Theory]
     [InlineData(10, true)]
@@ -152,14 +167,18 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("read_id", "\"a\u0000b\"", ParseError.MalformedJson)]   // a raw NUL inside a string: JSON forbids control characters
-    [InlineData("plate", "\"7ABC\\u0000\"", ParseError.InvalidPlate)]   // an escaped one in a plate: not a plate character
-    [InlineData("camera_id", "\"cam\\u0000\"", ParseError.None)]        // an escaped one in free text: valid JSON, kept escaped in every output
+    // a raw NUL inside a string: JSON forbids control characters
+    [InlineData("read_id", "\"a\u0000b\"", ParseError.MalformedJson)]
+    // an escaped one in a plate: not a plate character
+    [InlineData("plate", "\"7ABC\\u0000\"", ParseError.InvalidPlate)]
+    // an escaped one in free text: valid JSON, kept escaped in every output
+    [InlineData("camera_id", "\"cam\\u0000\"", ParseError.None)]
     public void NulBytes(string member, string value, ParseError expected)
     {
         var members = SampleEvents.ReadMembers.Select(m => m.Name == member ? (m.Name, value) : m);
         Assert.Equal(expected, Parse(EventKind.Read, SampleEvents.Json(members)).Error);
-        Assert.Equal(ParseError.MalformedJson, Parse(EventKind.Read, "\0" + SampleEvents.Json(SampleEvents.ReadMembers)).Error);
+        Assert.Equal(ParseError.MalformedJson,
+            Parse(EventKind.Read, "\0" + SampleEvents.Json(SampleEvents.ReadMembers)).Error);
     }
 
     [Theory]
@@ -172,8 +191,10 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         foreach (string member in (string[])["read_id", "camera_id", "plate"])
         {
-            byte[] json = Encoding.UTF8.GetBytes(SampleEvents.Json(SampleEvents.ReadMembers));
-            int at = Encoding.UTF8.GetBytes(SampleEvents.Json(SampleEvents.ReadMembers)[..(SampleEvents.Json(SampleEvents.ReadMembers).IndexOf($"\"{member}\":\"", StringComparison.Ordinal) + member.Length + 4)]).Length;
+            string text = SampleEvents.Json(SampleEvents.ReadMembers);
+            byte[] json = Encoding.UTF8.GetBytes(text);
+            int at = Encoding.UTF8.GetBytes(
+                text[..(text.IndexOf($"\"{member}\":\"", StringComparison.Ordinal) + member.Length + 4)]).Length;
             byte[] input = [.. json.AsSpan(0, at), .. bad, .. json.AsSpan(at)];
             ParseResult r = ParseRunner.Parse(s_parser, EventKind.Read, input);
             Assert.True(r.Error == ParseError.InvalidUtf8, $"{member}: {r.Error} {r.Detail}");
@@ -185,18 +206,26 @@ public sealed class HostileInputTests(ITestOutputHelper output)
     {
         var parser = new EventParser(SampleEvents.Agencies(), maxEventBytes: 1024);
         string padded = ReadWith($"\"pad\":\"{new string('x', 1024)}\"");
-        Assert.Equal(ParseError.Oversized, ParseRunner.Parse(parser, EventKind.Read, Encoding.UTF8.GetBytes(padded)).Error);
-        Assert.Equal(ParseError.Oversized, ParseRunner.Parse(parser, EventKind.Query, Encoding.UTF8.GetBytes(new string('[', 2000))).Error);
+        Assert.Equal(ParseError.Oversized,
+            ParseRunner.Parse(parser, EventKind.Read, Encoding.UTF8.GetBytes(padded)).Error);
+        Assert.Equal(ParseError.Oversized,
+            ParseRunner.Parse(parser, EventKind.Query, Encoding.UTF8.GetBytes(new string('[', 2000))).Error);
     }
 
     [Fact]
     public void APolicyWithADuplicateKeyOrAnAliasBombIsRefusedWithFileAndLine()
     {
         string dir = Path.GetDirectoryName(RepoFile("samples", "policy.yaml"))!;
-        var duplicate = PolicyLoaderError("version: 1\nversion: 1\nagencies:\n  - {id: ca-lapd, state: CA, level: local}\n", dir);
+        var duplicate =
+            PolicyLoaderError("version: 1\nversion: 1\nagencies:\n  - {id: ca-lapd, state: CA, level: local}\n", dir);
         Assert.Contains("fuzz.yaml:", duplicate, StringComparison.Ordinal);
         var bomb = new StringBuilder("version: 1\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-        for (int i = 1; i < 9; i++) bomb.Append(System.Globalization.CultureInfo.InvariantCulture, $"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]\n");
+        for (int i = 1; i < 9; i++)
+        {
+            bomb.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, " +
+                $"*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]\n");
+        }
         Assert.Contains("fuzz.yaml:", PolicyLoaderError(bomb.ToString(), dir), StringComparison.Ordinal);
     }
 

@@ -25,12 +25,15 @@ public enum Feed
 public sealed class NdjsonLineReaderTests
 {
     private static readonly string s_read =
-        "{\"read_id\":\"01JNR3Q8Z4K6W2X9\",\"camera_id\":\"lapd-cam-0421\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\",\"observed_at\":\"2026-03-03T17:22:05.123Z\"}";
+        "{\"read_id\":\"01JNR3Q8Z4K6W2X9\",\"camera_id\":\"lapd-cam-0421\",\"agency_id\":\"ca-lapd\"," +
+        "\"plate\":\"7ABC123\",\"observed_at\":\"2026-03-03T17:22:05.123Z\"}";
 
     private static readonly string s_query =
-        "{\"query_id\":\"q-1\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\",\"purpose\":\"stolen_vehicle\",\"plate\":\"7ABC123\",\"issued_at\":\"2026-03-03T18:00:00Z\"}";
+        "{\"query_id\":\"q-1\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\",\"purpose\":\"stolen_vehicle\"," +
+        "\"plate\":\"7ABC123\",\"issued_at\":\"2026-03-03T18:00:00Z\"}";
 
-    public static TheoryData<Feed> Feeds => new() { Feed.Whole, Feed.BytePerSegment, Feed.StreamOneByteBuffers, Feed.ConcurrentPipe };
+    public static TheoryData<Feed> Feeds =>
+        new() { Feed.Whole, Feed.BytePerSegment, Feed.StreamOneByteBuffers, Feed.ConcurrentPipe };
 
     private sealed record LineRead(long Number, LineStatus Status, string Text);
 
@@ -47,7 +50,8 @@ public sealed class NdjsonLineReaderTests
                 pipeReader = PipeReader.Create(BytePerSegmentSequence.Create(input));
                 break;
             case Feed.StreamOneByteBuffers:
-                pipeReader = PipeReader.Create(new MemoryStream(input), new StreamPipeReaderOptions(pool: new TinyMemoryPool(1), bufferSize: 1, minimumReadSize: 1));
+                pipeReader = PipeReader.Create(new MemoryStream(input),
+                    new StreamPipeReaderOptions(pool: new TinyMemoryPool(1), bufferSize: 1, minimumReadSize: 1));
                 break;
             default:
                 var pipe = new Pipe(new PipeOptions(minimumSegmentSize: 1, useSynchronizationContext: false));
@@ -87,7 +91,8 @@ public sealed class NdjsonLineReaderTests
     {
         List<LineRead> lines = await ReadAll(Bytes($"{s_read}\n{s_query}\n{s_read}\n"), feed);
 
-        Assert.Equal([new(1, LineStatus.Ok, s_read), new(2, LineStatus.Ok, s_query), new(3, LineStatus.Ok, s_read)], lines);
+        Assert.Equal([new(1, LineStatus.Ok, s_read), new(2, LineStatus.Ok, s_query), new(3, LineStatus.Ok, s_read)],
+            lines);
     }
 
     [Theory]
@@ -96,7 +101,11 @@ public sealed class NdjsonLineReaderTests
     {
         List<LineRead> lines = await ReadAll(Bytes("a\r\nb\nc\rd\r\ne\r\r\n"), feed);
 
-        Assert.Equal([new(1, LineStatus.Ok, "a"), new(2, LineStatus.Ok, "b"), new(3, LineStatus.Ok, "c\\x0Dd"), new(4, LineStatus.Ok, "e\\x0D")], lines);
+        Assert.Equal(
+        [
+            new(1, LineStatus.Ok, "a"), new(2, LineStatus.Ok, "b"), new(3, LineStatus.Ok, "c\\x0Dd"),
+            new(4, LineStatus.Ok, "e\\x0D"),
+        ], lines);
     }
 
     [Theory]
@@ -112,8 +121,10 @@ public sealed class NdjsonLineReaderTests
     [MemberData(nameof(Feeds))]
     public async Task FinalLineWithoutNewlineIsRead(Feed feed)
     {
-        Assert.Equal([new(1, LineStatus.Ok, "a"), new(2, LineStatus.Ok, s_query)], await ReadAll(Bytes($"a\n{s_query}"), feed));
-        Assert.Equal([new(1, LineStatus.Ok, "a"), new(2, LineStatus.Ok, "last")], await ReadAll(Bytes("a\nlast\r"), feed));
+        Assert.Equal([new(1, LineStatus.Ok, "a"), new(2, LineStatus.Ok, s_query)],
+            await ReadAll(Bytes($"a\n{s_query}"), feed));
+        Assert.Equal([new(1, LineStatus.Ok, "a"), new(2, LineStatus.Ok, "last")],
+            await ReadAll(Bytes("a\nlast\r"), feed));
         Assert.Equal([new(1, LineStatus.Ok, "a")], await ReadAll(Bytes("a\n \t"), feed));
     }
 
@@ -183,7 +194,8 @@ public sealed class NdjsonLineReaderTests
     [Fact]
     public async Task LineIsCopiedSoItStaysValidAfterThePipeMovesOn()
     {
-        var reader = new NdjsonLineReader(PipeReader.Create(BytePerSegmentSequence.Create(Bytes("first\nsecond\n"))), 64);
+        var reader =
+            new NdjsonLineReader(PipeReader.Create(BytePerSegmentSequence.Create(Bytes("first\nsecond\n"))), 64);
 
         Assert.True(await reader.ReadAsync());
         ReadOnlyMemory<byte> first = reader.Line;
@@ -223,7 +235,8 @@ public sealed class NdjsonLineReaderTests
             {
                 Assert.True(found, $"prefix {length}");
                 Assert.Equal("first line", Encoding.UTF8.GetString(line.ToArray()));
-                Assert.Equal(Encoding.UTF8.GetString(data, firstLf + 1, length - firstLf - 1), Encoding.UTF8.GetString(buffer.ToArray()));
+                Assert.Equal(Encoding.UTF8.GetString(data, firstLf + 1, length - firstLf - 1),
+                    Encoding.UTF8.GetString(buffer.ToArray()));
                 Assert.Equal(original.End, buffer.End);
             }
         }
@@ -234,7 +247,8 @@ public sealed class NdjsonLineReaderTests
     public void TryReadLineTakesOneLineAtATimeAndKeepsTheIncompleteTail(bool bytePerSegment)
     {
         byte[] data = Bytes("a\nb\r\n\r\n\nc\rd\ntail");
-        ReadOnlySequence<byte> buffer = bytePerSegment ? BytePerSegmentSequence.Create(data) : new ReadOnlySequence<byte>(data);
+        ReadOnlySequence<byte> buffer =
+            bytePerSegment ? BytePerSegmentSequence.Create(data) : new ReadOnlySequence<byte>(data);
         var lines = new List<string>();
 
         while (NdjsonLineReader.TryReadLine(ref buffer, out ReadOnlySequence<byte> line))

@@ -29,7 +29,8 @@ public sealed class EventParserTests
     private static void AssertRejected(ParseResult result, ParseError error, string? field, string input)
     {
         Assert.False(result.IsOk, $"accepted: {input}");
-        Assert.True(result.Error == error, $"expected {error} ({field}) but got {result.Error} ({result.Field}: {result.Reason}) for: {input}");
+        Assert.True(result.Error == error,
+            $"expected {error} ({field}) but got {result.Error} ({result.Field}: {result.Reason}) for: {input}");
         Assert.Equal(field, result.Field);
         Assert.False(string.IsNullOrEmpty(result.Reason));
         Assert.NotEqual("none", ParseErrorCodes.Code(result.Error));
@@ -57,7 +58,11 @@ public sealed class EventParserTests
     [Fact]
     public void ParseReadWithOnlyRequiredMembersLeavesOptionalOnesAbsent()
     {
-        byte[] json = Utf8([("observed_at", "\"2026-03-03T17:22:05Z\""), ("plate", "\"ab 1\""), ("agency_id", "\"il-chicago-pd\""), ("read_id", "\"r\"")]);
+        byte[] json = Utf8(
+        [
+            ("observed_at", "\"2026-03-03T17:22:05Z\""), ("plate", "\"ab 1\""), ("agency_id", "\"il-chicago-pd\""),
+            ("read_id", "\"r\""),
+        ]);
 
         ParseResult result = _parser.ParseRead(json, out PlateRead read);
 
@@ -76,7 +81,8 @@ public sealed class EventParserTests
     [Fact]
     public void ParseReadTreatsNullOptionalMembersAsAbsent()
     {
-        byte[] json = Utf8(With(With(With(With(ReadMembers, "camera_id", "null"), "confidence", "null"), "lat", "null"), "plate_state", "null"));
+        byte[] json = Utf8(With(With(With(With(ReadMembers,
+            "camera_id", "null"), "confidence", "null"), "lat", "null"), "plate_state", "null"));
 
         ParseResult result = _parser.ParseRead(json, out PlateRead read);
 
@@ -91,7 +97,8 @@ public sealed class EventParserTests
     [Fact]
     public void ParseReadUnescapesStringValuesAndMemberNames()
     {
-        byte[] json = Utf8(With(With(Without(ReadMembers, "read_id"), "plate", "\"7abc\\u0031\\u00323\""), "read\\u005fid", "\"a\\/b\\u00e9\\\"c\""));
+        byte[] json = Utf8(With(With(Without(ReadMembers, "read_id"),
+            "plate", "\"7abc\\u0031\\u00323\""), "read\\u005fid", "\"a\\/b\\u00e9\\\"c\""));
 
         ParseResult result = _parser.ParseRead(json, out PlateRead read);
 
@@ -103,7 +110,8 @@ public sealed class EventParserTests
     [Fact]
     public void ParseReadAcceptsWhitespaceAroundTheObjectAndBetweenTokens()
     {
-        string json = " \t\r\n{ \"read_id\" : \"r1\" ,\n\"agency_id\":\"ca-lapd\",\r\n\"plate\":\"7ABC123\" , \"observed_at\" :\"2026-03-03T17:22:05Z\" }\r\n\t ";
+        string json = " \t\r\n{ \"read_id\" : \"r1\" ,\n\"agency_id\":\"ca-lapd\",\r\n\"plate\":\"7ABC123\" , " +
+            "\"observed_at\" :\"2026-03-03T17:22:05Z\" }\r\n\t ";
 
         Assert.Equal(ParseResult.Ok, _parser.ParseRead(Encoding.UTF8.GetBytes(json), out _));
     }
@@ -131,7 +139,8 @@ public sealed class EventParserTests
         string[] cameras = ["cam-a", "cam-b", "cam-a", "cam-c", "cam-b", "cam-a"];
         for (int i = 0; i < cameras.Length; i++)
         {
-            Assert.True(_parser.ParseRead(Utf8(With(ReadMembers, "camera_id", $"\"{cameras[i]}\"")), out PlateRead read).IsOk);
+            Assert.True(
+                _parser.ParseRead(Utf8(With(ReadMembers, "camera_id", $"\"{cameras[i]}\"")), out PlateRead read).IsOk);
             ids[i] = read.Camera;
         }
 
@@ -150,7 +159,8 @@ public sealed class EventParserTests
 
         ParseResult beyond = parser.ParseRead(Utf8(With(ReadMembers, "camera_id", "\"cam-c\"")), out PlateRead third);
 
-        Assert.True(beyond.IsOk ? third.Camera == -1 : beyond is { Error: ParseError.InvalidField, Field: "camera_id" }, $"{beyond} camera {third.Camera}");
+        Assert.True(beyond.IsOk ? third.Camera == -1 : beyond is { Error: ParseError.InvalidField, Field: "camera_id" },
+            $"{beyond} camera {third.Camera}");
         Assert.Equal(2, parser.Cameras.Count);
         Assert.True(parser.ParseRead(Utf8(With(ReadMembers, "camera_id", "\"cam-a\"")), out PlateRead read).IsOk);
         Assert.Equal(0, read.Camera);
@@ -184,7 +194,10 @@ public sealed class EventParserTests
     [Fact]
     public void ParseQueryWithoutWindowUsesTheWidestWindow()
     {
-        ParseResult result = _parser.ParseQuery(Utf8(Without(Without(Without(Without(Without(QueryMembers, "from"), "to"), "case_number"), "reason"), "signature")), out Query q);
+        ParseResult result = _parser.ParseQuery(
+            Utf8(Without(Without(Without(Without(Without(QueryMembers, "from"), "to"), "case_number"), "reason"),
+                "signature")),
+            out Query q);
 
         Assert.Equal(ParseResult.Ok, result);
         Assert.Equal(long.MinValue, q.FromMs);
@@ -220,9 +233,11 @@ public sealed class EventParserTests
     [InlineData("other", Purpose.Other)]
     public void ParseQueryAcceptsEveryPurposeOfTheClosedSet(string name, Purpose expected)
     {
-        Assert.Equal(ParseResult.Ok, _parser.ParseQuery(Utf8(With(QueryMembers, "purpose", $"\"{name}\"")), out Query q));
+        Assert.Equal(ParseResult.Ok,
+            _parser.ParseQuery(Utf8(With(QueryMembers, "purpose", $"\"{name}\"")), out Query q));
         Assert.Equal(expected, q.Purpose);
-        Assert.Equal(ParseResult.Ok, _parser.ParseHotlist(Utf8(With(HotlistMembers, "purpose", $"\"{name}\"")), out HotlistEntry h));
+        Assert.Equal(ParseResult.Ok,
+            _parser.ParseHotlist(Utf8(With(HotlistMembers, "purpose", $"\"{name}\"")), out HotlistEntry h));
         Assert.Equal(expected, h.Purpose);
     }
 
@@ -243,7 +258,8 @@ public sealed class EventParserTests
     [Fact]
     public void ParseHotlistWithoutExpiryNeverExpires()
     {
-        Assert.Equal(ParseResult.Ok, _parser.ParseHotlist(Utf8(Without(Without(HotlistMembers, "expires_at"), "case_number")), out HotlistEntry entry));
+        byte[] json = Utf8(Without(Without(HotlistMembers, "expires_at"), "case_number"));
+        Assert.Equal(ParseResult.Ok, _parser.ParseHotlist(json, out HotlistEntry entry));
         Assert.Equal(long.MaxValue, entry.ExpiresAtMs);
         Assert.True(entry.CaseNumber.IsEmpty);
     }
@@ -267,7 +283,8 @@ public sealed class EventParserTests
     [Fact]
     public void ParseHoldWithoutPlateOrWindowCoversEveryPlateAtAnyTime()
     {
-        Assert.Equal(ParseResult.Ok, _parser.ParseHold(Utf8(Without(Without(Without(HoldMembers, "plate"), "from"), "to")), out Hold hold));
+        Assert.Equal(ParseResult.Ok,
+            _parser.ParseHold(Utf8(Without(Without(Without(HoldMembers, "plate"), "from"), "to")), out Hold hold));
         Assert.Equal(0UL, hold.Plate);
         Assert.Equal(long.MinValue, hold.FromMs);
         Assert.Equal(long.MaxValue, hold.ToMs);
@@ -288,7 +305,8 @@ public sealed class EventParserTests
     {
         // Every string member of one event gets its own scratch range.
         Assert.True(_parser.ParseQuery(Utf8(QueryMembers), out Query q).IsOk);
-        string joined = string.Join('|', Text(q.QueryId), Text(q.RequesterText), Text(q.User), Text(q.PurposeText), Text(q.Signature));
+        string joined = string.Join('|',
+            Text(q.QueryId), Text(q.RequesterText), Text(q.User), Text(q.PurposeText), Text(q.Signature));
         Assert.Equal("q-2026-000187|ca-lasd|d.ortiz|stolen_vehicle|c2lnbmF0dXJlLWJ5dGVzLWhlcmU=", joined);
     }
 
@@ -361,7 +379,8 @@ public sealed class EventParserTests
     public void DataAfterTheEventObjectIsMalformed(EventKind kind, string suffix)
     {
         string json = Json(ParseRunner.Members(kind)) + suffix;
-        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json)), ParseError.MalformedJson, null, json);
+        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json)),
+            ParseError.MalformedJson, null, json);
     }
 
     [Theory]
@@ -372,15 +391,18 @@ public sealed class EventParserTests
     public void TruncatedEventIsMalformed(EventKind kind)
     {
         byte[] utf8 = Utf8(ParseRunner.Members(kind));
-        AssertRejected(ParseRunner.Parse(_parser, kind, utf8.AsSpan(0, utf8.Length / 2)), ParseError.MalformedJson, null, kind.ToString());
-        AssertRejected(ParseRunner.Parse(_parser, kind, utf8.AsSpan(0, utf8.Length - 1)), ParseError.MalformedJson, null, kind.ToString());
+        AssertRejected(ParseRunner.Parse(_parser, kind, utf8.AsSpan(0, utf8.Length / 2)),
+            ParseError.MalformedJson, null, kind.ToString());
+        AssertRejected(ParseRunner.Parse(_parser, kind, utf8.AsSpan(0, utf8.Length - 1)),
+            ParseError.MalformedJson, null, kind.ToString());
     }
 
     [Fact]
     public void NestingDeeperThanTheReaderLimitIsMalformedNotACrash()
     {
         string deep = new string('[', 200) + new string(']', 200);
-        AssertRejected(_parser.ParseRead(Utf8(With(ReadMembers, "vehicle", deep)), out _), ParseError.MalformedJson, null, "depth 200");
+        AssertRejected(_parser.ParseRead(Utf8(With(ReadMembers, "vehicle", deep)), out _),
+            ParseError.MalformedJson, null, "depth 200");
 
         // Within the limit an unknown nested member is simply skipped.
         string shallow = new string('[', 60) + new string(']', 60);
@@ -414,8 +436,10 @@ public sealed class EventParserTests
         string absent = Json(Without(members, member));
         string nulled = Json(With(members, member, "null"));
 
-        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(absent)), ParseError.MissingField, member, absent);
-        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(nulled)), ParseError.MissingField, member, nulled);
+        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(absent)),
+            ParseError.MissingField, member, absent);
+        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(nulled)),
+            ParseError.MissingField, member, nulled);
     }
 
     [Theory]
@@ -472,7 +496,10 @@ public sealed class EventParserTests
     [Theory]
     [InlineData("query_id", "42", "query_id")]
     [InlineData("query_id", "\"\"", "query_id")]
-    [InlineData("query_id", "\"q-0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456\"", "query_id")]
+    [InlineData("query_id",
+        "\"q-0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" +
+        "012345678901234567890123456\"",
+        "query_id")]
     [InlineData("requester", "1", "requester")]
     [InlineData("user", "\"\"", "user")]
     [InlineData("user", "{\"name\":\"d.ortiz\"}", "user")]
@@ -541,7 +568,10 @@ public sealed class EventParserTests
         string[][] known =
         [
             ["read_id", "camera_id", "agency_id", "plate", "observed_at", "plate_state", "confidence", "lat", "lon"],
-            ["query_id", "requester", "user", "purpose", "case_number", "reason", "plate", "from", "to", "issued_at", "signature"],
+            [
+                "query_id", "requester", "user", "purpose", "case_number", "reason", "plate", "from", "to", "issued_at",
+                "signature",
+            ],
             ["hotlist_id", "owner", "plate", "purpose", "case_number", "expires_at"],
             ["hold_id", "agency", "plate", "from", "to", "kind", "case_number", "until"],
         ];
@@ -586,7 +616,11 @@ public sealed class EventParserTests
         var data = new TheoryData<EventKind, string>();
         foreach (EventKind kind in Enum.GetValues<EventKind>())
         {
-            foreach (string plate in (string[])["\"\"", "\"   \"", "\"-.- \"", "\"ABCDEFGHIJK\"", "\"AB CD-EF.GH 123\"", "\"7ABC*123\"", "\"7ABC_123\"", "\"7\u00c4BC123\"", "\"7ABC\\t123\"", "\"\\u0000\""])
+            foreach (string plate in (string[])
+            [
+                "\"\"", "\"   \"", "\"-.- \"", "\"ABCDEFGHIJK\"", "\"AB CD-EF.GH 123\"", "\"7ABC*123\"", "\"7ABC_123\"",
+                "\"7\u00c4BC123\"", "\"7ABC\\t123\"", "\"\\u0000\"",
+            ])
             {
                 data.Add(kind, plate);
             }
@@ -599,7 +633,8 @@ public sealed class EventParserTests
     public void EventWithAnInvalidPlateIsInvalidPlate(EventKind kind, string plate)
     {
         string json = Json(With(ParseRunner.Members(kind), "plate", plate));
-        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json)), ParseError.InvalidPlate, "plate", json);
+        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json)),
+            ParseError.InvalidPlate, "plate", json);
     }
 
     // ---- unknown_agency ----------------------------------------------------------------------
@@ -614,7 +649,8 @@ public sealed class EventParserTests
     public void EventOwnedByAnAgencyOutsideThePolicyIsUnknownAgency(EventKind kind, string member, string value)
     {
         string json = Json(With(ParseRunner.Members(kind), member, value));
-        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json)), ParseError.UnknownAgency, member, json);
+        AssertRejected(ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json)),
+            ParseError.UnknownAgency, member, json);
     }
 
     // ---- oversized ---------------------------------------------------------------------------
@@ -623,7 +659,8 @@ public sealed class EventParserTests
     private static byte[] PaddedTo(EventKind kind, int size)
     {
         string bare = Json(With(ParseRunner.Members(kind), "pad", "\"\""));
-        byte[] utf8 = Encoding.UTF8.GetBytes(Json(With(ParseRunner.Members(kind), "pad", $"\"{new string('p', size - Encoding.UTF8.GetByteCount(bare))}\"")));
+        string pad = new('p', size - Encoding.UTF8.GetByteCount(bare));
+        byte[] utf8 = Encoding.UTF8.GetBytes(Json(With(ParseRunner.Members(kind), "pad", $"\"{pad}\"")));
         Assert.Equal(size, utf8.Length);
         return utf8;
     }
@@ -653,7 +690,8 @@ public sealed class EventParserTests
         }
         foreach (EventKind kind in Enum.GetValues<EventKind>())
         {
-            AssertRejected(ParseRunner.Render(parser, kind, BytePerSegmentSequence.Create(garbage)).Result, ParseError.Oversized, null, $"{kind} sequence");
+            AssertRejected(ParseRunner.Render(parser, kind, BytePerSegmentSequence.Create(garbage)).Result,
+                ParseError.Oversized, null, $"{kind} sequence");
         }
     }
 
@@ -664,8 +702,10 @@ public sealed class EventParserTests
         foreach (EventKind kind in Enum.GetValues<EventKind>())
         {
             byte[] atCap = PaddedTo(kind, 600), overCap = PaddedTo(kind, 601);
-            Assert.Equal(ParseRunner.Render(parser, kind, atCap), ParseRunner.Render(parser, kind, BytePerSegmentSequence.Create(atCap)));
-            Assert.Equal(ParseRunner.Render(parser, kind, overCap), ParseRunner.Render(parser, kind, BytePerSegmentSequence.Create(overCap)));
+            Assert.Equal(ParseRunner.Render(parser, kind, atCap),
+                ParseRunner.Render(parser, kind, BytePerSegmentSequence.Create(atCap)));
+            Assert.Equal(ParseRunner.Render(parser, kind, overCap),
+                ParseRunner.Render(parser, kind, BytePerSegmentSequence.Create(overCap)));
         }
     }
 
@@ -720,7 +760,8 @@ public sealed class EventParserTests
     [Fact]
     public void ValidMultiByteUtf8IsAcceptedInUnknownAndFreeTextMembers()
     {
-        byte[] utf8 = Utf8(With(With(QueryMembers, "reason", "\"Caf\u00e9 \u2603 \U0001F697 \\ud83d\\ude97\""), "note", "\"\u00e9\""));
+        byte[] utf8 = Utf8(With(With(QueryMembers,
+            "reason", "\"Caf\u00e9 \u2603 \U0001F697 \\ud83d\\ude97\""), "note", "\"\u00e9\""));
         Assert.Equal(ParseResult.Ok, _parser.ParseQuery(utf8, out Query q));
         Assert.Equal("Caf\u00e9 \u2603 \U0001F697 \U0001F697", Text(q.Reason));
     }
@@ -741,7 +782,8 @@ public sealed class EventParserTests
         ParseResult result = ParseRunner.Parse(_parser, kind, Encoding.UTF8.GetBytes(json));
 
         Assert.False(result.IsOk, json);
-        Assert.True(result.Error is ParseError.InvalidField or ParseError.InvalidUtf8 or ParseError.MalformedJson, result.ToString());
+        Assert.True(result.Error is ParseError.InvalidField or ParseError.InvalidUtf8 or ParseError.MalformedJson,
+            result.ToString());
     }
 
     [Fact]
@@ -802,7 +844,8 @@ public sealed class EventParserTests
         for (int length = 0; length <= utf8.Length; length++)
         {
             ReadOnlySequence<byte> split = BytePerSegmentSequence.Create(utf8.AsSpan(0, length));
-            Assert.Equal(ParseRunner.Render(_parser, kind, utf8.AsSpan(0, length)), ParseRunner.Render(_parser, kind, split));
+            Assert.Equal(ParseRunner.Render(_parser, kind, utf8.AsSpan(0, length)),
+                ParseRunner.Render(_parser, kind, split));
         }
     }
 
@@ -817,7 +860,8 @@ public sealed class EventParserTests
             (string Name, string Value)[] members = ParseRunner.Members(kind);
             byte[] valid = Utf8(members);
             data.Add(kind, Hex(valid));
-            data.Add(kind, Hex(Encoding.UTF8.GetBytes(Json(members).Replace("\":\"", "\" : \"", StringComparison.Ordinal))));
+            data.Add(kind,
+                Hex(Encoding.UTF8.GetBytes(Json(members).Replace("\":\"", "\" : \"", StringComparison.Ordinal))));
             data.Add(kind, Hex(Utf8(Without(members, "plate"))));
             data.Add(kind, Hex(Utf8(With(members, "plate", "\"7ABC*123\""))));
             data.Add(kind, Hex(Utf8(With(members, "plate", "\"7a\\u0062c 123\""))));
@@ -846,7 +890,8 @@ public sealed class EventParserTests
 
         Assert.Equal(expected, ParseRunner.Render(_parser, kind, BytePerSegmentSequence.Create(utf8)));
         Assert.Equal(expected, ParseRunner.Render(_parser, kind, new ReadOnlySequence<byte>(utf8)));
-        Assert.Equal(expected, ParseRunner.Render(_parser, kind, BytePerSegmentSequence.Chunked(utf8, [utf8.Length / 3, 1, 7])));
+        Assert.Equal(expected,
+            ParseRunner.Render(_parser, kind, BytePerSegmentSequence.Chunked(utf8, [utf8.Length / 3, 1, 7])));
     }
 
     [Fact]
@@ -865,13 +910,21 @@ public sealed class EventParserTests
     // ---- seeded fuzz -------------------------------------------------------------------------
 
     private static readonly byte[] s_interesting =
-        "{}[]\":,\\ -.0123456789eEtrufalsn"u8.ToArray().Concat(new byte[] { 0x00, 0x09, 0x0A, 0x0D, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFF }).ToArray();
+        "{}[]\":,\\ -.0123456789eEtrufalsn"u8.ToArray()
+            .Concat(new byte[] { 0x00, 0x09, 0x0A, 0x0D, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFF })
+            .ToArray();
 
     private static readonly byte[][] s_tokens =
-        ["null"u8.ToArray(), "true"u8.ToArray(), "{}"u8.ToArray(), "[]"u8.ToArray(), "\"\""u8.ToArray(), "1e308"u8.ToArray(), "-0"u8.ToArray(),
-         "\\u0000"u8.ToArray(), "\\\""u8.ToArray(), ",\"plate\":\"X\""u8.ToArray(), ",\"read_id\":\"r\""u8.ToArray(), "\"2026-02-29T00:00:00Z\""u8.ToArray()];
+    [
+        "null"u8.ToArray(), "true"u8.ToArray(), "{}"u8.ToArray(), "[]"u8.ToArray(), "\"\""u8.ToArray(),
+        "1e308"u8.ToArray(), "-0"u8.ToArray(), "\\u0000"u8.ToArray(), "\\\""u8.ToArray(),
+        ",\"plate\":\"X\""u8.ToArray(), ",\"read_id\":\"r\""u8.ToArray(), "\"2026-02-29T00:00:00Z\""u8.ToArray(),
+    ];
 
-    /// <summary>A valid event with 1-4 random mutations: bit flips, byte replacement, deletion, insertion, duplication, truncation.</summary>
+    /// <summary>
+    /// A valid event with 1-4 random mutations: bit flips, byte replacement, deletion, insertion, duplication,
+    /// truncation.
+    /// </summary>
     private static byte[] Mutate(Random random, byte[] valid)
     {
         var bytes = new List<byte>(valid);
@@ -955,14 +1008,26 @@ public sealed class EventParserTests
         {
             // Reads and queries are the hot topics: weight them 3:3:1:1.
             int pick = random.Next(8);
-            var kind = pick < 3 ? EventKind.Read : pick < 6 ? EventKind.Query : pick == 6 ? EventKind.Hotlist : EventKind.Hold;
+            var kind = pick < 3 ? EventKind.Read
+                : pick < 6 ? EventKind.Query
+                : pick == 6 ? EventKind.Hotlist
+                : EventKind.Hold;
             byte[] input = Mutate(random, valid[(int)kind]);
             try
             {
                 ParseResult result = ParseRunner.Parse(parser, kind, input);
-                if (!Enum.IsDefined(result.Error)) failures.Add($"#{i} undefined code {(int)result.Error}: {Printable(input)}");
-                else if (!result.IsOk && string.IsNullOrEmpty(result.Reason)) failures.Add($"#{i} {result.Error} without a reason: {Printable(input)}");
-                else if (result.IsOk && InvariantViolation(parser, kind, input) is string broken) failures.Add($"#{i} accepted with bad {broken}: {Printable(input)}");
+                if (!Enum.IsDefined(result.Error))
+                {
+                    failures.Add($"#{i} undefined code {(int)result.Error}: {Printable(input)}");
+                }
+                else if (!result.IsOk && string.IsNullOrEmpty(result.Reason))
+                {
+                    failures.Add($"#{i} {result.Error} without a reason: {Printable(input)}");
+                }
+                else if (result.IsOk && InvariantViolation(parser, kind, input) is string broken)
+                {
+                    failures.Add($"#{i} accepted with bad {broken}: {Printable(input)}");
+                }
                 counts[(int)result.Error]++;
 
                 if (i % 50 == 0)
@@ -982,7 +1047,11 @@ public sealed class EventParserTests
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
         // The mutations must actually reach the interesting codes, or the test proves little.
-        foreach (ParseError code in (ParseError[])[ParseError.None, ParseError.MalformedJson, ParseError.MissingField, ParseError.InvalidField, ParseError.InvalidPlate, ParseError.UnknownAgency, ParseError.InvalidUtf8])
+        foreach (ParseError code in (ParseError[])
+        [
+            ParseError.None, ParseError.MalformedJson, ParseError.MissingField, ParseError.InvalidField,
+            ParseError.InvalidPlate, ParseError.UnknownAgency, ParseError.InvalidUtf8,
+        ])
         {
             Assert.True(counts[(int)code] > 50, $"only {counts[(int)code]} results with {code}");
         }
@@ -1020,14 +1089,20 @@ public sealed class EventParserTests
     public void Rfc3339FormatThenParseRoundTripsTenThousandRandomInstants()
     {
         var random = new Random(3339);
-        long min = DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), max = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+        long min = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+        long max = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
         Span<byte> buffer = stackalloc byte[Rfc3339.FormattedLength];
         for (int i = 0; i < 10_000; i++)
         {
             // Half across the whole range, half around now where real events are.
-            long ms = i % 2 == 0 ? random.NextInt64(min, max) : random.NextInt64(Ms(1960, 1, 1, 0, 0, 0), Ms(2100, 1, 1, 0, 0, 0));
+            long ms = i % 2 == 0
+                ? random.NextInt64(min, max)
+                : random.NextInt64(Ms(1960, 1, 1, 0, 0, 0), Ms(2100, 1, 1, 0, 0, 0));
             Assert.Equal(Rfc3339.FormattedLength, Rfc3339.Format(ms, buffer));
-            Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), Encoding.ASCII.GetString(buffer));
+            Assert.Equal(
+                DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime
+                    .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                Encoding.ASCII.GetString(buffer));
             Assert.True(Rfc3339.TryParse(buffer, out long parsed));
             Assert.Equal(ms, parsed);
         }
@@ -1077,7 +1152,11 @@ public sealed class EventParserTests
         var random = new Random(1003);
         var cache = default(Rfc3339.DayCache);
         string[] days = ["2026-03-03", "2026-03-04", "2024-02-29", "2026-02-29", "2026-3-03x", "0000-01-01"];
-        string[] times = ["T17:22:05Z", "T17:22:05.123+05:30", "t00:00:00z", "T24:00:00Z", "T23:59:60Z", "T12:00:00", "T12:00:00.Z", " 01:02:03-08:00"];
+        string[] times =
+        [
+            "T17:22:05Z", "T17:22:05.123+05:30", "t00:00:00z", "T24:00:00Z", "T23:59:60Z", "T12:00:00", "T12:00:00.Z",
+            " 01:02:03-08:00",
+        ];
         for (int i = 0; i < 20_000; i++)
         {
             string text = days[random.Next(i < 10_000 ? 2 : days.Length)] + times[random.Next(times.Length)];

@@ -19,16 +19,29 @@ public sealed class EventScannerTests
     private readonly EventParser _reference = new(Agencies()) { ScannerEnabled = false };
 
     private const string PlainRead =
-        """{"read_id":"01JNR3Q8Z4K6W2X9","camera_id":"lapd-cam-0421","agency_id":"ca-lapd","plate":"7abc-12 3","plate_state":"CA","confidence":0.97,"observed_at":"2026-03-03T09:22:05.123-08:00","lat":34.05223,"lon":-118.24368,"vehicle":{"make":"TOYOTA","model":"CAMRY","marks":[[1,2.5e3,-0.0,0],{"dent":true,"rust":false},null,[]],"none":{}},"image_uri":"https://evidence.example/ca-lapd/01JNR3Q8Z4K6W2X9.jpg"}""";
+        "{\"read_id\":\"01JNR3Q8Z4K6W2X9\",\"camera_id\":\"lapd-cam-0421\",\"agency_id\":\"ca-lapd\"," +
+        "\"plate\":\"7abc-12 3\",\"plate_state\":\"CA\",\"confidence\":0.97," +
+        "\"observed_at\":\"2026-03-03T09:22:05.123-08:00\",\"lat\":34.05223,\"lon\":-118.24368," +
+        "\"vehicle\":{\"make\":\"TOYOTA\",\"model\":\"CAMRY\",\"marks\":[[1,2.5e3,-0.0,0],{\"dent\":true," +
+        "\"rust\":false},null,[]],\"none\":{}}," +
+        "\"image_uri\":\"https://evidence.example/ca-lapd/01JNR3Q8Z4K6W2X9.jpg\"}";
 
     private const string PlainQuery =
-        """{"query_id":"q-2026-000187","requester":"ca-lasd","user":"d.ortiz","purpose":"stolen_vehicle","case_number":"LASD-26-004411","reason":"Stolen vehicle report 26-004411","plate":"7ABC123","from":"2026-02-01T00:00:00.5+01:00","to":"2026-03-03T23:59:59Z","issued_at":"2026-03-03T18:00:00Z","signature":"c2lnbmF0dXJl"}""";
+        "{\"query_id\":\"q-2026-000187\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\"," +
+        "\"purpose\":\"stolen_vehicle\",\"case_number\":\"LASD-26-004411\"," +
+        "\"reason\":\"Stolen vehicle report 26-004411\",\"plate\":\"7ABC123\"," +
+        "\"from\":\"2026-02-01T00:00:00.5+01:00\",\"to\":\"2026-03-03T23:59:59Z\"," +
+        "\"issued_at\":\"2026-03-03T18:00:00Z\",\"signature\":\"c2lnbmF0dXJl\"}";
 
     private const string PlainHotlist =
-        """{"hotlist_id":"hl-lasd-stolen","owner":"ca-lasd","plate":"8xyz 999","purpose":"stolen_vehicle","case_number":"LASD-26-000123","expires_at":"2026-12-31T23:59:59+00:00","meta":{"source":["ncic",{"batch":7}]}}""";
+        "{\"hotlist_id\":\"hl-lasd-stolen\",\"owner\":\"ca-lasd\",\"plate\":\"8xyz 999\"," +
+        "\"purpose\":\"stolen_vehicle\",\"case_number\":\"LASD-26-000123\"," +
+        "\"expires_at\":\"2026-12-31T23:59:59+00:00\",\"meta\":{\"source\":[\"ncic\",{\"batch\":7}]}}";
 
     private const string PlainHold =
-        """{"hold_id":"hold-lapd-0042","agency":"ca-lapd","plate":"7ABC.123","from":"2026-01-01T00:00:00Z","to":"2026-02-01T00:00:00Z","kind":"warrant","case_number":"LAPD-26-77","until":"2027-01-01T08:00:00.250-08:00"}""";
+        "{\"hold_id\":\"hold-lapd-0042\",\"agency\":\"ca-lapd\",\"plate\":\"7ABC.123\"," +
+        "\"from\":\"2026-01-01T00:00:00Z\",\"to\":\"2026-02-01T00:00:00Z\",\"kind\":\"warrant\"," +
+        "\"case_number\":\"LAPD-26-77\",\"until\":\"2027-01-01T08:00:00.250-08:00\"}";
 
     private static readonly string[] s_plain = [PlainRead, PlainQuery, PlainHotlist, PlainHold];
 
@@ -54,7 +67,8 @@ public sealed class EventScannerTests
     public void PrettyPrintedEventsAreScanned(int kind)
     {
         // Whitespace of every kind between tokens; none inside strings.
-        string pretty = s_plain[kind].Replace(",\"", ",\r\n\t \"").Replace("\":", "\" :\t").Replace("{", "{\n  ").Replace("}", "\n}") + "\r\n";
+        string pretty = s_plain[kind].Replace(",\"", ",\r\n\t \"").Replace("\":", "\" :\t").Replace("{", "{\n  ")
+            .Replace("}", "\n}") + "\r\n";
         byte[] input = Encoding.UTF8.GetBytes(pretty);
         (ParseResult result, string values) = Parse(_parser, kind, input);
         Assert.True(result.IsOk, result.Detail);
@@ -82,7 +96,8 @@ public sealed class EventScannerTests
     public void ANameOneByteOffTheLearntLayoutIsNotTakenForIt()
     {
         // The scanner predicts each member name from the last event of the kind by comparing the bytes "name": as two
-        // words. A name that differs in any one byte, at any place, must be looked up instead (and agree with the reader).
+        // words. A name that differs in any one byte, at any place, must be looked up instead (and agree with the
+        // reader).
         for (int kind = 0; kind < 4; kind++)
         {
             string plain = s_plain[kind];
@@ -111,8 +126,11 @@ public sealed class EventScannerTests
     [Fact]
     public void DecimalsOfEveryDigitSplitReadAlikeInTheMiddleAndAtTheEnd()
     {
-        // Every split of integer and fraction digits (past the 15-digit limit too), signs and leading zeros, in the middle
-        // of an event and as its last value, must give the reader's result and value (and be scanned when plain).
+        // Every split of integer and fraction digits (past the 15-digit limit too), signs and leading zeros, in the
+        // middle of an event and as its last value, must give the reader's result and value (and be scanned when
+        // plain).
+        const string head =
+            """{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z",""";
         var random = new Random(815);
         for (int whole = 1; whole <= 17; whole++)
         {
@@ -128,9 +146,9 @@ public sealed class EventScannerTests
                     string n = sample == 3 ? "0" + number.ToString()[1..] : number.ToString(); // "0" and "05…"
                     bool plain = whole + fraction <= 15 && !n.StartsWith('0'); // a leading zero is not JSON
                     foreach (string read in (string[])[
-                        $$"""{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z","lat":{{n}},"image_uri":"x"}""",
-                        $$"""{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z","lon":{{n}}}""",
-                        $$"""{"read_id":"r1","agency_id":"ca-lapd","plate":"7ABC123","observed_at":"2026-03-03T17:22:05Z","confidence":{{n}} }"""])
+                        $$"""{{head}}"lat":{{n}},"image_uri":"x"}""",
+                        $$"""{{head}}"lon":{{n}}}""",
+                        $$"""{{head}}"confidence":{{n}} }"""])
                     {
                         byte[] input = Encoding.UTF8.GetBytes(read);
                         AssertAgrees(0, input);
@@ -144,21 +162,27 @@ public sealed class EventScannerTests
     [Fact]
     public void UnknownObjectsOfCompactStringsAreSkippedAndEveryOtherShapeAgrees()
     {
-        // The walk skips an unknown object of compact string members from quote to quote; every other shape must fall to
-        // the general skip (or the reader) with the same result, wherever the object stands across the 64-byte words.
+        // The walk skips an unknown object of compact string members from quote to quote; every other shape must
+        // fall to the general skip (or the reader) with the same result, wherever the object stands across the
+        // 64-byte words.
         string[] scanned =
         [
-            """{"make":"TOYOTA"}""", """{"make":"TOYOTA","model":"CAMRY","color":"SILVER","type":"SEDAN"}""", """{"":""}""",
+            """{"make":"TOYOTA"}""", """{"make":"TOYOTA","model":"CAMRY","color":"SILVER","type":"SEDAN"}""",
+            """{"":""}""",
             """{"a":"","b":"x"}""", """{ "make":"TOYOTA"}""", """{"make": "TOYOTA"}""", """{"make":"TOYOTA" }""",
-            """{"make" :"TOYOTA"}""", """{"make":"TOYOTA" ,"model":"CAMRY"}""", """{"make":"TOYOTA", "model":"CAMRY"}""",
-            """{"make":"TOYOTA","year":2019}""", """{"make":"TOYOTA","n":{"a":"b"}}""", """{"n":{"a":"b"},"make":"TOYOTA"}""",
+            """{"make" :"TOYOTA"}""", """{"make":"TOYOTA" ,"model":"CAMRY"}""",
+            """{"make":"TOYOTA", "model":"CAMRY"}""",
+            """{"make":"TOYOTA","year":2019}""", """{"make":"TOYOTA","n":{"a":"b"}}""",
+            """{"n":{"a":"b"},"make":"TOYOTA"}""",
             """{"make":"TOYOTA","m":["a"]}""", """{"make":"TOYOTA","t":true}""", """{}""",
         ];
         string[] broken =
         [
             """{"make":"TOYOTA",}""", """{"make""TOYOTA"}""", """{"make","TOYOTA"}""", """{"make":"TOYOTA":"x"}""",
-            """{"make":"TOYOTA"]""", """{"make":"TOYOTA"}}""", """{"make":"TOYOTA""model":"CAMRY"}""", """{"make":"TOYOTA",,"model":"CAMRY"}""",
-            """{"make":"TOYOTA";"model":"CAMRY"}""", """{"make":}""", """{"make"}""", """{:"TOYOTA"}""", """{"make":"TOYOTA",""",
+            """{"make":"TOYOTA"]""", """{"make":"TOYOTA"}}""", """{"make":"TOYOTA""model":"CAMRY"}""",
+            """{"make":"TOYOTA",,"model":"CAMRY"}""",
+            """{"make":"TOYOTA";"model":"CAMRY"}""", """{"make":}""", """{"make"}""", """{:"TOYOTA"}""",
+            """{"make":"TOYOTA",""",
         ];
         for (int pad = 0; pad < 70; pad++)
         {
@@ -168,8 +192,12 @@ public sealed class EventScannerTests
                 {
                     foreach (bool last in (bool[])[false, true])
                     {
-                        string read = "{\"pad\":\"" + new string('x', pad) + "\",\"read_id\":\"r1\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\",\"observed_at\":\"2026-03-03T17:22:05Z\"" +
-                            (last ? ",\"vehicle\":" + vehicle + "}" : ",\"vehicle\":" + vehicle + ",\"image_uri\":\"https://e.example/x.jpg\"}");
+                        string read = "{\"pad\":\"" + new string('x', pad) +
+                            "\",\"read_id\":\"r1\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\"," +
+                            "\"observed_at\":\"2026-03-03T17:22:05Z\"" +
+                            (last
+                                ? ",\"vehicle\":" + vehicle + "}"
+                                : ",\"vehicle\":" + vehicle + ",\"image_uri\":\"https://e.example/x.jpg\"}");
                         byte[] input = Encoding.UTF8.GetBytes(read);
                         AssertAgrees(0, input);
                         (ParseResult result, _) = Parse(_parser, 0, input);
@@ -189,7 +217,9 @@ public sealed class EventScannerTests
         // string must be seen (the reader decides), and whitespace after the closing brace must not stop the scanner.
         for (int pad = 0; pad < 140; pad++)
         {
-            string read = "{\"pad\":\"" + new string('x', pad) + "\",\"read_id\":\"r1\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\",\"observed_at\":\"2026-03-03T17:22:05Z\",\"image_uri\":\"https://e.example/x.jpg\"}";
+            string read = "{\"pad\":\"" + new string('x', pad) +
+                "\",\"read_id\":\"r1\",\"agency_id\":\"ca-lapd\",\"plate\":\"7ABC123\"," +
+                "\"observed_at\":\"2026-03-03T17:22:05Z\",\"image_uri\":\"https://e.example/x.jpg\"}";
             byte[] plain = Encoding.UTF8.GetBytes(read);
             (ParseResult ok, _) = Parse(_parser, 0, plain);
             Assert.True(ok.IsOk && _parser.LastScanned, $"pad {pad}");
@@ -214,22 +244,38 @@ public sealed class EventScannerTests
     }
 
     [Theory]
-    [InlineData("\"read_id\":\"01JNR3Q8Z4K6W2X9\"", "\"read_id\":\"01JNR3Q8Z4K6\\u0057\"", true)]        // an escape in a known member
-    [InlineData("\"make\":\"TOYOTA\"", "\"make\":\"TOYOTA \\\"GR\\\"\"", true)]                       // an escape in an unknown member
-    [InlineData("\"plate_state\":\"CA\"", "\"plate_state\":null", true)]                               // a null known member
-    [InlineData("\"confidence\":0.97", "\"confidence\":9.7e-1", true)]                                 // an exponent
-    [InlineData("\"lat\":34.05223", "\"lat\":34.052230000000000001", true)]                           // more than 15 digits
-    [InlineData("\"lat\":34.05223", "\"lat\":034.05223", false)]                                       // a leading zero
-    [InlineData("\"lat\":34.05223", "\"lat\":34.", false)]                                             // no fraction digits
-    [InlineData("\"camera_id\":\"lapd-cam-0421\"", "\"camera_id\":\"lapd-cam\t0421\"", false)]         // a tab inside a string
-    [InlineData("\"camera_id\":\"lapd-cam-0421\"", "\"camera_id\":\"lapd-cam\u00010421\"", false)]     // a control character inside a string
-    [InlineData("\"plate_state\":\"CA\"", "\"plate_state\":\"CA\",\"plate_state\":\"NV\"", false)]   // a repeated member
-    [InlineData("\"confidence\":0.97", "\"confidence\":\"0.97\"", false)]                              // a string for a number
-    [InlineData("\"read_id\":\"01JNR3Q8Z4K6W2X9\"", "\"read_id\":01", false)]                          // a number for a string
-    [InlineData("\"rust\":false", "\"rust\":fals", false)]                                             // a broken literal
-    [InlineData("\"none\":{}", "\"none\":{,}", false)]                                                 // a broken object
-    [InlineData("[]]", "[,]]", false)]                                                                 // a broken array
-    [InlineData("\"image_uri\":", "\"image_uri\" ", false)]                                            // a missing colon
+    // an escape in a known member
+    [InlineData("\"read_id\":\"01JNR3Q8Z4K6W2X9\"", "\"read_id\":\"01JNR3Q8Z4K6\\u0057\"", true)]
+    // an escape in an unknown member
+    [InlineData("\"make\":\"TOYOTA\"", "\"make\":\"TOYOTA \\\"GR\\\"\"", true)]
+    // a null known member
+    [InlineData("\"plate_state\":\"CA\"", "\"plate_state\":null", true)]
+    // an exponent
+    [InlineData("\"confidence\":0.97", "\"confidence\":9.7e-1", true)]
+    // more than 15 digits
+    [InlineData("\"lat\":34.05223", "\"lat\":34.052230000000000001", true)]
+    // a leading zero
+    [InlineData("\"lat\":34.05223", "\"lat\":034.05223", false)]
+    // no fraction digits
+    [InlineData("\"lat\":34.05223", "\"lat\":34.", false)]
+    // a tab inside a string
+    [InlineData("\"camera_id\":\"lapd-cam-0421\"", "\"camera_id\":\"lapd-cam\t0421\"", false)]
+    // a control character inside a string
+    [InlineData("\"camera_id\":\"lapd-cam-0421\"", "\"camera_id\":\"lapd-cam\u00010421\"", false)]
+    // a repeated member
+    [InlineData("\"plate_state\":\"CA\"", "\"plate_state\":\"CA\",\"plate_state\":\"NV\"", false)]
+    // a string for a number
+    [InlineData("\"confidence\":0.97", "\"confidence\":\"0.97\"", false)]
+    // a number for a string
+    [InlineData("\"read_id\":\"01JNR3Q8Z4K6W2X9\"", "\"read_id\":01", false)]
+    // a broken literal
+    [InlineData("\"rust\":false", "\"rust\":fals", false)]
+    // a broken object
+    [InlineData("\"none\":{}", "\"none\":{,}", false)]
+    // a broken array
+    [InlineData("[]]", "[,]]", false)]
+    // a missing colon
+    [InlineData("\"image_uri\":", "\"image_uri\" ", false)]
     public void WhatTheScannerDeclinesTheReaderDecides(string find, string replace, bool accepted)
     {
         Assert.Contains(find, PlainRead, StringComparison.Ordinal);
@@ -280,25 +326,43 @@ public sealed class EventScannerTests
     {
         // Known members in random order, unknown members of every JSON type between them, random whitespace.
         var random = new Random(26);
-        string[] unknown = ["1", "-0.5", "2.5E+3", "true", "false", "null", "\"plain text\"", "[]", "{}", "[1,[2,[3]],{\"a\":null}]", "{\"x\":{\"y\":[true,\"z\"]}}"];
+        string[] unknown =
+        [
+            "1", "-0.5", "2.5E+3", "true", "false", "null", "\"plain text\"", "[]", "{}", "[1,[2,[3]],{\"a\":null}]",
+            "{\"x\":{\"y\":[true,\"z\"]}}",
+        ];
         (string Name, string Value)[][] members =
         [
-            [("read_id", "\"r-1\""), ("camera_id", "\"cam-9\""), ("agency_id", "\"ca-lasd\""), ("plate", "\"ab 12\""), ("observed_at", "\"2026-03-03T09:22:05Z\""), ("confidence", "1"), ("lat", "-90"), ("lon", "179.99999")],
-            [("query_id", "\"q\""), ("requester", "\"us-ice-ero\""), ("user", "\"u\""), ("purpose", "\"warrant\""), ("plate", "\"Z9\""), ("issued_at", "\"2026-03-03T18:00:00+05:30\""), ("reason", "\"\"")],
+            [
+                ("read_id", "\"r-1\""), ("camera_id", "\"cam-9\""), ("agency_id", "\"ca-lasd\""),
+                ("plate", "\"ab 12\""), ("observed_at", "\"2026-03-03T09:22:05Z\""), ("confidence", "1"),
+                ("lat", "-90"), ("lon", "179.99999"),
+            ],
+            [
+                ("query_id", "\"q\""), ("requester", "\"us-ice-ero\""), ("user", "\"u\""), ("purpose", "\"warrant\""),
+                ("plate", "\"Z9\""), ("issued_at", "\"2026-03-03T18:00:00+05:30\""), ("reason", "\"\""),
+            ],
             [("hotlist_id", "\"h\""), ("owner", "\"ca-lapd\""), ("plate", "\"X\""), ("purpose", "\"amber_alert\"")],
-            [("hold_id", "\"d\""), ("agency", "\"ca-lapd\""), ("kind", "\"preservation\""), ("until", "\"2030-01-01T00:00:00Z\"")],
+            [
+                ("hold_id", "\"d\""), ("agency", "\"ca-lapd\""), ("kind", "\"preservation\""),
+                ("until", "\"2030-01-01T00:00:00Z\""),
+            ],
         ];
         for (int i = 0; i < 4_000; i++)
         {
             int kind = i % 4;
             var parts = members[kind].OrderBy(_ => random.Next()).Select(m => (m.Name, m.Value)).ToList();
-            for (int u = random.Next(4); u > 0; u--) parts.Insert(random.Next(parts.Count + 1), ("x" + u, unknown[random.Next(unknown.Length)]));
+            for (int u = random.Next(4); u > 0; u--)
+            {
+                parts.Insert(random.Next(parts.Count + 1), ("x" + u, unknown[random.Next(unknown.Length)]));
+            }
             var sb = new StringBuilder();
             sb.Append(Space(random)).Append('{');
             for (int p = 0; p < parts.Count; p++)
             {
                 if (p > 0) sb.Append(Space(random)).Append(',');
-                sb.Append(Space(random)).Append('"').Append(parts[p].Name).Append('"').Append(Space(random)).Append(':').Append(Space(random)).Append(parts[p].Value);
+                sb.Append(Space(random)).Append('"').Append(parts[p].Name).Append('"')
+                    .Append(Space(random)).Append(':').Append(Space(random)).Append(parts[p].Value);
             }
             sb.Append(Space(random)).Append('}').Append(Space(random));
             byte[] input = Encoding.UTF8.GetBytes(sb.ToString());
@@ -312,7 +376,9 @@ public sealed class EventScannerTests
     [Fact]
     public void NonAsciiTextIsScannedAndInvalidUtf8KeepsItsCode()
     {
-        byte[] input = Encoding.UTF8.GetBytes(PlainQuery.Replace("Stolen vehicle report", "Véhicule volé — 盗難車 🚗", StringComparison.Ordinal));
+        const string nonAscii = "Véhicule volé — 盗難車 🚗";
+        byte[] input =
+            Encoding.UTF8.GetBytes(PlainQuery.Replace("Stolen vehicle report", nonAscii, StringComparison.Ordinal));
         (ParseResult result, string values) = Parse(_parser, 1, input);
         Assert.True(result.IsOk, result.Detail);
         Assert.True(_parser.LastScanned, "valid UTF-8 beyond ASCII is checked whole, then scanned");
@@ -332,7 +398,8 @@ public sealed class EventScannerTests
     public void NestingIsScannedToItsDepthLimit(int depth, bool scanned)
     {
         string nested = new string('[', depth) + "-0" + new string(']', depth);
-        byte[] input = Encoding.UTF8.GetBytes(PlainRead.Replace("\"image_uri\":", "\"deep\":" + nested + ",\"image_uri\":", StringComparison.Ordinal));
+        byte[] input = Encoding.UTF8.GetBytes(
+            PlainRead.Replace("\"image_uri\":", "\"deep\":" + nested + ",\"image_uri\":", StringComparison.Ordinal));
         (ParseResult result, string values) = Parse(_parser, 0, input);
         Assert.Equal(scanned, _parser.LastScanned);
         Assert.Equal(depth < 64, result.IsOk); // Utf8JsonReader's own limit is 64 levels
@@ -346,7 +413,8 @@ public sealed class EventScannerTests
     public void TheScannerTakesEventsUpToItsSize(int size, bool scanned)
     {
         string padded = PlainRead.Replace("{\"read_id\"", "{\"pad\":\"\",\"read_id\"", StringComparison.Ordinal);
-        padded = padded.Replace("\"pad\":\"\"", "\"pad\":\"" + new string('p', size - padded.Length) + "\"", StringComparison.Ordinal);
+        padded = padded.Replace("\"pad\":\"\"", "\"pad\":\"" + new string('p', size - padded.Length) + "\"",
+            StringComparison.Ordinal);
         byte[] input = Encoding.UTF8.GetBytes(padded);
         Assert.Equal(size, input.Length);
         (ParseResult result, string values) = Parse(_parser, 0, input);
@@ -358,13 +426,18 @@ public sealed class EventScannerTests
     [Fact]
     public void NegativeZeroAndTheLongestPlainDecimalsReadAlike()
     {
-        foreach (string lat in (string[])["-0", "-0.0", "0", "12.3456789012345", "-1.23456789012345", "12.34567890123456"])
+        foreach (string lat in
+            (string[])["-0", "-0.0", "0", "12.3456789012345", "-1.23456789012345", "12.34567890123456"])
         {
-            byte[] input = Encoding.UTF8.GetBytes(PlainRead.Replace("\"lat\":34.05223", "\"lat\":" + lat, StringComparison.Ordinal));
+            byte[] input = Encoding.UTF8.GetBytes(
+                PlainRead.Replace("\"lat\":34.05223", "\"lat\":" + lat, StringComparison.Ordinal));
             (ParseResult result, string values) = Parse(_parser, 0, input);
             Assert.True(result.IsOk, result.Detail);
-            Assert.Equal(lat.Replace("-", "", StringComparison.Ordinal).Replace(".", "", StringComparison.Ordinal).Length <= 15, _parser.LastScanned);
-            Assert.Equal(Parse(_reference, 0, input), (result, values)); // values compare the doubles' bits: -0 stays -0
+            Assert.Equal(
+                lat.Replace("-", "", StringComparison.Ordinal).Replace(".", "", StringComparison.Ordinal).Length <= 15,
+                _parser.LastScanned);
+            // values compare the doubles' bits: -0 stays -0
+            Assert.Equal(Parse(_reference, 0, input), (result, values));
         }
     }
 
@@ -392,10 +465,16 @@ public sealed class EventScannerTests
         AssertAgrees(0, input);
     }
 
-    private static string Space(Random random) => random.Next(3) switch { 0 => "", 1 => " ", _ => new[] { "\t", "\n", "\r\n", "  " }[random.Next(4)] };
+    private static string Space(Random random) => random.Next(3) switch
+    {
+        0 => "",
+        1 => " ",
+        _ => new[] { "\t", "\n", "\r\n", "  " }[random.Next(4)],
+    };
 
     private void AssertAgrees(int kind, byte[] input) =>
-        Assert.True(Parse(_parser, kind, input) == Parse(_reference, kind, input), $"scanner and reader differ on: {Printable(input)}");
+        Assert.True(Parse(_parser, kind, input) == Parse(_reference, kind, input),
+            $"scanner and reader differ on: {Printable(input)}");
 
     private static PlateRead ReadOf(EventParser parser, byte[] input)
     {
@@ -403,5 +482,6 @@ public sealed class EventScannerTests
         return read;
     }
 
-    private static (ParseResult, string) Parse(EventParser p, int kind, byte[] input) => HostileInputFuzzer.Describe(p, kind, input);
+    private static (ParseResult, string) Parse(EventParser p, int kind, byte[] input) =>
+        HostileInputFuzzer.Describe(p, kind, input);
 }

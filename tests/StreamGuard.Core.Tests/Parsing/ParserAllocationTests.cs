@@ -29,7 +29,8 @@ public sealed class ParserAllocationTests
         for (int i = 0; i < count; i++)
         {
             (EventKind kind, byte[] utf8) = events[i];
-            ParseResult result = kind == EventKind.Read ? parser.ParseRead(utf8, out _) : parser.ParseQuery(utf8, out _);
+            ParseResult result =
+                kind == EventKind.Read ? parser.ParseRead(utf8, out _) : parser.ParseQuery(utf8, out _);
             if (result.IsOk) accepted++;
         }
         return accepted;
@@ -40,7 +41,9 @@ public sealed class ParserAllocationTests
         int accepted = 0;
         for (int i = 0; i < count; i++)
         {
-            ParseResult result = kinds[i] == EventKind.Read ? parser.ParseRead(events[i], out _) : parser.ParseQuery(events[i], out _);
+            ParseResult result = kinds[i] == EventKind.Read
+                ? parser.ParseRead(events[i], out _)
+                : parser.ParseQuery(events[i], out _);
             if (result.IsOk) accepted++;
         }
         return accepted;
@@ -86,7 +89,8 @@ public sealed class ParserAllocationTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(Events, accepted);
-        Assert.True(allocated == 0, $"{allocated} bytes allocated parsing {Events} events from multi-segment sequences");
+        Assert.True(allocated == 0,
+            $"{allocated} bytes allocated parsing {Events} events from multi-segment sequences");
     }
 
     [Fact]
@@ -103,7 +107,8 @@ public sealed class ParserAllocationTests
             SampleEvents.Utf8(SampleEvents.With(SampleEvents.ReadMembers, "confidence", "\"high\"")),
             SampleEvents.Utf8(SampleEvents.Duplicated(SampleEvents.ReadMembers, "plate", "\"7ABC123\"")),
             SampleEvents.Utf8(SampleEvents.With(SampleEvents.ReadMembers, "observed_at", "\"2026-02-29T00:00:00Z\"")),
-            SampleEvents.Inject(SampleEvents.Json(SampleEvents.With(SampleEvents.ReadMembers, "plate", "\"7AB@@C\"")), "@@", 0xED, 0xA0, 0x80),
+            SampleEvents.Inject(SampleEvents.Json(SampleEvents.With(SampleEvents.ReadMembers, "plate", "\"7AB@@C\"")),
+                "@@", 0xED, 0xA0, 0x80),
             SampleEvents.Utf8(SampleEvents.With(SampleEvents.ReadMembers, "pad", $"\"{new string('p', 1024)}\"")),
         ];
         var expected = new ParseError[rejected.Length];

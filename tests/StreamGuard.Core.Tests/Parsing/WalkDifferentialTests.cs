@@ -24,7 +24,12 @@ public sealed class WalkDifferentialTests
         "\"observed_at\":\"2026-03-03T17:22:05Z\"", "\"plate_state\":\"CA\"",
     ];
 
-    private static string Ws(Random r) => r.Next(4) switch { 0 or 1 => "", 2 => " ", _ => new[] { "\t", "\n", "\r\n", "  " }[r.Next(4)] };
+    private static string Ws(Random r) => r.Next(4) switch
+    {
+        0 or 1 => "",
+        2 => " ",
+        _ => new[] { "\t", "\n", "\r\n", "  " }[r.Next(4)],
+    };
 
     private static string Str(Random r)
     {
@@ -85,14 +90,21 @@ public sealed class WalkDifferentialTests
             {
                 int m = r.Next(0, 4);
                 var b = new StringBuilder("{" + Ws(r));
-                for (int i = 0; i < m; i++) b.Append(i > 0 ? "," + Ws(r) : "").Append(Str(r)).Append(Ws(r)).Append(':').Append(Ws(r)).Append(Value(r, depth + 1)).Append(Ws(r));
+                for (int i = 0; i < m; i++)
+                {
+                    b.Append(i > 0 ? "," + Ws(r) : "").Append(Str(r)).Append(Ws(r)).Append(':').Append(Ws(r))
+                        .Append(Value(r, depth + 1)).Append(Ws(r));
+                }
                 return b.Append('}').ToString();
             }
             default:
             {
                 int m = r.Next(0, 4);
                 var b = new StringBuilder("[" + Ws(r));
-                for (int i = 0; i < m; i++) b.Append(i > 0 ? "," + Ws(r) : "").Append(Value(r, depth + 1)).Append(Ws(r));
+                for (int i = 0; i < m; i++)
+                {
+                    b.Append(i > 0 ? "," + Ws(r) : "").Append(Value(r, depth + 1)).Append(Ws(r));
+                }
                 return b.Append(']').ToString();
             }
         }
@@ -101,8 +113,18 @@ public sealed class WalkDifferentialTests
     private static string Read(Random r, int id)
     {
         var members = new List<string>();
-        foreach (string k in s_known) if (r.Next(24) != 0) members.Add(string.Format(System.Globalization.CultureInfo.InvariantCulture, k, id % 1000));
-        foreach (string k in (string[])["confidence", "lat", "lon"]) if (r.Next(3) != 0) members.Add($"\"{k}\":{(r.Next(6) == 0 ? Ws(r) : "")}{(r.Next(8) == 0 ? Value(r, 0) : r.Next(3) == 0 ? Num(r) : SmallNum(r))}");
+        foreach (string k in s_known)
+        {
+            if (r.Next(24) == 0) continue;
+            members.Add(string.Format(System.Globalization.CultureInfo.InvariantCulture, k, id % 1000));
+        }
+        foreach (string k in (string[])["confidence", "lat", "lon"])
+        {
+            if (r.Next(3) == 0) continue;
+            string space = r.Next(6) == 0 ? Ws(r) : "";
+            string value = r.Next(8) == 0 ? Value(r, 0) : r.Next(3) == 0 ? Num(r) : SmallNum(r);
+            members.Add($"\"{k}\":{space}{value}");
+        }
         int unknown = r.Next(0, 4);
         for (int i = 0; i < unknown; i++) members.Add($"{Str(r)}:{Ws(r)}{Value(r, 0)}");
         if (r.Next(3) != 0) members.Insert(0, $"\"pad\":\"{new string('x', r.Next(0, 130))}\"");
@@ -147,7 +169,8 @@ public sealed class WalkDifferentialTests
             (ParseResult a, string va) = HostileInputFuzzer.Describe(_parser, 0, input);
             bool s = _parser.LastScanned;
             (ParseResult b, string vb) = HostileInputFuzzer.Describe(_reference, 0, input);
-            Assert.True(a == b && va == vb, $"case {i}: {a} / {va} against {b} / {vb} on {Encoding.UTF8.GetString(input)}");
+            Assert.True(a == b && va == vb,
+                $"case {i}: {a} / {va} against {b} / {vb} on {Encoding.UTF8.GetString(input)}");
             if (s) scanned++;
             if (a.IsOk) ok++;
         }

@@ -5,18 +5,23 @@ using StreamGuard.Policy;
 
 namespace StreamGuard.Tests.Policy;
 
-/// <summary>The evaluation order of SPEC §3: own, statutes, local rules, agreements, and the most specific denial.</summary>
+/// <summary>
+/// The evaluation order of SPEC §3: own, statutes, local rules, agreements, and the most specific denial.
+/// </summary>
 public sealed class EvaluationOrderTests
 {
     private static readonly Access[] s_accesses = [Access.Push, Access.Search, Access.Alert];
 
-    private static CompiledPolicy Compile(string yaml) => new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
+    private static CompiledPolicy Compile(string yaml) =>
+        new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
 
-    private static long Ms(string instant) => DateTimeOffset.Parse(instant, System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds();
+    private static long Ms(string instant) =>
+        DateTimeOffset.Parse(instant, System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds();
 
     private static readonly long s_now = Ms("2026-06-01T12:00:00Z");
 
-    private static Decision Decide(CompiledPolicy p, string owner, string recipient, Access access, Purpose purpose, long? nowMs = null, bool documented = true)
+    private static Decision Decide(CompiledPolicy p, string owner, string recipient, Access access, Purpose purpose,
+        long? nowMs = null, bool documented = true)
     {
         int o = p.Agencies.Find(owner), r = p.Agencies.Find(recipient);
         Assert.True(o >= 0, owner);
@@ -56,7 +61,8 @@ public sealed class EvaluationOrderTests
             {
                 foreach (bool documented in (bool[])[true, false])
                 {
-                    AssertDecision(Decide(p, "md-bpd", "md-bpd", access, purpose, documented: documented), DecisionCode.AllowOwn, CompiledPolicy.OwnRule, CompiledPolicy.OwnCitation);
+                    AssertDecision(Decide(p, "md-bpd", "md-bpd", access, purpose, documented: documented),
+                        DecisionCode.AllowOwn, CompiledPolicy.OwnRule, CompiledPolicy.OwnCitation);
                 }
             }
         }
@@ -70,12 +76,18 @@ public sealed class EvaluationOrderTests
             agencies:
               - {id: mn-mpd, state: MN, level: local}
             """);
-        AssertDecision(Decide(p, "mn-mpd", "mn-mpd", Access.Search, Purpose.Other, documented: false), DecisionCode.AllowOwn, CompiledPolicy.OwnRule);
+        AssertDecision(Decide(p, "mn-mpd", "mn-mpd", Access.Search, Purpose.Other, documented: false),
+            DecisionCode.AllowOwn, CompiledPolicy.OwnRule);
     }
 
     // ---- 2-4. statute beats local rule beats agreement --------------------------------------------------------
 
-    private const string LayeredYaml = """
+    /// <summary>Every purpose, as a YAML flow sequence.</summary>
+    private const string AllPurposes = "[criminal_investigation, stolen_vehicle, missing_person, amber_alert, " +
+        "human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, " +
+        "civil_enforcement, other]";
+
+    private const string LayeredYaml = $$"""
         version: 1
         agencies:
           - {id: ca-lapd, state: CA, level: local}
@@ -87,7 +99,7 @@ public sealed class EvaluationOrderTests
             owners: [ca-lapd]
             recipients: [ca-lasd, ca-chp, us-fbi]
             access: [push, search, alert]
-            purposes: [criminal_investigation, stolen_vehicle, missing_person, amber_alert, human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, civil_enforcement, other]
+            purposes: {{AllPurposes}}
             citation: "MOU 2026-17"
         rules:
           - id: la-no-fbi
@@ -109,10 +121,12 @@ public sealed class EvaluationOrderTests
             foreach (Purpose purpose in Enum.GetValues<Purpose>())
             {
                 // The federal recipient is named by the agreement and by a local rule; the statute still decides.
-                AssertDecision(Decide(p, "ca-lapd", "us-fbi", access, purpose), DecisionCode.DenyStatute, "CA.PUBLIC_AGENCY_ONLY", Citation("CA.PUBLIC_AGENCY_ONLY"));
+                AssertDecision(Decide(p, "ca-lapd", "us-fbi", access, purpose),
+                    DecisionCode.DenyStatute, "CA.PUBLIC_AGENCY_ONLY", Citation("CA.PUBLIC_AGENCY_ONLY"));
             }
             // An in-state recipient, immigration: the Values Act decides before the agreement that grants it.
-            AssertDecision(Decide(p, "ca-lapd", "ca-lasd", access, Purpose.ImmigrationEnforcement), DecisionCode.DenyStatute, "CA.VALUES_ACT", Citation("CA.VALUES_ACT"));
+            AssertDecision(Decide(p, "ca-lapd", "ca-lasd", access, Purpose.ImmigrationEnforcement),
+                DecisionCode.DenyStatute, "CA.VALUES_ACT", Citation("CA.VALUES_ACT"));
         }
     }
 
@@ -122,9 +136,12 @@ public sealed class EvaluationOrderTests
         CompiledPolicy p = Compile(LayeredYaml);
         foreach (Access access in s_accesses)
         {
-            AssertDecision(Decide(p, "ca-lapd", "ca-lasd", access, Purpose.CivilEnforcement), DecisionCode.DenyLocal, "la-no-civil", "Los Angeles Administrative Code Ch. 4.1");
-            AssertDecision(Decide(p, "ca-lapd", "ca-chp", access, Purpose.CivilEnforcement), DecisionCode.DenyLocal, "la-no-civil", "Los Angeles Administrative Code Ch. 4.1");
-            AssertDecision(Decide(p, "ca-lapd", "ca-lasd", access, Purpose.StolenVehicle), DecisionCode.AllowAgreement, "everything", "MOU 2026-17");
+            AssertDecision(Decide(p, "ca-lapd", "ca-lasd", access, Purpose.CivilEnforcement),
+                DecisionCode.DenyLocal, "la-no-civil", "Los Angeles Administrative Code Ch. 4.1");
+            AssertDecision(Decide(p, "ca-lapd", "ca-chp", access, Purpose.CivilEnforcement),
+                DecisionCode.DenyLocal, "la-no-civil", "Los Angeles Administrative Code Ch. 4.1");
+            AssertDecision(Decide(p, "ca-lapd", "ca-lasd", access, Purpose.StolenVehicle),
+                DecisionCode.AllowAgreement, "everything", "MOU 2026-17");
         }
     }
 
@@ -142,16 +159,19 @@ public sealed class EvaluationOrderTests
               - {id: first, owners: [tx-hpd], deny_access: [search], deny_purposes: [other], citation: "first rule"}
               - {id: second, owners: [tx-hpd], deny_purposes: [other, warrant], citation: "second rule"}
             """);
-        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Other), DecisionCode.DenyLocal, "first", "first rule");
-        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Warrant), DecisionCode.DenyLocal, "second", "second rule");
-        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Push, Purpose.Other), DecisionCode.DenyLocal, "second", "second rule");
+        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Other),
+            DecisionCode.DenyLocal, "first", "first rule");
+        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Warrant),
+            DecisionCode.DenyLocal, "second", "second rule");
+        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Push, Purpose.Other),
+            DecisionCode.DenyLocal, "second", "second rule");
     }
 
     /// <summary>A rule with every combination of stated conditions; each denies only when all it states hold.</summary>
     [Fact]
     public void ALocalRuleDeniesOnlyWhenAllItsStatedConditionsHold()
     {
-        CompiledPolicy p = Compile("""
+        CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: tx-hpd, state: TX, level: local}
@@ -162,7 +182,7 @@ public sealed class EvaluationOrderTests
                 owners: [tx-hpd]
                 recipients: [tx-dps, tx-harris]
                 access: [push, search, alert]
-                purposes: [criminal_investigation, stolen_vehicle, missing_person, amber_alert, human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, civil_enforcement, other]
+                purposes: {{AllPurposes}}
             rules:
               - id: all-three
                 owners: [tx-hpd]
@@ -177,7 +197,8 @@ public sealed class EvaluationOrderTests
             {
                 foreach (Purpose purpose in Enum.GetValues<Purpose>())
                 {
-                    bool all = recipient == "tx-dps" && access == Access.Search && purpose is Purpose.ImmigrationEnforcement or Purpose.CivilEnforcement;
+                    bool all = recipient == "tx-dps" && access == Access.Search
+                        && purpose is Purpose.ImmigrationEnforcement or Purpose.CivilEnforcement;
                     Decision d = Decide(p, "tx-hpd", recipient, access, purpose);
                     if (all) AssertDecision(d, DecisionCode.DenyLocal, "all-three", "Houston ordinance 1");
                     else AssertDecision(d, DecisionCode.AllowAgreement, "tx-all");
@@ -199,9 +220,12 @@ public sealed class EvaluationOrderTests
                     data.Add("deny_recipients: [tx-dps]", recipient, access, purpose, recipient == "tx-dps");
                     data.Add("deny_access: [alert, push]", recipient, access, purpose, access != Access.Search);
                     data.Add("deny_purposes: [other]", recipient, access, purpose, purpose == Purpose.Other);
-                    data.Add("deny_recipients: [tx-harris]\n    deny_access: [push]", recipient, access, purpose, recipient == "tx-harris" && access == Access.Push);
-                    data.Add("deny_recipients: [tx-dps]\n    deny_purposes: [warrant]", recipient, access, purpose, recipient == "tx-dps" && purpose == Purpose.Warrant);
-                    data.Add("deny_access: [search]\n    deny_purposes: [other]", recipient, access, purpose, access == Access.Search && purpose == Purpose.Other);
+                    data.Add("deny_recipients: [tx-harris]\n    deny_access: [push]", recipient, access, purpose,
+                        recipient == "tx-harris" && access == Access.Push);
+                    data.Add("deny_recipients: [tx-dps]\n    deny_purposes: [warrant]", recipient, access, purpose,
+                        recipient == "tx-dps" && purpose == Purpose.Warrant);
+                    data.Add("deny_access: [search]\n    deny_purposes: [other]", recipient, access, purpose,
+                        access == Access.Search && purpose == Purpose.Other);
                 }
             }
         }
@@ -210,7 +234,8 @@ public sealed class EvaluationOrderTests
 
     [Theory]
     [MemberData(nameof(SingleConditionCases))]
-    public void ARuleConditionItDoesNotStateHoldsForEveryRequest(string conditions, string recipient, Access access, Purpose purpose, bool denied)
+    public void ARuleConditionItDoesNotStateHoldsForEveryRequest(
+        string conditions, string recipient, Access access, Purpose purpose, bool denied)
     {
         CompiledPolicy p = Compile($$"""
             version: 1
@@ -238,18 +263,22 @@ public sealed class EvaluationOrderTests
     [Fact]
     public void ALocalRuleOfAnotherOwnerDoesNotApply()
     {
-        CompiledPolicy p = Compile("""
+        const string bothWays = "{id: both-ways, owners: [tx-hpd, tx-dps], recipients: [tx-hpd, tx-dps], " +
+            "access: [search], purposes: [other]}";
+        CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: tx-hpd, state: TX, level: local}
               - {id: tx-dps, state: TX, level: state}
             agreements:
-              - {id: both-ways, owners: [tx-hpd, tx-dps], recipients: [tx-hpd, tx-dps], access: [search], purposes: [other]}
+              - {{bothWays}}
             rules:
               - {id: hpd-only, owners: [tx-hpd], deny_purposes: [other], citation: "Houston"}
             """);
-        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Other), DecisionCode.DenyLocal, "hpd-only", "Houston");
-        AssertDecision(Decide(p, "tx-dps", "tx-hpd", Access.Search, Purpose.Other), DecisionCode.AllowAgreement, "both-ways");
+        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Other),
+            DecisionCode.DenyLocal, "hpd-only", "Houston");
+        AssertDecision(Decide(p, "tx-dps", "tx-hpd", Access.Search, Purpose.Other),
+            DecisionCode.AllowAgreement, "both-ways");
     }
 
     // ---- 4. agreements and the most specific denial ----------------------------------------------------------
@@ -281,8 +310,10 @@ public sealed class EvaluationOrderTests
     public void AnAgreementAllowsWithItsIdAndCitation()
     {
         CompiledPolicy p = Compile(AgreementYaml);
-        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.StolenVehicle), DecisionCode.AllowAgreement, "hpd-dps", "MOU HPD-DPS 2025-04");
-        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Alert, Purpose.Warrant), DecisionCode.AllowAgreement, "hpd-dps", "MOU HPD-DPS 2025-04");
+        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.StolenVehicle),
+            DecisionCode.AllowAgreement, "hpd-dps", "MOU HPD-DPS 2025-04");
+        AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Alert, Purpose.Warrant),
+            DecisionCode.AllowAgreement, "hpd-dps", "MOU HPD-DPS 2025-04");
     }
 
     [Fact]
@@ -299,9 +330,11 @@ public sealed class EvaluationOrderTests
         CompiledPolicy p = Compile(AgreementYaml);
         foreach (Access access in s_accesses)
         {
-            AssertDecision(Decide(p, "tx-hpd", "tx-austin", access, Purpose.StolenVehicle), DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule, CompiledPolicy.DefaultDenyCitation);
+            AssertDecision(Decide(p, "tx-hpd", "tx-austin", access, Purpose.StolenVehicle),
+                DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule, CompiledPolicy.DefaultDenyCitation);
             // An agreement is one-way: the recipient's reads are not shared back.
-            AssertDecision(Decide(p, "tx-dps", "tx-hpd", access, Purpose.StolenVehicle), DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule);
+            AssertDecision(Decide(p, "tx-dps", "tx-hpd", access, Purpose.StolenVehicle),
+                DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule);
         }
     }
 
@@ -311,7 +344,8 @@ public sealed class EvaluationOrderTests
         CompiledPolicy p = Compile(AgreementYaml);
         foreach (Purpose purpose in Enum.GetValues<Purpose>())
         {
-            AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Push, purpose), DecisionCode.DenyAccessNotGranted, "hpd-dps", "MOU HPD-DPS 2025-04");
+            AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Push, purpose),
+                DecisionCode.DenyAccessNotGranted, "hpd-dps", "MOU HPD-DPS 2025-04");
         }
     }
 
@@ -319,9 +353,11 @@ public sealed class EvaluationOrderTests
     public void AnAgreementGrantingTheAccessButNotThePurposeIsPurposeNotGranted()
     {
         CompiledPolicy p = Compile(AgreementYaml);
-        foreach (Purpose purpose in Enum.GetValues<Purpose>().Where(x => x is not (Purpose.StolenVehicle or Purpose.Warrant)))
+        foreach (Purpose purpose in Enum.GetValues<Purpose>()
+                     .Where(x => x is not (Purpose.StolenVehicle or Purpose.Warrant)))
         {
-            AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, purpose), DecisionCode.DenyPurposeNotGranted, "hpd-dps", "MOU HPD-DPS 2025-04");
+            AssertDecision(Decide(p, "tx-hpd", "tx-dps", Access.Search, purpose),
+                DecisionCode.DenyPurposeNotGranted, "hpd-dps", "MOU HPD-DPS 2025-04");
         }
     }
 
@@ -329,10 +365,13 @@ public sealed class EvaluationOrderTests
     public void AnAgreementGrantingBothButExpiredIsAgreementExpired()
     {
         CompiledPolicy p = Compile(AgreementYaml);
-        AssertDecision(Decide(p, "tx-hpd", "tx-harris", Access.Push, Purpose.StolenVehicle), DecisionCode.DenyAgreementExpired, "hpd-harris-old");
+        AssertDecision(Decide(p, "tx-hpd", "tx-harris", Access.Push, Purpose.StolenVehicle),
+            DecisionCode.DenyAgreementExpired, "hpd-harris-old");
         // Expired only when it would otherwise have granted: otherwise the purpose or access is what is missing.
-        AssertDecision(Decide(p, "tx-hpd", "tx-harris", Access.Push, Purpose.Warrant), DecisionCode.DenyPurposeNotGranted, "hpd-harris-old");
-        AssertDecision(Decide(p, "tx-hpd", "tx-harris", Access.Search, Purpose.StolenVehicle), DecisionCode.DenyAccessNotGranted, "hpd-harris-old");
+        AssertDecision(Decide(p, "tx-hpd", "tx-harris", Access.Push, Purpose.Warrant),
+            DecisionCode.DenyPurposeNotGranted, "hpd-harris-old");
+        AssertDecision(Decide(p, "tx-hpd", "tx-harris", Access.Search, Purpose.StolenVehicle),
+            DecisionCode.DenyAccessNotGranted, "hpd-harris-old");
     }
 
     public static TheoryData<string, bool> ExpiryBoundary => new()
@@ -365,13 +404,15 @@ public sealed class EvaluationOrderTests
     [InlineData("2027-06-30T20:00:00+02:00", "2027-06-30T18:00:00Z", false)]
     public void AnInstantExpiryIsTheFirstInstantThatNoLongerGrants(string expires, string now, bool allowed)
     {
+        string agreement = "{id: k, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant], " +
+            $"expires: \"{expires}\"}}";
         CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: tx-hpd, state: TX, level: local}
               - {id: tx-dps, state: TX, level: state}
             agreements:
-              - {id: k, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant], expires: "{{expires}}"}
+              - {{agreement}}
             """);
         Decision d = Decide(p, "tx-hpd", "tx-dps", Access.Search, Purpose.Warrant, Ms(now));
         Assert.Equal(allowed ? DecisionCode.AllowAgreement : DecisionCode.DenyAgreementExpired, d.Code);
@@ -379,17 +420,29 @@ public sealed class EvaluationOrderTests
     }
 
     // Two (or three) agreements for one pair: the most specific denial, and the first allowing agreement in file order.
-    private const string TwoAgreementsYaml = """
+    private const string TwoAgreementsYaml = $$"""
         version: 1
         agencies:
           - {id: tx-hpd, state: TX, level: local}
           - {id: tx-dps, state: TX, level: state}
         agreements:
-          - {id: a-search-warrant, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant], citation: "A"}
-          - {id: b-alert-expired, owners: [tx-hpd], recipients: [tx-dps], access: [alert], purposes: [stolen_vehicle], expires: 2026-01-01, citation: "B"}
-          - {id: c-alert-other, owners: [tx-hpd], recipients: [tx-dps], access: [alert], purposes: [other, stolen_vehicle], citation: "C"}
-          - {id: d-search-all, owners: [tx-hpd], recipients: [tx-dps], access: [search, alert], purposes: [warrant, missing_person], citation: "D"}
+          - {{SearchWarrantA}}
+          - {{AlertExpiredB}}
+          - {{AlertOtherC}}
+          - {{SearchAllD}}
         """;
+
+    private const string SearchWarrantA = "{id: a-search-warrant, owners: [tx-hpd], recipients: [tx-dps], " +
+        "access: [search], purposes: [warrant], citation: \"A\"}";
+
+    private const string AlertExpiredB = "{id: b-alert-expired, owners: [tx-hpd], recipients: [tx-dps], " +
+        "access: [alert], purposes: [stolen_vehicle], expires: 2026-01-01, citation: \"B\"}";
+
+    private const string AlertOtherC = "{id: c-alert-other, owners: [tx-hpd], recipients: [tx-dps], " +
+        "access: [alert], purposes: [other, stolen_vehicle], citation: \"C\"}";
+
+    private const string SearchAllD = "{id: d-search-all, owners: [tx-hpd], recipients: [tx-dps], " +
+        "access: [search, alert], purposes: [warrant, missing_person], citation: \"D\"}";
 
     public static TheoryData<Access, Purpose, DecisionCode, string> MostSpecificCases => new()
     {
@@ -401,7 +454,8 @@ public sealed class EvaluationOrderTests
         { Access.Alert, Purpose.StolenVehicle, DecisionCode.AllowAgreement, "c-alert-other" },
         // alert/warrant: a access, b purpose, c purpose, d allows.
         { Access.Alert, Purpose.Warrant, DecisionCode.AllowAgreement, "d-search-all" },
-        // alert/amber: a access, b purpose, c purpose, d purpose → purpose_not_granted from the first at that level (b).
+        // alert/amber: a access, b purpose, c purpose, d purpose → purpose_not_granted from the first at that
+        // level (b).
         { Access.Alert, Purpose.AmberAlert, DecisionCode.DenyPurposeNotGranted, "b-alert-expired" },
         // search/other: a purpose, b access, c access, d purpose → purpose (a).
         { Access.Search, Purpose.Other, DecisionCode.DenyPurposeNotGranted, "a-search-warrant" },
@@ -412,7 +466,8 @@ public sealed class EvaluationOrderTests
 
     [Theory]
     [MemberData(nameof(MostSpecificCases))]
-    public void WithSeveralAgreementsTheFirstAllowingOrTheMostSpecificDenialDecides(Access access, Purpose purpose, DecisionCode code, string rule)
+    public void WithSeveralAgreementsTheFirstAllowingOrTheMostSpecificDenialDecides(
+        Access access, Purpose purpose, DecisionCode code, string rule)
     {
         CompiledPolicy p = Compile(TwoAgreementsYaml);
         Decision d = Decide(p, "tx-hpd", "tx-dps", access, purpose);
@@ -453,7 +508,8 @@ public sealed class EvaluationOrderTests
 
     [Theory]
     [MemberData(nameof(TwoAgreementDenials))]
-    public void TwoAgreementsForOnePairGiveTheMostSpecificDenial(string first, string second, DecisionCode code, string rule)
+    public void TwoAgreementsForOnePairGiveTheMostSpecificDenial(
+        string first, string second, DecisionCode code, string rule)
     {
         CompiledPolicy p = Compile($$"""
             version: 1
@@ -471,14 +527,17 @@ public sealed class EvaluationOrderTests
 
     private static readonly string[] s_ownerStates = ["CA", "IL", "VA", "WA", "OR", "MD", "CT", "MN"];
 
-    /// <summary>Recipient kinds: in-state tribal, in-state private, federal, out-of-state local (TX, no declaration).</summary>
+    /// <summary>
+    /// Recipient kinds: in-state tribal, in-state private, federal, out-of-state local (TX, no declaration).
+    /// </summary>
     private static readonly string[] s_recipientKinds = ["tribal", "private", "federal", "out-of-state"];
 
     private static readonly CompiledPolicy s_statePolicy = Compile(StatePolicyYaml());
 
     private static string StatePolicyYaml()
     {
-        var sb = new StringBuilder("version: 1\nagencies:\n  - {id: us-ice-ero, level: federal}\n  - {id: tx-hpd, state: TX, level: local}\n");
+        var sb = new StringBuilder("version: 1\nagencies:\n  - {id: us-ice-ero, level: federal}\n" +
+            "  - {id: tx-hpd, state: TX, level: local}\n");
         foreach (string st in s_ownerStates)
         {
             string s = st.ToLowerInvariant();
@@ -491,7 +550,8 @@ public sealed class EvaluationOrderTests
         foreach (string st in s_ownerStates)
         {
             string s = st.ToLowerInvariant();
-            sb.Append($"  - {{id: {s}-share, owners: [{s}-pd], recipients: [{s}-tribe, {s}-private, us-ice-ero, tx-hpd], access: [push, search, alert], purposes: [{purposes}]}}\n");
+            sb.Append($"  - {{id: {s}-share, owners: [{s}-pd], recipients: [{s}-tribe, {s}-private, us-ice-ero, " +
+                $"tx-hpd], access: [push, search, alert], purposes: [{purposes}]}}\n");
         }
         return sb.ToString();
     }
@@ -505,20 +565,24 @@ public sealed class EvaluationOrderTests
     };
 
     /// <summary>
-    /// What Part A says about a (documented) request of a non-public-agency or out-of-state recipient, written from the
-    /// table of shared/domain/alpr-law.md Part A, independently of <see cref="StatuteRules"/>. Null = no statute denies.
+    /// What Part A says about a (documented) request of a non-public-agency or out-of-state recipient, written from
+    /// the table of shared/domain/alpr-law.md Part A, independently of <see cref="StatuteRules"/>. Null = no statute
+    /// denies.
     /// </summary>
     private static string? PartA(string ownerState, string kind, Purpose purpose)
     {
-        bool inState = kind is "tribal" or "private"; // tribal and private recipients here are located in the owner's state
-        bool healthOrImmigration = purpose is Purpose.ImmigrationEnforcement or Purpose.ReproductiveHealth or Purpose.GenderAffirmingCare;
+        // tribal and private recipients here are located in the owner's state
+        bool inState = kind is "tribal" or "private";
+        bool healthOrImmigration =
+            purpose is Purpose.ImmigrationEnforcement or Purpose.ReproductiveHealth or Purpose.GenderAffirmingCare;
         return ownerState switch
         {
             "CA" => "CA.PUBLIC_AGENCY_ONLY",                    // none of these is a public agency of CA
             "IL" => !inState ? "IL.DECLARATION_REQUIRED" : healthOrImmigration ? "IL.FORBIDDEN_PURPOSE" : null,
             "VA" => "VA.IN_STATE_ONLY",
             "WA" => purpose == Purpose.ImmigrationEnforcement ? "WA.IMMIGRATION" : "WA.OUT_OF_STATE",
-            "OR" => purpose is Purpose.CriminalInvestigation or Purpose.MissingPerson or Purpose.AmberAlert or Purpose.HumanTrafficking ? null : "OR.OUT_OF_STATE",
+            "OR" => purpose is Purpose.CriminalInvestigation or Purpose.MissingPerson or Purpose.AmberAlert
+                or Purpose.HumanTrafficking ? null : "OR.OUT_OF_STATE",
             "MD" => "MD.NO_SHARING",
             "CT" => !inState ? "CT.OUT_OF_STATE" : healthOrImmigration ? "CT.FORBIDDEN_PURPOSE" : null,
             "MN" => null,                                        // documented: Minnesota restricts nothing else
@@ -549,7 +613,8 @@ public sealed class EvaluationOrderTests
         foreach (Access access in s_accesses)
         {
             Decision d = Decide(s_statePolicy, owner, recipient, access, purpose);
-            if (expected is null) AssertDecision(d, DecisionCode.AllowAgreement, ownerState.ToLowerInvariant() + "-share");
+            if (expected is null)
+                AssertDecision(d, DecisionCode.AllowAgreement, ownerState.ToLowerInvariant() + "-share");
             else AssertDecision(d, DecisionCode.DenyStatute, expected, Citation(expected));
         }
     }
@@ -564,9 +629,12 @@ public sealed class EvaluationOrderTests
         string recipient = RecipientId("MN", kind);
         foreach (Purpose purpose in Enum.GetValues<Purpose>())
         {
-            AssertDecision(Decide(s_statePolicy, "mn-pd", recipient, Access.Search, purpose, documented: false), DecisionCode.DenyStatute, "MN.DOCUMENTED_PURPOSE", Citation("MN.DOCUMENTED_PURPOSE"));
-            AssertDecision(Decide(s_statePolicy, "mn-pd", recipient, Access.Push, purpose, documented: false), DecisionCode.AllowAgreement, "mn-share");
-            AssertDecision(Decide(s_statePolicy, "mn-pd", recipient, Access.Alert, purpose, documented: false), DecisionCode.AllowAgreement, "mn-share");
+            AssertDecision(Decide(s_statePolicy, "mn-pd", recipient, Access.Search, purpose, documented: false),
+                DecisionCode.DenyStatute, "MN.DOCUMENTED_PURPOSE", Citation("MN.DOCUMENTED_PURPOSE"));
+            AssertDecision(Decide(s_statePolicy, "mn-pd", recipient, Access.Push, purpose, documented: false),
+                DecisionCode.AllowAgreement, "mn-share");
+            AssertDecision(Decide(s_statePolicy, "mn-pd", recipient, Access.Alert, purpose, documented: false),
+                DecisionCode.AllowAgreement, "mn-share");
         }
     }
 
@@ -594,19 +662,31 @@ public sealed class EvaluationOrderTests
                 purposes: [warrant, reproductive_health]
             """);
         // Illinois: any out-of-state recipient with the declaration, federal included; never the forbidden purposes.
-        AssertDecision(Decide(p, "il-cpd", "us-fbi-declared", Access.Search, Purpose.Warrant), DecisionCode.AllowAgreement, "wide");
-        AssertDecision(Decide(p, "il-cpd", "ny-nypd", Access.Search, Purpose.Warrant), DecisionCode.AllowAgreement, "wide");
-        AssertDecision(Decide(p, "il-cpd", "ny-nypd", Access.Search, Purpose.ReproductiveHealth), DecisionCode.DenyStatute, "IL.FORBIDDEN_PURPOSE");
-        AssertDecision(Decide(p, "il-cpd", "ma-bpd", Access.Search, Purpose.Warrant), DecisionCode.DenyStatute, "IL.DECLARATION_REQUIRED");
+        AssertDecision(Decide(p, "il-cpd", "us-fbi-declared", Access.Search, Purpose.Warrant),
+            DecisionCode.AllowAgreement, "wide");
+        AssertDecision(Decide(p, "il-cpd", "ny-nypd", Access.Search, Purpose.Warrant),
+            DecisionCode.AllowAgreement, "wide");
+        AssertDecision(Decide(p, "il-cpd", "ny-nypd", Access.Search, Purpose.ReproductiveHealth),
+            DecisionCode.DenyStatute, "IL.FORBIDDEN_PURPOSE");
+        AssertDecision(Decide(p, "il-cpd", "ma-bpd", Access.Search, Purpose.Warrant),
+            DecisionCode.DenyStatute, "IL.DECLARATION_REQUIRED");
         // Connecticut: only MA, NY, RI agencies with the CT declaration.
-        AssertDecision(Decide(p, "ct-npd", "ma-bpd", Access.Search, Purpose.Warrant), DecisionCode.AllowAgreement, "wide");
-        AssertDecision(Decide(p, "ct-npd", "ri-private", Access.Search, Purpose.Warrant), DecisionCode.AllowAgreement, "wide");
-        AssertDecision(Decide(p, "ct-npd", "ny-nypd", Access.Search, Purpose.Warrant), DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
-        AssertDecision(Decide(p, "ct-npd", "nj-npd", Access.Search, Purpose.Warrant), DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
-        AssertDecision(Decide(p, "ct-npd", "us-fbi-declared", Access.Search, Purpose.Warrant), DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
-        AssertDecision(Decide(p, "ct-npd", "ma-bpd", Access.Search, Purpose.ReproductiveHealth), DecisionCode.DenyStatute, "CT.FORBIDDEN_PURPOSE");
+        AssertDecision(Decide(p, "ct-npd", "ma-bpd", Access.Search, Purpose.Warrant),
+            DecisionCode.AllowAgreement, "wide");
+        AssertDecision(Decide(p, "ct-npd", "ri-private", Access.Search, Purpose.Warrant),
+            DecisionCode.AllowAgreement, "wide");
+        AssertDecision(Decide(p, "ct-npd", "ny-nypd", Access.Search, Purpose.Warrant),
+            DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
+        AssertDecision(Decide(p, "ct-npd", "nj-npd", Access.Search, Purpose.Warrant),
+            DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
+        AssertDecision(Decide(p, "ct-npd", "us-fbi-declared", Access.Search, Purpose.Warrant),
+            DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
+        AssertDecision(Decide(p, "ct-npd", "ma-bpd", Access.Search, Purpose.ReproductiveHealth),
+            DecisionCode.DenyStatute, "CT.FORBIDDEN_PURPOSE");
         // Maryland: only Maryland's own fusion center, not another state's.
-        AssertDecision(Decide(p, "md-bpd", "md-mcac", Access.Search, Purpose.Warrant), DecisionCode.AllowAgreement, "wide");
-        AssertDecision(Decide(p, "md-bpd", "va-fusion", Access.Search, Purpose.Warrant), DecisionCode.DenyStatute, "MD.NO_SHARING");
+        AssertDecision(Decide(p, "md-bpd", "md-mcac", Access.Search, Purpose.Warrant),
+            DecisionCode.AllowAgreement, "wide");
+        AssertDecision(Decide(p, "md-bpd", "va-fusion", Access.Search, Purpose.Warrant),
+            DecisionCode.DenyStatute, "MD.NO_SHARING");
     }
 }

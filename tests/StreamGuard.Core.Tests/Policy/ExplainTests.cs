@@ -14,11 +14,14 @@ public sealed class ExplainTests
     private const int Seed = 0x0E_C5_1A;
     private static readonly Access[] s_accesses = [Access.Push, Access.Search, Access.Alert];
     private static readonly bool[] s_documented = [true, false];
-    private static readonly Dictionary<string, StatuteRule> s_rules = StatuteRules.All.ToDictionary(r => r.Id, StringComparer.Ordinal);
+    private static readonly Dictionary<string, StatuteRule> s_rules =
+        StatuteRules.All.ToDictionary(r => r.Id, StringComparer.Ordinal);
 
-    private static CompiledPolicy Compile(string yaml) => new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
+    private static CompiledPolicy Compile(string yaml) =>
+        new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
 
-    private static IEnumerable<int> ActiveAgencies(CompiledPolicy p) => Enumerable.Range(0, p.Agencies.Count).Where(p.Agencies.IsActive);
+    private static IEnumerable<int> ActiveAgencies(CompiledPolicy p) =>
+        Enumerable.Range(0, p.Agencies.Count).Where(p.Agencies.IsActive);
 
     /// <summary>The step a decision comes from: its number and its outcome.</summary>
     private static (int Step, StepOutcome Outcome) DecidingStep(DecisionCode code) => code switch
@@ -30,14 +33,17 @@ public sealed class ExplainTests
         _ => (4, StepOutcome.Fail),
     };
 
-    private static void CheckExplanation(CompiledPolicy p, int o, int r, Access access, Purpose purpose, bool documented, long now, string context, bool agreementDenials)
+    private static void CheckExplanation(CompiledPolicy p, int o, int r, Access access, Purpose purpose,
+        bool documented, long now, string context, bool agreementDenials)
     {
         Decision d = p.Decide(o, r, access, purpose, documented, now);
         Explanation x = PolicyExplainer.Explain(p, o, r, access, purpose, documented, now);
-        string where = $"{p.Agencies.IdText(o)} → {p.Agencies.IdText(r)} {access} {purpose} documented={documented}: {DecisionCodes.Text(d.Code)} {d.Rule}\n{context}";
+        string where = $"{p.Agencies.IdText(o)} → {p.Agencies.IdText(r)} {access} {purpose} " +
+            $"documented={documented}: {DecisionCodes.Text(d.Code)} {d.Rule}\n{context}";
         if (x.Decision != d) Assert.Fail($"explain says {x.Decision}, decide says {d}: {where}");
 
-        bool agreementDenial = d.Code is DecisionCode.DenyAgreementExpired or DecisionCode.DenyPurposeNotGranted or DecisionCode.DenyAccessNotGranted;
+        bool agreementDenial = d.Code is DecisionCode.DenyAgreementExpired or DecisionCode.DenyPurposeNotGranted
+            or DecisionCode.DenyAccessNotGranted;
         if (agreementDenial != agreementDenials) return;
 
         var deciding = x.Steps.Where(s => s.Decides).ToList();
@@ -57,7 +63,10 @@ public sealed class ExplainTests
             if (x.Steps[i].Rule == "-") continue;
             // An agreement denial weighs every agreement naming the pair (the most specific one is cited): all reached.
             bool reached = i <= at || (agreementDenial && x.Steps[i].Step == 4);
-            if (x.Steps[i].Reached != reached) Assert.Fail($"step {i} ({x.Steps[i].Rule}) reached={x.Steps[i].Reached}: {where}");
+            if (x.Steps[i].Reached != reached)
+            {
+                Assert.Fail($"step {i} ({x.Steps[i].Rule}) reached={x.Steps[i].Reached}: {where}");
+            }
             if (i > 0 && x.Steps[i].Step < x.Steps[i - 1].Step) Assert.Fail($"steps out of order: {where}");
         }
         // Every statute step states the rule's confirmation status and agrees with the reference.
@@ -69,11 +78,14 @@ public sealed class ExplainTests
             Assert.Equal(rule.Confirmed, s.Confirmed);
             Assert.Equal(rule.Status, s.Status);
             Assert.Equal(rule.Citation, s.Citation);
-            Assert.Equal(StatuteRules.Denies(rule, facts, access, purpose, documented) ? StepOutcome.Fail : StepOutcome.Pass, s.Outcome);
+            StepOutcome expected =
+                StatuteRules.Denies(rule, facts, access, purpose, documented) ? StepOutcome.Fail : StepOutcome.Pass;
+            Assert.Equal(expected, s.Outcome);
         }
     }
 
-    private static void ForEveryRequest(int policies, int seed, Action<CompiledPolicy, int, int, Access, Purpose, bool, long, string> check)
+    private static void ForEveryRequest(int policies, int seed,
+        Action<CompiledPolicy, int, int, Access, Purpose, bool, long, string> check)
     {
         var rng = new Random(seed);
         for (int i = 0; i < policies; i++)
@@ -90,7 +102,10 @@ public sealed class ExplainTests
                     {
                         for (int purpose = 0; purpose < Purposes.Count; purpose++)
                         {
-                            foreach (bool documented in s_documented) check(p, o, r, access, (Purpose)purpose, documented, RandomPolicies.NowMs, yaml);
+                            foreach (bool documented in s_documented)
+                            {
+                                check(p, o, r, access, (Purpose)purpose, documented, RandomPolicies.NowMs, yaml);
+                            }
                         }
                     }
                 }
@@ -101,13 +116,15 @@ public sealed class ExplainTests
     [Fact]
     public void OnRandomPoliciesTheExplanationGivesTheCompiledDecisionAndMarksTheStepThatDecides()
     {
-        ForEveryRequest(24, Seed, (p, o, r, a, purpose, documented, now, yaml) => CheckExplanation(p, o, r, a, purpose, documented, now, yaml, agreementDenials: false));
+        ForEveryRequest(24, Seed, (p, o, r, a, purpose, documented, now, yaml) =>
+            CheckExplanation(p, o, r, a, purpose, documented, now, yaml, agreementDenials: false));
     }
 
     [Fact]
     public void OnRandomPoliciesAnAgreementDenialMarksTheCitedAgreementAsDeciding()
     {
-        ForEveryRequest(24, Seed, (p, o, r, a, purpose, documented, now, yaml) => CheckExplanation(p, o, r, a, purpose, documented, now, yaml, agreementDenials: true));
+        ForEveryRequest(24, Seed, (p, o, r, a, purpose, documented, now, yaml) =>
+            CheckExplanation(p, o, r, a, purpose, documented, now, yaml, agreementDenials: true));
     }
 
     [Fact]
@@ -134,7 +151,9 @@ public sealed class ExplainTests
     [Fact]
     public void TheExplanationOfAnAgreementDenialNamesEachAgreementAndWhatItLacks()
     {
-        CompiledPolicy p = Compile("""
+        const string cOld = "{id: c-old, owners: [tx-hpd], recipients: [tx-dps], access: [search], " +
+            "purposes: [warrant], expires: 2026-01-31}";
+        CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: tx-hpd, state: TX, level: local}
@@ -142,11 +161,12 @@ public sealed class ExplainTests
             agreements:
               - {id: a-push, owners: [tx-hpd], recipients: [tx-dps], access: [push], purposes: [warrant]}
               - {id: b-other, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [other]}
-              - {id: c-old, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant], expires: 2026-01-31}
+              - {{cOld}}
             """);
         int o = p.Agencies.Find("tx-hpd"), r = p.Agencies.Find("tx-dps");
         Explanation x = PolicyExplainer.Explain(p, o, r, Access.Search, Purpose.Warrant, true, RandomPolicies.NowMs);
-        Assert.Equal(new Decision(DecisionCode.DenyAgreementExpired, "c-old", "Agreement c-old (test.yaml:8)"), x.Decision);
+        Assert.Equal(new Decision(DecisionCode.DenyAgreementExpired, "c-old", "Agreement c-old (test.yaml:8)"),
+            x.Decision);
         var agreements = x.Steps.Where(s => s.Kind == "agreement").ToList();
         Assert.Equal(["a-push", "b-other", "c-old"], agreements.Select(s => s.Rule));
         Assert.All(agreements, s => Assert.Equal(StepOutcome.Fail, s.Outcome));
@@ -167,7 +187,8 @@ public sealed class ExplainTests
               - {id: us-ice-ero, level: federal}
             """);
         int ice = p.Agencies.Find("us-ice-ero");
-        Explanation wa = PolicyExplainer.Explain(p, p.Agencies.Find("wa-spd"), ice, Access.Search, Purpose.ImmigrationEnforcement, true, 0);
+        Explanation wa = PolicyExplainer.Explain(p, p.Agencies.Find("wa-spd"), ice, Access.Search,
+            Purpose.ImmigrationEnforcement, true, 0);
         Assert.Equal(new Decision(DecisionCode.DenyStatute, "WA.IMMIGRATION", "Wash. SB 6002 (2026)"), wa.Decision);
         var waSteps = wa.Steps.Where(s => s.Kind == "statute").ToList();
         Assert.Equal(["WA.IMMIGRATION", "WA.OUT_OF_STATE"], waSteps.Select(s => s.Rule));
@@ -176,14 +197,16 @@ public sealed class ExplainTests
         Assert.True(waSteps[0].Decides);
         Assert.False(waSteps[1].Reached);
 
-        Explanation ct = PolicyExplainer.Explain(p, p.Agencies.Find("ct-npd"), ice, Access.Search, Purpose.ReproductiveHealth, true, 0);
+        Explanation ct = PolicyExplainer.Explain(p, p.Agencies.Find("ct-npd"), ice, Access.Search,
+            Purpose.ReproductiveHealth, true, 0);
         var ctSteps = ct.Steps.Where(s => s.Kind == "statute").ToList();
         Assert.Equal(["CT.OUT_OF_STATE", "CT.FORBIDDEN_PURPOSE"], ctSteps.Select(s => s.Rule));
         Assert.All(ctSteps, s => Assert.False(s.Confirmed));
         Assert.All(ctSteps, s => Assert.Equal("details unconfirmed", s.Status));
         Assert.Equal("CT.OUT_OF_STATE", Assert.Single(ct.Steps, s => s.Decides).Rule);
 
-        Explanation ca = PolicyExplainer.Explain(p, p.Agencies.Find("ca-lapd"), ice, Access.Search, Purpose.ImmigrationEnforcement, true, 0);
+        Explanation ca = PolicyExplainer.Explain(p, p.Agencies.Find("ca-lapd"), ice, Access.Search,
+            Purpose.ImmigrationEnforcement, true, 0);
         Assert.All(ca.Steps, s => Assert.True(s.Confirmed));
         Assert.Equal("CA.PUBLIC_AGENCY_ONLY", Assert.Single(ca.Steps, s => s.Decides).Rule);
     }
@@ -209,11 +232,15 @@ public sealed class ExplainTests
 
     // ---- compiled statute tables against the reference --------------------------------------------------------
 
-    private static readonly string[] s_recipientStates = ["CA", "IL", "VA", "WA", "OR", "MD", "CT", "MN", "MA", "NY", "RI", "NJ", "TX"];
+    private static readonly string[] s_recipientStates =
+        ["CA", "IL", "VA", "WA", "OR", "MD", "CT", "MN", "MA", "NY", "RI", "NJ", "TX"];
     private static readonly string[] s_nonFederalLevels = ["local", "county", "state", "tribal", "private"];
-    private static readonly string[][] s_declarationSets = [[], ["IL-625-ILCS-5/2-130"], ["CT-PA-26-14"], ["IL-625-ILCS-5/2-130", "CT-PA-26-14"]];
+    private static readonly string[][] s_declarationSets =
+        [[], ["IL-625-ILCS-5/2-130"], ["CT-PA-26-14"], ["IL-625-ILCS-5/2-130", "CT-PA-26-14"]];
 
-    /// <summary>Every state × level × declarations × fusion flag of <see cref="s_recipientStates"/>, and federal agencies.</summary>
+    /// <summary>
+    /// Every state × level × declarations × fusion flag of <see cref="s_recipientStates"/>, and federal agencies.
+    /// </summary>
     private static string ManyAgenciesYaml()
     {
         var sb = new StringBuilder("version: 1\nagencies:\n");
@@ -229,7 +256,8 @@ public sealed class ExplainTests
                     sb.Append($"  - {{id: a-{n++}, state: {state}, level: {level}, declarations: {decl}}}\n");
                     if (state is "MD" or "VA" || declarations.Length == 0)
                     {
-                        sb.Append($"  - {{id: a-{n++}, state: {state}, level: {level}, declarations: {decl}, fusion_center: true}}\n");
+                        sb.Append($"  - {{id: a-{n++}, state: {state}, level: {level}, declarations: {decl}, " +
+                            "fusion_center: true}\n");
                     }
                 }
             }
@@ -245,7 +273,11 @@ public sealed class ExplainTests
         var passed = new Dictionary<string, int>(StringComparer.Ordinal);
         int[] agencies = [.. ActiveAgencies(p)];
         // Owners: one agency of every level in every state with a rule pack (owner level does not matter to statutes).
-        int[] owners = [.. agencies.Where(a => p.Agency(a).State is "CA" or "IL" or "VA" or "WA" or "OR" or "MD" or "CT" or "MN" && p.Agency(a).Declarations.Count == 0 && !p.Agency(a).FusionCenter)];
+        int[] owners =
+        [
+            .. agencies.Where(a => p.Agency(a).State is "CA" or "IL" or "VA" or "WA" or "OR" or "MD" or "CT" or "MN"
+                && p.Agency(a).Declarations.Count == 0 && !p.Agency(a).FusionCenter),
+        ];
         Assert.Equal(8 * s_nonFederalLevels.Length, owners.Length);
         foreach (int o in owners)
         {
@@ -266,20 +298,26 @@ public sealed class ExplainTests
                                 Assert.Equal(DecisionCode.AllowOwn, d.Code);
                                 continue;
                             }
-                            StatuteRule? first = rules.FirstOrDefault(k => StatuteRules.Denies(k, facts, access, (Purpose)purpose, documented));
-                            foreach (StatuteRule k in rules.TakeWhile(k => k != first)) passed[k.Id] = passed.GetValueOrDefault(k.Id) + 1;
+                            StatuteRule? first = rules.FirstOrDefault(k =>
+                                StatuteRules.Denies(k, facts, access, (Purpose)purpose, documented));
+                            foreach (StatuteRule k in rules.TakeWhile(k => k != first))
+                            {
+                                passed[k.Id] = passed.GetValueOrDefault(k.Id) + 1;
+                            }
                             if (first is null)
                             {
                                 if (d.Code != DecisionCode.DenyNoAgreement || d.Rule != CompiledPolicy.DefaultDenyRule)
                                 {
-                                    Assert.Fail($"{p.Agencies.IdText(o)} → {p.Agencies.IdText(r)} {access} {(Purpose)purpose} {documented}: reference allows, compiled says {d}");
+                                    Assert.Fail($"{p.Agencies.IdText(o)} → {p.Agencies.IdText(r)} {access} " +
+                                        $"{(Purpose)purpose} {documented}: reference allows, compiled says {d}");
                                 }
                             }
                             else
                             {
                                 if (d != new Decision(DecisionCode.DenyStatute, first.Id, first.Citation))
                                 {
-                                    Assert.Fail($"{p.Agencies.IdText(o)} → {p.Agencies.IdText(r)} {access} {(Purpose)purpose} {documented}: reference {first.Id}, compiled says {d}");
+                                    Assert.Fail($"{p.Agencies.IdText(o)} → {p.Agencies.IdText(r)} {access} " +
+                                        $"{(Purpose)purpose} {documented}: reference {first.Id}, compiled says {d}");
                                 }
                                 decided[first.Id] = decided.GetValueOrDefault(first.Id) + 1;
                             }
@@ -297,35 +335,52 @@ public sealed class ExplainTests
     public void TheReferenceMatchesPartAForRecipientFactsThatMatter()
     {
         StatuteRule Rule(string id) => StatuteRules.All.Single(r => r.Id == id);
-        AgencyFacts Facts(string? state, AgencyLevel level, bool fusion = false, params string[] declarations) => new(state, level, fusion, declarations);
+        AgencyFacts Facts(string? state, AgencyLevel level, bool fusion = false, params string[] declarations) =>
+            new(state, level, fusion, declarations);
 
         // "Public agency of ST": local, county or state of ST; never tribal, private or federal.
         foreach (AgencyLevel level in Enum.GetValues<AgencyLevel>())
         {
             bool isPublic = level is AgencyLevel.Local or AgencyLevel.County or AgencyLevel.State;
-            Assert.Equal(!isPublic, StatuteRules.Denies(Rule("CA.PUBLIC_AGENCY_ONLY"), Facts(level == AgencyLevel.Federal ? null : "CA", level), Access.Search, Purpose.Warrant, true));
-            Assert.Equal(!isPublic, StatuteRules.Denies(Rule("VA.IN_STATE_ONLY"), Facts(level == AgencyLevel.Federal ? null : "VA", level), Access.Search, Purpose.Warrant, true));
-            Assert.Equal(!isPublic, StatuteRules.Denies(Rule("WA.OUT_OF_STATE"), Facts(level == AgencyLevel.Federal ? null : "WA", level), Access.Search, Purpose.Warrant, true));
+            Assert.Equal(!isPublic, StatuteRules.Denies(Rule("CA.PUBLIC_AGENCY_ONLY"),
+                Facts(level == AgencyLevel.Federal ? null : "CA", level), Access.Search, Purpose.Warrant, true));
+            Assert.Equal(!isPublic, StatuteRules.Denies(Rule("VA.IN_STATE_ONLY"),
+                Facts(level == AgencyLevel.Federal ? null : "VA", level), Access.Search, Purpose.Warrant, true));
+            Assert.Equal(!isPublic, StatuteRules.Denies(Rule("WA.OUT_OF_STATE"),
+                Facts(level == AgencyLevel.Federal ? null : "WA", level), Access.Search, Purpose.Warrant, true));
         }
         // A declaration does not open California or Virginia.
-        Assert.True(StatuteRules.Denies(Rule("CA.PUBLIC_AGENCY_ONLY"), Facts("NV", AgencyLevel.Local, false, "IL-625-ILCS-5/2-130", "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
+        Assert.True(StatuteRules.Denies(Rule("CA.PUBLIC_AGENCY_ONLY"),
+            Facts("NV", AgencyLevel.Local, false, "IL-625-ILCS-5/2-130", "CT-PA-26-14"), Access.Search, Purpose.Warrant,
+            true));
         // Illinois: the declaration opens any out-of-state agency, federal included.
-        Assert.False(StatuteRules.Denies(Rule("IL.DECLARATION_REQUIRED"), Facts(null, AgencyLevel.Federal, false, "IL-625-ILCS-5/2-130"), Access.Search, Purpose.Warrant, true));
-        Assert.True(StatuteRules.Denies(Rule("IL.DECLARATION_REQUIRED"), Facts(null, AgencyLevel.Federal, false, "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
+        Assert.False(StatuteRules.Denies(Rule("IL.DECLARATION_REQUIRED"),
+            Facts(null, AgencyLevel.Federal, false, "IL-625-ILCS-5/2-130"), Access.Search, Purpose.Warrant, true));
+        Assert.True(StatuteRules.Denies(Rule("IL.DECLARATION_REQUIRED"),
+            Facts(null, AgencyLevel.Federal, false, "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
         // Maryland: only an MD agency with the fusion-center flag.
-        Assert.False(StatuteRules.Denies(Rule("MD.NO_SHARING"), Facts("MD", AgencyLevel.State, true), Access.Push, Purpose.Other, true));
-        Assert.True(StatuteRules.Denies(Rule("MD.NO_SHARING"), Facts("VA", AgencyLevel.State, true), Access.Push, Purpose.Other, true));
-        Assert.True(StatuteRules.Denies(Rule("MD.NO_SHARING"), Facts("MD", AgencyLevel.State), Access.Push, Purpose.Other, true));
+        Assert.False(StatuteRules.Denies(Rule("MD.NO_SHARING"),
+            Facts("MD", AgencyLevel.State, true), Access.Push, Purpose.Other, true));
+        Assert.True(StatuteRules.Denies(Rule("MD.NO_SHARING"),
+            Facts("VA", AgencyLevel.State, true), Access.Push, Purpose.Other, true));
+        Assert.True(StatuteRules.Denies(Rule("MD.NO_SHARING"),
+            Facts("MD", AgencyLevel.State), Access.Push, Purpose.Other, true));
         // Connecticut: MA, NY, RI with the CT declaration.
         foreach (string state in (string[])["MA", "NY", "RI"])
         {
-            Assert.False(StatuteRules.Denies(Rule("CT.OUT_OF_STATE"), Facts(state, AgencyLevel.Local, false, "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
-            Assert.True(StatuteRules.Denies(Rule("CT.OUT_OF_STATE"), Facts(state, AgencyLevel.Local), Access.Search, Purpose.Warrant, true));
+            Assert.False(StatuteRules.Denies(Rule("CT.OUT_OF_STATE"),
+                Facts(state, AgencyLevel.Local, false, "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
+            Assert.True(StatuteRules.Denies(Rule("CT.OUT_OF_STATE"),
+                Facts(state, AgencyLevel.Local), Access.Search, Purpose.Warrant, true));
         }
-        Assert.True(StatuteRules.Denies(Rule("CT.OUT_OF_STATE"), Facts("VT", AgencyLevel.Local, false, "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
+        Assert.True(StatuteRules.Denies(Rule("CT.OUT_OF_STATE"),
+            Facts("VT", AgencyLevel.Local, false, "CT-PA-26-14"), Access.Search, Purpose.Warrant, true));
         // Minnesota: only an undocumented search.
-        Assert.True(StatuteRules.Denies(Rule("MN.DOCUMENTED_PURPOSE"), Facts("MN", AgencyLevel.Local), Access.Search, Purpose.Warrant, false));
-        Assert.False(StatuteRules.Denies(Rule("MN.DOCUMENTED_PURPOSE"), Facts("MN", AgencyLevel.Local), Access.Alert, Purpose.Warrant, false));
-        Assert.False(StatuteRules.Denies(Rule("MN.DOCUMENTED_PURPOSE"), Facts("MN", AgencyLevel.Local), Access.Search, Purpose.Warrant, true));
+        Assert.True(StatuteRules.Denies(Rule("MN.DOCUMENTED_PURPOSE"),
+            Facts("MN", AgencyLevel.Local), Access.Search, Purpose.Warrant, false));
+        Assert.False(StatuteRules.Denies(Rule("MN.DOCUMENTED_PURPOSE"),
+            Facts("MN", AgencyLevel.Local), Access.Alert, Purpose.Warrant, false));
+        Assert.False(StatuteRules.Denies(Rule("MN.DOCUMENTED_PURPOSE"),
+            Facts("MN", AgencyLevel.Local), Access.Search, Purpose.Warrant, true));
     }
 }

@@ -6,18 +6,26 @@ using StreamGuard.Policy;
 namespace StreamGuard.Tests.Policy;
 
 /// <summary>
-/// <c>policy check</c> warns about every agreement, or part of one, that a statute or a local rule nullifies (SPEC §3):
+/// <c>policy check</c> warns about every agreement, or part of one, that a statute or a local rule nullifies
+/// (SPEC §3):
 /// the "configuration error" of the 2025 incidents must never pass silently.
 /// </summary>
 public sealed class NullificationTests
 {
-    private static CompiledPolicy Compile(string yaml) => new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
+    private static CompiledPolicy Compile(string yaml) =>
+        new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
 
-    private static readonly long s_now = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    private static readonly long s_now =
+        new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     private static string Citation(string rule) => StatuteRules.All.Single(r => r.Id == rule).Citation;
 
-    private const string NationalYaml = """
+    /// <summary>Every purpose, as a YAML flow sequence.</summary>
+    private const string AllPurposes = "[criminal_investigation, stolen_vehicle, missing_person, amber_alert, " +
+        "human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, " +
+        "civil_enforcement, other]";
+
+    private const string NationalYaml = $$"""
         version: 1
         agencies:
           - {id: ca-lapd, state: CA, level: local}
@@ -33,7 +41,7 @@ public sealed class NullificationTests
             owners: [ca-lapd, il-cpd, va-rpd, wa-spd, md-bpd]
             recipients: [tx-hpd, us-ice-ero, us-fbi]
             access: [push, search, alert]
-            purposes: [criminal_investigation, stolen_vehicle, missing_person, amber_alert, human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, civil_enforcement, other]
+            purposes: {{AllPurposes}}
           - id: texas-fbi
             owners: [tx-hpd]
             recipients: [us-fbi, us-ice-ero]
@@ -54,7 +62,8 @@ public sealed class NullificationTests
     public void ANationalNetworkAgreementIsWarnedForEveryOwnerTheStatutesProtect(string owner, string rule)
     {
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(Compile(NationalYaml), s_now);
-        string expected = $"test.yaml:12: agreements[national-network]: statute {rule} ({Citation(rule)}) nullifies it for {owner}'s reads → tx-hpd, us-ice-ero, us-fbi: all of it";
+        string expected = $"test.yaml:12: agreements[national-network]: statute {rule} ({Citation(rule)}) " +
+            $"nullifies it for {owner}'s reads → tx-hpd, us-ice-ero, us-fbi: all of it";
         Assert.Contains(expected, warnings);
     }
 
@@ -62,12 +71,18 @@ public sealed class NullificationTests
     public void WashingtonsTwoRulesEachNullifyPartAndAreMarkedUnconfirmed()
     {
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(Compile(NationalYaml), s_now);
-        var wa = warnings.Where(w => w.Contains("wa-spd's reads", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        var wa = warnings.Where(w => w.Contains("wa-spd's reads", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).ToList();
         Assert.Equal(
         [
-            "test.yaml:12: agreements[national-network]: statute WA.IMMIGRATION (Wash. SB 6002 (2026) ⚠ signature unconfirmed) nullifies it for wa-spd's reads → tx-hpd, us-ice-ero, us-fbi: push, search, alert × immigration_enforcement",
-            "test.yaml:12: agreements[national-network]: statute WA.OUT_OF_STATE (Wash. SB 6002 (2026) ⚠ signature unconfirmed) nullifies it for wa-spd's reads → tx-hpd, us-ice-ero, us-fbi: " +
-            "push, search, alert × criminal_investigation, stolen_vehicle, missing_person, amber_alert, human_trafficking, warrant, reproductive_health, gender_affirming_care, civil_enforcement, other",
+            "test.yaml:12: agreements[national-network]: statute WA.IMMIGRATION " +
+            "(Wash. SB 6002 (2026) ⚠ signature unconfirmed) nullifies it for wa-spd's reads → " +
+            "tx-hpd, us-ice-ero, us-fbi: push, search, alert × immigration_enforcement",
+            "test.yaml:12: agreements[national-network]: statute WA.OUT_OF_STATE " +
+            "(Wash. SB 6002 (2026) ⚠ signature unconfirmed) nullifies it for wa-spd's reads → " +
+            "tx-hpd, us-ice-ero, us-fbi: " +
+            "push, search, alert × criminal_investigation, stolen_vehicle, missing_person, amber_alert, " +
+            "human_trafficking, warrant, reproductive_health, gender_affirming_care, civil_enforcement, other",
         ], wa);
     }
 
@@ -78,9 +93,13 @@ public sealed class NullificationTests
         Assert.All(all, x => Assert.Equal("national-network", x.Agreement.Id));
         // Owners in file order; an owner's rules in the order their first denied tuple comes up.
         Assert.Equal(
-            ["ca-lapd CA.PUBLIC_AGENCY_ONLY", "il-cpd IL.DECLARATION_REQUIRED", "va-rpd VA.IN_STATE_ONLY", "wa-spd", "wa-spd", "md-bpd MD.NO_SHARING"],
+            [
+                "ca-lapd CA.PUBLIC_AGENCY_ONLY", "il-cpd IL.DECLARATION_REQUIRED", "va-rpd VA.IN_STATE_ONLY", "wa-spd",
+                "wa-spd", "md-bpd MD.NO_SHARING",
+            ],
             all.Select(x => x.Owner == "wa-spd" ? x.Owner : $"{x.Owner} {x.Rule}"));
-        Assert.Equal(["WA.IMMIGRATION", "WA.OUT_OF_STATE"], all.Where(x => x.Owner == "wa-spd").Select(x => x.Rule).Order(StringComparer.Ordinal));
+        Assert.Equal(["WA.IMMIGRATION", "WA.OUT_OF_STATE"],
+            all.Where(x => x.Owner == "wa-spd").Select(x => x.Rule).Order(StringComparer.Ordinal));
         Assert.All(all, x =>
         {
             Assert.True(x.Statute);
@@ -90,8 +109,10 @@ public sealed class NullificationTests
             Assert.Equal(x.Owner != "wa-spd", x.Whole);
             Assert.Equal(!x.Rule.StartsWith("WA.", StringComparison.Ordinal), x.Confirmed);
         });
-        Assert.Equal((ushort)(1 << (int)Purpose.ImmigrationEnforcement), all.Single(x => x.Rule == "WA.IMMIGRATION").Purposes);
-        Assert.Equal((ushort)((1 << Purposes.Count) - 1 - (1 << (int)Purpose.ImmigrationEnforcement)), all.Single(x => x.Rule == "WA.OUT_OF_STATE").Purposes);
+        Assert.Equal((ushort)(1 << (int)Purpose.ImmigrationEnforcement),
+            all.Single(x => x.Rule == "WA.IMMIGRATION").Purposes);
+        Assert.Equal((ushort)((1 << Purposes.Count) - 1 - (1 << (int)Purpose.ImmigrationEnforcement)),
+            all.Single(x => x.Rule == "WA.OUT_OF_STATE").Purposes);
     }
 
     [Fact]
@@ -106,7 +127,13 @@ public sealed class NullificationTests
     [Fact]
     public void ACleanPolicyHasNoWarnings()
     {
-        CompiledPolicy p = Compile("""
+        const string socal = "{id: socal, owners: [ca-lapd, ca-lasd], recipients: [ca-lasd, ca-lapd], " +
+            "access: [push, search, alert], purposes: [stolen_vehicle, warrant]}";
+        const string orFbi = "{id: or-fbi, owners: [or-ppb], recipients: [us-fbi], access: [search], " +
+            "purposes: [criminal_investigation, missing_person, amber_alert, human_trafficking]}";
+        const string mdFusion = "{id: md-fusion, owners: [md-bpd], recipients: [md-mcac], access: [push], " +
+            "purposes: [criminal_investigation]}";
+        CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: ca-lapd, state: CA, level: local}
@@ -116,9 +143,9 @@ public sealed class NullificationTests
               - {id: md-bpd, state: MD, level: local}
               - {id: md-mcac, state: MD, level: state, fusion_center: true}
             agreements:
-              - {id: socal, owners: [ca-lapd, ca-lasd], recipients: [ca-lasd, ca-lapd], access: [push, search, alert], purposes: [stolen_vehicle, warrant]}
-              - {id: or-fbi, owners: [or-ppb], recipients: [us-fbi], access: [search], purposes: [criminal_investigation, missing_person, amber_alert, human_trafficking]}
-              - {id: md-fusion, owners: [md-bpd], recipients: [md-mcac], access: [push], purposes: [criminal_investigation]}
+              - {{socal}}
+              - {{orFbi}}
+              - {{mdFusion}}
             """);
         Assert.Empty(PolicyCheck.Warnings(p, s_now));
         Assert.Empty(PolicyCheck.Nullifications(p));
@@ -144,8 +171,11 @@ public sealed class NullificationTests
         // In evaluation order: CA.PUBLIC_AGENCY_ONLY before CA.VALUES_ACT.
         Assert.Equal(
         [
-            "test.yaml:7: agreements[socal]: statute CA.PUBLIC_AGENCY_ONLY (Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06) nullifies it for ca-lapd's reads → ca-private: search × stolen_vehicle, immigration_enforcement",
-            "test.yaml:7: agreements[socal]: statute CA.VALUES_ACT (Cal. Gov. Code §7284.6 (SB 54)) nullifies it for ca-lapd's reads → ca-lasd: search × immigration_enforcement",
+            "test.yaml:7: agreements[socal]: statute CA.PUBLIC_AGENCY_ONLY " +
+            "(Cal. Civ. Code §1798.90.55(b); Cal. AG Bulletin 2023-DLE-06) nullifies it for ca-lapd's reads → " +
+            "ca-private: search × stolen_vehicle, immigration_enforcement",
+            "test.yaml:7: agreements[socal]: statute CA.VALUES_ACT (Cal. Gov. Code §7284.6 (SB 54)) " +
+            "nullifies it for ca-lapd's reads → ca-lasd: search × immigration_enforcement",
         ], warnings);
     }
 
@@ -174,7 +204,9 @@ public sealed class NullificationTests
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(p, s_now);
         string warning = Assert.Single(warnings);
         Assert.Equal(
-            "test.yaml:7: agreements[houston-share]: local rule no-civil-to-dps (Houston City Council Resolution 2026-14) nullifies it for tx-hpd's reads → tx-dps: push, search × civil_enforcement",
+            "test.yaml:7: agreements[houston-share]: local rule no-civil-to-dps " +
+            "(Houston City Council Resolution 2026-14) nullifies it for tx-hpd's reads → " +
+            "tx-dps: push, search × civil_enforcement",
             warning);
         PolicyCheck.Nullification x = Assert.Single(PolicyCheck.Nullifications(p));
         Assert.False(x.Statute);
@@ -186,34 +218,44 @@ public sealed class NullificationTests
     [Fact]
     public void ALocalRuleThatNullifiesAWholeAgreementSaysAllOfIt()
     {
-        CompiledPolicy p = Compile("""
+        const string hpdIce = "{id: hpd-ice, owners: [tx-hpd], recipients: [us-ice-ero], access: [search], " +
+            "purposes: [immigration_enforcement, warrant]}";
+        CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: tx-hpd, state: TX, level: local}
               - {id: us-ice-ero, level: federal}
             agreements:
-              - {id: hpd-ice, owners: [tx-hpd], recipients: [us-ice-ero], access: [search], purposes: [immigration_enforcement, warrant]}
+              - {{hpdIce}}
             rules:
               - {id: no-ice, owners: [tx-hpd], deny_recipients: [us-ice-ero], citation: "Houston policy 12"}
             """);
-        Assert.Equal(["test.yaml:6: agreements[hpd-ice]: local rule no-ice (Houston policy 12) nullifies it for tx-hpd's reads → us-ice-ero: all of it"], PolicyCheck.Warnings(p, s_now));
+        Assert.Equal(
+        [
+            "test.yaml:6: agreements[hpd-ice]: local rule no-ice (Houston policy 12) " +
+            "nullifies it for tx-hpd's reads → us-ice-ero: all of it",
+        ], PolicyCheck.Warnings(p, s_now));
     }
 
     [Fact]
     public void ANullifiedAgreementIsWarnedEvenWhenItHasExpired()
     {
-        CompiledPolicy p = Compile("""
+        const string mdOld = "{id: md-old, owners: [md-bpd], recipients: [md-cops], access: [alert], " +
+            "purposes: [warrant], expires: 2025-12-31}";
+        CompiledPolicy p = Compile($$"""
             version: 1
             agencies:
               - {id: md-bpd, state: MD, level: local}
               - {id: md-cops, state: MD, level: county}
             agreements:
-              - {id: md-old, owners: [md-bpd], recipients: [md-cops], access: [alert], purposes: [warrant], expires: 2025-12-31}
+              - {{mdOld}}
             """);
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(p, s_now);
         Assert.Equal(2, warnings.Count);
-        Assert.Equal("test.yaml:6: agreements[md-old].expires: expired on 2025-12-31; it grants nothing (deny.agreement_expired)", warnings[0]);
-        Assert.Equal("test.yaml:6: agreements[md-old]: statute MD.NO_SHARING (Md. Code, Public Safety §3-509) nullifies it for md-bpd's reads → md-cops: all of it", warnings[1]);
+        Assert.Equal("test.yaml:6: agreements[md-old].expires: expired on 2025-12-31; " +
+            "it grants nothing (deny.agreement_expired)", warnings[0]);
+        Assert.Equal("test.yaml:6: agreements[md-old]: statute MD.NO_SHARING (Md. Code, Public Safety §3-509) " +
+            "nullifies it for md-bpd's reads → md-cops: all of it", warnings[1]);
     }
 
     [Fact]
@@ -225,7 +267,8 @@ public sealed class NullificationTests
         sb.Append(string.Join(", ", Enumerable.Range(0, 15).Select(i => $"tx-{i}")));
         sb.Append("], access: [search], purposes: [warrant]}\n");
         string warning = Assert.Single(PolicyCheck.Warnings(Compile(sb.ToString()), s_now));
-        Assert.EndsWith("→ tx-0, tx-1, tx-2, tx-3, tx-4, tx-5, tx-6, tx-7, tx-8, tx-9, tx-10, tx-11 and 3 more: all of it", warning, StringComparison.Ordinal);
+        Assert.EndsWith("→ tx-0, tx-1, tx-2, tx-3, tx-4, tx-5, tx-6, tx-7, tx-8, tx-9, tx-10, tx-11 " +
+            "and 3 more: all of it", warning, StringComparison.Ordinal);
         Assert.Equal(15, Assert.Single(PolicyCheck.Nullifications(Compile(sb.ToString()))).Recipients.Count);
     }
 }

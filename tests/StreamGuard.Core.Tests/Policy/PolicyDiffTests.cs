@@ -5,7 +5,9 @@ using StreamGuard.Policy;
 
 namespace StreamGuard.Tests.Policy;
 
-/// <summary><c>policy diff</c>: exactly the (owner, recipient, access, purpose) whose outcome changes, checked by brute force.</summary>
+/// <summary>
+/// <c>policy diff</c>: exactly the (owner, recipient, access, purpose) whose outcome changes, checked by brute force.
+/// </summary>
 public sealed class PolicyDiffTests
 {
     private const int Seed = 0x5EED_D1FF;
@@ -18,12 +20,13 @@ public sealed class PolicyDiffTests
 
     /// <summary>
     /// The listing rules, over every (owner, recipient, access, purpose) of the union of agencies, owner ≠ recipient:
-    /// a missing agency's side is <see cref="PolicyDiff.Absent"/>; a change of allow/deny is Granted or Revoked; the same
-    /// allow/deny with another (code, rule) is Reason, unless an agency is missing on one side.
+    /// a missing agency's side is <see cref="PolicyDiff.Absent"/>; a change of allow/deny is Granted or Revoked; the
+    /// same allow/deny with another (code, rule) is Reason, unless an agency is missing on one side.
     /// </summary>
     private static HashSet<OutcomeChange> BruteForce(CompiledPolicy? oldPolicy, CompiledPolicy newPolicy, long nowMs)
     {
-        var ids = (oldPolicy?.Document.Agencies ?? []).Concat(newPolicy.Document.Agencies).Select(a => a.Id).Distinct(StringComparer.Ordinal).ToList();
+        var ids = (oldPolicy?.Document.Agencies ?? []).Concat(newPolicy.Document.Agencies).Select(a => a.Id)
+            .Distinct(StringComparer.Ordinal).ToList();
         var changes = new HashSet<OutcomeChange>();
         foreach (string owner in ids)
         {
@@ -37,11 +40,18 @@ public sealed class PolicyDiffTests
                 {
                     for (int p = 0; p < Purposes.Count; p++)
                     {
-                        Decision before = inOld ? oldPolicy!.Decide(oo, or, access, (Purpose)p, true, nowMs) : PolicyDiff.Absent;
-                        Decision after = inNew ? newPolicy.Decide(no, nr, access, (Purpose)p, true, nowMs) : PolicyDiff.Absent;
+                        Decision before = inOld
+                            ? oldPolicy!.Decide(oo, or, access, (Purpose)p, true, nowMs)
+                            : PolicyDiff.Absent;
+                        Decision after = inNew
+                            ? newPolicy.Decide(no, nr, access, (Purpose)p, true, nowMs)
+                            : PolicyDiff.Absent;
                         if (before.Code == after.Code && before.Rule == after.Rule) continue;
                         ChangeKind kind;
-                        if (before.Allowed != after.Allowed) kind = after.Allowed ? ChangeKind.Granted : ChangeKind.Revoked;
+                        if (before.Allowed != after.Allowed)
+                        {
+                            kind = after.Allowed ? ChangeKind.Granted : ChangeKind.Revoked;
+                        }
                         else if (!inOld || !inNew) continue;
                         else kind = ChangeKind.Reason;
                         changes.Add(new OutcomeChange(kind, owner, recipient, access, (Purpose)p, before, after));
@@ -59,7 +69,8 @@ public sealed class PolicyDiffTests
         if (got.SetEquals(expected)) return;
         var missing = expected.Except(got).Take(10).Select(c => $"  missing: {c.Kind} {c}");
         var extra = got.Except(expected).Take(10).Select(c => $"  extra:   {c.Kind} {c}");
-        Assert.Fail($"diff differs from brute force ({expected.Count} expected, {got.Count} listed)\n{string.Join("\n", missing.Concat(extra))}\n{context}");
+        Assert.Fail($"diff differs from brute force ({expected.Count} expected, {got.Count} listed)\n" +
+            $"{string.Join("\n", missing.Concat(extra))}\n{context}");
     }
 
     [Fact]
@@ -83,7 +94,8 @@ public sealed class PolicyDiffTests
             // Half the time compiled as a reload (stable indexes, retired agencies kept), as the worker does.
             CompiledPolicy newPolicy = rng.Next(2) == 0 ? b.Compile() : b.Compile(oldPolicy);
             long now = clocks[rng.Next(clocks.Length)];
-            string context = $"iteration {i}, now {DateTimeOffset.FromUnixTimeMilliseconds(now):O}\n--- old ---\n{a.ToYaml()}--- new ---\n{b.ToYaml()}";
+            string context = $"iteration {i}, now {DateTimeOffset.FromUnixTimeMilliseconds(now):O}\n" +
+                $"--- old ---\n{a.ToYaml()}--- new ---\n{b.ToYaml()}";
 
             HashSet<OutcomeChange> expected = BruteForce(oldPolicy, newPolicy, now);
             PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, now);
@@ -91,8 +103,10 @@ public sealed class PolicyDiffTests
 
             var oldIds = a.Agencies.Select(x => x.Id).ToHashSet();
             var newIds = b.Agencies.Select(x => x.Id).ToHashSet();
-            Assert.Equal(newIds.Where(x => !oldIds.Contains(x)).Order(StringComparer.Ordinal), diff.AgenciesAdded.Order(StringComparer.Ordinal));
-            Assert.Equal(oldIds.Where(x => !newIds.Contains(x)).Order(StringComparer.Ordinal), diff.AgenciesRemoved.Order(StringComparer.Ordinal));
+            Assert.Equal(newIds.Where(x => !oldIds.Contains(x)).Order(StringComparer.Ordinal),
+                diff.AgenciesAdded.Order(StringComparer.Ordinal));
+            Assert.Equal(oldIds.Where(x => !newIds.Contains(x)).Order(StringComparer.Ordinal),
+                diff.AgenciesRemoved.Order(StringComparer.Ordinal));
             Assert.Equal(diff.Changes.Count(c => c.Kind == ChangeKind.Granted), diff.Granted);
             Assert.Equal(diff.Changes.Count(c => c.Kind == ChangeKind.Revoked), diff.Revoked);
             Assert.Equal(diff.Changes.Count(c => c.Kind == ChangeKind.Reason), diff.ReasonChanged);
@@ -107,7 +121,8 @@ public sealed class PolicyDiffTests
             granted += diff.Granted;
             revoked += diff.Revoked;
             reason += diff.ReasonChanged;
-            withAbsent += diff.Changes.Count(c => ReferenceEquals(c.Old.Rule, PolicyDiff.Absent.Rule) || ReferenceEquals(c.New.Rule, PolicyDiff.Absent.Rule));
+            withAbsent += diff.Changes.Count(c => ReferenceEquals(c.Old.Rule, PolicyDiff.Absent.Rule)
+                || ReferenceEquals(c.New.Rule, PolicyDiff.Absent.Rule));
             pairs++;
         }
         // The generator must exercise every kind of change, or the comparison proves little.
@@ -153,23 +168,27 @@ public sealed class PolicyDiffTests
     [Fact]
     public void ReorderingAgenciesOrChangingOnlyACitationChangesNoOutcome()
     {
-        CompiledPolicy a = Compile("""
+        const string before = "{id: k, owners: [ca-lapd], recipients: [ca-lasd, us-fbi], access: [search], " +
+            "purposes: [warrant], citation: \"MOU 1\"}";
+        const string after = "{id: k, owners: [ca-lapd], recipients: [us-fbi, ca-lasd], access: [search], " +
+            "purposes: [warrant], citation: \"MOU 1, amended\"}";
+        CompiledPolicy a = Compile($$"""
             version: 1
             agencies:
               - {id: ca-lapd, state: CA, level: local}
               - {id: ca-lasd, state: CA, level: county}
               - {id: us-fbi, level: federal}
             agreements:
-              - {id: k, owners: [ca-lapd], recipients: [ca-lasd, us-fbi], access: [search], purposes: [warrant], citation: "MOU 1"}
+              - {{before}}
             """);
-        CompiledPolicy b = Compile("""
+        CompiledPolicy b = Compile($$"""
             version: 1
             agencies:
               - {id: us-fbi, level: federal}
               - {id: ca-lasd, state: CA, level: county}
               - {id: ca-lapd, state: CA, level: local}
             agreements:
-              - {id: k, owners: [ca-lapd], recipients: [us-fbi, ca-lasd], access: [search], purposes: [warrant], citation: "MOU 1, amended"}
+              - {{after}}
             """);
         Assert.Empty(PolicyDiff.Compute(a, b, s_now).Changes);
     }
@@ -194,15 +213,23 @@ public sealed class PolicyDiffTests
             purposes: [warrant, immigration_enforcement, stolen_vehicle]
         """;
 
-    /// <summary>The tuples of <see cref="AddedAgreement"/> no statute denies, from Part A: CA shares only with CA public agencies and never for immigration; Texas has no statute.</summary>
-    private static IEnumerable<(string Owner, string Recipient, Access Access, Purpose Purpose)> AddedAgreementAllowedTuples()
+    /// <summary>
+    /// The tuples of <see cref="AddedAgreement"/> no statute denies, from Part A: CA shares only with CA public
+    /// agencies and never for immigration; Texas has no statute.
+    /// </summary>
+    private static IEnumerable<(string Owner, string Recipient, Access Access, Purpose Purpose)>
+        AddedAgreementAllowedTuples()
     {
         foreach (Access access in (Access[])[Access.Push, Access.Search])
         {
-            foreach (Purpose p in (Purpose[])[Purpose.Warrant, Purpose.StolenVehicle]) yield return ("ca-lapd", "ca-lasd", access, p);
+            foreach (Purpose p in (Purpose[])[Purpose.Warrant, Purpose.StolenVehicle])
+            {
+                yield return ("ca-lapd", "ca-lasd", access, p);
+            }
             foreach (string r in (string[])["ca-lasd", "us-fbi", "tx-dps"])
             {
-                foreach (Purpose p in (Purpose[])[Purpose.Warrant, Purpose.ImmigrationEnforcement, Purpose.StolenVehicle])
+                foreach (Purpose p in
+                    (Purpose[])[Purpose.Warrant, Purpose.ImmigrationEnforcement, Purpose.StolenVehicle])
                 {
                     // tx-hpd → tx-dps search warrant is already granted by "existing", which comes first.
                     if (r == "tx-dps" && access == Access.Search && p == Purpose.Warrant) continue;
@@ -229,8 +256,13 @@ public sealed class PolicyDiffTests
         Assert.All(granted, c =>
         {
             Assert.Equal(new Decision(DecisionCode.AllowAgreement, "added", "Agreement added (test.yaml:10)"), c.New);
-            if (c.Recipient == "tx-dps") Assert.Equal("existing", c.Old.Rule); // the pair was already named: access or purpose not granted
-            else Assert.Equal(new Decision(DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule, CompiledPolicy.DefaultDenyCitation), c.Old);
+            // the pair was already named: access or purpose not granted
+            if (c.Recipient == "tx-dps") Assert.Equal("existing", c.Old.Rule);
+            else
+            {
+                Assert.Equal(new Decision(DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule,
+                    CompiledPolicy.DefaultDenyCitation), c.Old);
+            }
         });
         // What the new agreement names but does not grant is still denied, now citing it: a reason change only.
         Assert.All(diff.Changes.Where(c => c.Kind == ChangeKind.Reason), c =>
@@ -239,7 +271,8 @@ public sealed class PolicyDiffTests
             Assert.Equal("added", c.New.Rule);
         });
         // Statute denials are untouched: CA → us-fbi, CA → tx-dps, CA immigration.
-        Assert.DoesNotContain(diff.Changes, c => c.Old.Code == DecisionCode.DenyStatute || c.New.Code == DecisionCode.DenyStatute);
+        Assert.DoesNotContain(diff.Changes,
+            c => c.Old.Code == DecisionCode.DenyStatute || c.New.Code == DecisionCode.DenyStatute);
         Assert.Empty(diff.AgenciesAdded);
     }
 
@@ -254,7 +287,8 @@ public sealed class PolicyDiffTests
         Assert.Equal(21, diff.Revoked);
         Assert.Equal(0, diff.Granted);
         var revoked = diff.Changes.Where(c => c.Kind == ChangeKind.Revoked).ToList();
-        Assert.True(AddedAgreementAllowedTuples().ToHashSet().SetEquals(revoked.Select(c => (c.Owner, c.Recipient, c.Access, c.Purpose))));
+        Assert.True(AddedAgreementAllowedTuples().ToHashSet()
+            .SetEquals(revoked.Select(c => (c.Owner, c.Recipient, c.Access, c.Purpose))));
         Assert.All(revoked, c =>
         {
             Assert.Equal("added", c.Old.Rule);
@@ -274,7 +308,8 @@ public sealed class PolicyDiffTests
             agreements:
 
             """;
-        CompiledPolicy before = Compile(Agencies + "  - {id: old, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant]}\n");
+        CompiledPolicy before = Compile(Agencies +
+            "  - {id: old, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant]}\n");
         CompiledPolicy after = Compile(Agencies +
             "  - {id: new, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant, other]}\n" +
             "  - {id: old, owners: [tx-hpd], recipients: [tx-dps], access: [search], purposes: [warrant]}\n");
@@ -287,7 +322,8 @@ public sealed class PolicyDiffTests
         Assert.Equal(DecisionCode.DenyPurposeNotGranted, granted.Old.Code);
         Assert.Equal("old", granted.Old.Rule);
         OutcomeChange allowed = Assert.Single(diff.Changes, c => c.Kind == ChangeKind.Reason && c.New.Allowed);
-        Assert.Equal((Access.Search, Purpose.Warrant, "old", "new"), (allowed.Access, allowed.Purpose, allowed.Old.Rule, allowed.New.Rule));
+        Assert.Equal((Access.Search, Purpose.Warrant, "old", "new"),
+            (allowed.Access, allowed.Purpose, allowed.Old.Rule, allowed.New.Rule));
         Assert.All(diff.Changes.Where(c => c.Kind == ChangeKind.Reason && !c.New.Allowed), c =>
         {
             Assert.Equal(c.Old.Code, c.New.Code);
@@ -331,21 +367,23 @@ public sealed class PolicyDiffTests
     [Fact]
     public void ChangingARecipientsFactsChangesTheStatuteOutcomes()
     {
-        CompiledPolicy before = Compile("""
+        const string agreement = "{id: k, owners: [il-cpd], recipients: [nv-lvmpd], access: [search], " +
+            "purposes: [warrant, reproductive_health]}";
+        CompiledPolicy before = Compile($$"""
             version: 1
             agencies:
               - {id: il-cpd, state: IL, level: local}
               - {id: nv-lvmpd, state: NV, level: local}
             agreements:
-              - {id: k, owners: [il-cpd], recipients: [nv-lvmpd], access: [search], purposes: [warrant, reproductive_health]}
+              - {{agreement}}
             """);
-        CompiledPolicy after = Compile("""
+        CompiledPolicy after = Compile($$"""
             version: 1
             agencies:
               - {id: il-cpd, state: IL, level: local}
               - {id: nv-lvmpd, state: NV, level: local, declarations: [IL-625-ILCS-5/2-130]}
             agreements:
-              - {id: k, owners: [il-cpd], recipients: [nv-lvmpd], access: [search], purposes: [warrant, reproductive_health]}
+              - {{agreement}}
             """, before);
         PolicyDiffResult diff = PolicyDiff.Compute(before, after, s_now);
         HashSet<OutcomeChange> expected = BruteForce(before, after, s_now);
@@ -355,7 +393,9 @@ public sealed class PolicyDiffTests
         Assert.Equal("IL.DECLARATION_REQUIRED", granted.Old.Rule);
         // Every other purpose and access of the pair: still denied, now by another rule (a reason change).
         Assert.Equal(3 * Purposes.Count - 1, diff.ReasonChanged);
-        Assert.Contains(diff.Changes, c => c.Kind == ChangeKind.Reason && c.Purpose == Purpose.ReproductiveHealth && c.New.Rule == "IL.FORBIDDEN_PURPOSE");
-        Assert.Contains(diff.Changes, c => c.Kind == ChangeKind.Reason && c.Access == Access.Push && c.New.Code == DecisionCode.DenyAccessNotGranted);
+        Assert.Contains(diff.Changes, c => c.Kind == ChangeKind.Reason && c.Purpose == Purpose.ReproductiveHealth
+            && c.New.Rule == "IL.FORBIDDEN_PURPOSE");
+        Assert.Contains(diff.Changes, c => c.Kind == ChangeKind.Reason && c.Access == Access.Push
+            && c.New.Code == DecisionCode.DenyAccessNotGranted);
     }
 }

@@ -4,7 +4,9 @@ using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Policy;
 
-/// <summary>Hot reload off the consuming thread: stable content only, broken files refused, the diff handed over.</summary>
+/// <summary>
+/// Hot reload off the consuming thread: stable content only, broken files refused, the diff handed over.
+/// </summary>
 public sealed class PolicyReloaderTests : IDisposable
 {
     private const string Granting = """
@@ -22,7 +24,8 @@ public sealed class PolicyReloaderTests : IDisposable
     public PolicyReloaderTests()
     {
         // A long interval: the test polls by hand.
-        _reloader = new PolicyReloader(_policy.PolicyPath, _policy.Compiled, m => { lock (_log) _log.Add(m); }, TimeSpan.FromHours(1), () => 0);
+        _reloader = new PolicyReloader(_policy.PolicyPath, _policy.Compiled, m => { lock (_log) _log.Add(m); },
+            TimeSpan.FromHours(1), () => 0);
     }
 
     public void Dispose()
@@ -52,7 +55,8 @@ public sealed class PolicyReloaderTests : IDisposable
         Assert.True(_reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change));
         Assert.Equal(_policy.Compiled.Hash, change.PreviousHash);
         Assert.Equal(1, change.Granted);
-        Assert.Equal(("ca-lapd", "ca-lasd", "lasd-search"), (change.FirstGranted!.Value.Owner, change.FirstGranted.Value.Recipient, change.FirstGranted.Value.New.Rule));
+        OutcomeChange first = change.FirstGranted!.Value;
+        Assert.Equal(("ca-lapd", "ca-lasd", "lasd-search"), (first.Owner, first.Recipient, first.New.Rule));
         Assert.Equal(1, next.AgreementCount);
         Assert.False(_reloader.TryTake(out _, out _)); // handed over once
         Assert.Contains(_log, m => m.Contains("policy reload accepted", StringComparison.Ordinal));
@@ -61,11 +65,13 @@ public sealed class PolicyReloaderTests : IDisposable
     [Fact]
     public void AFileThatFailsValidationIsRefusedLoudlyOnceAndThePolicyInForceStays()
     {
-        Write(TestPolicy.Yaml + "\nagreements:\n" + Granting.Replace("[ca-lasd]", "[ca-nowhere]", StringComparison.Ordinal));
+        Write(TestPolicy.Yaml + "\nagreements:\n" +
+            Granting.Replace("[ca-lasd]", "[ca-nowhere]", StringComparison.Ordinal));
         for (int i = 0; i < 4; i++) _reloader.Poll();
         Assert.False(_reloader.TryTake(out _, out _));
         Assert.Equal(1, _reloader.Rejected);
-        Assert.Contains("agreements[lasd-search].recipients: unknown agency 'ca-nowhere'", _reloader.LastError, StringComparison.Ordinal);
+        Assert.Contains("agreements[lasd-search].recipients: unknown agency 'ca-nowhere'", _reloader.LastError,
+            StringComparison.Ordinal);
         string refusal = Assert.Single(_log, m => m.Contains("REFUSED", StringComparison.Ordinal));
         Assert.Contains(_policy.Compiled.Hash, refusal, StringComparison.Ordinal);
 
@@ -93,6 +99,9 @@ public sealed class PolicyReloaderTests : IDisposable
         Assert.Equal((0, 1), (change.Granted, change.Revoked));
         Assert.Equal(DecisionCode.DenyNoAgreement, change.FirstRevoked!.Value.New.Code);
         // Compiled on top of the versions before: indexes unchanged.
-        for (int i = 0; i < first.Agencies.Count; i++) Assert.Equal(first.Agencies.IdText(i), second.Agencies.IdText(i));
+        for (int i = 0; i < first.Agencies.Count; i++)
+        {
+            Assert.Equal(first.Agencies.IdText(i), second.Agencies.IdText(i));
+        }
     }
 }

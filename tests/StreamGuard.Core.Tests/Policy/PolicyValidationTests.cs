@@ -9,7 +9,8 @@ public sealed class PolicyValidationTests
 {
     private const string UnsetVariable = "SG_TEST_POLICY_VALIDATION_NEVER_SET_7F3A";
 
-    private static PolicyDocument Load(string yaml, string baseDirectory = ".") => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", baseDirectory);
+    private static PolicyDocument Load(string yaml, string baseDirectory = ".") =>
+        PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", baseDirectory);
 
     private static PolicyException Reject(string yaml)
     {
@@ -17,6 +18,10 @@ public sealed class PolicyValidationTests
         Assert.Equal("test.yaml", e.File);
         return e;
     }
+
+    /// <summary>Agreement k1 up to its <c>expires</c>, which each expiry case completes.</summary>
+    private const string K1UpToExpiry =
+        "{id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant]";
 
     /// <summary>(yaml, line, field, what the message says).</summary>
     public static TheoryData<string, int, string, string> Errors => new()
@@ -156,7 +161,9 @@ public sealed class PolicyValidationTests
           version: 1
           agencies:
             - {id: wa-spd, state: WA, level: local, retention: 30d}
-          """, 3, "agencies[wa-spd].retention", "30d is longer than the statute cap of 21d (WA.RETENTION, Wash. SB 6002 (2026)); an agency may only choose a shorter window" },
+          """, 3, "agencies[wa-spd].retention",
+          "30d is longer than the statute cap of 21d (WA.RETENTION, Wash. SB 6002 (2026)); " +
+          "an agency may only choose a shorter window" },
         { """
           version: 1
           agencies:
@@ -165,7 +172,8 @@ public sealed class PolicyValidationTests
               state: NH
               level: local
               retention: 1h
-          """, 7, "agencies[nh-manchester].retention", "1h is longer than the statute cap of 3m (NH.RETENTION, N.H. RSA 261:75-b)" },
+          """, 7, "agencies[nh-manchester].retention",
+          "1h is longer than the statute cap of 3m (NH.RETENTION, N.H. RSA 261:75-b)" },
         { """
           version: 1
           agencies:
@@ -175,7 +183,8 @@ public sealed class PolicyValidationTests
           version: 1
           agencies:
             - {id: ar-walmart, state: AR, level: private, retention: 90d}
-          """, 3, "agencies[ar-walmart].retention", "90d is longer than the statute cap of 60d (AR.RETENTION, Ark. Code §12-12-1804)" },
+          """, 3, "agencies[ar-walmart].retention",
+          "90d is longer than the statute cap of 60d (AR.RETENTION, Ark. Code §12-12-1804)" },
         { """
           version: 1
           agencies:
@@ -398,29 +407,29 @@ public sealed class PolicyValidationTests
               purposes: [warrant]
               expires: 2027-02-30
           """, 11, "agreements[k1].expires", "'2027-02-30' is not a date (2027-06-30) or an RFC 3339 timestamp" },
-        { """
+        { $$"""
           version: 1
           agencies:
             - {id: ca-lapd, state: CA, level: local}
             - {id: ca-lasd, state: CA, level: county}
           agreements:
-            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant], expires: next year}
+            - {{K1UpToExpiry}}, expires: next year}
           """, 6, "agreements[k1].expires", "'next year' is not a date" },
-        { """
+        { $$"""
           version: 1
           agencies:
             - {id: ca-lapd, state: CA, level: local}
             - {id: ca-lasd, state: CA, level: county}
           agreements:
-            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant], expires: "2027-06-30T25:00:00Z"}
+            - {{K1UpToExpiry}}, expires: "2027-06-30T25:00:00Z"}
           """, 6, "agreements[k1].expires", "'2027-06-30T25:00:00Z' is not a date" },
-        { """
+        { $$"""
           version: 1
           agencies:
             - {id: ca-lapd, state: CA, level: local}
             - {id: ca-lasd, state: CA, level: county}
           agreements:
-            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant], expires: 30/06/2027}
+            - {{K1UpToExpiry}}, expires: 30/06/2027}
           """, 6, "agreements[k1].expires", "'30/06/2027' is not a date" },
         // Agency facts.
         { """
@@ -588,7 +597,8 @@ public sealed class PolicyValidationTests
         long now = new DateTimeOffset(2026, 6, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, now);
         string expired = Assert.Single(warnings, w => w.Contains("expired", StringComparison.Ordinal));
-        Assert.Equal("test.yaml:6: agreements[socal-2025].expires: expired on 2026-01-31; it grants nothing (deny.agreement_expired)", expired);
+        Assert.Equal("test.yaml:6: agreements[socal-2025].expires: expired on 2026-01-31; " +
+            "it grants nothing (deny.agreement_expired)", expired);
         Assert.DoesNotContain(warnings, w => w.Contains("socal-2027", StringComparison.Ordinal));
     }
 
@@ -597,9 +607,12 @@ public sealed class PolicyValidationTests
     {
         var policy = new CompiledPolicy(Load(ExpiredYaml));
         long lastDay = new DateTimeOffset(2027, 6, 30, 23, 59, 59, 999, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        Assert.DoesNotContain(PolicyCheck.Warnings(policy, lastDay), w => w.Contains("socal-2027", StringComparison.Ordinal));
-        Assert.Contains(PolicyCheck.Warnings(policy, lastDay + 1), w => w.Contains("agreements[socal-2027].expires: expired on 2027-06-30", StringComparison.Ordinal));
-        Assert.Empty(PolicyCheck.Warnings(policy, new DateTimeOffset(2026, 1, 31, 12, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds()));
+        Assert.DoesNotContain(PolicyCheck.Warnings(policy, lastDay),
+            w => w.Contains("socal-2027", StringComparison.Ordinal));
+        Assert.Contains(PolicyCheck.Warnings(policy, lastDay + 1),
+            w => w.Contains("agreements[socal-2027].expires: expired on 2027-06-30", StringComparison.Ordinal));
+        Assert.Empty(PolicyCheck.Warnings(policy,
+            new DateTimeOffset(2026, 1, 31, 12, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds()));
     }
 
     [Fact]

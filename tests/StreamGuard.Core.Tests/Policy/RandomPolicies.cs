@@ -10,12 +10,16 @@ namespace StreamGuard.Tests.Policy;
 internal sealed record RandomAgency(string Id, string? State, string Level, string[] Declarations, bool FusionCenter);
 
 /// <summary>One agreement of a generated policy (<see cref="Expires"/> as written in the file, or null).</summary>
-internal sealed record RandomAgreement(string Id, string[] Owners, string[] Recipients, string[] Access, string[] Purposes, string? Expires);
+internal sealed record RandomAgreement(
+    string Id, string[] Owners, string[] Recipients, string[] Access, string[] Purposes, string? Expires);
 
 /// <summary>One local rule of a generated policy; an empty list is a condition the rule does not state.</summary>
-internal sealed record RandomRule(string Id, string[] Owners, string[] DenyPurposes, string[] DenyRecipients, string[] DenyAccess);
+internal sealed record RandomRule(
+    string Id, string[] Owners, string[] DenyPurposes, string[] DenyRecipients, string[] DenyAccess);
 
-/// <summary>A generated policy: a model that writes itself as YAML and compiles through <see cref="PolicyLoader"/>.</summary>
+/// <summary>
+/// A generated policy: a model that writes itself as YAML and compiles through <see cref="PolicyLoader"/>.
+/// </summary>
 internal sealed class RandomPolicy
 {
     public List<RandomAgency> Agencies { get; } = [];
@@ -41,7 +45,10 @@ internal sealed class RandomPolicy
         {
             sb.Append(CultureInfo.InvariantCulture, $"  - {{id: {a.Id}, level: {a.Level}");
             if (a.State is not null) sb.Append(CultureInfo.InvariantCulture, $", state: {a.State}");
-            if (a.Declarations.Length > 0) sb.Append(CultureInfo.InvariantCulture, $", declarations: [{string.Join(", ", a.Declarations)}]");
+            if (a.Declarations.Length > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $", declarations: [{string.Join(", ", a.Declarations)}]");
+            }
             if (a.FusionCenter) sb.Append(", fusion_center: true");
             sb.Append("}\n");
         }
@@ -60,9 +67,19 @@ internal sealed class RandomPolicy
         {
             sb.Append(CultureInfo.InvariantCulture, $"  - id: {r.Id}\n");
             sb.Append(CultureInfo.InvariantCulture, $"    owners: [{string.Join(", ", r.Owners)}]\n");
-            if (r.DenyPurposes.Length > 0) sb.Append(CultureInfo.InvariantCulture, $"    deny_purposes: [{string.Join(", ", r.DenyPurposes)}]\n");
-            if (r.DenyRecipients.Length > 0) sb.Append(CultureInfo.InvariantCulture, $"    deny_recipients: [{string.Join(", ", r.DenyRecipients)}]\n");
-            if (r.DenyAccess.Length > 0) sb.Append(CultureInfo.InvariantCulture, $"    deny_access: [{string.Join(", ", r.DenyAccess)}]\n");
+            if (r.DenyPurposes.Length > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"    deny_purposes: [{string.Join(", ", r.DenyPurposes)}]\n");
+            }
+            if (r.DenyRecipients.Length > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"    deny_recipients: [{string.Join(", ", r.DenyRecipients)}]\n");
+            }
+            if (r.DenyAccess.Length > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"    deny_access: [{string.Join(", ", r.DenyAccess)}]\n");
+            }
             sb.Append(CultureInfo.InvariantCulture, $"    citation: \"Local ordinance {r.Id}\"\n");
         }
         return sb.ToString();
@@ -87,9 +104,11 @@ internal static class RandomPolicies
     public static readonly string[] States = ["CA", "IL", "VA", "WA", "OR", "MD", "CT", "MN", "TX", "NV", "MA"];
     public static readonly string[] AccessNames = ["push", "search", "alert"];
     public static readonly string[] Declarations = ["IL-625-ILCS-5/2-130", "CT-PA-26-14"];
-    public static readonly string[] PurposeNames = [.. Enumerable.Range(0, Purposes.Count).Select(p => Purposes.Name((Purpose)p))];
+    public static readonly string[] PurposeNames =
+        [.. Enumerable.Range(0, Purposes.Count).Select(p => Purposes.Name((Purpose)p))];
 
-    private static readonly string[] s_levels = ["local", "local", "local", "county", "state", "state", "federal", "federal", "tribal", "private"];
+    private static readonly string[] s_levels =
+        ["local", "local", "local", "county", "state", "state", "federal", "federal", "tribal", "private"];
 
     public static RandomPolicy Generate(Random rng)
     {
@@ -98,7 +117,8 @@ internal static class RandomPolicies
         if (rng.Next(3) == 0)
         {
             // Maryland's fusion center, the one recipient MD.NO_SHARING lets through.
-            p.Agencies.Add(new RandomAgency(FreshId(p, "ag"), "MD", "state", RandomDeclarations(rng), FusionCenter: true));
+            p.Agencies.Add(
+                new RandomAgency(FreshId(p, "ag"), "MD", "state", RandomDeclarations(rng), FusionCenter: true));
         }
         while (p.Agencies.Count < agencies) p.Agencies.Add(RandomAgencyFacts(rng, FreshId(p, "ag")));
         int agreements = rng.Next(0, 9);
@@ -169,7 +189,9 @@ internal static class RandomPolicies
                 {
                     // Most often an agency arrives together with an agreement naming it.
                     RandomAgreement a = NewAgreement(q, rng);
-                    a = rng.Next(2) == 0 ? a with { Owners = [.. a.Owners.Append(id).Distinct()] } : a with { Recipients = [.. a.Recipients.Append(id).Distinct()] };
+                    a = rng.Next(2) == 0
+                        ? a with { Owners = [.. a.Owners.Append(id).Distinct()] }
+                        : a with { Recipients = [.. a.Recipients.Append(id).Distinct()] };
                     q.Agreements.Add(a);
                 }
                 break;
@@ -184,7 +206,11 @@ internal static class RandomPolicies
             {
                 int i = rng.Next(q.Rules.Count);
                 RandomRule fresh = NewRule(q, rng);
-                q.Rules[i] = fresh with { Id = q.Rules[i].Id, Owners = rng.Next(2) == 0 ? q.Rules[i].Owners : fresh.Owners };
+                q.Rules[i] = fresh with
+                {
+                    Id = q.Rules[i].Id,
+                    Owners = rng.Next(2) == 0 ? q.Rules[i].Owners : fresh.Owners,
+                };
                 break;
             }
             case 13 when q.Rules.Count > 0:
@@ -209,14 +235,20 @@ internal static class RandomPolicies
         q.Agreements[i] = change(q.Agreements[i]);
     }
 
-    /// <summary>Removes an agency and every reference to it, dropping agreements and rules that no longer name anyone.</summary>
+    /// <summary>
+    /// Removes an agency and every reference to it, dropping agreements and rules that no longer name anyone.
+    /// </summary>
     private static void RemoveAgency(RandomPolicy q, string id)
     {
         q.Agencies.RemoveAll(a => a.Id == id);
         for (int i = q.Agreements.Count - 1; i >= 0; i--)
         {
             RandomAgreement a = q.Agreements[i];
-            a = a with { Owners = [.. a.Owners.Where(x => x != id)], Recipients = [.. a.Recipients.Where(x => x != id)] };
+            a = a with
+            {
+                Owners = [.. a.Owners.Where(x => x != id)],
+                Recipients = [.. a.Recipients.Where(x => x != id)],
+            };
             if (a.Owners.Length == 0 || a.Recipients.Length == 0) q.Agreements.RemoveAt(i);
             else q.Agreements[i] = a;
         }
@@ -224,14 +256,19 @@ internal static class RandomPolicies
         {
             RandomRule r = q.Rules[i];
             bool hadRecipients = r.DenyRecipients.Length > 0;
-            r = r with { Owners = [.. r.Owners.Where(x => x != id)], DenyRecipients = [.. r.DenyRecipients.Where(x => x != id)] };
+            r = r with
+            {
+                Owners = [.. r.Owners.Where(x => x != id)],
+                DenyRecipients = [.. r.DenyRecipients.Where(x => x != id)],
+            };
             bool lostItsOnlyRecipient = hadRecipients && r.DenyRecipients.Length == 0;
             if (r.Owners.Length == 0 || lostItsOnlyRecipient) q.Rules.RemoveAt(i);
             else q.Rules[i] = r;
         }
     }
 
-    private static string FreshId(RandomPolicy p, string prefix) => prefix + (p.NextId++).ToString(CultureInfo.InvariantCulture);
+    private static string FreshId(RandomPolicy p, string prefix) =>
+        prefix + (p.NextId++).ToString(CultureInfo.InvariantCulture);
 
     private static RandomAgency RandomAgencyFacts(Random rng, string id)
     {
@@ -244,7 +281,8 @@ internal static class RandomPolicies
     private static string[] RandomDeclarations(Random rng) => [.. Declarations.Where(_ => rng.Next(3) == 0)];
 
     private static RandomAgreement NewAgreement(RandomPolicy p, Random rng) =>
-        new(FreshId(p, "k"), RandomAgencies(p, rng, 1, 3), RandomAgencies(p, rng, 1, 4), RandomSubset(rng, AccessNames), RandomPurposes(rng), RandomExpiry(rng));
+        new(FreshId(p, "k"), RandomAgencies(p, rng, 1, 3), RandomAgencies(p, rng, 1, 4), RandomSubset(rng, AccessNames),
+            RandomPurposes(rng), RandomExpiry(rng));
 
     private static RandomRule NewRule(RandomPolicy p, Random rng)
     {
@@ -264,7 +302,8 @@ internal static class RandomPolicies
         return [.. p.Agencies.Select(a => a.Id).OrderBy(_ => rng.Next()).Take(count)];
     }
 
-    private static string[] RandomPurposes(Random rng) => rng.Next(4) == 0 ? PurposeNames : RandomSubset(rng, PurposeNames);
+    private static string[] RandomPurposes(Random rng) =>
+        rng.Next(4) == 0 ? PurposeNames : RandomSubset(rng, PurposeNames);
 
     /// <summary>A non-empty subset, in a random order.</summary>
     private static string[] RandomSubset(Random rng, string[] all)
@@ -276,13 +315,16 @@ internal static class RandomPolicies
         }
     }
 
-    /// <summary>No expiry, a date around <see cref="Now"/> (some past), the day of <see cref="Now"/>, or an RFC 3339 instant.</summary>
+    /// <summary>
+    /// No expiry, a date around <see cref="Now"/> (some past), the day of <see cref="Now"/>, or an RFC 3339 instant.
+    /// </summary>
     private static string? RandomExpiry(Random rng) => rng.Next(8) switch
     {
         0 or 1 or 2 => null,
         3 => "2026-06-01",                  // the day of Now: still valid until the end of the day
         4 => "2026-05-31",                  // expired at the midnight before Now
-        5 => rng.Next(2) == 0 ? "2026-06-01T12:00:00Z" : "2026-06-01T12:00:00.001Z", // exactly at Now (expired) or 1 ms after
+        // exactly at Now (expired) or 1 ms after
+        5 => rng.Next(2) == 0 ? "2026-06-01T12:00:00Z" : "2026-06-01T12:00:00.001Z",
         _ => new DateOnly(2025, 1, 1).AddDays(rng.Next(3 * 365)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
     };
 }

@@ -4,10 +4,13 @@ using StreamGuard.Policy;
 
 namespace StreamGuard.Tests.Policy;
 
-/// <summary>Retention windows (SPEC §5): the shorter of the statute cap and the agency's own window, else the default.</summary>
+/// <summary>
+/// Retention windows (SPEC §5): the shorter of the statute cap and the agency's own window, else the default.
+/// </summary>
 public sealed class RetentionCapTests
 {
-    private static CompiledPolicy Compile(string yaml) => new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
+    private static CompiledPolicy Compile(string yaml) =>
+        new(PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "test.yaml", "."));
 
     /// <summary>
     /// The caps of shared/domain/alpr-law.md Part A as written there, months as 30 days and years as 365
@@ -36,7 +39,10 @@ public sealed class RetentionCapTests
     public static TheoryData<string, string, TimeSpan, TimeSpan> Caps()
     {
         var data = new TheoryData<string, string, TimeSpan, TimeSpan>();
-        foreach (object[] row in PartACaps) data.Add((string)row[0], (string)row[1], (TimeSpan)row[2], (TimeSpan)row[3]);
+        foreach (object[] row in PartACaps)
+        {
+            data.Add((string)row[0], (string)row[1], (TimeSpan)row[2], (TimeSpan)row[3]);
+        }
         return data;
     }
 
@@ -54,7 +60,8 @@ public sealed class RetentionCapTests
 
     [Theory]
     [MemberData(nameof(PartACaps))]
-    public void EachCapMatchesPartA(string id, string state, TimeSpan cap, TimeSpan privateCap, string citation, bool confirmed)
+    public void EachCapMatchesPartA(
+        string id, string state, TimeSpan cap, TimeSpan privateCap, string citation, bool confirmed)
     {
         RetentionCap c = StatuteRules.RetentionCaps.Single(x => x.Id == id);
         Assert.Equal(state, c.State);
@@ -72,11 +79,14 @@ public sealed class RetentionCapTests
 
     [Theory]
     [MemberData(nameof(Caps))]
-    public void AnAgencyInACappedStateWithoutItsOwnWindowGetsTheCap(string id, string state, TimeSpan cap, TimeSpan privateCap)
+    public void AnAgencyInACappedStateWithoutItsOwnWindowGetsTheCap(
+        string id, string state, TimeSpan cap, TimeSpan privateCap)
     {
         string citation = StatuteRules.RetentionCapFor(state)!.Citation;
-        var levels = new[] { AgencyLevel.Local, AgencyLevel.County, AgencyLevel.State, AgencyLevel.Tribal, AgencyLevel.Private };
-        string agencies = string.Join("\n", levels.Select(l => $"  - {{id: a-{LevelName(l)}, state: {state}, level: {LevelName(l)}}}"));
+        var levels =
+            new[] { AgencyLevel.Local, AgencyLevel.County, AgencyLevel.State, AgencyLevel.Tribal, AgencyLevel.Private };
+        string agencies = string.Join("\n",
+            levels.Select(l => $"  - {{id: a-{LevelName(l)}, state: {state}, level: {LevelName(l)}}}"));
         CompiledPolicy p = Compile($"version: 1\ndefault_retention: 7d\nagencies:\n{agencies}\n");
         foreach (AgencyLevel level in levels)
         {

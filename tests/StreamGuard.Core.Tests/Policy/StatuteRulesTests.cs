@@ -39,9 +39,11 @@ public sealed class StatuteRulesTests
           - {id: us-fbi, level: federal}
         """;
 
-    private static readonly CompiledPolicy s_policy = new(PolicyLoader.Load(System.Text.Encoding.UTF8.GetBytes(Yaml), "statutes.yaml", "."));
+    private static readonly CompiledPolicy s_policy =
+        new(PolicyLoader.Load(System.Text.Encoding.UTF8.GetBytes(Yaml), "statutes.yaml", "."));
 
-    private static Decision Decide(string owner, string recipient, Purpose purpose, Access access = Access.Search, bool documented = true) =>
+    private static Decision Decide(string owner, string recipient, Purpose purpose, Access access = Access.Search,
+        bool documented = true) =>
         s_policy.Decide(Find(owner), Find(recipient), access, purpose, documented, 0);
 
     private static int Find(string id) => s_policy.Agencies.Find(System.Text.Encoding.UTF8.GetBytes(id));
@@ -99,7 +101,8 @@ public sealed class StatuteRulesTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void EachStatuteAllowsOrDeniesWithItsRuleAndCitation(string owner, string recipient, Purpose purpose, string? deniedBy)
+    public void EachStatuteAllowsOrDeniesWithItsRuleAndCitation(
+        string owner, string recipient, Purpose purpose, string? deniedBy)
     {
         Decision d = Decide(owner, recipient, purpose);
         if (deniedBy is null)
@@ -119,8 +122,10 @@ public sealed class StatuteRulesTests
     [Fact]
     public void MinnesotaSearchesMustBeDocumentedButPushesNeedNoCaseNumber()
     {
-        Assert.Equal("MN.DOCUMENTED_PURPOSE", Decide("mn-mpd", "mn-msp", Purpose.CriminalInvestigation, Access.Search, documented: false).Rule);
-        Assert.Equal(DecisionCode.DenyNoAgreement, Decide("mn-mpd", "mn-msp", Purpose.CriminalInvestigation, Access.Push, documented: false).Code);
+        Assert.Equal("MN.DOCUMENTED_PURPOSE",
+            Decide("mn-mpd", "mn-msp", Purpose.CriminalInvestigation, Access.Search, documented: false).Rule);
+        Assert.Equal(DecisionCode.DenyNoAgreement,
+            Decide("mn-mpd", "mn-msp", Purpose.CriminalInvestigation, Access.Push, documented: false).Code);
     }
 
     [Fact]
@@ -138,12 +143,14 @@ public sealed class StatuteRulesTests
     {
         string[] ids =
         [
-            "CA.PUBLIC_AGENCY_ONLY", "CA.VALUES_ACT", "IL.DECLARATION_REQUIRED", "IL.FORBIDDEN_PURPOSE", "VA.IN_STATE_ONLY", "VA.PURPOSE",
-            "WA.IMMIGRATION", "WA.OUT_OF_STATE", "OR.OUT_OF_STATE", "MD.NO_SHARING", "CT.OUT_OF_STATE", "CT.FORBIDDEN_PURPOSE", "MN.DOCUMENTED_PURPOSE",
+            "CA.PUBLIC_AGENCY_ONLY", "CA.VALUES_ACT", "IL.DECLARATION_REQUIRED", "IL.FORBIDDEN_PURPOSE",
+            "VA.IN_STATE_ONLY", "VA.PURPOSE", "WA.IMMIGRATION", "WA.OUT_OF_STATE", "OR.OUT_OF_STATE", "MD.NO_SHARING",
+            "CT.OUT_OF_STATE", "CT.FORBIDDEN_PURPOSE", "MN.DOCUMENTED_PURPOSE",
         ];
         Assert.Equal(ids, StatuteRules.All.Select(r => r.Id));
         Assert.All(StatuteRules.All, r => Assert.False(string.IsNullOrWhiteSpace(r.Citation)));
-        Assert.Equal(["WA.IMMIGRATION", "WA.OUT_OF_STATE", "CT.OUT_OF_STATE", "CT.FORBIDDEN_PURPOSE"], StatuteRules.All.Where(r => !r.Confirmed).Select(r => r.Id));
+        Assert.Equal(["WA.IMMIGRATION", "WA.OUT_OF_STATE", "CT.OUT_OF_STATE", "CT.FORBIDDEN_PURPOSE"],
+            StatuteRules.All.Where(r => !r.Confirmed).Select(r => r.Id));
     }
 
     [Fact]

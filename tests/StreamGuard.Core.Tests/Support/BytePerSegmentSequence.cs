@@ -26,7 +26,9 @@ internal static class BytePerSegmentSequence
         return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
     }
 
-    /// <summary>Splits <paramref name="data"/> into segments of the given sizes (the last one takes the rest).</summary>
+    /// <summary>
+    /// Splits <paramref name="data"/> into segments of the given sizes (the last one takes the rest).
+    /// </summary>
     public static ReadOnlySequence<byte> Chunked(ReadOnlyMemory<byte> data, ReadOnlySpan<int> sizes)
     {
         if (data.IsEmpty) return ReadOnlySequence<byte>.Empty;

@@ -7,7 +7,9 @@ using StreamGuard.Text;
 
 namespace StreamGuard.Tests.Support;
 
-/// <summary>Runs a parser on one event type and renders what it produced, so two runs can be compared exactly.</summary>
+/// <summary>
+/// Runs a parser on one event type and renders what it produced, so two runs can be compared exactly.
+/// </summary>
 internal static class ParseRunner
 {
     public static (string Name, string Value)[] Members(EventKind kind) => kind switch
@@ -54,8 +56,11 @@ internal static class ParseRunner
         }
     }
 
-    /// <summary>Same as <see cref="Render(EventParser, EventKind, ReadOnlySpan{byte})"/> through the sequence overloads.</summary>
-    public static (ParseResult Result, string Event) Render(EventParser parser, EventKind kind, in ReadOnlySequence<byte> utf8)
+    /// <summary>
+    /// Same as <see cref="Render(EventParser, EventKind, ReadOnlySpan{byte})"/> through the sequence overloads.
+    /// </summary>
+    public static (ParseResult Result, string Event) Render(
+        EventParser parser, EventKind kind, in ReadOnlySequence<byte> utf8)
     {
         switch (kind)
         {
@@ -83,16 +88,22 @@ internal static class ParseRunner
     }
 
     private static string Render(EventParser parser, in PlateRead read) => string.Create(CultureInfo.InvariantCulture,
-        $"{T(parser, read.ReadId)}|{read.Camera}|{read.Owner}|{Plate.ToText(read.Plate)}|{read.ObservedAtMs}|{T(parser, read.PlateState)}|{read.Confidence:R}|{read.Lat:R}|{read.Lon:R}");
+        $"{T(parser, read.ReadId)}|{read.Camera}|{read.Owner}|{Plate.ToText(read.Plate)}|{read.ObservedAtMs}|" +
+        $"{T(parser, read.PlateState)}|{read.Confidence:R}|{read.Lat:R}|{read.Lon:R}");
 
     private static string Render(EventParser parser, in Query q) => string.Create(CultureInfo.InvariantCulture,
-        $"{T(parser, q.QueryId)}|{q.Requester}|{T(parser, q.RequesterText)}|{T(parser, q.User)}|{q.Purpose}|{T(parser, q.PurposeText)}|{T(parser, q.CaseNumber)}|{T(parser, q.Reason)}|{Plate.ToText(q.Plate)}|{T(parser, q.PlateText)}|{q.FromMs}|{q.ToMs}|{T(parser, q.FromText)}|{T(parser, q.ToText)}|{q.IssuedAtMs}|{T(parser, q.IssuedAtText)}|{T(parser, q.Signature)}");
+        $"{T(parser, q.QueryId)}|{q.Requester}|{T(parser, q.RequesterText)}|{T(parser, q.User)}|{q.Purpose}|" +
+        $"{T(parser, q.PurposeText)}|{T(parser, q.CaseNumber)}|{T(parser, q.Reason)}|{Plate.ToText(q.Plate)}|" +
+        $"{T(parser, q.PlateText)}|{q.FromMs}|{q.ToMs}|{T(parser, q.FromText)}|{T(parser, q.ToText)}|" +
+        $"{q.IssuedAtMs}|{T(parser, q.IssuedAtText)}|{T(parser, q.Signature)}");
 
     private static string Render(EventParser parser, in HotlistEntry e) => string.Create(CultureInfo.InvariantCulture,
-        $"{T(parser, e.HotlistId)}|{e.Owner}|{Plate.ToText(e.Plate)}|{e.Purpose}|{T(parser, e.CaseNumber)}|{e.ExpiresAtMs}");
+        $"{T(parser, e.HotlistId)}|{e.Owner}|{Plate.ToText(e.Plate)}|{e.Purpose}|{T(parser, e.CaseNumber)}|" +
+        $"{e.ExpiresAtMs}");
 
     private static string Render(EventParser parser, in Hold h) => string.Create(CultureInfo.InvariantCulture,
-        $"{T(parser, h.HoldId)}|{h.Agency}|{h.Plate}|{h.FromMs}|{h.ToMs}|{h.Kind}|{T(parser, h.CaseNumber)}|{h.UntilMs}");
+        $"{T(parser, h.HoldId)}|{h.Agency}|{h.Plate}|{h.FromMs}|{h.ToMs}|{h.Kind}|{T(parser, h.CaseNumber)}|" +
+        $"{h.UntilMs}");
 
     private static string T(EventParser parser, Utf8Range range) => Encoding.UTF8.GetString(parser.Text(range));
 }

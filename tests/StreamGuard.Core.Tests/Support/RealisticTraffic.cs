@@ -12,7 +12,8 @@ internal static class RealisticTraffic
     public const int Cameras = 40;
 
     private const string Ulid = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    private static readonly string[] s_purposes = ["stolen_vehicle", "criminal_investigation", "missing_person", "amber_alert", "warrant"];
+    private static readonly string[] s_purposes =
+        ["stolen_vehicle", "criminal_investigation", "missing_person", "amber_alert", "warrant"];
     private static readonly string[] s_makes = ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA"];
     private static readonly string[] s_colors = ["SILVER", "BLACK", "WHITE", "GREY", "RED", "BLUE"];
 
@@ -37,14 +38,27 @@ internal static class RealisticTraffic
         string readId = ReadId(i);
         string observed = Timestamp(baseMs + (i * 250L) + random.Next(250));
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"read_id\":\"{readId}\",\"camera_id\":\"{agency}-cam-{camera:D4}\",\"agency_id\":\"{agency}\",\"plate\":\"{Plate(random)}\",\"plate_state\":\"CA\",\"confidence\":{random.Next(700, 1000) / 1000.0:0.###},\"observed_at\":\"{observed}\",\"lat\":{34 + (random.NextDouble() / 2):0.#####},\"lon\":{-118.5 + (random.NextDouble() / 2):0.#####},\"vehicle\":{{\"make\":\"{s_makes[random.Next(s_makes.Length)]}\",\"color\":\"{s_colors[random.Next(s_colors.Length)]}\",\"type\":\"SEDAN\"}},\"image_uri\":\"https://evidence.example/{agency}/{readId}.jpg\"}}");
+            $"{{\"read_id\":\"{readId}\",\"camera_id\":\"{agency}-cam-{camera:D4}\",\"agency_id\":\"{agency}\"," +
+            $"\"plate\":\"{Plate(random)}\",\"plate_state\":\"CA\"," +
+            $"\"confidence\":{random.Next(700, 1000) / 1000.0:0.###},\"observed_at\":\"{observed}\"," +
+            $"\"lat\":{34 + (random.NextDouble() / 2):0.#####},\"lon\":{-118.5 + (random.NextDouble() / 2):0.#####}," +
+            $"\"vehicle\":{{\"make\":\"{s_makes[random.Next(s_makes.Length)]}\"," +
+            $"\"color\":\"{s_colors[random.Next(s_colors.Length)]}\",\"type\":\"SEDAN\"}}," +
+            $"\"image_uri\":\"https://evidence.example/{agency}/{readId}.jpg\"}}");
     }
 
     public static string Query(Random random, int i, long baseMs)
     {
         long issued = baseMs + (i * 250L);
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"query_id\":\"q-2026-{i:D7}\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\",\"purpose\":\"{s_purposes[random.Next(s_purposes.Length)]}\",\"case_number\":\"LASD-26-{random.Next(1_000_000):D6}\",\"reason\":\"Stolen vehicle report \\\"{random.Next(100_000)}\\\"\",\"plate\":\"{Plate(random)}\",\"from\":\"{Timestamp(issued - (30L * 86_400_000))}\",\"to\":\"{Timestamp(issued)}\",\"issued_at\":\"{Timestamp(issued)}\",\"signature\":\"{Convert.ToBase64String(BitConverter.GetBytes(random.NextInt64()))}{Convert.ToBase64String(BitConverter.GetBytes(random.NextInt64()))}==\"}}");
+            $"{{\"query_id\":\"q-2026-{i:D7}\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\"," +
+            $"\"purpose\":\"{s_purposes[random.Next(s_purposes.Length)]}\"," +
+            $"\"case_number\":\"LASD-26-{random.Next(1_000_000):D6}\"," +
+            $"\"reason\":\"Stolen vehicle report \\\"{random.Next(100_000)}\\\"\",\"plate\":\"{Plate(random)}\"," +
+            $"\"from\":\"{Timestamp(issued - (30L * 86_400_000))}\",\"to\":\"{Timestamp(issued)}\"," +
+            $"\"issued_at\":\"{Timestamp(issued)}\"," +
+            $"\"signature\":\"{Convert.ToBase64String(BitConverter.GetBytes(random.NextInt64()))}" +
+            $"{Convert.ToBase64String(BitConverter.GetBytes(random.NextInt64()))}==\"}}");
     }
 
     private static string ReadId(int i)
@@ -74,5 +88,6 @@ internal static class RealisticTraffic
     }
 
     private static string Timestamp(long unixMs) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime
+            .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -3,14 +3,18 @@ using StreamGuard.Parsing;
 
 namespace StreamGuard.Tests.Support;
 
-/// <summary>Valid events of SPEC §2 as ordered member lists, and helpers to derive invalid variants from them.</summary>
+/// <summary>
+/// Valid events of SPEC §2 as ordered member lists, and helpers to derive invalid variants from them.
+/// </summary>
 internal static class SampleEvents
 {
     public static readonly string[] AgencyIds = ["ca-lapd", "ca-lasd", "us-ice-ero", "il-chicago-pd"];
 
     public static AgencyDirectory Agencies() => new(AgencyIds);
 
-    /// <summary>A plate read like SPEC §2, with a plate to normalise, an offset timestamp and nested unknown members.</summary>
+    /// <summary>
+    /// A plate read like SPEC §2, with a plate to normalise, an offset timestamp and nested unknown members.
+    /// </summary>
     public static readonly (string Name, string Value)[] ReadMembers =
     [
         ("read_id", "\"01JNR3Q8Z4K6W2X9\""),
@@ -22,7 +26,8 @@ internal static class SampleEvents
         ("observed_at", "\"2026-03-03T09:22:05.123-08:00\""),
         ("lat", "34.05223"),
         ("lon", "-118.24368"),
-        ("vehicle", "{\"make\":\"TOYOTA\",\"model\":\"CAMRY\",\"color\":\"SILVER\",\"type\":\"SEDAN\",\"marks\":[[1,2.5e3],{\"dent\":true},null,\"rear \\u00e9 \u00e9\"]}"),
+        ("vehicle", "{\"make\":\"TOYOTA\",\"model\":\"CAMRY\",\"color\":\"SILVER\",\"type\":\"SEDAN\"," +
+            "\"marks\":[[1,2.5e3],{\"dent\":true},null,\"rear \\u00e9 \u00e9\"]}"),
         ("image_uri", "\"https://evidence.example/ca-lapd/01JNR3Q8Z4K6W2X9.jpg\""),
     ];
 
@@ -78,9 +83,12 @@ internal static class SampleEvents
         return sb.Append('}').ToString();
     }
 
-    public static byte[] Utf8(IEnumerable<(string Name, string Value)> members) => Encoding.UTF8.GetBytes(Json(members));
+    public static byte[] Utf8(IEnumerable<(string Name, string Value)> members) =>
+        Encoding.UTF8.GetBytes(Json(members));
 
-    /// <summary>The members with <paramref name="name"/> given <paramref name="value"/> (appended when absent).</summary>
+    /// <summary>
+    /// The members with <paramref name="name"/> given <paramref name="value"/> (appended when absent).
+    /// </summary>
     public static (string Name, string Value)[] With((string Name, string Value)[] members, string name, string value)
     {
         bool found = false;
@@ -97,11 +105,16 @@ internal static class SampleEvents
     public static (string Name, string Value)[] Without((string Name, string Value)[] members, string name) =>
         Array.FindAll(members, m => m.Name != name);
 
-    /// <summary>The members with <paramref name="name"/> appearing a second time, with <paramref name="value"/>.</summary>
-    public static (string Name, string Value)[] Duplicated((string Name, string Value)[] members, string name, string value) =>
+    /// <summary>
+    /// The members with <paramref name="name"/> appearing a second time, with <paramref name="value"/>.
+    /// </summary>
+    public static (string Name, string Value)[] Duplicated(
+        (string Name, string Value)[] members, string name, string value) =>
         [.. members, (name, value)];
 
-    /// <summary>UTF-8 of <paramref name="json"/> with the ASCII <paramref name="marker"/> replaced by raw bytes.</summary>
+    /// <summary>
+    /// UTF-8 of <paramref name="json"/> with the ASCII <paramref name="marker"/> replaced by raw bytes.
+    /// </summary>
     public static byte[] Inject(string json, string marker, params byte[] bytes)
     {
         byte[] utf8 = Encoding.UTF8.GetBytes(json);

@@ -10,7 +10,8 @@ internal sealed class TinyMemoryPool(int size) : MemoryPool<byte>
 {
     public override int MaxBufferSize => size;
 
-    public override IMemoryOwner<byte> Rent(int minBufferSize = -1) => new Owner(new byte[Math.Clamp(minBufferSize, 1, size)]);
+    public override IMemoryOwner<byte> Rent(int minBufferSize = -1) =>
+        new Owner(new byte[Math.Clamp(minBufferSize, 1, size)]);
 
     protected override void Dispose(bool disposing)
     {
