@@ -45,7 +45,10 @@ public abstract class ParseBenchmarks
         _readerOnly = new EventParser(Parser.Agencies) { ScannerEnabled = false };
         Baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
         // Every event must be accepted by both, or the comparison is not like for like.
-        if (EventParserSpan() != Batch || EventParserUtf8JsonReader() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
+        if (EventParserSpan() != Batch || EventParserUtf8JsonReader() != Batch || SystemTextJsonPoco() <= 0)
+        {
+            throw new InvalidOperationException("a benchmark event was rejected");
+        }
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
@@ -64,7 +67,9 @@ public abstract class ParseBenchmarks
     [Benchmark(OperationsPerInvoke = Batch)]
     public long EventParserSpan() => ParseAll(Parser);
 
-    /// <summary>The same parser with its one-pass scanner off: every event through Utf8JsonReader (its fallback path).</summary>
+    /// <summary>
+    /// The same parser with its one-pass scanner off: every event through Utf8JsonReader (its fallback path).
+    /// </summary>
     [Benchmark(OperationsPerInvoke = Batch)]
     public long EventParserUtf8JsonReader() => ParseAll(_readerOnly);
 
@@ -95,7 +100,8 @@ public class ReadParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Reads(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseRead(utf8);
-    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) => parser.ParseRead(utf8, out _).IsOk;
+    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
+        parser.ParseRead(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
 }
 
@@ -104,11 +110,14 @@ public class QueryParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Queries(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseQuery(utf8);
-    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) => parser.ParseQuery(utf8, out _).IsOk;
+    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
+        parser.ParseQuery(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
 }
 
-/// <summary>Events cut into three segments at fixed fractions, as a pipe or fetch buffer boundary would cut them.</summary>
+/// <summary>
+/// Events cut into three segments at fixed fractions, as a pipe or fetch buffer boundary would cut them.
+/// </summary>
 internal static class ThreeSegments
 {
     public static ReadOnlySequence<byte>[] Split(byte[][] events)
@@ -152,8 +161,10 @@ public sealed class ParseBenchConfig : ManualConfig
 
     private sealed class ThroughputColumn(bool bytesColumn) : IColumn
     {
-        private static readonly double s_readBytes = BenchPayloads.AverageBytes(BenchPayloads.Reads(ParseBenchmarks.Batch));
-        private static readonly double s_queryBytes = BenchPayloads.AverageBytes(BenchPayloads.Queries(ParseBenchmarks.Batch));
+        private static readonly double s_readBytes =
+            BenchPayloads.AverageBytes(BenchPayloads.Reads(ParseBenchmarks.Batch));
+        private static readonly double s_queryBytes =
+            BenchPayloads.AverageBytes(BenchPayloads.Queries(ParseBenchmarks.Batch));
 
         public string Id => bytesColumn ? "PayloadBytes" : "Throughput";
         public string ColumnName => bytesColumn ? "B/event" : "MB/s";
@@ -162,18 +173,23 @@ public sealed class ParseBenchConfig : ManualConfig
         public int PriorityInCategory => bytesColumn ? 0 : 1;
         public bool IsNumeric => true;
         public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => bytesColumn ? "Mean payload bytes per event" : "Payload megabytes (10^6 B) parsed per second by one thread";
+        public string Legend => bytesColumn
+            ? "Mean payload bytes per event"
+            : "Payload megabytes (10^6 B) parsed per second by one thread";
 
         public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
         public bool IsAvailable(Summary summary) => true;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) =>
+            GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
         public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
         {
             double bytes = benchmarkCase.Descriptor.Type == typeof(QueryParseBenchmarks) ? s_queryBytes : s_readBytes;
             if (bytesColumn) return bytes.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
             double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
-            return meanNs is double ns && ns > 0 ? (bytes / ns * 1000).ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "-";
+            return meanNs is double ns && ns > 0
+                ? (bytes / ns * 1000).ToString("0", System.Globalization.CultureInfo.InvariantCulture)
+                : "-";
         }
     }
 }
