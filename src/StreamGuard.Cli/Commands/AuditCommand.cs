@@ -58,7 +58,7 @@ internal static class AuditCommand
 
     public static int Run(CliArgs args)
     {
-        if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditReport.Why(args);
+        if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditWhy.Run(args);
         if (args.Positional.Count > 0 && args.Positional[0] == "report") return AuditReport.Report(args);
         if (args.Positional.Count == 0 || args.Positional[0] != "verify")
         {
