@@ -12,11 +12,13 @@ public static class BenchPayloads
     public static readonly string[] AgencyIds = ["ca-lapd", "ca-lasd", "us-ice-ero", "il-chicago-pd"];
 
     private const string Ulid = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    private static readonly string[] s_purposes = ["stolen_vehicle", "criminal_investigation", "missing_person", "amber_alert", "warrant"];
+    private static readonly string[] s_purposes =
+        ["stolen_vehicle", "criminal_investigation", "missing_person", "amber_alert", "warrant"];
     private static readonly string[] s_makes = ["TOYOTA", "HONDA", "FORD", "CHEVROLET", "NISSAN", "TESLA"];
     private static readonly string[] s_models = ["CAMRY", "CIVIC", "F-150", "MALIBU", "ALTIMA", "MODEL 3"];
     private static readonly string[] s_colors = ["SILVER", "BLACK", "WHITE", "GREY", "RED", "BLUE"];
-    private static readonly long s_baseMs = new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    private static readonly long s_baseMs =
+        new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     public static byte[][] Reads(int count)
     {
@@ -28,7 +30,15 @@ public static class BenchPayloads
             string agency = AgencyIds[camera % 2];
             string readId = ReadId(i);
             events[i] = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"read_id\":\"{readId}\",\"camera_id\":\"{agency[3..]}-cam-{camera:D4}\",\"agency_id\":\"{agency}\",\"plate\":\"{Plate(random)}\",\"plate_state\":\"CA\",\"confidence\":{random.Next(700, 1000) / 1000.0:0.###},\"observed_at\":\"{Timestamp(s_baseMs + (i * 250L) + random.Next(250))}\",\"lat\":{34 + (random.NextDouble() / 2):0.00000},\"lon\":{-118.5 + (random.NextDouble() / 2):0.00000},\"vehicle\":{{\"make\":\"{s_makes[random.Next(6)]}\",\"model\":\"{s_models[random.Next(6)]}\",\"color\":\"{s_colors[random.Next(6)]}\",\"type\":\"SEDAN\"}},\"image_uri\":\"https://evidence.example/{agency}/{readId}.jpg\"}}"));
+                $"{{\"read_id\":\"{readId}\",\"camera_id\":\"{agency[3..]}-cam-{camera:D4}\"," +
+                $"\"agency_id\":\"{agency}\",\"plate\":\"{Plate(random)}\",\"plate_state\":\"CA\"," +
+                $"\"confidence\":{random.Next(700, 1000) / 1000.0:0.###}," +
+                $"\"observed_at\":\"{Timestamp(s_baseMs + (i * 250L) + random.Next(250))}\"," +
+                $"\"lat\":{34 + (random.NextDouble() / 2):0.00000}," +
+                $"\"lon\":{-118.5 + (random.NextDouble() / 2):0.00000}," +
+                $"\"vehicle\":{{\"make\":\"{s_makes[random.Next(6)]}\",\"model\":\"{s_models[random.Next(6)]}\"," +
+                $"\"color\":\"{s_colors[random.Next(6)]}\",\"type\":\"SEDAN\"}}," +
+                $"\"image_uri\":\"https://evidence.example/{agency}/{readId}.jpg\"}}"));
         }
         return events;
     }
@@ -43,7 +53,12 @@ public static class BenchPayloads
             byte[] signature = new byte[32];
             random.NextBytes(signature);
             events[i] = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"query_id\":\"q-2026-{i:D6}\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\",\"purpose\":\"{s_purposes[random.Next(s_purposes.Length)]}\",\"case_number\":\"LASD-26-{random.Next(1_000_000):D6}\",\"reason\":\"Stolen vehicle report 26-{random.Next(1_000_000):D6}\",\"plate\":\"{Plate(random)}\",\"from\":\"{Timestamp(issued - (30L * 86_400_000))}\",\"to\":\"{Timestamp(issued)}\",\"issued_at\":\"{Timestamp(issued)}\",\"signature\":\"{Convert.ToBase64String(signature)}\"}}"));
+                $"{{\"query_id\":\"q-2026-{i:D6}\",\"requester\":\"ca-lasd\",\"user\":\"d.ortiz\"," +
+                $"\"purpose\":\"{s_purposes[random.Next(s_purposes.Length)]}\"," +
+                $"\"case_number\":\"LASD-26-{random.Next(1_000_000):D6}\"," +
+                $"\"reason\":\"Stolen vehicle report 26-{random.Next(1_000_000):D6}\",\"plate\":\"{Plate(random)}\"," +
+                $"\"from\":\"{Timestamp(issued - (30L * 86_400_000))}\",\"to\":\"{Timestamp(issued)}\"," +
+                $"\"issued_at\":\"{Timestamp(issued)}\",\"signature\":\"{Convert.ToBase64String(signature)}\"}}"));
         }
         return events;
     }
@@ -82,5 +97,6 @@ public static class BenchPayloads
     }
 
     private static string Timestamp(long unixMs) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime
+            .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -24,12 +24,16 @@ public sealed class LinqPolicyBaseline
     public Decision Decide(string owner, string recipient, Access access, Purpose purpose, bool documented, long nowMs)
     {
         // 1. Own reads.
-        if (owner == recipient) return new Decision(DecisionCode.AllowOwn, CompiledPolicy.OwnRule, CompiledPolicy.OwnCitation);
+        if (owner == recipient)
+        {
+            return new Decision(DecisionCode.AllowOwn, CompiledPolicy.OwnRule, CompiledPolicy.OwnCitation);
+        }
 
         // 2. Statutes of the owner's state, in order.
         AgencyConfig o = _agencies[owner];
         AgencyFacts r = AgencyFacts.Of(_agencies[recipient]);
-        StatuteRule? statute = StatuteRules.ForState(o.State).FirstOrDefault(s => StatuteRules.Denies(s, r, access, purpose, documented));
+        StatuteRule? statute = StatuteRules.ForState(o.State)
+            .FirstOrDefault(s => StatuteRules.Denies(s, r, access, purpose, documented));
         if (statute is not null) return new Decision(DecisionCode.DenyStatute, statute.Id, statute.Citation);
 
         // 3. Local rules of the owner: an unstated condition holds for every request.
@@ -43,9 +47,16 @@ public sealed class LinqPolicyBaseline
         if (rule is not null) return new Decision(DecisionCode.DenyLocal, rule.Id, rule.Citation);
 
         // 4. Agreements naming both; the first that grants wins, else the most specific denial.
-        List<AgreementConfig> named = _document.Agreements.Where(a => a.Owners.Contains(owner) && a.Recipients.Contains(recipient)).ToList();
-        if (named.Count == 0) return new Decision(DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule, CompiledPolicy.DefaultDenyCitation);
-        AgreementConfig? grant = named.FirstOrDefault(a => (a.Access & accessBit) != 0 && (a.Purposes & purposeBit) != 0 && nowMs < (a.ExpiresAtMs ?? long.MaxValue));
+        List<AgreementConfig> named = _document.Agreements
+            .Where(a => a.Owners.Contains(owner) && a.Recipients.Contains(recipient)).ToList();
+        if (named.Count == 0)
+        {
+            return new Decision(DecisionCode.DenyNoAgreement, CompiledPolicy.DefaultDenyRule,
+                CompiledPolicy.DefaultDenyCitation);
+        }
+        AgreementConfig? grant = named.FirstOrDefault(a => (a.Access & accessBit) != 0
+            && (a.Purposes & purposeBit) != 0
+            && nowMs < (a.ExpiresAtMs ?? long.MaxValue));
         if (grant is not null) return new Decision(DecisionCode.AllowAgreement, grant.Id, Citation(grant));
 
         // OrderByDescending is stable: among equally specific denials the first in the file decides.

@@ -20,7 +20,11 @@ public class ParseAndDecideBenchmarks
 {
     public const int Batch = ParseBenchmarks.Batch;
 
-    private static readonly Purpose[] s_purposes = [Purpose.StolenVehicle, Purpose.CriminalInvestigation, Purpose.ImmigrationEnforcement, Purpose.MissingPerson, Purpose.Warrant];
+    private static readonly Purpose[] s_purposes =
+    [
+        Purpose.StolenVehicle, Purpose.CriminalInvestigation, Purpose.ImmigrationEnforcement, Purpose.MissingPerson,
+        Purpose.Warrant,
+    ];
 
     private byte[][] _events = [];
     private int[] _recipients = [];
@@ -34,7 +38,8 @@ public class ParseAndDecideBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        PolicyDocument document = PolicyLoader.LoadFile(Path.Combine(CiGate.RepositoryRoot(), "samples", "policy.yaml"));
+        PolicyDocument document =
+            PolicyLoader.LoadFile(Path.Combine(CiGate.RepositoryRoot(), "samples", "policy.yaml"));
         _policy = new CompiledPolicy(document);
         _parser = new EventParser(_policy.Agencies);
         _json = new SystemTextJsonBaseline(document.Agencies.Select(a => a.Id));
@@ -49,13 +54,23 @@ public class ParseAndDecideBenchmarks
             _recipientIds[i] = document.Agencies[i % document.Agencies.Count].Id;
             _recipients[i] = _policy.Agencies.Find(_recipientIds[i]);
             _purposeOf[i] = s_purposes[i / document.Agencies.Count % s_purposes.Length];
-            if (!_parser.ParseRead(_events[i], out PlateRead read).IsOk || _json.ParseRead(_events[i]) < 0) throw new InvalidOperationException("a benchmark read was rejected");
-            Decision a = _policy.Decide(read.Owner, _recipients[i], Access.Push, _purposeOf[i], documented: false, PolicyBenchData.NowMs);
-            Decision b = _linq.Decide(_json.LastOwner!, _recipientIds[i], Access.Push, _purposeOf[i], documented: false, PolicyBenchData.NowMs);
-            if (a != b) throw new InvalidOperationException($"event {i}: compiled {DecisionCodes.Text(a.Code)} ({a.Rule}), LINQ {DecisionCodes.Text(b.Code)} ({b.Rule})");
+            if (!_parser.ParseRead(_events[i], out PlateRead read).IsOk || _json.ParseRead(_events[i]) < 0)
+            {
+                throw new InvalidOperationException("a benchmark read was rejected");
+            }
+            Decision a = _policy.Decide(read.Owner, _recipients[i], Access.Push, _purposeOf[i], documented: false,
+                PolicyBenchData.NowMs);
+            Decision b = _linq.Decide(_json.LastOwner!, _recipientIds[i], Access.Push, _purposeOf[i], documented: false,
+                PolicyBenchData.NowMs);
+            if (a != b)
+            {
+                throw new InvalidOperationException($"event {i}: compiled {DecisionCodes.Text(a.Code)} ({a.Rule}), " +
+                    $"LINQ {DecisionCodes.Text(b.Code)} ({b.Rule})");
+            }
             mix[a.Code] = mix.GetValueOrDefault(a.Code) + 1;
         }
-        Console.WriteLine("// decisions identical in both; mix: " + string.Join(", ", mix.OrderByDescending(m => m.Value).Select(m => $"{DecisionCodes.Text(m.Key)} {m.Value * 100 / Batch}%")));
+        Console.WriteLine("// decisions identical in both; mix: " + string.Join(", ",
+            mix.OrderByDescending(m => m.Value).Select(m => $"{DecisionCodes.Text(m.Key)} {m.Value * 100 / Batch}%")));
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
@@ -65,7 +80,8 @@ public class ParseAndDecideBenchmarks
         for (int i = 0; i < _events.Length; i++)
         {
             if (_json.ParseRead(_events[i]) < 0) return -1;
-            sum += (int)_linq.Decide(_json.LastOwner!, _recipientIds[i], Access.Push, _purposeOf[i], documented: false, PolicyBenchData.NowMs).Code;
+            sum += (int)_linq.Decide(_json.LastOwner!, _recipientIds[i], Access.Push, _purposeOf[i], documented: false,
+                PolicyBenchData.NowMs).Code;
         }
         return sum;
     }
@@ -77,7 +93,8 @@ public class ParseAndDecideBenchmarks
         for (int i = 0; i < _events.Length; i++)
         {
             if (!_parser.ParseRead(_events[i], out PlateRead read).IsOk) return -1;
-            sum += (int)_policy.Decide(read.Owner, _recipients[i], Access.Push, _purposeOf[i], documented: false, PolicyBenchData.NowMs).Code;
+            sum += (int)_policy.Decide(read.Owner, _recipients[i], Access.Push, _purposeOf[i], documented: false,
+                PolicyBenchData.NowMs).Code;
         }
         return sum;
     }

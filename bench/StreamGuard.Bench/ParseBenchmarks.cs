@@ -1,9 +1,5 @@
 using System.Buffers;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using StreamGuard.Parsing;
 
 namespace StreamGuard.Bench;
@@ -45,7 +41,10 @@ public abstract class ParseBenchmarks
         _readerOnly = new EventParser(Parser.Agencies) { ScannerEnabled = false };
         Baseline = new SystemTextJsonBaseline(BenchPayloads.AgencyIds);
         // Every event must be accepted by both, or the comparison is not like for like.
-        if (EventParserSpan() != Batch || EventParserUtf8JsonReader() != Batch || SystemTextJsonPoco() <= 0) throw new InvalidOperationException("a benchmark event was rejected");
+        if (EventParserSpan() != Batch || EventParserUtf8JsonReader() != Batch || SystemTextJsonPoco() <= 0)
+        {
+            throw new InvalidOperationException("a benchmark event was rejected");
+        }
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Batch)]
@@ -64,7 +63,9 @@ public abstract class ParseBenchmarks
     [Benchmark(OperationsPerInvoke = Batch)]
     public long EventParserSpan() => ParseAll(Parser);
 
-    /// <summary>The same parser with its one-pass scanner off: every event through Utf8JsonReader (its fallback path).</summary>
+    /// <summary>
+    /// The same parser with its one-pass scanner off: every event through Utf8JsonReader (its fallback path).
+    /// </summary>
     [Benchmark(OperationsPerInvoke = Batch)]
     public long EventParserUtf8JsonReader() => ParseAll(_readerOnly);
 
@@ -95,7 +96,8 @@ public class ReadParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Reads(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseRead(utf8);
-    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) => parser.ParseRead(utf8, out _).IsOk;
+    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
+        parser.ParseRead(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
 }
 
@@ -104,76 +106,7 @@ public class QueryParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Queries(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseQuery(utf8);
-    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) => parser.ParseQuery(utf8, out _).IsOk;
+    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
+        parser.ParseQuery(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
-}
-
-/// <summary>Events cut into three segments at fixed fractions, as a pipe or fetch buffer boundary would cut them.</summary>
-internal static class ThreeSegments
-{
-    public static ReadOnlySequence<byte>[] Split(byte[][] events)
-    {
-        var result = new ReadOnlySequence<byte>[events.Length];
-        for (int i = 0; i < events.Length; i++)
-        {
-            ReadOnlyMemory<byte> e = events[i];
-            int a = e.Length / 3, b = 2 * e.Length / 3;
-            var first = new Segment(e[..a], 0);
-            Segment last = first.Append(e[a..b]).Append(e[b..]);
-            result[i] = new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-        }
-        return result;
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
-}
-
-/// <summary>Adds bytes/event and MB/s (payload bytes over the mean time per event) to the summary table.</summary>
-public sealed class ParseBenchConfig : ManualConfig
-{
-    public ParseBenchConfig()
-    {
-        AddColumn(new ThroughputColumn(bytesColumn: true), new ThroughputColumn(bytesColumn: false));
-    }
-
-    private sealed class ThroughputColumn(bool bytesColumn) : IColumn
-    {
-        private static readonly double s_readBytes = BenchPayloads.AverageBytes(BenchPayloads.Reads(ParseBenchmarks.Batch));
-        private static readonly double s_queryBytes = BenchPayloads.AverageBytes(BenchPayloads.Queries(ParseBenchmarks.Batch));
-
-        public string Id => bytesColumn ? "PayloadBytes" : "Throughput";
-        public string ColumnName => bytesColumn ? "B/event" : "MB/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => bytesColumn ? 0 : 1;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => bytesColumn ? "Mean payload bytes per event" : "Payload megabytes (10^6 B) parsed per second by one thread";
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public bool IsAvailable(Summary summary) => true;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            double bytes = benchmarkCase.Descriptor.Type == typeof(QueryParseBenchmarks) ? s_queryBytes : s_readBytes;
-            if (bytesColumn) return bytes.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
-            double? meanNs = summary[benchmarkCase]?.ResultStatistics?.Mean;
-            return meanNs is double ns && ns > 0 ? (bytes / ns * 1000).ToString("0", System.Globalization.CultureInfo.InvariantCulture) : "-";
-        }
-    }
 }

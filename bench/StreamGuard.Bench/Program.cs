@@ -26,7 +26,8 @@ if (args.Length > 0 && args[0] == "ci") return CiGate.Run(args[1..]);
 if (args.Length > 0 && args[0] == "fuzz") return FuzzMode.Run(args[1..]);
 
 // `soak-stall`: a real worker process through a long output stall, resident memory sampled (scripts/soak-stall.sh)
-//   dotnet run -c Release -- soak-stall --cli PATH/streamguard.dll [--policy FILE] [--stall-minutes N] [--rate N] [--cap-mib N]
+//   dotnet run -c Release -- soak-stall --cli PATH/streamguard.dll [--policy FILE] [--stall-minutes N] [--rate N]
+//     [--cap-mib N]
 if (args.Length > 0 && args[0] == "soak-stall") return SoakStallMode.Run(args[1..]);
 
 // Otherwise every benchmark class in this assembly; pick with --filter, e.g.

@@ -71,6 +71,8 @@ public class RestoreBenchmarks
         {
             if (engine.RestoreRead(_reads[i], 0, arrivedAtMs: 0)) restored++;
         }
-        return restored != Batch ? throw new InvalidOperationException($"{restored} of {Batch} reads restored") : restored;
+        return restored != Batch
+            ? throw new InvalidOperationException($"{restored} of {Batch} reads restored")
+            : restored;
     }
 }

@@ -9,11 +9,11 @@ namespace StreamGuard.Bench;
 /// <summary>
 /// <c>dotnet run -c Release -- soak-stall --cli PATH/streamguard.dll --policy FILE [--stall-minutes 10] [--rate 200]
 /// [--cap-mib 400]</c>: a real <c>streamguard run</c> process against an embedded two-broker cluster, fed reads at a
-/// steady rate, while the broker that leads every output partition is down for the stall (inputs and coordinators stay
-/// up on the other). Samples the worker's resident memory (VmRSS) every second and prints the peak before, during and
-/// after the stall against the cap; exits 1 above it. A worker that stops (a transaction that cannot complete is
-/// aborted and the worker stops by design) is restarted, like a supervisor would, and counted; the worker's stats lines
-/// show whether it processes again after the stall (exit 1 if not). Run by
+/// steady rate, while the broker that leads every output partition is down for the stall (inputs and coordinators
+/// stay up on the other). Samples the worker's resident memory (VmRSS) every second and prints the peak before,
+/// during and after the stall against the cap; exits 1 above it. A worker that stops (a transaction that cannot
+/// complete is aborted and the worker stops by design) is restarted, like a supervisor would, and counted; the
+/// worker's stats lines show whether it processes again after the stall (exit 1 if not). Run by
 /// scripts/soak-stall.sh; not CI.
 /// </summary>
 public static class SoakStallMode
@@ -23,9 +23,9 @@ public static class SoakStallMode
         string cli = Value(args, "--cli") ?? throw new ArgumentException("--cli PATH/streamguard.dll is required");
         string policy = Path.GetFullPath(Value(args, "--policy") ?? Path.Combine("samples", "policy.yaml"));
         double stallMinutes = double.Parse(Value(args, "--stall-minutes") ?? "10", CultureInfo.InvariantCulture);
-        // The embedded broker keeps at most 5 MiB per partition and prunes older records silently: the backlog of the whole
-        // stall must fit, or the worker's committed offsets fall off the log (it then chases a moving log start). 200
-        // reads/s of ~260 bytes over 8 partitions is ~4 MiB per partition after 10 minutes.
+        // The embedded broker keeps at most 5 MiB per partition and prunes older records silently: the backlog of the
+        // whole stall must fit, or the worker's committed offsets fall off the log (it then chases a moving log
+        // start). 200 reads/s of ~260 bytes over 8 partitions is ~4 MiB per partition after 10 minutes.
         int rate = int.Parse(Value(args, "--rate") ?? "200", CultureInfo.InvariantCulture);
         const int Partitions = 8;
         long capMib = long.Parse(Value(args, "--cap-mib") ?? "400", CultureInfo.InvariantCulture);
@@ -33,7 +33,8 @@ public static class SoakStallMode
 
         using MockCluster cluster = MockCluster.Start(brokers: 2);
         var topics = new TopicNames().WithPrefix("soak.");
-        string[] outputs = [topics.Results, topics.Shared, topics.Alerts, topics.Purges, topics.Audit, topics.DeadLetter];
+        string[] outputs =
+            [topics.Results, topics.Shared, topics.Alerts, topics.Purges, topics.Audit, topics.DeadLetter];
         foreach (string t in topics.All)
         {
             cluster.CreateTopic(t, Partitions);
@@ -47,12 +48,14 @@ public static class SoakStallMode
 
         File.Delete(s_workerLog);
         Console.WriteLine($"worker log: {s_workerLog}");
-        Console.WriteLine($"soak-stall: {rate:N0} reads/s; warm-up {warmUp.TotalSeconds:N0} s, output broker down {stallMinutes:N1} min, recovery {recovery.TotalSeconds:N0} s; cap {capMib} MiB RSS");
+        Console.WriteLine($"soak-stall: {rate:N0} reads/s; warm-up {warmUp.TotalSeconds:N0} s, " +
+            $"output broker down {stallMinutes:N1} min, recovery {recovery.TotalSeconds:N0} s; cap {capMib} MiB RSS");
         using var stop = new CancellationTokenSource();
         long produced = 0;
         Thread feeder = new(() =>
         {
-            using IProducer<string, string> producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers, LingerMs = 5 }).Build();
+            using IProducer<string, string> producer = new ProducerBuilder<string, string>(
+                new ProducerConfig { BootstrapServers = cluster.BootstrapServers, LingerMs = 5 }).Build();
             var clock = Stopwatch.StartNew();
             string[] owners = ["ca-lapd", "ca-lasd", "wa-spd", "tx-hpd"];
             while (!stop.IsCancellationRequested)
@@ -61,12 +64,15 @@ public static class SoakStallMode
                 for (; produced < due; produced++)
                 {
                     string plate = $"S{produced % 20_000:D5}";
-                    string at = DateTimeOffset.UtcNow.AddSeconds(-1).UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+                    string at = DateTimeOffset.UtcNow.AddSeconds(-1).UtcDateTime
+                        .ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
                     string owner = owners[produced % owners.Length];
                     producer.Produce(topics.Reads, new Message<string, string>
                     {
                         Key = plate,
-                        Value = $$"""{"read_id":"s{{produced}}","camera_id":"{{owner}}-cam-1","agency_id":"{{owner}}","plate":"{{plate}}","plate_state":"CA","confidence":0.9,"observed_at":"{{at}}","lat":34.05,"lon":-118.24}""",
+                        Value = $"{{\"read_id\":\"s{produced}\",\"camera_id\":\"{owner}-cam-1\"," +
+                            $"\"agency_id\":\"{owner}\",\"plate\":\"{plate}\",\"plate_state\":\"CA\"," +
+                            $"\"confidence\":0.9,\"observed_at\":\"{at}\",\"lat\":34.05,\"lon\":-118.24}}",
                     });
                 }
                 Thread.Sleep(10);
@@ -84,7 +90,12 @@ public static class SoakStallMode
         long processedAtUp = -1;
         while (total.Elapsed < end)
         {
-            if (phase == 0 && total.Elapsed >= warmUp) { cluster.SetBrokerDown(2); phase = 1; Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: output broker down"); }
+            if (phase == 0 && total.Elapsed >= warmUp)
+            {
+                cluster.SetBrokerDown(2);
+                phase = 1;
+                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: output broker down");
+            }
             if (phase == 1 && total.Elapsed >= stallEnd)
             {
                 cluster.SetBrokerUp(2);
@@ -95,7 +106,8 @@ public static class SoakStallMode
             if (worker.HasExited)
             {
                 restarts++;
-                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: worker exited {worker.ExitCode}; restarting (restart {restarts})");
+                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: worker exited {worker.ExitCode}; " +
+                    $"restarting (restart {restarts})");
                 worker.Dispose();
                 worker = Start(cli, cluster.BootstrapServers, policy, auditKey, Group, TxId);
             }
@@ -105,7 +117,9 @@ public static class SoakStallMode
             else peakAfter = Math.Max(peakAfter, rss);
             if ((int)total.Elapsed.TotalSeconds % 30 == 0)
             {
-                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: RSS {rss / 1024.0:N0} MiB, {Interlocked.Read(ref produced):N0} reads produced, worker's last stats: {Interlocked.Read(ref s_processed):N0} processed");
+                Console.WriteLine($"{total.Elapsed.TotalSeconds,6:N0} s: RSS {rss / 1024.0:N0} MiB, " +
+                    $"{Interlocked.Read(ref produced):N0} reads produced, " +
+                    $"worker's last stats: {Interlocked.Read(ref s_processed):N0} processed");
             }
             Thread.Sleep(1000);
         }
@@ -116,17 +130,26 @@ public static class SoakStallMode
         File.Delete(auditKey);
         long peak = Math.Max(peakWarm, Math.Max(peakStall, peakAfter));
         long resumed = Interlocked.Read(ref s_processed) - processedAtUp;
-        Console.WriteLine($"peak RSS: {peakWarm / 1024.0:N0} MiB before the stall, {peakStall / 1024.0:N0} MiB during it ({stallMinutes:N1} min), {peakAfter / 1024.0:N0} MiB after; " +
-            $"cap {capMib} MiB: {(peak <= capMib * 1024 ? "under" : "OVER")}; {restarts} worker restarts; {produced:N0} reads produced; " +
-            $"after the stall the worker {(resumed > 0 ? $"processed again ({resumed:N0} events by its last stats line)" : "DID NOT resume processing")}");
+        Console.WriteLine($"peak RSS: {peakWarm / 1024.0:N0} MiB before the stall, " +
+            $"{peakStall / 1024.0:N0} MiB during it ({stallMinutes:N1} min), {peakAfter / 1024.0:N0} MiB after; " +
+            $"cap {capMib} MiB: {(peak <= capMib * 1024 ? "under" : "OVER")}; {restarts} worker restarts; " +
+            $"{produced:N0} reads produced; after the stall the worker " +
+            $"{(resumed > 0
+                ? $"processed again ({resumed:N0} events by its last stats line)"
+                : "DID NOT resume processing")}");
         return peak <= capMib * 1024 && resumed > 0 ? 0 : 1;
     }
 
-    private static Process Start(string cli, string bootstrap, string policy, string auditKey, string group, string txId)
+    private static Process Start(string cli, string bootstrap, string policy, string auditKey, string group,
+        string txId)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string a in (string[])[cli, "run", "--bootstrap", bootstrap, "--policy", policy, "--group", group, "--topic-prefix", "soak.",
-            "--audit-key", "file:" + auditKey, "--transactional-id", txId, "--stats-interval-s", "5", "--reload-interval-ms", "0"])
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (string a in (string[])[cli, "run", "--bootstrap", bootstrap, "--policy", policy, "--group", group,
+            "--topic-prefix", "soak.", "--audit-key", "file:" + auditKey, "--transactional-id", txId,
+            "--stats-interval-s", "5", "--reload-interval-ms", "0"])
         {
             start.ArgumentList.Add(a);
         }
@@ -135,7 +158,10 @@ public static class SoakStallMode
         {
             if (e.Data is not { } line) return;
             lock (s_logGate) File.AppendAllText(s_workerLog, line + Environment.NewLine);
-            if (line.Contains(" processed ", StringComparison.Ordinal) && ProcessedIn(line) is long n) Interlocked.Exchange(ref s_processed, s_total + n);
+            if (line.Contains(" processed ", StringComparison.Ordinal) && ProcessedIn(line) is long n)
+            {
+                Interlocked.Exchange(ref s_processed, s_total + n);
+            }
             else if (line.Contains("streamguard run: stopped", StringComparison.Ordinal))
             {
                 Console.WriteLine("  worker: " + line);
@@ -158,7 +184,10 @@ public static class SoakStallMode
     {
         int at = line.IndexOf(" processed ", StringComparison.Ordinal) + " processed ".Length;
         int end = line.IndexOf(' ', at);
-        return end > at && long.TryParse(line.AsSpan(at, end - at), NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : null;
+        return end > at
+            && long.TryParse(line.AsSpan(at, end - at), NumberStyles.None, CultureInfo.InvariantCulture, out long n)
+                ? n
+                : null;
     }
 
     /// <summary>Resident set size in KiB (Linux /proc); 0 when unknown.</summary>
@@ -168,7 +197,10 @@ public static class SoakStallMode
         {
             foreach (string line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                }
             }
         }
         catch (IOException)

@@ -4,15 +4,16 @@ using StreamGuard.Engine;
 namespace StreamGuard.Bench;
 
 /// <summary>
-/// The read store against the foundation store it replaced (<see cref="ObjectPerReadStore"/>: one object, one id array
-/// and one payload array per read in a Dictionary of Lists and a PriorityQueue — the straightforward design) on the
-/// same 100,000 realistic reads (~420 bytes): insert, look up, evict. Reported per read.
+/// The read store against the foundation store it replaced (<see cref="ObjectPerReadStore"/>: one object, one id
+/// array and one payload array per read in a Dictionary of Lists and a PriorityQueue — the straightforward design) on
+/// the same 100,000 realistic reads (~420 bytes): insert, look up, evict. Reported per read.
 /// </summary>
 internal static class StoreBenchData
 {
     public const int Reads = 100_000;
     public const long Window = 30L * 86_400_000;
-    public static readonly long T0 = new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+    public static readonly long T0 =
+        new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
     private static byte[][]? s_payloads;
     private static byte[][]? s_ids;
 
@@ -28,13 +29,19 @@ internal static class StoreBenchData
     public static void Fill(ReadStore store)
     {
         byte[][] payloads = Payloads, ids = Ids;
-        for (int i = 0; i < Reads; i++) store.Add(0, Plate(i), i % 7, Observed(i), Observed(i) + Window, ids[i], payloads[i]);
+        for (int i = 0; i < Reads; i++)
+        {
+            store.Add(0, Plate(i), i % 7, Observed(i), Observed(i) + Window, ids[i], payloads[i]);
+        }
     }
 
     public static void Fill(ObjectPerReadStore store)
     {
         byte[][] payloads = Payloads, ids = Ids;
-        for (int i = 0; i < Reads; i++) store.Add(Plate(i), i % 7, Observed(i), Observed(i) + Window, ids[i], payloads[i]);
+        for (int i = 0; i < Reads; i++)
+        {
+            store.Add(Plate(i), i % 7, Observed(i), Observed(i) + Window, ids[i], payloads[i]);
+        }
     }
 }
 
@@ -82,14 +89,19 @@ public class StoreLookupBenchmarks
         StoreBenchData.Fill(_baseline);
     }
 
-    /// <summary>Every plate once, reading each resident read's time, owner and expiry (what a query filters on).</summary>
+    /// <summary>
+    /// Every plate once, reading each resident read's time, owner and expiry (what a query filters on).
+    /// </summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = StoreBenchData.Reads / 4)]
     public long ObjectPerRead()
     {
         long sum = 0;
         for (int i = 0; i < StoreBenchData.Reads / 4; i++)
         {
-            foreach (ObjectPerReadStore.Read r in _baseline.Find(StoreBenchData.Plate(i))) sum += r.ObservedAtMs + r.ExpiresAtMs + r.Owner;
+            foreach (ObjectPerReadStore.Read r in _baseline.Find(StoreBenchData.Plate(i)))
+            {
+                sum += r.ObservedAtMs + r.ExpiresAtMs + r.Owner;
+            }
         }
         return sum;
     }
@@ -100,7 +112,10 @@ public class StoreLookupBenchmarks
         long sum = 0;
         for (int i = 0; i < StoreBenchData.Reads / 4; i++)
         {
-            foreach (StoredRead r in _store.Find(StoreBenchData.Plate(i))) sum += _store.ObservedAtMs(r) + _store.ExpiresAtMs(r) + _store.Owner(r);
+            foreach (StoredRead r in _store.Find(StoreBenchData.Plate(i)))
+            {
+                sum += _store.ObservedAtMs(r) + _store.ExpiresAtMs(r) + _store.Owner(r);
+            }
         }
         return sum;
     }
@@ -121,7 +136,9 @@ public class StoreEvictBenchmarks
         StoreBenchData.Fill(_baseline);
     }
 
-    /// <summary>Every read expires: eviction in expiry order, each read's id touched (a purge notice needs it).</summary>
+    /// <summary>
+    /// Every read expires: eviction in expiry order, each read's id touched (a purge notice needs it).
+    /// </summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = StoreBenchData.Reads)]
     public int ObjectPerRead()
     {
@@ -144,52 +161,5 @@ public class StoreEvictBenchmarks
             _store.RemoveHead();
         }
         return n;
-    }
-}
-
-/// <summary>The foundation read store (one object and two arrays per read), kept as the baseline.</summary>
-public sealed class ObjectPerReadStore
-{
-    public sealed class Read
-    {
-        public required int Owner { get; init; }
-        public required ulong Plate { get; init; }
-        public required long ObservedAtMs { get; init; }
-        public required long ExpiresAtMs { get; set; }
-        public required byte[] ReadId { get; init; }
-        public required byte[] Payload { get; init; }
-    }
-
-    private static readonly List<Read> s_none = [];
-    private readonly Dictionary<ulong, List<Read>> _byPlate = [];
-    private readonly PriorityQueue<Read, long> _expiry = new();
-
-    public int Count { get; private set; }
-
-    public void Add(ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload)
-    {
-        var read = new Read { Owner = owner, Plate = plate, ObservedAtMs = observedAtMs, ExpiresAtMs = expiresAtMs, ReadId = readId.ToArray(), Payload = payload.ToArray() };
-        if (!_byPlate.TryGetValue(plate, out List<Read>? list)) _byPlate.Add(plate, list = new List<Read>(2));
-        list.Add(read);
-        _expiry.Enqueue(read, expiresAtMs);
-        Count++;
-    }
-
-    public List<Read> Find(ulong plate) => _byPlate.TryGetValue(plate, out List<Read>? list) ? list : s_none;
-
-    public bool TryPeekExpired(long nowMs, out Read? read)
-    {
-        if (_expiry.TryPeek(out read, out long expiresAt) && expiresAt <= nowMs) return true;
-        read = null;
-        return false;
-    }
-
-    public void RemoveHead()
-    {
-        Read read = _expiry.Dequeue();
-        List<Read> list = _byPlate[read.Plate];
-        list.Remove(read);
-        if (list.Count == 0) _byPlate.Remove(read.Plate);
-        Count--;
     }
 }

@@ -26,12 +26,16 @@ public static class StoreScaleMode
         int plates = Math.Max(1, Option(args, "--plates", reads / 4));
         byte[][] payloads = BenchPayloads.Reads(100_000);
         byte[][] ids = new byte[payloads.Length][];
-        for (int i = 0; i < payloads.Length; i++) ids[i] = payloads[i].AsSpan(12, 16).ToArray(); // "read_id":"<16 chars>"
+        for (int i = 0; i < payloads.Length; i++)
+        {
+            ids[i] = payloads[i].AsSpan(12, 16).ToArray(); // "read_id":"<16 chars>"
+        }
         long t0 = new DateTimeOffset(2026, 3, 3, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
         const long Window = 30L * 86_400_000;
 
-        Console.WriteLine($"store-scale: {reads:N0} reads over {plates:N0} plates, {lookups:N0} lookups; .NET {Environment.Version}, " +
-            $"{Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}, {DateTime.UtcNow:yyyy-MM-dd}");
+        Console.WriteLine($"store-scale: {reads:N0} reads over {plates:N0} plates, {lookups:N0} lookups; " +
+            $".NET {Environment.Version}, {Environment.ProcessorCount} cores, " +
+            $"server GC {System.Runtime.GCSettings.IsServerGC}, {DateTime.UtcNow:yyyy-MM-dd}");
 
         long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var store = new ReadStore();
@@ -39,7 +43,8 @@ public static class StoreScaleMode
         for (int i = 0; i < reads; i++)
         {
             long observed = t0 + i * 25L;
-            store.Add(0, Plate(i, plates), i % 7, observed, observed + Window, ids[i % ids.Length], payloads[i % payloads.Length]);
+            store.Add(0, Plate(i, plates), i % 7, observed, observed + Window, ids[i % ids.Length],
+                payloads[i % payloads.Length]);
             if ((i + 1) % 1_000_000 == 0) Console.Error.Write($"\r  filled {i + 1:N0}");
         }
         double fillSeconds = clock.Elapsed.TotalSeconds;
@@ -52,18 +57,23 @@ public static class StoreScaleMode
             for (int i = 0; i < reads; i++)
             {
                 long observed = t0 + i * 25L;
-                store.Add(0, Plate(i, plates), i % 7, observed, observed + Window, ids[i % ids.Length], payloads[i % payloads.Length]);
+                store.Add(0, Plate(i, plates), i % 7, observed, observed + Window, ids[i % ids.Length],
+                    payloads[i % payloads.Length]);
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"refill (entries and heap reused, arena chunks new): {reads / clock.Elapsed.TotalSeconds / 1e6:F2} M reads/s; first fill {reads / fillSeconds / 1e6:F2} M reads/s"));
+                $"refill (entries and heap reused, arena chunks new): " +
+                $"{reads / clock.Elapsed.TotalSeconds / 1e6:F2} M reads/s; " +
+                $"first fill {reads / fillSeconds / 1e6:F2} M reads/s"));
         }
         long heapAfter = GC.GetTotalMemory(forceFullCollection: true);
         long heapGrowth = heapAfter - heapBefore;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fill: {reads / fillSeconds / 1e6:F2} M reads/s ({fillSeconds * 1e9 / reads:F0} ns per read)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory: payload {store.PayloadBytes / 1e9:F2} GB, arena {store.ArenaBytes / 1e9:F2} GB, index {store.IndexBytes / (double)reads:F1} B per read (store's accounting); " +
-            $"managed heap grew {heapGrowth / 1e9:F2} GB = payload + {(heapGrowth - store.PayloadBytes) / (double)reads:F1} B per read (arena slack included)"));
+            $"memory: payload {store.PayloadBytes / 1e9:F2} GB, arena {store.ArenaBytes / 1e9:F2} GB, " +
+            $"index {store.IndexBytes / (double)reads:F1} B per read (store's accounting); " +
+            $"managed heap grew {heapGrowth / 1e9:F2} GB = " +
+            $"payload + {(heapGrowth - store.PayloadBytes) / (double)reads:F1} B per read (arena slack included)"));
 
         // Lookups: plates that exist, in a random order.
         var histogram = new LongHistogram(TimeStamp.Seconds(1), 3);
@@ -81,9 +91,12 @@ public static class StoreScaleMode
         }
         double perTick = 1e9 / Stopwatch.Frequency;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"lookup ({found / (double)lookups:F1} reads per plate): p50 {histogram.GetValueAtPercentile(50) * perTick / 1000:F2} µs, " +
-            $"p90 {histogram.GetValueAtPercentile(90) * perTick / 1000:F2} µs, p99 {histogram.GetValueAtPercentile(99) * perTick / 1000:F2} µs, " +
-            $"p99.9 {histogram.GetValueAtPercentile(99.9) * perTick / 1000:F2} µs, max {histogram.GetMaxValue() * perTick / 1000:F2} µs"));
+            $"lookup ({found / (double)lookups:F1} reads per plate): " +
+            $"p50 {histogram.GetValueAtPercentile(50) * perTick / 1000:F2} µs, " +
+            $"p90 {histogram.GetValueAtPercentile(90) * perTick / 1000:F2} µs, " +
+            $"p99 {histogram.GetValueAtPercentile(99) * perTick / 1000:F2} µs, " +
+            $"p99.9 {histogram.GetValueAtPercentile(99.9) * perTick / 1000:F2} µs, " +
+            $"max {histogram.GetMaxValue() * perTick / 1000:F2} µs"));
 
         // Eviction: the oldest 10% expire.
         int evict = reads / 10;
@@ -98,7 +111,9 @@ public static class StoreScaleMode
         }
         double evictSeconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"evict: {evicted:N0} reads at {evicted / evictSeconds / 1e6:F2} M reads/s, {(GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)Math.Max(evicted, 1):F2} B allocated per read; " +
+            $"evict: {evicted:N0} reads at {evicted / evictSeconds / 1e6:F2} M reads/s, " +
+            $"{(GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)Math.Max(evicted, 1):F2} " +
+            $"B allocated per read; " +
             $"arena now {store.ArenaBytes / 1e9:F2} GB for {store.PayloadBytes / 1e9:F2} GB of payload"));
         GC.KeepAlive(store);
         return evicted == evict ? 0 : 1;

@@ -42,7 +42,9 @@ public sealed class QueryDto
 [JsonSerializable(typeof(QueryDto))]
 public sealed partial class BaselineJsonContext : JsonSerializerContext;
 
-/// <summary>Validation equivalent to EventParser's, over the POCOs. Returns a value that depends on every member checked.</summary>
+/// <summary>
+/// Validation equivalent to EventParser's, over the POCOs. Returns a value that depends on every member checked.
+/// </summary>
 public sealed class SystemTextJsonBaseline
 {
     private static readonly HashSet<string> s_purposes =
@@ -102,17 +104,24 @@ public sealed class SystemTextJsonBaseline
         {
             return -1;
         }
-        if (q is null || q.QueryId is null || q.Requester is null || q.User is null || q.Purpose is null || q.Plate is null || q.IssuedAt is null) return -2;
+        if (q is null || q.QueryId is null || q.Requester is null || q.User is null || q.Purpose is null
+            || q.Plate is null || q.IssuedAt is null)
+        {
+            return -2;
+        }
         if (q.QueryId.Length is 0 or > 128 || q.User.Length == 0 || !s_purposes.Contains(q.Purpose)) return -3;
         string? plate = NormalisePlate(q.Plate);
         if (plate is null) return -4;
-        long from = q.From?.ToUnixTimeMilliseconds() ?? long.MinValue, to = q.To?.ToUnixTimeMilliseconds() ?? long.MaxValue;
+        long from = q.From?.ToUnixTimeMilliseconds() ?? long.MinValue;
+        long to = q.To?.ToUnixTimeMilliseconds() ?? long.MaxValue;
         if (from > to) return -3;
         int requester = _agencies.TryGetValue(q.Requester, out int id) ? id : -1;
         return q.IssuedAt.Value.ToUnixTimeMilliseconds() + requester + plate.Length + (q.Signature?.Length ?? 0);
     }
 
-    /// <summary>SPEC §2 normalisation to a new string: upper-case letters and digits, separators dropped, 1-10 left.</summary>
+    /// <summary>
+    /// SPEC §2 normalisation to a new string: upper-case letters and digits, separators dropped, 1-10 left.
+    /// </summary>
     private static string? NormalisePlate(string plate)
     {
         Span<char> buffer = stackalloc char[10];

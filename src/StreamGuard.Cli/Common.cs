@@ -23,12 +23,15 @@ internal static class Common
         }
         else if (warnings.Count > 0)
         {
-            err.WriteLine($"policy: {warnings.Count} warnings (nullified or expired agreements): streamguard policy check {path}");
+            err.WriteLine($"policy: {warnings.Count} warnings (nullified or expired agreements): " +
+                $"streamguard policy check {path}");
         }
         return policy;
     }
 
-    /// <summary>What a policy grants against nothing (everything denied): stated by the first <c>policy_load</c> records.</summary>
+    /// <summary>
+    /// What a policy grants against nothing (everything denied): stated by the first <c>policy_load</c> records.
+    /// </summary>
     public static PolicyChangeSummary InitialChange(CompiledPolicy policy, long nowMs) =>
         PolicyDiff.Summarise(null, PolicyDiff.Compute(null, policy, nowMs));
 
@@ -49,5 +52,6 @@ internal static class Common
         return RandomNumberGenerator.GetBytes(32);
     }
 
-    public static bool Interactive(TextWriter w) => w == Console.Error ? !Console.IsErrorRedirected : w == Console.Out && !Console.IsOutputRedirected;
+    public static bool Interactive(TextWriter w) =>
+        w == Console.Error ? !Console.IsErrorRedirected : w == Console.Out && !Console.IsOutputRedirected;
 }

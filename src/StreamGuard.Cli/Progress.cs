@@ -109,7 +109,9 @@ internal sealed class Progress : IDisposable
         return count + rate + share + eta;
     }
 
-    /// <summary><c>0:05</c>, <c>12:30</c>, <c>1:02:07</c>; whole seconds rounded up (never "0:00" with work left).</summary>
+    /// <summary>
+    /// <c>0:05</c>, <c>12:30</c>, <c>1:02:07</c>; whole seconds rounded up (never "0:00" with work left).
+    /// </summary>
     internal static string Duration(double seconds)
     {
         long s = (long)Math.Ceiling(Math.Clamp(seconds, 0, 1e15));

@@ -27,9 +27,11 @@ internal static class AuditCommand
 
     internal static readonly TextOption Agency = new("agency", "A", "report: the agency the report is for");
 
-    internal static readonly TextOption Out = new("out", "DIR", "report: where report.html and records.csv go (created)");
+    internal static readonly TextOption Out =
+        new("out", "DIR", "report: where report.html and records.csv go (created)");
 
-    internal static readonly TextOption From = new("from", "T", "report: decisions at or after T (a date, 2026-03-01, or RFC 3339)");
+    internal static readonly TextOption From =
+        new("from", "T", "report: decisions at or after T (a date, 2026-03-01, or RFC 3339)");
 
     internal static readonly TextOption To = new("to", "T", "report: decisions at or before T (a date: to its end)");
 
@@ -56,9 +58,12 @@ internal static class AuditCommand
 
     public static int Run(CliArgs args)
     {
-        if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditReport.Why(args);
+        if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditWhy.Run(args);
         if (args.Positional.Count > 0 && args.Positional[0] == "report") return AuditReport.Report(args);
-        if (args.Positional.Count == 0 || args.Positional[0] != "verify") throw new UsageException("expected: audit verify|why|report");
+        if (args.Positional.Count == 0 || args.Positional[0] != "verify")
+        {
+            throw new UsageException("expected: audit verify|why|report");
+        }
         if (args.Get(Topic) is { } topic)
         {
             string bootstrap = args.Require(Bootstrap);
@@ -89,11 +94,16 @@ internal static class AuditCommand
         using IConsumer<Ignore, string> consumer = new ConsumerBuilder<Ignore, string>(new ConsumerConfig
         {
             BootstrapServers = bootstrap, GroupId = "streamguard-audit-read-" + Guid.NewGuid().ToString("N"),
-            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50, EnablePartitionEof = true,
+            EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50,
+            EnablePartitionEof = true,
         }).Build();
         using IAdminClient admin = new DependentAdminClientBuilder(consumer.Handle).Build();
-        TopicMetadata? t = admin.GetMetadata(topic, TimeSpan.FromSeconds(30)).Topics.FirstOrDefault(x => x.Topic == topic);
-        if (t is null || t.Error.IsError || t.Partitions.Count == 0) throw new UsageException($"topic {topic}: {t?.Error.Reason ?? "not found"}");
+        TopicMetadata? t = admin.GetMetadata(topic, TimeSpan.FromSeconds(30)).Topics
+            .FirstOrDefault(x => x.Topic == topic);
+        if (t is null || t.Error.IsError || t.Partitions.Count == 0)
+        {
+            throw new UsageException($"topic {topic}: {t?.Error.Reason ?? "not found"}");
+        }
         foreach (PartitionMetadata p in t.Partitions.OrderBy(p => p.PartitionId))
         {
             var tp = new TopicPartition(topic, p.PartitionId);
@@ -129,7 +139,8 @@ internal static class AuditCommand
             Console.Error.WriteLine($"{source}: {result.Error}");
             return 1;
         }
-        Console.WriteLine($"{topic}: ok — {result.Records:N0} records in {result.Chains} chains, every link verified");
+        Console.WriteLine(
+            $"{topic}: ok — {result.Records:N0} records in {result.Chains} chains, every link verified");
         return 0;
     }
 }

@@ -18,7 +18,8 @@ internal sealed class BenchLoad
 {
     private readonly int[] _indexOfReadSeq;
 
-    private BenchLoad(Message<byte[]?, byte[]>[] messages, bool[] isQuery, int[] chainPartition, int[] indexOfReadSeq, double rate)
+    private BenchLoad(Message<byte[]?, byte[]>[] messages, bool[] isQuery, int[] chainPartition, int[] indexOfReadSeq,
+        double rate)
     {
         Messages = messages;
         IsQuery = isQuery;
@@ -31,27 +32,38 @@ internal sealed class BenchLoad
 
     public bool[] IsQuery { get; }
 
-    /// <summary>Input partition of a valid read (its chain <c>pN</c>), or -1: malformed reads and queries are not timed.</summary>
+    /// <summary>
+    /// Input partition of a valid read (its chain <c>pN</c>), or -1: malformed reads and queries are not timed.
+    /// </summary>
     public int[] ChainPartition { get; }
 
     public double Rate { get; }
 
     public int Count => Messages.Length;
 
-    /// <summary>Intended send time of event <paramref name="i"/> in <see cref="Stopwatch"/> ticks after the start.</summary>
+    /// <summary>
+    /// Intended send time of event <paramref name="i"/> in <see cref="Stopwatch"/> ticks after the start.
+    /// </summary>
     public long DueTicks(int i) => (long)(i * (Stopwatch.Frequency / Rate));
 
-    /// <summary>The event whose read id is <paramref name="readId"/> (<c>r&lt;seed&gt;-&lt;hex seq&gt;</c>), or -1.</summary>
+    /// <summary>
+    /// The event whose read id is <paramref name="readId"/> (<c>r&lt;seed&gt;-&lt;hex seq&gt;</c>), or -1.
+    /// </summary>
     public int IndexOfReadId(ReadOnlySpan<byte> readId)
     {
         int dash = readId.LastIndexOf((byte)'-');
-        if (dash < 0 || !Utf8Parser.TryParse(readId[(dash + 1)..], out uint seq, out int used, 'x') || used != readId.Length - dash - 1) return -1;
+        if (dash < 0 || !Utf8Parser.TryParse(readId[(dash + 1)..], out uint seq, out int used, 'x')
+            || used != readId.Length - dash - 1)
+        {
+            return -1;
+        }
         return seq < (uint)_indexOfReadSeq.Length ? _indexOfReadSeq[seq] : -1;
     }
 
     public static BenchLoad Generate(CompiledPolicy policy, double rate, int count, int partitions, int seed)
     {
-        var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = seed, MalformedShare = 0.01 });
+        var traffic = new SyntheticTraffic(policy.Document,
+            TrafficOptions.Default with { Seed = seed, MalformedShare = 0.01 });
         var messages = new Message<byte[]?, byte[]>[count];
         var isQuery = new bool[count];
         var chain = new int[count];
@@ -69,7 +81,8 @@ internal sealed class BenchLoad
             messages[i] = new Message<byte[]?, byte[]> { Key = key, Value = value.ToArray() };
             isQuery[i] = query;
             chain[i] = -1;
-            if (!query && plate is not null && JsonMembers.TryGetString(value.Span, "read_id"u8, out ReadOnlySpan<byte> id))
+            if (!query && plate is not null
+                && JsonMembers.TryGetString(value.Span, "read_id"u8, out ReadOnlySpan<byte> id))
             {
                 int dash = id.LastIndexOf((byte)'-');
                 if (Utf8Parser.TryParse(id[(dash + 1)..], out uint seq, out _, 'x') && seq < (uint)indexOfSeq.Length)

@@ -28,7 +28,8 @@ internal sealed class BenchOutputProfile
 
     public int MeanKey(int kind) => Records[kind] == 0 ? 0 : (int)Math.Round((double)KeyBytes[kind] / Records[kind]);
 
-    public int MeanValue(int kind) => Records[kind] == 0 ? 0 : (int)Math.Max(1, Math.Round((double)ValueBytes[kind] / Records[kind]));
+    public int MeanValue(int kind) =>
+        Records[kind] == 0 ? 0 : (int)Math.Max(1, Math.Round((double)ValueBytes[kind] / Records[kind]));
 
     public double PerInput(int kind) => Inputs == 0 ? 0 : (double)Records[kind] / Inputs;
 

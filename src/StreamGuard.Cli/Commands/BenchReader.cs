@@ -24,8 +24,8 @@ internal sealed class BenchReader
     private long _lastSeenTicks;
 
     /// <param name="load">The step's events.</param>
-    /// <param name="auditFormat">True: StreamGuard's audit records (an <c>ingest</c> record names the read in <c>reads</c>);
-    /// false: the pipe's copy of the input (top-level <c>read_id</c>).</param>
+    /// <param name="auditFormat">True: StreamGuard's audit records (an <c>ingest</c> record names the read in
+    /// <c>reads</c>); false: the pipe's copy of the input (top-level <c>read_id</c>).</param>
     /// <param name="firstTimed">Events before this index are warm-up: seen, not recorded.</param>
     public BenchReader(BenchLoad load, bool auditFormat, int firstTimed)
     {
@@ -107,7 +107,8 @@ internal sealed class BenchReader
                 {
                     reader.Read();
                     Utf8JsonReader first = reader; // a copy looks at the first element; the original skips the array
-                    if (first.TokenType == JsonTokenType.StartArray && first.Read() && first.TokenType == JsonTokenType.String && !first.ValueIsEscaped)
+                    if (first.TokenType == JsonTokenType.StartArray && first.Read()
+                        && first.TokenType == JsonTokenType.String && !first.ValueIsEscaped)
                     {
                         read = _load.IndexOfReadId(first.ValueSpan);
                     }

@@ -42,7 +42,10 @@ internal static class BrokerCommand
         int brokers = args.Int(s_brokers);
         int port = args.GivenInt(s_port) ?? 0;
         args.RejectUnknown();
-        if (port != 0 && port + brokers - 1 > 65535) throw new UsageException($"--port {port} leaves no port for broker {brokers} (ports P to P+B-1 are used)");
+        if (port != 0 && port + brokers - 1 > 65535)
+        {
+            throw new UsageException($"--port {port} leaves no port for broker {brokers} (ports P to P+B-1 are used)");
+        }
         using MockCluster cluster = MockCluster.Start(brokers, rebalanceDelayMs: 0);
         var forwarders = new List<LoopbackForwarder>();
         try
@@ -69,7 +72,8 @@ internal static class BrokerCommand
             var topics = new TopicNames();
             foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
             Console.WriteLine(bootstrap);
-            Console.Error.WriteLine($"embedded Kafka-protocol cluster: {brokers} broker(s) at {bootstrap}; topics ({partitions} partitions each): {string.Join(", ", topics.All)}");
+            Console.Error.WriteLine($"embedded Kafka-protocol cluster: {brokers} broker(s) at {bootstrap}; " +
+                $"topics ({partitions} partitions each): {string.Join(", ", topics.All)}");
             Console.Error.WriteLine("in memory only, at most 5 MiB per partition kept; Ctrl+C to stop");
             ct.WaitHandle.WaitOne();
             return 0;

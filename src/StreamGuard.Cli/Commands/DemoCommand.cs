@@ -16,7 +16,10 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard demo</c>: everything on one machine, no Docker, under a minute.</summary>
 internal static class DemoCommand
 {
-    private static readonly IntOption s_reads = new("reads", "N", "plate reads to produce", 1, 5_000_000) { Default = 60_000 };
+    private static readonly IntOption s_reads = new("reads", "N", "plate reads to produce", 1, 5_000_000)
+    {
+        Default = 60_000,
+    };
 
     private static readonly IntOption s_queries = new("queries", "N", "queries to produce", 0, 5_000_000)
     {
@@ -31,11 +34,18 @@ internal static class DemoCommand
         Default = 200,
     };
 
-    private static readonly IntOption s_rate = new("rate", "N", "events per second offered", 1, 1_000_000) { Default = 10_000 };
+    private static readonly IntOption s_rate = new("rate", "N", "events per second offered", 1, 1_000_000)
+    {
+        Default = 10_000,
+    };
 
-    private static readonly IntOption s_partitions = new("partitions", "N", "partitions per topic", 1, 256) { Default = 8 };
+    private static readonly IntOption s_partitions = new("partitions", "N", "partitions per topic", 1, 256)
+    {
+        Default = 8,
+    };
 
-    private static readonly DoubleOption s_malformed = new("malformed", "F", "share of bad input lines, 0..1", 0, 1, 0.01);
+    private static readonly DoubleOption s_malformed =
+        new("malformed", "F", "share of bad input lines, 0..1", 0, 1, 0.01);
 
     private static readonly TextOption s_policy = new("policy", "P", "policy file")
     {
@@ -55,7 +65,8 @@ internal static class DemoCommand
         at a fixed rate while showing live progress. Ends with events/s, decision latency percentiles
         (HdrHistogram), decisions by code and dead letters; reads the audit topic back into OUT/audit.ndjson,
         verifies its hash chains, and writes OUT/report.html.
-        """, new OptionGroup("Options:", s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out));
+        """, new OptionGroup("Options:",
+            s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out));
 
     public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
     {
@@ -74,16 +85,23 @@ internal static class DemoCommand
         byte[] auditKey = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key"));
         Directory.CreateDirectory(outDir);
 
-        o.WriteLine($"StreamGuard demo — policy {Path.GetFileName(policyPath)} ({policy.Document.Agencies.Count} agencies, {policy.Hash[..19]}…)");
+        o.WriteLine($"StreamGuard demo — policy {Path.GetFileName(policyPath)} " +
+            $"({policy.Document.Agencies.Count} agencies, {policy.Hash[..19]}…)");
         using MockCluster cluster = MockCluster.Start(brokers: 1, rebalanceDelayMs: 0);
         var topics = new TopicNames();
         foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
-        o.WriteLine($"embedded Kafka-protocol cluster at {cluster.BootstrapServers}, {partitions} partitions per topic");
+        o.WriteLine(
+            $"embedded Kafka-protocol cluster at {cluster.BootstrapServers}, {partitions} partitions per topic");
 
         var log = new List<string>();
-        var workerOptions = new WorkerOptions { BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics };
+        var workerOptions = new WorkerOptions
+        {
+            BootstrapServers = cluster.BootstrapServers, GroupId = "streamguard-demo", Topics = topics,
+        };
         var worker = new StreamGuardWorker(workerOptions,
-            sink => new StreamGuardEngine(policy, sink, auditKey, change: Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())), new LineLogger(m => { lock (log) log.Add(m); }));
+            sink => new StreamGuardEngine(policy, sink, auditKey,
+                change: Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())),
+            new LineLogger(m => { lock (log) log.Add(m); }));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Exception? failure = null;
         var workerThread = new Thread(() =>
@@ -93,16 +111,22 @@ internal static class DemoCommand
         }) { Name = "streamguard-worker", IsBackground = true };
         workerThread.Start();
         Task assigned = await Task.WhenAny(worker.Assigned, Task.Delay(TimeSpan.FromSeconds(30), ct));
-        if (assigned != worker.Assigned) throw new InvalidOperationException("the worker did not join its consumer group within 30 s: " + failure?.Message);
+        if (assigned != worker.Assigned)
+        {
+            throw new InvalidOperationException(
+                "the worker did not join its consumer group within 30 s: " + failure?.Message);
+        }
         o.WriteLine("worker joined its consumer group (exactly-once: a Kafka transaction every " +
             $"{workerOptions.CommitInterval.TotalMilliseconds:0} ms); producing traffic…");
         string auditPath = Path.Combine(outDir, "audit.ndjson");
         using var auditTail = new TopicTail(cluster.BootstrapServers, topics.Audit, partitions, auditPath);
 
-        var traffic = new SyntheticTraffic(policy.Document, TrafficOptions.Default with { Seed = 7, MalformedShare = malformed });
+        var traffic = new SyntheticTraffic(policy.Document,
+            TrafficOptions.Default with { Seed = 7, MalformedShare = malformed });
         using IProducer<byte[]?, byte[]> producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
         {
-            // Kafka's default partitioner (the Java client's): records land on their plate's partition, nothing to forward.
+            // Kafka's default partitioner (the Java client's): records land on their plate's partition, nothing to
+            // forward.
             Partitioner = Partitioner.Murmur2Random,
             BootstrapServers = cluster.BootstrapServers, LingerMs = 2, Acks = Acks.All, ClientId = "demo-traffic",
         }).Build();
@@ -111,7 +135,10 @@ internal static class DemoCommand
         for (int i = 0; i < hotlistCount; i++)
         {
             ReadOnlyMemory<byte> entry = traffic.NextHotlist(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            producer.Produce(topics.Hotlists, new Message<byte[]?, byte[]> { Key = System.Text.Encoding.UTF8.GetBytes(traffic.LastHotlistKey!), Value = entry.ToArray() });
+            producer.Produce(topics.Hotlists, new Message<byte[]?, byte[]>
+            {
+                Key = System.Text.Encoding.UTF8.GetBytes(traffic.LastHotlistKey!), Value = entry.ToArray(),
+            });
         }
         producer.Flush(TimeSpan.FromSeconds(30));
         var hotlistWait = Stopwatch.StartNew();
@@ -129,10 +156,12 @@ internal static class DemoCommand
         long nextProgress = 1000;
         for (int i = 0; i < reads && !ct.IsCancellationRequested; i++)
         {
-            Produce(producer, topics.Reads, traffic.NextRead(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), traffic.LastPlate);
+            Produce(producer, topics.Reads, traffic.NextRead(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                traffic.LastPlate);
             while (producedQueries < queries && i >= nextQuery)
             {
-                Produce(producer, topics.Queries, traffic.NextQuery(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), traffic.LastPlate);
+                Produce(producer, topics.Queries, traffic.NextQuery(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                    traffic.LastPlate);
                 producedQueries++;
                 nextQuery += queryEvery;
             }
@@ -149,7 +178,8 @@ internal static class DemoCommand
         }
         while (producedQueries < queries)
         {
-            Produce(producer, topics.Queries, traffic.NextQuery(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), traffic.LastPlate);
+            Produce(producer, topics.Queries, traffic.NextQuery(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+                traffic.LastPlate);
             producedQueries++;
         }
         producer.Flush(TimeSpan.FromSeconds(30));
@@ -158,10 +188,15 @@ internal static class DemoCommand
         var deadline = Stopwatch.StartNew();
         // Reads and queries decided (the worker also counts the hotlist records it checks).
         long Decided() => worker.Engine is { } e ? e.Stats.Reads + e.Stats.Queries : 0;
-        while (Decided() < total && failure is null && deadline.Elapsed < TimeSpan.FromSeconds(60) && !ct.IsCancellationRequested)
+        while (Decided() < total && failure is null && deadline.Elapsed < TimeSpan.FromSeconds(60)
+            && !ct.IsCancellationRequested)
         {
             await Task.Delay(200, CancellationToken.None);
-            if (clock.ElapsedMilliseconds >= nextProgress) { nextProgress += 1000; Progress(o, clock, total, total, worker); }
+            if (clock.ElapsedMilliseconds >= nextProgress)
+            {
+                nextProgress += 1000;
+                Progress(o, clock, total, total, worker);
+            }
         }
         double processSeconds = clock.Elapsed.TotalSeconds;
         stop.Cancel();
@@ -179,22 +214,41 @@ internal static class DemoCommand
         var verify = AuditVerifier.Verify(File.ReadLines(auditPath));
 
         var summary = new StringBuilder();
-        summary.AppendLine(CultureInfo.InvariantCulture, $"events: {Decided():N0} of {total:N0} produced ({reads:N0} reads, {queries:N0} queries) in {processSeconds:N1} s");
-        summary.AppendLine(CultureInfo.InvariantCulture, $"throughput: {Decided() / processSeconds:N0} events/s processed (offered {rate:N0}/s for {produceSeconds:N1} s)");
-        summary.AppendLine(CultureInfo.InvariantCulture, $"decision latency (µs, event in worker → outputs handed to producer): {Percentiles(worker.DecisionLatencyMicros)}");
-        summary.AppendLine(CultureInfo.InvariantCulture, $"ack latency (µs, event in worker → its last output acknowledged):    {Percentiles(worker.AckLatencyMicros.Snapshot())} (every {workerOptions.AckLatencySampleEvery}th event with outputs)");
-        summary.AppendLine(CultureInfo.InvariantCulture, $"end-to-end latency (ms, produced → decided):                       {Percentiles(worker.EndToEndMillis)}");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"events: {Decided():N0} of {total:N0} produced ({reads:N0} reads, {queries:N0} queries) " +
+            $"in {processSeconds:N1} s");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"throughput: {Decided() / processSeconds:N0} events/s processed " +
+            $"(offered {rate:N0}/s for {produceSeconds:N1} s)");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"decision latency (µs, event in worker → outputs handed to producer): " +
+            $"{Percentiles(worker.DecisionLatencyMicros)}");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"ack latency (µs, event in worker → its last output acknowledged):    " +
+            $"{Percentiles(worker.AckLatencyMicros.Snapshot())} " +
+            $"(every {workerOptions.AckLatencySampleEvery}th event with outputs)");
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"end-to-end latency (ms, produced → decided):                       " +
+            $"{Percentiles(worker.EndToEndMillis)}");
         summary.AppendLine("decisions by code:");
         for (int c = 0; c < DecisionCodes.Count; c++)
         {
             long n = s.Decisions((DecisionCode)c);
-            if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {DecisionCodes.Text((DecisionCode)c),-28} {n,10:N0}");
+            if (n > 0)
+            {
+                summary.AppendLine(CultureInfo.InvariantCulture,
+                    $"  {DecisionCodes.Text((DecisionCode)c),-28} {n,10:N0}");
+            }
         }
         summary.AppendLine(CultureInfo.InvariantCulture, $"dead letters: {s.DeadLetters:N0}");
         for (int e = 1; e <= (int)Parsing.ParseError.InvalidUtf8; e++)
         {
             long n = s.DeadLettersOf((Parsing.ParseError)e);
-            if (n > 0) summary.AppendLine(CultureInfo.InvariantCulture, $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
+            if (n > 0)
+            {
+                summary.AppendLine(CultureInfo.InvariantCulture,
+                    $"  {Parsing.ParseErrorCodes.Code((Parsing.ParseError)e),-28} {n,10:N0}");
+            }
         }
         summary.AppendLine(CultureInfo.InvariantCulture,
             $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
@@ -205,18 +259,31 @@ internal static class DemoCommand
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");
         o.Write(summary);
         string reportPath = Path.Combine(outDir, "report.html");
-        File.WriteAllText(reportPath, $"<!doctype html><meta charset=utf-8><title>StreamGuard demo</title><h1>StreamGuard demo</h1><pre>{WebUtility.HtmlEncode(summary.ToString())}</pre>");
+        File.WriteAllText(reportPath,
+            $"<!doctype html><meta charset=utf-8><title>StreamGuard demo</title><h1>StreamGuard demo</h1>" +
+            $"<pre>{WebUtility.HtmlEncode(summary.ToString())}</pre>");
         o.WriteLine($"report: {Path.GetFullPath(reportPath)}");
         return Decided() == total && verify.Error is null && auditRecords == engine.AuditRecordCount ? 0 : 1;
     }
 
-    internal static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value, string? key)
+    internal static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value,
+        string? key)
     {
-        var message = new Message<byte[]?, byte[]> { Key = key is null ? null : Encoding.ASCII.GetBytes(key), Value = value.ToArray() };
+        var message = new Message<byte[]?, byte[]>
+        {
+            Key = key is null ? null : Encoding.ASCII.GetBytes(key), Value = value.ToArray(),
+        };
         while (true)
         {
-            try { producer.Produce(topic, message); return; }
-            catch (ProduceException<byte[]?, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull) { producer.Poll(TimeSpan.FromMilliseconds(20)); }
+            try
+            {
+                producer.Produce(topic, message);
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(20));
+            }
         }
     }
 
@@ -225,70 +292,14 @@ internal static class DemoCommand
         long processed = worker.Processed;
         EngineStats? s = worker.Engine?.Stats;
         o.Write(Common.Interactive(o) ? "\r" : "\n");
-        o.Write($"  {clock.Elapsed.TotalSeconds,5:N1} s  produced {produced,9:N0}/{total:N0}  processed {processed,9:N0}  " +
+        o.Write($"  {clock.Elapsed.TotalSeconds,5:N1} s  produced {produced,9:N0}/{total:N0}  " +
+            $"processed {processed,9:N0}  " +
             $"{processed / clock.Elapsed.TotalSeconds,8:N0} events/s  dead letters {s?.DeadLetters ?? 0:N0}   ");
     }
 
-    private static string Percentiles(LongHistogram h) => h.TotalCount == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
-        $"p50 {h.GetValueAtPercentile(50)}  p99 {h.GetValueAtPercentile(99)}  p99.9 {h.GetValueAtPercentile(99.9)}  max {h.GetMaxValue()}");
-
-    /// <summary>
-    /// Follows a topic from its beginning into an NDJSON file while the demo runs: the embedded cluster keeps at
-    /// most 5 MiB per partition, so the audit trail is read as it is written, not after.
-    /// </summary>
-    private sealed class TopicTail : IDisposable
-    {
-        private readonly IConsumer<Ignore, byte[]> _consumer;
-        private readonly FileStream _file;
-        private readonly Thread _thread;
-        private volatile bool _stopping;
-        private long _count;
-
-        public TopicTail(string bootstrap, string topic, int partitions, string path)
-        {
-            _consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
-            {
-                BootstrapServers = bootstrap, GroupId = "streamguard-demo-audit-reader", EnableAutoCommit = false,
-                IsolationLevel = IsolationLevel.ReadCommitted, FetchWaitMaxMs = 50,
-            }).Build();
-            _consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-            _file = new FileStream(path, FileMode.Create, FileAccess.Write);
-            _thread = new Thread(Run) { Name = "demo-audit-tail", IsBackground = true };
-            _thread.Start();
-        }
-
-        public long Count => Interlocked.Read(ref _count);
-
-        private void Run()
-        {
-            while (!_stopping)
-            {
-                ConsumeResult<Ignore, byte[]>? r = _consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (r is null || r.IsPartitionEOF) continue;
-                _file.Write(r.Message.Value);
-                _file.WriteByte((byte)'\n');
-                Interlocked.Increment(ref _count);
-            }
-        }
-
-        /// <summary>Waits until <paramref name="expected"/> records were read (or the timeout), then stops.</summary>
-        public long Finish(long expected, TimeSpan timeout)
-        {
-            var deadline = Stopwatch.StartNew();
-            while (Count < expected && deadline.Elapsed < timeout) Thread.Sleep(50);
-            _stopping = true;
-            _thread.Join();
-            _file.Flush();
-            return Count;
-        }
-
-        public void Dispose()
-        {
-            _stopping = true;
-            _thread.Join();
-            _consumer.Close();
-            _consumer.Dispose();
-            _file.Dispose();
-        }
-    }
+    private static string Percentiles(LongHistogram h) => h.TotalCount == 0
+        ? "no samples"
+        : string.Create(CultureInfo.InvariantCulture,
+            $"p50 {h.GetValueAtPercentile(50)}  p99 {h.GetValueAtPercentile(99)}  " +
+            $"p99.9 {h.GetValueAtPercentile(99.9)}  max {h.GetMaxValue()}");
 }

@@ -19,7 +19,8 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
         _purges = Open(directory, "purges.ndjson");
         _audit = Open(directory, "audit.ndjson");
         _dlq = Open(directory, "dlq.ndjson");
-        _sharedWriter = new Utf8JsonWriter(_shared, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _sharedWriter = new Utf8JsonWriter(_shared,
+            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     private static FileStream Open(string dir, string name) =>

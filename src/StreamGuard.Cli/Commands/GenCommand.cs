@@ -72,7 +72,8 @@ internal static class GenCommand
             using TextReader csv = SeattleImport.Open(seattle);
             using FileStream output = Create(outDir, "reads.ndjson");
             var (written, skipped) = SeattleImport.Convert(csv, output);
-            Console.WriteLine($"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; " +
+            Console.WriteLine(
+                $"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; " +
                 $"{skipped:N0} unreadable rows skipped");
             return 0;
         }

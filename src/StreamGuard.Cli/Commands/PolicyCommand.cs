@@ -10,7 +10,8 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard policy check | diff | explain</c>.</summary>
 internal static class PolicyCommand
 {
-    private static readonly TextOption s_at = new("at", "T", "the instant agreements expire against (RFC 3339; {default})")
+    private static readonly TextOption s_at =
+        new("at", "T", "the instant agreements expire against (RFC 3339; {default})")
     {
         Shown = "default: now",
     };
@@ -37,7 +38,8 @@ internal static class PolicyCommand
         Default = false,
     };
 
-    private static readonly TextOption s_owner = new("owner", "A", "the agency whose reads are asked for (its id in P)");
+    private static readonly TextOption s_owner =
+        new("owner", "A", "the agency whose reads are asked for (its id in P)");
 
     private static readonly TextOption s_recipient = new("recipient", "B", "the agency asking for them (its id in P)");
 
@@ -81,7 +83,9 @@ internal static class PolicyCommand
 
     public static int Run(CliArgs args)
     {
-        string sub = args.Positional.Count > 0 ? args.Positional[0] : throw new UsageException("expected: policy check|diff|explain");
+        string sub = args.Positional.Count > 0
+            ? args.Positional[0]
+            : throw new UsageException("expected: policy check|diff|explain");
         return sub switch
         {
             "check" => Check(args),
@@ -95,7 +99,9 @@ internal static class PolicyCommand
     {
         string? at = args.Get(s_at);
         if (at is null) return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        return Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(at), out long ms) ? ms : throw new UsageException($"--at: '{at}' is not an RFC 3339 timestamp");
+        return Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(at), out long ms)
+            ? ms
+            : throw new UsageException($"--at: '{at}' is not an RFC 3339 timestamp");
     }
 
     private static int Check(CliArgs args)
@@ -108,20 +114,25 @@ internal static class PolicyCommand
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
         foreach (string w in warnings) Console.WriteLine($"warning: {w}");
-        Console.WriteLine($"{path}: ok — {policy.Document.Agencies.Count} agencies, {policy.AgreementCount} agreements, " +
+        Console.WriteLine($"{path}: ok — {policy.Document.Agencies.Count} agencies, " +
+            $"{policy.AgreementCount} agreements, " +
             $"{policy.Document.Rules.Count} local rules, {warnings.Count} warnings; policy {policy.Hash}");
         return 0;
     }
 
     private static int Explain(CliArgs args)
     {
-        if (args.Positional.Count != 2) throw new UsageException("expected: policy explain P --owner A --recipient B --access X --purpose P");
+        if (args.Positional.Count != 2)
+        {
+            throw new UsageException("expected: policy explain P --owner A --recipient B --access X --purpose P");
+        }
         string ownerId = args.Require(s_owner), recipientId = args.Require(s_recipient);
         Access access = args.Choice(s_access);
         string purposeText = args.Require(s_purpose);
         if (!Purposes.TryParse(Encoding.UTF8.GetBytes(purposeText), out Purpose purpose))
         {
-            string known = string.Join(", ", Enumerable.Range(0, Purposes.Count).Select(i => Purposes.Name((Purpose)i)));
+            string known = string.Join(", ",
+                Enumerable.Range(0, Purposes.Count).Select(i => Purposes.Name((Purpose)i)));
             throw new UsageException($"--purpose: '{purposeText}' is not a known purpose ({known})");
         }
         bool documented = args.Choice(s_documented);
@@ -130,44 +141,15 @@ internal static class PolicyCommand
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
         int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
         if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {args.Positional[1]}");
-        if (recipient < 0) throw new UsageException($"--recipient: '{recipientId}' is not an agency of {args.Positional[1]}");
+        if (recipient < 0)
+        {
+            throw new UsageException($"--recipient: '{recipientId}' is not an agency of {args.Positional[1]}");
+        }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
-        var o = Console.Out;
-        o.WriteLine($"owner      {Describe(policy.Agency(owner))}");
-        o.WriteLine($"recipient  {Describe(policy.Agency(recipient))}");
-        o.WriteLine($"request    {PolicyExplainer.AccessName(access)} for {purposeText}, {(documented ? "documented (case number and reason)" : "undocumented")}, at {DateTimeOffset.FromUnixTimeMilliseconds(at):yyyy-MM-ddTHH:mm:ssZ}");
-        o.WriteLine($"policy     {policy.Hash}");
-        o.WriteLine();
-        o.WriteLine("step  kind       rule                       result   detail");
-        foreach (ExplainStep s in x.Steps)
-        {
-            string result = s.Outcome switch
-            {
-                StepOutcome.NotApplicable => "n/a",
-                StepOutcome.Pass => "pass",
-                StepOutcome.Fail => "FAIL",
-                _ => "ALLOW",
-            };
-            if (!s.Reached) result = $"({result.ToLowerInvariant()})";
-            if (s.Decides) result += " ←";
-            o.WriteLine($"{s.Step,-5} {s.Kind,-10} {s.Rule,-26} {result,-8} {s.Detail}");
-            if (s.Citation.Length > 0)
-            {
-                string status = s.Status is null ? "" : s.Confirmed ? $" [{s.Status}]" : $" [⚠ {s.Status}: not confirmed enacted]";
-                o.WriteLine($"{"",-52} {s.Citation}{status}");
-            }
-        }
-        o.WriteLine();
-        o.WriteLine("(parenthesised results come after the deciding step and did not take part in the decision)");
-        o.WriteLine($"decision   {(x.Decision.Allowed ? "ALLOW" : "DENY")} {DecisionCodes.Text(x.Decision.Code)} — rule {x.Decision.Rule}");
-        o.WriteLine($"citation   {x.Decision.Citation}");
+        PolicyExplainWriter.Write(Console.Out, policy, x, owner, recipient, access, purposeText, documented, at);
         return 0;
     }
-
-    private static string Describe(AgencyConfig a) =>
-        $"{a.Id}{(a.Name is null ? "" : $" — {a.Name}")} ({(a.State is null ? "" : a.State + ", ")}{a.Level.ToString().ToLowerInvariant()}" +
-        $"{(a.Declarations.Count > 0 ? ", declarations " + string.Join(' ', a.Declarations) : "")}{(a.FusionCenter ? ", fusion center" : "")})";
 
     private static int Diff(CliArgs args)
     {
@@ -182,16 +164,12 @@ internal static class PolicyCommand
         var o = Console.Out;
         if (tsv)
         {
-            o.WriteLine("change\towner\trecipient\taccess\tpurpose\told_code\told_rule\tnew_code\tnew_rule");
-            foreach (OutcomeChange c in diff.Changes)
-            {
-                o.WriteLine($"{c.Kind.ToString().ToLowerInvariant()}\t{c.Owner}\t{c.Recipient}\t{PolicyExplainer.AccessName(c.Access)}\t{Purposes.Name(c.Purpose)}\t" +
-                    $"{DecisionCodes.Text(c.Old.Code)}\t{c.Old.Rule}\t{DecisionCodes.Text(c.New.Code)}\t{c.New.Rule}");
-            }
+            PolicyDiffWriter.WriteTsv(o, diff);
         }
         else
         {
-            WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at, allReasons);
+            PolicyDiffWriter.WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at,
+                allReasons);
         }
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"summary: {diff.Granted:N0} granted, {diff.Revoked:N0} revoked, {diff.ReasonChanged:N0} reason changed; " +
@@ -203,62 +181,5 @@ internal static class PolicyCommand
             return 3;
         }
         return 0;
-    }
-
-    private static void WriteText(TextWriter o, string oldPath, string newPath, CompiledPolicy oldPolicy, CompiledPolicy newPolicy, PolicyDiffResult diff, long at, bool allReasons)
-    {
-        o.WriteLine($"policy diff {oldPath} ({oldPolicy.Hash[..19]}…) → {newPath} ({newPolicy.Hash[..19]}…) at {DateTimeOffset.FromUnixTimeMilliseconds(at):yyyy-MM-ddTHH:mm:ssZ}");
-        if (diff.AgenciesAdded.Count > 0) o.WriteLine($"agencies added:   {string.Join(", ", diff.AgenciesAdded)}");
-        if (diff.AgenciesRemoved.Count > 0) o.WriteLine($"agencies removed: {string.Join(", ", diff.AgenciesRemoved)}");
-
-        Section(o, "GRANTED", "outcomes newly allowed", diff.Changes.Where(c => c.Kind == ChangeKind.Granted),
-            c => $"by {Code(c.New)}, was {Code(c.Old)}");
-        Section(o, "REVOKED", "outcomes no longer allowed", diff.Changes.Where(c => c.Kind == ChangeKind.Revoked),
-            c => $"now {Code(c.New)}, was {Code(c.Old)}");
-        Section(o, "REASON CHANGED", "outcomes with the same allow/deny, decided by another rule", diff.Changes.Where(c => c.Kind == ChangeKind.Reason),
-            c => $"{Code(c.Old)} → {Code(c.New)}", maxPairs: allReasons ? int.MaxValue : 5);
-        if (diff.RetentionChanges.Count > 0)
-        {
-            o.WriteLine();
-            o.WriteLine($"RETENTION CHANGED — {diff.RetentionChanges.Count} agencies (stored reads follow the new window)");
-            foreach (RetentionChange r in diff.RetentionChanges)
-            {
-                o.WriteLine($"    {r.Agency}  {Durations.Format(TimeSpan.FromMilliseconds(r.OldMs))} ({r.OldRule}) → {Durations.Format(TimeSpan.FromMilliseconds(r.NewMs))} ({r.NewRule})");
-            }
-        }
-        if (diff.Changes.Count == 0) o.WriteLine("\nno outcome changes");
-        o.WriteLine();
-    }
-
-    private static string Code(Decision d) => $"{DecisionCodes.Text(d.Code)} ({d.Rule})";
-
-    /// <summary>One section: changes grouped by what decided them, then by (owner, recipient), accesses and purposes collapsed.</summary>
-    private static void Section(TextWriter o, string title, string what, IEnumerable<OutcomeChange> changes, Func<OutcomeChange, string> group, int maxPairs = int.MaxValue)
-    {
-        var list = changes.ToList();
-        if (list.Count == 0) return;
-        o.WriteLine();
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{title} — {list.Count:N0} {what}"));
-        foreach (var g in list.GroupBy(group))
-        {
-            var pairs = g.GroupBy(c => (c.Owner, c.Recipient)).ToList();
-            o.WriteLine(pairs.Count > maxPairs
-                ? string.Create(CultureInfo.InvariantCulture, $"  {g.Key}: {g.Count():N0} outcomes, {pairs.Count:N0} pairs")
-                : $"  {g.Key}:");
-            foreach (var pair in pairs.Take(maxPairs))
-            {
-                // access → purposes; accesses with the same purposes are printed together.
-                var byAccess = pair.GroupBy(c => c.Access).ToDictionary(a => a.Key, a => (ushort)a.Aggregate(0, (m, c) => m | (1 << (int)c.Purpose)));
-                foreach (var same in byAccess.GroupBy(kv => kv.Value))
-                {
-                    string accesses = string.Join(", ", same.Select(kv => PolicyExplainer.AccessName(kv.Key)));
-                    o.WriteLine($"    {pair.Key.Owner} → {pair.Key.Recipient}  {accesses} × {PolicyCheck.PurposeText(same.Key)}");
-                }
-            }
-            if (pairs.Count > maxPairs)
-            {
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    … and {pairs.Count - maxPairs:N0} more pairs (--reasons all, or --format tsv, lists every one)"));
-            }
-        }
     }
 }

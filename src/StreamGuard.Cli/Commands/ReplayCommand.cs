@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.IO.Pipelines;
 using System.Text.Json;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Engine;
@@ -9,7 +8,9 @@ using StreamGuard.Text;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard replay</c>: the engine offline over NDJSON files, deterministic (event-time clock).</summary>
+/// <summary>
+/// <c>streamguard replay</c>: the engine offline over NDJSON files, deterministic (event-time clock).
+/// </summary>
 internal static class ReplayCommand
 {
     private static readonly TextOption s_policy = new("policy", "P", "policy file (SPEC §3)");
@@ -78,24 +79,32 @@ internal static class ReplayCommand
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error, allWarnings: false);
         // Deterministic output needs a fixed key: plate_ref values and ids are HMACs under it.
-        if (auditKeyRef is null) throw new UsageException("--audit-key env:NAME|file:PATH is required: replay output is deterministic only under a fixed audit key");
+        if (auditKeyRef is null)
+        {
+            throw new UsageException("--audit-key env:NAME|file:PATH is required: " +
+                "replay output is deterministic only under a fixed audit key");
+        }
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
         using var sink = new FileOutputSink(outDir);
-        var engine = new StreamGuardEngine(policy, sink, auditKey, new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes },
+        var engine = new StreamGuardEngine(policy, sink, auditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes },
             Common.InitialChange(policy, now));
 
         long events = 0;
-        // Compacted topics read from the beginning are tables: hotlists and holds are loaded whole before the first read.
+        // Compacted topics read from the beginning are tables: hotlists and holds are loaded whole before the first
+        // read.
         foreach (var (path, isHolds) in new (string?, bool)[] { (holdsPath, true), (hotlistsPath, false) })
         {
             if (path is null) continue;
-            await using Input table = await Input.OpenAsync(path, false, maxEventBytes, ct, timed: false);
+            await using ReplayInput table = await ReplayInput.OpenAsync(path, false, maxEventBytes, ct, timed: false);
             while (table.HasHead)
             {
                 var source = EventSource.File(table.Path, table.Reader.LineNumber);
                 if (table.Reader.Status == LineStatus.Oversized)
                 {
-                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null, $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), table.Reader.Line.Span, source);
+                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null,
+                            $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"),
+                        table.Reader.Line.Span, source);
                 }
                 else if (isHolds) engine.Holds.ApplyAndAudit(default, table.Reader.Line.Span, source);
                 else engine.Hotlists.ApplyAndCheck(default, table.Reader.Line.Span, source);
@@ -103,20 +112,28 @@ internal static class ReplayCommand
                 await table.AdvanceAsync(ct);
             }
         }
-        var inputs = new List<Input> { await Input.OpenAsync(readsPath, true, maxEventBytes, ct) };
-        if (queriesPath is not null) inputs.Add(await Input.OpenAsync(queriesPath, false, maxEventBytes, ct));
+        var inputs = new List<ReplayInput> { await ReplayInput.OpenAsync(readsPath, true, maxEventBytes, ct) };
+        if (queriesPath is not null) inputs.Add(await ReplayInput.OpenAsync(queriesPath, false, maxEventBytes, ct));
 
         var clock = Stopwatch.StartNew();
         // ETA from input bytes read against the inputs' sizes (lines vary in length; standard input has no size).
         long inputBytes = 0;
-        foreach (Input input in inputs) inputBytes = input.Length < 0 || inputBytes < 0 ? -1 : inputBytes + input.Length;
+        foreach (ReplayInput input in inputs)
+        {
+            inputBytes = input.Length < 0 || inputBytes < 0 ? -1 : inputBytes + input.Length;
+        }
         using var progress = Progress.OnConsole("events", bytes: true);
         while (true)
         {
-            Input? next = null;
-            foreach (Input input in inputs)
+            ReplayInput? next = null;
+            foreach (ReplayInput input in inputs)
             {
-                if (input.HasHead && (next is null || input.HeadTime < next.HeadTime || (input.HeadTime == next.HeadTime && input.IsReads && !next.IsReads))) next = input;
+                if (input.HasHead
+                    && (next is null || input.HeadTime < next.HeadTime
+                        || (input.HeadTime == next.HeadTime && input.IsReads && !next.IsReads)))
+                {
+                    next = input;
+                }
             }
             if (next is null) break;
 
@@ -124,7 +141,8 @@ internal static class ReplayCommand
             ReadOnlySpan<byte> line = next.Reader.Line.Span;
             if (next.Reader.Status == LineStatus.Oversized)
             {
-                engine.DeadLetter(new ParseResult(ParseError.Oversized, null, $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), line, source);
+                engine.DeadLetter(new ParseResult(ParseError.Oversized, null,
+                    $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), line, source);
             }
             else if (next.IsReads) engine.ProcessRead(line, source);
             else engine.ProcessQuery(line, source);
@@ -134,10 +152,11 @@ internal static class ReplayCommand
             if (progress.Enabled) progress.Update(events, BytesRead(inputs), Math.Max(0, inputBytes));
         }
         progress.Clear();
-        foreach (Input input in inputs) await input.DisposeAsync();
+        foreach (ReplayInput input in inputs) await input.DisposeAsync();
 
         EngineStats s = engine.Stats;
-        Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, {s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
+        Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, " +
+            $"{s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
         Console.WriteLine($"  audit records {engine.AuditRecordCount:N0}, results {s.Results:N0}, " +
             $"push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, " +
             $"dead letters {s.DeadLetters:N0}");
@@ -145,70 +164,10 @@ internal static class ReplayCommand
         return 0;
     }
 
-    private static long BytesRead(List<Input> inputs)
+    private static long BytesRead(List<ReplayInput> inputs)
     {
         long read = 0;
-        foreach (Input input in inputs) read += input.Position;
+        foreach (ReplayInput input in inputs) read += input.Position;
         return read;
     }
-
-    private sealed class Input : IAsyncDisposable
-    {
-        private readonly Stream _stream;
-        private readonly PipeReader _pipe;
-
-        private readonly bool _timed;
-
-        private Input(string path, bool isReads, Stream stream, int maxEventBytes, bool timed)
-        {
-            _timed = timed;
-            Path = path;
-            IsReads = isReads;
-            _stream = stream;
-            _pipe = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 1 << 16));
-            Reader = new NdjsonLineReader(_pipe, maxEventBytes);
-        }
-
-        public string Path { get; }
-        public bool IsReads { get; }
-        public NdjsonLineReader Reader { get; }
-        public bool HasHead { get; private set; }
-        public long HeadTime { get; private set; }
-
-        /// <summary>The input's size in bytes, or -1 when it has none (standard input, a pipe).</summary>
-        public long Length => _stream.CanSeek ? _stream.Length : -1;
-
-        /// <summary>Bytes taken from the input so far (read ahead of the line in hand by at most the pipe's buffer).</summary>
-        public long Position => _stream.CanSeek ? _stream.Position : 0;
-
-        public static async Task<Input> OpenAsync(string path, bool isReads, int maxEventBytes, CancellationToken ct, bool timed = true)
-        {
-            Stream stream;
-            if (path == "-") stream = Console.OpenStandardInput();
-            else if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
-            else stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            var input = new Input(path, isReads, stream, maxEventBytes, timed);
-            await input.AdvanceAsync(ct);
-            return input;
-        }
-
-        public async ValueTask AdvanceAsync(CancellationToken ct)
-        {
-            HasHead = await Reader.ReadAsync(ct);
-            if (HasHead && _timed) HeadTime = Reader.Status == LineStatus.Ok ? EventTime(Reader.Line.Span, IsReads ? "observed_at"u8 : "issued_at"u8) : long.MinValue;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _pipe.CompleteAsync();
-            await _stream.DisposeAsync();
-        }
-    }
-
-    /// <summary>
-    /// The merge key of a line: its top-level timestamp member. A line without a readable one sorts first
-    /// (it is rejected at once, with its own code, by the engine).
-    /// </summary>
-    internal static long EventTime(ReadOnlySpan<byte> line, ReadOnlySpan<byte> member) =>
-        JsonMembers.TryGetString(line, member, out ReadOnlySpan<byte> text) && Rfc3339.TryParse(text, out long ms) ? ms : long.MinValue;
 }

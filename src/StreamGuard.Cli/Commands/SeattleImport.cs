@@ -18,11 +18,14 @@ internal static class SeattleImport
     /// <summary>Converts every data row; returns (rows written, rows skipped as unreadable).</summary>
     public static (long Written, long Skipped) Convert(TextReader csv, Stream output, string owner = "wa-spd")
     {
-        using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        using var writer = new Utf8JsonWriter(output,
+            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         string? header = csv.ReadLine();
-        if (header is null || !header.StartsWith("zipcode|dt|location|address|device|plate_hash|lon|lat", StringComparison.Ordinal))
+        if (header is null
+            || !header.StartsWith("zipcode|dt|location|address|device|plate_hash|lon|lat", StringComparison.Ordinal))
         {
-            throw new UsageException("not the Seattle ALPR export: expected a header starting zipcode|dt|location|address|device|plate_hash|lon|lat");
+            throw new UsageException("not the Seattle ALPR export: expected a header starting " +
+                "zipcode|dt|location|address|device|plate_hash|lon|lat");
         }
         long written = 0, skipped = 0, row = 0;
         while (csv.ReadLine() is { } line)
@@ -30,7 +33,8 @@ internal static class SeattleImport
             row++;
             string[] f = line.Split('|');
             if (f.Length < 8 || f[5].Length < 7 ||
-                !DateTime.TryParseExact(f[1], "MM/dd/yyyy - HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTime local))
+                !DateTime.TryParseExact(f[1], "MM/dd/yyyy - HH:mm:ss", CultureInfo.InvariantCulture,
+                    DateTimeStyles.None, out DateTime local))
             {
                 skipped++;
                 continue;
@@ -43,7 +47,8 @@ internal static class SeattleImport
             writer.WriteString("agency_id", owner);
             writer.WriteString("plate", f[5][..7].ToUpperInvariant());
             writer.WriteString("plate_state", "WA");
-            writer.WriteString("observed_at", observed.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            writer.WriteString("observed_at",
+                observed.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
             // A quarter of the rows have no position ("NA"): lat/lon are optional in SPEC §2.
             if (double.TryParse(f[6], NumberStyles.Float, CultureInfo.InvariantCulture, out double lon) &&
                 double.TryParse(f[7], NumberStyles.Float, CultureInfo.InvariantCulture, out double lat))

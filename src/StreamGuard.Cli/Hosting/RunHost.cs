@@ -20,16 +20,20 @@ namespace StreamGuard.Cli.Hosting;
 /// </summary>
 internal static class RunHost
 {
-    /// <summary>Longest a stop may take: the worker's last commit may wait for its flush timeout (30 s) first.</summary>
+    /// <summary>
+    /// Longest a stop may take: the worker's last commit may wait for its flush timeout (30 s) first.
+    /// </summary>
     private static readonly TimeSpan s_shutdownTimeout = TimeSpan.FromSeconds(90);
 
-    public static async Task<int> RunAsync(RunOptions options, RunConfiguration.Layers layers, CompiledPolicy policy, byte[] auditKey, CancellationToken ct)
+    public static async Task<int> RunAsync(RunOptions options, RunConfiguration.Layers layers, CompiledPolicy policy,
+        byte[] auditKey, CancellationToken ct)
     {
         IHostApplicationBuilder builder;
         WebApplicationBuilder? web = null;
         if (options.MetricsUrl is null)
         {
-            builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ApplicationName = "streamguard" });
+            builder = Host.CreateEmptyApplicationBuilder(
+                new HostApplicationBuilderSettings { ApplicationName = "streamguard" });
         }
         else
         {
@@ -68,7 +72,8 @@ internal static class RunHost
 
     private static void ConfigureLogging(IHostApplicationBuilder builder)
     {
-        // Defaults first, so "Logging:Console" in configuration overrides them (e.g. FormatterName "json" for log shippers).
+        // Defaults first, so "Logging:Console" in configuration overrides them (e.g. FormatterName "json" for log
+        // shippers).
         builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
@@ -80,7 +85,8 @@ internal static class RunHost
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     }
 
-    private static void ConfigureServices(IServiceCollection services, RunOptions options, CompiledPolicy policy, byte[] auditKey)
+    private static void ConfigureServices(IServiceCollection services, RunOptions options, CompiledPolicy policy,
+        byte[] auditKey)
     {
         services.Configure<HostOptions>(o =>
         {
@@ -94,25 +100,31 @@ internal static class RunHost
         if (options.ReloadIntervalMs > 0)
         {
             services.AddSingleton(sp => new PolicyReloader(options.Policy, policy,
-                m => Log.Worker(sp.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard"), m), TimeSpan.FromMilliseconds(options.ReloadIntervalMs)));
+                m => Log.Worker(sp.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard"), m),
+                TimeSpan.FromMilliseconds(options.ReloadIntervalMs)));
         }
         services.AddSingleton(sp =>
         {
             ILogger log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard");
             // The first policy_load records state what this policy grants against nothing (everything denied).
             PolicyChangeSummary initial = Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            TopicNames topics = options.TopicPrefix is null ? new TopicNames() : new TopicNames().WithPrefix(options.TopicPrefix);
+            TopicNames topics = options.TopicPrefix is null
+                ? new TopicNames()
+                : new TopicNames().WithPrefix(options.TopicPrefix);
             var workerOptions = new WorkerOptions
             {
                 BootstrapServers = options.Bootstrap, GroupId = options.Group, Topics = topics,
                 CommitInterval = TimeSpan.FromMilliseconds(options.CommitIntervalMs), CommitBatch = options.CommitBatch,
                 Processing = options.Processing, TransactionalId = options.TransactionalId, Kafka = options.Kafka,
             };
-            return new StreamGuardWorker(workerOptions, sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
+            return new StreamGuardWorker(workerOptions,
+                sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
                 log, sp.GetService<PolicyReloader>());
         });
         services.AddSingleton(sp => new WorkerMetrics(
-            sp.GetRequiredService<StreamGuardWorker>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>().Create(new System.Diagnostics.Metrics.MeterOptions(WorkerMetrics.MeterName))));
+            sp.GetRequiredService<StreamGuardWorker>(),
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()
+                .Create(new System.Diagnostics.Metrics.MeterOptions(WorkerMetrics.MeterName))));
         services.AddHostedService<WorkerService>();
     }
 
@@ -128,7 +140,9 @@ internal static class RunHost
         // Readiness: partitions assigned and their audit chains and reads restored.
         app.MapGet("/readyz", () => worker.Ready
             ? Results.Text("ready\n")
-            : Results.Text(worker.Running ? "not ready: waiting for partitions or restoring them\n" : "not ready: worker not running\n",
+            : Results.Text(worker.Running
+                    ? "not ready: waiting for partitions or restoring them\n"
+                    : "not ready: worker not running\n",
                 statusCode: StatusCodes.Status503ServiceUnavailable));
         return app;
     }

@@ -103,7 +103,8 @@ internal static class RunOptionTable
     public static readonly CliOption[] All = [Config, .. Settings];
 
     /// <summary>
-    /// The configuration key of a setting: its name in PascalCase (<c>commit-interval-ms</c> → <c>CommitIntervalMs</c>).
+    /// The configuration key of a setting: its name in PascalCase (<c>commit-interval-ms</c> →
+    /// <c>CommitIntervalMs</c>).
     /// </summary>
     public static string Key(CliOption option) =>
         string.Concat(option.Name.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));

@@ -18,12 +18,13 @@ internal sealed class RunOutcome
 }
 
 /// <summary>
-/// <see cref="StreamGuardWorker"/> as a hosted service: its consume loop on a thread of its own, stopped by the host's
-/// stopping token (Ctrl+C, SIGTERM) — it finishes the event in hand, commits and leaves the group. If the worker stops
-/// by itself (a Kafka error), the host is stopped and <c>run</c> exits 1.
+/// <see cref="StreamGuardWorker"/> as a hosted service: its consume loop on a thread of its own, stopped by the
+/// host's stopping token (Ctrl+C, SIGTERM) — it finishes the event in hand, commits and leaves the group. If the
+/// worker stops by itself (a Kafka error), the host is stopped and <c>run</c> exits 1.
 /// </summary>
 internal sealed class WorkerService(
-    StreamGuardWorker worker, WorkerMetrics metrics, RunOptions options, RunOutcome outcome, IHostApplicationLifetime lifetime, ILoggerFactory loggers)
+    StreamGuardWorker worker, WorkerMetrics metrics, RunOptions options, RunOutcome outcome,
+    IHostApplicationLifetime lifetime, ILoggerFactory loggers)
     : BackgroundService
 {
     /// <summary>The metrics attached to the worker (resolved here so they are attached before it runs).</summary>
@@ -38,12 +39,14 @@ internal sealed class WorkerService(
         try
         {
             // The consume loop blocks in librdkafka: a dedicated thread, not one of the pool's.
-            await Task.Factory.StartNew(() => worker.Run(stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
+            await Task.Factory.StartNew(() => worker.Run(stoppingToken), CancellationToken.None,
+                    TaskCreationOptions.LongRunning, TaskScheduler.Default)
                 .ConfigureAwait(false);
             outcome.ExitCode = 0;
             Log.StoppedCleanly(_logger, worker.Processed);
         }
-        catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException or InvalidOperationException or TimeoutException)
+        catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException
+            or InvalidOperationException or TimeoutException)
         {
             // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
             Log.StoppedOnError(_logger, worker.Processed, e.Message);
