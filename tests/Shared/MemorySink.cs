@@ -15,13 +15,16 @@ internal sealed class MemorySink : IOutputSink
     public List<string> DeadLetters { get; } = [];
 
     public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) =>
-        SharedRecords.Add((Encoding.UTF8.GetString(recipient), Encoding.UTF8.GetString(decisionId), Encoding.UTF8.GetString(read)));
+        SharedRecords.Add(
+            (Encoding.UTF8.GetString(recipient), Encoding.UTF8.GetString(decisionId), Encoding.UTF8.GetString(read)));
 
     public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Alerts.Add(Encoding.UTF8.GetString(alert));
 
-    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) => Results.Add(Encoding.UTF8.GetString(result));
+    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) =>
+        Results.Add(Encoding.UTF8.GetString(result));
 
-    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Purges.Add(Encoding.UTF8.GetString(notice));
+    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) =>
+        Purges.Add(Encoding.UTF8.GetString(notice));
 
     public void Audit(int partition, ReadOnlySpan<byte> record) => AuditRecords.Add(Encoding.UTF8.GetString(record));
 

@@ -47,20 +47,25 @@ internal sealed class TestPolicy : IDisposable
     public static byte[] KeyOf(string agency) => System.Text.Encoding.UTF8.GetBytes("test-key-" + agency);
 
     public static string Read(string readId, string agency, string plate, DateTimeOffset observed) =>
-        $$"""{"read_id":"{{readId}}","camera_id":"{{agency}}-cam-1","agency_id":"{{agency}}","plate":"{{plate}}","plate_state":"CA","confidence":0.9,"observed_at":"{{observed.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}}","lat":34.05,"lon":-118.24}""";
+        $$"""{"read_id":"{{readId}}","camera_id":"{{agency}}""" +
+        $$"""-cam-1","agency_id":"{{agency}}","plate":"{{plate}}","plate_state":"CA","confidence":0.9""" +
+        $$""","observed_at":"{{observed.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}}","lat":34.05,"lon":-118.24}""";
 
     /// <summary>A signed query; <paramref name="signWith"/> overrides the key (forgery tests).</summary>
-    public static string Query(string queryId, string requester, string plate, DateTimeOffset issued, string purpose = "stolen_vehicle",
-        string? caseNumber = "CASE-1", string? reason = "stolen vehicle report", DateTimeOffset? from = null, DateTimeOffset? to = null,
-        byte[]? signWith = null)
+    public static string Query(string queryId, string requester, string plate, DateTimeOffset issued,
+        string purpose = "stolen_vehicle", string? caseNumber = "CASE-1", string? reason = "stolen vehicle report",
+        DateTimeOffset? from = null, DateTimeOffset? to = null, byte[]? signWith = null)
     {
-        string issuedText = issued.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
-        string? fromText = from?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
-        string? toText = to?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture);
-        string signature = QuerySignature.Sign(signWith ?? KeyOf(requester), queryId, requester, "d.ortiz", purpose, caseNumber, plate, fromText, toText, issuedText);
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        string issuedText = issued.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", invariant);
+        string? fromText = from?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", invariant);
+        string? toText = to?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", invariant);
+        string signature = QuerySignature.Sign(signWith ?? KeyOf(requester), queryId, requester, "d.ortiz", purpose,
+            caseNumber, plate, fromText, toText, issuedText);
         var members = new List<string>
         {
-            $"\"query_id\":\"{queryId}\"", $"\"requester\":\"{requester}\"", "\"user\":\"d.ortiz\"", $"\"purpose\":\"{purpose}\"",
+            $"\"query_id\":\"{queryId}\"", $"\"requester\":\"{requester}\"", "\"user\":\"d.ortiz\"",
+            $"\"purpose\":\"{purpose}\"",
         };
         if (caseNumber is not null) members.Add($"\"case_number\":\"{caseNumber}\"");
         if (reason is not null) members.Add($"\"reason\":\"{reason}\"");

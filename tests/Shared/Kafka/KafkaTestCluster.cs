@@ -15,7 +15,9 @@ internal sealed class KafkaTestCluster : IDisposable
     private readonly MockCluster? _mock;
 
     /// <param name="partitions">Partitions of every test topic.</param>
-    /// <param name="brokers">Brokers of the embedded cluster (leader-change tests need more than one); ignored on a real broker.</param>
+    /// <param name="brokers">
+    /// Brokers of the embedded cluster (leader-change tests need more than one); ignored on a real broker.
+    /// </param>
     public KafkaTestCluster(int partitions = 4, int brokers = 1)
     {
         string? real = Environment.GetEnvironmentVariable("STREAMGUARD_KAFKA_BOOTSTRAP");
@@ -38,9 +40,14 @@ internal sealed class KafkaTestCluster : IDisposable
             return;
         }
         // A real broker: the admin API (the mock cluster does not answer CreateTopics).
-        using IAdminClient admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
-        Task create = admin.CreateTopicsAsync(Topics.All.Select(t => new TopicSpecification { Name = t, NumPartitions = partitions, ReplicationFactor = 1 }));
-        if (!create.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException($"creating test topics on {BootstrapServers} timed out");
+        using IAdminClient admin =
+            new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        Task create = admin.CreateTopicsAsync(Topics.All.Select(t =>
+            new TopicSpecification { Name = t, NumPartitions = partitions, ReplicationFactor = 1 }));
+        if (!create.Wait(TimeSpan.FromSeconds(30)))
+        {
+            throw new TimeoutException($"creating test topics on {BootstrapServers} timed out");
+        }
     }
 
     public string BootstrapServers { get; }
@@ -49,12 +56,15 @@ internal sealed class KafkaTestCluster : IDisposable
     public int Partitions { get; }
     public bool IsEmbedded => _mock is not null;
 
-    /// <summary>The embedded cluster, for fault injection; null on a real broker (faults cannot be injected there).</summary>
+    /// <summary>
+    /// The embedded cluster, for fault injection; null on a real broker (faults cannot be injected there).
+    /// </summary>
     public MockCluster? Mock => _mock;
 
     /// <summary>
-    /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 2 s session, for tests
-    /// that restart or add workers (the embedded broker waits out a departed member's session before it reassigns).
+    /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 2 s session, for
+    /// tests that restart or add workers (the embedded broker waits out a departed member's session before it
+    /// reassigns).
     /// </summary>
     public WorkerOptions WorkerOptions(
         string? transactionalId = null, bool quickRejoin = false,
@@ -68,7 +78,10 @@ internal sealed class KafkaTestCluster : IDisposable
     };
 
     public IProducer<string?, string> Producer() =>
-        new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
+        new ProducerBuilder<string?, string>(new ProducerConfig
+        {
+            BootstrapServers = BootstrapServers, Acks = Acks.All, EnableIdempotence = true,
+        }).Build();
 
     /// <summary>A producer of raw records configured as the worker's for outputs (<see cref="WorkerClientConfig"/>),
     /// without transactions, lingering <paramref name="lingerMs"/>.</summary>
@@ -79,7 +92,9 @@ internal sealed class KafkaTestCluster : IDisposable
         return new ProducerBuilder<byte[], byte[]>(config).Build();
     }
 
-    /// <summary>Reads a topic from the beginning (read_committed) until <paramref name="expected"/> records or the timeout.</summary>
+    /// <summary>
+    /// Reads a topic from the beginning (read_committed) until <paramref name="expected"/> records or the timeout.
+    /// </summary>
     public List<ConsumeResult<string?, string>> ReadAll(string topic, int expected, TimeSpan timeout)
     {
         using IConsumer<string?, string> consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig
@@ -87,7 +102,8 @@ internal sealed class KafkaTestCluster : IDisposable
             BootstrapServers = BootstrapServers, GroupId = GroupId + "-reader-" + Guid.NewGuid().ToString("N")[..6],
             EnableAutoCommit = false, IsolationLevel = IsolationLevel.ReadCommitted,
         }).Build();
-        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        consumer.Assign(
+            Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         var records = new List<ConsumeResult<string?, string>>();
         var deadline = DateTime.UtcNow + timeout;
         while (records.Count < expected && DateTime.UtcNow < deadline)
@@ -106,21 +122,28 @@ internal sealed class KafkaTestCluster : IDisposable
         return records;
     }
 
-    /// <summary>Reads a whole topic (read_committed unless told), every partition up to its end at the time of reading.</summary>
-    public List<ConsumeResult<string?, string>> ReadToEnd(string topic, TimeSpan timeout, IsolationLevel isolation = IsolationLevel.ReadCommitted)
+    /// <summary>
+    /// Reads a whole topic (read_committed unless told), every partition up to its end at the time of reading.
+    /// </summary>
+    public List<ConsumeResult<string?, string>> ReadToEnd(string topic, TimeSpan timeout,
+        IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
         using IConsumer<string?, string> consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig
         {
             BootstrapServers = BootstrapServers, GroupId = GroupId + "-reader-" + Guid.NewGuid().ToString("N")[..6],
             EnableAutoCommit = false, IsolationLevel = isolation, EnablePartitionEof = true,
         }).Build();
-        consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        consumer.Assign(
+            Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         var records = new List<ConsumeResult<string?, string>>();
         var ended = new HashSet<int>();
         var deadline = DateTime.UtcNow + timeout;
         while (ended.Count < Partitions)
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{topic}: {ended.Count} of {Partitions} partitions read to the end");
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{topic}: {ended.Count} of {Partitions} partitions read to the end");
+            }
             ConsumeResult<string?, string>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (r is null) continue;
             if (r.IsPartitionEOF) ended.Add(r.Partition.Value);

@@ -18,15 +18,21 @@ namespace StreamGuard.Tests.Support;
 /// </remarks>
 internal sealed class ReplayComparison
 {
-    private static readonly HashSet<string> s_volatile = ["id", "chain", "seq", "prev", "hash", "at", "source", "alert_id", "decision_id"];
+    private static readonly HashSet<string> s_volatile =
+        ["id", "chain", "seq", "prev", "hash", "at", "source", "alert_id", "decision_id"];
 
     public Dictionary<string, List<string>> Kinds { get; } = [];
 
-    /// <summary>The same records with repeated array elements removed (a read listed twice in one answer counts once).</summary>
+    /// <summary>
+    /// The same records with repeated array elements removed (a read listed twice in one answer counts once).
+    /// </summary>
     private Dictionary<string, List<string>> Collapsed { get; } = [];
 
-    /// <summary>The offline engine's outputs for these inputs, in this order (tables first, then reads, then queries).</summary>
-    public static ReplayComparison Offline(TestPolicy policy, IEnumerable<(string Key, string Value)> hotlists, IEnumerable<string> reads, IEnumerable<string> queries)
+    /// <summary>
+    /// The offline engine's outputs for these inputs, in this order (tables first, then reads, then queries).
+    /// </summary>
+    public static ReplayComparison Offline(TestPolicy policy, IEnumerable<(string Key, string Value)> hotlists,
+        IEnumerable<string> reads, IEnumerable<string> queries)
     {
         var sink = new MemorySink();
         var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey);
@@ -37,7 +43,10 @@ internal sealed class ReplayComparison
                 EventSource.File("hotlists", ++line));
         }
         foreach (string r in reads) engine.ProcessRead(Encoding.UTF8.GetBytes(r), EventSource.File("reads", ++line));
-        foreach (string q in queries) engine.ProcessQuery(Encoding.UTF8.GetBytes(q), EventSource.File("queries", ++line));
+        foreach (string q in queries)
+        {
+            engine.ProcessQuery(Encoding.UTF8.GetBytes(q), EventSource.File("queries", ++line));
+        }
         var c = new ReplayComparison();
         c.Add("results", sink.Results);
         c.Add("shared", sink.SharedRecords.Select(s => s.Recipient + " " + s.Read));
@@ -82,23 +91,29 @@ internal sealed class ReplayComparison
     public int Duplicates => Kinds.Values.Sum(l => l.Count - l.Distinct().Count());
 
     /// <summary>Records that list an element (a read id in an answer or an audit record) more than once.</summary>
-    public int RecordsWithRepeatedElements => Kinds.Sum(k => k.Value.Except(Collapsed[k.Key], StringComparer.Ordinal).Count());
+    public int RecordsWithRepeatedElements =>
+        Kinds.Sum(k => k.Value.Except(Collapsed[k.Key], StringComparer.Ordinal).Count());
 
     /// <summary>
-    /// Differences against <paramref name="expected"/>: as multisets (every record exactly as often, every list exactly
-    /// as long) or, when <paramref name="distinctOnly"/>, as sets (nothing missing, nothing extra; a record repeated, or
-    /// an element repeated inside a record's list, allowed). Empty when equal.
+    /// Differences against <paramref name="expected"/>: as multisets (every record exactly as often, every list
+    /// exactly as long) or, when <paramref name="distinctOnly"/>, as sets (nothing missing, nothing extra; a record
+    /// repeated, or an element repeated inside a record's list, allowed). Empty when equal.
     /// </summary>
     public List<string> Differences(ReplayComparison expected, bool distinctOnly)
     {
         var problems = new List<string>();
         foreach (var (kind, want) in expected.Kinds)
         {
-            IEnumerable<string> a = distinctOnly ? Collapsed[kind].Distinct() : Kinds[kind], b = distinctOnly ? expected.Collapsed[kind].Distinct() : want;
+            IEnumerable<string> a = distinctOnly ? Collapsed[kind].Distinct() : Kinds[kind];
+            IEnumerable<string> b = distinctOnly ? expected.Collapsed[kind].Distinct() : want;
             var missing = Minus(b, a);
             var extra = Minus(a, b);
             if (missing.Count > 0) problems.Add($"{kind}: {missing.Count} missing, e.g. {missing[0]}");
-            if (extra.Count > 0) problems.Add($"{kind}: {extra.Count} not in the replay{(distinctOnly ? "" : " (or repeated)")}, e.g. {extra[0]}");
+            if (extra.Count > 0)
+            {
+                string repeated = distinctOnly ? "" : " (or repeated)";
+                problems.Add($"{kind}: {extra.Count} not in the replay{repeated}, e.g. {extra[0]}");
+            }
         }
         return problems;
     }
@@ -132,9 +147,13 @@ internal sealed class ReplayComparison
 
     private static string Canonical(JsonNode? node, bool collapse) => node switch
     {
-        JsonObject o => "{" + string.Join(",", o.Where(p => !s_volatile.Contains(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal)
+        JsonObject o => "{" + string.Join(",", o
+            .Where(p => !s_volatile.Contains(p.Key))
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
             .Select(p => JsonSerializer.Serialize(p.Key) + ":" + Canonical(p.Value, collapse))) + "}",
-        JsonArray a => "[" + string.Join(",", collapse ? a.Select(e => Canonical(e, collapse)).Distinct() : a.Select(e => Canonical(e, collapse))) + "]",
+        JsonArray a => "[" + string.Join(",", collapse
+            ? a.Select(e => Canonical(e, collapse)).Distinct()
+            : a.Select(e => Canonical(e, collapse))) + "]",
         null => "null",
         _ => node.ToJsonString(),
     };

@@ -27,7 +27,8 @@ internal sealed class SupervisedWorker : IDisposable
         {
             while (!_stop.IsCancellationRequested)
             {
-                StreamGuardWorker worker = create(m => _log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} [{Restarts}] {m}"));
+                StreamGuardWorker worker =
+                    create(m => _log.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} [{Restarts}] {m}"));
                 _current = worker;
                 try
                 {
@@ -69,17 +70,24 @@ internal sealed class SupervisedWorker : IDisposable
         var deadline = DateTime.UtcNow + s_timeout;
         while (_current is not { Assigned.IsCompleted: true })
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("no worker was assigned partitions in time:\n" + string.Join('\n', _log));
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(
+                    "no worker was assigned partitions in time:\n" + string.Join('\n', _log));
+            }
             await Task.Delay(50);
         }
     }
 
-    /// <summary>Stops the worker as Ctrl+C would; asserts the last incarnation ended cleanly and did not give up.</summary>
+    /// <summary>
+    /// Stops the worker as Ctrl+C would; asserts the last incarnation ended cleanly and did not give up.
+    /// </summary>
     public async Task StopAsync()
     {
         await _stop.CancelAsync();
         Assert.True(_thread.Join(s_timeout), "the worker did not stop in time");
-        Assert.True(_lastFailure is null, $"the last worker did not stop cleanly: {_lastFailure}\n{string.Join('\n', _log)}");
+        Assert.True(_lastFailure is null,
+            $"the last worker did not stop cleanly: {_lastFailure}\n{string.Join('\n', _log)}");
     }
 
     public void Dispose()

@@ -20,7 +20,8 @@ public sealed class AuditVerifyTopicTests
         DateTimeOffset now = DateTimeOffset.UtcNow;
         for (int i = 0; i < 20; i++)
         {
-            string read = TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", $"P{i % 5:D4}", now.AddMinutes(-i));
+            string read =
+                TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", $"P{i % 5:D4}", now.AddMinutes(-i));
             engine.ProcessRead(Encoding.UTF8.GetBytes(read), EventSource.File("reads", i + 1));
         }
         engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query("q1", "us-ice-ero", "P0001", now)),

@@ -23,7 +23,8 @@ public sealed class CliTests : IDisposable
     private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static string SamplePolicy => Path.Combine(AppContext.BaseDirectory, "samples", "policy.yaml");
-    private static string AuditKeyRef => "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
+    private static string AuditKeyRef =>
+        "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
 
     [Fact]
     public void ReadmeExampleRunsAndReplayIsByteForByteDeterministic()
@@ -32,13 +33,15 @@ public sealed class CliTests : IDisposable
         var gen = Run("gen", "--out", traffic, "--reads", "3000", "--end", "2026-03-03T18:00:00Z", "--seed", "5");
         Assert.Equal(0, gen.Code);
 
-        string[] outputs = ["shared.ndjson", "alerts.ndjson", "results.ndjson", "purges.ndjson", "audit.ndjson", "dlq.ndjson"];
+        string[] outputs =
+            ["shared.ndjson", "alerts.ndjson", "results.ndjson", "purges.ndjson", "audit.ndjson", "dlq.ndjson"];
         var runs = new List<Dictionary<string, byte[]>>();
         for (int i = 0; i < 2; i++)
         {
             string outDir = Path.Combine(_dir, "out" + i);
             var replay = Run("replay", "--policy", SamplePolicy, "--reads", Path.Combine(traffic, "reads.ndjson"),
-                "--queries", Path.Combine(traffic, "queries.ndjson"), "--hotlists", Path.Combine(traffic, "hotlists.ndjson"),
+                "--queries", Path.Combine(traffic, "queries.ndjson"),
+                "--hotlists", Path.Combine(traffic, "hotlists.ndjson"),
                 "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
             Assert.Equal(0, replay.Code);
             runs.Add(outputs.ToDictionary(f => f, f => File.ReadAllBytes(Path.Combine(outDir, f))));
@@ -70,20 +73,24 @@ public sealed class CliTests : IDisposable
     public void PolicyDiffListsEveryChangedOutcomeAndExitsThreeWhenAccessIsNewlyGranted()
     {
         string before = WritePolicy("old.yaml", "");
-        string after = WritePolicy("new.yaml", """
-            agreements:
-              - {id: la-share, owners: [ca-lapd], recipients: [ca-lasd, us-fbi], access: [search, alert], purposes: [stolen_vehicle, warrant]}
-            """);
+        string after = WritePolicy("new.yaml", "agreements:\n" +
+            "  - {id: la-share, owners: [ca-lapd], recipients: [ca-lasd, us-fbi], access: [search, alert]," +
+            " purposes: [stolen_vehicle, warrant]}");
 
         var grant = Run("policy", "diff", before, after, "--at", "2026-11-29T00:00:00Z");
         Assert.Equal(3, grant.Code);
         Assert.Contains("GRANTED — 4 outcomes newly allowed", grant.Out, StringComparison.Ordinal);
-        Assert.Contains("by allow.agreement (la-share), was deny.no_agreement (DEFAULT.DENY):", grant.Out, StringComparison.Ordinal);
-        Assert.Contains("ca-lapd → ca-lasd  search, alert × stolen_vehicle, warrant", grant.Out, StringComparison.Ordinal);
-        Assert.DoesNotContain("us-fbi  search", grant.Out, StringComparison.Ordinal); // California law denies it either way
+        Assert.Contains("by allow.agreement (la-share), was deny.no_agreement (DEFAULT.DENY):", grant.Out,
+            StringComparison.Ordinal);
+        Assert.Contains("ca-lapd → ca-lasd  search, alert × stolen_vehicle, warrant", grant.Out,
+            StringComparison.Ordinal);
+        // California law denies it either way
+        Assert.DoesNotContain("us-fbi  search", grant.Out, StringComparison.Ordinal);
         // ca-lapd → ca-lasd push and other purposes: still denied, now by the agreement's most specific denial.
-        Assert.Contains("deny.no_agreement (DEFAULT.DENY) → deny.access_not_granted (la-share):", grant.Out, StringComparison.Ordinal);
-        Assert.Contains("deny.no_agreement (DEFAULT.DENY) → deny.purpose_not_granted (la-share):", grant.Out, StringComparison.Ordinal);
+        Assert.Contains("deny.no_agreement (DEFAULT.DENY) → deny.access_not_granted (la-share):", grant.Out,
+            StringComparison.Ordinal);
+        Assert.Contains("deny.no_agreement (DEFAULT.DENY) → deny.purpose_not_granted (la-share):", grant.Out,
+            StringComparison.Ordinal);
         Assert.Contains("summary: 4 granted, 0 revoked", grant.Out, StringComparison.Ordinal);
 
         var revoke = Run("policy", "diff", after, before, "--at", "2026-11-29T00:00:00Z", "--format", "tsv");
@@ -91,7 +98,8 @@ public sealed class CliTests : IDisposable
         string[] rows = revoke.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("change\towner\trecipient\taccess\tpurpose\told_code\told_rule\tnew_code\tnew_rule", rows[0]);
         Assert.Equal(4, rows.Count(r => r.StartsWith("revoked\tca-lapd\tca-lasd\t", StringComparison.Ordinal)));
-        Assert.Contains("revoked\tca-lapd\tca-lasd\tsearch\tstolen_vehicle\tallow.agreement\tla-share\tdeny.no_agreement\tDEFAULT.DENY", rows);
+        Assert.Contains("revoked\tca-lapd\tca-lasd\tsearch\tstolen_vehicle\t" +
+            "allow.agreement\tla-share\tdeny.no_agreement\tDEFAULT.DENY", rows);
     }
 
     [Fact]
@@ -99,27 +107,32 @@ public sealed class CliTests : IDisposable
     {
         string before = WritePolicy("a.yaml", "");
         string after = Path.Combine(_dir, "b.yaml");
-        File.WriteAllText(after, File.ReadAllText(before).Replace("{id: ca-lasd, state: CA, level: county}", "{id: ca-lasd, state: CA, level: county, retention: 14d}", StringComparison.Ordinal));
+        File.WriteAllText(after, File.ReadAllText(before).Replace("{id: ca-lasd, state: CA, level: county}",
+            "{id: ca-lasd, state: CA, level: county, retention: 14d}", StringComparison.Ordinal));
         var r = Run("policy", "diff", before, after);
         Assert.Equal(0, r.Code);
         Assert.Contains("ca-lasd  30d (RETENTION.DEFAULT) → 14d (RETENTION.AGENCY)", r.Out, StringComparison.Ordinal);
         Assert.Contains("no outcome changes", r.Out, StringComparison.Ordinal);
     }
 
-    /// <summary>A replay over the test policy: an owner's reads, searches by the owner and by a federal agency.</summary>
+    /// <summary>
+    /// A replay over the test policy: an owner's reads, searches by the owner and by a federal agency.
+    /// </summary>
     private string ReplayAudit(out string resultsPath)
     {
         using var policy = new TestPolicy();
         var t = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
         string reads = Path.Combine(_dir, "r.ndjson"), queries = Path.Combine(_dir, "q.ndjson");
-        File.WriteAllLines(reads, Enumerable.Range(0, 40).Select(i => TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "wa-spd", $"PL{i % 5}", t.AddMinutes(i))));
+        File.WriteAllLines(reads, Enumerable.Range(0, 40).Select(i =>
+            TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "wa-spd", $"PL{i % 5}", t.AddMinutes(i))));
         File.WriteAllLines(queries, Enumerable.Range(0, 10).Select(i =>
-            TestPolicy.Query($"q{i}", i % 2 == 0 ? "ca-lapd" : "us-ice-ero", $"PL{i % 5}", t.AddMinutes(41 + i), purpose: i % 2 == 0 ? "stolen_vehicle" : "immigration_enforcement")));
+            TestPolicy.Query($"q{i}", i % 2 == 0 ? "ca-lapd" : "us-ice-ero", $"PL{i % 5}", t.AddMinutes(41 + i),
+                purpose: i % 2 == 0 ? "stolen_vehicle" : "immigration_enforcement")));
         string key = Path.Combine(_dir, "audit.key");
         File.WriteAllText(key, "cli-audit-key");
         string outDir = Path.Combine(_dir, "replay");
-        var r = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--queries", queries, "--audit-key", "file:" + key,
-            "--now", "2026-03-03T18:00:00Z", "--out", outDir);
+        var r = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--queries", queries,
+            "--audit-key", "file:" + key, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
         Assert.Equal(0, r.Code);
         resultsPath = Path.Combine(outDir, "results.ndjson");
         return Path.Combine(outDir, "audit.ndjson");
@@ -137,7 +150,8 @@ public sealed class CliTests : IDisposable
         Assert.Contains("outcome     DENY deny.statute", why.Out, StringComparison.Ordinal);
         Assert.Contains("rule        CA.PUBLIC_AGENCY_ONLY [enacted]", why.Out, StringComparison.Ordinal);
         Assert.Contains("recipient   us-ice-ero", why.Out, StringComparison.Ordinal);
-        Assert.Contains("q.ndjson:2", why.Out, StringComparison.Ordinal); // the input event: second line of the queries file
+        // the input event: second line of the queries file
+        Assert.Contains("q.ndjson:2", why.Out, StringComparison.Ordinal);
         Assert.Contains("integrity   chain p0 verified from its genesis", why.Out, StringComparison.Ordinal);
         Assert.Matches(@"policy      sha256:[0-9a-f]{64}  \(loaded from ", why.Out);
 
@@ -151,18 +165,22 @@ public sealed class CliTests : IDisposable
         string audit = ReplayAudit(out _);
         using var policy = new TestPolicy();
         string outDir = Path.Combine(_dir, "report");
-        var r = Run("audit", "report", "--agency", "ca-lapd", "--audit", audit, "--policy", policy.PolicyPath, "--out", outDir);
+        var r = Run("audit", "report", "--agency", "ca-lapd", "--audit", audit, "--policy", policy.PolicyPath,
+            "--out", outDir);
         Assert.Equal(0, r.Code);
         string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
         foreach (string chart in (string[])["searches-by-requester", "denials-by-rule"])
         {
-            Assert.Matches($"<svg class=\"chart\" id=\"{chart}\"[^>]*>\\s*<text[^>]*>[^<]+</text><rect class=\"bar", html);
+            Assert.Matches(
+                $"<svg class=\"chart\" id=\"{chart}\"[^>]*>\\s*<text[^>]*>[^<]+</text><rect class=\"bar", html);
         }
         Assert.Contains(">federal</text>", html, StringComparison.Ordinal);
         Assert.Contains(">CA.PUBLIC_AGENCY_ONLY</text>", html, StringComparison.Ordinal);
         string[] csv = File.ReadAllLines(Path.Combine(outDir, "records.csv"));
         Assert.StartsWith("at,event,decision,code,rule,owner,recipient,purpose", csv[0], StringComparison.Ordinal);
-        Assert.Contains(csv, l => l.Contains(",search,deny,deny.statute,CA.PUBLIC_AGENCY_ONLY,ca-lapd,us-ice-ero,immigration_enforcement,", StringComparison.Ordinal));
+        Assert.Contains(csv, l => l.Contains(
+            ",search,deny,deny.statute,CA.PUBLIC_AGENCY_ONLY,ca-lapd,us-ice-ero,immigration_enforcement,",
+            StringComparison.Ordinal));
         foreach (string text in (string[])[html, string.Join('\n', csv)])
         {
             Assert.DoesNotContain("PL0", text, StringComparison.Ordinal);
@@ -176,7 +194,8 @@ public sealed class CliTests : IDisposable
         string audit = ReplayAudit(out _);
         using var policy = new TestPolicy();
         string outDir = Path.Combine(_dir, "report-ice");
-        var r = Run("audit", "report", "--agency", "us-ice-ero", "--audit", audit, "--policy", policy.PolicyPath, "--out", outDir);
+        var r = Run("audit", "report", "--agency", "us-ice-ero", "--audit", audit, "--policy", policy.PolicyPath,
+            "--out", outDir);
         Assert.Equal(0, r.Code);
         string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
         string csv = File.ReadAllText(Path.Combine(outDir, "records.csv"));
@@ -187,7 +206,8 @@ public sealed class CliTests : IDisposable
             Assert.DoesNotContain(",CA.PUBLIC_AGENCY_ONLY,", text, StringComparison.Ordinal);
         }
         Assert.Single(csv.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // the header alone
-        Assert.Contains("<tr><td>Searches by its own users (of other agencies' data; denied = refused at the query checks)</td><td>5</td><td>0</td></tr>", html, StringComparison.Ordinal);
+        Assert.Contains("<tr><td>Searches by its own users (of other agencies' data; " +
+            "denied = refused at the query checks)</td><td>5</td><td>0</td></tr>", html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -202,7 +222,9 @@ public sealed class CliTests : IDisposable
             for (int b = 0; b < original.Length; b++)
             {
                 byte[] changed = (byte[])original.Clone();
-                changed[b] = (byte)(changed[b] is >= (byte)'0' and <= (byte)'8' or >= (byte)'a' and <= (byte)'y' ? changed[b] + 1 : changed[b] ^ 0x20);
+                changed[b] = (byte)(changed[b] is >= (byte)'0' and <= (byte)'8' or >= (byte)'a' and <= (byte)'y'
+                    ? changed[b] + 1
+                    : changed[b] ^ 0x20);
                 string[] copy = (string[])lines.Clone();
                 copy[i] = Encoding.UTF8.GetString(changed);
                 if (copy[i] == lines[i]) continue;
@@ -215,14 +237,16 @@ public sealed class CliTests : IDisposable
         // Deleting, duplicating or swapping records is detected too.
         Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines.Where((_, k) => k != lines.Length / 2)).Error);
         Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines.Append(lines[^1])).Error);
-        Assert.NotNull(StreamGuard.Audit.AuditVerifier.Verify(lines.Take(3).Append(lines[4]).Append(lines[3]).Concat(lines.Skip(5))).Error);
+        Assert.NotNull(StreamGuard.Audit.AuditVerifier
+            .Verify(lines.Take(3).Append(lines[4]).Append(lines[3]).Concat(lines.Skip(5))).Error);
         Assert.True(tampered > 10_000, $"{tampered} tampered copies checked");
     }
 
     [Fact]
     public void TheDemoRunsEndToEndAndSucceeds()
     {
-        var r = Run("demo", "--reads", "3000", "--rate", "3000", "--hotlists", "50", "--out", Path.Combine(_dir, "demo"));
+        var r = Run("demo", "--reads", "3000", "--rate", "3000", "--hotlists", "50",
+            "--out", Path.Combine(_dir, "demo"));
         Assert.True(r.Code == 0, r.Out + r.Err);
         Assert.Contains("events: 3,075 of 3,075 produced", r.Out, StringComparison.Ordinal);
         Assert.Matches(@"audit chains: \d+ verified, [0-9,]+ records, no break", r.Out);
@@ -232,26 +256,34 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void BenchMeasuresStreamGuardAndThePassThroughCeilingWithTransactionsOffAndOn()
     {
-        var r = Run("bench", "--rate", "1000", "--duration", "2", "--warmup", "0.5", "--partitions", "4", "--sample", "2");
+        var r = Run("bench", "--rate", "1000", "--duration", "2", "--warmup", "0.5", "--partitions", "4",
+            "--sample", "2");
         Assert.True(r.Code == 0, r.Out + r.Err);
         foreach (string mode in (string[])["transactions off", "transactions on "])
         {
             foreach (string system in (string[])["StreamGuard", "pipe       "])
             {
-                // Every timed read (sampled partitions, after the warm-up) was seen: n/n, with percentiles and bytes per event.
-                Assert.Matches($@"step +\d+ {mode} {system} offered +1,000/s: +[0-9,]+ events/s; ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ p99\.9 [0-9.]+ max [0-9.]+; " +
-                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; sender late ms p50 [0-9.]+ p99 [0-9.]+; [1-9][0-9,]* B/event", r.Out);
+                // Every timed read (sampled partitions, after the warm-up) was seen: n/n, with percentiles and bytes
+                // per event.
+                Assert.Matches($@"step +\d+ {mode} {system} offered +1,000/s: +[0-9,]+ events/s; " +
+                    @"ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ p99\.9 [0-9.]+ max [0-9.]+; " +
+                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; sender late ms p50 [0-9.]+ p99 [0-9.]+; [1-9][0-9,]* B/event",
+                    r.Out);
             }
-            Assert.Matches($@"{mode}  StreamGuard / pipe: throughput [0-9]+\.[0-9]{{2}}, p50 [0-9]+\.[0-9]{{2}}, p99 [0-9]+\.[0-9]{{2}}", r.Out);
+            Assert.Matches($@"{mode}  StreamGuard / pipe: throughput [0-9]+\.[0-9]{{2}}, " +
+                @"p50 [0-9]+\.[0-9]{2}, p99 [0-9]+\.[0-9]{2}", r.Out);
         }
-        Assert.Matches(@"outputs per event [1-9]\.[0-9]{2} \(shared [0-9.]+ × [0-9]+ B, .*audit [1-9]\.[0-9]{2} × [0-9]+ B", r.Out);
+        Assert.Matches(
+            @"outputs per event [1-9]\.[0-9]{2} \(shared [0-9.]+ × [0-9]+ B, .*audit [1-9]\.[0-9]{2} × [0-9]+ B",
+            r.Out);
         Assert.Matches(@"transactions on .*\n.* [1-9][0-9,]* commits;", r.Out);
     }
 
     [Fact]
     public void BenchSweepReportsASustainableMaximum()
     {
-        var r = Run("bench", "--rate", "400", "--duration", "1", "--warmup", "0.5", "--sweep", "2", "--transactions", "off", "--ceiling", "off", "--partitions", "4");
+        var r = Run("bench", "--rate", "400", "--duration", "1", "--warmup", "0.5", "--sweep", "2",
+            "--transactions", "off", "--ceiling", "off", "--partitions", "4");
         Assert.True(r.Code == 0, r.Out + r.Err);
         Assert.Matches(@"step +1 transactions off StreamGuard +offered +400/s", r.Out);
         Assert.Matches(@"step +2 transactions off StreamGuard +offered +(600|200)/s", r.Out);
@@ -264,14 +296,16 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void PolicyExplainShowsEveryStepWithCitationAndStatus()
     {
-        var r = Run("policy", "explain", SamplePolicy, "--owner", "wa-spd", "--recipient", "us-ice-ero", "--access", "search", "--purpose", "immigration_enforcement");
+        var r = Run("policy", "explain", SamplePolicy, "--owner", "wa-spd", "--recipient", "us-ice-ero",
+            "--access", "search", "--purpose", "immigration_enforcement");
         Assert.Equal(0, r.Code);
         Assert.Matches(@"2\s+statute\s+WA\.IMMIGRATION\s+FAIL ←", r.Out);
         Assert.Contains("[⚠ signature unconfirmed: not confirmed enacted]", r.Out, StringComparison.Ordinal);
         Assert.Matches(@"4\s+agreement\s+national-network\s+\(allow\)", r.Out);
         Assert.Contains("decision   DENY deny.statute — rule WA.IMMIGRATION", r.Out, StringComparison.Ordinal);
 
-        var bad = Run("policy", "explain", SamplePolicy, "--owner", "nobody", "--recipient", "us-ice-ero", "--access", "search", "--purpose", "warrant");
+        var bad = Run("policy", "explain", SamplePolicy, "--owner", "nobody", "--recipient", "us-ice-ero",
+            "--access", "search", "--purpose", "warrant");
         Assert.Equal(2, bad.Code);
         Assert.Contains("--owner: 'nobody' is not an agency", bad.Err, StringComparison.Ordinal);
     }
@@ -289,7 +323,8 @@ public sealed class CliTests : IDisposable
             """);
         var r = Run("policy", "check", path);
         Assert.Equal(2, r.Code);
-        Assert.Contains($"{path}:9: agreements[typo].recipients: unknown agency 'ca-lsad'", r.Err, StringComparison.Ordinal);
+        Assert.Contains($"{path}:9: agreements[typo].recipients: unknown agency 'ca-lsad'", r.Err,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -309,11 +344,12 @@ public sealed class CliTests : IDisposable
             Line(TestPolicy.Read("r2", "ca-lapd", "7ABC124", t.AddSeconds(1)), "");          // 6 no final newline
         }
         string outDir = Path.Combine(_dir, "out");
-        var replay = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--out", outDir, "--max-event-bytes", "1024",
-            "--now", "2026-03-04T00:00:00Z", "--audit-key", AuditKeyRef);
+        var replay = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--out", outDir,
+            "--max-event-bytes", "1024", "--now", "2026-03-04T00:00:00Z", "--audit-key", AuditKeyRef);
         Assert.Equal(0, replay.Code);
 
-        var dlq = File.ReadAllLines(Path.Combine(outDir, "dlq.ndjson")).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var dlq = File.ReadAllLines(Path.Combine(outDir, "dlq.ndjson"))
+            .Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         Assert.Equal(
             [("malformed_json", $"{reads}:3"), ("invalid_utf8", $"{reads}:4"), ("oversized", $"{reads}:5")],
             dlq.Select(d => (d.GetProperty("error").GetString()!, d.GetProperty("source").GetString()!)));
@@ -325,12 +361,12 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void TheSeattleExportBecomesPlateReadsInUtcWithRepeatVehiclesKept()
     {
-        const string csv = """
-            zipcode|dt|location|address|device|plate_hash|lon|lat|median_incomeE
-            98036|10/07/2021 - 16:30:51|Plain car|I-5 N|SPD2020621MDC|1ea44336207b9a32fbd46ced905e9bdc3dc7045e|-122.2948006|47.8128394|85407
-            98101|10/07/2021 - 16:31:02|Patrol|Pike St|M207709|1ea44336207b9a32fbd46ced905e9bdc3dc7045e|NA|NA|1
-            98101|garbage|Patrol|Pike St|M207709|1ea4|NA|NA|1
-            """;
+        const string csv =
+            "zipcode|dt|location|address|device|plate_hash|lon|lat|median_incomeE\n" +
+            "98036|10/07/2021 - 16:30:51|Plain car|I-5 N|SPD2020621MDC|1ea44336207b9a32fbd46ced905e9bdc3dc7045e|" +
+            "-122.2948006|47.8128394|85407\n" +
+            "98101|10/07/2021 - 16:31:02|Patrol|Pike St|M207709|1ea44336207b9a32fbd46ced905e9bdc3dc7045e|NA|NA|1\n" +
+            "98101|garbage|Patrol|Pike St|M207709|1ea4|NA|NA|1";
         using var output = new MemoryStream();
         var (written, skipped) = StreamGuard.Cli.Commands.SeattleImport.Convert(new StringReader(csv), output);
         Assert.Equal((2L, 1L), (written, skipped));
@@ -366,13 +402,16 @@ public sealed class CliTests : IDisposable
         var r = Run("policy", "check", SamplePolicy, "--at", "2026-11-29T00:00:00Z");
         Assert.Equal(0, r.Code);
         string[] lines = r.Out.Split('\n');
-        string ca = Assert.Single(lines, l => l.Contains("agreements[national-network]", StringComparison.Ordinal) && l.Contains("CA.PUBLIC_AGENCY_ONLY", StringComparison.Ordinal));
+        string ca = Assert.Single(lines, l => l.Contains("agreements[national-network]", StringComparison.Ordinal)
+            && l.Contains("CA.PUBLIC_AGENCY_ONLY", StringComparison.Ordinal));
         Assert.Contains("ca-lapd's reads", ca, StringComparison.Ordinal);
         Assert.Contains("us-ice-ero", ca, StringComparison.Ordinal);
         Assert.Contains("us-fbi", ca, StringComparison.Ordinal);
         Assert.Contains("Cal. Civ. Code §1798.90.55(b)", ca, StringComparison.Ordinal);
-        Assert.Contains(lines, l => l.Contains("agreements[texas-repo-feed].expires: expired on 2026-01-31", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("WA.OUT_OF_STATE", StringComparison.Ordinal) && l.Contains("⚠", StringComparison.Ordinal));
+        Assert.Contains(lines,
+            l => l.Contains("agreements[texas-repo-feed].expires: expired on 2026-01-31", StringComparison.Ordinal));
+        Assert.Contains(lines,
+            l => l.Contains("WA.OUT_OF_STATE", StringComparison.Ordinal) && l.Contains("⚠", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -11,12 +11,14 @@ namespace StreamGuard.Tests.CommandLine;
 public sealed class PolicyGuideTests
 {
     private static readonly string s_root = RepositoryRoot();
-    private static readonly string s_guide = File.ReadAllText(Path.Combine(s_root, "docs", "policy-guide.md")).ReplaceLineEndings("\n");
+    private static readonly string s_guide =
+        File.ReadAllText(Path.Combine(s_root, "docs", "policy-guide.md")).ReplaceLineEndings("\n");
 
     public static TheoryData<string> Commands()
     {
         var data = new TheoryData<string>();
-        foreach (Match block in Regex.Matches(s_guide, "```console\n\\$ \\$sg (policy [^\n]+)\n", RegexOptions.CultureInvariant))
+        foreach (Match block in
+            Regex.Matches(s_guide, "```console\n\\$ \\$sg (policy [^\n]+)\n", RegexOptions.CultureInvariant))
         {
             data.Add(block.Groups[1].Value);
         }
@@ -27,15 +29,18 @@ public sealed class PolicyGuideTests
     [MemberData(nameof(Commands))]
     public void EveryPolicyCommandInTheGuidePrintsWhatTheGuideShows(string command)
     {
-        Match block = Regex.Match(s_guide, "```console\n\\$ \\$sg " + Regex.Escape(command) + "\n(.*?)```", RegexOptions.Singleline | RegexOptions.CultureInvariant);
+        Match block = Regex.Match(s_guide, "```console\n\\$ \\$sg " + Regex.Escape(command) + "\n(.*?)```",
+            RegexOptions.Singleline | RegexOptions.CultureInvariant);
         string expected = block.Groups[1].Value;
 
         // `; echo "exit $?"` shows the exit code as the output's last line; without it the command must succeed.
         const string ShowExit = "; echo \"exit $?\"";
         bool showsExit = command.EndsWith(ShowExit, StringComparison.Ordinal);
-        string[] args = (showsExit ? command[..^ShowExit.Length] : command).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string[] args = (showsExit ? command[..^ShowExit.Length] : command)
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
         // Paths in the guide are relative to the repository root; the test runs elsewhere.
-        args = args.Select(a => a.StartsWith("docs/", StringComparison.Ordinal) ? Path.Combine(s_root, a) : a).ToArray();
+        args = args.Select(a => a.StartsWith("docs/", StringComparison.Ordinal) ? Path.Combine(s_root, a) : a)
+            .ToArray();
 
         var (code, output) = Run(args);
         string actual = output.Replace(s_root + Path.DirectorySeparatorChar, "", StringComparison.Ordinal);
@@ -47,23 +52,29 @@ public sealed class PolicyGuideTests
     [Fact]
     public void EveryExampleIsRunByTheGuideAndEveryPolicyShownIsTheCommittedFile()
     {
-        string[] examples = Directory.GetFiles(Path.Combine(s_root, "docs", "examples"), "*.yaml").Select(f => "docs/examples/" + Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
+        string[] examples = Directory.GetFiles(Path.Combine(s_root, "docs", "examples"), "*.yaml")
+            .Select(f => "docs/examples/" + Path.GetFileName(f)).Order(StringComparer.Ordinal).ToArray();
         Assert.True(examples.Length >= 4, "the guide's examples are missing");
         // Each example is run by a command of the guide (which the theory above runs again): checked, or diffed
         // (a diff of an invalid file exits 2, so the documented diff asserts the file is valid too).
-        string[] commands = Regex.Matches(s_guide, "^\\$ \\$sg policy [^\n]+", RegexOptions.Multiline | RegexOptions.CultureInvariant).Select(m => m.Value + " ").ToArray();
+        string[] commands = Regex.Matches(s_guide, "^\\$ \\$sg policy [^\n]+",
+                RegexOptions.Multiline | RegexOptions.CultureInvariant)
+            .Select(m => m.Value + " ").ToArray();
         foreach (string example in examples)
         {
-            Assert.True(commands.Any(c => c.Contains($" {example} ", StringComparison.Ordinal)), $"{example}: no command of the guide runs it");
+            Assert.True(commands.Any(c => c.Contains($" {example} ", StringComparison.Ordinal)),
+                $"{example}: no command of the guide runs it");
         }
         foreach (string state in (string[])["california", "illinois", "virginia", "washington"])
         {
             Assert.Contains($"$ $sg policy check docs/examples/{state}.yaml ", s_guide, StringComparison.Ordinal);
             Assert.Contains($"$ $sg policy explain docs/examples/{state}.yaml ", s_guide, StringComparison.Ordinal);
-            Assert.Contains($"$ $sg policy diff docs/examples/{state}.yaml docs/examples/{state}-v2.yaml ", s_guide, StringComparison.Ordinal);
+            Assert.Contains($"$ $sg policy diff docs/examples/{state}.yaml docs/examples/{state}-v2.yaml ", s_guide,
+                StringComparison.Ordinal);
         }
         var files = examples.Select(e => File.ReadAllText(Path.Combine(s_root, e)).ReplaceLineEndings("\n")).ToList();
-        MatchCollection shown = Regex.Matches(s_guide, "```yaml\n(.*?)```", RegexOptions.Singleline | RegexOptions.CultureInvariant);
+        MatchCollection shown = Regex.Matches(s_guide, "```yaml\n(.*?)```",
+            RegexOptions.Singleline | RegexOptions.CultureInvariant);
         Assert.NotEmpty(shown);
         foreach (Match yaml in shown)
         {
@@ -72,7 +83,8 @@ public sealed class PolicyGuideTests
     }
 
     // Only the time a diff took differs between runs.
-    private static string Normalise(string text) => Regex.Replace(text, @"examined exactly in [0-9.]+ s", "examined exactly in … s").TrimEnd('\n');
+    private static string Normalise(string text) =>
+        Regex.Replace(text, @"examined exactly in [0-9.]+ s", "examined exactly in … s").TrimEnd('\n');
 
     private static (int Code, string Output) Run(string[] args)
     {
@@ -85,7 +97,10 @@ public sealed class PolicyGuideTests
     {
         for (string? dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
         {
-            if (File.Exists(Path.Combine(dir, "StreamGuard.sln")) && Directory.Exists(Path.Combine(dir, "docs"))) return dir;
+            if (File.Exists(Path.Combine(dir, "StreamGuard.sln")) && Directory.Exists(Path.Combine(dir, "docs")))
+            {
+                return dir;
+            }
         }
         throw new InvalidOperationException($"no repository root above {AppContext.BaseDirectory}");
     }

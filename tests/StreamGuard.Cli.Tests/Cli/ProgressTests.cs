@@ -3,7 +3,9 @@ using StreamGuard.Cli;
 
 namespace StreamGuard.Tests.CommandLine;
 
-/// <summary>Progress of <c>gen</c> and <c>replay</c>: the line's format, its throttle, and silence when redirected.</summary>
+/// <summary>
+/// Progress of <c>gen</c> and <c>replay</c>: the line's format, its throttle, and silence when redirected.
+/// </summary>
 public sealed class ProgressTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "sg-progress-" + Guid.NewGuid().ToString("N"));
@@ -28,19 +30,22 @@ public sealed class ProgressTests : IDisposable
     {
         // A quarter of 100 MiB read in 30 s: 90 s left; the rate counts events, not bytes.
         Assert.Equal("  120,000 events  4,000/s  25% of 100.0 MiB  ETA 1:30",
-            Progress.Format("events", 120_000, 25L * 1024 * 1024, 100L * 1024 * 1024, bytes: true, TimeSpan.FromSeconds(30)));
+            Progress.Format("events", 120_000, 25L * 1024 * 1024, 100L * 1024 * 1024, bytes: true,
+                TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
     public void AnUnknownTotalShowsCountAndRateOnly()
     {
-        Assert.Equal("  7,500 events  2,500/s", Progress.Format("events", 7_500, 999, 0, bytes: true, TimeSpan.FromSeconds(3)));
+        Assert.Equal("  7,500 events  2,500/s",
+            Progress.Format("events", 7_500, 999, 0, bytes: true, TimeSpan.FromSeconds(3)));
     }
 
     [Fact]
     public void NothingDoneYetHasNoEta()
     {
-        Assert.Equal("  0/10 reads  0/s  0%  ETA -", Progress.Format("reads", 0, 0, 10, bytes: false, TimeSpan.FromSeconds(1)));
+        Assert.Equal("  0/10 reads  0/s  0%  ETA -",
+            Progress.Format("reads", 0, 0, 10, bytes: false, TimeSpan.FromSeconds(1)));
     }
 
     [Theory]
@@ -51,7 +56,8 @@ public sealed class ProgressTests : IDisposable
     [InlineData(3727, "1:02:07")]
     [InlineData(400_000, "111:06:40")]
     [InlineData(-5, "0:00")]
-    public void EtaIsMinutesAndSecondsThenHours(double seconds, string expected) => Assert.Equal(expected, Progress.Duration(seconds));
+    public void EtaIsMinutesAndSecondsThenHours(double seconds, string expected) =>
+        Assert.Equal(expected, Progress.Duration(seconds));
 
     [Theory]
     [InlineData(0, "0 B")]
@@ -110,8 +116,8 @@ public sealed class ProgressTests : IDisposable
         Assert.Contains("wrote 100,000 reads", gen.Out, StringComparison.Ordinal);
 
         var replay = RunRedirected("replay", "--policy", SamplePolicy, "--reads", Path.Combine(traffic, "reads.ndjson"),
-            "--queries", Path.Combine(traffic, "queries.ndjson"), "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z",
-            "--out", Path.Combine(_dir, "quiet-out"));
+            "--queries", Path.Combine(traffic, "queries.ndjson"), "--audit-key", AuditKeyRef,
+            "--now", "2026-03-03T18:00:00Z", "--out", Path.Combine(_dir, "quiet-out"));
         Assert.True(replay.Code == 0, replay.Err);
         Assert.DoesNotContain('\r', replay.Err);
         Assert.DoesNotContain("events/s", replay.Err, StringComparison.Ordinal);
@@ -123,27 +129,32 @@ public sealed class ProgressTests : IDisposable
     public void GenAndReplayShowRateAndEtaOnATerminal()
     {
         // util-linux `script` gives the command a pseudo-terminal: what a person at a terminal sees.
-        Assert.True(File.Exists("/usr/bin/script"), "util-linux `script` (Debian bsdutils, an essential package) is needed");
+        Assert.True(File.Exists("/usr/bin/script"),
+            "util-linux `script` (Debian bsdutils, an essential package) is needed");
         string traffic = Path.Combine(_dir, "tty");
         string gen = RunOnTerminal("gen", "--out", traffic, "--reads", "100000", "--end", "2026-03-03T18:00:00Z");
         Assert.Matches(@"\r  [0-9,]+/100,000 reads  [0-9,]+/s  [0-9]+%  ETA [0-9]+:[0-9]{2}", gen);
         Assert.Contains("wrote 100,000 reads", gen, StringComparison.Ordinal);
 
-        string replay = RunOnTerminal("replay", "--policy", SamplePolicy, "--reads", Path.Combine(traffic, "reads.ndjson"),
-            "--queries", Path.Combine(traffic, "queries.ndjson"), "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z",
-            "--out", Path.Combine(_dir, "tty-out"));
+        string replay = RunOnTerminal("replay", "--policy", SamplePolicy,
+            "--reads", Path.Combine(traffic, "reads.ndjson"), "--queries", Path.Combine(traffic, "queries.ndjson"),
+            "--audit-key", AuditKeyRef, "--now", "2026-03-03T18:00:00Z", "--out", Path.Combine(_dir, "tty-out"));
         Assert.Matches(@"\r  [0-9,]+ events  [0-9,]+/s  [0-9]+% of [0-9.]+ MiB  ETA [0-9]+:[0-9]{2}", replay);
         // The line is erased before the summary, which starts on a clean line.
         Assert.Matches(@"\r +\rreplayed 102,000 events", replay);
     }
 
     private static string SamplePolicy => Path.Combine(AppContext.BaseDirectory, "samples", "policy.yaml");
-    private static string AuditKeyRef => "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
+    private static string AuditKeyRef =>
+        "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
     private static string Cli => Path.Combine(AppContext.BaseDirectory, "streamguard.dll");
 
     private static (int Code, string Out, string Err) RunRedirected(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
         start.ArgumentList.Add(Cli);
         foreach (string a in args) start.ArgumentList.Add(a);
         using Process p = Process.Start(start)!;
@@ -155,8 +166,13 @@ public sealed class ProgressTests : IDisposable
 
     private static string RunOnTerminal(params string[] args)
     {
-        string command = string.Join(' ', new[] { "dotnet", Cli }.Concat(args).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
-        var start = new ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        string command = string.Join(' ', new[] { "dotnet", Cli }.Concat(args)
+            .Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+        var start = new ProcessStartInfo("script")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
         foreach (string a in (string[])["-qec", command, "/dev/null"]) start.ArgumentList.Add(a);
         using Process p = Process.Start(start)!;
         p.StandardInput.Close();

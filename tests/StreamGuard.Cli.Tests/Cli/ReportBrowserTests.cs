@@ -36,11 +36,14 @@ public sealed class ReportBrowserTests : IDisposable
           max_clock_skew: 5m
         """;
 
-    // Runs in the page after the report: what the browser laid out, per chart, written into the DOM.
+    // Runs in the page after the report: what the browser laid out, per chart, written into the DOM. Two long lines
+    // are split between raw-string pieces: a piece ends mid-line and the next one goes on from there.
     private const string Measure = """
         <pre id="sg-measure"></pre>
         <script>
-        document.getElementById('sg-measure').textContent = JSON.stringify([...document.querySelectorAll('svg.chart')].map(svg => {
+        document.getElementById('sg-measure').textContent = JSON.stringify(
+        """ + """
+        [...document.querySelectorAll('svg.chart')].map(svg => {
           const box = svg.getBoundingClientRect();
           return {
             id: svg.id, width: box.width, height: box.height,
@@ -50,7 +53,9 @@ public sealed class ReportBrowserTests : IDisposable
                        visible: s.display !== 'none' && s.visibility === 'visible' && s.opacity !== '0',
                        title: r.querySelector('title').textContent };
             }),
-            texts: [...svg.querySelectorAll('text')].map(t => { const b = t.getBBox(); return { x: b.x, width: b.width, height: b.height }; }),
+            texts: [...svg.querySelectorAll('text')]
+        """ + """
+        .map(t => { const b = t.getBBox(); return { x: b.x, width: b.width, height: b.height }; }),
           };
         }));
         </script>
@@ -73,10 +78,12 @@ public sealed class ReportBrowserTests : IDisposable
         foreach (string agency in (string[])["ca-lapd", "wa-spd"])
         {
             string outDir = Path.Combine(Dir, "report-" + agency);
-            var r = Run("audit", "report", "--agency", agency, "--audit", audit, "--policy", _policy.PolicyPath, "--out", outDir);
+            var r = Run("audit", "report", "--agency", agency, "--audit", audit, "--policy", _policy.PolicyPath,
+                "--out", outDir);
             Assert.True(r.Code == 0, r.Err);
             string html = File.ReadAllText(Path.Combine(outDir, "report.html"));
-            string[] charts = Regex.Matches(html, "<svg class=\"chart\" id=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToArray();
+            string[] charts = Regex.Matches(html, "<svg class=\"chart\" id=\"([^\"]+)\"")
+                .Select(m => m.Groups[1].Value).ToArray();
             Assert.NotEmpty(charts);
 
             string page = Path.Combine(outDir, "measure.html");
@@ -84,17 +91,23 @@ public sealed class ReportBrowserTests : IDisposable
             File.WriteAllText(page, html.Replace("</html>", Measure + "</html>", StringComparison.Ordinal));
             string dom = Chromium.DumpDom(page, TimeSpan.FromSeconds(90));
             Match json = Regex.Match(dom, "<pre id=\"sg-measure\">(.+?)</pre>", RegexOptions.Singleline);
-            Assert.True(json.Success, $"the measuring script did not run; the browser returned:\n{dom[..Math.Min(dom.Length, 2000)]}");
+            Assert.True(json.Success,
+                $"the measuring script did not run; the browser returned:\n{dom[..Math.Min(dom.Length, 2000)]}");
             using JsonDocument measured = JsonDocument.Parse(WebUtility.HtmlDecode(json.Groups[1].Value));
 
-            Assert.Equal(charts, measured.RootElement.EnumerateArray().Select(c => c.GetProperty("id").GetString()!).ToArray());
+            Assert.Equal(charts,
+                measured.RootElement.EnumerateArray().Select(c => c.GetProperty("id").GetString()!).ToArray());
             foreach (JsonElement chart in measured.RootElement.EnumerateArray())
             {
                 AssertDrawn(agency, chart);
                 drawn.Add(chart.GetProperty("id").GetString()!);
             }
         }
-        Assert.Equal(["denials-by-rule", "own-searches-by-purpose", "purges-by-day", "searches-by-requester", "shares-by-recipient"],
+        Assert.Equal(
+            [
+                "denials-by-rule", "own-searches-by-purpose", "purges-by-day", "searches-by-requester",
+                "shares-by-recipient",
+            ],
             drawn.Order(StringComparer.Ordinal));
     }
 
@@ -111,15 +124,19 @@ public sealed class ReportBrowserTests : IDisposable
         foreach (JsonElement bar in bars)
         {
             double w = bar.GetProperty("width").GetDouble(), h = bar.GetProperty("height").GetDouble();
-            Assert.True(w > 0 && h > 0 && bar.GetProperty("screenWidth").GetDouble() > 0, $"{where}: a bar with no area ({w} x {h})");
+            Assert.True(w > 0 && h > 0 && bar.GetProperty("screenWidth").GetDouble() > 0,
+                $"{where}: a bar with no area ({w} x {h})");
             Assert.True(bar.GetProperty("visible").GetBoolean(), $"{where}: a hidden bar");
             // "label: N allowed" / "label: N denied": green for allowed, red for denied, width proportional to N.
             Match title = Regex.Match(bar.GetProperty("title").GetString()!, @": (\d+) (allowed|denied)$");
             Assert.True(title.Success, $"{where}: bar title '{bar.GetProperty("title").GetString()}'");
-            Assert.Equal(title.Groups[2].Value == "allowed" ? "rgb(46, 125, 50)" : "rgb(198, 40, 40)", bar.GetProperty("fill").GetString());
-            double perDecision = w / int.Parse(title.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(title.Groups[2].Value == "allowed" ? "rgb(46, 125, 50)" : "rgb(198, 40, 40)",
+                bar.GetProperty("fill").GetString());
+            double perDecision =
+                w / int.Parse(title.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             pixelsPerDecision ??= perDecision;
-            Assert.True(Math.Abs(perDecision - pixelsPerDecision.Value) * 460 / pixelsPerDecision.Value < 0.5, $"{where}: bars not to one scale");
+            Assert.True(Math.Abs(perDecision - pixelsPerDecision.Value) * 460 / pixelsPerDecision.Value < 0.5,
+                $"{where}: bars not to one scale");
             double y = bar.GetProperty("y").GetDouble();
             rows[y] = rows.GetValueOrDefault(y) + w;
         }
@@ -129,8 +146,10 @@ public sealed class ReportBrowserTests : IDisposable
         foreach (JsonElement text in chart.GetProperty("texts").EnumerateArray())
         {
             double x = text.GetProperty("x").GetDouble(), w = text.GetProperty("width").GetDouble();
-            Assert.True(w > 0 && text.GetProperty("height").GetDouble() > 0, $"{where}: a label drew nothing (no font?)");
-            Assert.True(x >= 0 && x + w <= width, $"{where}: a label at {x:F1}..{x + w:F1} px falls outside the chart (0..{width} px)");
+            Assert.True(w > 0 && text.GetProperty("height").GetDouble() > 0,
+                $"{where}: a label drew nothing (no font?)");
+            Assert.True(x >= 0 && x + w <= width,
+                $"{where}: a label at {x:F1}..{x + w:F1} px falls outside the chart (0..{width} px)");
         }
     }
 
@@ -141,7 +160,10 @@ public sealed class ReportBrowserTests : IDisposable
         var end = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
         var reads = new List<string>();
         // wa-spd every 8 hours over six weeks: those past 21 days are purged as event time moves on, on many days.
-        for (int i = 0; i < 126; i++) reads.Add(TestPolicy.Read($"w{i}", "wa-spd", $"WA{i % 7}", end.AddHours(-8 * (126 - i))));
+        for (int i = 0; i < 126; i++)
+        {
+            reads.Add(TestPolicy.Read($"w{i}", "wa-spd", $"WA{i % 7}", end.AddHours(-8 * (126 - i))));
+        }
         for (int i = 0; i < 20; i++) reads.Add(TestPolicy.Read($"l{i}", "ca-lapd", $"PL{i % 5}", end.AddMinutes(i)));
         string readsFile = Path.Combine(Dir, "reads.ndjson");
         File.WriteAllLines(readsFile, reads);
@@ -152,10 +174,14 @@ public sealed class ReportBrowserTests : IDisposable
         {
             (string requester, string purpose, string plate) = (i % 4) switch
             {
-                0 => ("ca-lasd", "stolen_vehicle", $"PL{i % 5}"),         // allowed by the agreement
-                1 => ("ca-lasd", "criminal_investigation", $"PL{i % 5}"), // purpose not granted: rule = the agreement's long id
-                2 => ("us-ice-ero", "stolen_vehicle", $"PL{i % 5}"),      // CA.PUBLIC_AGENCY_ONLY
-                _ => ("ca-lapd", i % 8 == 3 ? "missing_person" : "warrant", $"WA{i % 7}"), // ca-lapd's own searches, of wa-spd's reads
+                // allowed by the agreement
+                0 => ("ca-lasd", "stolen_vehicle", $"PL{i % 5}"),
+                // purpose not granted: rule = the agreement's long id
+                1 => ("ca-lasd", "criminal_investigation", $"PL{i % 5}"),
+                // CA.PUBLIC_AGENCY_ONLY
+                2 => ("us-ice-ero", "stolen_vehicle", $"PL{i % 5}"),
+                // ca-lapd's own searches, of wa-spd's reads
+                _ => ("ca-lapd", i % 8 == 3 ? "missing_person" : "warrant", $"WA{i % 7}"),
             };
             queries.Add(TestPolicy.Query($"q{i}", requester, plate, t.AddSeconds(i), purpose: purpose));
         }
@@ -165,8 +191,8 @@ public sealed class ReportBrowserTests : IDisposable
         string key = Path.Combine(Dir, "audit.key");
         File.WriteAllText(key, "browser-audit-key");
         string outDir = Path.Combine(Dir, "replay");
-        var r = Run("replay", "--policy", policy, "--reads", readsFile, "--queries", queriesFile, "--audit-key", "file:" + key,
-            "--now", "2026-03-03T18:00:00Z", "--out", outDir);
+        var r = Run("replay", "--policy", policy, "--reads", readsFile, "--queries", queriesFile,
+            "--audit-key", "file:" + key, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
         Assert.True(r.Code == 0, r.Err);
         return Path.Combine(outDir, "audit.ndjson");
     }

@@ -71,40 +71,50 @@ public sealed class RunConfigurationTests : IDisposable
         UsageException missing = Refused([]);
         Assert.Contains("--bootstrap is required", missing.Message, StringComparison.Ordinal);
         Assert.Contains("--policy is required", missing.Message, StringComparison.Ordinal);
-        Assert.Contains("unexpected argument 'extra'", Refused(["--bootstrap", "b", "--policy", "p", "extra"]).Message, StringComparison.Ordinal);
+        Assert.Contains("unexpected argument 'extra'", Refused(["--bootstrap", "b", "--policy", "p", "extra"]).Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
     public void ABadEnvironmentVariableIsNamedWithTheOptionItSets()
     {
-        UsageException e = Refused(["--bootstrap", "b", "--policy", "p"], new() { ["STREAMGUARD_COMMIT_BATCH"] = "lots" });
-        Assert.Contains("--commit-batch must be a whole number from 1 to 1000000, not 'lots' (environment variable STREAMGUARD_COMMIT_BATCH)",
-            e.Message, StringComparison.Ordinal);
+        UsageException e =
+            Refused(["--bootstrap", "b", "--policy", "p"], new() { ["STREAMGUARD_COMMIT_BATCH"] = "lots" });
+        Assert.Contains("--commit-batch must be a whole number from 1 to 1000000, not 'lots' " +
+            "(environment variable STREAMGUARD_COMMIT_BATCH)", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void AConfigFileIsCheckedForUnknownKeysBadValuesAndBrokenJson()
     {
-        string file = Json("bad.json", """{"StreamGuard": {"Bootstrap": "b", "Policy": "p", "CommitIntervalMs": 999999, "Groupp": "x"}}""");
+        string file = Json("bad.json",
+            """{"StreamGuard": {"Bootstrap": "b", "Policy": "p", "CommitIntervalMs": 999999, "Groupp": "x"}}""");
         string message = Refused(["--config", file]).Message;
-        Assert.Contains($"--commit-interval-ms must be a whole number from 1 to 60000, not '999999' (StreamGuard:CommitIntervalMs in {file})", message, StringComparison.Ordinal);
+        Assert.Contains("--commit-interval-ms must be a whole number from 1 to 60000, not '999999' " +
+            $"(StreamGuard:CommitIntervalMs in {file})", message, StringComparison.Ordinal);
         Assert.Contains($"unknown option StreamGuard:Groupp in {file}", message, StringComparison.Ordinal);
 
         string broken = Json("broken.json", """{"StreamGuard": {"Bootstrap": """);
         Assert.Contains("broken.json", Refused(["--config", broken]).Message, StringComparison.Ordinal);
-        Assert.Contains("--config: no such file", Refused(["--config", Path.Combine(_dir, "absent.json")]).Message, StringComparison.Ordinal);
+        Assert.Contains("--config: no such file", Refused(["--config", Path.Combine(_dir, "absent.json")]).Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
     public void TheCommandLineBeatsTheEnvironmentWhichBeatsTheConfigFileWhichBeatsAppsettings()
     {
-        Json("appsettings.json", """{"StreamGuard": {"Bootstrap": "from-appsettings", "Policy": "p.yaml", "Group": "g-appsettings", "CommitBatch": 7}}""");
+        Json("appsettings.json", """{"StreamGuard": """ +
+            """{"Bootstrap": "from-appsettings", "Policy": "p.yaml", "Group": "g-appsettings", "CommitBatch": 7}}""");
         string file = Json("site.json", """
             {"StreamGuard": {"Group": "g-file", "TopicPrefix": "t-file.", "CommitIntervalMs": 250,
                              "Kafka": {"security.protocol": "SSL", "session.timeout.ms": "9000"}}}
             """);
         RunOptions o = Bind(["--config", file, "--commit-interval-ms", "50", "--kafka", "session.timeout.ms=12000"],
-            new() { ["STREAMGUARD_GROUP"] = "g-env", ["STREAMGUARD_COMMIT_INTERVAL_MS"] = "75", ["STREAMGUARD_METRICS"] = ":9464" });
+            new()
+            {
+                ["STREAMGUARD_GROUP"] = "g-env", ["STREAMGUARD_COMMIT_INTERVAL_MS"] = "75",
+                ["STREAMGUARD_METRICS"] = ":9464",
+            });
         Assert.Equal("from-appsettings", o.Bootstrap); // ./appsettings.json (the current directory's)
         Assert.Equal(7, o.CommitBatch);
         Assert.Equal("t-file.", o.TopicPrefix);
@@ -113,7 +123,8 @@ public sealed class RunConfigurationTests : IDisposable
         Assert.Equal("SSL", o.Kafka["security.protocol"]);
         Assert.Equal("12000", o.Kafka["session.timeout.ms"]);
         Assert.Equal("http://0.0.0.0:9464", o.MetricsUrl);
-        Assert.Equal(5, Bind(["--bootstrap", "b", "--policy", "p", "--config", file], new() { ["STREAMGUARD_CONFIG"] = "ignored.json", ["STREAMGUARD_COMMIT_BATCH"] = "5" }).CommitBatch);
+        Assert.Equal(5, Bind(["--bootstrap", "b", "--policy", "p", "--config", file],
+            new() { ["STREAMGUARD_CONFIG"] = "ignored.json", ["STREAMGUARD_COMMIT_BATCH"] = "5" }).CommitBatch);
     }
 
     [Fact]
@@ -243,7 +254,8 @@ public sealed class RunConfigurationTests : IDisposable
     [InlineData("9464", null)]
     [InlineData("host:99999", null)]
     [InlineData("https://x:1", null)]
-    public void MetricsAddressesAreHostAndPort(string listen, string? url) => Assert.Equal(url, RunConfiguration.MetricsUrl(listen));
+    public void MetricsAddressesAreHostAndPort(string listen, string? url) =>
+        Assert.Equal(url, RunConfiguration.MetricsUrl(listen));
 
     [Fact]
     public async Task EveryVerbExplainsItselfAndRunNamesItsConfigurationSources()
@@ -265,7 +277,8 @@ public sealed class RunConfigurationTests : IDisposable
             Assert.True(o.ToString().Split('\n').Length >= 5, $"{verb} --help is too thin:\n{o}");
             if (verb == "run")
             {
-                foreach (string needle in (string[])["--config FILE", "appsettings.json", "STREAMGUARD_", "--metrics", "/readyz"])
+                foreach (string needle in
+                    (string[])["--config FILE", "appsettings.json", "STREAMGUARD_", "--metrics", "/readyz"])
                 {
                     Assert.Contains(needle, o.ToString(), StringComparison.Ordinal);
                 }

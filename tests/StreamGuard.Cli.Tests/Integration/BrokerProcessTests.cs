@@ -22,7 +22,8 @@ public sealed class BrokerProcessTests
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGTERM is a POSIX signal
         int port = TwoFreePorts();
-        using Process broker = Start("broker", "--port", port.ToString(CultureInfo.InvariantCulture), "--brokers", "2", "--partitions", "4");
+        using Process broker = Start("broker", "--port", port.ToString(CultureInfo.InvariantCulture), "--brokers", "2",
+            "--partitions", "4");
         Process? worker = null;
         try
         {
@@ -31,7 +32,8 @@ public sealed class BrokerProcessTests
             Assert.Equal($"127.0.0.1:{port},127.0.0.1:{port + 1}", bootstrap);
 
             // Clients learn the fixed ports from Metadata too, so every later connection goes through them.
-            using (IAdminClient admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
+            using (IAdminClient admin =
+                new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrap }).Build())
             {
                 Metadata metadata = admin.GetMetadata(s_timeout);
                 Assert.Equal([$"1 127.0.0.1:{port}", $"2 127.0.0.1:{port + 1}"],
@@ -63,22 +65,34 @@ public sealed class BrokerProcessTests
                 "--audit-key", "file:" + Path.Combine(samples, "keys", "audit.key"), "--group", "broker-verb-test");
             Task<string> workerErr = worker.StandardError.ReadToEndAsync();
             Task<string> workerOut = worker.StandardOutput.ReadToEndAsync();
-            byte[] key = File.ReadAllBytes(Path.Combine(samples, "keys", "ca-lapd.key")).AsSpan().TrimEnd("\n"u8).ToArray();
+            byte[] key = File.ReadAllBytes(Path.Combine(samples, "keys", "ca-lapd.key")).AsSpan().TrimEnd("\n"u8)
+                .ToArray();
             DateTimeOffset now = DateTimeOffset.UtcNow;
-            using (IProducer<string?, string> producer = new ProducerBuilder<string?, string>(new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All }).Build())
+            using (IProducer<string?, string> producer = new ProducerBuilder<string?, string>(
+                new ProducerConfig { BootstrapServers = bootstrap, Acks = Acks.All }).Build())
             {
                 for (int i = 0; i < 3; i++)
                 {
-                    await producer.ProduceAsync("alpr.reads", new Message<string?, string> { Key = "7ABC123", Value = TestPolicy.Read($"r{i}", "ca-lapd", "7ABC123", now.AddMinutes(i - 10)) });
+                    await producer.ProduceAsync("alpr.reads", new Message<string?, string>
+                    {
+                        Key = "7ABC123", Value = TestPolicy.Read($"r{i}", "ca-lapd", "7ABC123", now.AddMinutes(i - 10)),
+                    });
                 }
-                // The query may overtake the reads into the worker only if it is consumed first; resend until answered with all three.
+                // The query may overtake the reads into the worker only if it is consumed first; resend until
+                // answered with all three.
                 var deadline = DateTime.UtcNow + s_timeout;
                 string[] answer = [];
                 for (int attempt = 0; answer.Length < 3; attempt++)
                 {
-                    if (DateTime.UtcNow > deadline || worker.HasExited) Assert.Fail($"no answer with the three reads; worker stderr:\n{(worker.HasExited ? await workerErr : "")}");
-                    string query = TestPolicy.Query($"q-{attempt}", "ca-lapd", "7ABC123", DateTimeOffset.UtcNow, signWith: key);
-                    await producer.ProduceAsync("alpr.queries", new Message<string?, string> { Key = "7ABC123", Value = query });
+                    if (DateTime.UtcNow > deadline || worker.HasExited)
+                    {
+                        Assert.Fail("no answer with the three reads; worker stderr:\n" +
+                            (worker.HasExited ? await workerErr : ""));
+                    }
+                    string query =
+                        TestPolicy.Query($"q-{attempt}", "ca-lapd", "7ABC123", DateTimeOffset.UtcNow, signWith: key);
+                    await producer.ProduceAsync("alpr.queries",
+                        new Message<string?, string> { Key = "7ABC123", Value = query });
                     answer = Answer(bootstrap, $"q-{attempt}");
                 }
                 Assert.Equal(["r2", "r1", "r0"], answer);
@@ -86,9 +100,11 @@ public sealed class BrokerProcessTests
 
             Assert.Equal(0, await StopAsync(worker));
             await workerOut;
-            Assert.DoesNotContain("7ABC123", await workerErr, StringComparison.Ordinal); // no raw plate in the worker's log
+            // no raw plate in the worker's log
+            Assert.DoesNotContain("7ABC123", await workerErr, StringComparison.Ordinal);
             Assert.Equal(0, await StopAsync(broker));
-            Assert.Contains("in memory only, at most 5 MiB per partition kept", await brokerErr, StringComparison.Ordinal);
+            Assert.Contains("in memory only, at most 5 MiB per partition kept", await brokerErr,
+                StringComparison.Ordinal);
         }
         finally
         {
@@ -98,7 +114,9 @@ public sealed class BrokerProcessTests
         }
     }
 
-    /// <summary>The read ids of the answer to <paramref name="queryId"/> on alpr.results (read_committed), in order.</summary>
+    /// <summary>
+    /// The read ids of the answer to <paramref name="queryId"/> on alpr.results (read_committed), in order.
+    /// </summary>
     private static string[] Answer(string bootstrap, string queryId)
     {
         using IConsumer<string?, string> consumer = new ConsumerBuilder<string?, string>(new ConsumerConfig
@@ -114,14 +132,18 @@ public sealed class BrokerProcessTests
             if (r?.Message.Key != queryId) continue;
             using JsonDocument d = JsonDocument.Parse(r.Message.Value);
             Assert.Equal("answered", d.RootElement.GetProperty("status").GetString());
-            return d.RootElement.GetProperty("reads").EnumerateArray().Select(x => x.GetProperty("read_id").GetString()!).ToArray();
+            return d.RootElement.GetProperty("reads").EnumerateArray()
+                .Select(x => x.GetProperty("read_id").GetString()!).ToArray();
         }
         throw new TimeoutException($"no answer to {queryId} on alpr.results");
     }
 
     private static Process Start(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "streamguard.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);
         return Process.Start(start) ?? throw new InvalidOperationException("could not start streamguard");
@@ -131,7 +153,9 @@ public sealed class BrokerProcessTests
     {
         using var timeout = new CancellationTokenSource(s_timeout);
         string? line = await p.StandardOutput.ReadLineAsync(timeout.Token);
-        return line ?? throw new InvalidOperationException($"streamguard {p.StartInfo.ArgumentList[1]} printed nothing; stderr:\n{await p.StandardError.ReadToEndAsync()}");
+        return line ?? throw new InvalidOperationException(
+            $"streamguard {p.StartInfo.ArgumentList[1]} printed nothing; " +
+            $"stderr:\n{await p.StandardError.ReadToEndAsync()}");
     }
 
     private static async Task<int> StopAsync(Process p)

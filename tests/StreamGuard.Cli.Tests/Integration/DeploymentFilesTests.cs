@@ -12,7 +12,10 @@ internal static class DeploymentFiles
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "StreamGuard.sln"))) return System.IO.Path.Combine(dir.FullName, relative);
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "StreamGuard.sln")))
+            {
+                return System.IO.Path.Combine(dir.FullName, relative);
+            }
         }
         throw new FileNotFoundException("StreamGuard.sln not found above the test binaries", relative);
     }
@@ -48,12 +51,17 @@ public sealed class DeploymentFilesTests
         {
             Match create = Regex.Match(line, @"^\s*create (\S+) --partitions (\d+)");
             Match loop = Regex.Match(line, @"^\s*for t in ([^;]+); do create \$\$t --partitions (\d+)");
-            if (create.Success) topics[create.Groups[1].Value] = (int.Parse(create.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), line);
+            if (create.Success)
+            {
+                topics[create.Groups[1].Value] =
+                    (int.Parse(create.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), line);
+            }
             if (loop.Success)
             {
                 foreach (string t in loop.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                 {
-                    topics[t] = (int.Parse(loop.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), line);
+                    topics[t] =
+                        (int.Parse(loop.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), line);
                 }
             }
         }
@@ -62,12 +70,14 @@ public sealed class DeploymentFilesTests
         int reads = topics[names.Reads].Partitions;
         foreach (string t in (string[])[names.Queries, names.Holds, names.RepartitionReads, names.RepartitionQueries])
         {
-            Assert.True(topics[t].Partitions == reads, $"{t}: {topics[t].Partitions} partitions, {names.Reads} {reads}: the worker refuses to start");
+            Assert.True(topics[t].Partitions == reads,
+                $"{t}: {topics[t].Partitions} partitions, {names.Reads} {reads}: the worker refuses to start");
         }
         Assert.Contains("cleanup.policy=compact", topics[names.Hotlists].Line, StringComparison.Ordinal);
         Assert.Contains("cleanup.policy=compact", topics[names.Holds].Line, StringComparison.Ordinal);
         Assert.Contains("retention.ms=-1", topics[names.Audit].Line, StringComparison.Ordinal);
-        Assert.Equal("false", compose.At("services", "kafka", "environment", "KAFKA_AUTO_CREATE_TOPICS_ENABLE").ToString());
+        Assert.Equal("false",
+            compose.At("services", "kafka", "environment", "KAFKA_AUTO_CREATE_TOPICS_ENABLE").ToString());
     }
 
     [Fact]
@@ -88,15 +98,19 @@ public sealed class DeploymentFilesTests
         YamlMappingNode datasources = DeploymentFiles.Yaml("deploy/grafana/provisioning/datasources/prometheus.yml");
         var datasource = (YamlMappingNode)((YamlSequenceNode)datasources.At("datasources")).Children.Single();
         Assert.Equal("http://prometheus:9090", datasource.At("url").ToString());
-        using JsonDocument dashboard = JsonDocument.Parse(File.ReadAllText(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json")));
+        using JsonDocument dashboard = JsonDocument.Parse(
+            File.ReadAllText(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json")));
         JsonElement[] panels = [.. dashboard.RootElement.GetProperty("panels").EnumerateArray()];
         Assert.True(panels.Length >= 10);
         foreach (JsonElement panel in panels)
         {
-            Assert.Equal(datasource.At("uid").ToString(), panel.GetProperty("datasource").GetProperty("uid").GetString());
+            Assert.Equal(datasource.At("uid").ToString(),
+                panel.GetProperty("datasource").GetProperty("uid").GetString());
             Assert.NotEmpty(panel.GetProperty("targets").EnumerateArray());
         }
-        YamlMappingNode provider = (YamlMappingNode)((YamlSequenceNode)DeploymentFiles.Yaml("deploy/grafana/provisioning/dashboards/streamguard.yml").At("providers")).Children.Single();
+        var providers = (YamlSequenceNode)DeploymentFiles.Yaml("deploy/grafana/provisioning/dashboards/streamguard.yml")
+            .At("providers");
+        YamlMappingNode provider = (YamlMappingNode)providers.Children.Single();
         Assert.Equal("/var/lib/grafana/dashboards", provider.At("options", "path").ToString());
         Assert.Contains(((YamlSequenceNode)compose.At("services", "grafana", "volumes")).Children,
             v => v.ToString() == "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro");

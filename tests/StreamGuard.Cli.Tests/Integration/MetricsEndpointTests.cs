@@ -28,11 +28,15 @@ public sealed class MetricsEndpointTests
         for (int i = 0; i < reads; i++)
         {
             string plate = $"M{i % 17:D4}";
-            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lasd", plate, now.AddSeconds(-i)) });
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string>
+            {
+                Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lasd", plate, now.AddSeconds(-i)),
+            });
         }
         for (int i = 0; i < malformed; i++)
         {
-            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = $"M{i:D4}", Value = "{\"read_id\": \"broken" });
+            producer.Produce(cluster.Topics.Reads,
+                new Message<string?, string> { Key = $"M{i:D4}", Value = "{\"read_id\": \"broken" });
         }
         producer.Flush(s_timeout);
 
@@ -40,15 +44,23 @@ public sealed class MetricsEndpointTests
         await File.WriteAllTextAsync(auditKey, "metrics-test-audit-key");
         string prefix = cluster.Topics.Reads[..^"alpr.reads".Length];
         int port = FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
-            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix, "--audit-key", "file:" + auditKey,
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (string a in (string[])[
+            Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
+            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix,
+            "--audit-key", "file:" + auditKey,
             "--stats-interval-s", "0", "--kafka", "statistics.interval.ms=500"])
         {
             start.ArgumentList.Add(a);
         }
         start.Environment["STREAMGUARD_METRICS"] = $"127.0.0.1:{port}";
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = new HttpClient
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10),
+        };
 
         using Process worker = Process.Start(start)!;
         Task<string> stderr = worker.StandardError.ReadToEndAsync();
@@ -56,7 +68,8 @@ public sealed class MetricsEndpointTests
         string metrics;
         try
         {
-            await WaitFor(async () => await Status(http, "/readyz") == HttpStatusCode.OK, worker, "/readyz to answer 200");
+            await WaitFor(async () => await Status(http, "/readyz") == HttpStatusCode.OK, worker,
+                "/readyz to answer 200");
             Assert.Equal(HttpStatusCode.OK, await Status(http, "/healthz"));
 
             // Every record consumed and every reads partition caught up (librdkafka's statistics every 500 ms).
@@ -66,7 +79,8 @@ public sealed class MetricsEndpointTests
             {
                 metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
                 return Sample(metrics, "streamguard_events_consumed_total", ("topic", reads0)) == reads + malformed &&
-                    Enumerable.Range(0, cluster.Partitions).All(p => Sample(metrics, "streamguard_consumer_lag", ("topic", reads0), ("partition", P(p))) == 0) &&
+                    Enumerable.Range(0, cluster.Partitions).All(p =>
+                        Sample(metrics, "streamguard_consumer_lag", ("topic", reads0), ("partition", P(p))) == 0) &&
                     Sample(metrics, "streamguard_commits_total") >= 1 &&
                     Sample(metrics, "streamguard_output_ack_duration_seconds_count") == (reads + malformed) / 8;
             }, worker, "the worker to consume everything and commit");
@@ -76,7 +90,8 @@ public sealed class MetricsEndpointTests
         {
             if (!worker.HasExited)
             {
-                using Process kill = Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
+                using Process kill =
+                    Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
                 await kill.WaitForExitAsync();
                 using var exitTimeout = new CancellationTokenSource(s_timeout);
                 try { await worker.WaitForExitAsync(exitTimeout.Token); }
@@ -93,9 +108,11 @@ public sealed class MetricsEndpointTests
         Assert.Equal(0, Sample(metrics, "streamguard_decisions_total", ("code", "deny.statute")));
         Assert.Equal(malformed, Sample(metrics, "streamguard_dead_letters_total", ("error", "malformed_json")));
         Assert.Equal(0, Sample(metrics, "streamguard_dead_letters_total", ("error", "unknown_agency")));
-        Assert.Equal(malformed, Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.DeadLetter)));
+        Assert.Equal(malformed,
+            Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.DeadLetter)));
         // One ingest record per read, plus each chain's opening policy_load record.
-        Assert.InRange(Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Audit)) ?? -1, reads, reads + cluster.Partitions);
+        Assert.InRange(Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Audit)) ?? -1,
+            reads, reads + cluster.Partitions);
         Assert.Equal(0, Sample(metrics, "streamguard_events_consumed_total", ("topic", cluster.Topics.Queries)));
         Assert.Equal(reads, Sample(metrics, "streamguard_store_reads"));
         Assert.Equal(0, Sample(metrics, "streamguard_purges_total"));
@@ -103,21 +120,29 @@ public sealed class MetricsEndpointTests
         Assert.Equal(1, Sample(metrics, "streamguard_ready"));
         // The latency histogram: one observation per decided event, in buckets from 10 µs up.
         Assert.Equal(reads + malformed, Sample(metrics, "streamguard_decision_duration_seconds_count"));
-        Assert.Equal(reads + malformed, Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "+Inf")));
+        Assert.Equal(reads + malformed,
+            Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "+Inf")));
         double sum = Sample(metrics, "streamguard_decision_duration_seconds_sum") ?? 0;
         Assert.InRange(sum, 1e-7, 10);
         Assert.NotNull(Sample(metrics, "streamguard_decision_duration_seconds_bucket", ("le", "0.001")));
         Assert.Contains("# TYPE streamguard_decision_duration_seconds histogram", metrics, StringComparison.Ordinal);
-        // Acknowledgement latency: every 8th event with outputs (each of these has one), timed to its last output's acknowledgement.
+        // Acknowledgement latency: every 8th event with outputs (each of these has one), timed to its last output's
+        // acknowledgement.
         Assert.Equal((reads + malformed) / 8, Sample(metrics, "streamguard_output_ack_duration_seconds_count"));
         Assert.InRange(Sample(metrics, "streamguard_output_ack_duration_seconds_sum") ?? 0, 1e-6, 60);
         Assert.Contains("# TYPE streamguard_output_ack_duration_seconds histogram", metrics, StringComparison.Ordinal);
 
         // The provisioned Grafana dashboard asks only for series the worker exports.
-        string dashboard = await File.ReadAllTextAsync(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json"));
-        var wanted = System.Text.RegularExpressions.Regex.Matches(dashboard, "(streamguard|dotnet)_[a-z_]+").Select(m => m.Value).Distinct().ToList();
+        string dashboard =
+            await File.ReadAllTextAsync(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json"));
+        var wanted = System.Text.RegularExpressions.Regex.Matches(dashboard, "(streamguard|dotnet)_[a-z_]+")
+            .Select(m => m.Value).Distinct().ToList();
         Assert.NotEmpty(wanted);
-        foreach (string name in wanted) Assert.True(Sample(metrics, name) is not null, $"the dashboard queries {name}, which /metrics does not export");
+        foreach (string name in wanted)
+        {
+            Assert.True(Sample(metrics, name) is not null,
+                $"the dashboard queries {name}, which /metrics does not export");
+        }
     }
 
     private static string P(int partition) => partition.ToString(CultureInfo.InvariantCulture);
@@ -147,13 +172,19 @@ public sealed class MetricsEndpointTests
         var deadline = DateTime.UtcNow + s_timeout;
         while (!await condition())
         {
-            if (worker.HasExited) throw new InvalidOperationException($"the worker exited ({worker.ExitCode}) while waiting for {what}");
+            if (worker.HasExited)
+            {
+                throw new InvalidOperationException($"the worker exited ({worker.ExitCode}) while waiting for {what}");
+            }
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited {s_timeout} for {what}");
             await Task.Delay(200);
         }
     }
 
-    /// <summary>The value of the first sample of <paramref name="name"/> carrying every given label (Prometheus text format); null if none.</summary>
+    /// <summary>
+    /// The value of the first sample of <paramref name="name"/> carrying every given label (Prometheus text format);
+    /// null if none.
+    /// </summary>
     internal static double? Sample(string exposition, string name, params (string Label, string Value)[] labels)
     {
         foreach (string line in exposition.Split('\n'))

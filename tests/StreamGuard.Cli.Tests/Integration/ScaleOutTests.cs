@@ -33,7 +33,8 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
             """);
         using var cluster = new KafkaTestCluster(partitions: 6);
         string auditKey = Path.Combine(policy.Directory, "audit.key");
-        await File.WriteAllBytesAsync(auditKey, TestPolicy.AuditKey); // the replay below uses the same key: plate_ref values compare
+        // the replay below uses the same key: plate_ref values compare
+        await File.WriteAllBytesAsync(auditKey, TestPolicy.AuditKey);
         string prefix = cluster.Topics.Reads[..^"alpr.reads".Length];
         using IProducer<string?, string> producer = cluster.Producer();
         DateTimeOffset now = DateTimeOffset.UtcNow;
@@ -46,8 +47,10 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
             foreach (var (slot, w) in slots)
             {
                 if (w.Killed || !w.Process.HasExited) continue;
-                // A worker that loses its partitions to a session timeout on a loaded machine stops by design: restart it.
-                Assert.True(++supervisedRestarts <= 6, $"slot {slot} keeps stopping: {w.Process.ExitCode}\n{w.Stderr.Result}");
+                // A worker that loses its partitions to a session timeout on a loaded machine stops by design:
+                // restart it.
+                Assert.True(++supervisedRestarts <= 6,
+                    $"slot {slot} keeps stopping: {w.Process.ExitCode}\n{w.Stderr.Result}");
                 w.Logs.Add(w.Stderr.Result);
                 slots[slot] = Worker.Start(cluster, policy, prefix, auditKey, slot, w.Logs);
             }
@@ -57,7 +60,8 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
             for (int i = from; i < from + count; i++)
             {
                 string plate = $"S{i % Plates:D4}";
-                string read = TestPolicy.Read($"r{i:D5}", i % 3 == 0 ? "ca-lasd" : "ca-lapd", plate, now.AddSeconds(-i));
+                string read =
+                    TestPolicy.Read($"r{i:D5}", i % 3 == 0 ? "ca-lasd" : "ca-lapd", plate, now.AddSeconds(-i));
                 reads.Add(read);
                 producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = read });
             }
@@ -67,7 +71,10 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
 
         try
         {
-            for (int slot = 0; slot < 3; slot++) slots[slot] = Worker.Start(cluster, policy, prefix, auditKey, slot, []);
+            for (int slot = 0; slot < 3; slot++)
+            {
+                slots[slot] = Worker.Start(cluster, policy, prefix, auditKey, slot, []);
+            }
             await Wave(0, 600);
 
             // Kill one: its partitions go to the two others once its session times out (2 s).
@@ -79,24 +86,29 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
 
             // Add one: the group rebalances over three workers again and the newcomer restores what it is given.
             slots[3] = Worker.Start(cluster, policy, prefix, auditKey, 3, []);
-            await Task.Delay(TimeSpan.FromSeconds(6)); // its join and restore; the logs checked below say what it was given
+            // its join and restore; the logs checked below say what it was given
+            await Task.Delay(TimeSpan.FromSeconds(6));
             await Wave(1200, 300);
 
             var queries = new List<string>();
             for (int i = 0; i < 2 * Plates; i++)
             {
                 string plate = $"S{i % Plates:D4}";
-                string q = TestPolicy.Query($"q{i:D3}", i < Plates ? "ca-lapd" : "ca-lasd", plate, DateTimeOffset.UtcNow);
+                string q =
+                    TestPolicy.Query($"q{i:D3}", i < Plates ? "ca-lapd" : "ca-lasd", plate, DateTimeOffset.UtcNow);
                 queries.Add(q);
                 producer.Produce(cluster.Topics.Queries, new Message<string?, string> { Key = plate, Value = q });
             }
             producer.Flush(s_timeout);
-            WaitUntil(() => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count() >= queries.Count,
+            WaitUntil(
+                () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count()
+                    >= queries.Count,
                 "every query answered", KeepRunning);
 
             foreach (Worker w in slots.Values.Where(w => !w.Killed))
             {
-                using Process term = Process.Start("kill", ["-TERM", w.Process.Id.ToString(CultureInfo.InvariantCulture)])!;
+                using Process term =
+                    Process.Start("kill", ["-TERM", w.Process.Id.ToString(CultureInfo.InvariantCulture)])!;
                 await term.WaitForExitAsync();
             }
             foreach (Worker w in slots.Values.Where(w => !w.Killed))
@@ -107,27 +119,34 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
                 Assert.True(w.Process.ExitCode == 0, $"a worker exited {w.Process.ExitCode}:\n{w.Logs[^1]}");
             }
 
-            // Partitions moved: after the kill the survivors were assigned more, and the newcomer was assigned some and restored them.
+            // Partitions moved: after the kill the survivors were assigned more, and the newcomer was assigned some
+            // and restored them.
             string newcomer = string.Join('\n', slots[3].Logs);
             Assert.Contains(AssignedCounts(newcomer), n => n > 0);
             Assert.Matches(RestoredReads(), newcomer);
-            Assert.True(RestoredReads().Matches(newcomer).Any(m => long.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture) > 0),
+            Assert.True(RestoredReads().Matches(newcomer).Any(m =>
+                    long.Parse(m.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture) > 0),
                 "the fourth worker restored no reads:\n" + newcomer);
             foreach (int slot in (int[])[0, 2])
             {
                 List<int> assigned = AssignedCounts(string.Join('\n', slots[slot].Logs));
-                Assert.True(assigned.Count >= 2, $"slot {slot} was never reassigned:\n{string.Join('\n', slots[slot].Logs)}");
+                Assert.True(assigned.Count >= 2,
+                    $"slot {slot} was never reassigned:\n{string.Join('\n', slots[slot].Logs)}");
             }
 
             // Answers: as the engine offline gives them over the same reads and queries.
             ReplayComparison expected = ReplayComparison.Offline(policy, [], reads, queries);
             ReplayComparison actual = ReplayComparison.FromTopics(cluster, s_timeout);
             List<string> differences = actual.Differences(expected, distinctOnly: cluster.IsEmbedded);
-            output.WriteLine($"3 workers, 1 killed, 1 added, {supervisedRestarts} supervised restarts; {reads.Count} reads, {queries.Count} queries; " +
-                $"outputs {(differences.Count == 0 ? "match" : "DIFFER from")} the replay ({(cluster.IsEmbedded ? "as sets: embedded mock" : "exactly")}); " +
-                $"{actual.Duplicates} repeated records visible; newcomer assigned {string.Join("/", AssignedCounts(newcomer))} partitions");
+            string verdict = differences.Count == 0 ? "match" : "DIFFER from";
+            string comparison = cluster.IsEmbedded ? "as sets: embedded mock" : "exactly";
+            output.WriteLine($"3 workers, 1 killed, 1 added, {supervisedRestarts} supervised restarts; " +
+                $"{reads.Count} reads, {queries.Count} queries; outputs {verdict} the replay ({comparison}); " +
+                $"{actual.Duplicates} repeated records visible; " +
+                $"newcomer assigned {string.Join("/", AssignedCounts(newcomer))} partitions");
             Assert.True(differences.Count == 0, string.Join('\n', differences));
-            Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers]));
+            Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(
+                ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers]));
         }
         finally
         {
@@ -172,12 +191,19 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
         public required List<string> Logs { get; init; }
         public bool Killed { get; set; }
 
-        public static Worker Start(KafkaTestCluster cluster, TestPolicy policy, string prefix, string auditKey, int slot, List<string> logs)
+        public static Worker Start(KafkaTestCluster cluster, TestPolicy policy, string prefix, string auditKey,
+            int slot, List<string> logs)
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
-                "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix, "--audit-key", "file:" + auditKey,
-                "--transactional-id", $"{cluster.GroupId}-slot{slot}", "--stats-interval-s", "0", "--reload-interval-ms", "0",
+            var start = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+            };
+            foreach (string a in (string[])[
+                Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run",
+                "--bootstrap", cluster.BootstrapServers, "--policy", policy.PolicyPath,
+                "--group", cluster.GroupId, "--topic-prefix", prefix, "--audit-key", "file:" + auditKey,
+                "--transactional-id", $"{cluster.GroupId}-slot{slot}",
+                "--stats-interval-s", "0", "--reload-interval-ms", "0",
                 "--kafka", "session.timeout.ms=2000;heartbeat.interval.ms=250"])
             {
                 start.ArgumentList.Add(a);

@@ -52,14 +52,18 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             {
                 string plate = $"K{i % 30:D4}";
                 string id = $"r{i:D5}";
-                string read = TestPolicy.Read(id, i % 3 == 0 ? "ca-lasd" : "ca-lapd", plate, DateTimeOffset.UtcNow.AddSeconds(-1));
+                string read = TestPolicy.Read(id, i % 3 == 0 ? "ca-lasd" : "ca-lapd", plate,
+                    DateTimeOffset.UtcNow.AddSeconds(-1));
                 producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = read });
                 lock (readIds) readIds.Add(id);
                 if (i % 3 != 0) lock (pushedIds) pushedIds.Add(id);
                 if (i % 10 == 9)
                 {
                     string q = $"q{i:D5}";
-                    producer.Produce(cluster.Topics.Queries, new Message<string?, string> { Key = plate, Value = TestPolicy.Query(q, "ca-lapd", plate, DateTimeOffset.UtcNow) });
+                    producer.Produce(cluster.Topics.Queries, new Message<string?, string>
+                    {
+                        Key = plate, Value = TestPolicy.Query(q, "ca-lapd", plate, DateTimeOffset.UtcNow),
+                    });
                     lock (queryIds) queryIds.Add(q);
                 }
                 await Task.Delay(4);
@@ -91,7 +95,8 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         void KeepRunning()
         {
             if (!last.HasExited) return;
-            Assert.True(++supervisedRestarts <= 5, $"the last worker keeps stopping: {last.ExitCode}\n{lastErr.Result}");
+            Assert.True(++supervisedRestarts <= 5,
+                $"the last worker keeps stopping: {last.ExitCode}\n{lastErr.Result}");
             last.Dispose();
             last = StartWorker(cluster, policy, prefix, auditKey);
             lastErr = last.StandardError.ReadToEndAsync();
@@ -101,10 +106,14 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             WaitForDistinctKeys(cluster, cluster.Topics.Results, queries, KeepRunning);
             await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string>
             {
-                Key = "K0000", Value = TestPolicy.Query("q-final", "ca-lasd", "K0000", DateTimeOffset.UtcNow), // K0000 is read by ca-lasd cameras
+                // K0000 is read by ca-lasd cameras
+                Key = "K0000", Value = TestPolicy.Query("q-final", "ca-lasd", "K0000", DateTimeOffset.UtcNow),
             });
             WaitForDistinctKeys(cluster, cluster.Topics.Results, queries + 1, KeepRunning);
-            using (Process term = Process.Start("kill", ["-TERM", last.Id.ToString(CultureInfo.InvariantCulture)])!) await term.WaitForExitAsync();
+            using (Process term = Process.Start("kill", ["-TERM", last.Id.ToString(CultureInfo.InvariantCulture)])!)
+            {
+                await term.WaitForExitAsync();
+            }
             using var exit = new CancellationTokenSource(s_timeout);
             await last.WaitForExitAsync(exit.Token);
         }
@@ -113,34 +122,43 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             if (!last.HasExited) last.Kill(entireProcessTree: true);
         }
         string err = await lastErr;
-        Assert.True(last.ExitCode == 0, $"the last worker exited {last.ExitCode}:\n{err}\nthe last killed worker's log:\n{logs[^1]}");
+        Assert.True(last.ExitCode == 0,
+            $"the last worker exited {last.ExitCode}:\n{err}\nthe last killed worker's log:\n{logs[^1]}");
         last.Dispose();
 
         // Nothing lost: every read has an ingest decision, every query a result.
-        var audit = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => JsonDocument.Parse(r.Message.Value).RootElement.Clone()).ToList();
-        var ingested = audit.Where(r => r.GetProperty("event").GetString() == "ingest").Select(r => r.GetProperty("reads")[0].GetString()!).ToList();
+        var audit = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout)
+            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.Clone()).ToList();
+        var ingested = audit.Where(r => r.GetProperty("event").GetString() == "ingest")
+            .Select(r => r.GetProperty("reads")[0].GetString()!).ToList();
         Assert.Empty(readIds.Except(ingested));
         var answered = cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key!).ToList();
         Assert.Empty(queryIds.Append("q-final").Except(answered));
 
-        var shared = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout).Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("read_id").GetString()!).ToList();
+        var shared = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout)
+            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("read_id").GetString()!).ToList();
         Assert.Empty(pushedIds.Except(shared));
         Assert.Empty(shared.Except(pushedIds)); // nothing shared that the agreement does not grant
 
         // The chains verify, read back from the topic: every restart continued them.
-        Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers]));
-        Assert.All(audit.GroupBy(r => r.GetProperty("chain").GetString()), chain => Assert.Single(chain, r => r.GetProperty("seq").GetInt64() == 1));
+        Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(
+            ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers]));
+        Assert.All(audit.GroupBy(r => r.GetProperty("chain").GetString()),
+            chain => Assert.Single(chain, r => r.GetProperty("seq").GetInt64() == 1));
 
         // The store was rebuilt: the final query sees K0000's reads from before the first kill (within its window).
         JsonElement final = cluster.ReadToEnd(cluster.Topics.Results, s_timeout)
-            .Where(r => r.Message.Key == "q-final").Select(r => JsonDocument.Parse(r.Message.Value).RootElement.Clone()).Last();
-        var finalReads = final.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!).ToHashSet();
+            .Where(r => r.Message.Key == "q-final")
+            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.Clone()).Last();
+        var finalReads = final.GetProperty("reads").EnumerateArray()
+            .Select(r => r.GetProperty("read_id").GetString()!).ToHashSet();
         Assert.Contains("r00000", finalReads); // the very first read, ingested before the first kill
 
         int duplicateIngests = ingested.Count - ingested.Distinct().Count();
         int duplicateResults = answered.Count - answered.Distinct().Count();
         int duplicateShares = shared.Count - shared.Distinct().Count();
-        output.WriteLine($"{Kills} kills survived ({supervisedRestarts} supervised restarts of the last worker); {reads} reads, {queries} queries, {pushedIds.Count} pushes; {audit.Count} audit records; " +
+        output.WriteLine($"{Kills} kills survived ({supervisedRestarts} supervised restarts of the last worker); " +
+            $"{reads} reads, {queries} queries, {pushedIds.Count} pushes; {audit.Count} audit records; " +
             $"duplicates visible: {duplicateIngests} ingests, {duplicateResults} results, {duplicateShares} shares " +
             $"({(cluster.IsEmbedded ? "embedded mock: no transaction isolation" : "real broker")})");
         if (!cluster.IsEmbedded)
@@ -153,9 +171,14 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
 
     private static Process StartWorker(KafkaTestCluster cluster, TestPolicy policy, string prefix, string auditKey)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
-            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix, "--audit-key", "file:" + auditKey,
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (string a in (string[])[
+            Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
+            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix,
+            "--audit-key", "file:" + auditKey,
             "--transactional-id", cluster.GroupId + "-slot0", "--stats-interval-s", "0", "--reload-interval-ms", "0",
             "--kafka", "session.timeout.ms=2000;heartbeat.interval.ms=250"])
         {
@@ -166,7 +189,8 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         return p;
     }
 
-    private static List<string> WaitForDistinctKeys(KafkaTestCluster cluster, string topic, int count, Action keepRunning)
+    private static List<string> WaitForDistinctKeys(KafkaTestCluster cluster, string topic, int count,
+        Action keepRunning)
     {
         var deadline = DateTime.UtcNow + s_timeout;
         while (true)
@@ -174,7 +198,10 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
             keepRunning();
             var keys = cluster.ReadToEnd(topic, s_timeout).Select(r => r.Message.Key!).ToList();
             if (keys.Distinct().Count() >= count) return keys;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{topic}: {keys.Distinct().Count()} of {count} keys");
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{topic}: {keys.Distinct().Count()} of {count} keys");
+            }
             Thread.Sleep(500);
         }
     }

@@ -4,7 +4,9 @@ using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
 
-/// <summary>`streamguard run` as a real process: SIGTERM stops it cleanly with every processed offset committed.</summary>
+/// <summary>
+/// `streamguard run` as a real process: SIGTERM stops it cleanly with every processed offset committed.
+/// </summary>
 public sealed class WorkerProcessTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
@@ -21,7 +23,10 @@ public sealed class WorkerProcessTests
         for (int i = 0; i < count; i++)
         {
             string plate = $"S{i % 13:D4}";
-            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lasd", plate, now.AddSeconds(-i)) });
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string>
+            {
+                Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lasd", plate, now.AddSeconds(-i)),
+            });
         }
         producer.Flush(s_timeout);
 
@@ -34,8 +39,10 @@ public sealed class WorkerProcessTests
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
-            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix, "--audit-key", "file:" + auditKey,
+        foreach (string a in (string[])[
+            Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
+            "--policy", policy.PolicyPath, "--group", cluster.GroupId, "--topic-prefix", prefix,
+            "--audit-key", "file:" + auditKey,
             "--commit-interval-ms", "60000"])
         {
             start.ArgumentList.Add(a);
@@ -46,10 +53,12 @@ public sealed class WorkerProcessTests
         int audited;
         try
         {
-            // Every read audited means every read processed; the minute-long commit interval leaves the commit to shutdown.
+            // Every read audited means every read processed; the minute-long commit interval leaves the commit to
+            // shutdown.
             audited = cluster.ReadAll(cluster.Topics.Audit, count + cluster.Partitions, s_timeout)
                 .Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal));
-            using (Process kill = Process.Start("kill", ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+            using (Process kill = Process.Start("kill",
+                ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
             {
                 await kill.WaitForExitAsync();
             }
@@ -68,8 +77,12 @@ public sealed class WorkerProcessTests
         Assert.Contains("stopped cleanly after 100 events", err, StringComparison.Ordinal);
         Assert.DoesNotContain("S0001", err, StringComparison.Ordinal); // no raw plate in the worker's log
 
-        using IConsumer<Ignore, Ignore> probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId }).Build();
-        var partitions = Enumerable.Range(0, cluster.Partitions).Select(p => new TopicPartition(cluster.Topics.Reads, p)).ToList();
+        using IConsumer<Ignore, Ignore> probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId,
+        }).Build();
+        var partitions = Enumerable.Range(0, cluster.Partitions)
+            .Select(p => new TopicPartition(cluster.Topics.Reads, p)).ToList();
         long committed = probe.Committed(partitions, s_timeout).Where(o => o.Offset.Value > 0).Sum(o => o.Offset.Value);
         Assert.Equal(count, committed);
     }

@@ -13,11 +13,12 @@ namespace StreamGuard.Tests.Interop;
 
 /// <summary>
 /// Clients other than Confluent.Kafka — kcat's command line (its own librdkafka build) and KafkaJS, a pure
-/// JavaScript client that shares no code with librdkafka and partitions keys with the Java client's murmur2 — produce plate reads and signed queries
-/// (samples/policy.yaml and its keys) to a worker on the embedded broker (or a real one: STREAMGUARD_KAFKA_BOOTSTRAP)
-/// and consume <c>alpr.results</c>, <c>alpr.shared</c> and <c>streamguard.audit</c>; what they read must be what
-/// Confluent.Kafka produces and reads for the same events. Comparison ignores only what differs between any two
-/// runs: audit ids, sequence numbers, hashes, decision times and input offsets, and the decision ids that point to them.
+/// JavaScript client that shares no code with librdkafka and partitions keys with the Java client's murmur2 —
+/// produce plate reads and signed queries (samples/policy.yaml and its keys) to a worker on the embedded broker (or
+/// a real one: STREAMGUARD_KAFKA_BOOTSTRAP) and consume <c>alpr.results</c>, <c>alpr.shared</c> and
+/// <c>streamguard.audit</c>; what they read must be what Confluent.Kafka produces and reads for the same events.
+/// Comparison ignores only what differs between any two runs: audit ids, sequence numbers, hashes, decision times
+/// and input offsets, and the decision ids that point to them.
 /// </summary>
 public sealed class InteropTests
 {
@@ -59,7 +60,8 @@ public sealed class InteropTests
         using var scenario = new Scenario();
         Outputs baseline = await RunAsync(scenario, Client.Confluent, Client.Confluent, Client.Confluent);
         Outputs mixed = await RunAsync(scenario, Client.KafkaJs, Client.Confluent, Client.Confluent);
-        Assert.True(mixed.ForwardedQueries > 0, "some queries arrived off their plate's partition (librdkafka's partitioner) and were forwarded");
+        Assert.True(mixed.ForwardedQueries > 0,
+            "some queries arrived off their plate's partition (librdkafka's partitioner) and were forwarded");
         Assert.Equal(0, mixed.ForwardedReads); // KafkaJS put every read on its plate's partition
 
         int ownMatches = 0;
@@ -67,14 +69,18 @@ public sealed class InteropTests
         {
             using JsonDocument answer = JsonDocument.Parse(mixed.ResultsByQuery[q.QueryId]);
             if (answer.RootElement.GetProperty("status").GetString() != "answered") continue;
-            var seen = answer.RootElement.GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()).ToHashSet();
-            foreach (Scenario.ReadEvent r in scenario.Reads.Where(r => r.Plate == q.Plate && r.Owner == q.Requester && r.ObservedMs >= q.FromMs && r.ObservedMs <= q.ToMs))
+            var seen = answer.RootElement.GetProperty("reads").EnumerateArray()
+                .Select(r => r.GetProperty("read_id").GetString()).ToHashSet();
+            foreach (Scenario.ReadEvent r in scenario.Reads.Where(r => r.Plate == q.Plate && r.Owner == q.Requester
+                && r.ObservedMs >= q.FromMs && r.ObservedMs <= q.ToMs))
             {
-                Assert.True(seen.Contains(r.ReadId), $"query {q.QueryId} of {q.Requester} does not see its own read {r.ReadId} of the same plate");
+                Assert.True(seen.Contains(r.ReadId),
+                    $"query {q.QueryId} of {q.Requester} does not see its own read {r.ReadId} of the same plate");
                 ownMatches++;
             }
         }
-        Assert.True(ownMatches >= 10, $"only {ownMatches} (query, own read of its plate) pairs: the scenario no longer tests partitioning");
+        Assert.True(ownMatches >= 10,
+            $"only {ownMatches} (query, own read of its plate) pairs: the scenario no longer tests partitioning");
         AssertSame(baseline, mixed, "KafkaJS reads + Confluent queries");
     }
 
@@ -102,8 +108,9 @@ public sealed class InteropTests
             txn.CommitTransaction(s_timeout);
         }
         var (_, stdout) = InteropTools.KafkaJs("consume.js",
-            ["--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs", "--isolation", "read_committed",
-             "--expect", $"{cluster.Topics.Alerts}=1", "--settle-ms", "2000"], s_timeout);
+            ["--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs",
+             "--isolation", "read_committed", "--expect", $"{cluster.Topics.Alerts}=1", "--settle-ms", "2000"],
+            s_timeout);
         var values = InteropTools.ParseRecords(stdout, "value").Select(r => r.Value).ToList();
         Assert.Contains("committed", values);
         if (cluster.IsEmbedded) Assert.Equal(["aborted", "committed"], values);
@@ -126,19 +133,25 @@ public sealed class InteropTests
         using var cluster = new KafkaTestCluster(Partitions);
         string slot = cluster.GroupId + "-slot";
         string[] topics = [cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Audit];
-        int decisions(IEnumerable<ConsumeResult<string?, string>> audit) => audit.Count(r => !r.Message.Value.Contains("\"event\":\"policy_load\"", StringComparison.Ordinal));
+        int decisions(IEnumerable<ConsumeResult<string?, string>> audit) =>
+            audit.Count(r => !r.Message.Value.Contains("\"event\":\"policy_load\"", StringComparison.Ordinal));
 
         using (WorkerProcess first = WorkerProcess.Start(cluster, slot, commitIntervalMs: 60_000))
         {
-            Produce(cluster, Client.Confluent, cluster.Topics.Reads, scenario.ReadsFile, scenario.Reads.Select(r => (r.Key, r.Value)));
-            await WaitForAsync(() => decisions(ReadUncommitted(cluster, cluster.Topics.Audit)) >= scenario.Reads.Count, first);
-            Produce(cluster, Client.Confluent, cluster.Topics.Queries, scenario.QueriesFile, scenario.Queries.Select(q => (q.Key, q.Value)));
-            await WaitForAsync(() => ReadUncommitted(cluster, cluster.Topics.Results).Count >= scenario.Queries.Count, first);
+            Produce(cluster, Client.Confluent, cluster.Topics.Reads, scenario.ReadsFile,
+                scenario.Reads.Select(r => (r.Key, r.Value)));
+            await WaitForAsync(
+                () => decisions(ReadUncommitted(cluster, cluster.Topics.Audit)) >= scenario.Reads.Count, first);
+            Produce(cluster, Client.Confluent, cluster.Topics.Queries, scenario.QueriesFile,
+                scenario.Queries.Select(q => (q.Key, q.Value)));
+            await WaitForAsync(
+                () => ReadUncommitted(cluster, cluster.Topics.Results).Count >= scenario.Queries.Count, first);
             first.Kill(); // mid-transaction: nothing of it was committed
         }
         using (WorkerProcess second = WorkerProcess.Start(cluster, slot, commitIntervalMs: 100))
         {
-            await WaitForAsync(() => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Count >= scenario.Queries.Count, second);
+            await WaitForAsync(
+                () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Count >= scenario.Queries.Count, second);
             Assert.Equal(0, await second.StopAsync());
         }
 
@@ -146,18 +159,25 @@ public sealed class InteropTests
         var uncommitted = topics.ToDictionary(t => t, t => ReadUncommitted(cluster, t));
         Assert.True(uncommitted[cluster.Topics.Audit].Count > committed[cluster.Topics.Audit].Count,
             "the killed worker's transaction left aborted records (a read_uncommitted reader sees them)");
-        var arguments = new List<string> { "--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs", "--isolation", "read_committed", "--settle-ms", "3000" };
+        var arguments = new List<string>
+        {
+            "--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs",
+            "--isolation", "read_committed", "--settle-ms", "3000",
+        };
         foreach (string t in topics) arguments.AddRange(["--expect", $"{t}={committed[t].Count}"]);
         var (code, stdout) = InteropTools.KafkaJs("consume.js", arguments, s_timeout);
         Assert.Equal(0, code);
         var kafkaJs = InteropTools.ParseRecordsAt(stdout);
         foreach (string t in topics)
         {
-            var expected = committed[t].Select(r => $"{r.Partition.Value}/{r.Offset.Value}").Order(StringComparer.Ordinal);
-            Assert.Equal(expected, kafkaJs.Where(r => r.Topic == t).Select(r => $"{r.Partition}/{r.Offset}").Order(StringComparer.Ordinal));
+            var expected = committed[t].Select(r => $"{r.Partition.Value}/{r.Offset.Value}")
+                .Order(StringComparer.Ordinal);
+            Assert.Equal(expected, kafkaJs.Where(r => r.Topic == t).Select(r => $"{r.Partition}/{r.Offset}")
+                .Order(StringComparer.Ordinal));
         }
         var results = kafkaJs.Where(r => r.Topic == cluster.Topics.Results).Select(r => r.Key).ToList();
-        Assert.Equal(scenario.Queries.Select(q => q.QueryId).Order(StringComparer.Ordinal), results.Order(StringComparer.Ordinal));
+        Assert.Equal(scenario.Queries.Select(q => q.QueryId).Order(StringComparer.Ordinal),
+            results.Order(StringComparer.Ordinal));
         foreach (var chain in kafkaJs.Where(r => r.Topic == cluster.Topics.Audit).GroupBy(r => r.Key))
         {
             var verdict = StreamGuard.Audit.AuditVerifier.Verify(chain.OrderBy(r => r.Offset).Select(r => r.Value!));
@@ -170,8 +190,14 @@ public sealed class InteropTests
         var deadline = DateTime.UtcNow + s_timeout;
         while (!condition())
         {
-            if (worker.HasExited) throw new InvalidOperationException($"the worker exited early; stderr:\n{worker.Stderr}");
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the worker did not get there in time; stderr:\n{worker.Stderr}");
+            if (worker.HasExited)
+            {
+                throw new InvalidOperationException($"the worker exited early; stderr:\n{worker.Stderr}");
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the worker did not get there in time; stderr:\n{worker.Stderr}");
+            }
             await Task.Delay(200);
         }
     }
@@ -201,16 +227,24 @@ public sealed class InteropTests
         public static WorkerProcess Start(KafkaTestCluster cluster, string transactionalId, int commitIntervalMs)
         {
             string samples = Path.Combine(AppContext.BaseDirectory, "samples");
-            var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
-                "--policy", Path.Combine(samples, "policy.yaml"), "--audit-key", "file:" + Path.Combine(samples, "keys", "audit.key"),
-                "--group", cluster.GroupId, "--topic-prefix", cluster.Topics.Reads[..^"alpr.reads".Length], "--transactional-id", transactionalId,
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+            {
+                RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+            };
+            foreach (string a in (string[])[
+                Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run",
+                "--bootstrap", cluster.BootstrapServers,
+                "--policy", Path.Combine(samples, "policy.yaml"),
+                "--audit-key", "file:" + Path.Combine(samples, "keys", "audit.key"),
+                "--group", cluster.GroupId, "--topic-prefix", cluster.Topics.Reads[..^"alpr.reads".Length],
+                "--transactional-id", transactionalId,
                 "--commit-interval-ms", commitIntervalMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--kafka", "session.timeout.ms=6000;heartbeat.interval.ms=1000"])
             {
                 start.ArgumentList.Add(a);
             }
-            return new WorkerProcess(System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("could not start streamguard run"));
+            return new WorkerProcess(System.Diagnostics.Process.Start(start)
+                ?? throw new InvalidOperationException("could not start streamguard run"));
         }
 
         public void Kill()
@@ -229,7 +263,8 @@ public sealed class InteropTests
 
         private void Signal(string name)
         {
-            using var kill = System.Diagnostics.Process.Start("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            using var kill = System.Diagnostics.Process.Start("kill",
+                ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
             kill.WaitForExit();
         }
 
@@ -244,35 +279,47 @@ public sealed class InteropTests
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var cluster = new KafkaTestCluster(Partitions);
-        var worker = new StreamGuardWorker(cluster.WorkerOptions(), sink => new StreamGuardEngine(scenario.Policy, sink, scenario.AuditKey));
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(),
+            sink => new StreamGuardEngine(scenario.Policy, sink, scenario.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
 
-        Produce(cluster, readsBy, cluster.Topics.Reads, scenario.ReadsFile, scenario.Reads.Select(r => (r.Key, r.Value)));
+        Produce(cluster, readsBy, cluster.Topics.Reads, scenario.ReadsFile,
+            scenario.Reads.Select(r => (r.Key, r.Value)));
         await running.WaitFor(() => worker.Processed >= scenario.Reads.Count);
         // Queries once every read is in, so every run answers from the same store.
-        Produce(cluster, queriesBy, cluster.Topics.Queries, scenario.QueriesFile, scenario.Queries.Select(q => (q.Key, q.Value)));
+        Produce(cluster, queriesBy, cluster.Topics.Queries, scenario.QueriesFile,
+            scenario.Queries.Select(q => (q.Key, q.Value)));
         await running.WaitFor(() => worker.Processed >= scenario.Reads.Count + scenario.Queries.Count);
         await running.StopAsync();
 
         string[] topics = [cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Audit];
         // Confluent.Kafka's reading of the same cluster says how many records each topic holds.
-        var confluent = topics.ToDictionary(t => t, t => cluster.ReadToEnd(t, s_timeout).Select(r => (r.Message.Key, (string?)r.Message.Value)).ToList());
+        var confluent = topics.ToDictionary(t => t, t => cluster.ReadToEnd(t, s_timeout)
+            .Select(r => (r.Message.Key, (string?)r.Message.Value)).ToList());
         Dictionary<string, List<(string? Key, string? Value)>> read = consumeBy switch
         {
             Client.Confluent => confluent,
             Client.Kcat => topics.ToDictionary(t => t, t => InteropTools.ParseRecords(InteropTools.Kcat(
-                ["-C", "-b", cluster.BootstrapServers, "-t", t, "-o", "beginning", "-e", "-J", "-q", "-X", "isolation.level=read_committed"]), "payload")
+                [
+                    "-C", "-b", cluster.BootstrapServers, "-t", t, "-o", "beginning", "-e", "-J", "-q",
+                    "-X", "isolation.level=read_committed",
+                ]), "payload")
                 .Select(r => (r.Key, r.Value)).ToList()),
             _ => ConsumeWithKafkaJs(cluster, topics, confluent.ToDictionary(p => p.Key, p => p.Value.Count)),
         };
         Assert.Equal(scenario.Queries.Count, confluent[cluster.Topics.Results].Count);
-        _output.WriteLine($"reads by {readsBy}, queries by {queriesBy}, read by {consumeBy}: {scenario.Reads.Count} reads, {scenario.Queries.Count} queries -> " +
-            string.Join(", ", topics.Select(t => $"{t} {read[t].Count}")) + $"; {worker.Forwarded} forwarded; {clock.Elapsed.TotalSeconds:N1} s");
+        _output.WriteLine($"reads by {readsBy}, queries by {queriesBy}, read by {consumeBy}: " +
+            $"{scenario.Reads.Count} reads, {scenario.Queries.Count} queries -> " +
+            string.Join(", ", topics.Select(t => $"{t} {read[t].Count}")) +
+            $"; {worker.Forwarded} forwarded; {clock.Elapsed.TotalSeconds:N1} s");
         return new Outputs(
             Normalise(read[cluster.Topics.Results], "decision_id"),
             Normalise(read[cluster.Topics.Shared], "decision_id"),
-            Normalise(read[cluster.Topics.Audit].Where(r => r.Value is null || !r.Value.Contains("\"event\":\"policy_load\"", StringComparison.Ordinal)).ToList(),
+            Normalise(read[cluster.Topics.Audit]
+                    .Where(r => r.Value is null
+                        || !r.Value.Contains("\"event\":\"policy_load\"", StringComparison.Ordinal))
+                    .ToList(),
                 "id", "seq", "prev", "hash", "at", "source"),
             read[cluster.Topics.Results].ToDictionary(r => r.Key!, r => r.Value!),
             worker.Forwarded,
@@ -280,14 +327,18 @@ public sealed class InteropTests
             ForwardedQueries: cluster.ReadToEnd(cluster.Topics.RepartitionQueries, s_timeout).Count);
     }
 
-    private static void Produce(KafkaTestCluster cluster, Client client, string topic, string tsvFile, IEnumerable<(string Key, string Value)> records)
+    private static void Produce(KafkaTestCluster cluster, Client client, string topic, string tsvFile,
+        IEnumerable<(string Key, string Value)> records)
     {
         switch (client)
         {
             case Client.Confluent:
                 using (IProducer<string?, string> producer = cluster.Producer())
                 {
-                    foreach (var (key, value) in records) producer.Produce(topic, new Message<string?, string> { Key = key, Value = value });
+                    foreach (var (key, value) in records)
+                    {
+                        producer.Produce(topic, new Message<string?, string> { Key = key, Value = value });
+                    }
                     Assert.Equal(0, producer.Flush(s_timeout));
                 }
                 break;
@@ -296,20 +347,27 @@ public sealed class InteropTests
                 InteropTools.Kcat(["-P", "-b", cluster.BootstrapServers, "-t", topic, "-K", "\t"], stdinFile: tsvFile);
                 break;
             default:
-                var (code, _) = InteropTools.KafkaJs("produce.js", ["--brokers", cluster.BootstrapServers, "--topic", topic, "--file", tsvFile], s_timeout);
+                var (code, _) = InteropTools.KafkaJs("produce.js",
+                    ["--brokers", cluster.BootstrapServers, "--topic", topic, "--file", tsvFile], s_timeout);
                 Assert.Equal(0, code);
                 break;
         }
     }
 
-    private static Dictionary<string, List<(string? Key, string? Value)>> ConsumeWithKafkaJs(KafkaTestCluster cluster, string[] topics, Dictionary<string, int> expected)
+    private static Dictionary<string, List<(string? Key, string? Value)>> ConsumeWithKafkaJs(KafkaTestCluster cluster,
+        string[] topics, Dictionary<string, int> expected)
     {
-        var arguments = new List<string> { "--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs", "--isolation", "read_committed" };
+        var arguments = new List<string>
+        {
+            "--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs",
+            "--isolation", "read_committed",
+        };
         foreach (string t in topics) arguments.AddRange(["--expect", $"{t}={expected[t]}"]);
         var (code, stdout) = InteropTools.KafkaJs("consume.js", arguments, s_timeout);
         var records = InteropTools.ParseRecords(stdout, "value");
         Assert.True(code == 0, $"KafkaJS read {records.Count} of {expected.Values.Sum()} records before its timeout");
-        return topics.ToDictionary(t => t, t => records.Where(r => r.Topic == t).Select(r => (r.Key, r.Value)).ToList());
+        return topics.ToDictionary(t => t,
+            t => records.Where(r => r.Topic == t).Select(r => (r.Key, r.Value)).ToList());
     }
 
     /// <summary>Each record as compact JSON without the named members (at any depth), key first; sorted.</summary>
@@ -356,7 +414,8 @@ public sealed class InteropTests
     private static void AssertSame(Outputs expected, Outputs actual, string client)
     {
         Assert.NotEmpty(expected.Shared); // the scenario shares reads under the sample agreements
-        Assert.Contains(expected.Results, r => r.Contains("\"reads\":[{", StringComparison.Ordinal)); // and answers with reads
+        // and answers with reads
+        Assert.Contains(expected.Results, r => r.Contains("\"reads\":[{", StringComparison.Ordinal));
         AssertSameRecords("alpr.results", expected.Results, actual.Results, client);
         AssertSameRecords("alpr.shared", expected.Shared, actual.Shared, client);
         AssertSameRecords("streamguard.audit", expected.Audit, actual.Audit, client);
@@ -369,12 +428,13 @@ public sealed class InteropTests
         foreach (string a in actual) missing.Remove(a);
         var extra = new List<string>(actual);
         foreach (string e in expected) extra.Remove(e);
-        Assert.Fail($"{topic}: {client} read {actual.Count} records, Confluent.Kafka {expected.Count}; {missing.Count} missing, e.g.\n  " +
-            string.Join("\n  ", missing.Take(3)) + $"\n{extra.Count} extra, e.g.\n  " + string.Join("\n  ", extra.Take(3)));
+        Assert.Fail($"{topic}: {client} read {actual.Count} records, Confluent.Kafka {expected.Count}; " +
+            $"{missing.Count} missing, e.g.\n  " + string.Join("\n  ", missing.Take(3)) +
+            $"\n{extra.Count} extra, e.g.\n  " + string.Join("\n  ", extra.Take(3)));
     }
 
-    private sealed record Outputs(List<string> Results, List<string> Shared, List<string> Audit, Dictionary<string, string> ResultsByQuery,
-        long Forwarded, int ForwardedReads, int ForwardedQueries);
+    private sealed record Outputs(List<string> Results, List<string> Shared, List<string> Audit,
+        Dictionary<string, string> ResultsByQuery, long Forwarded, int ForwardedReads, int ForwardedQueries);
 
     /// <summary>
     /// One set of events for every run of a test: synthetic reads of the last half hour by the sample policy's
@@ -390,24 +450,27 @@ public sealed class InteropTests
             string samples = Path.Combine(AppContext.BaseDirectory, "samples");
             PolicyDocument document = PolicyLoader.LoadFile(Path.Combine(samples, "policy.yaml"));
             Policy = new CompiledPolicy(document);
-            AuditKey = PolicyLoader.ResolveKey("file:keys/audit.key", samples, out string? problem) ?? throw new InvalidOperationException(problem);
-            var traffic = new SyntheticTraffic(document, new TrafficOptions { Seed = 11, MalformedShare = 0, Vehicles = 40, CamerasPerAgency = 2 });
+            AuditKey = PolicyLoader.ResolveKey("file:keys/audit.key", samples, out string? problem)
+                ?? throw new InvalidOperationException(problem);
+            var traffic = new SyntheticTraffic(document,
+                new TrafficOptions { Seed = 11, MalformedShare = 0, Vehicles = 40, CamerasPerAgency = 2 });
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             for (int i = 0; i < reads; i++)
             {
                 long observed = now - 30 * 60_000 + i * 1_000L; // distinct times: "newest first" has one order
                 string value = Encoding.UTF8.GetString(traffic.NextRead(observed).Span);
                 using JsonDocument d = JsonDocument.Parse(value);
-                Reads.Add(new ReadEvent(traffic.LastPlate!, value, d.RootElement.GetProperty("read_id").GetString()!, traffic.LastPlate!,
-                    d.RootElement.GetProperty("agency_id").GetString()!, observed));
+                Reads.Add(new ReadEvent(traffic.LastPlate!, value, d.RootElement.GetProperty("read_id").GetString()!,
+                    traffic.LastPlate!, d.RootElement.GetProperty("agency_id").GetString()!, observed));
             }
             for (int i = 0; i < queries; i++)
             {
                 string value = Encoding.UTF8.GetString(traffic.NextQuery(now).Span);
                 using JsonDocument d = JsonDocument.Parse(value);
                 JsonElement q = d.RootElement;
-                Queries.Add(new QueryEvent(traffic.LastPlate!, value, q.GetProperty("query_id").GetString()!, traffic.LastPlate!,
-                    q.GetProperty("requester").GetString()!, Millis(q.GetProperty("from").GetString()!), Millis(q.GetProperty("to").GetString()!)));
+                Queries.Add(new QueryEvent(traffic.LastPlate!, value, q.GetProperty("query_id").GetString()!,
+                    traffic.LastPlate!, q.GetProperty("requester").GetString()!,
+                    Millis(q.GetProperty("from").GetString()!), Millis(q.GetProperty("to").GetString()!)));
             }
             Directory.CreateDirectory(_dir);
             ReadsFile = Path.Combine(_dir, "reads.tsv");
@@ -431,8 +494,10 @@ public sealed class InteropTests
             try { Directory.Delete(_dir, true); } catch (IOException) { }
         }
 
-        public sealed record ReadEvent(string Key, string Value, string ReadId, string Plate, string Owner, long ObservedMs);
+        public sealed record ReadEvent(string Key, string Value, string ReadId, string Plate, string Owner,
+            long ObservedMs);
 
-        public sealed record QueryEvent(string Key, string Value, string QueryId, string Plate, string Requester, long FromMs, long ToMs);
+        public sealed record QueryEvent(string Key, string Value, string QueryId, string Plate, string Requester,
+            long FromMs, long ToMs);
     }
 }

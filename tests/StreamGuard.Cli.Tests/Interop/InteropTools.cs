@@ -23,16 +23,22 @@ internal static class InteropTools
     /// <summary>Why kcat tests cannot run here, or null when they can (or must: <see cref="Required"/>).</summary>
     public static string? KcatSkipReason() =>
         Required || FindOnPath("kcat") is not null ? null
-        : $"kcat is not installed (apt-get install kcat); .ci/run installs it and sets {Variable}=1, which makes this test mandatory";
+        : $"kcat is not installed (apt-get install kcat); .ci/run installs it and sets {Variable}=1, " +
+            "which makes this test mandatory";
 
     /// <summary>Why KafkaJS tests cannot run here, or null when they can (or must: <see cref="Required"/>).</summary>
     public static string? KafkaJsSkipReason()
     {
         if (Required) return null;
-        if (FindOnPath("node") is null) return $"node is not installed; .ci/run installs KafkaJS and sets {Variable}=1, which makes this test mandatory";
+        if (FindOnPath("node") is null)
+        {
+            return $"node is not installed; .ci/run installs KafkaJS and sets {Variable}=1, " +
+                "which makes this test mandatory";
+        }
         if (KafkaJsDirectory is null || !Directory.Exists(Path.Combine(KafkaJsDirectory, "node_modules", "kafkajs")))
         {
-            return $"KafkaJS is not installed (npm ci --prefix tests/interop); .ci/run installs it and sets {Variable}=1, which makes this test mandatory";
+            return $"KafkaJS is not installed (npm ci --prefix tests/interop); .ci/run installs it and sets " +
+                $"{Variable}=1, which makes this test mandatory";
         }
         return null;
     }
@@ -40,18 +46,24 @@ internal static class InteropTools
     /// <summary>Runs kcat; fails the test with its output when it exits non-zero.</summary>
     public static string Kcat(IEnumerable<string> arguments, string? stdinFile = null, TimeSpan? timeout = null)
     {
-        string kcat = FindOnPath("kcat") ?? throw new InvalidOperationException($"kcat is not on PATH but {Variable}=1 requires it (apt-get install kcat)");
+        string kcat = FindOnPath("kcat") ?? throw new InvalidOperationException(
+            $"kcat is not on PATH but {Variable}=1 requires it (apt-get install kcat)");
         return Run(kcat, arguments, stdinFile, timeout ?? TimeSpan.FromSeconds(60), okCodes: [0]).Stdout;
     }
 
-    /// <summary>Runs one of the KafkaJS scripts of tests/interop with node; returns its exit code and standard output.</summary>
+    /// <summary>
+    /// Runs one of the KafkaJS scripts of tests/interop with node; returns its exit code and standard output.
+    /// </summary>
     public static (int Code, string Stdout) KafkaJs(string script, IEnumerable<string> arguments, TimeSpan timeout)
     {
-        string node = FindOnPath("node") ?? throw new InvalidOperationException($"node is not on PATH but {Variable}=1 requires it");
-        string dir = KafkaJsDirectory ?? throw new InvalidOperationException("the repository (StreamGuard.sln) is not above the test binaries");
+        string node = FindOnPath("node")
+            ?? throw new InvalidOperationException($"node is not on PATH but {Variable}=1 requires it");
+        string dir = KafkaJsDirectory
+            ?? throw new InvalidOperationException("the repository (StreamGuard.sln) is not above the test binaries");
         if (!Directory.Exists(Path.Combine(dir, "node_modules", "kafkajs")))
         {
-            throw new InvalidOperationException($"KafkaJS is not installed in {dir} but {Variable}=1 requires it (npm ci --prefix tests/interop)");
+            throw new InvalidOperationException(
+                $"KafkaJS is not installed in {dir} but {Variable}=1 requires it (npm ci --prefix tests/interop)");
         }
         var (code, stdout, _) = Run(node, [Path.Combine(dir, script), .. arguments], null, timeout, okCodes: [0, 2]);
         return (code, stdout);
@@ -61,34 +73,41 @@ internal static class InteropTools
     public static List<(string Topic, string? Key, string? Value)> ParseRecords(string jsonLines, string valueMember)
     {
         var records = new List<(string, string?, string?)>();
-        foreach (string line in jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (string line in
+            jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             using JsonDocument d = JsonDocument.Parse(line);
             JsonElement r = d.RootElement;
-            records.Add((r.GetProperty("topic").GetString()!, r.GetProperty("key").GetString(), r.GetProperty(valueMember).GetString()));
+            records.Add((r.GetProperty("topic").GetString()!, r.GetProperty("key").GetString(),
+                r.GetProperty(valueMember).GetString()));
         }
         return records;
     }
 
     /// <summary>Records printed by consume.js, with where they sit.</summary>
-    public static List<(string Topic, int Partition, long Offset, string? Key, string? Value)> ParseRecordsAt(string jsonLines)
+    public static List<(string Topic, int Partition, long Offset, string? Key, string? Value)> ParseRecordsAt(
+        string jsonLines)
     {
         var records = new List<(string, int, long, string?, string?)>();
-        foreach (string line in jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (string line in
+            jsonLines.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             using JsonDocument d = JsonDocument.Parse(line);
             JsonElement r = d.RootElement;
-            records.Add((r.GetProperty("topic").GetString()!, r.GetProperty("partition").GetInt32(), r.GetProperty("offset").GetInt64(),
-                r.GetProperty("key").GetString(), r.GetProperty("value").GetString()));
+            records.Add((r.GetProperty("topic").GetString()!, r.GetProperty("partition").GetInt32(),
+                r.GetProperty("offset").GetInt64(), r.GetProperty("key").GetString(),
+                r.GetProperty("value").GetString()));
         }
         return records;
     }
 
-    private static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> arguments, string? stdinFile, TimeSpan timeout, int[] okCodes)
+    private static (int Code, string Stdout, string Stderr) Run(string file, IEnumerable<string> arguments,
+        string? stdinFile, TimeSpan timeout, int[] okCodes)
     {
         var start = new ProcessStartInfo(file)
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdinFile is not null, UseShellExecute = false,
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdinFile is not null,
+            UseShellExecute = false,
             StandardOutputEncoding = Encoding.UTF8, StandardErrorEncoding = Encoding.UTF8,
         };
         foreach (string a in arguments) start.ArgumentList.Add(a);
@@ -104,20 +123,23 @@ internal static class InteropTools
         if (!p.WaitForExit(timeout))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{Path.GetFileName(file)} {string.Join(' ', start.ArgumentList)} ran over {timeout.TotalSeconds:N0} s; stderr:\n{stderr.Result}");
+            throw new TimeoutException($"{Path.GetFileName(file)} {string.Join(' ', start.ArgumentList)} " +
+                $"ran over {timeout.TotalSeconds:N0} s; stderr:\n{stderr.Result}");
         }
         p.WaitForExit();
         string output = stdout.Result, errors = stderr.Result;
         if (!okCodes.Contains(p.ExitCode))
         {
-            throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', start.ArgumentList)} exited with {p.ExitCode}; stderr:\n{errors}");
+            throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', start.ArgumentList)} " +
+                $"exited with {p.ExitCode}; stderr:\n{errors}");
         }
         return (p.ExitCode, output, errors);
     }
 
     private static string? FindOnPath(string name)
     {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        string path = Environment.GetEnvironmentVariable("PATH") ?? "";
+        foreach (string dir in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             string candidate = Path.Combine(dir, name);
             if (File.Exists(candidate)) return candidate;
@@ -155,6 +177,8 @@ public sealed class KafkaJsOnRealBrokerFactAttribute : FactAttribute
 {
     public KafkaJsOnRealBrokerFactAttribute() => Skip =
         string.IsNullOrEmpty(Environment.GetEnvironmentVariable("STREAMGUARD_KAFKA_BOOTSTRAP"))
-            ? "needs a real Kafka broker (set STREAMGUARD_KAFKA_BOOTSTRAP, e.g. `docker compose up kafka`): the embedded broker shows records of aborted transactions to read_committed readers, KafkaJS's included (EmbeddedBrokerShowsAbortedRecordsToKafkaJsReadCommitted)"
+            ? "needs a real Kafka broker (set STREAMGUARD_KAFKA_BOOTSTRAP, e.g. `docker compose up kafka`): " +
+                "the embedded broker shows records of aborted transactions to read_committed readers, " +
+                "KafkaJS's included (EmbeddedBrokerShowsAbortedRecordsToKafkaJsReadCommitted)"
             : InteropTools.KafkaJsSkipReason();
 }

@@ -18,11 +18,13 @@ internal static class Chromium
     public static bool Required => Environment.GetEnvironmentVariable(RequiredVariable) == "1";
 
     public static string SkipReason =>
-        $"no chromium on PATH (apt-get install chromium); set {RequiredVariable}=1 to make its absence a failure, as .ci/run does";
+        $"no chromium on PATH (apt-get install chromium); set {RequiredVariable}=1 to make its absence a failure, " +
+            "as .ci/run does";
 
     private static string? Find()
     {
-        string[] dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        string[] dirs = (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
         foreach (string name in (string[])["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"])
         {
             foreach (string dir in dirs)
@@ -46,10 +48,15 @@ internal static class Chromium
         Directory.CreateDirectory(profile);
         try
         {
-            var start = new ProcessStartInfo(browser) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in (string[])["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                "--user-data-dir=" + profile, "--window-size=1200,2000", "--dump-dom", new Uri(Path.GetFullPath(htmlFile)).AbsoluteUri])
+            var start = new ProcessStartInfo(browser)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (string a in (string[])[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--window-size=1200,2000", "--dump-dom",
+                new Uri(Path.GetFullPath(htmlFile)).AbsoluteUri])
             {
                 start.ArgumentList.Add(a);
             }
@@ -62,7 +69,10 @@ internal static class Chromium
                 throw new TimeoutException($"chromium did not finish within {timeout.TotalSeconds:N0} s");
             }
             p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"chromium exited with {p.ExitCode}: {err.Result}");
+            if (p.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"chromium exited with {p.ExitCode}: {err.Result}");
+            }
             return dom.Result;
         }
         finally
@@ -73,7 +83,9 @@ internal static class Chromium
 }
 
 /// <summary>A fact that needs headless Chromium: skipped with the reason when there is none, unless required.</summary>
-/// <remarks>xunit 2 decides skipping at discovery (no <c>Assert.Skip</c> before v3), so the attribute decides.</remarks>
+/// <remarks>
+/// xunit 2 decides skipping at discovery (no <c>Assert.Skip</c> before v3), so the attribute decides.
+/// </remarks>
 public sealed class BrowserFactAttribute : FactAttribute
 {
     public BrowserFactAttribute()

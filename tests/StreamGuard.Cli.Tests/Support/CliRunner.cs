@@ -1,8 +1,8 @@
 namespace StreamGuard.Tests.Support;
 
 /// <summary>
-/// Runs a <c>streamguard</c> verb in process with standard output and error captured. Console redirection is process-wide:
-/// callers sit in the non-parallel "Console" collection.
+/// Runs a <c>streamguard</c> verb in process with standard output and error captured. Console redirection is
+/// process-wide: callers sit in the non-parallel "Console" collection.
 /// </summary>
 internal static class CliRunner
 {

@@ -26,7 +26,8 @@ public sealed class MockClusterTests(ITestOutputHelper output)
         using (var producer = BuildProducer(cluster))
         {
             var deliveries = Enumerable.Range(0, MessageCount)
-                .Select(i => producer.ProduceAsync(topic, new Message<string, string> { Key = $"k{i}", Value = $"v{i}" }, timeout.Token));
+                .Select(i => producer.ProduceAsync(topic,
+                    new Message<string, string> { Key = $"k{i}", Value = $"v{i}" }, timeout.Token));
             var results = await Task.WhenAll(deliveries).WaitAsync(timeout.Token);
 
             Assert.All(results, result => Assert.Equal(PersistenceStatus.Persisted, result.Status));
@@ -81,7 +82,8 @@ public sealed class MockClusterTests(ITestOutputHelper output)
 
         cluster.SetBrokerDown(2);
         var pending = Enumerable.Range(0, 50)
-            .Select(i => producer.ProduceAsync(topic, new Message<string, string> { Key = $"k{i}", Value = $"while-down-{i}" }, timeout.Token))
+            .Select(i => producer.ProduceAsync(topic,
+                new Message<string, string> { Key = $"k{i}", Value = $"while-down-{i}" }, timeout.Token))
             .ToArray();
         await Task.Delay(TimeSpan.FromMilliseconds(500), timeout.Token);
         Assert.DoesNotContain(pending, delivery => delivery.IsCompleted);
@@ -100,12 +102,14 @@ public sealed class MockClusterTests(ITestOutputHelper output)
         using var cluster = MockCluster.Start();
         var topic = NewTopic();
         cluster.CreateTopic(topic, partitions: 1);
-        using var producer = new ProducerBuilder<string, string>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build();
+        using var producer = new ProducerBuilder<string, string>(
+            new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build();
         await ProduceAll(producer, topic, "warm-up", 1, timeout.Token);
 
         cluster.PushRequestErrors(KafkaApiKey.Produce, ErrorCode.MsgSizeTooLarge);
         var failure = await Assert.ThrowsAsync<ProduceException<string, string>>(
-            () => producer.ProduceAsync(topic, new Message<string, string> { Key = "k", Value = "refused" }, timeout.Token).WaitAsync(timeout.Token));
+            () => producer.ProduceAsync(topic,
+                new Message<string, string> { Key = "k", Value = "refused" }, timeout.Token).WaitAsync(timeout.Token));
         await ProduceAll(producer, topic, "after", 1, timeout.Token);
 
         Assert.Equal(ErrorCode.MsgSizeTooLarge, failure.Error.Code);
@@ -209,7 +213,8 @@ public sealed class MockClusterTests(ITestOutputHelper output)
         cluster.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => cluster.CreateTopic("late", partitions: 1));
-        Assert.Throws<ObjectDisposedException>(() => cluster.PushRequestErrors(KafkaApiKey.Produce, ErrorCode.NotLeaderForPartition));
+        Assert.Throws<ObjectDisposedException>(
+            () => cluster.PushRequestErrors(KafkaApiKey.Produce, ErrorCode.NotLeaderForPartition));
     }
 
     [Fact]
@@ -257,15 +262,19 @@ public sealed class MockClusterTests(ITestOutputHelper output)
             IsolationLevel = isolation,
         }).Build();
 
-    private static async Task ProduceAll(IProducer<string, string> producer, string topic, string prefix, int count, CancellationToken token)
+    private static async Task ProduceAll(IProducer<string, string> producer, string topic, string prefix, int count,
+        CancellationToken token)
     {
         var deliveries = Enumerable.Range(0, count)
-            .Select(i => producer.ProduceAsync(topic, new Message<string, string> { Key = $"{prefix}-{i}", Value = $"{prefix}-{i}" }, token));
+            .Select(i => producer.ProduceAsync(topic,
+                new Message<string, string> { Key = $"{prefix}-{i}", Value = $"{prefix}-{i}" }, token));
         var results = await Task.WhenAll(deliveries).WaitAsync(token);
         Assert.All(results, result => Assert.Equal(PersistenceStatus.Persisted, result.Status));
     }
 
-    /// <summary>Consumes until <paramref name="expected"/> messages arrived; fails (not hangs) when the token fires first.</summary>
+    /// <summary>
+    /// Consumes until <paramref name="expected"/> messages arrived; fails (not hangs) when the token fires first.
+    /// </summary>
     private static List<string> ConsumeValues(IConsumer<string, string> consumer, int expected, CancellationToken token)
     {
         var values = new List<string>(expected);
@@ -288,7 +297,9 @@ public sealed class MockClusterTests(ITestOutputHelper output)
         return values;
     }
 
-    /// <summary>Counts every message in the topic with a consumer that assigns all partitions from the start (no group join).</summary>
+    /// <summary>
+    /// Counts every message in the topic with a consumer that assigns all partitions from the start (no group join).
+    /// </summary>
     private static int CountMessages(MockCluster cluster, string topic, int partitions, CancellationToken token)
     {
         using var consumer = new ConsumerBuilder<string, string>(new ConsumerConfig
@@ -298,7 +309,8 @@ public sealed class MockClusterTests(ITestOutputHelper output)
             EnableAutoCommit = false,
             EnablePartitionEof = true,
         }).Build();
-        consumer.Assign(Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
+        consumer.Assign(
+            Enumerable.Range(0, partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         var count = 0;
         var atEnd = new HashSet<int>();
         try

@@ -18,13 +18,17 @@ public sealed class AckLatencyTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Added to every response of the embedded broker: far above a decision (tens of µs), so a figure taken at Produce fails.</summary>
+    /// <summary>
+    /// Added to every response of the embedded broker: far above a decision (tens of µs), so a figure taken at
+    /// Produce fails.
+    /// </summary>
     private const int InjectedRttMs = 40;
 
     [Theory]
     [InlineData(false, 1)]
     [InlineData(true, 3)]
-    public async Task EachSampledEventIsTimedToTheBrokersAcknowledgementOfItsLastOutputAndToItsCommit(bool exactlyOnce, int sampleEvery)
+    public async Task EachSampledEventIsTimedToTheBrokersAcknowledgementOfItsLastOutputAndToItsCommit(
+        bool exactlyOnce, int sampleEvery)
     {
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster();
@@ -34,7 +38,8 @@ public sealed class AckLatencyTests
             Processing = exactlyOnce ? ProcessingMode.ExactlyOnce : ProcessingMode.AtLeastOnce,
             AckLatencySampleEvery = sampleEvery,
         };
-        var worker = new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        var worker = new StreamGuardWorker(options,
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
         MockCluster? mock = cluster.Mock;
@@ -47,7 +52,10 @@ public sealed class AckLatencyTests
             for (int i = 0; i < reads; i++)
             {
                 string plate = $"7ACK{i % 7:D3}";
-                producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lapd", plate, now.AddSeconds(-i)) });
+                producer.Produce(cluster.Topics.Reads, new Message<string?, string>
+                {
+                    Key = plate, Value = TestPolicy.Read($"r{i}", "ca-lapd", plate, now.AddSeconds(-i)),
+                });
             }
             Assert.Equal(0, producer.Flush(s_timeout));
         }
@@ -63,18 +71,23 @@ public sealed class AckLatencyTests
         Assert.Equal(0, worker.AckLatencyMicros.Skipped);
         Assert.Equal(0, worker.Sink!.DeliveryErrors);
         // An event's outputs are acknowledged after they were handed over, and committed after they were acknowledged.
-        Assert.True(ack.GetValueAtPercentile(0) >= decision.GetValueAtPercentile(0), $"ack min {ack.GetValueAtPercentile(0)} µs < decision min {decision.GetValueAtPercentile(0)} µs");
+        Assert.True(ack.GetValueAtPercentile(0) >= decision.GetValueAtPercentile(0),
+            $"ack min {ack.GetValueAtPercentile(0)} µs < decision min {decision.GetValueAtPercentile(0)} µs");
         Assert.Equal(ack.TotalCount, committed.TotalCount);
         foreach (double q in (double[])[0, 50, 100])
         {
             Assert.True(committed.GetValueAtPercentile(q) >= ack.GetValueAtPercentile(q) * 0.999,
-                $"p{q}: committed {committed.GetValueAtPercentile(q)} µs < acknowledged {ack.GetValueAtPercentile(q)} µs");
+                $"p{q}: committed {committed.GetValueAtPercentile(q)} µs < " +
+                $"acknowledged {ack.GetValueAtPercentile(q)} µs");
         }
         if (mock is not null)
         {
-            // The produce round trip is in every figure, and not in the decision's: timing at Produce would show tens of µs.
-            Assert.True(decision.GetValueAtPercentile(50) < InjectedRttMs * 1000 / 4, $"decision p50 {decision.GetValueAtPercentile(50)} µs");
-            Assert.True(ack.GetValueAtPercentile(0) >= InjectedRttMs * 1000 * 0.99, $"ack min {ack.GetValueAtPercentile(0)} µs under the injected {InjectedRttMs} ms round trip");
+            // The produce round trip is in every figure, and not in the decision's: timing at Produce would show
+            // tens of µs.
+            Assert.True(decision.GetValueAtPercentile(50) < InjectedRttMs * 1000 / 4,
+                $"decision p50 {decision.GetValueAtPercentile(50)} µs");
+            Assert.True(ack.GetValueAtPercentile(0) >= InjectedRttMs * 1000 * 0.99,
+                $"ack min {ack.GetValueAtPercentile(0)} µs under the injected {InjectedRttMs} ms round trip");
         }
     }
 
@@ -97,7 +110,8 @@ public sealed class AckLatencyTests
         // No flush (it would send at once): the linger runs out and every figure includes it.
         SpinWait.SpinUntil(() => latency.TotalCount >= 1024, s_timeout);
         Assert.Equal(1024, latency.TotalCount);
-        Assert.True(latency.Snapshot().GetValueAtPercentile(0) >= 1_900_000, $"min {latency.Snapshot().GetValueAtPercentile(0)} µs: the linger is in every figure");
+        Assert.True(latency.Snapshot().GetValueAtPercentile(0) >= 1_900_000,
+            $"min {latency.Snapshot().GetValueAtPercentile(0)} µs: the linger is in every figure");
         Assert.Equal(0, producer.Flush(s_timeout));
         Assert.Equal(events, sink.Produced);
         Assert.Equal(0, sink.DeliveryErrors);
@@ -118,7 +132,8 @@ public sealed class AckLatencyTests
             SpinWait.SpinUntil(() => again.TotalCount >= 1024 * (i + 1) - again.Skipped, s_timeout);
         }
         Assert.Equal(3 * 1024, again.TotalCount + again.Skipped);
-        Assert.True(again.Skipped < 1024, $"{again.Skipped} skipped: probes were not freed after their acknowledgement");
+        Assert.True(again.Skipped < 1024,
+            $"{again.Skipped} skipped: probes were not freed after their acknowledgement");
     }
 
     [Fact]
@@ -130,13 +145,21 @@ public sealed class AckLatencyTests
         var sink = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions, latency, sampleEvery: 4);
         // Events without outputs (a forward is not an output of its event: it is timed where it is decided) do not
         // count: every 4th event with outputs is timed, and one sampled without outputs passes the turn to the next.
-        bool[] withOutputs = [true, false, true, true, false, false, true, true, false, true, true, true, true, false, true];
+        bool[] withOutputs =
+            [true, false, true, true, false, false, true, true, false, true, true, true, true, false, true];
         int[] timed = [6, 11]; // the 4th and 8th with outputs (events 4 and 5 were sampled in turn and had none)
         for (int i = 0; i < withOutputs.Length; i++)
         {
             sink.BeginEvent(System.Diagnostics.Stopwatch.GetTimestamp());
-            if (!withOutputs[i]) sink.Forward(cluster.Topics.RepartitionReads, 0, default, true, Bytes("{}"), false, EventSource.Kafka("reads", 0, 0));
-            else sink.Result(Bytes($"q{i}"), Bytes("{\"status\":\"answered\"}"));
+            if (!withOutputs[i])
+            {
+                sink.Forward(cluster.Topics.RepartitionReads, 0, default, true, Bytes("{}"), false,
+                    EventSource.Kafka("reads", 0, 0));
+            }
+            else
+            {
+                sink.Result(Bytes($"q{i}"), Bytes("{\"status\":\"answered\"}"));
+            }
             Assert.Equal(timed.Contains(i), sink.EndEvent());
         }
         Assert.Equal(0, producer.Flush(s_timeout));

@@ -14,10 +14,10 @@ namespace StreamGuard.Tests.Integration;
 /// </summary>
 /// <remarks>
 /// The bound: events are consumed only between commits, and a commit waits for every output to be acknowledged — so
-/// while outputs cannot be delivered the worker takes at most one commit batch (<see cref="WorkerOptions.CommitBatch"/>)
-/// past the last commit, and the producer's queue holds at most <c>queue.buffering.max.messages</c> records (beyond
-/// that, Produce throws Local_QueueFull and the sink waits for deliveries). On a real broker no broker is taken down and
-/// the test checks the run alone.
+/// while outputs cannot be delivered the worker takes at most one commit batch
+/// (<see cref="WorkerOptions.CommitBatch"/>) past the last commit, and the producer's queue holds at most
+/// <c>queue.buffering.max.messages</c> records (beyond that, Produce throws Local_QueueFull and the sink waits for
+/// deliveries). On a real broker no broker is taken down and the test checks the run alone.
 /// </remarks>
 public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper output)
 {
@@ -35,16 +35,24 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
             TransactionTimeout = TimeSpan.FromSeconds(60),
             Kafka = new Dictionary<string, string>
             {
-                ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500", ["queue.buffering.max.messages"] = "500",
+                ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500",
+                ["queue.buffering.max.messages"] = "500",
             },
         };
         if (cluster.Mock is { } mock)
         {
             // Inputs and coordinators on broker 1, every output partition led by broker 2.
-            string[] outputs = [cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Alerts, cluster.Topics.Purges, cluster.Topics.Audit, cluster.Topics.DeadLetter];
+            string[] outputs =
+            [
+                cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Alerts, cluster.Topics.Purges,
+                cluster.Topics.Audit, cluster.Topics.DeadLetter,
+            ];
             foreach (string topic in cluster.Topics.All)
             {
-                for (int p = 0; p < cluster.Partitions; p++) mock.SetPartitionLeader(topic, p, outputs.Contains(topic) ? 2 : 1);
+                for (int p = 0; p < cluster.Partitions; p++)
+                {
+                    mock.SetPartitionLeader(topic, p, outputs.Contains(topic) ? 2 : 1);
+                }
             }
             mock.SetCoordinator(transactional: false, cluster.GroupId, 1);
             mock.SetCoordinator(transactional: true, options.TransactionalId!, 1);
@@ -53,7 +61,8 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
         // Keyed like the worker partitions (murmur2): every read is decided where it lands, none forwarded.
         using IProducer<string?, string> producer = new ProducerBuilder<string?, string>(new ProducerConfig
         {
-            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, Partitioner = Partitioner.Murmur2Random,
+            BootstrapServers = cluster.BootstrapServers, Acks = Acks.All, EnableIdempotence = true,
+            Partitioner = Partitioner.Murmur2Random,
         }).Build();
         DateTimeOffset now = DateTimeOffset.UtcNow;
         var reads = new List<string>();
@@ -61,13 +70,16 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
         for (int i = 0; i < Count; i++)
         {
             string plate = $"B{i % 50:D4}";
-            reads.Add(TestPolicy.Read($"r{i:D6}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", plate, now.AddMilliseconds(-i * 10)));
+            reads.Add(
+                TestPolicy.Read($"r{i:D6}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", plate, now.AddMilliseconds(-i * 10)));
         }
 
-        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)));
+        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options,
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)));
         await worker.AssignedAsync();
 
-        // Input keeps arriving at a steady pace the whole time (its broker stays up): there is always something to consume.
+        // Input keeps arriving at a steady pace the whole time (its broker stays up): there is always something to
+        // consume.
         long produced = 0;
         Task feeder = Task.Run(() =>
         {
@@ -75,7 +87,8 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
             for (int i = 0; i < Count; i++)
             {
                 while (i > pace.Elapsed.TotalSeconds * PerSecond) Thread.Sleep(5);
-                producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = $"B{i % 50:D4}", Value = reads[i] });
+                producer.Produce(cluster.Topics.Reads,
+                    new Message<string?, string> { Key = $"B{i % 50:D4}", Value = reads[i] });
                 Interlocked.Increment(ref produced);
             }
             producer.Flush(s_timeout);
@@ -105,15 +118,19 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
         ReplayComparison actual = ReplayComparison.FromTopics(cluster, s_timeout);
         bool exact = !cluster.IsEmbedded || worker.Restarts == 0;
         List<string> differences = actual.Differences(expected, distinctOnly: !exact);
-        output.WriteLine($"stall of 8 s with the output broker down: {arrivedInStall:N0} reads arrived and {consumedInStall:N0} were consumed during it ({before:N0} before; " +
-            $"bound {options.CommitBatch:N0} per commit), {lastSeconds:N0} in its last 4 s; {worker.Restarts} restarts; " +
-            $"outputs {(differences.Count == 0 ? "match" : "DIFFER from")} the replay ({(exact ? "exactly" : "as sets")})");
+        string verdict = differences.Count == 0 ? "match" : "DIFFER from";
+        output.WriteLine($"stall of 8 s with the output broker down: {arrivedInStall:N0} reads arrived and " +
+            $"{consumedInStall:N0} were consumed during it ({before:N0} before; " +
+            $"bound {options.CommitBatch:N0} per commit), {lastSeconds:N0} in its last 4 s; " +
+            $"{worker.Restarts} restarts; outputs {verdict} the replay ({(exact ? "exactly" : "as sets")})");
         Assert.True(differences.Count == 0, string.Join('\n', differences));
         if (cluster.IsEmbedded)
         {
-            Assert.True(consumedInStall <= options.CommitBatch, $"{consumedInStall} events consumed while outputs could not be delivered");
+            Assert.True(consumedInStall <= options.CommitBatch,
+                $"{consumedInStall} events consumed while outputs could not be delivered");
             Assert.Equal(0, lastSeconds); // paused, not slowed
-            Assert.True(arrivedInStall > 2 * options.CommitBatch, $"only {arrivedInStall} reads arrived during the stall: it shows nothing");
+            Assert.True(arrivedInStall > 2 * options.CommitBatch,
+                $"only {arrivedInStall} reads arrived during the stall: it shows nothing");
         }
     }
 
@@ -123,7 +140,8 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
         {
             return cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => r.Message.Value)
                 .Where(v => v.Contains("\"event\":\"ingest\"", StringComparison.Ordinal))
-                .Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString()).Distinct().Count();
+                .Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString())
+                .Distinct().Count();
         }
         catch (ConsumeException)
         {
@@ -136,7 +154,11 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
         var deadline = DateTime.UtcNow + s_timeout;
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not reached in time: {what} ({worker.Processed:N0} processed)\n{string.Join('\n', worker.Log.TakeLast(40))}");
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"not reached in time: {what} ({worker.Processed:N0} processed)\n" +
+                    string.Join('\n', worker.Log.TakeLast(40)));
+            }
             await Task.Delay(500);
         }
     }

@@ -37,7 +37,8 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
     public static TheoryData<string> Scenarios => new()
     {
         "broker-down", "all-brokers-down", "leader-changes", "produce-errors", "fetch-errors", "commit-errors",
-        "transaction-errors", "init-producer-id-errors", "abortable-errors", "long-round-trips", "group-coordinator-down",
+        "transaction-errors", "init-producer-id-errors", "abortable-errors", "long-round-trips",
+        "group-coordinator-down",
     };
 
     [Theory]
@@ -46,17 +47,26 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
     {
         using var policy = new TestPolicy(TestPolicy.Yaml + """
 
-            agreements:
-              - {id: la-push, owners: [ca-lapd], recipients: [ca-lasd], access: [push, alert], purposes: [stolen_vehicle]}
-            """);
+        agreements:
+          - {id: la-push, owners: [ca-lapd], recipients: [ca-lasd], access: [push, alert], purposes: [stolen_vehicle]}
+        """);
         using var cluster = new KafkaTestCluster(partitions: 4, brokers: 3);
         MockCluster? mock = cluster.Mock;
         using IProducer<string?, string> producer = cluster.Producer();
         DateTimeOffset now = DateTimeOffset.UtcNow;
 
         // A hotlist entry on a plate ca-lapd cameras read: alerts are compared too.
-        (string Key, string Value)[] hotlists = [("lasd-stolen/K0004", """{"hotlist_id":"lasd-stolen","owner":"ca-lasd","plate":"K0004","purpose":"stolen_vehicle","case_number":"CASE-9"}""")];
-        foreach (var (key, value) in hotlists) await producer.ProduceAsync(cluster.Topics.Hotlists, new Message<string?, string> { Key = key, Value = value });
+        (string Key, string Value)[] hotlists =
+        [
+            ("lasd-stolen/K0004",
+                """{"hotlist_id":"lasd-stolen","owner":"ca-lasd","plate":"K0004","purpose":"stolen_vehicle",""" +
+                "\"case_number\":\"CASE-9\"}"),
+        ];
+        foreach (var (key, value) in hotlists)
+        {
+            await producer.ProduceAsync(cluster.Topics.Hotlists,
+                new Message<string?, string> { Key = key, Value = value });
+        }
 
         var reads = new List<(string Plate, string Value)>();
         for (int i = 0; i < 1800; i++)
@@ -71,7 +81,11 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
         if (mock is not null && scenario == "init-producer-id-errors")
         {
             // Before the worker starts: its InitTransactions meets them.
-            ErrorCode[] errors = [ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.ConcurrentTransactions, ErrorCode.GroupLoadInProgress, ErrorCode.NotCoordinatorForGroup];
+            ErrorCode[] errors =
+            [
+                ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.ConcurrentTransactions, ErrorCode.GroupLoadInProgress,
+                ErrorCode.NotCoordinatorForGroup,
+            ];
             mock.PushRequestErrors(KafkaApiKey.InitProducerId, errors);
             faults += errors.Length;
         }
@@ -83,8 +97,12 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
             mock.SetCoordinator(transactional: true, $"{cluster.GroupId}-slot0", 2);
         }
 
-        var options = cluster.WorkerOptions($"{cluster.GroupId}-slot0", quickRejoin: true, processing: mode) with { FlushTimeout = TimeSpan.FromSeconds(20) };
-        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)));
+        var options = cluster.WorkerOptions($"{cluster.GroupId}-slot0", quickRejoin: true, processing: mode) with
+        {
+            FlushTimeout = TimeSpan.FromSeconds(20),
+        };
+        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options,
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)));
         await worker.AssignedAsync();
 
         // Wave 1 processed before any fault; wave 2 produced and flushed, then the fault, while the worker works on it
@@ -105,28 +123,41 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
             producer.Produce(cluster.Topics.Queries, new Message<string?, string> { Key = plate, Value = q });
         }
         producer.Flush(s_timeout);
-        await WaitFor(worker, () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count() >= queries.Count, "every query answered");
+        await WaitFor(worker,
+            () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count()
+                >= queries.Count,
+            "every query answered");
         await worker.StopAsync();
 
         ReplayComparison expected = ReplayComparison.Offline(policy, hotlists, reads.Select(r => r.Value), queries);
         ReplayComparison? actual = null;
-        await WaitFor(worker, () => (actual = ReplayComparison.FromTopics(cluster, s_timeout)) is not null, "the outputs read back");
+        await WaitFor(worker, () => (actual = ReplayComparison.FromTopics(cluster, s_timeout)) is not null,
+            "the outputs read back");
         // Exactly once, a repeat is visible only when a worker stopped on the embedded broker (it shows aborted
         // transactions' records). At least once repeats whatever was not committed when the group took partitions
         // away, restart or not, and a repeated forward stores a read twice: nothing may be missing or foreign.
         bool exact = mode == ProcessingMode.ExactlyOnce && (worker.Restarts == 0 || !cluster.IsEmbedded);
         List<string> differences = actual!.Differences(expected, distinctOnly: !exact);
         string counts = string.Join(", ", expected.Kinds.Select(k => $"{k.Value.Count} {k.Key}"));
-        output.WriteLine($"{scenario}, {mode}: {(cluster.IsEmbedded ? $"{faults} faults injected" : "real broker, no fault injected")}; " +
-            $"{worker.Restarts} supervised restarts; outputs {(differences.Count == 0 ? "match" : "DIFFER from")} the replay ({counts}) " +
-            $"compared {(exact ? "exactly" : "as sets")}; {actual.Duplicates} repeated records and {actual.RecordsWithRepeatedElements} records listing a read twice visible");
+        string injected = cluster.IsEmbedded ? $"{faults} faults injected" : "real broker, no fault injected";
+        string verdict = differences.Count == 0 ? "match" : "DIFFER from";
+        output.WriteLine($"{scenario}, {mode}: {injected}; " +
+            $"{worker.Restarts} supervised restarts; outputs {verdict} the replay ({counts}) " +
+            $"compared {(exact ? "exactly" : "as sets")}; {actual.Duplicates} repeated records and " +
+            $"{actual.RecordsWithRepeatedElements} records listing a read twice visible");
         foreach (string f in worker.Failures) output.WriteLine($"  stop: {f}");
-        Assert.True(differences.Count == 0, string.Join('\n', differences) + "\n--- worker log ---\n" + string.Join('\n', worker.Log.TakeLast(80)));
-        Assert.True(expected.Kinds["shared"].Count > 0 && expected.Kinds["alerts"].Count > 0 && expected.Kinds["dlq"].Count > 0, "the traffic must exercise every output");
+        Assert.True(differences.Count == 0,
+            string.Join('\n', differences) + "\n--- worker log ---\n" + string.Join('\n', worker.Log.TakeLast(80)));
+        Assert.True(
+            expected.Kinds["shared"].Count > 0 && expected.Kinds["alerts"].Count > 0 && expected.Kinds["dlq"].Count > 0,
+            "the traffic must exercise every output");
         if (cluster.IsEmbedded) Assert.True(faults > 0);
     }
 
-    /// <summary>Injects one scenario's faults and returns how many: pushed request errors, broker outages, leader moves, slow windows.</summary>
+    /// <summary>
+    /// Injects one scenario's faults and returns how many: pushed request errors, broker outages, leader moves,
+    /// slow windows.
+    /// </summary>
     private static async Task<int> Inject(string scenario, MockCluster mock, KafkaTestCluster cluster)
     {
         int Push(short apiKey, params ErrorCode[] errors)
@@ -154,35 +185,46 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
                 {
                     foreach (string topic in cluster.Topics.All)
                     {
-                        for (int p = 0; p < cluster.Partitions; p++, moves++) mock.SetPartitionLeader(topic, p, (p + round) % mock.BrokerCount + 1);
+                        for (int p = 0; p < cluster.Partitions; p++, moves++)
+                        {
+                            mock.SetPartitionLeader(topic, p, (p + round) % mock.BrokerCount + 1);
+                        }
                     }
                     await Task.Delay(400);
                 }
                 return moves;
             }
             case "produce-errors":
-                return Push(KafkaApiKey.Produce, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.NotEnoughReplicas,
-                    ErrorCode.NotEnoughReplicasAfterAppend, ErrorCode.LeaderNotAvailable, ErrorCode.Local_Transport,
-                    ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut, ErrorCode.KafkaStorageError, ErrorCode.Local_Transport);
+                return Push(KafkaApiKey.Produce, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut,
+                    ErrorCode.NotEnoughReplicas, ErrorCode.NotEnoughReplicasAfterAppend, ErrorCode.LeaderNotAvailable,
+                    ErrorCode.Local_Transport, ErrorCode.NotLeaderForPartition, ErrorCode.RequestTimedOut,
+                    ErrorCode.KafkaStorageError, ErrorCode.Local_Transport);
             case "fetch-errors":
-                return Push(KafkaApiKey.Fetch, ErrorCode.NotLeaderForPartition, ErrorCode.LeaderNotAvailable, ErrorCode.Local_Transport,
-                    ErrorCode.RequestTimedOut, ErrorCode.KafkaStorageError, ErrorCode.UnknownTopicOrPart,
-                    ErrorCode.NotLeaderForPartition, ErrorCode.Local_Transport, ErrorCode.FencedLeaderEpoch, ErrorCode.RequestTimedOut);
+                return Push(KafkaApiKey.Fetch, ErrorCode.NotLeaderForPartition, ErrorCode.LeaderNotAvailable,
+                    ErrorCode.Local_Transport, ErrorCode.RequestTimedOut, ErrorCode.KafkaStorageError,
+                    ErrorCode.UnknownTopicOrPart, ErrorCode.NotLeaderForPartition, ErrorCode.Local_Transport,
+                    ErrorCode.FencedLeaderEpoch, ErrorCode.RequestTimedOut);
             case "commit-errors":
-                return Push(KafkaApiKey.OffsetCommit, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.NotCoordinatorForGroup,
-                        ErrorCode.RequestTimedOut, ErrorCode.GroupLoadInProgress, ErrorCode.Local_Transport, ErrorCode.RebalanceInProgress)
-                    + Push(KafkaApiKey.TxnOffsetCommit, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.NotCoordinatorForGroup,
-                        ErrorCode.GroupLoadInProgress, ErrorCode.RequestTimedOut);
+                return Push(KafkaApiKey.OffsetCommit, ErrorCode.GroupCoordinatorNotAvailable,
+                        ErrorCode.NotCoordinatorForGroup, ErrorCode.RequestTimedOut, ErrorCode.GroupLoadInProgress,
+                        ErrorCode.Local_Transport, ErrorCode.RebalanceInProgress)
+                    + Push(KafkaApiKey.TxnOffsetCommit, ErrorCode.GroupCoordinatorNotAvailable,
+                        ErrorCode.NotCoordinatorForGroup, ErrorCode.GroupLoadInProgress, ErrorCode.RequestTimedOut);
             case "transaction-errors":
-                return Push(KafkaApiKey.AddPartitionsToTxn, ErrorCode.ConcurrentTransactions, ErrorCode.GroupCoordinatorNotAvailable,
-                        ErrorCode.NotCoordinatorForGroup, ErrorCode.Local_Transport, ErrorCode.GroupLoadInProgress)
-                    + Push(KafkaApiKey.AddOffsetsToTxn, ErrorCode.ConcurrentTransactions, ErrorCode.NotCoordinatorForGroup, ErrorCode.Local_Transport)
-                    + Push(KafkaApiKey.EndTxn, ErrorCode.ConcurrentTransactions, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.NotCoordinatorForGroup, ErrorCode.Local_Transport)
-                    + Push(KafkaApiKey.FindCoordinator, ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.Local_Transport);
+                return Push(KafkaApiKey.AddPartitionsToTxn, ErrorCode.ConcurrentTransactions,
+                        ErrorCode.GroupCoordinatorNotAvailable, ErrorCode.NotCoordinatorForGroup,
+                        ErrorCode.Local_Transport, ErrorCode.GroupLoadInProgress)
+                    + Push(KafkaApiKey.AddOffsetsToTxn, ErrorCode.ConcurrentTransactions,
+                        ErrorCode.NotCoordinatorForGroup, ErrorCode.Local_Transport)
+                    + Push(KafkaApiKey.EndTxn, ErrorCode.ConcurrentTransactions, ErrorCode.GroupCoordinatorNotAvailable,
+                        ErrorCode.NotCoordinatorForGroup, ErrorCode.Local_Transport)
+                    + Push(KafkaApiKey.FindCoordinator, ErrorCode.GroupCoordinatorNotAvailable,
+                        ErrorCode.Local_Transport);
             case "init-producer-id-errors":
                 return 0; // pushed before the worker started
             case "abortable-errors":
-                // Not retriable: the transaction must be aborted; the worker aborts it and stops, the supervisor restarts it.
+                // Not retriable: the transaction must be aborted; the worker aborts it and stops, the supervisor
+                // restarts it.
                 return Push(KafkaApiKey.Produce, ErrorCode.MsgSizeTooLarge)
                     + Push(KafkaApiKey.AddPartitionsToTxn, ErrorCode.TopicAuthorizationFailed);
             case "group-coordinator-down":
@@ -200,27 +242,36 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
         }
     }
 
-    private static async Task ProduceReads(IProducer<string?, string> producer, KafkaTestCluster cluster, IEnumerable<(string Plate, string Value)> reads)
+    private static async Task ProduceReads(IProducer<string?, string> producer, KafkaTestCluster cluster,
+        IEnumerable<(string Plate, string Value)> reads)
     {
-        foreach (var (plate, value) in reads) producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = value });
+        foreach (var (plate, value) in reads)
+        {
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = value });
+        }
         await Task.Run(() => producer.Flush(s_timeout));
     }
 
     /// <summary>Waits until every read has an ingest decision or a dead letter on the topics.</summary>
-    private static Task WaitForIngests(KafkaTestCluster cluster, SupervisedWorker worker, IEnumerable<(string Plate, string Value)> reads)
+    private static Task WaitForIngests(KafkaTestCluster cluster, SupervisedWorker worker,
+        IEnumerable<(string Plate, string Value)> reads)
     {
         int expected = reads.Count();
         return WaitFor(worker, () =>
         {
             int ingested = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => r.Message.Value)
                 .Where(v => v.Contains("\"event\":\"ingest\"", StringComparison.Ordinal))
-                .Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString()).Distinct().Count();
-            int dead = cluster.ReadToEnd(cluster.Topics.DeadLetter, s_timeout).Select(r => r.Message.Value).Distinct().Count();
+                .Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString())
+                .Distinct().Count();
+            int dead = cluster.ReadToEnd(cluster.Topics.DeadLetter, s_timeout).Select(r => r.Message.Value)
+                .Distinct().Count();
             return ingested + dead >= expected;
         }, $"{expected} reads decided");
     }
 
-    /// <summary>The test's own readers meet the injected errors too (pushed errors go to whichever request comes next).</summary>
+    /// <summary>
+    /// The test's own readers meet the injected errors too (pushed errors go to whichever request comes next).
+    /// </summary>
     private static bool Try(Func<bool> condition)
     {
         try
@@ -238,7 +289,11 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
         var deadline = DateTime.UtcNow + s_timeout;
         while (!Try(condition))
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not reached in time: {what}\n{string.Join('\n', worker.Log.TakeLast(60))}");
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(
+                    $"not reached in time: {what}\n{string.Join('\n', worker.Log.TakeLast(60))}");
+            }
             await Task.Delay(500);
         }
     }

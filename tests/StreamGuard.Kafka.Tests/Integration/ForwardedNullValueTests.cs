@@ -18,16 +18,19 @@ public abstract class ForwardedNullValueTests(ProcessingMode mode)
     {
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster();
-        var worker = new StreamGuardWorker(cluster.WorkerOptions(processing: mode), sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(processing: mode),
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
 
         const string plate = "7NULL01";
         int target = PlatePartitioner.PartitionOf(Encoding.UTF8.GetBytes(plate), default, cluster.Partitions);
         int other = (target + 1) % cluster.Partitions;
-        using (IProducer<byte[], byte[]?> producer = new ProducerBuilder<byte[], byte[]?>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers, Acks = Acks.All }).Build())
+        using (IProducer<byte[], byte[]?> producer = new ProducerBuilder<byte[], byte[]?>(
+            new ProducerConfig { BootstrapServers = cluster.BootstrapServers, Acks = Acks.All }).Build())
         {
-            producer.Produce(new TopicPartition(cluster.Topics.Reads, other), new Message<byte[], byte[]?> { Key = Encoding.UTF8.GetBytes(plate), Value = null });
+            producer.Produce(new TopicPartition(cluster.Topics.Reads, other),
+                new Message<byte[], byte[]?> { Key = Encoding.UTF8.GetBytes(plate), Value = null });
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         }
         await running.WaitFor(() => worker.Forwarded >= 1);

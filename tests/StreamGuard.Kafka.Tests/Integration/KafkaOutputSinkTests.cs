@@ -58,7 +58,8 @@ public sealed class KafkaOutputSinkTests
         }
         Assert.Equal(n, audit.Select(r => r.Message.Value).Distinct().Count());
 
-        ConsumeResult<string?, string> dead = Assert.Single(cluster.ReadAll(cluster.Topics.DeadLetter, 1, TimeSpan.FromSeconds(60)));
+        ConsumeResult<string?, string> dead =
+            Assert.Single(cluster.ReadAll(cluster.Topics.DeadLetter, 1, TimeSpan.FromSeconds(60)));
         Assert.Null(dead.Message.Key);
     }
 
@@ -75,20 +76,27 @@ public sealed class KafkaOutputSinkTests
         string longLabel = "file:" + new string('x', 600);
         for (int i = 0; i < n; i++)
         {
-            var origin = i == 7 ? new EventSource("reads", 0, 0, false) { Label = longLabel } : EventSource.Kafka(cluster.Topics.Reads, i % 3, 1000 + i);
-            sink.Forward(i % 2 == 0 ? cluster.Topics.RepartitionReads : cluster.Topics.RepartitionQueries, i % cluster.Partitions,
-                Bytes($"P{i:d4}X"), false, Bytes($"{{\"read_id\":\"r{i:d5}\"}}"), false, origin);
+            var origin = i == 7
+                ? new EventSource("reads", 0, 0, false) { Label = longLabel }
+                : EventSource.Kafka(cluster.Topics.Reads, i % 3, 1000 + i);
+            sink.Forward(i % 2 == 0 ? cluster.Topics.RepartitionReads : cluster.Topics.RepartitionQueries,
+                i % cluster.Partitions, Bytes($"P{i:d4}X"), false, Bytes($"{{\"read_id\":\"r{i:d5}\"}}"), false,
+                origin);
         }
         // A null key or value stays null, an empty one empty (a null value on an input topic is a tombstone).
-        sink.Forward(cluster.Topics.RepartitionReads, 0, default, true, default, true, EventSource.Kafka(cluster.Topics.Reads, 99, 1));
-        sink.Forward(cluster.Topics.RepartitionReads, 0, default, false, default, false, EventSource.Kafka(cluster.Topics.Reads, 99, 2));
+        sink.Forward(cluster.Topics.RepartitionReads, 0, default, true, default, true,
+            EventSource.Kafka(cluster.Topics.Reads, 99, 1));
+        sink.Forward(cluster.Topics.RepartitionReads, 0, default, false, default, false,
+            EventSource.Kafka(cluster.Topics.Reads, 99, 2));
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, sink.DeliveryErrors);
-        Assert.Throws<ArgumentException>(() => sink.Forward(cluster.Topics.Shared, 0, default, true, default, true, EventSource.Kafka(cluster.Topics.Reads, 99, 3)));
+        Assert.Throws<ArgumentException>(() => sink.Forward(cluster.Topics.Shared, 0, default, true, default, true,
+            EventSource.Kafka(cluster.Topics.Reads, 99, 3)));
 
         using (IConsumer<byte[]?, byte[]?> raw = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
         {
-            BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId + "-forward", EnableAutoCommit = false,
+            BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId + "-forward",
+            EnableAutoCommit = false,
         }).Build())
         {
             raw.Assign(new TopicPartitionOffset(cluster.Topics.RepartitionReads, 0, Offset.Beginning));
@@ -97,7 +105,11 @@ public sealed class KafkaOutputSinkTests
             while (odd.Count < 2 && DateTime.UtcNow < deadline)
             {
                 ConsumeResult<byte[]?, byte[]?>? r = raw.Consume(TimeSpan.FromMilliseconds(200));
-                if (r is not null && Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-origin")).StartsWith(cluster.Topics.Reads + "/99/", StringComparison.Ordinal)) odd.Add(r);
+                if (r is not null && Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-origin"))
+                    .StartsWith(cluster.Topics.Reads + "/99/", StringComparison.Ordinal))
+                {
+                    odd.Add(r);
+                }
             }
             Assert.Equal(2, odd.Count);
             Assert.Null(odd[0].Message.Key);

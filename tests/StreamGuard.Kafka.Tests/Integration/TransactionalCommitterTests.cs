@@ -17,9 +17,9 @@ public sealed class TransactionalCommitterTests(ITestOutputHelper output)
 
     /// <summary>
     /// librdkafka does not enforce the timeout of <c>SendOffsetsToTransaction</c> when the group coordinator goes away
-    /// during the call (confluentinc/librdkafka#5456): it blocked for good here, and the worker with it — silent, its
-    /// partitions held, the cause of a CI failure of the "all-brokers-down" scenario. The worker must stop instead, within
-    /// its flush timeout plus a grace, so its supervisor restarts it.
+    /// during the call (confluentinc/librdkafka#5456): it can block for good, and the worker with it — silent, its
+    /// partitions held. The worker must stop instead, within its flush timeout plus a grace, so its supervisor
+    /// restarts it.
     /// </summary>
     [Fact]
     public async Task AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt()
@@ -44,10 +44,13 @@ public sealed class TransactionalCommitterTests(ITestOutputHelper output)
             FlushTimeout = TimeSpan.FromSeconds(2), Kafka = new Dictionary<string, string> { ["log_level"] = "0" },
         };
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var worker = new StreamGuardWorker(options, sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log.Enqueue));
+        var worker = new StreamGuardWorker(options,
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log.Enqueue));
         using var stop = new CancellationTokenSource();
-        Task run = Task.Factory.StartNew(() => worker.Run(stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        Assert.True(await Task.WhenAny(worker.Assigned, run, Task.Delay(s_timeout)) == worker.Assigned, "the worker was not assigned partitions:\n" + string.Join('\n', log));
+        Task run = Task.Factory.StartNew(() => worker.Run(stop.Token), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(await Task.WhenAny(worker.Assigned, run, Task.Delay(s_timeout)) == worker.Assigned,
+            "the worker was not assigned partitions:\n" + string.Join('\n', log));
 
         // Reads keep arriving, so the worker keeps committing transactions with offsets.
         using IProducer<string?, string> producer = cluster.Producer();
@@ -56,7 +59,11 @@ public sealed class TransactionalCommitterTests(ITestOutputHelper output)
         {
             for (int i = 0; !feeding.IsCancellationRequested; i++)
             {
-                producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = $"H{i % 10}", Value = TestPolicy.Read($"h{i:D6}", "ca-lapd", $"H{i % 10}", DateTimeOffset.UtcNow) });
+                producer.Produce(cluster.Topics.Reads, new Message<string?, string>
+                {
+                    Key = $"H{i % 10}",
+                    Value = TestPolicy.Read($"h{i:D6}", "ca-lapd", $"H{i % 10}", DateTimeOffset.UtcNow),
+                });
                 await Task.Delay(10);
             }
         });
@@ -84,14 +91,17 @@ public sealed class TransactionalCommitterTests(ITestOutputHelper output)
         await feeding.CancelAsync();
         await feed;
         mock.SetBrokerUp(1);
-        Assert.True(ended == run, "the worker still had not stopped 30 s after the group coordinator went down:\n" + string.Join('\n', log.TakeLast(40)));
+        Assert.True(ended == run, "the worker still had not stopped 30 s after the group coordinator went down:\n" +
+            string.Join('\n', log.TakeLast(40)));
         KafkaException e = await Assert.ThrowsAnyAsync<KafkaException>(() => run);
         output.WriteLine($"stopped {stoppedAfterMs} ms after the group coordinator went down: {e.Message}");
         // With librdkafka#5456 the worker's own bound stops it (log event 120). Once librdkafka enforces the timeout
         // itself, the call fails as an abortable timeout and the worker aborts and stops: a timeout either way.
         Assert.Equal(ErrorCode.Local_TimedOut, e.Error.Code);
-        bool bounded = e.Message.StartsWith("SendOffsetsToTransaction did not return within 7 s", StringComparison.Ordinal);
-        Assert.True(bounded || e is KafkaTxnRequiresAbortException, $"neither the bound nor librdkafka's own timeout stopped the worker: {e}");
+        bool bounded =
+            e.Message.StartsWith("SendOffsetsToTransaction did not return within 7 s", StringComparison.Ordinal);
+        Assert.True(bounded || e is KafkaTxnRequiresAbortException,
+            $"neither the bound nor librdkafka's own timeout stopped the worker: {e}");
         if (bounded) Assert.Contains(log, line => line.Contains("librdkafka issue #5456", StringComparison.Ordinal));
     }
 }

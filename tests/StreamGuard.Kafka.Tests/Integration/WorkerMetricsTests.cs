@@ -7,7 +7,9 @@ using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
 
-/// <summary>The worker's instruments: nothing allocated per event, and librdkafka's statistics read into lag per partition.</summary>
+/// <summary>
+/// The worker's instruments: nothing allocated per event, and librdkafka's statistics read into lag per partition.
+/// </summary>
 public sealed class WorkerMetricsTests
 {
     [Fact]
@@ -15,11 +17,13 @@ public sealed class WorkerMetricsTests
     {
         using var cluster = new KafkaTestCluster();
         using var policy = new TestPolicy();
-        var worker = new StreamGuardWorker(cluster.WorkerOptions(), sink => new StreamGuard.Engine.StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(),
+            sink => new StreamGuard.Engine.StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var meter = new Meter(WorkerMetrics.MeterName + ".AllocationTest");
         var metrics = new WorkerMetrics(worker, meter);
         var exported = new List<Metric>();
-        using MeterProvider provider = Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(exported).Build();
+        using MeterProvider provider =
+            Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(exported).Build();
 
         // 100 µs each, after a warm-up to optimised code.
         int warmUp = 1000 * SteadyAllocation.WarmUp(() => SteadyAllocation.Of(() => Record(1000)));
@@ -45,11 +49,13 @@ public sealed class WorkerMetricsTests
     {
         using var cluster = new KafkaTestCluster();
         using var policy = new TestPolicy();
-        var worker = new StreamGuardWorker(cluster.WorkerOptions(), sink => new StreamGuard.Engine.StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        var worker = new StreamGuardWorker(cluster.WorkerOptions(),
+            sink => new StreamGuard.Engine.StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var meter = new Meter(WorkerMetrics.MeterName + ".AckTest");
         _ = new WorkerMetrics(worker, meter);
         var exported = new List<Metric>();
-        using MeterProvider provider = Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(exported).Build();
+        using MeterProvider provider =
+            Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(exported).Build();
 
         worker.AckLatencyMicros.Record(Stopwatch.Frequency * 3 / 1000); // 3 ms
         worker.AckLatencyMicros.Record(Stopwatch.Frequency * 7 / 1000); // 7 ms
@@ -68,19 +74,34 @@ public sealed class WorkerMetricsTests
     [Fact]
     public void LagIsTheLastStableOffsetMinusThePositionOfEachDesiredPartition()
     {
+        // librdkafka's statistics, one partition per line: each such line is split between two raw-string pieces
+        // before "app_offset" (a piece ends mid-line and the next one goes on from there).
         const string stats = """
             {"name":"c","topics":{
               "alpr.reads":{"topic":"alpr.reads","partitions":{
-                "0":{"partition":0,"desired":true,"hi_offset":120,"ls_offset":100,"lo_offset":0,"app_offset":60,"committed_offset":50},
-                "1":{"partition":1,"desired":true,"hi_offset":10,"ls_offset":10,"lo_offset":4,"app_offset":-1001,"committed_offset":7},
-                "2":{"partition":2,"desired":true,"hi_offset":10,"ls_offset":10,"lo_offset":4,"app_offset":-1001,"committed_offset":-1001},
-                "3":{"partition":3,"desired":false,"hi_offset":99,"ls_offset":99,"lo_offset":0,"app_offset":1,"committed_offset":1},
-                "4":{"partition":4,"desired":true,"hi_offset":-1,"ls_offset":-1,"lo_offset":-1,"app_offset":-1001,"committed_offset":-1001},
+                "0":{"partition":0,"desired":true,"hi_offset":120,"ls_offset":100,"lo_offset":0,
+            """ + """
+            "app_offset":60,"committed_offset":50},
+                "1":{"partition":1,"desired":true,"hi_offset":10,"ls_offset":10,"lo_offset":4,
+            """ + """
+            "app_offset":-1001,"committed_offset":7},
+                "2":{"partition":2,"desired":true,"hi_offset":10,"ls_offset":10,"lo_offset":4,
+            """ + """
+            "app_offset":-1001,"committed_offset":-1001},
+                "3":{"partition":3,"desired":false,"hi_offset":99,"ls_offset":99,"lo_offset":0,
+            """ + """
+            "app_offset":1,"committed_offset":1},
+                "4":{"partition":4,"desired":true,"hi_offset":-1,"ls_offset":-1,"lo_offset":-1,
+            """ + """
+            "app_offset":-1001,"committed_offset":-1001},
                 "-1":{"partition":-1,"desired":false,"ls_offset":-1}}}}}
             """;
         PartitionLag[] lag = WorkerMetrics.ParseLag(stats);
         Assert.Equal(
-            [new PartitionLag("alpr.reads", 0, 40), new PartitionLag("alpr.reads", 1, 3), new PartitionLag("alpr.reads", 2, 6)],
+            [
+                new PartitionLag("alpr.reads", 0, 40), new PartitionLag("alpr.reads", 1, 3),
+                new PartitionLag("alpr.reads", 2, 6),
+            ],
             lag);
         Assert.Empty(WorkerMetrics.ParseLag("""{"name":"c"}"""));
     }
