@@ -41,7 +41,7 @@ internal static class AuditCommand
         streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
                                  [--from T] [--to T] [--policy P]
 
-        verify   Checks the hash chains of an audit log (SPEC §7) — an NDJSON file, or a Kafka topic read from
+        verify   Checks the hash chains of an audit log — an NDJSON file, or a Kafka topic read from
                  its beginning to its current end (read_committed): each record's hash over the previous hash
                  and its canonical bytes, sequence numbers without gaps or reordering, each chain from its
                  genesis hash. Reports the first broken link with its line or topic/partition/offset; exit 1.

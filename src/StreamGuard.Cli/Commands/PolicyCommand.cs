@@ -48,7 +48,7 @@ internal static class PolicyCommand
         ("push", Access.Push), ("search", Access.Search), ("alert", Access.Alert));
 
     private static readonly TextOption s_purpose = new("purpose", "X",
-        "a purpose of SPEC §2 (criminal_investigation, stolen_vehicle, warrant, …)");
+        "a purpose (criminal_investigation, stolen_vehicle, warrant, …)");
 
     /// <summary>Whether the request has a case number and a reason.</summary>
     private static readonly ChoiceOption<bool> s_documented = new("documented", "yes|no",
@@ -66,7 +66,7 @@ internal static class PolicyCommand
         streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
                                      [--documented yes|no] [--at T]
 
-        check    Validates a policy file (SPEC §3). Errors name the file, the line and the field (exit 2).
+        check    Validates a policy file. Errors name the file, the line and the field (exit 2).
                  Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
                  (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
         diff     Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly

@@ -13,7 +13,7 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 internal static class ReplayCommand
 {
-    private static readonly TextOption s_policy = new("policy", "P", "policy file (SPEC §3)");
+    private static readonly TextOption s_policy = new("policy", "P", "the policy file (YAML; docs/policy-guide.md)");
 
     private static readonly TextOption s_reads = new("reads", "R", "plate reads, NDJSON");
 

@@ -11,7 +11,7 @@ internal static class RunCommand
         streamguard run --bootstrap B --policy P [options]
 
         Consumes alpr.reads and alpr.queries, enforces the policy and writes outputs, audit records and dead
-        letters to their topics (SPEC §1). Exactly-once by default: outputs, audit records and input offsets are
+        letters to their topics. Exactly-once by default: outputs, audit records and input offsets are
         committed in one Kafka transaction every --commit-interval-ms (consume–transform–produce); readers of
         the outputs should use isolation.level=read_committed. On assignment a worker continues each partition's
         audit chain from its last committed record and rebuilds the partition's reads inside retention from
