@@ -6,9 +6,9 @@ namespace StreamGuard.Bench;
 
 /// <summary>
 /// <c>dotnet run -c Release -- fuzz [--seed N] [--events N] [--ndjson N] [--policies N] [--policy FILE]</c>: the
-/// hostile input fuzzer of the test suite (tests/StreamGuard.Tests/Fuzz/HostileInputFuzzer.cs, compiled in here) at
-/// full size. Prints the cases and outcomes per target; exits 1 if any case ended unclassified (an exception, an
-/// undefined code, a broken invariant, a case slower than the hang limit). Run by scripts/fuzz.sh.
+/// hostile input fuzzer of the test suite (tests/StreamGuard.Core.Tests/Fuzz/HostileInputFuzzer.cs, compiled in
+/// here) at full size. Prints the cases and outcomes per target; exits 1 if any case ended unclassified (an
+/// exception, an undefined code, a broken invariant, a case slower than the hang limit). Run by scripts/fuzz.sh.
 /// </summary>
 public static class FuzzMode
 {

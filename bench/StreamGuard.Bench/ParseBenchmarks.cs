@@ -23,13 +23,13 @@ public abstract class ParseBenchmarks
     private byte[][] _events = [];
     private ReadOnlySequence<byte>[] _split = [];
 
-    protected EventParser Parser { get; private set; } = null!;
+    private protected EventParser Parser { get; private set; } = null!;
     private EventParser _readerOnly = null!;
     protected SystemTextJsonBaseline Baseline { get; private set; } = null!;
 
     protected abstract byte[][] Payloads(int count);
     protected abstract long ParseWithBaseline(byte[] utf8);
-    protected abstract bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8);
+    private protected abstract bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8);
     protected abstract bool ParseSequence(in ReadOnlySequence<byte> utf8);
 
     [GlobalSetup]
@@ -96,7 +96,7 @@ public class ReadParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Reads(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseRead(utf8);
-    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
+    private protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
         parser.ParseRead(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseRead(utf8, out _).IsOk;
 }
@@ -106,7 +106,7 @@ public class QueryParseBenchmarks : ParseBenchmarks
 {
     protected override byte[][] Payloads(int count) => BenchPayloads.Queries(count);
     protected override long ParseWithBaseline(byte[] utf8) => Baseline.ParseQuery(utf8);
-    protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
+    private protected override bool ParseSpan(EventParser parser, ReadOnlySpan<byte> utf8) =>
         parser.ParseQuery(utf8, out _).IsOk;
     protected override bool ParseSequence(in ReadOnlySequence<byte> utf8) => Parser.ParseQuery(utf8, out _).IsOk;
 }

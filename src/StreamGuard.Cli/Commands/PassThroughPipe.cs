@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
+using StreamGuard.Audit;
 using StreamGuard.Kafka;
 
 namespace StreamGuard.Cli.Commands;
@@ -124,7 +125,8 @@ internal sealed class PassThroughPipe
                                 // the input.
                                 if (!chainKeys.TryGetValue(partition, out byte[]? chain))
                                 {
-                                    chainKeys[partition] = chain = Encoding.ASCII.GetBytes("p" + partition);
+                                    chain = Encoding.ASCII.GetBytes(AuditChains.Name(partition));
+                                    chainKeys[partition] = chain;
                                 }
                                 Message<byte[], byte[]> m = templates[k];
                                 if (j == 0)

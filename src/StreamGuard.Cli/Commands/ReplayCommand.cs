@@ -43,7 +43,7 @@ internal static class ReplayCommand
     private static readonly IntOption s_maxEventBytes = new("max-event-bytes", "N",
         "size cap per line ({default}); larger lines go to dlq.ndjson as oversized", 256, 16 << 20)
     {
-        Default = EventParser.DefaultMaxEventBytes,
+        Default = EngineOptions.DefaultMaxEventBytes,
     };
 
     public static readonly CommandHelp Help = new("""

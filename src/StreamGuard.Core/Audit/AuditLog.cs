@@ -275,10 +275,8 @@ internal sealed class AuditLog
         public Chain(int partition)
         {
             Partition = partition;
-            Name = System.Text.Encoding.ASCII.GetBytes(
-                "p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            PrevHex = System.Text.Encoding.ASCII.GetBytes(
-                GenesisHex("p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Name = System.Text.Encoding.ASCII.GetBytes(AuditChains.Name(partition));
+            PrevHex = System.Text.Encoding.ASCII.GetBytes(GenesisHex(AuditChains.Name(partition)));
             Id = new byte[IdLength];
         }
 

@@ -17,8 +17,7 @@ namespace StreamGuard.Engine;
 /// </remarks>
 internal sealed class AuditRecords(AuditLog log)
 {
-    private static ReadOnlySpan<byte> PrecheckCitation =>
-        "Query checks: authentication, replay, clock skew, required fields, search window"u8;
+    private static ReadOnlySpan<byte> PrecheckCitation => "Query checks"u8;
 
     /// <summary>
     /// An <c>ingest</c> record: a read accepted into the store, or dropped because its window had closed.

@@ -14,7 +14,11 @@ public readonly record struct EngineOptions
     /// <summary>In replay, "now" for the future-timestamp check (SPEC §5); ignored with the wall clock.</summary>
     public long ReplayNowMs { get; init; }
 
+    /// <summary>Default cap on one event's size in bytes: a larger event is dead-lettered unparsed.</summary>
+    public const int DefaultMaxEventBytes = EventParser.DefaultMaxEventBytes;
+
+    /// <summary>Cap on one event's size in bytes; 0 = <see cref="DefaultMaxEventBytes"/>.</summary>
     public int MaxEventBytes { get; init; }
 
-    public static EngineOptions Default => new() { MaxEventBytes = EventParser.DefaultMaxEventBytes };
+    public static EngineOptions Default => new() { MaxEventBytes = DefaultMaxEventBytes };
 }

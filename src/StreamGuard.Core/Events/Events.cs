@@ -1,7 +1,7 @@
 namespace StreamGuard.Events;
 
 /// <summary>A slice of the parser's scratch buffer holding one unescaped string value.</summary>
-public readonly record struct Utf8Range(int Start, int Length)
+internal readonly record struct Utf8Range(int Start, int Length)
 {
     public bool IsEmpty => Length == 0;
 }
@@ -23,7 +23,7 @@ public enum Purpose : byte
 }
 
 /// <summary>Kinds of hold (SPEC §2).</summary>
-public enum HoldKind : byte
+internal enum HoldKind : byte
 {
     Investigation,
     Preservation,
@@ -31,7 +31,7 @@ public enum HoldKind : byte
 }
 
 /// <summary>A plate read (SPEC §2). String members are ranges in the parser's scratch buffer.</summary>
-public readonly record struct PlateRead
+internal readonly record struct PlateRead
 {
     public required Utf8Range ReadId { get; init; }
     public required int Camera { get; init; }
@@ -48,7 +48,7 @@ public readonly record struct PlateRead
 }
 
 /// <summary>A search (SPEC §2). Raw texts are kept because the signature covers them as they appear.</summary>
-public readonly record struct Query
+internal readonly record struct Query
 {
     public required Utf8Range QueryId { get; init; }
     /// <summary>Interned requester agency, or -1 when the requester is not a known agency.</summary>
@@ -73,7 +73,7 @@ public readonly record struct Query
 }
 
 /// <summary>A hotlist entry (SPEC §2).</summary>
-public readonly record struct HotlistEntry
+internal readonly record struct HotlistEntry
 {
     public required Utf8Range HotlistId { get; init; }
     public required int Owner { get; init; }
@@ -85,7 +85,7 @@ public readonly record struct HotlistEntry
 }
 
 /// <summary>A hold (SPEC §2): keeps an agency's own reads past their retention window for a case.</summary>
-public readonly record struct Hold
+internal readonly record struct Hold
 {
     public required Utf8Range HoldId { get; init; }
     public required int Agency { get; init; }

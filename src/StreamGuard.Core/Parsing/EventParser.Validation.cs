@@ -13,7 +13,7 @@ namespace StreamGuard.Parsing;
 /// accessor calls: each call the JIT inlines here spends the budget that also inlines the agency and camera
 /// lookups' hash.
 /// </remarks>
-public sealed partial class EventParser
+internal sealed partial class EventParser
 {
     internal ParseResult ValidateRead(ref EventMembers m, out PlateRead read)
     {

@@ -16,7 +16,7 @@ namespace StreamGuard.Parsing;
 /// event <c>invalid_field</c> ("duplicate member"): one rule, applied to every event type. Not thread-safe:
 /// one parser per worker thread.
 /// </remarks>
-public sealed partial class EventParser
+internal sealed partial class EventParser
 {
     /// <summary>Default cap on one event's size in bytes.</summary>
     public const int DefaultMaxEventBytes = 64 * 1024;

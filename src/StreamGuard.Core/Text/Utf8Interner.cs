@@ -12,7 +12,7 @@ namespace StreamGuard.Text;
 /// <see cref="Capacity"/> bounds the number of names so hostile input cannot grow it without limit.
 /// Not thread-safe: each worker owns its own.
 /// </remarks>
-public sealed class Utf8Interner
+internal sealed class Utf8Interner
 {
     private byte[] _arena = new byte[4096];
     private int _arenaUsed;

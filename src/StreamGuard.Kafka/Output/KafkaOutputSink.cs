@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using StreamGuard.Audit;
 using StreamGuard.Engine;
 using StreamGuard.Output;
 
@@ -141,9 +142,9 @@ public sealed partial class KafkaOutputSink : IOutputSink
     /// partition.</summary>
     private byte[] ChainKey(int partition)
     {
-        if (partition < 0) return System.Text.Encoding.ASCII.GetBytes(AuditChainReader.ChainName(partition));
+        if (partition < 0) return System.Text.Encoding.ASCII.GetBytes(AuditChains.Name(partition));
         if (partition >= _chainKeys.Length) Array.Resize(ref _chainKeys, partition + 1);
-        return _chainKeys[partition] ??= System.Text.Encoding.ASCII.GetBytes(AuditChainReader.ChainName(partition));
+        return _chainKeys[partition] ??= System.Text.Encoding.ASCII.GetBytes(AuditChains.Name(partition));
     }
 
     public void DeadLetter(ReadOnlySpan<byte> record)

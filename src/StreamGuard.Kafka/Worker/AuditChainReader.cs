@@ -78,11 +78,6 @@ internal static class AuditChainReader
         }
     }
 
-    /// <summary>The name of the audit chain of input partition <paramref name="inputPartition"/>:
-    /// <c>p&lt;inputPartition&gt;</c>.</summary>
-    public static string ChainName(int inputPartition) =>
-        "p" + inputPartition.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
     /// <summary>The audit partition that holds chain <c>p&lt;inputPartition&gt;</c>.</summary>
     public static int PartitionOf(int inputPartition, int auditPartitions) => inputPartition % auditPartitions;
 }

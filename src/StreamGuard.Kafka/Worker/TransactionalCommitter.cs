@@ -70,8 +70,9 @@ internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<by
     /// of its group-coordinator requests (confluentinc/librdkafka#5456, open): when the group coordinator goes away
     /// during the call it can block for good, past its timeout and after the coordinator is back — the worker would
     /// hang, silent, with its partitions held (reproduced on the embedded cluster:
-    /// <c>FaultInjectionTests.AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt</c>). The call runs on a pool thread; an
-    /// infinite flush timeout is not bounded; if it has not returned by its own timeout plus a grace, the worker stops
+    /// <c>TransactionalCommitterTests.AHungSendOffsetsStopsTheWorkerInsteadOfHangingIt</c>). The call runs on a pool
+    /// thread; an infinite flush timeout is not bounded; if it has not returned by its own timeout plus a grace, the
+    /// worker stops
     /// without committing (a restart reprocesses the transaction's events; nothing is lost) and abandons the producer,
     /// which librdkafka is still using.
     /// </summary>

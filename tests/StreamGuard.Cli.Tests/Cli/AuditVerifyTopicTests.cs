@@ -1,47 +1,52 @@
-using System.Text;
 using Confluent.Kafka;
 using StreamGuard.Engine;
+using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.CommandLine;
 
-/// <summary><c>audit verify --topic</c>: the chains as Kafka holds them, read back from the topic.</summary>
+/// <summary>
+/// <c>audit verify --topic</c> on the chains a worker wrote: routed by its sink (chain pN on audit partition N mod the
+/// partition count, key pN), inside its transactions, read back from the topic by the command.
+/// </summary>
 public sealed class AuditVerifyTopicTests
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task AuditVerifyTopicPassesIntactChainsAndFailsOnOneForgedRecord()
+    public async Task AuditVerifyTopicPassesAWorkersChainsAndFailsOnOneForgedRecord()
     {
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster();
-        var sink = new MemorySink();
-        var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey);
-        DateTimeOffset now = DateTimeOffset.UtcNow;
-        for (int i = 0; i < 20; i++)
-        {
-            string read =
-                TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", $"P{i % 5:D4}", now.AddMinutes(-i));
-            engine.ProcessRead(Encoding.UTF8.GetBytes(read), EventSource.File("reads", i + 1));
-        }
-        engine.ProcessQuery(Encoding.UTF8.GetBytes(TestPolicy.Query("q1", "us-ice-ero", "P0001", now)),
-            EventSource.File("queries", 1));
+        var worker = new StreamGuardWorker(
+            cluster.WorkerOptions(),
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+        using var running = new WorkerThread(worker);
+        await running.AssignedAsync();
 
         using IProducer<string?, string> producer = cluster.Producer();
-        foreach (string record in sink.AuditRecords)
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        const int Reads = 40;
+        for (int i = 0; i < Reads; i++)
         {
-            string chain = MemorySink.Json(record).GetProperty("chain").GetString()!;
-            producer.Produce(cluster.Topics.Audit, new Message<string?, string> { Key = chain, Value = record });
+            string plate = $"P{i % 7:D4}";
+            string read = TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "ca-lasd", plate, now.AddMinutes(-i));
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string> { Key = plate, Value = read });
         }
+        string query = TestPolicy.Query("q1", "us-ice-ero", "P0001", now);
+        producer.Produce(cluster.Topics.Queries, new Message<string?, string> { Key = "P0001", Value = query });
         producer.Flush(s_timeout);
+        await running.WaitFor(() => worker.Processed >= Reads + 1);
+        await running.StopAsync();
+
         string[] verify = ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers];
         Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(verify));
 
-        string first = MemorySink.Json(sink.AuditRecords[0]).GetProperty("chain").GetString()!;
+        string chain = cluster.ReadAll(cluster.Topics.Audit, 1, s_timeout)[0].Message.Key!;
         await producer.ProduceAsync(cluster.Topics.Audit, new Message<string?, string>
         {
-            Key = first,
-            Value = "{\"id\":\"forged\",\"chain\":\"" + first + "\",\"seq\":999999,\"prev\":\"00\",\"hash\":\"00\"}",
+            Key = chain,
+            Value = "{\"id\":\"forged\",\"chain\":\"" + chain + "\",\"seq\":999999,\"prev\":\"00\",\"hash\":\"00\"}",
         });
         Assert.Equal(1, await StreamGuard.Cli.Cli.MainAsync(verify));
     }

@@ -163,6 +163,27 @@ public sealed class RunConfigurationTests : IDisposable
         Assert.False((worker with { Processing = ProcessingMode.AtLeastOnce }).ExactlyOnce);
     }
 
+    /// <summary>
+    /// The defaults an operator reads in docs/operator-guide.md and README, pinned: help, configuration and the worker
+    /// all take them from one table, so a changed default changes all three at once, and this test says so.
+    /// </summary>
+    [Fact]
+    public void RunsDefaultsAreTheDocumentedValues()
+    {
+        RunOptions run = Bind(["--bootstrap", "b", "--policy", "p"]);
+        Assert.Equal("streamguard", run.Group);
+        Assert.Equal(100, run.CommitIntervalMs);
+        Assert.Equal(5_000, run.CommitBatch);
+        Assert.Equal(ProcessingMode.ExactlyOnce, run.Processing);
+        Assert.Equal(10, run.StatsIntervalS);
+        Assert.Equal(1_000, run.ReloadIntervalMs);
+        Assert.Null(run.MetricsUrl);
+        var worker = new WorkerOptions { BootstrapServers = "b" };
+        Assert.Equal(TimeSpan.FromSeconds(30), worker.FlushTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), worker.TransactionTimeout);
+        Assert.Equal(8, worker.AckLatencySampleEvery);
+    }
+
     [Theory]
     [InlineData("exactly-once", ProcessingMode.ExactlyOnce)]
     [InlineData("at-least-once", ProcessingMode.AtLeastOnce)]

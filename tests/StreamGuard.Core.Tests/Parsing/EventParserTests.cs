@@ -291,11 +291,12 @@ public sealed class EventParserTests
     }
 
     [Theory]
-    [InlineData("investigation", HoldKind.Investigation)]
-    [InlineData("preservation", HoldKind.Preservation)]
-    [InlineData("warrant", HoldKind.Warrant)]
-    public void ParseHoldAcceptsEveryKind(string name, HoldKind expected)
+    [InlineData("investigation", nameof(HoldKind.Investigation))]
+    [InlineData("preservation", nameof(HoldKind.Preservation))]
+    [InlineData("warrant", nameof(HoldKind.Warrant))]
+    public void ParseHoldAcceptsEveryKind(string name, string kind)
     {
+        HoldKind expected = Enum.Parse<HoldKind>(kind);
         Assert.Equal(ParseResult.Ok, _parser.ParseHold(Utf8(With(HoldMembers, "kind", $"\"{name}\"")), out Hold hold));
         Assert.Equal(expected, hold.Kind);
     }
