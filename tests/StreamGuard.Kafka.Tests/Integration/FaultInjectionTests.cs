@@ -25,25 +25,32 @@ namespace StreamGuard.Tests.Integration;
 /// repeats are counted in the output. At least once, the comparison is always of sets: what was not committed when the
 /// group took the worker's partitions away is decided again, with or without a restart (the repeats are counted in the
 /// output too). On a real broker (STREAMGUARD_KAFKA_BOOTSTRAP) no fault is injected.</para>
-/// <para>Each scenario runs once per processing mode (<see cref="ExactlyOnce"/>, <see cref="AtLeastOnce"/>). The
-/// transaction scenarios matter to an at-least-once worker too: its idempotent producer asks for a producer id, and
-/// errors on requests it never sends must leave it untouched.</para>
+/// <para>Each scenario runs once per processing mode, in two groups (<see cref="BrokerFaults"/>,
+/// <see cref="RequestErrors"/>) of a class each, so four classes run side by side. The transaction scenarios matter
+/// to an at-least-once worker too: its idempotent producer asks for a producer id, and errors on requests it never
+/// sends must leave it untouched.</para>
 /// </remarks>
 public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper output)
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);
     private const int Plates = 30;
 
-    public static TheoryData<string> Scenarios => new()
+    /// <summary>Brokers, coordinators and the network going away or slowing down.</summary>
+    public static TheoryData<string> BrokerFaults => new()
     {
-        "broker-down", "all-brokers-down", "leader-changes", "produce-errors", "fetch-errors", "commit-errors",
-        "transaction-errors", "init-producer-id-errors", "abortable-errors", "long-round-trips",
-        "group-coordinator-down",
+        "broker-down", "all-brokers-down", "leader-changes", "long-round-trips", "group-coordinator-down",
     };
 
-    [Theory]
-    [MemberData(nameof(Scenarios))]
-    public async Task AfterTheFaultTheOutputsMatchAReplayOfTheSameInput(string scenario)
+    /// <summary>Errors returned to the worker's requests.</summary>
+    public static TheoryData<string> RequestErrors => new()
+    {
+        "produce-errors", "fetch-errors", "commit-errors", "transaction-errors", "init-producer-id-errors",
+        "abortable-errors",
+    };
+
+    /// <summary>Runs <paramref name="scenario"/>; each group of scenarios is a class of its own per mode, so that
+    /// the groups run side by side (xunit runs the cases of one class one after another).</summary>
+    private protected async Task RunScenario(string scenario)
     {
         using var policy = new TestPolicy(TestPolicy.Yaml + """
 
@@ -325,9 +332,39 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
         }
     }
 
-    /// <summary>The scenarios with outputs, audit and offsets committed in one transaction.</summary>
-    public sealed class ExactlyOnce(ITestOutputHelper output) : FaultInjectionTests(ProcessingMode.ExactlyOnce, output);
+    /// <summary>Broker faults, with outputs, audit and offsets committed in one transaction.</summary>
+    public sealed class ExactlyOnceBrokerFaults(ITestOutputHelper output)
+        : FaultInjectionTests(ProcessingMode.ExactlyOnce, output)
+    {
+        [Theory]
+        [MemberData(nameof(BrokerFaults), MemberType = typeof(FaultInjectionTests))]
+        public Task AfterTheFaultTheOutputsMatchAReplayOfTheSameInput(string scenario) => RunScenario(scenario);
+    }
 
-    /// <summary>The scenarios with outputs flushed, then offsets committed.</summary>
-    public sealed class AtLeastOnce(ITestOutputHelper output) : FaultInjectionTests(ProcessingMode.AtLeastOnce, output);
+    /// <summary>Request errors, with outputs, audit and offsets committed in one transaction.</summary>
+    public sealed class ExactlyOnceRequestErrors(ITestOutputHelper output)
+        : FaultInjectionTests(ProcessingMode.ExactlyOnce, output)
+    {
+        [Theory]
+        [MemberData(nameof(RequestErrors), MemberType = typeof(FaultInjectionTests))]
+        public Task AfterTheFaultTheOutputsMatchAReplayOfTheSameInput(string scenario) => RunScenario(scenario);
+    }
+
+    /// <summary>Broker faults, with outputs flushed, then offsets committed.</summary>
+    public sealed class AtLeastOnceBrokerFaults(ITestOutputHelper output)
+        : FaultInjectionTests(ProcessingMode.AtLeastOnce, output)
+    {
+        [Theory]
+        [MemberData(nameof(BrokerFaults), MemberType = typeof(FaultInjectionTests))]
+        public Task AfterTheFaultTheOutputsMatchAReplayOfTheSameInput(string scenario) => RunScenario(scenario);
+    }
+
+    /// <summary>Request errors, with outputs flushed, then offsets committed.</summary>
+    public sealed class AtLeastOnceRequestErrors(ITestOutputHelper output)
+        : FaultInjectionTests(ProcessingMode.AtLeastOnce, output)
+    {
+        [Theory]
+        [MemberData(nameof(RequestErrors), MemberType = typeof(FaultInjectionTests))]
+        public Task AfterTheFaultTheOutputsMatchAReplayOfTheSameInput(string scenario) => RunScenario(scenario);
+    }
 }
