@@ -74,15 +74,28 @@ public sealed class HoldTable
             _engine.DeadLetter(parsed, value, source);
             return;
         }
-        _engine.Stats.Count(DecisionCode.HoldPlaced);
-        _engine.Records.Hold(source, DecisionCode.HoldPlaced, now, _engine.Policy, Row(hold));
+        AuditPlaced(Row(hold), source, now);
     }
 
-    /// <summary>Audits a record, then applies it (a single process, as in <c>replay</c>).</summary>
+    /// <summary>Audits a record, then applies it (a single process, as in <c>replay</c>), parsing it once.</summary>
     public void ApplyAndAudit(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
-        Audit(key, value, source);
-        Update(key, value); // audited already: a release is not kept for a later record
+        if (value.IsEmpty)
+        {
+            Audit(key, value, source);
+            Update(key, value); // audited already: a release is not kept for a later record
+            return;
+        }
+        _engine.Stats.HoldEvents++;
+        ParseResult parsed = _engine.Parser.ParseHold(value, out Hold hold);
+        if (!parsed.IsOk)
+        {
+            _engine.DeadLetter(parsed, value, source);
+            return;
+        }
+        HoldRow row = Row(hold);
+        AuditPlaced(row, source, _engine.NowMs);
+        Place(row);
     }
 
     /// <summary>
@@ -119,8 +132,19 @@ public sealed class HoldTable
             RescheduleHeldReads();
             return removed;
         }
-        if (!_engine.Parser.ParseHold(value, out Hold hold).IsOk) return null;
-        HoldRow row = Row(hold);
+        if (_engine.Parser.ParseHold(value, out Hold hold).IsOk) Place(Row(hold));
+        return null;
+    }
+
+    private void AuditPlaced(HoldRow row, in EventSource source, long now)
+    {
+        _engine.Stats.Count(DecisionCode.HoldPlaced);
+        _engine.Records.Hold(source, DecisionCode.HoldPlaced, now, _engine.Policy, row);
+    }
+
+    /// <summary>Places a hold, or replaces the one with its id.</summary>
+    private void Place(HoldRow row)
+    {
         string holdId = Encoding.UTF8.GetString(row.Id);
         bool replaced = _holds.Remove(holdId, out HoldRow? before);
         if (before is not null) _byAgency[before.Agency].Remove(before);
@@ -130,7 +154,6 @@ public sealed class HoldTable
         // A new hold needs nothing now: eviction consults the holds when a read's window ends. A replaced one may end
         // sooner than the one before, so reads it was keeping are re-evaluated.
         if (replaced) RescheduleHeldReads();
-        return null;
     }
 
     /// <summary>After a hold was released or replaced: the reads a hold kept past their window.</summary>

@@ -33,8 +33,13 @@ public sealed class HotlistTable
             if (TombstoneKey(key, out ulong plate, out int slash)) Remove(plate, key[..slash]);
             return;
         }
+        if (_engine.Parser.ParseHotlist(value, out HotlistEntry entry).IsOk) Add(entry);
+    }
+
+    /// <summary>Adds an entry, or replaces the one with its id and plate.</summary>
+    private void Add(in HotlistEntry entry)
+    {
         EventParser parser = _engine.Parser;
-        if (!parser.ParseHotlist(value, out HotlistEntry entry).IsOk) return;
         ReadOnlySpan<byte> id = parser.Text(entry.HotlistId);
         Remove(entry.Plate, id);
         if (!_byPlate.TryGetValue(entry.Plate, out List<HotlistRow>? rows)) _byPlate.Add(entry.Plate, rows = []);
@@ -63,11 +68,19 @@ public sealed class HotlistTable
         if (!parsed.IsOk) _engine.DeadLetter(parsed, value, source);
     }
 
-    /// <summary>Checks a record, then applies it (a single process, as in <c>replay</c>).</summary>
+    /// <summary>Checks a record, then applies it (a single process, as in <c>replay</c>), parsing it once.</summary>
     public void ApplyAndCheck(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
-        Check(key, value, source);
-        Apply(key, value);
+        if (value.IsEmpty)
+        {
+            Check(key, value, source);
+            Apply(key, value);
+            return;
+        }
+        _engine.Stats.HotlistEntries++;
+        ParseResult parsed = _engine.Parser.ParseHotlist(value, out HotlistEntry entry);
+        if (parsed.IsOk) Add(entry);
+        else _engine.DeadLetter(parsed, value, source);
     }
 
     /// <summary>
