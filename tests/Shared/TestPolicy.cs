@@ -42,6 +42,11 @@ internal sealed class TestPolicy : IDisposable
     public PolicyDocument Document { get; }
     public CompiledPolicy Compiled { get; }
 
+    /// <summary>Every purpose of SPEC §2, as a YAML flow list.</summary>
+    public const string AllPurposes = "[criminal_investigation, stolen_vehicle, missing_person, amber_alert, " +
+        "human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, " +
+        "civil_enforcement, other]";
+
     public static byte[] AuditKey => "test-audit-key"u8.ToArray();
 
     public static byte[] KeyOf(string agency) => System.Text.Encoding.UTF8.GetBytes("test-key-" + agency);

@@ -2,6 +2,7 @@ using System.Text;
 using StreamGuard.Engine;
 using StreamGuard.Events;
 using StreamGuard.Policy;
+using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Policy;
 
@@ -83,10 +84,6 @@ public sealed class EvaluationOrderTests
     // ---- 2-4. statute beats local rule beats agreement --------------------------------------------------------
 
     /// <summary>Every purpose, as a YAML flow sequence.</summary>
-    private const string AllPurposes = "[criminal_investigation, stolen_vehicle, missing_person, amber_alert, " +
-        "human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, " +
-        "civil_enforcement, other]";
-
     private const string LayeredYaml = $$"""
         version: 1
         agencies:
@@ -99,7 +96,7 @@ public sealed class EvaluationOrderTests
             owners: [ca-lapd]
             recipients: [ca-lasd, ca-chp, us-fbi]
             access: [push, search, alert]
-            purposes: {{AllPurposes}}
+            purposes: {{TestPolicy.AllPurposes}}
             citation: "MOU 2026-17"
         rules:
           - id: la-no-fbi
@@ -182,7 +179,7 @@ public sealed class EvaluationOrderTests
                 owners: [tx-hpd]
                 recipients: [tx-dps, tx-harris]
                 access: [push, search, alert]
-                purposes: {{AllPurposes}}
+                purposes: {{TestPolicy.AllPurposes}}
             rules:
               - id: all-three
                 owners: [tx-hpd]

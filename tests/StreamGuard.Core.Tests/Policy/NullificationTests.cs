@@ -2,6 +2,7 @@ using System.Text;
 using StreamGuard.Engine;
 using StreamGuard.Events;
 using StreamGuard.Policy;
+using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Policy;
 
@@ -21,10 +22,6 @@ public sealed class NullificationTests
     private static string Citation(string rule) => StatuteRules.All.Single(r => r.Id == rule).Citation;
 
     /// <summary>Every purpose, as a YAML flow sequence.</summary>
-    private const string AllPurposes = "[criminal_investigation, stolen_vehicle, missing_person, amber_alert, " +
-        "human_trafficking, warrant, immigration_enforcement, reproductive_health, gender_affirming_care, " +
-        "civil_enforcement, other]";
-
     private const string NationalYaml = $$"""
         version: 1
         agencies:
@@ -41,7 +38,7 @@ public sealed class NullificationTests
             owners: [ca-lapd, il-cpd, va-rpd, wa-spd, md-bpd]
             recipients: [tx-hpd, us-ice-ero, us-fbi]
             access: [push, search, alert]
-            purposes: {{AllPurposes}}
+            purposes: {{TestPolicy.AllPurposes}}
           - id: texas-fbi
             owners: [tx-hpd]
             recipients: [us-fbi, us-ice-ero]
