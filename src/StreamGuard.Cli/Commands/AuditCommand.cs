@@ -6,7 +6,7 @@ using StreamGuard.Audit;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard audit verify FILE</c>: checks every hash chain of an NDJSON audit log.</summary>
+/// <summary><c>streamguard audit verify|why|export|report</c>: the audit log checked, explained, exported, reported.</summary>
 internal static class AuditCommand
 {
     /// <summary>The audit log as a Kafka topic (with <see cref="Bootstrap"/>) instead of a file.</summary>
@@ -15,7 +15,8 @@ internal static class AuditCommand
 
     internal static readonly TextOption Bootstrap = new("bootstrap", "B", "the Kafka cluster of --topic");
 
-    internal static readonly TextOption Audit = new("audit", "FILE", "why, report: the audit log as an NDJSON file");
+    internal static readonly TextOption Audit =
+        new("audit", "FILE", "why, export, report: the audit log as an NDJSON file");
 
     internal static readonly TextOption Policy = new("policy", "P", """
         report: the policy that gives requesters' states and levels ({default});
@@ -38,17 +39,23 @@ internal static class AuditCommand
     public static readonly CommandHelp Help = new("""
         streamguard audit verify FILE | --topic T --bootstrap B
         streamguard audit why ID --audit FILE | --topic T --bootstrap B [--policy P]
+        streamguard audit export --audit FILE | --topic T --bootstrap B
         streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
                                  [--from T] [--to T] [--policy P]
 
         verify   Checks the hash chains of an audit log — an NDJSON file, or a Kafka topic read from
-                 its beginning to its current end (read_committed): each record's hash over the previous hash
-                 and its canonical bytes, sequence numbers without gaps or reordering, each chain from its
-                 genesis hash. Reports the first broken link with its line or topic/partition/offset; exit 1.
+                 its beginning to its current end (read_committed): each block's seal hashes its entries onto
+                 the hash before it, entries are numbered without gaps, duplicates or reordering from each
+                 chain's genesis, and no entry lies after the last seal (v1 logs: each record's hash). Reports
+                 the first break with its line or topic/partition/offset (exit 1), else each chain's head
+                 (last seq and hash): keep it, and a later verify shows nothing was cut from the end.
         why      Explains one decision by its id (the decision_id of a result, the sg-decision header of a
                  share, an alert's alert_id): event, allow or deny, code, rule, citation and the law's status,
                  the policy version in force (and the policy_load that opened it), owner, recipient, purpose,
-                 query, reads, and where the input event sits; checks the chain up to that record.
+                 query and reads; verifies the log's chains.
+        export   Writes one JSON object per decision to standard output (the shape SIEMs read: id, chain,
+                 seq, at, event, decision, code, rule, citation, policy hash, agencies, purpose, query, reads,
+                 plate_ref), expanding each compact entry with its chain's policy_load tables.
         report   A transparency report for one agency: OUT/report.html (charts of searches of its data by
                  requester state and level, denials by rule, shares by recipient, retention purges by day, and
                  its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
@@ -60,9 +67,10 @@ internal static class AuditCommand
     {
         if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditWhy.Run(args);
         if (args.Positional.Count > 0 && args.Positional[0] == "report") return AuditReport.Report(args);
+        if (args.Positional.Count > 0 && args.Positional[0] == "export") return Export(args);
         if (args.Positional.Count == 0 || args.Positional[0] != "verify")
         {
-            throw new UsageException("expected: audit verify|why|report");
+            throw new UsageException("expected: audit verify|why|export|report");
         }
         if (args.Get(Topic) is { } topic)
         {
@@ -81,7 +89,8 @@ internal static class AuditCommand
             Console.Error.WriteLine($"{path}:{result.Line}: {result.Error}");
             return 1;
         }
-        Console.WriteLine($"{path}: ok — {result.Records:N0} records in {result.Chains} chains, every link verified");
+        Console.WriteLine($"{path}: ok — {Summary(result)}");
+        PrintHeads(result);
         return 0;
     }
 
@@ -115,7 +124,8 @@ internal static class AuditCommand
                     throw new TimeoutException($"{topic}/{p.PartitionId}: no record within 10 s");
                 if (r.IsPartitionEOF) break;
                 onSource?.Invoke($"{topic}/{p.PartitionId}/{r.Offset.Value}");
-                yield return r.Message.Value;
+                // A v2 message is a block: its entries and its seal, one per line.
+                foreach (string line in (r.Message.Value ?? "").Split('\n')) yield return line;
             }
         }
     }
@@ -139,8 +149,33 @@ internal static class AuditCommand
             Console.Error.WriteLine($"{source}: {result.Error}");
             return 1;
         }
-        Console.WriteLine(
-            $"{topic}: ok — {result.Records:N0} records in {result.Chains} chains, every link verified");
+        Console.WriteLine($"{topic}: ok — {Summary(result)}");
+        PrintHeads(result);
         return 0;
+    }
+
+    private static int Export(CliArgs args)
+    {
+        if (args.Positional.Count != 1) throw new UsageException("expected: audit export --audit FILE | --topic T");
+        IEnumerable<string> decisions = AuditRecords.Read(args);
+        args.RejectUnknown();
+        using var o = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
+        foreach (string d in decisions) o.WriteLine(d);
+        return 0;
+    }
+
+    private static string Summary(AuditVerifier.Result r) =>
+        $"{r.Entries:N0} entries in {r.Blocks:N0} blocks on {r.Chains} chains, every link verified";
+
+    /// <summary>
+    /// Prints each chain's head (last seq and hash): kept elsewhere, a head shows later that no block was cut from the
+    /// end, which no chain can show by itself.
+    /// </summary>
+    private static void PrintHeads(AuditVerifier.Result r)
+    {
+        foreach ((string chain, (long seq, string hash)) in r.Heads.OrderBy(h => h.Key, StringComparer.Ordinal))
+        {
+            Console.WriteLine($"  head {chain} seq {seq} {hash}");
+        }
     }
 }

@@ -5,12 +5,16 @@ using StreamGuard.Cli.CommandLine;
 namespace StreamGuard.Cli.Commands;
 
 /// <summary>
-/// The audit log as <c>audit why</c> and <c>audit report</c> read it: its records from a file or a topic, each
-/// parsed on its own (a line that is not JSON is skipped), and their string members.
+/// The audit log as <c>audit why</c>, <c>audit report</c> and <c>audit export</c> read it: its lines from a file or a
+/// topic, or its decisions one by one (<see cref="Audit.AuditExport"/>), and their string members.
 /// </summary>
 internal static class AuditRecords
 {
-    public static IEnumerable<string> Read(CliArgs args)
+    /// <summary>The log's decisions, one JSON object each, in the shape of <c>audit export</c>.</summary>
+    public static IEnumerable<string> Read(CliArgs args) => Audit.AuditExport.Decisions(ReadLines(args));
+
+    /// <summary>The log's lines (entries, seals, v1 records), from a file or every partition of a topic.</summary>
+    public static IEnumerable<string> ReadLines(CliArgs args)
     {
         string? file = args.Get(AuditCommand.Audit);
         string? topic = args.Get(AuditCommand.Topic);

@@ -8,7 +8,7 @@ namespace StreamGuard.Cli.Commands;
 
 /// <summary>
 /// <c>audit why ID</c>: one decision read back for an investigator — its rule, citation and the policy that decided
-/// it, with its chain verified from the genesis to the record.
+/// it, with the log's chains verified from their genesis.
 /// </summary>
 internal static class AuditWhy
 {
@@ -19,28 +19,22 @@ internal static class AuditWhy
             throw new UsageException("expected: audit why ID --audit FILE | --topic T --bootstrap B");
         }
         string id = args.Positional[1];
-        IEnumerable<string> records = AuditRecords.Read(args);
-        _ = args.Get(AuditCommand.Policy); // accepted for symmetry with report; the record carries the policy hash
+        List<string> lines = AuditRecords.ReadLines(args).ToList();
+        _ = args.Get(AuditCommand.Policy); // accepted for symmetry with report; the log carries the policy
         args.RejectUnknown();
 
-        // Keep each chain's records until the one asked for, to check its links and find the policy_load before
-        // it.
-        var chains = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (string line in records)
+        // The policy_load in force on each chain when the decision asked for was made.
+        var loads = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (string decision in AuditExport.Decisions(lines))
         {
-            if (AuditRecords.Parse(line) is not { } r) continue;
-            string chain = Str(r, "chain");
-            if (!chains.TryGetValue(chain, out List<string>? list)) chains.Add(chain, list = []);
-            list.Add(line);
+            if (AuditRecords.Parse(decision) is not { } r) continue;
+            if (Str(r, "event") == "policy_load") loads[Str(r, "chain")] = r;
             if (Str(r, "id") != id) continue;
-
-            AuditVerifier.Result check = AuditVerifier.Verify(list);
-            JsonElement? load =
-                list.Select(AuditRecords.Parse).LastOrDefault(x => x is { } e && Str(e, "event") == "policy_load");
-            Print(r, load, check);
+            Print(r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null,
+                AuditVerifier.Verify(lines));
             return 0;
         }
-        Console.Error.WriteLine($"audit why: no record with id {id}");
+        Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;
     }
 
@@ -79,8 +73,8 @@ internal static class AuditWhy
             o.WriteLine($"{label,-11} {text}{(field == "source" ? "  (the event that was decided)" : "")}");
         }
         o.WriteLine(check.Error is null
-            ? $"integrity   chain {Str(r, "chain")} verified from its genesis to this record " +
-                $"({check.Records:N0} records)"
-            : $"integrity   BROKEN before this record: {check.Error}");
+            ? $"integrity   every chain verified from its genesis ({check.Entries:N0} entries, chain " +
+                $"{Str(r, "chain")} to seq {check.Heads.GetValueOrDefault(Str(r, "chain")).Seq})"
+            : $"integrity   BROKEN: line {check.Line}: {check.Error}");
     }
 }

@@ -210,7 +210,7 @@ internal static class DemoCommand
 
         StreamGuardEngine engine = worker.Engine!;
         EngineStats s = engine.Stats;
-        long auditRecords = auditTail.Finish(engine.AuditRecordCount, TimeSpan.FromSeconds(30));
+        long auditEntries = auditTail.Finish(engine.AuditEntryCount, TimeSpan.FromSeconds(30));
         var verify = AuditVerifier.Verify(File.ReadLines(auditPath));
 
         var summary = new StringBuilder();
@@ -252,10 +252,10 @@ internal static class DemoCommand
         }
         summary.AppendLine(CultureInfo.InvariantCulture,
             $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
-            $"audit records: {auditRecords:N0} of {engine.AuditRecordCount:N0} written, " +
+            $"audit entries: {auditEntries:N0} of {engine.AuditEntryCount:N0} written ({engine.AuditDecisionCount:N0} decisions), " +
             $"in {Path.GetFullPath(auditPath)}");
         summary.AppendLine(verify.Error is null
-            ? $"audit chains: {verify.Chains} verified, {verify.Records:N0} records, no break"
+            ? $"audit chains: {verify.Chains} verified, {verify.Entries:N0} entries in {verify.Blocks:N0} blocks, no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");
         o.Write(summary);
         string reportPath = Path.Combine(outDir, "report.html");
@@ -263,7 +263,7 @@ internal static class DemoCommand
             $"<!doctype html><meta charset=utf-8><title>StreamGuard demo</title><h1>StreamGuard demo</h1>" +
             $"<pre>{WebUtility.HtmlEncode(summary.ToString())}</pre>");
         o.WriteLine($"report: {Path.GetFullPath(reportPath)}");
-        return Decided() == total && verify.Error is null && auditRecords == engine.AuditRecordCount ? 0 : 1;
+        return Decided() == total && verify.Error is null && auditEntries == engine.AuditEntryCount ? 0 : 1;
     }
 
     internal static void Produce(IProducer<byte[]?, byte[]> producer, string topic, ReadOnlyMemory<byte> value,

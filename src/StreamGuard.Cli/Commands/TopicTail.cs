@@ -29,6 +29,7 @@ internal sealed class TopicTail : IDisposable
         _thread.Start();
     }
 
+    /// <summary>Audit entries read so far (a block's lines less its seal).</summary>
     public long Count => Interlocked.Read(ref _count);
 
     private void Run()
@@ -39,11 +40,12 @@ internal sealed class TopicTail : IDisposable
             if (r is null || r.IsPartitionEOF) continue;
             _file.Write(r.Message.Value);
             _file.WriteByte((byte)'\n');
-            Interlocked.Increment(ref _count);
+            // A block's lines are its entries and, last, its seal.
+            Interlocked.Add(ref _count, r.Message.Value.AsSpan().Count((byte)'\n'));
         }
     }
 
-    /// <summary>Waits until <paramref name="expected"/> records were read (or the timeout), then stops.</summary>
+    /// <summary>Waits until <paramref name="expected"/> entries were read (or the timeout), then stops.</summary>
     public long Finish(long expected, TimeSpan timeout)
     {
         var deadline = Stopwatch.StartNew();

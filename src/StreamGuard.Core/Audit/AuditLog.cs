@@ -10,77 +10,72 @@ using StreamGuard.Text;
 namespace StreamGuard.Audit;
 
 /// <summary>
-/// Writes the hash-chained audit records of SPEC §7: one chain per input partition, each record's
-/// <c>hash</c> = SHA-256 over the previous hash (hex) and the record's canonical bytes.
+/// Writes the compact audit log of SPEC §7: one chain per input partition, one entry per input event (or eviction, or
+/// policy version) listing its decisions, the entries of a chain grouped into blocks that each end with a seal.
 /// </summary>
 /// <remarks>
-/// Canonical bytes are the record exactly as written but without its <c>hash</c> member, which is always the
-/// last member: strip the trailing <c>,"hash":"…"</c> (75 bytes before the closing brace) to get them back.
-/// A chain starts from the genesis hash, hex SHA-256 of <c>streamguard:genesis:&lt;chain&gt;</c>.
-/// Usage per record: <see cref="Begin"/>, write optional members on <see cref="Writer"/>, then <see cref="Complete"/>.
-/// Records are compact UTF-8 JSON; raw plates never appear, only <c>plate_ref</c>, an HMAC under the audit key.
+/// <para>An entry is one line of compact UTF-8 JSON: <c>{"seq":N,"at":…,"policy":P,…}</c>, where <c>policy</c> is the
+/// sequence number of the chain's <c>policy_load</c> entry of the version in force. A block is a chain's entries since
+/// its last seal followed by the seal line <c>{"chain":"pN","seq":last,"at":…,"salt":…,"hash":…}</c>, handed to the sink
+/// as one value (lines joined by '\n'): one Kafka message, or lines of the replay file.</para>
+/// <para>The block's hash is SHA-256 over the previous block's hash (64 hex digits; the chain's genesis hash for the
+/// first), the block's entry lines each with its '\n', and the seal line without its <c>,"hash":"…"</c> member. The
+/// seal's <c>salt</c> keys the block's decision ids (<see cref="DecisionIds"/>).</para>
+/// <para>Usage per entry: <see cref="BeginEntry"/>, members and decisions on <see cref="Writer"/> (each decision takes
+/// its index from <see cref="NextDecision"/>), then <see cref="EndEntry"/>. <see cref="Flush"/> seals every chain with
+/// entries: the worker calls it before each commit, so a block never spans two transactions.</para>
 /// </remarks>
 internal sealed class AuditLog
 {
+    /// <summary>
+    /// A block is sealed once its entries reach this many bytes, so it stays under 512 KiB unless one entry passes
+    /// 128 KiB (a search listing thousands of reads).
+    /// </summary>
+    public const int SealAtBytes = 384 * 1024;
+
     private const int HashHexLength = 64;
+    private const int PlateRefBytes = 16;
 
     private readonly IOutputSink _sink;
-    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _writer;
     private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-    // Reusable HMAC contexts (keyed once) instead of the one-shot HMACSHA256.HashData, which keys a new context
-    // on every call.
+    // Reusable HMAC contexts keyed once, instead of one-shot calls that key a new context each time.
     private readonly IncrementalHash _plateMac;
-    private readonly IncrementalHash _idMac;
+    private readonly IncrementalHash _saltMac;
     private readonly Dictionary<int, Chain> _chains = [];
+    private readonly List<Chain> _unsealed = [];
+    private readonly PolicyVersions _versions = new();
     private Chain? _current;
-    private byte[] _policyHash = [];
-    // Every policy version put in force, in order: a chain that was idle across several versions opens each of them,
-    // so what each change granted and revoked is recorded even if no decision was made under it.
-    private readonly List<PolicyVersionInfo> _versions = [];
-    private int _policyVersion = -1;
-
-    private sealed record PolicyVersionInfo(
-        byte[] Hash, string Source, int Agencies, int Agreements, PolicyChangeSummary? Change);
+    private int _nextDecision;
 
     public AuditLog(byte[] auditKey, IOutputSink sink)
     {
-        _idMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _plateMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
+        _saltMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _sink = sink;
-        _writer = new Utf8JsonWriter(_buffer,
+        _writer = new Utf8JsonWriter(new ArrayBufferWriter<byte>(1),
             new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     /// <summary>
-    /// Puts a policy version in force: every record after it names its hash, and each chain's next record is preceded
-    /// by a <c>policy_load</c> record for it, carrying what the change did against the version before
-    /// (<paramref name="change"/>: counts of outcomes granted and revoked with the first of each).
+    /// Puts a policy version in force: each chain's next entry is preceded by a <c>policy_load</c> entry for it, stating
+    /// what the change did against the version before (<paramref name="change"/>).
     /// </summary>
-    public void SetPolicy(CompiledPolicy policy, PolicyChangeSummary? change)
-    {
-        _policyHash = System.Text.Encoding.UTF8.GetBytes(policy.Hash);
-        _versions.Add(new PolicyVersionInfo(_policyHash, policy.Document.Source, policy.Document.Agencies.Count,
-            policy.AgreementCount, change));
-        _policyVersion = _versions.Count - 1;
-    }
+    public void SetPolicy(CompiledPolicy policy, PolicyChangeSummary? change) => _versions.Add(policy, change);
 
-    /// <summary>
-    /// The writer of the record being built (between <see cref="Begin"/> and <see cref="Complete"/>).
-    /// </summary>
+    /// <summary>The writer of the entry being built (between <see cref="BeginEntry"/> and <see cref="EndEntry"/>).</summary>
     public Utf8JsonWriter Writer => _writer;
 
-    /// <summary>Records written since start.</summary>
+    /// <summary>Entries written since start (policy loads included).</summary>
     public long Count { get; private set; }
 
-    /// <summary>The id of the last completed record (valid until the next <see cref="Begin"/>).</summary>
-
+    /// <summary>Decisions written since start.</summary>
+    public long Decisions { get; private set; }
 
     /// <summary>
-    /// Continues chain <c>p&lt;partition&gt;</c> after its last record already written (read back from the audit topic
-    /// when a worker is assigned the partition, after a restart or a rebalance): the next record gets
-    /// <paramref name="lastSeq"/> + 1 and links to <paramref name="lastHashHex"/>. Its next record is preceded by a
-    /// <c>policy_load</c>, so the chain says which policy the new owner of the partition enforces.
+    /// Continues chain <c>pN</c> after its last block already written (read back from the audit topic when a worker is
+    /// assigned the partition): the next entry gets <paramref name="lastSeq"/> + 1, the next block links to
+    /// <paramref name="lastHashHex"/>, and the first entry is a <c>policy_load</c> naming the policy now enforced.
     /// </summary>
     public void ResumeChain(int partition, long lastSeq, string lastHashHex)
     {
@@ -88,109 +83,90 @@ internal sealed class AuditLog
         {
             throw new ArgumentException("a chain head is a hex SHA-256", nameof(lastHashHex));
         }
-        if (!_chains.TryGetValue(partition, out Chain? chain))
-        {
-            chain = new Chain(partition);
-            _chains.Add(partition, chain);
-        }
+        Chain chain = ChainOf(partition);
+        if (chain.Entries != 0) throw new InvalidOperationException($"chain {partition} has unsealed entries");
         chain.Seq = lastSeq;
-        System.Text.Encoding.ASCII.GetBytes(lastHashHex, chain.PrevHex);
+        System.Text.Encoding.ASCII.GetBytes(lastHashHex, chain.HashHex);
         chain.PolicyVersion = -1;
     }
 
     /// <summary>
-    /// Forgets chain <c>p&lt;partition&gt;</c> (its partition was revoked): if it comes back, it is resumed from Kafka.
+    /// Forgets chain <c>pN</c> (its partition was revoked; its entries were flushed with the last commit): if it comes
+    /// back, it is resumed from Kafka.
     /// </summary>
-    public void ForgetChain(int partition) => _chains.Remove(partition);
+    public void ForgetChain(int partition)
+    {
+        if (_chains.Remove(partition, out Chain? chain)) _unsealed.Remove(chain);
+    }
 
-    /// <summary>The last (seq, hash) written on a chain, or null when this log has not written or resumed it.</summary>
+    /// <summary>The last sealed (seq, hash) of a chain, or null when this log has not written or resumed it.</summary>
     public (long Seq, string HashHex)? ChainHead(int partition) =>
-        _chains.TryGetValue(partition, out Chain? c) ? (c.Seq, System.Text.Encoding.ASCII.GetString(c.PrevHex)) : null;
+        _chains.TryGetValue(partition, out Chain? c)
+            ? (c.Seq - c.Entries, System.Text.Encoding.ASCII.GetString(c.HashHex))
+            : null;
 
     /// <summary>
-    /// Starts a record on the chain of <paramref name="partition"/>; writes id, chain, seq, prev, at, event, decision
-    /// and code.
+    /// Starts an entry on the chain of <paramref name="partition"/>, after the <c>policy_load</c> entries the chain has
+    /// not yet written; writes <c>seq</c>, <c>at</c> and <c>policy</c>.
     /// </summary>
-    public void Begin(int partition, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs)
+    public Utf8JsonWriter BeginEntry(int partition, long atMs)
     {
-        if (!_chains.TryGetValue(partition, out Chain? chain))
-        {
-            chain = new Chain(partition);
-            _chains.Add(partition, chain);
-        }
-        if (chain.PolicyVersion != _policyVersion)
+        Chain chain = ChainOf(partition);
+        int inForce = _versions.Count - 1;
+        if (chain.PolicyVersion != inForce)
         {
             // A new or resumed chain opens with the version in force; a chain of this process opens every version it
-            // missed.
-            int first = chain.PolicyVersion < 0 ? _policyVersion : chain.PolicyVersion + 1;
-            for (int v = first; v <= _policyVersion; v++) OpenChain(chain, v, atMs);
+            // missed, so what each change granted and revoked is on every chain.
+            int first = chain.PolicyVersion < 0 ? inForce : chain.PolicyVersion + 1;
+            for (int v = first; v <= inForce; v++)
+            {
+                Head(chain, atMs);
+                _versions.WriteLoad(_writer, v);
+                NextDecision();
+                EndEntry();
+                chain.PolicyVersion = v;
+                chain.PolicySeq = chain.Seq;
+            }
         }
-        Header(chain, eventKind, allow, code, atMs, _policyHash);
+        Head(chain, atMs);
+        _writer.WriteNumber("policy"u8, chain.PolicySeq);
+        return _writer;
     }
 
-    /// <summary>
-    /// Every chain opens with a <c>policy_load</c> record naming the policy in force (file and hash), so each
-    /// decision after it can be traced to the exact policy that made it.
-    /// </summary>
-    private void OpenChain(Chain chain, int version, long atMs)
-    {
-        PolicyVersionInfo info = _versions[version];
-        chain.PolicyVersion = version;
-        Header(chain, "policy_load"u8, true, "policy.load"u8, atMs, info.Hash);
-        _writer.WriteString("rule"u8, "POLICY"u8);
-        _writer.WriteString("file"u8, info.Source);
-        _writer.WriteNumber("agencies"u8, info.Agencies);
-        _writer.WriteNumber("agreements"u8, info.Agreements);
-        if (info.Change is { } c)
-        {
-            if (c.PreviousHash is null) _writer.WriteNull("previous"u8);
-            else _writer.WriteString("previous"u8, c.PreviousHash);
-            _writer.WriteNumber("granted"u8, c.Granted);
-            _writer.WriteNumber("revoked"u8, c.Revoked);
-            WriteOutcome("first_granted"u8, c.FirstGranted);
-            WriteOutcome("first_revoked"u8, c.FirstRevoked);
-        }
-        Complete();
-    }
-
-    private void WriteOutcome(ReadOnlySpan<byte> name, OutcomeChange? change)
-    {
-        if (change is not { } x) return;
-        _writer.WriteStartObject(name);
-        _writer.WriteString("owner"u8, x.Owner);
-        _writer.WriteString("recipient"u8, x.Recipient);
-        _writer.WriteString("access"u8, PolicyExplainer.AccessName(x.Access));
-        _writer.WriteString("purpose"u8, Events.Purposes.Name(x.Purpose));
-        _writer.WriteString("from"u8, DecisionCodes.Text(x.Old.Code));
-        _writer.WriteString("to"u8, DecisionCodes.Text(x.New.Code));
-        _writer.WriteString("rule"u8, x.New.Allowed ? x.New.Rule : x.Old.Rule);
-        _writer.WriteEndObject();
-    }
-
-    private void Header(Chain chain, ReadOnlySpan<byte> eventKind, bool allow, ReadOnlySpan<byte> code, long atMs,
-        ReadOnlySpan<byte> policyHash)
+    private void Head(Chain chain, long atMs)
     {
         _current = chain;
         chain.Seq++;
-        chain.FormatId(_idMac);
-
-        _buffer.ResetWrittenCount();
-        _writer.Reset(_buffer);
+        if (chain.Entries == 0)
+        {
+            _unsealed.Add(chain);
+            chain.DeriveSalt(_saltMac);
+        }
+        _nextDecision = 0;
+        chain.LastAtMs = atMs;
+        _writer.Reset(chain.Block);
         _writer.WriteStartObject();
-        _writer.WriteString("id"u8, chain.Id.AsSpan(0, chain.IdLength));
-        _writer.WriteString("chain"u8, chain.Name);
         _writer.WriteNumber("seq"u8, chain.Seq);
-        _writer.WriteString("prev"u8, chain.PrevHex);
-        Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
-        Rfc3339.Format(atMs, at);
-        _writer.WriteString("at"u8, at);
-        _writer.WriteString("event"u8, eventKind);
-        _writer.WriteString("decision"u8, allow ? "allow"u8 : "deny"u8);
-        _writer.WriteString("code"u8, code);
-        _writer.WriteString("policy"u8, policyHash);
+        WriteTime("at"u8, atMs);
     }
 
-    /// <summary>Writes <c>plate_ref</c>: hex HMAC-SHA256 of the normalised plate under the audit key.</summary>
+    /// <summary>The index of the entry's next decision (in the order its decisions are written).</summary>
+    public int NextDecision()
+    {
+        Decisions++;
+        return _nextDecision++;
+    }
+
+    /// <summary>Writes the id of decision <paramref name="index"/> of the entry being built (32 hex digits).</summary>
+    public void DecisionId(int index, Span<byte> hex)
+    {
+        Chain chain = _current ?? throw new InvalidOperationException("no entry begun");
+        DecisionIds.Format(chain.Salt, chain.Seq, index, hex);
+    }
+
+    /// <summary>
+    /// Writes <c>plate_ref</c>: the first 128 bits of HMAC-SHA256 of the normalised plate under the audit key, in hex.
+    /// </summary>
     public void WritePlateRef(ulong plate)
     {
         Span<byte> text = stackalloc byte[Plate.MaxLength];
@@ -198,77 +174,101 @@ internal sealed class AuditLog
         Span<byte> mac = stackalloc byte[32];
         _plateMac.AppendData(text[..n]);
         _plateMac.GetHashAndReset(mac);
-        Span<byte> hex = stackalloc byte[64];
-        HexLower(mac, hex);
+        Span<byte> hex = stackalloc byte[2 * PlateRefBytes];
+        Hex.Lower(mac[..PlateRefBytes], hex);
         _writer.WriteString("plate_ref"u8, hex);
     }
 
-    /// <summary>Computes the hash, closes the record and hands it to the sink. Returns the record's id.</summary>
-    public ReadOnlySpan<byte> Complete()
+    /// <summary>Writes a time member in RFC 3339, without milliseconds when they are zero.</summary>
+    public void WriteTime(ReadOnlySpan<byte> name, long unixMs)
     {
-        Chain chain = _current ?? throw new InvalidOperationException("Complete without Begin");
+        Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
+        Rfc3339.Format(unixMs, at);
+        if (unixMs % 1000 == 0)
+        {
+            at[19] = (byte)'Z';
+            _writer.WriteString(name, at[..20]);
+        }
+        else
+        {
+            _writer.WriteString(name, at);
+        }
+    }
+
+    /// <summary>Closes the entry as one line of its chain's block; seals the block once it is large enough.</summary>
+    public void EndEntry()
+    {
+        Chain chain = _current ?? throw new InvalidOperationException("EndEntry without BeginEntry");
+        _writer.WriteEndObject();
         _writer.Flush();
-        _sha.AppendData(chain.PrevHex);
-        _sha.AppendData(_buffer.WrittenSpan);
+        chain.Block.GetSpan(1)[0] = (byte)'\n';
+        chain.Block.Advance(1);
+        chain.Entries++;
+        Count++;
+        _current = null;
+        if (chain.Block.WrittenCount >= SealAtBytes)
+        {
+            Seal(chain);
+            _unsealed.Remove(chain);
+        }
+    }
+
+    /// <summary>Whether some chain has entries not yet sealed.</summary>
+    public bool Pending => _unsealed.Count != 0;
+
+    /// <summary>Seals every chain's entries written since its last seal and hands each block to the sink.</summary>
+    public void Flush()
+    {
+        foreach (Chain chain in _unsealed) Seal(chain);
+        _unsealed.Clear();
+    }
+
+    private void Seal(Chain chain)
+    {
+        _writer.Reset(chain.Block);
+        _writer.WriteStartObject();
+        _writer.WriteString("chain"u8, chain.Name);
+        _writer.WriteNumber("seq"u8, chain.Seq);
+        WriteTime("at"u8, chain.LastAtMs);
+        Span<byte> salt = stackalloc byte[2 * DecisionIds.SaltLength];
+        Hex.Lower(chain.Salt, salt);
+        _writer.WriteString("salt"u8, salt);
+        _writer.Flush();
+        _sha.AppendData(chain.HashHex);
+        _sha.AppendData(chain.Block.WrittenSpan);
         _sha.AppendData("}"u8);
         Span<byte> digest = stackalloc byte[32];
         _sha.GetHashAndReset(digest);
-        HexLower(digest, chain.PrevHex);
-        _writer.WriteString("hash"u8, chain.PrevHex);
+        Hex.Lower(digest, chain.HashHex);
+        _writer.WriteString("hash"u8, chain.HashHex);
         _writer.WriteEndObject();
         _writer.Flush();
-        _sink.Audit(chain.Partition, _buffer.WrittenSpan);
-        Count++;
-        return chain.Id.AsSpan(0, chain.IdLength);
+        _sink.Audit(chain.Partition, chain.Block.WrittenSpan);
+        chain.Block.ResetWrittenCount();
+        chain.Entries = 0;
     }
 
-    /// <summary>The plate reference for a plate, as text (tests and tools).</summary>
+    private Chain ChainOf(int partition)
+    {
+        if (!_chains.TryGetValue(partition, out Chain? chain))
+        {
+            chain = new Chain(partition);
+            _chains.Add(partition, chain);
+        }
+        return chain;
+    }
+
+    /// <summary>The plate reference of a plate, as text (tests and tools).</summary>
     public static string PlateRef(byte[] auditKey, ulong plate)
     {
         Span<byte> text = stackalloc byte[Plate.MaxLength];
         int n = Plate.Unpack(plate, text);
-        return Convert.ToHexStringLower(HMACSHA256.HashData(auditKey, text[..n].ToArray()));
+        return Convert.ToHexStringLower(HMACSHA256.HashData(auditKey, text[..n].ToArray()).AsSpan(0, PlateRefBytes));
     }
 
     /// <summary>Genesis hash (hex) of a chain.</summary>
     public static string GenesisHex(string chain) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("streamguard:genesis:" + chain)));
-
-    /// <summary>
-    /// Checks one record against the previous hash: recomputes its hash from its canonical bytes.
-    /// Returns the record's hash on success.
-    /// </summary>
-    public static bool VerifyRecord(ReadOnlySpan<byte> record, ReadOnlySpan<byte> prevHex, out string hash)
-    {
-        hash = string.Empty;
-        const int tail = 9 + HashHexLength + 2; // ,"hash":" + hex + "}
-        if (record.Length <= tail || !record[^tail..].StartsWith(",\"hash\":\""u8)
-            || !record.EndsWith("\"}"u8))
-        {
-            return false;
-        }
-        ReadOnlySpan<byte> stated = record.Slice(record.Length - tail + 9, HashHexLength);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(prevHex);
-        sha.AppendData(record[..^tail]);
-        sha.AppendData("}"u8);
-        Span<byte> digest = stackalloc byte[32];
-        sha.GetHashAndReset(digest);
-        Span<byte> hex = stackalloc byte[64];
-        HexLower(digest, hex);
-        hash = System.Text.Encoding.ASCII.GetString(stated);
-        return hex.SequenceEqual(stated);
-    }
-
-    internal static void HexLower(ReadOnlySpan<byte> bytes, Span<byte> hex)
-    {
-        ReadOnlySpan<byte> digits = "0123456789abcdef"u8;
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            hex[2 * i] = digits[bytes[i] >> 4];
-            hex[2 * i + 1] = digits[bytes[i] & 0xF];
-        }
-    }
 
     private sealed class Chain
     {
@@ -276,28 +276,35 @@ internal sealed class AuditLog
         {
             Partition = partition;
             Name = System.Text.Encoding.ASCII.GetBytes(AuditChains.Name(partition));
-            PrevHex = System.Text.Encoding.ASCII.GetBytes(GenesisHex(AuditChains.Name(partition)));
-            Id = new byte[IdLength];
+            HashHex = System.Text.Encoding.ASCII.GetBytes(GenesisHex(AuditChains.Name(partition)));
         }
 
         public int Partition { get; }
         public byte[] Name { get; }
-        public byte[] PrevHex { get; }
-        public byte[] Id { get; }
-        public int IdLength => 32;
+
+        /// <summary>The hash of the last sealed block, in hex: what the next block links to.</summary>
+        public byte[] HashHex { get; }
+
+        public byte[] Salt { get; } = new byte[DecisionIds.SaltLength];
+        public ArrayBufferWriter<byte> Block { get; } = new(4096);
         public long Seq { get; set; }
+
+        /// <summary>Entries in <see cref="Block"/>, not yet sealed.</summary>
+        public int Entries { get; set; }
+
         public int PolicyVersion { get; set; } = -1;
+        public long PolicySeq { get; set; }
+        public long LastAtMs { get; set; }
 
         /// <summary>
-        /// The record id: 128 bits of HMAC-SHA256 of <c>id:&lt;chain&gt;:&lt;seq&gt;</c> under the audit key, in hex.
-        /// Opaque on purpose: ids are handed to searchers in results, and consecutive numbers would tell them how
-        /// many records (owners whose reads were withheld) lay between two of their answers.
+        /// The block's salt: the first 128 bits of HMAC-SHA256 of <c>ids:&lt;chain&gt;:&lt;first seq&gt;</c> under the
+        /// audit key. Deterministic (a replay gives the same ids) and secret until the log is read.
         /// </summary>
-        public void FormatId(IncrementalHash mac)
+        public void DeriveSalt(IncrementalHash mac)
         {
-            Span<byte> text = stackalloc byte[3 + 16 + 1 + 20];
-            "id:"u8.CopyTo(text);
-            int n = 3;
+            Span<byte> text = stackalloc byte[4 + 16 + 1 + 20];
+            "ids:"u8.CopyTo(text);
+            int n = 4;
             Name.CopyTo(text[n..]);
             n += Name.Length;
             text[n++] = (byte)':';
@@ -306,7 +313,7 @@ internal sealed class AuditLog
             mac.AppendData(text[..n]);
             Span<byte> digest = stackalloc byte[32];
             mac.GetHashAndReset(digest);
-            HexLower(digest[..16], Id);
+            digest[..DecisionIds.SaltLength].CopyTo(Salt);
         }
     }
 }

@@ -1,54 +1,139 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 
 namespace StreamGuard.Audit;
 
 /// <summary>
-/// Verifies the hash chains of audit records given as lines: each chain's records in order, from its genesis hash,
-/// every <c>prev</c> equal to the hash of the record before it and every hash equal to its record's content.
+/// Verifies the hash chains of an audit log given as lines: compact v2 entries closed by block seals (SPEC §7), and v1
+/// records (one per decision, each with <c>prev</c> and <c>hash</c>), which a chain may also begin with.
 /// </summary>
-/// <remarks>The first broken link ends the check: its line and what broke are in <see cref="Result.Error"/>.</remarks>
+/// <remarks>
+/// Per chain, entries must carry consecutive sequence numbers from 1 and every block's seal must hash its entries onto
+/// the hash before it, from the chain's genesis. So a changed byte, a deleted, duplicated or reordered entry or block,
+/// and entries whose seal is missing (a cut tail) all break the check. The first break ends it: its line and what broke
+/// are in <see cref="Result.Error"/>. Removing whole blocks from the end of a chain leaves a shorter valid chain: the
+/// heads (<see cref="Result.Heads"/>) are what to compare with a head kept elsewhere.
+/// </remarks>
 public static class AuditVerifier
 {
-    public readonly record struct Result(long Records, int Chains, long Line, string? Error);
+    public readonly record struct Result(
+        long Entries, long Blocks, int Chains, long Line, string? Error,
+        IReadOnlyDictionary<string, (long Seq, string Hash)> Heads);
+
+    private const int HashHexLength = 64;
 
     public static Result Verify(IEnumerable<string> lines)
     {
         var chains = new Dictionary<string, (long Seq, string Hash)>(StringComparer.Ordinal);
-        long lineNo = 0, records = 0;
+        var pending = new List<(byte[] Bytes, long Seq)>();
+        long lineNo = 0, entries = 0, blocks = 0;
         foreach (string line in lines)
         {
             lineNo++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             byte[] bytes = Encoding.UTF8.GetBytes(line);
-            string chain, prev;
+            string? error = Check(bytes);
+            if (error is not null) return Broken(error);
+        }
+        if (pending.Count > 0)
+        {
+            return Broken($"{pending.Count} entries (seq {pending[0].Seq}…{pending[^1].Seq}) after the last seal: " +
+                "the log's tail is cut");
+        }
+        return new Result(entries, blocks, chains.Count, lineNo, null, chains);
+
+        Result Broken(string e) => new(entries, blocks, chains.Count, lineNo, e, chains);
+
+        string? Check(byte[] bytes)
+        {
+            string? chain = null, prev = null, hash = null;
             long seq;
+            bool seal;
             try
             {
                 using var doc = JsonDocument.Parse(bytes);
                 JsonElement root = doc.RootElement;
-                chain = root.GetProperty("chain").GetString() ?? throw new FormatException("chain is null");
-                prev = root.GetProperty("prev").GetString() ?? throw new FormatException("prev is null");
                 seq = root.GetProperty("seq").GetInt64();
+                if (root.TryGetProperty("prev", out JsonElement p)) prev = p.GetString();
+                seal = root.TryGetProperty("salt", out _);
+                if (seal || prev is not null)
+                {
+                    chain = root.GetProperty("chain").GetString() ?? throw new FormatException("chain is null");
+                    hash = root.GetProperty("hash").GetString();
+                }
             }
             catch (Exception e)
                 when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
             {
-                return Broken($"not an audit record ({e.Message})");
+                return $"not an audit entry ({e.Message})";
             }
-            (long Seq, string Hash) state =
-                chains.TryGetValue(chain, out var s) ? s : (0, AuditLog.GenesisHex(chain));
-            if (seq != state.Seq + 1)
-                return Broken($"chain {chain}: expected seq {state.Seq + 1}, found {seq} (gap or reordering)");
-            if (prev != state.Hash)
-                return Broken($"chain {chain} seq {seq}: prev does not match the previous record's hash");
-            if (!AuditLog.VerifyRecord(bytes, Encoding.ASCII.GetBytes(prev), out string hash))
-                return Broken($"chain {chain} seq {seq}: hash does not match the record's content");
-            chains[chain] = (seq, hash);
-            records++;
+            if (!seal && prev is null)
+            {
+                pending.Add((bytes, seq));
+                return null;
+            }
+            (long Seq, string Hash) state = chains.TryGetValue(chain!, out var s) ? s : (0, AuditLog.GenesisHex(chain!));
+            if (prev is not null)
+            {
+                if (pending.Count > 0) return "a v1 record follows entries that no seal closed";
+                if (seq != state.Seq + 1) return $"chain {chain}: expected seq {state.Seq + 1}, found {seq} (gap or reordering)";
+                if (prev != state.Hash) return $"chain {chain} seq {seq}: prev does not match the previous record's hash";
+                if (!Canonical(bytes, out ReadOnlySpan<byte> body) || !Matches(state.Hash, [], body, hash))
+                {
+                    return $"chain {chain} seq {seq}: hash does not match the record's content";
+                }
+                chains[chain!] = (seq, hash!);
+                entries++;
+                return null;
+            }
+            if (pending.Count == 0) return $"chain {chain}: a seal (seq {seq}) closes no entries";
+            for (int i = 0; i < pending.Count; i++)
+            {
+                long expected = state.Seq + 1 + i;
+                if (pending[i].Seq != expected)
+                {
+                    return $"chain {chain}: expected seq {expected}, found {pending[i].Seq} " +
+                        "(an entry or block deleted, duplicated or reordered)";
+                }
+            }
+            if (pending[^1].Seq != seq) return $"chain {chain}: the seal says seq {seq}, its last entry is {pending[^1].Seq}";
+            if (!Canonical(bytes, out ReadOnlySpan<byte> sealBody) || !Matches(state.Hash, pending, sealBody, hash))
+            {
+                return $"chain {chain}: the block ending at seq {seq} does not match its seal's hash " +
+                    "(a changed byte, or an entry moved between blocks)";
+            }
+            chains[chain!] = (seq, hash!);
+            entries += pending.Count;
+            blocks++;
+            pending.Clear();
+            return null;
         }
-        return new Result(records, chains.Count, lineNo, null);
+    }
 
-        Result Broken(string error) => new(records, chains.Count, lineNo, error);
+    /// <summary>A record or seal without its trailing <c>,"hash":"…"</c> member (closing brace removed too).</summary>
+    private static bool Canonical(byte[] bytes, out ReadOnlySpan<byte> body)
+    {
+        const int tail = 9 + HashHexLength + 2; // ,"hash":" + hex + "}
+        body = default;
+        ReadOnlySpan<byte> line = bytes;
+        if (line.Length <= tail || !line[^tail..].StartsWith(",\"hash\":\""u8) || !line.EndsWith("\"}"u8)) return false;
+        body = line[..^tail];
+        return true;
+    }
+
+    private static bool Matches(string prevHex, List<(byte[] Bytes, long Seq)> entries, ReadOnlySpan<byte> body,
+        string? stated)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(Encoding.ASCII.GetBytes(prevHex));
+        foreach ((byte[] entry, _) in entries)
+        {
+            sha.AppendData(entry);
+            sha.AppendData("\n"u8);
+        }
+        sha.AppendData(body);
+        sha.AppendData("}"u8);
+        return Convert.ToHexStringLower(sha.GetHashAndReset()) == stated;
     }
 }

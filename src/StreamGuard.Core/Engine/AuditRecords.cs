@@ -2,217 +2,195 @@ using System.Text.Json;
 using StreamGuard.Audit;
 using StreamGuard.Events;
 using StreamGuard.Parsing;
-using StreamGuard.Text;
 
 namespace StreamGuard.Engine;
 
 /// <summary>
-/// The members of each kind of audit record the engine writes (SPEC §7), on the chain the <see cref="AuditLog"/>
-/// keeps. Each method writes one whole record and returns its id (valid until the next record).
+/// The entries the engine writes (SPEC §7), one per input event, on the chain the <see cref="AuditLog"/> keeps: a read
+/// (its ingest, push and alert decisions), a query (its search decisions), a hold record. Evictions are written by
+/// <see cref="Evictions"/>.
 /// </summary>
 /// <remarks>
-/// Member order is part of the audit format: chains are hashed over the bytes as written. Citations are
-/// self-contained text: they name the rule, never a SPEC section number, so renumbering SPEC does not change the
-/// format. Nothing here allocates.
+/// Member order is part of the format: blocks are hashed over the bytes as written. Entries name rules; citations are
+/// in the rule table of the chain's <c>policy_load</c> entry. Each decision's index (its order in the entry) keys its
+/// id. Nothing here allocates.
 /// </remarks>
 internal sealed class AuditRecords(AuditLog log)
 {
-    private static ReadOnlySpan<byte> PrecheckCitation => "Query checks"u8;
+    private enum Group : byte { None, Push, Alert, Search }
+
+    private Group _open;
+
+    public AuditLog Log => log;
 
     /// <summary>
-    /// An <c>ingest</c> record: a read accepted into the store, or dropped because its window had closed.
+    /// Starts the entry of a read: its id, owner, <c>plate_ref</c> and ingest decision (<c>allow.ingest</c>, or
+    /// <c>drop.expired_on_arrival</c> when its window had closed). Its push and alert decisions follow; then
+    /// <see cref="EndEvent"/>.
     /// </summary>
-    public void Ingest(in EventSource source, DecisionCode code, long now, CompiledPolicy policy, int owner,
-        ReadOnlySpan<byte> readId, ulong plate, long retainUntilMs)
+    public void BeginRead(int chain, long now, CompiledPolicy policy, int owner, ReadOnlySpan<byte> readId, ulong plate,
+        DecisionCode ingest)
     {
-        log.Begin(source.Partition, "ingest"u8, code == DecisionCode.AllowIngest, DecisionCodes.Utf8(code), now);
-        Utf8JsonWriter w = log.Writer;
-        WriteSource(w, source);
-        w.WriteString("rule"u8, policy.RetentionRule(owner));
-        w.WriteString("citation"u8, policy.RetentionCitation(owner));
+        Utf8JsonWriter w = log.BeginEntry(chain, now);
+        w.WriteString("read"u8, readId);
         w.WriteString("owner"u8, policy.Agencies.IdOf(owner));
-        WriteRead(w, readId);
         log.WritePlateRef(plate);
-        Span<byte> until = stackalloc byte[Rfc3339.FormattedLength];
-        Rfc3339.Format(retainUntilMs, until);
-        w.WriteString("retain_until"u8, until);
-        log.Complete();
+        w.WriteString("ingest"u8, DecisionCodes.Utf8(ingest));
+        log.NextDecision();
     }
 
     /// <summary>
-    /// A <c>push</c> record for one (read, recipient), with the purposes allowed (bits of <paramref
-    /// name="allowedPurposes"/>).
+    /// A push decision for one recipient, in the read's <c>push</c> object: <c>"recipient":[code, rule]</c>, with the
+    /// purposes allowed as a third element when they are not all the purposes the policy pushes to it under
+    /// (<paramref name="pushedPurposes"/>). Returns the decision's index.
     /// </summary>
-    public ReadOnlySpan<byte> Push(in EventSource source, in Decision d, long now, CompiledPolicy policy, int owner,
-        int recipient, int allowedPurposes, ReadOnlySpan<byte> readId, ulong plate)
+    public int Push(CompiledPolicy policy, int recipient, in Decision d, int allowedPurposes, int pushedPurposes)
     {
-        Utf8JsonWriter w = BeginSharing("push"u8, source, d, now, policy, owner, recipient);
-        w.WriteStartArray("purposes"u8);
-        for (int p = 0; p < Purposes.Count; p++)
+        Utf8JsonWriter w = log.Writer;
+        if (_open != Group.Push)
         {
-            if ((allowedPurposes & (1 << p)) != 0) w.WriteStringValue(Purposes.Utf8Name((Purpose)p));
+            Close();
+            w.WriteStartObject("push"u8);
+            _open = Group.Push;
         }
+        w.WritePropertyName(policy.Agencies.IdOf(recipient));
+        w.WriteStartArray();
+        w.WriteStringValue(DecisionCodes.Utf8(d.Code));
+        w.WriteStringValue(d.Rule);
+        if (allowedPurposes != 0 && allowedPurposes != pushedPurposes) PolicyVersions.WritePurposes(w, allowedPurposes);
         w.WriteEndArray();
-        WriteRead(w, readId);
-        log.WritePlateRef(plate);
-        return log.Complete();
+        return log.NextDecision();
     }
 
-    /// <summary>An <c>alert</c> record for one (read, hotlist entry).</summary>
-    public ReadOnlySpan<byte> Alert(in EventSource source, in Decision d, long now, CompiledPolicy policy, int owner,
-        HotlistRow entry, ReadOnlySpan<byte> readId, ulong plate)
+    /// <summary>An alert decision for one hotlist entry, in the read's <c>alert</c> array. Returns its index.</summary>
+    public int Alert(CompiledPolicy policy, in Decision d, HotlistRow entry)
     {
-        Utf8JsonWriter w = BeginSharing("alert"u8, source, d, now, policy, owner, entry.Owner);
+        Utf8JsonWriter w = log.Writer;
+        if (_open != Group.Alert)
+        {
+            Close();
+            w.WriteStartArray("alert"u8);
+            _open = Group.Alert;
+        }
+        w.WriteStartObject();
+        w.WriteString("recipient"u8, policy.Agencies.IdOf(entry.Owner));
+        w.WriteString("code"u8, DecisionCodes.Utf8(d.Code));
+        w.WriteString("rule"u8, d.Rule);
         w.WriteString("purpose"u8, Purposes.Utf8Name(entry.Purpose));
         w.WriteString("hotlist_id"u8, entry.HotlistId);
         if (entry.CaseNumber is not null) w.WriteString("case_number"u8, entry.CaseNumber);
-        WriteRead(w, readId);
-        log.WritePlateRef(plate);
-        return log.Complete();
-    }
-
-    /// <summary>A <c>purge</c> record, on the chain of the partition the read came from.</summary>
-    public void Purge(int chain, long now, CompiledPolicy policy, int owner, ReadOnlySpan<byte> readId, ulong plate)
-    {
-        log.Begin(chain, "purge"u8, true, DecisionCodes.Utf8(DecisionCode.Purged), now);
-        Utf8JsonWriter w = log.Writer;
-        w.WriteString("rule"u8, policy.RetentionRule(owner));
-        w.WriteString("citation"u8, policy.RetentionCitation(owner));
-        w.WriteString("owner"u8, policy.Agencies.IdOf(owner));
-        WriteRead(w, readId);
-        log.WritePlateRef(plate);
-        log.Complete();
-    }
-
-    /// <summary>A <c>hold.retain</c> record: a read kept past its window by <paramref name="hold"/>.</summary>
-    public void HoldRetained(int chain, long now, CompiledPolicy policy, HoldRow hold, ReadOnlySpan<byte> readId,
-        ulong plate)
-    {
-        log.Begin(chain, "hold"u8, true, DecisionCodes.Utf8(DecisionCode.HoldRetained), now);
-        WriteHold(log.Writer, policy, hold);
-        WriteRead(log.Writer, readId);
-        log.WritePlateRef(plate);
-        log.Complete();
-    }
-
-    /// <summary>A <c>hold.place</c> or <c>hold.release</c> record of a hold whose terms are known.</summary>
-    public void Hold(in EventSource source, DecisionCode code, long now, CompiledPolicy policy, HoldRow hold)
-    {
-        log.Begin(source.Partition, "hold"u8, true, DecisionCodes.Utf8(code), now);
-        WriteSource(log.Writer, source);
-        WriteHold(log.Writer, policy, hold);
-        if (hold.Plate != 0) log.WritePlateRef(hold.Plate);
-        log.Complete();
-    }
-
-    /// <summary>The release of a hold not (yet) seen placed: recorded with its id alone.</summary>
-    public void UnknownHoldReleased(in EventSource source, long now, ReadOnlySpan<byte> holdId)
-    {
-        log.Begin(source.Partition, "hold"u8, true, DecisionCodes.Utf8(DecisionCode.HoldReleased), now);
-        Utf8JsonWriter w = log.Writer;
-        WriteSource(w, source);
-        w.WriteString("rule"u8, holdId);
-        w.WriteString("citation"u8, "Hold released"u8);
-        w.WriteString("hold_id"u8, holdId);
-        log.Complete();
-    }
-
-    /// <summary>The <c>search</c> record of a query refused at its checks, before any read is looked at.</summary>
-    public ReadOnlySpan<byte> SearchRefused(in EventSource source, DecisionCode code, long now, EventParser parser,
-        in Query q)
-    {
-        BeginSearch(source, false, code, now, parser, q);
-        log.Writer.WriteString("rule"u8, "SEARCH.PRECHECK"u8);
-        log.Writer.WriteString("citation"u8, PrecheckCitation);
-        return log.Complete();
-    }
-
-    /// <summary>The one <c>search</c> record of a query that touched no owner's reads.</summary>
-    public ReadOnlySpan<byte> SearchNothingFound(in EventSource source, long now, EventParser parser, in Query q)
-    {
-        BeginSearch(source, true, DecisionCode.AllowSearch, now, parser, q);
-        log.Writer.WriteStartArray("reads"u8);
-        log.Writer.WriteEndArray();
-        return log.Complete();
+        w.WriteEndObject();
+        return log.NextDecision();
     }
 
     /// <summary>
-    /// The <c>search</c> record of one owner's reads: the decision and the ids of the reads it covers.
+    /// Starts the entry of a query: who asked, why, for which case, the <c>plate_ref</c>; its search decisions follow
+    /// in the <c>search</c> array; then <see cref="EndEvent"/>.
     /// </summary>
-    public ReadOnlySpan<byte> SearchOwner(in EventSource source, in Decision d, long now, EventParser parser,
-        in Query q, CompiledPolicy policy, int owner, ReadStore store, List<StoredRead> matches)
+    public void BeginQuery(int chain, long now, EventParser parser, in Query q)
     {
-        BeginSearch(source, d.Allowed, d.Code, now, parser, q);
+        Utf8JsonWriter w = log.BeginEntry(chain, now);
+        w.WriteString("query"u8, parser.Text(q.QueryId));
+        w.WriteString("requester"u8, parser.Text(q.RequesterText));
+        w.WriteString("purpose"u8, Purposes.Utf8Name(q.Purpose));
+        w.WriteString("user"u8, parser.Text(q.User));
+        if (!q.CaseNumber.IsEmpty) w.WriteString("case_number"u8, parser.Text(q.CaseNumber));
+        log.WritePlateRef(q.Plate);
+        w.WriteStartArray("search"u8);
+        _open = Group.Search;
+    }
+
+    /// <summary>The search decision of a query refused at its checks, before any read is looked at.</summary>
+    public int SearchRefused(DecisionCode code)
+    {
         Utf8JsonWriter w = log.Writer;
-        w.WriteString("rule"u8, d.Rule);
-        w.WriteString("citation"u8, d.Citation);
+        w.WriteStartObject();
+        w.WriteString("code"u8, DecisionCodes.Utf8(code));
+        w.WriteString("rule"u8, PolicyVersions.PrecheckRule);
+        w.WriteEndObject();
+        return log.NextDecision();
+    }
+
+    /// <summary>The one search decision of a query that touched no owner's reads.</summary>
+    public int SearchNothingFound()
+    {
+        Utf8JsonWriter w = log.Writer;
+        w.WriteStartObject();
+        w.WriteString("code"u8, DecisionCodes.Utf8(DecisionCode.AllowSearch));
+        w.WriteStartArray("reads"u8);
+        w.WriteEndArray();
+        w.WriteEndObject();
+        return log.NextDecision();
+    }
+
+    /// <summary>The search decision over one owner's reads, with the ids of the reads it covers.</summary>
+    public int SearchOwner(in Decision d, CompiledPolicy policy, int owner, ReadStore store, List<StoredRead> matches)
+    {
+        Utf8JsonWriter w = log.Writer;
+        w.WriteStartObject();
         w.WriteString("owner"u8, policy.Agencies.IdOf(owner));
+        w.WriteString("code"u8, DecisionCodes.Utf8(d.Code));
+        w.WriteString("rule"u8, d.Rule);
         w.WriteStartArray("reads"u8);
         foreach (StoredRead r in matches)
         {
             if (store.Owner(r) == owner) w.WriteStringValue(store.ReadId(r));
         }
         w.WriteEndArray();
-        return log.Complete();
+        w.WriteEndObject();
+        return log.NextDecision();
     }
 
-    /// <summary>
-    /// Writes <c>source</c>: where the decided input event sits (<c>topic/partition/offset</c> or <c>file:line</c>).
-    /// </summary>
-    internal static void WriteSource(Utf8JsonWriter w, in EventSource source)
+    /// <summary>Closes the entry of a read or a query.</summary>
+    public void EndEvent()
     {
-        Span<char> text = stackalloc char[256];
-        w.WriteString("source"u8, source.TryFormat(text, out int n) ? text[..n] : source.ToString());
+        Close();
+        log.EndEntry();
     }
 
-    private Utf8JsonWriter BeginSharing(ReadOnlySpan<byte> eventKind, in EventSource source, in Decision d, long now,
-        CompiledPolicy policy, int owner, int recipient)
+    /// <summary>The entry of a <c>hold.place</c> or <c>hold.release</c> of a hold whose terms are known.</summary>
+    public void Hold(int chain, DecisionCode code, long now, CompiledPolicy policy, HoldRow hold)
     {
-        log.Begin(source.Partition, eventKind, d.Allowed, DecisionCodes.Utf8(d.Code), now);
-        Utf8JsonWriter w = log.Writer;
-        WriteSource(w, source);
-        w.WriteString("rule"u8, d.Rule);
-        w.WriteString("citation"u8, d.Citation);
-        w.WriteString("owner"u8, policy.Agencies.IdOf(owner));
-        w.WriteString("recipient"u8, policy.Agencies.IdOf(recipient));
-        return w;
+        Utf8JsonWriter w = log.BeginEntry(chain, now);
+        w.WriteString("hold"u8, hold.Id);
+        w.WriteString("code"u8, DecisionCodes.Utf8(code));
+        WriteHoldTerms(w, policy, hold);
+        if (hold.Plate != 0) log.WritePlateRef(hold.Plate);
+        log.NextDecision();
+        log.EndEntry();
     }
 
-    private void BeginSearch(in EventSource source, bool allow, DecisionCode code, long now, EventParser parser,
-        in Query q)
+    /// <summary>The release of a hold not (yet) seen placed: recorded with its id alone.</summary>
+    public void UnknownHoldReleased(int chain, long now, ReadOnlySpan<byte> holdId)
     {
-        log.Begin(source.Partition, "search"u8, allow, DecisionCodes.Utf8(code), now);
-        Utf8JsonWriter w = log.Writer;
-        WriteSource(w, source);
-        w.WriteString("recipient"u8, parser.Text(q.RequesterText));
-        w.WriteString("purpose"u8, Purposes.Utf8Name(q.Purpose));
-        w.WriteString("query_id"u8, parser.Text(q.QueryId));
-        w.WriteString("user"u8, parser.Text(q.User));
-        if (!q.CaseNumber.IsEmpty) w.WriteString("case_number"u8, parser.Text(q.CaseNumber));
-        log.WritePlateRef(q.Plate);
+        Utf8JsonWriter w = log.BeginEntry(chain, now);
+        w.WriteString("hold"u8, holdId);
+        w.WriteString("code"u8, DecisionCodes.Utf8(DecisionCode.HoldReleased));
+        log.NextDecision();
+        log.EndEntry();
     }
 
-    private static void WriteRead(Utf8JsonWriter w, ReadOnlySpan<byte> readId)
+    /// <summary>Writes a hold's kind, agency, case number and end.</summary>
+    public void WriteHoldTerms(Utf8JsonWriter w, CompiledPolicy policy, HoldRow hold)
     {
-        w.WriteStartArray("reads"u8);
-        w.WriteStringValue(readId);
-        w.WriteEndArray();
-    }
-
-    private static void WriteHold(Utf8JsonWriter w, CompiledPolicy policy, HoldRow hold)
-    {
-        w.WriteString("rule"u8, hold.Id);
-        w.WriteString("citation"u8, hold.Kind switch
+        w.WriteString("kind"u8, hold.Kind switch
         {
-            HoldKind.Warrant => "Hold: warrant"u8,
-            HoldKind.Preservation => "Hold: preservation request"u8,
-            _ => "Hold: investigation"u8,
+            HoldKind.Warrant => "warrant"u8,
+            HoldKind.Preservation => "preservation"u8,
+            _ => "investigation"u8,
         });
         w.WriteString("owner"u8, policy.Agencies.IdOf(hold.Agency));
-        w.WriteString("hold_id"u8, hold.Id);
         if (hold.CaseNumber is not null) w.WriteString("case_number"u8, hold.CaseNumber);
-        Span<byte> until = stackalloc byte[Rfc3339.FormattedLength];
-        Rfc3339.Format(hold.UntilMs, until);
-        w.WriteString("until"u8, until);
+        log.WriteTime("until"u8, hold.UntilMs);
+    }
+
+    /// <summary>Writes the id of decision <paramref name="index"/> of the entry being built.</summary>
+    public void DecisionId(int index, Span<byte> hex) => log.DecisionId(index, hex);
+
+    private void Close()
+    {
+        if (_open == Group.Push) log.Writer.WriteEndObject();
+        else if (_open is Group.Alert or Group.Search) log.Writer.WriteEndArray();
+        _open = Group.None;
     }
 }

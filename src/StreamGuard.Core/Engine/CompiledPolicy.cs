@@ -191,6 +191,27 @@ public sealed class CompiledPolicy
 
     public string RetentionCitation(int owner) => _retentionCitation[owner];
 
+    /// <summary>
+    /// Every rule a decision under this policy can name, with its citation, once each: the owner rule, deny by
+    /// default, the owners' retention rules and statute rules, local rules and agreements. Audit entries name rules;
+    /// the <c>policy_load</c> entry of the version carries this table, so citations are written once per version.
+    /// </summary>
+    public IEnumerable<(string Rule, string Citation)> RuleTable()
+    {
+        yield return (OwnRule, OwnCitation);
+        yield return (DefaultDenyRule, DefaultDenyCitation);
+        for (int i = 0; i < _retentionRule.Length; i++) yield return (_retentionRule[i], _retentionCitation[i]);
+        foreach (StatuteRule[] rules in _statutes)
+        {
+            foreach (StatuteRule r in rules) yield return (r.Id, r.Citation);
+        }
+        foreach (LocalRule[] rules in _localRules)
+        {
+            foreach (LocalRule r in rules) yield return (r.Id, r.Citation);
+        }
+        foreach (CompiledAgreement a in _agreements) yield return (a.Id, a.Citation);
+    }
+
     /// <summary>The agency's live query-signing keys (empty: its queries cannot authenticate).</summary>
     public IReadOnlyList<byte[]> Keys(int agency) => _keys[agency];
 

@@ -63,8 +63,14 @@ public sealed class HoldTable
             // Apply may have released it already: what was released is kept for this record.
             if (!_holds.TryGetValue(id, out HoldRow? known)) _released.TryGetValue(id, out known);
             _engine.Stats.Count(DecisionCode.HoldReleased);
-            if (known is not null) _engine.Records.Hold(source, DecisionCode.HoldReleased, now, _engine.Policy, known);
-            else _engine.Records.UnknownHoldReleased(source, now, key);
+            if (known is not null)
+            {
+                _engine.Records.Hold(source.Partition, DecisionCode.HoldReleased, now, _engine.Policy, known);
+            }
+            else
+            {
+                _engine.Records.UnknownHoldReleased(source.Partition, now, key);
+            }
             _released.Remove(id);
             return;
         }
@@ -139,7 +145,7 @@ public sealed class HoldTable
     private void AuditPlaced(HoldRow row, in EventSource source, long now)
     {
         _engine.Stats.Count(DecisionCode.HoldPlaced);
-        _engine.Records.Hold(source, DecisionCode.HoldPlaced, now, _engine.Policy, row);
+        _engine.Records.Hold(source.Partition, DecisionCode.HoldPlaced, now, _engine.Policy, row);
     }
 
     /// <summary>Places a hold, or replaces the one with its id.</summary>

@@ -85,13 +85,13 @@ public sealed class HotlistTable
 
     /// <summary>
     /// Hotlist alerts (SPEC §3): a read matching an entry in force alerts the entry's owner only if the policy allows
-    /// <c>alert</c> for the entry's purpose. One audit record per (read, entry), allow or deny.
+    /// <c>alert</c> for the entry's purpose. One decision in the read's audit entry per (read, entry), allow or deny.
     /// </summary>
-    internal void Alert(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, in EventSource source,
-        long now)
+    internal void Alert(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, long now)
     {
         if (!_byPlate.TryGetValue(read.Plate, out List<HotlistRow>? rows)) return;
         CompiledPolicy policy = _engine.Policy;
+        Span<byte> id = stackalloc byte[Audit.DecisionIds.Length];
         for (int i = rows.Count - 1; i >= 0; i--)
         {
             HotlistRow row = rows[i];
@@ -104,9 +104,10 @@ public sealed class HotlistTable
             Decision d = policy.Decide(read.Owner, row.Owner, Access.Alert, row.Purpose,
                 documented: row.CaseNumber is not null, now);
             _engine.Stats.Count(d.Code);
-            ReadOnlySpan<byte> id = _engine.Records.Alert(source, d, now, policy, read.Owner, row, readId, read.Plate);
+            int decision = _engine.Records.Alert(policy, d, row);
             if (!d.Allowed) continue;
             _engine.Stats.Alerts++;
+            _engine.Records.DecisionId(decision, id);
             _engine.Outputs.Alert(id, row.HotlistId, policy.Agencies.IdOf(row.Owner), payload);
         }
         if (rows.Count == 0) _byPlate.Remove(read.Plate);

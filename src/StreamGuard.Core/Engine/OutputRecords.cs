@@ -107,7 +107,7 @@ internal sealed class OutputRecords
         Span<char> text = stackalloc char[256];
         w.WriteString("detail"u8,
             error.TryFormatDetail(text, out int detailLength) ? text[..detailLength] : error.Detail);
-        AuditRecords.WriteSource(w, source);
+        WriteSource(w, source);
         w.WriteBase64String("payload_b64"u8, payload.Length > maxPayloadBytes ? payload[..maxPayloadBytes] : payload);
         _sink.DeadLetter(Finish());
     }
@@ -125,5 +125,14 @@ internal sealed class OutputRecords
         _json.WriteEndObject();
         _json.Flush();
         return _buffer.WrittenSpan;
+    }
+
+    /// <summary>
+    /// Writes <c>source</c>: where the rejected input sits (<c>topic/partition/offset</c> or <c>file:line</c>).
+    /// </summary>
+    private static void WriteSource(Utf8JsonWriter w, in EventSource source)
+    {
+        Span<char> text = stackalloc char[256];
+        w.WriteString("source"u8, source.TryFormat(text, out int n) ? text[..n] : source.ToString());
     }
 }

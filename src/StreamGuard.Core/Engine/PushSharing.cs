@@ -7,16 +7,16 @@ namespace StreamGuard.Engine;
 /// granted; the read goes to <c>alpr.shared</c> when at least one purpose is allowed.
 /// </summary>
 /// <remarks>
-/// One <c>push</c> record per (read, recipient), allow or deny, listing the purposes allowed; it carries the first
-/// allowing decision, or the first decision when none allows.
+/// One push decision per (read, recipient), allow or deny, in the read's audit entry; it carries the first allowing
+/// decision, or the first decision when none allows.
 /// </remarks>
 internal sealed class PushSharing(StreamGuardEngine engine)
 {
-    public void Share(in PlateRead read, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> payload, in EventSource source,
-        long now)
+    public void Share(in PlateRead read, ReadOnlySpan<byte> payload, long now)
     {
         CompiledPolicy policy = engine.Policy;
         ReadOnlySpan<PushTarget> targets = policy.PushTargets(read.Owner);
+        Span<byte> id = stackalloc byte[Audit.DecisionIds.Length];
         for (int t = 0; t < targets.Length; t++)
         {
             PushTarget target = targets[t];
@@ -37,10 +37,10 @@ internal sealed class PushSharing(StreamGuardEngine engine)
             }
             Decision decided = allowedMask != 0 ? firstAllow : first;
             engine.Stats.Count(decided.Code);
-            ReadOnlySpan<byte> id = engine.Records.Push(source, decided, now, policy, read.Owner, target.Recipient,
-                allowedMask, readId, read.Plate);
+            int decision = engine.Records.Push(policy, target.Recipient, decided, allowedMask, target.Purposes);
             if (allowedMask == 0) continue;
             engine.Stats.Shared++;
+            engine.Records.DecisionId(decision, id);
             engine.Outputs.Shared(policy.Agencies.IdOf(target.Recipient), id, payload);
         }
     }

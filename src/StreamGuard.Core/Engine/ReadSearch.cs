@@ -7,8 +7,9 @@ namespace StreamGuard.Engine;
 /// whose reads it touches, audits each decision and discloses the allowed owners' reads, newest first.
 /// </summary>
 /// <remarks>
-/// One <c>search</c> record per owner (allow or deny, with the ids of that owner's matching reads), or one when no
-/// owner's reads match, so every search is audited. The result's <c>decision_id</c> is the first record's id.
+/// One entry per query with one search decision per owner (allow or deny, with the ids of that owner's matching
+/// reads), or one decision when no owner's reads match, so every search is audited. The result's
+/// <c>decision_id</c> is the entry's first decision's id.
 /// </remarks>
 internal sealed class ReadSearch
 {
@@ -35,27 +36,25 @@ internal sealed class ReadSearch
         ReadStore store = _engine.Reads;
         FindReads(q, policy, store, now);
 
-        Span<byte> firstId = stackalloc byte[64];
-        int firstIdLength = 0;
         _ownerAllowed.Clear();
+        _engine.Records.BeginQuery(source.Partition, now, _engine.Parser, q);
         if (_owners.Count == 0)
         {
             _engine.Stats.Count(DecisionCode.AllowSearch);
-            ReadOnlySpan<byte> id = _engine.Records.SearchNothingFound(source, now, _engine.Parser, q);
-            id.CopyTo(firstId);
-            firstIdLength = id.Length;
+            _engine.Records.SearchNothingFound();
         }
         bool documented = !q.CaseNumber.IsEmpty && !q.Reason.IsEmpty;
-        for (int i = 0; i < _owners.Count; i++)
+        foreach (int owner in _owners)
         {
-            int owner = _owners[i];
             Decision d = policy.Decide(owner, q.Requester, Access.Search, q.Purpose, documented, now);
             _engine.Stats.Count(d.Code);
             _ownerAllowed.Add(d.Allowed);
-            ReadOnlySpan<byte> id = _engine.Records.SearchOwner(source, d, now, _engine.Parser, q, policy, owner,
-                store, _matches);
-            if (i == 0) { id.CopyTo(firstId); firstIdLength = id.Length; }
+            _engine.Records.SearchOwner(d, policy, owner, store, _matches);
         }
+        // The answer names the entry's first decision: its id says nothing of how many owners were decided.
+        Span<byte> firstId = stackalloc byte[Audit.DecisionIds.Length];
+        _engine.Records.DecisionId(0, firstId);
+        _engine.Records.EndEvent();
 
         ReadOnlySpan<byte> queryId = _engine.Parser.Text(q.QueryId);
         OutputRecords outputs = _engine.Outputs;
@@ -71,7 +70,7 @@ internal sealed class ReadSearch
         }
         _engine.Stats.Results++;
         bool truncated = disclosed == StreamGuardEngine.MaxReadsPerResult;
-        outputs.EndAnswer(queryId, truncated, firstId[..firstIdLength]);
+        outputs.EndAnswer(queryId, truncated, firstId);
     }
 
     /// <summary>The plate's reads in the query's window that are still kept, newest first, and their owners.</summary>

@@ -7,11 +7,13 @@ using StreamGuard.Policy;
 namespace StreamGuard.Engine;
 
 /// <summary>
-/// The policy enforcement point: turns each input event into decisions, outputs and audit records.
+/// The policy enforcement point: turns each input event into decisions, outputs and audit entries.
 /// </summary>
 /// <remarks>
-/// One engine per worker thread; not thread-safe. Every decision writes exactly one audit record before its
-/// outputs are handed to the sink; every rejected event goes to the dead-letter sink with its code and source.
+/// One engine per worker thread; not thread-safe. Every decided event writes exactly one audit entry listing all its
+/// decisions; <see cref="FlushAudit"/> seals the entries into blocks, and the worker calls it before each commit, so an
+/// output and the entry that explains it commit together. Every rejected event goes to the dead-letter sink with its
+/// code and source.
 /// The parse and decide path allocates nothing per event; storing a read copies its bytes once.
 /// This type orders the steps; each step is a type of its own: <see cref="PushSharing"/>, <see cref="HotlistTable"/>
 /// (alerts), <see cref="HoldTable"/>, <see cref="QueryGuard"/>, <see cref="ReadSearch"/>, and the writers
@@ -24,6 +26,7 @@ public sealed partial class StreamGuardEngine
     private readonly QueryGuard _guard;
     private readonly PushSharing _push;
     private readonly ReadSearch _search;
+    private readonly Evictions _evictions = new();
 
     /// <summary>
     /// Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).
@@ -67,8 +70,11 @@ public sealed partial class StreamGuardEngine
     /// <summary>Reads resident in the store (kept until their window closes, or a hold ends).</summary>
     public int StoredReadCount => _store.Count;
 
-    /// <summary>Audit records written since start.</summary>
-    public long AuditRecordCount => _audit.Count;
+    /// <summary>Audit entries written since start (one per decided event, eviction pass and policy load).</summary>
+    public long AuditEntryCount => _audit.Count;
+
+    /// <summary>Decisions in the audit entries written since start.</summary>
+    public long AuditDecisionCount => _audit.Decisions;
 
     /// <summary>The longest retention window of the policy in force: how far back reads may still be kept.</summary>
     public long LongestRetentionMs => Policy.LongestRetentionMs;
@@ -139,12 +145,14 @@ public sealed partial class StreamGuardEngine
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         DecisionCode code = expired ? DecisionCode.DropExpiredOnArrival : DecisionCode.AllowIngest;
         Stats.Count(code);
-        Records.Ingest(source, code, now, Policy, read.Owner, readId, read.Plate, expires);
-        if (expired) return;
-
-        _store.Add(source.Partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
-        _push.Share(read, readId, payload, source, now);
-        Hotlists.Alert(read, readId, payload, source, now);
+        Records.BeginRead(source.Partition, now, Policy, read.Owner, readId, read.Plate, code);
+        if (!expired)
+        {
+            _store.Add(source.Partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
+            _push.Share(read, payload, now);
+            Hotlists.Alert(read, readId, payload, now);
+        }
+        Records.EndEvent();
     }
 
     /// <summary>
@@ -155,7 +163,7 @@ public sealed partial class StreamGuardEngine
 
     /// <summary>
     /// Evicts every read whose window closed at or before <paramref name="nowMs"/>, with a purge notice and an
-    /// audit record (on the chain of the partition the read came from) for each.
+    /// audit entry per chain listing them (a read's decision goes on the chain of the partition it came from).
     /// </summary>
     public void Evict(long nowMs)
     {
@@ -169,17 +177,27 @@ public sealed partial class StreamGuardEngine
             {
                 // A hold keeps the holding agency's read past its window (SPEC §5): recorded, then kept until `until`.
                 Stats.Count(DecisionCode.HoldRetained);
-                Records.HoldRetained(read.Partition, nowMs, Policy, hold!, readId, plate);
+                _evictions.Retain(read.Partition, hold!, readId);
                 _store.ExtendHead(until);
                 continue;
             }
             Stats.Purges++;
             Stats.Count(DecisionCode.Purged);
-            Records.Purge(read.Partition, nowMs, Policy, owner, readId, plate);
+            _evictions.Purge(read.Partition, owner, readId);
             Outputs.Purge(readId, Policy.Agencies.IdOf(owner), _store.ExpiresAtMs(read), Policy.RetentionRule(owner));
             _store.RemoveHead();
         }
+        if (!_evictions.IsEmpty) _evictions.Write(Records, nowMs, Policy);
     }
+
+    /// <summary>
+    /// Seals the audit entries written since the last call into one block per chain and hands each to the sink
+    /// (SPEC §7). The worker calls it before committing a transaction; replay at its end.
+    /// </summary>
+    public void FlushAudit() => _audit.Flush();
+
+    /// <summary>Whether audit entries wait for <see cref="FlushAudit"/>.</summary>
+    public bool AuditPending => _audit.Pending;
 
     // ---- queries -----------------------------------------------------------------------------
 
@@ -199,7 +217,10 @@ public sealed partial class StreamGuardEngine
             return;
         }
         Stats.Count(checks);
-        ReadOnlySpan<byte> id = Records.SearchRefused(source, checks, now, Parser, q);
+        Records.BeginQuery(source.Partition, now, Parser, q);
+        Span<byte> id = stackalloc byte[DecisionIds.Length];
+        Records.DecisionId(Records.SearchRefused(checks), id);
+        Records.EndEvent();
         Stats.Results++;
         Outputs.Refused(Parser.Text(q.QueryId), checks, id);
     }
@@ -208,11 +229,11 @@ public sealed partial class StreamGuardEngine
 
     /// <summary>
     /// Puts back into the store a read that was already decided (read again from <c>alpr.reads</c> when a worker is
-    /// assigned its partition): no audit record, no output. Skips what the engine would have rejected — bad input, a
+    /// assigned its partition): no audit entry, no output. Skips what the engine would have rejected — bad input, a
     /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) —
     /// and what expired while its chain was still written (at or before <paramref name="chainHeadAtMs"/>, the time of
     /// the chain's last record: its previous owner purged it). A read that expired after that, while the partition had
-    /// no owner, is restored already expired, so the next eviction purges it with its notice and audit record. Returns
+    /// no owner, is restored already expired, so the next eviction purges it with its notice and audit decision. Returns
     /// whether the read is resident.
     /// </summary>
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,

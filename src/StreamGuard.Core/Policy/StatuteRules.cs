@@ -144,6 +144,25 @@ public static class StatuteRules
         new("GA.RETENTION", "GA", TimeSpan.FromDays(30 * 30), "O.C.G.A. §35-1-22", "enacted", true),
     ];
 
+    /// <summary>
+    /// SHA-256 (<c>sha256:</c> and hex) over every statute rule and retention cap as built: which statute rules a
+    /// <c>policy_load</c> audit entry was enforced under.
+    /// </summary>
+    public static string TableHash => s_tableHash.Value;
+
+    private static readonly Lazy<string> s_tableHash = new(() =>
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (StatuteRule r in All)
+        {
+            text.Append(r).Append('|').AppendJoin(',', r.Purposes).Append('|').Append(r.Declaration)
+                .Append('|').AppendJoin(',', r.States).Append('\n');
+        }
+        foreach (RetentionCap c in RetentionCaps) text.Append(c).Append('\n');
+        byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        return "sha256:" + Convert.ToHexStringLower(hash);
+    });
+
     /// <summary>The retention cap of an owner's state, or null when its state has none.</summary>
     public static RetentionCap? RetentionCapFor(string? state)
     {

@@ -8,13 +8,14 @@ namespace StreamGuard.Kafka;
 /// are committed. A delivery failure stops the worker without committing, so a restart reprocesses instead of losing.
 /// </summary>
 internal sealed class AtLeastOnceCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer,
-    KafkaOutputSink sink, WorkerLatency latency, ILogger log) : OffsetCommitter(options, producer, sink, latency)
+    KafkaOutputSink sink, WorkerLatency latency, ILogger log, Action sealAudit)
+    : OffsetCommitter(options, producer, sink, latency, sealAudit)
 {
     public override void Begin()
     {
     }
 
-    public override void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
+    protected override void CommitOutputs(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
     {
         if (PendingCount == 0) return;
         int left = Producer.Flush(Options.FlushTimeout);

@@ -4,14 +4,14 @@ using Confluent.Kafka;
 namespace StreamGuard.Kafka;
 
 /// <summary>
-/// Finds the head of an audit chain in <c>streamguard.audit</c>: the last committed record of chain <c>pN</c>, which
+/// Finds the head of an audit chain in <c>streamguard.audit</c>: the seal of the last committed block of chain <c>pN</c>, which
 /// lives in audit partition N mod (audit partitions). A worker assigned input partition N continues the chain from
 /// there, so a restart or a rebalance never starts a second chain or repeats a sequence number.
 /// </summary>
 internal static class AuditChainReader
 {
     /// <summary>
-    /// The (seq, hash, at) of the last record of <paramref name="chain"/> in <paramref name="partition"/>, read with
+    /// The (seq, hash, at) of the last block of <paramref name="chain"/> in <paramref name="partition"/>, read with
     /// read_committed from the end backwards (a window that grows until the chain is found or the partition's start is
     /// reached); null when the chain has no record yet.
     /// </summary>
@@ -52,15 +52,23 @@ internal static class AuditChainReader
         }
     }
 
-    private static bool TryRead(byte[]? record, out string? chain, out long seq, out string? hash, out long atMs)
+    /// <summary>
+    /// The chain, last seq, hash and time of an audit message: a block's seal (its last line), or a v1 record (one
+    /// decision, with <c>prev</c> and <c>hash</c>), which a chain continued by this version may end with.
+    /// </summary>
+    internal static bool TryRead(byte[]? message, out string? chain, out long seq, out string? hash, out long atMs)
     {
         chain = hash = null;
         seq = 0;
         atMs = long.MinValue;
-        if (record is null) return false;
+        if (message is null) return false;
+        ReadOnlySpan<byte> last = message;
+        int newline = last.TrimEnd((byte)'\n').LastIndexOf((byte)'\n');
+        if (newline >= 0) last = last[(newline + 1)..];
         try
         {
-            using var doc = JsonDocument.Parse(record);
+            var reader = new Utf8JsonReader(last);
+            using var doc = JsonDocument.ParseValue(ref reader);
             JsonElement root = doc.RootElement;
             chain = root.GetProperty("chain").GetString();
             seq = root.GetProperty("seq").GetInt64();
@@ -74,7 +82,7 @@ internal static class AuditChainReader
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException
             or FormatException)
         {
-            return false; // not a StreamGuard record: ignored (audit verify reports it)
+            return false; // not a StreamGuard block: ignored (audit verify reports it)
         }
     }
 

@@ -15,10 +15,12 @@ internal abstract class OffsetCommitter
     private readonly WorkerLatency _latency;
     private long _commits;
     private long _aborts;
+    private readonly Action _sealAudit;
 
     protected OffsetCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer, KafkaOutputSink sink,
-        WorkerLatency latency)
+        WorkerLatency latency, Action sealAudit)
     {
+        _sealAudit = sealAudit;
         Options = options;
         Producer = producer;
         Sink = sink;
@@ -26,11 +28,13 @@ internal abstract class OffsetCommitter
     }
 
     /// <summary>The protocol <paramref name="options"/> asks for: transactions when exactly-once.</summary>
+    /// <paramref name="sealAudit"/> seals the audit entries written since the last commit into blocks and hands them
+    /// to the sink (<see cref="Engine.StreamGuardEngine.FlushAudit"/>): one audit message per chain per commit.
     public static OffsetCommitter Create(WorkerOptions options, IProducer<byte[], byte[]> producer,
-        KafkaOutputSink sink, WorkerLatency latency, Microsoft.Extensions.Logging.ILogger log) =>
+        KafkaOutputSink sink, WorkerLatency latency, Microsoft.Extensions.Logging.ILogger log, Action sealAudit) =>
         options.ExactlyOnce
-            ? new TransactionalCommitter(options, producer, sink, latency, log)
-            : new AtLeastOnceCommitter(options, producer, sink, latency, log);
+            ? new TransactionalCommitter(options, producer, sink, latency, log, sealAudit)
+            : new AtLeastOnceCommitter(options, producer, sink, latency, log, sealAudit);
 
     /// <summary>Transactions committed (exactly-once) or offset commits made (at-least-once).</summary>
     public long Commits => Interlocked.Read(ref _commits);
@@ -57,10 +61,19 @@ internal abstract class OffsetCommitter
     public abstract void Begin();
 
     /// <summary>
-    /// Commits every pending offset after the outputs of their events. Throws when outputs were not delivered or a
-    /// transaction failed: nothing is committed past them, and the worker stops.
+    /// Seals the audit blocks of the events decided since the last commit, then commits every pending offset after the
+    /// outputs of their events and those blocks. Throws when outputs were not delivered or a transaction failed:
+    /// nothing is committed past them, and the worker stops.
     /// </summary>
-    public abstract void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer);
+    public void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
+    {
+        _sealAudit();
+        CommitOutputs(consumer);
+    }
+
+    /// <summary>Commits every pending offset after the outputs of their events (the protocol's part of
+    /// <see cref="Commit"/>).</summary>
+    protected abstract void CommitOutputs(IConsumer<ConsumedBytes, ConsumedBytes> consumer);
 
     /// <summary>After partitions were lost to another worker (the rebalance handler).</summary>
     public virtual void PartitionsLost()

@@ -132,7 +132,7 @@ public sealed class StreamGuardWorker
                 sampleEvery > 0 ? _latency.AckMicros : null, Math.Max(1, sampleEvery));
             Sink = sink;
             StreamGuardEngine engine = Engine = _engineFactory(sink);
-            committer = _committer = OffsetCommitter.Create(_options, producer, sink, _latency, _log);
+            committer = _committer = OffsetCommitter.Create(_options, producer, sink, _latency, _log, engine.FlushAudit);
             committer.Begin();
             var restorer = new PartitionRestorer(_options, consumerConfig, engine, topology, _log);
             RebalanceHandlers rebalance = _rebalance =
@@ -225,9 +225,9 @@ public sealed class StreamGuardWorker
                 sinceCommit++;
             }
 
-            // Outputs without input (purges on an idle partition) must be committed too: a transaction left open
-            // would be aborted by the broker and take its audit records with it.
-            bool work = sinceCommit > 0 || sink.Produced != producedAtCommit;
+            // Outputs and audit entries without input (purges on an idle partition) must be committed too: a
+            // transaction left open would be aborted by the broker and take its audit blocks with it.
+            bool work = sinceCommit > 0 || sink.Produced != producedAtCommit || engine.AuditPending;
             if (sinceCommit >= _options.CommitBatch || (work && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
             {
                 committer.Commit(consumer);

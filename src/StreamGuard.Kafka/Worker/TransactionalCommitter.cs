@@ -10,7 +10,8 @@ namespace StreamGuard.Kafka;
 /// of what Kafka holds, and a restart resumes both from what was committed.
 /// </summary>
 internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer,
-    KafkaOutputSink sink, WorkerLatency latency, ILogger log) : OffsetCommitter(options, producer, sink, latency)
+    KafkaOutputSink sink, WorkerLatency latency, ILogger log, Action sealAudit)
+    : OffsetCommitter(options, producer, sink, latency, sealAudit)
 {
     /// <summary>Longest flush timeout <see cref="SendOffsetsBounded"/> bounds (a wait takes at most int.MaxValue
     /// ms).</summary>
@@ -25,7 +26,7 @@ internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<by
         Producer.BeginTransaction();
     }
 
-    public override void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
+    protected override void CommitOutputs(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
     {
         List<TopicPartitionOffset>? offsets = null;
         try
