@@ -35,7 +35,7 @@ internal sealed class ReplayComparison
         IEnumerable<string> reads, IEnumerable<string> queries)
     {
         var sink = new MemorySink();
-        var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey);
+        var engine = TestEngine.Create(policy.Compiled, sink, TestPolicy.AuditKey);
         int line = 0;
         foreach (var (key, value) in hotlists)
         {

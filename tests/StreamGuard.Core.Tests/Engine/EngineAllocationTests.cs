@@ -30,7 +30,7 @@ public sealed class EngineAllocationTests : IDisposable
 
     public EngineAllocationTests()
     {
-        _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey); // the wall clock, as in `run`
+        _engine = TestEngine.Create(_policy.Compiled, _sink, TestPolicy.AuditKey); // the wall clock, as in `run`
     }
 
     public void Dispose() => _policy.Dispose();

@@ -19,7 +19,7 @@ public sealed class EngineFuzzTests
         using var policy = new TestPolicy();
         var sink = new MemorySink();
         long now = new DateTimeOffset(2026, 3, 3, 18, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        var engine = new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey,
+        var engine = TestEngine.Create(policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = 4096 });
         var traffic = new SyntheticTraffic(policy.Document,
             TrafficOptions.Default with { Seed = seed, MalformedShare = 0.05, Vehicles = 200 });

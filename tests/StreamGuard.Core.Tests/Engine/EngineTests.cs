@@ -16,7 +16,7 @@ public sealed class EngineTests : IDisposable
 
     public EngineTests()
     {
-        _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+        _engine = TestEngine.Create(_policy.Compiled, _sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_now.ToUnixTimeMilliseconds() });
     }
 
@@ -243,7 +243,7 @@ public sealed class EngineTests : IDisposable
     public void QuietTimePurgesWithoutWaitingForTheNextEvent()
     {
         var sink = new MemorySink();
-        var wallClock = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey);
+        var wallClock = TestEngine.Create(_policy.Compiled, sink, TestPolicy.AuditKey);
         // wa-spd keeps 21 days: a read observed 21 days ago less 100 ms expires 100 ms from now.
         DateTimeOffset observed = DateTimeOffset.UtcNow.AddDays(-21).AddMilliseconds(100);
         wallClock.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "wa-spd", "7ABC123", observed)),

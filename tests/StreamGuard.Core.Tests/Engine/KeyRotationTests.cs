@@ -51,7 +51,7 @@ public sealed class KeyRotationTests : IDisposable
         CompiledPolicy rotating = Load("[file:keys/new.key, file:keys/old.key]");
         Assert.Equal(newKey, rotating.Agency(0).Key); // the first signs new queries
         var sink = new MemorySink();
-        var engine = new StreamGuardEngine(rotating, sink, TestPolicy.AuditKey,
+        var engine = TestEngine.Create(rotating, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(1).ToUnixTimeMilliseconds() });
 
         Assert.Equal("answered", Answer(engine, sink, "q1", oldKey, s_t0));

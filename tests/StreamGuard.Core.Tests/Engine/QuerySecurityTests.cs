@@ -21,7 +21,7 @@ public sealed class QuerySecurityTests : IDisposable
 
     public QuerySecurityTests()
     {
-        _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+        _engine = TestEngine.Create(_policy.Compiled, _sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_now.ToUnixTimeMilliseconds() });
         _engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lapd", "7ABC123", s_t0)),
             EventSource.File("reads", 1));

@@ -35,7 +35,7 @@ public sealed class RetentionTests
             string path = Path.Combine(Root, "policy.yaml");
             File.WriteAllText(path, yaml);
             Policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
-            Engine = new StreamGuardEngine(Policy, Sink, TestPolicy.AuditKey,
+            Engine = TestEngine.Create(Policy, Sink, TestPolicy.AuditKey,
                 new EngineOptions { EventTimeClock = true, ReplayNowMs = replayNow.ToUnixTimeMilliseconds() });
         }
 

@@ -42,7 +42,7 @@ public sealed class SharingTests : IDisposable
 
     public SharingTests()
     {
-        _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+        _engine = TestEngine.Create(_policy.Compiled, _sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(1).ToUnixTimeMilliseconds() });
     }
 
@@ -135,7 +135,7 @@ public sealed class SharingTests : IDisposable
     [Fact]
     public void AnExpiredAgreementNoLongerPushesAndTheDenialSaysSo()
     {
-        var engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+        var engine = TestEngine.Create(_policy.Compiled, _sink, TestPolicy.AuditKey,
             new EngineOptions
             {
                 EventTimeClock = true,
@@ -189,13 +189,7 @@ public sealed class SharingTests : IDisposable
         Assert.Equal("lasd-search", load.GetProperty("first_granted").GetProperty("rule").GetString());
         // The search after the swap names the new policy; the chain still verifies across versions.
         Assert.Equal(next.Hash, Audit("search").Last().GetProperty("policy").GetString());
-        string prev = AuditLog.GenesisHex("p0");
-        foreach (string record in _sink.AuditRecords)
-        {
-            Assert.True(AuditLog.VerifyRecord(Encoding.UTF8.GetBytes(record), Encoding.ASCII.GetBytes(prev),
-                out string hash));
-            prev = hash;
-        }
+        Assert.Null(AuditVerifier.Verify(_sink.AuditLines).Error);
     }
 
     [Fact]
@@ -327,7 +321,7 @@ public sealed class SharingTests : IDisposable
     public void AHoldKeepsTheHoldingAgencysMatchingReadsPastTheCapForItAloneUntilItsEnd()
     {
         var sink = new MemorySink();
-        var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
+        var engine = TestEngine.Create(_policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
         void Read(string id, string agency, string plate, DateTimeOffset at) =>
             engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(id, agency, plate, at)),
@@ -371,7 +365,7 @@ public sealed class SharingTests : IDisposable
     public void ReleasingAHoldLetsItsReadsExpireAtOnceAndIsAudited()
     {
         var sink = new MemorySink();
-        var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
+        var engine = TestEngine.Create(_policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(90).ToUnixTimeMilliseconds() });
         engine.Holds.ApplyAndAudit("h1"u8, Encoding.UTF8.GetBytes(HoldJson("h1", "wa-spd", null, s_t0.AddDays(60))),
             EventSource.File("holds", 1));
@@ -408,7 +402,7 @@ public sealed class SharingTests : IDisposable
     public void ARestoredReadThatExpiredWhileItsPartitionHadNoOwnerIsPurgedOnceAndOneAlreadyPurgedIsNot()
     {
         var sink = new MemorySink();
-        var engine = new StreamGuardEngine(_policy.Compiled, sink, TestPolicy.AuditKey,
+        var engine = TestEngine.Create(_policy.Compiled, sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.AddDays(60).ToUnixTimeMilliseconds() });
         long arrived = s_t0.ToUnixTimeMilliseconds();
         // wa-spd keeps reads 21 days (WA.RETENTION): both expired at day 21.

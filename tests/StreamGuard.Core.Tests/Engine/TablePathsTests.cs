@@ -34,7 +34,7 @@ public sealed class TablePathsTests : IDisposable
     public TablePathsTests()
     {
         long now = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-        _engine = new StreamGuardEngine(_policy.Compiled, _sink, TestPolicy.AuditKey,
+        _engine = TestEngine.Create(_policy.Compiled, _sink, TestPolicy.AuditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = now });
     }
 
