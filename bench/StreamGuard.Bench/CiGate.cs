@@ -173,9 +173,9 @@ internal static class CiGate
         if (auditReference is double auditRef && audit.BytesPerEvent > auditRef * (1 + tolerance))
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture,
-                $"audit: {audit.BytesPerEvent:F1} B per input event against {auditRef:F1} in the reference (+" +
-                $"{(audit.BytesPerEvent / auditRef - 1) * 100:F0}%, more than the +{tolerance * 100:F0}% allowed): the " +
-                $"audit grew"));
+                $"audit: {audit.BytesPerEvent:F1} B per input event against {auditRef:F1} in the reference " +
+                $"(+{(audit.BytesPerEvent / auditRef - 1) * 100:F0}%, more than the +{tolerance * 100:F0}% " +
+                $"allowed): the audit grew"));
         }
         Console.WriteLine(Table(rows, expected, tolerance));
         Console.WriteLine(AuditTable(audit, auditReference, tolerance));
