@@ -49,6 +49,16 @@ internal static class GenCommand
         Replay it with streamguard replay --now 2021-10-10T00:00:00Z.
         """);
 
+    private static readonly IntOption s_copies = new("copies", "N", """
+        with --seattle: N copies of the week one after another ({default}), copy k
+        8×k days later with read ids suffixed -c<k>, so that Washington's retention
+        cap purges the older copies during a replay. The bench's week ×10 is
+        --copies 10 with streamguard replay --now 2021-12-21T00:00:00Z.
+        """, 1, 1000)
+    {
+        Default = 1,
+    };
+
     public static readonly CommandHelp Help = new("""
         streamguard gen --out DIR [options]
 
@@ -60,23 +70,32 @@ internal static class GenCommand
           streamguard replay --policy P --reads DIR/reads.ndjson --queries DIR/queries.ndjson \
               --hotlists DIR/hotlists.ndjson --out OUT
         """, new OptionGroup("Options:",
-            s_policy, s_out, s_reads, s_queries, s_hotlists, s_malformed, s_seed, s_rate, s_end, s_seattle));
+            s_policy, s_out, s_reads, s_queries, s_hotlists, s_malformed, s_seed, s_rate, s_end, s_seattle, s_copies));
 
     public static int Run(CliArgs args)
     {
         string outDir = args.Require(s_out);
         if (args.Get(s_seattle) is { } seattle)
         {
+            int copies = args.Int(s_copies);
             args.RejectUnknown();
             Directory.CreateDirectory(outDir);
-            using TextReader csv = SeattleImport.Open(seattle);
             using FileStream output = Create(outDir, "reads.ndjson");
-            var (written, skipped) = SeattleImport.Convert(csv, output);
+            long written = 0, skipped = 0;
+            // Copy after copy, each from a fresh read of the export: the file stays in time order of copies.
+            for (int copy = 0; copy < copies; copy++)
+            {
+                using TextReader csv = SeattleImport.Open(seattle);
+                var (w, s) = SeattleImport.Convert(csv, output, copy: copy);
+                written += w;
+                skipped += s;
+            }
             Console.WriteLine(
-                $"wrote {written:N0} reads to {Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; " +
-                $"{skipped:N0} unreadable rows skipped");
+                $"wrote {written:N0} reads ({copies:N0} {(copies == 1 ? "copy" : "copies")} of the week) to " +
+                $"{Path.GetFullPath(Path.Combine(outDir, "reads.ndjson"))}; {skipped:N0} unreadable rows skipped");
             return 0;
         }
+        if (args.Get(s_copies) is not null) throw new UsageException("--copies applies to --seattle only");
         string policyPath = args.Text(s_policy)!;
         int reads = args.Int(s_reads);
         int queries = args.GivenInt(s_queries) ?? reads / 50;

@@ -9,15 +9,31 @@ namespace StreamGuard.Cli.Commands;
 /// Converts the Seattle Police Department's published ALPR export (pipe-delimited, plates already hashed; see
 /// shared/data/README.md) into SPEC §2 plate reads owned by <c>wa-spd</c>: a real arrival pattern for demos and
 /// benchmarks. The plate is the hash's first 7 characters upper-cased (repeat vehicles stay repeats); local
-/// Seattle time (PDT, UTC−7 in the published week) becomes UTC.
+/// Seattle time (PDT, UTC−7 in the published week) becomes UTC. Copy k of the week (<c>gen --copies</c>) is the
+/// same rows <see cref="CopySpacing"/> × k later, with read ids made unique by a <c>-c&lt;k&gt;</c> suffix.
 /// </summary>
 internal static class SeattleImport
 {
     private static readonly TimeSpan s_pdt = TimeSpan.FromHours(-7);
 
-    /// <summary>Converts every data row; returns (rows written, rows skipped as unreadable).</summary>
-    public static (long Written, long Skipped) Convert(TextReader csv, Stream output, string owner = "wa-spd")
+    /// <summary>
+    /// How much later each copy is than the one before: longer than the published week (1 October 00:02 to 8 October
+    /// 23:50, local time), so copies never overlap and a file of copies written in order stays in time order of
+    /// copies.
+    /// </summary>
+    public static readonly TimeSpan CopySpacing = TimeSpan.FromDays(8);
+
+    /// <summary>
+    /// Converts every data row as copy <paramref name="copy"/> of the export (0: the rows as published, ids
+    /// unsuffixed); returns (rows written, rows skipped as unreadable).
+    /// </summary>
+    public static (long Written, long Skipped) Convert(TextReader csv, Stream output, string owner = "wa-spd",
+        int copy = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(copy);
+        // The shift is in UTC: every copy keeps the published rows' UTC−7 conversion, daylight saving aside.
+        TimeSpan shift = CopySpacing * copy;
+        string suffix = copy == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $"-c{copy}");
         using var writer = new Utf8JsonWriter(output,
             new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         string? header = csv.ReadLine();
@@ -39,10 +55,10 @@ internal static class SeattleImport
                 skipped++;
                 continue;
             }
-            var observed = new DateTimeOffset(local, s_pdt).ToUniversalTime();
+            var observed = new DateTimeOffset(local, s_pdt).ToUniversalTime() + shift;
             writer.Reset(output);
             writer.WriteStartObject();
-            writer.WriteString("read_id", string.Create(CultureInfo.InvariantCulture, $"spd-2021-{row:D6}"));
+            writer.WriteString("read_id", string.Create(CultureInfo.InvariantCulture, $"spd-2021-{row:D6}{suffix}"));
             writer.WriteString("camera_id", $"{owner}-{f[4]}");
             writer.WriteString("agency_id", owner);
             writer.WriteString("plate", f[5][..7].ToUpperInvariant());
