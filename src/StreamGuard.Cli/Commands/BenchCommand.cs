@@ -8,8 +8,9 @@ namespace StreamGuard.Cli.Commands;
 
 /// <summary>
 /// <c>streamguard bench</c>: the worker end to end under an open-loop load at a fixed offered rate, latency from each
-/// event's intended send time (HdrHistogram), a rate sweep for the sustainable maximum, and a pass-through pipe as the
-/// ceiling; transactions off and on reported separately.
+/// event's intended send time (HdrHistogram), a rate sweep for the sustainable maximum, and two pass-through pipes as
+/// ceilings (one record per input; StreamGuard's own records); transactions off and on reported separately, and what
+/// each system wrote to Kafka per event, by topic.
 /// </summary>
 internal static class BenchCommand
 {
@@ -36,10 +37,20 @@ internal static class BenchCommand
         Default = null,
     };
 
-    private static readonly ChoiceOption<bool> s_ceiling = new("ceiling", "on|off",
-        "run the pass-through pipe after StreamGuard", ("on", true), ("off", false))
+    // The pipes of each --ceiling word, in the order they run; one array per word (the option maps values back to
+    // words by reference).
+    private static readonly BenchSystem[] s_bothPipes = [BenchSystem.OneToOne, BenchSystem.SameRecords];
+
+    /// <summary>Which pass-through pipes run after StreamGuard, in this order.</summary>
+    private static readonly ChoiceOption<BenchSystem[]> s_ceiling = new("ceiling", "C", """
+        pass-through pipes run after StreamGuard, each a step of its own:
+        one-to-one (a record of the input's bytes per input), same-records
+        (StreamGuard's records per topic and sizes), both, or off ({default})
+        """,
+        ("both", s_bothPipes), ("one-to-one", [BenchSystem.OneToOne]), ("same-records", [BenchSystem.SameRecords]),
+        ("off", []))
     {
-        Default = true,
+        Default = s_bothPipes,
     };
 
     private static readonly IntOption s_partitions = new("partitions", "P",
@@ -49,7 +60,7 @@ internal static class BenchCommand
     };
 
     private static readonly IntOption s_sample = new("sample", "K",
-        "time reads on every K-th audit partition ({default}; 1 = all)", 1, 1024)
+        "time reads on every K-th output partition ({default}; 1 = all)", 1, 1024)
     {
         Default = 4,
     };
@@ -113,6 +124,13 @@ internal static class BenchCommand
         Shown = "librdkafka default 52428800",
     };
 
+    private static readonly ChoiceOption<string> s_compression = new("compression", "CODEC",
+        "the producer's compression.type: none, gzip, snappy, lz4 or zstd",
+        ("none", "none"), ("gzip", "gzip"), ("snappy", "snappy"), ("lz4", "lz4"), ("zstd", "zstd"))
+    {
+        Shown = "librdkafka default none",
+    };
+
     private static readonly IntOption s_partitionFetchBytes = new("partition-fetch-bytes", "B", """
         consumer max.partition.fetch.bytes, per partition and fetch
         ({default})
@@ -123,10 +141,11 @@ internal static class BenchCommand
 
     public static readonly CommandHelp Help = new("""
         streamguard bench [--rate R] [--duration S] [--warmup S] [--sweep N] [--transactions off|on|both]
-                          [--ceiling on|off] [--partitions P] [--bootstrap B] [tuning options]
+                          [--ceiling both|one-to-one|same-records|off] [--partitions P] [--bootstrap B]
+                          [tuning options]
 
         Measures the worker end to end on the embedded Kafka-protocol cluster (or on the cluster at --bootstrap):
-        one step = fresh topics, a worker (or the pass-through pipe), and an open-loop producer offering synthetic
+        one step = fresh topics, a worker (or a pass-through pipe), and an open-loop producer offering synthetic
         events (plate reads and 2.5% signed queries over the policy, 1% malformed) at a fixed rate: event i is
         due at start + i/R and is sent at that time whatever happened to the events before it, so a stall is
         charged to every event it delays (no coordinated omission). Events are generated before the step starts.
@@ -134,10 +153,11 @@ internal static class BenchCommand
         Latency, precisely: from the event's intended send time to the moment the bench's reader — a
         read_committed consumer on the audit topic (--reader-fetch-wait), in the same process — receives the
         read's `ingest` audit record, the first output the engine produces for a read (its push deliveries and
-        their audit records are handed to the producer in the same step, microseconds later). It includes the
-        producer's linger, the worker's fetch wait, decision, the worker's linger and the reader's fetch. Reads
-        only (queries and malformed events are processed but not timed); the reader reads every K-th
-        audit partition (--sample K; a uniform sample: plates are random); warm-up events are not recorded.
+        their audit records are handed to the producer in the same step, microseconds later); for a pipe, the
+        record that carries the input (on alpr.shared or the audit topic). It includes the producer's linger,
+        the worker's fetch wait, decision, the worker's linger and the reader's fetch. Reads only (queries and
+        malformed events are processed but not timed); the reader reads every K-th partition of that topic
+        (--sample K; a uniform sample: plates are random); warm-up events are not recorded.
         Recorded with HdrHistogram (1 µs to 10 min, 3 significant digits), reported as p50/p90/p99/p99.9/max. With
         transactions on, a real broker shows the record to read_committed readers only after the transaction
         commits, so the figure includes the commit interval; the embedded broker shows it before the commit.
@@ -163,15 +183,24 @@ internal static class BenchCommand
         (GC.GetAllocatedBytesForCurrentThread), divided by the events processed: the worker's thread and its
         Kafka clients' callback threads.
 
-        Ceiling: the pass-through pipe, a Confluent.Kafka consume–produce loop configured as the worker, with
-        no processing, producing the same number of records per output topic and the same mean sizes that
-        StreamGuard produced in the same run (measured in its step with the same rate and mode). Each result is
-        stated as a fraction of the pipe's.
+        Volume: each step states what its system handed to Kafka per input event, by topic (shared, alerts,
+        results, purges, audit, dlq, repartition): messages, and bytes of keys and values (headers and Kafka's
+        framing not included), over the whole step.
+
+        Ceilings: pass-through pipes, Confluent.Kafka consume–produce loops configured as the worker (its
+        client settings, commit interval and batch, transactions alike) with no processing. The one-to-one pipe
+        produces, for each consumed record, exactly one record with its key and value to one topic (alpr.shared,
+        on the input's partition): the least any Kafka-to-Kafka enforcement point must do. At saturation (an
+        offered rate neither keeps up with), StreamGuard's throughput over the one-to-one pipe's, with
+        transactions on, is the figure to hold against its target (≥ 0.80). The same-records pipe produces the
+        same number of records per output topic, with the same mean sizes, that StreamGuard produced in its
+        step of the same run: it measures StreamGuard's processing alone, not the cost of what it writes.
+        Each StreamGuard result is stated as a fraction of each pipe's.
         """, new OptionGroup("Options:",
             s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,
             s_ackSample, s_readerFetchWait, s_bootstrap, s_policy),
-        new OptionGroup("Tuning options (worker and pipe alike; defaults are the worker's):",
-            s_linger, s_fetchWait, s_commitInterval, s_commitBatch, s_batchSize, s_fetchMaxBytes,
+        new OptionGroup("Tuning options (worker and pipes alike; defaults are the worker's):",
+            s_linger, s_fetchWait, s_commitInterval, s_commitBatch, s_batchSize, s_compression, s_fetchMaxBytes,
             s_partitionFetchBytes));
 
 
@@ -184,7 +213,7 @@ internal static class BenchCommand
         bool sweep = sweepSteps > 0;
         double maxP99 = args.Double(s_maxP99);
         bool[] modes = args.Choice(s_transactions) is { } eosOnly ? [eosOnly] : [false, true];
-        bool ceiling = args.Choice(s_ceiling);
+        BenchSystem[] ceilings = args.Choice(s_ceiling);
         int partitions = args.Int(s_partitions);
         int sample = args.Int(s_sample);
         int readerFetchWait = args.Int(s_readerFetchWait);
@@ -198,6 +227,12 @@ internal static class BenchCommand
              (s_fetchMaxBytes, "fetch.max.bytes"), (s_partitionFetchBytes, "max.partition.fetch.bytes")])
         {
             if (args.GivenInt(option) is { } value) kafka[setting] = value.ToString(CultureInfo.InvariantCulture);
+        }
+        if (args.Get(s_compression) is { } codecWord)
+        {
+            kafka["compression.type"] = s_compression.TryParse(codecWord, out string codec)
+                ? codec
+                : throw new UsageException(s_compression.NotAChoice(codecWord));
         }
         int commitIntervalMs = args.Int(s_commitInterval);
         int commitBatch = args.Int(s_commitBatch);
@@ -234,34 +269,60 @@ internal static class BenchCommand
             string mode = eos ? "transactions on " : "transactions off";
             if (!sweep)
             {
-                (BenchStepResult sg, BenchOutputProfile profile) = BenchStep.Run(s, eos, rate, null, ct);
-                summary.Add($"{mode}  StreamGuard       {BenchReport.Summary(sg)}");
-                if (ceiling && !ct.IsCancellationRequested)
+                (BenchStepResult sg, BenchOutputProfile profile) =
+                    BenchStep.Run(s, eos, rate, BenchSystem.StreamGuard, null, ct);
+                summary.Add($"{mode}  {Name(BenchSystem.StreamGuard)} {BenchReport.Summary(sg)}");
+                summary.Add($"{mode}  {Name(BenchSystem.StreamGuard)} Kafka per event: {sg.Volume.PerEvent()}");
+                foreach (BenchSystem ceiling in ceilings)
                 {
-                    (BenchStepResult pipe, _) = BenchStep.Run(s, eos, rate, profile, ct);
-                    summary.Add($"{mode}  pass-through pipe {BenchReport.Summary(pipe)}");
+                    if (ct.IsCancellationRequested) break;
+                    (BenchStepResult pipe, _) = BenchStep.Run(s, eos, rate, ceiling,
+                        ceiling == BenchSystem.SameRecords ? profile : null, ct);
+                    summary.Add($"{mode}  {Name(ceiling)} {BenchReport.Summary(pipe)}");
                     summary.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"{mode}  StreamGuard / pipe: throughput {sg.Throughput / pipe.Throughput:F2}, " +
+                        $"{mode}  StreamGuard / {BenchStep.NameOf(ceiling)}: " +
+                        $"throughput {sg.Throughput / pipe.Throughput:F2}{Target(eos, ceiling, sg, pipe)}; " +
                         $"p50 {BenchReport.Ratio(sg, pipe, 50)}, p99 {BenchReport.Ratio(sg, pipe, 99)}; " +
                         $"consumed → acknowledged p50 {BenchReport.Ratio(sg.Ack, pipe.Ack, 50)}, " +
-                        $"p99 {BenchReport.Ratio(sg.Ack, pipe.Ack, 99)}"));
+                        $"p99 {BenchReport.Ratio(sg.Ack, pipe.Ack, 99)}; " +
+                        $"Kafka messages per event {sg.OutputsPerEvent:F2} against {pipe.OutputsPerEvent:F2}"));
                 }
                 continue;
             }
-            (double best, BenchOutputProfile? bestProfile) = BenchSweep.Run(s, eos, rate, sweepSteps, null, ct);
+            (double best, BenchOutputProfile? bestProfile) =
+                BenchSweep.Run(s, eos, rate, sweepSteps, BenchSystem.StreamGuard, null, ct);
             summary.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{mode}  StreamGuard       sustainable maximum {best:N0} events/s"));
-            if (ceiling && bestProfile is not null && !ct.IsCancellationRequested)
+                $"{mode}  {Name(BenchSystem.StreamGuard)} sustainable maximum {best:N0} events/s"));
+            foreach (BenchSystem ceiling in ceilings)
             {
-                (double pipeBest, _) = BenchSweep.Run(s, eos, Math.Max(rate, best), sweepSteps, bestProfile, ct);
+                if (ct.IsCancellationRequested) break;
+                // The same-records pipe needs what StreamGuard produced at a sustained rate.
+                if (ceiling == BenchSystem.SameRecords && bestProfile is null) continue;
+                (double pipeBest, _) = BenchSweep.Run(s, eos, Math.Max(rate, best), sweepSteps, ceiling,
+                    ceiling == BenchSystem.SameRecords ? bestProfile : null, ct);
                 summary.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{mode}  pass-through pipe sustainable maximum {pipeBest:N0} events/s"));
+                    $"{mode}  {Name(ceiling)} sustainable maximum {pipeBest:N0} events/s"));
                 summary.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{mode}  StreamGuard / pipe (sustainable maximum): {best / pipeBest:F2}"));
+                    $"{mode}  StreamGuard / {BenchStep.NameOf(ceiling)} (sustainable maximum): " +
+                    $"{(pipeBest > 0 ? (best / pipeBest).ToString("F2", CultureInfo.InvariantCulture) : "n/a")}"));
             }
         }
         Console.WriteLine("summary:");
         foreach (string line in summary) Console.WriteLine("  " + line);
         return 0;
+    }
+
+    /// <summary>A system's name padded to the summary's column.</summary>
+    private static string Name(BenchSystem system) => BenchStep.NameOf(system).PadRight(17);
+
+    /// <summary>
+    /// The one-to-one ratio's target, stated where it applies: with transactions on, at saturation. When both kept
+    /// up with the offered rate the ratio compares offered rates, not capacities, and the line says so.
+    /// </summary>
+    private static string Target(bool eos, BenchSystem ceiling, BenchStepResult sg, BenchStepResult pipe)
+    {
+        if (ceiling != BenchSystem.OneToOne) return "";
+        if (sg.Sustained && pipe.Sustained) return " (both kept up with the offered rate: raise --rate to compare)";
+        return eos ? " (target ≥ 0.80)" : "";
     }
 }

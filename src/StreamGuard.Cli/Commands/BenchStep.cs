@@ -8,15 +8,27 @@ using StreamGuard.Kafka;
 
 namespace StreamGuard.Cli.Commands;
 
+/// <summary>What one step of <c>streamguard bench</c> measures: StreamGuard or one of its two ceilings.</summary>
+internal enum BenchSystem
+{
+    StreamGuard,
+
+    /// <summary>The one-to-one pass-through pipe (<see cref="PassThroughPipe.OneToOne"/>).</summary>
+    OneToOne,
+
+    /// <summary>The pipe that produces StreamGuard's records (<see cref="PassThroughPipe.SameRecords"/>).</summary>
+    SameRecords,
+}
+
 /// <summary>What one measured step of <c>streamguard bench</c> found.</summary>
 internal sealed record BenchStepResult(string System, bool ExactlyOnce, double Rate, double Throughput,
     LongHistogram Latency, LongHistogram SendLateness, int Timed, int Seen, double BytesPerEvent, int Gen0, int Gen1,
-    int Gen2, double OutputsPerEvent, bool Sustained, LongHistogram Ack);
+    int Gen2, double OutputsPerEvent, bool Sustained, LongHistogram Ack, BenchVolume Volume);
 
 /// <summary>
-/// One measured step of <c>streamguard bench</c>: fresh topics, the system under test (StreamGuard's worker or the
-/// pass-through pipe) on a thread of its own, the bench reader timing the audit records, the open-loop load, and the
-/// throughput, latency and allocation of the measured window.
+/// One measured step of <c>streamguard bench</c>: fresh topics, the system under test (StreamGuard's worker or one of
+/// the pass-through pipes) on a thread of its own, the bench reader timing the first output of each read, the
+/// open-loop load, and the throughput, latency and allocation of the measured window.
 /// </summary>
 internal static class BenchStep
 {
@@ -25,15 +37,27 @@ internal static class BenchStep
     /// <summary>Numbers the steps of a run from 1 again (topic and group names carry the number).</summary>
     public static void ResetNumbering() => s_step = 0;
 
+    /// <summary>The name a step line and the summary give the system.</summary>
+    public static string NameOf(BenchSystem system) => system switch
+    {
+        BenchSystem.StreamGuard => "StreamGuard",
+        BenchSystem.OneToOne => "one-to-one pipe",
+        _ => "same-records pipe",
+    };
+
     /// <summary>
-    /// One measured step: fresh topics, the system (StreamGuard, or the pipe when <paramref name="pipeProfile"/> is
-    /// set), reader and load.
+    /// One measured step: fresh topics, the system, reader and load. <paramref name="pipeProfile"/>: what the
+    /// same-records pipe produces (StreamGuard's step's outputs); for it only.
     /// </summary>
     public static (BenchStepResult Result, BenchOutputProfile Profile) Run(BenchSettings s, bool eos, double rate,
-        BenchOutputProfile? pipeProfile, CancellationToken ct)
+        BenchSystem systemKind, BenchOutputProfile? pipeProfile, CancellationToken ct)
     {
+        if ((systemKind == BenchSystem.SameRecords) != (pipeProfile is not null))
+        {
+            throw new ArgumentException("the same-records pipe, and it only, takes StreamGuard's output profile");
+        }
         int n = Interlocked.Increment(ref s_step);
-        string system = pipeProfile is null ? "StreamGuard" : "pipe";
+        string system = NameOf(systemKind);
         var topics = new TopicNames().WithPrefix($"bench{s.RunId}.{n}.");
         CreateTopics(s, topics);
         try
@@ -61,7 +85,8 @@ internal static class BenchStep
             Func<long> processed;
             Task assigned;
             Action<CancellationToken> run;
-            if (pipeProfile is null)
+            string readerTopic = topics.Audit;
+            if (systemKind == BenchSystem.StreamGuard)
             {
                 worker = new StreamGuardWorker(options,
                     sink => new StreamGuardEngine(s.Policy, profile.Counting(sink), s.AuditKey));
@@ -71,7 +96,10 @@ internal static class BenchStep
             }
             else
             {
-                pipe = new PassThroughPipe(pipeProfile, topics, s.AckSample);
+                pipe = pipeProfile is null
+                    ? PassThroughPipe.OneToOne(topics, s.AckSample)
+                    : PassThroughPipe.SameRecords(pipeProfile, topics, s.AckSample);
+                readerTopic = pipe.ReaderTopic;
                 processed = () => pipe.Processed;
                 assigned = pipe.Assigned;
                 run = token => pipe.Run(options, s.Embedded, token);
@@ -91,12 +119,12 @@ internal static class BenchStep
                 throw new InvalidOperationException($"{system} did not join its group: {failure?.Message}");
             }
 
-            var reader = new BenchReader(load, auditFormat: pipeProfile is null, firstTimed: warm);
+            var reader = new BenchReader(load, auditFormat: worker is not null, firstTimed: warm);
             int[] sampled = Enumerable.Range(0, s.Partitions).Where(p => p % s.Sample == 0).ToArray();
             Exception? readerFailure = null;
             var readerThread = new Thread(() =>
             {
-                try { reader.Run(s.Bootstrap, topics.Audit, sampled, s.ReaderFetchWaitMs, stopReader.Token); }
+                try { reader.Run(s.Bootstrap, readerTopic, sampled, s.ReaderFetchWaitMs, stopReader.Token); }
                 catch (Exception e) { readerFailure = e; }
             }) { IsBackground = true, Name = "bench-reader" };
             readerThread.Start();
@@ -163,16 +191,18 @@ internal static class BenchStep
             bool sustained = seen == timed && throughput >= 0.95 * rate && latency.TotalCount > 0 &&
                 latency.GetValueAtPercentile(99) <= s.MaxP99Ms * 1_000;
             profile.Inputs = worker?.Processed ?? 0;
-            double outputs = pipeProfile is null
-                ? (double)profile.TotalRecords / Math.Max(1, profile.Inputs)
-                : pipeProfile.TotalRecords / (double)Math.Max(1, pipeProfile.Inputs);
+            // Whole step (warm-up included) on both sides of the ratio: what was produced per event consumed.
+            BenchVolume volume = worker is not null
+                ? BenchVolume.Of(worker.Sink!, topics, worker.Processed)
+                : pipe!.Volume;
+            double outputs = (double)volume.TotalMessages / Math.Max(1, volume.Inputs);
             var result = new BenchStepResult(system, eos, rate, throughput, latency, producer.Lateness, timed, seen,
                 events == 0 ? 0 : (double)allocated / events,
                 b.Gen0 - a.Gen0, b.Gen1 - a.Gen1, b.Gen2 - a.Gen2, outputs, sustained,
-                (worker?.AckLatencyMicros ?? pipe!.AckLatencyMicros).Snapshot());
+                (worker?.AckLatencyMicros ?? pipe!.AckLatencyMicros).Snapshot(), volume);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  step {n,2} {(eos ? "transactions on " : "transactions off")} {system,-11} " +
+                $"  step {n,2} {(eos ? "transactions on " : "transactions off")} {system,-17} " +
                 $"offered {rate,9:N0}/s: {BenchReport.Summary(result)}"));
             if (pipe is not null)
             {
@@ -181,6 +211,7 @@ internal static class BenchStep
                     $"consumed → outputs acknowledged {BenchReport.Percentiles(result.Ack, 1000)} " +
                     $"({pipe.AckLatencyMicros.Skipped:N0} skipped)"));
             }
+            Console.WriteLine($"          Kafka per event (key + value bytes): {volume.PerEvent()}");
             if (worker is not null)
             {
                 string kinds = string.Join(", ", Enumerable.Range(0, BenchOutputProfile.Kinds)

@@ -7,13 +7,13 @@ internal static class BenchSweep
 {
     /// <summary>×1.5 while sustained, then bisection between the last sustained and the first failed rate.</summary>
     public static (double Best, BenchOutputProfile? Profile) Run(BenchSettings s, bool eos, double start, int steps,
-        BenchOutputProfile? pipeProfile, CancellationToken ct)
+        BenchSystem system, BenchOutputProfile? pipeProfile, CancellationToken ct)
     {
         double good = 0, bad = double.PositiveInfinity, rate = start;
         BenchOutputProfile? profile = null;
         for (int i = 0; i < steps && !ct.IsCancellationRequested; i++)
         {
-            (BenchStepResult r, BenchOutputProfile p) = BenchStep.Run(s, eos, rate, pipeProfile, ct);
+            (BenchStepResult r, BenchOutputProfile p) = BenchStep.Run(s, eos, rate, system, pipeProfile, ct);
             if (r.Sustained)
             {
                 good = rate;

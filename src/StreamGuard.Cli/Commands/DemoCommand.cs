@@ -63,8 +63,9 @@ internal static class DemoCommand
         Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1, creates StreamGuard's topics, loads
         the bundled sample policy, runs the worker, and produces synthetic plate reads and signed queries to it
         at a fixed rate while showing live progress. Ends with events/s, decision latency percentiles
-        (HdrHistogram), decisions by code and dead letters; reads the audit topic back into OUT/audit.ndjson,
-        verifies its hash chains, and writes OUT/report.html.
+        (HdrHistogram), decisions by code, dead letters, and the Kafka messages and bytes (keys and values) the
+        worker produced per event by topic; reads the audit topic back into OUT/audit.ndjson, verifies its
+        hash chains, and writes OUT/report.html.
         """, new OptionGroup("Options:",
             s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out));
 
@@ -254,6 +255,9 @@ internal static class DemoCommand
             $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
             $"audit entries: {auditEntries:N0} of {engine.AuditEntryCount:N0} written ({engine.AuditDecisionCount:N0} decisions), " +
             $"in {Path.GetFullPath(auditPath)}");
+        // What the worker handed to Kafka, per read or query decided (the hotlist entries' few outputs included).
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"Kafka per event (key + value bytes): {BenchVolume.Of(worker.Sink!, topics, Decided()).PerEvent()}");
         summary.AppendLine(verify.Error is null
             ? $"audit chains: {verify.Chains} verified, {verify.Entries:N0} entries in {verify.Blocks:N0} blocks, no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");

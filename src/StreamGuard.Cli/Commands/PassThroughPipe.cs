@@ -7,34 +7,56 @@ using StreamGuard.Kafka;
 namespace StreamGuard.Cli.Commands;
 
 /// <summary>
-/// The bench's ceiling: what Confluent.Kafka allows on this machine for StreamGuard's input and output volume. A
-/// consume–produce loop with no processing, configured like the worker (same consumer and producer settings, same
-/// commit interval and batch, transactions or flush-then-commit), that produces for the inputs it consumes the same
-/// number of records per output topic, with the same mean key, value and header sizes, that StreamGuard produced in
-/// a measured step (<see cref="BenchOutputProfile"/>): input i gets floor((i+1)·r) − floor(i·r) records of a topic
-/// whose records per input is r. Its first audit-topic record per input is the input's value itself (padded with
-/// spaces to the mean audit size) on the input's partition, as StreamGuard's ingest record goes on the chain of the
-/// input's partition: that is the record the bench reader times. No per-message allocation of its own: keys, values
-/// and headers are reused (Confluent.Kafka copies them into librdkafka during Produce). Its consumed → outputs
-/// acknowledged latency is timed as the worker's (<see cref="AckProbes"/>, from the moment Consume returned).
+/// The bench's ceilings: consume–produce loops with no processing, configured like the worker (its consumer and
+/// producer settings from <see cref="WorkerClientConfig"/>, the same commit interval and batch, transactions or
+/// flush-then-commit alike), in one of two shapes:
+/// <list type="bullet">
+/// <item><b>One-to-one</b> (<see cref="OneToOne"/>): for each consumed record exactly one record with its key and
+/// value, to one output topic (<c>alpr.shared</c>, on the input's partition). The least any Kafka-to-Kafka enforcement
+/// point must do; StreamGuard's throughput as a fraction of it shows the cost of what StreamGuard chooses to
+/// write.</item>
+/// <item><b>Same records</b> (<see cref="SameRecords"/>): for the inputs it consumes, the same number of records per
+/// output topic, with the same mean key, value and header sizes, that StreamGuard produced in a measured step
+/// (<see cref="BenchOutputProfile"/>): input i gets floor((i+1)·r) − floor(i·r) records of a topic whose records per
+/// input is r. Its first audit-topic record per input is the input's value itself (padded with spaces to the mean
+/// audit size) on the input's partition, as StreamGuard's ingest record goes on the chain of the input's partition.
+/// It measures StreamGuard's processing only: it copies StreamGuard's output volume, so it hides that volume's
+/// cost.</item>
+/// </list>
+/// The bench reader times the record that carries the input (<see cref="ReaderTopic"/>). No per-message allocation of
+/// its own: messages, keys, values, headers and topic-partitions are reused (Confluent.Kafka copies them into
+/// librdkafka during Produce). Its consumed → outputs acknowledged latency is timed as the worker's
+/// (<see cref="AckProbes"/>, from the moment Consume returned).
 /// </summary>
 internal sealed class PassThroughPipe
 {
-    private readonly BenchOutputProfile _profile;
+    private readonly BenchOutputProfile? _profile; // null: one-to-one
     private readonly TopicNames _topics;
+    private readonly int _ackSampleEvery;
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<(string, int), long> _pending = [];
     private long _processed;
     private long _deliveryErrors;
 
-    public PassThroughPipe(BenchOutputProfile profile, TopicNames topics, int ackSampleEvery)
+    private PassThroughPipe(BenchOutputProfile? profile, TopicNames topics, int ackSampleEvery)
     {
         _profile = profile;
         _topics = topics;
         _ackSampleEvery = ackSampleEvery;
     }
 
-    private readonly int _ackSampleEvery;
+    /// <summary>One record per input, its key and value, to <c>alpr.shared</c> on the input's partition.</summary>
+    public static PassThroughPipe OneToOne(TopicNames topics, int ackSampleEvery) => new(null, topics, ackSampleEvery);
+
+    /// <summary>The records per output topic and their mean sizes that StreamGuard produced in a step.</summary>
+    public static PassThroughPipe SameRecords(BenchOutputProfile profile, TopicNames topics, int ackSampleEvery) =>
+        new(profile, topics, ackSampleEvery);
+
+    /// <summary>The topic whose records carry the inputs, for the bench reader (each input on its partition).</summary>
+    public string ReaderTopic => _profile is null ? _topics.Shared : _topics.Audit;
+
+    /// <summary>What the pipe produced, by topic kind: written by the pipe's thread, read once it stopped.</summary>
+    public BenchVolume Volume { get; } = new();
 
     /// <summary>
     /// Consumed → every output acknowledged, every <c>ackSampleEvery</c>-th input, as the worker's.
@@ -65,32 +87,10 @@ internal sealed class PassThroughPipe
             producer.InitTransactions(options.FlushTimeout);
             producer.BeginTransaction();
         }
-        string[] topicOf =
-            [_topics.Shared, _topics.Alerts, _topics.Results, _topics.Purges, _topics.Audit, _topics.DeadLetter];
-        double[] perInput = new double[BenchOutputProfile.Kinds];
-        var templates = new Message<byte[], byte[]>[BenchOutputProfile.Kinds];
-        for (int k = 0; k < BenchOutputProfile.Kinds; k++)
-        {
-            perInput[k] = _profile.PerInput(k);
-            templates[k] = new Message<byte[], byte[]>
-            {
-                Key = Filled(_profile.MeanKey(k), (byte)'k'), Value = Filled(_profile.MeanValue(k), (byte)' '),
-            };
-        }
-        long sharedHeaderValues = _profile.SharedHeaderBytes
-            - _profile.Records[BenchOutputProfile.Shared] * ("sg-recipient".Length + "sg-decision".Length);
-        int decisionLength = (int)Math.Max(1,
-            Math.Round((double)sharedHeaderValues / Math.Max(1, _profile.Records[BenchOutputProfile.Shared]))
-            - templates[BenchOutputProfile.Shared].Key.Length);
-        templates[BenchOutputProfile.Shared].Headers = new Headers
-        {
-            { "sg-recipient", templates[BenchOutputProfile.Shared].Key },
-            { "sg-decision", Filled(decisionLength, (byte)'d') },
-        };
-        int auditSize = _profile.MeanValue(BenchOutputProfile.Audit);
-        byte[] copy = new byte[auditSize];
-        var first = new Message<byte[], byte[]>();
-        var chainKeys = new Dictionary<int, byte[]>();
+        var output = new Output(producer, onDelivery, probes, Volume);
+        Action<ConsumeResult<ConsumedBytes, ConsumedBytes>, long> produce = _profile is null
+            ? OneToOneOutputs(output)
+            : SameRecordsOutputs(_profile, output);
 
         // Consumed as the worker consumes (StreamGuardWorker): key and value into reused buffers, and the result fields
         // the worker asks for when repartitioning, which it does in every bench step (the bench creates the repartition
@@ -113,53 +113,15 @@ internal sealed class PassThroughPipe
                 if (r is not null && !r.IsPartitionEOF)
                 {
                     probes.BeginEvent(Stopwatch.GetTimestamp());
-                    int partition = r.Partition.Value;
-                    for (int k = 0; k < BenchOutputProfile.Kinds; k++)
-                    {
-                        int n = (int)(Math.Floor((i + 1) * perInput[k]) - Math.Floor(i * perInput[k]));
-                        for (int j = 0; j < n; j++)
-                        {
-                            if (k == BenchOutputProfile.Audit)
-                            {
-                                // The audit records of an input go on its partition's chain, the first one carrying
-                                // the input.
-                                if (!chainKeys.TryGetValue(partition, out byte[]? chain))
-                                {
-                                    chain = Encoding.ASCII.GetBytes(AuditChains.Name(partition));
-                                    chainKeys[partition] = chain;
-                                }
-                                Message<byte[], byte[]> m = templates[k];
-                                if (j == 0)
-                                {
-                                    ReadOnlySpan<byte> value = r.Message.Value.Span;
-                                    if (value.Length <= copy.Length)
-                                    {
-                                        value.CopyTo(copy);
-                                        copy.AsSpan(value.Length).Fill((byte)' ');
-                                        first.Value = copy;
-                                    }
-                                    else
-                                    {
-                                        first.Value = value.ToArray(); // longer than the mean audit record: rare
-                                    }
-                                    m = first;
-                                }
-                                m.Key = chain;
-                                Send(producer, new TopicPartition(topicOf[k], partition), m, onDelivery, probes);
-                            }
-                            else
-                            {
-                                Send(producer, new TopicPartition(topicOf[k], Partition.Any), templates[k],
-                                    onDelivery, probes);
-                            }
-                        }
-                    }
+                    produce(r, i);
                     probes.EndEvent();
                     i++;
+                    Volume.Inputs = i;
                     Interlocked.Increment(ref _processed);
-                    _pending[(r.Topic, partition)] = r.Offset.Value + 1;
+                    _pending[(r.Topic, r.Partition.Value)] = r.Offset.Value + 1;
                     sinceCommit++;
                 }
+                // The worker's cadence: every CommitBatch events, or CommitInterval after the last commit.
                 if (sinceCommit >= options.CommitBatch
                     || (sinceCommit > 0 && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
                 {
@@ -176,6 +138,118 @@ internal sealed class PassThroughPipe
         }
     }
 
+    /// <summary>
+    /// One record per input: its key and value (a null key or value stays null) through exact-length scratch arrays,
+    /// as the worker's sink copies its outputs, to <c>alpr.shared</c> on the input's partition.
+    /// </summary>
+    private Action<ConsumeResult<ConsumedBytes, ConsumedBytes>, long> OneToOneOutputs(Output output)
+    {
+        var keys = new Dictionary<int, byte[]>();
+        var values = new Dictionary<int, byte[]>();
+        var message = new Message<byte[], byte[]>();
+        TopicPartition[] byPartition = [];
+        return (r, _) =>
+        {
+            int partition = r.Partition.Value;
+            if (partition >= byPartition.Length) Array.Resize(ref byPartition, partition + 1);
+            TopicPartition destination = byPartition[partition] ??= new TopicPartition(_topics.Shared, partition);
+            message.Key = r.Message.Key.IsNull ? null! : Scratch(keys, r.Message.Key.Span);
+            message.Value = r.Message.Value.IsNull ? null! : Scratch(values, r.Message.Value.Span);
+            output.Send(BenchOutputProfile.Shared, destination, message);
+        };
+    }
+
+    /// <summary>StreamGuard's records per output topic and mean sizes (<see cref="BenchOutputProfile"/>).</summary>
+    private Action<ConsumeResult<ConsumedBytes, ConsumedBytes>, long> SameRecordsOutputs(BenchOutputProfile profile,
+        Output output)
+    {
+        string[] topicOf =
+            [_topics.Shared, _topics.Alerts, _topics.Results, _topics.Purges, _topics.Audit, _topics.DeadLetter];
+        double[] perInput = new double[BenchOutputProfile.Kinds];
+        var templates = new Message<byte[], byte[]>[BenchOutputProfile.Kinds];
+        var anyPartition = new TopicPartition[BenchOutputProfile.Kinds];
+        for (int k = 0; k < BenchOutputProfile.Kinds; k++)
+        {
+            perInput[k] = profile.PerInput(k);
+            templates[k] = new Message<byte[], byte[]>
+            {
+                Key = Filled(profile.MeanKey(k), (byte)'k'), Value = Filled(profile.MeanValue(k), (byte)' '),
+            };
+            anyPartition[k] = new TopicPartition(topicOf[k], Partition.Any);
+        }
+        long sharedHeaderValues = profile.SharedHeaderBytes
+            - profile.Records[BenchOutputProfile.Shared] * ("sg-recipient".Length + "sg-decision".Length);
+        int decisionLength = (int)Math.Max(1,
+            Math.Round((double)sharedHeaderValues / Math.Max(1, profile.Records[BenchOutputProfile.Shared]))
+            - templates[BenchOutputProfile.Shared].Key.Length);
+        templates[BenchOutputProfile.Shared].Headers = new Headers
+        {
+            { "sg-recipient", templates[BenchOutputProfile.Shared].Key },
+            { "sg-decision", Filled(decisionLength, (byte)'d') },
+        };
+        int auditSize = profile.MeanValue(BenchOutputProfile.Audit);
+        byte[] copy = new byte[auditSize];
+        var first = new Message<byte[], byte[]>();
+        byte[][] chainKeys = [];
+        TopicPartition[] auditPartitions = [];
+
+        return (r, i) =>
+        {
+            int partition = r.Partition.Value;
+            for (int k = 0; k < BenchOutputProfile.Kinds; k++)
+            {
+                int n = (int)(Math.Floor((i + 1) * perInput[k]) - Math.Floor(i * perInput[k]));
+                for (int j = 0; j < n; j++)
+                {
+                    if (k != BenchOutputProfile.Audit)
+                    {
+                        output.Send(k, anyPartition[k], templates[k]);
+                        continue;
+                    }
+                    // The audit records of an input go on its partition's chain, the first one carrying the input.
+                    if (partition >= chainKeys.Length)
+                    {
+                        Array.Resize(ref chainKeys, partition + 1);
+                        Array.Resize(ref auditPartitions, partition + 1);
+                    }
+                    byte[] chain = chainKeys[partition] ??= Encoding.ASCII.GetBytes(AuditChains.Name(partition));
+                    TopicPartition destination =
+                        auditPartitions[partition] ??= new TopicPartition(_topics.Audit, partition);
+                    Message<byte[], byte[]> m = templates[k];
+                    if (j == 0)
+                    {
+                        ReadOnlySpan<byte> value = r.Message.Value.Span;
+                        if (value.Length <= copy.Length)
+                        {
+                            value.CopyTo(copy);
+                            copy.AsSpan(value.Length).Fill((byte)' ');
+                            first.Value = copy;
+                        }
+                        else
+                        {
+                            first.Value = value.ToArray(); // longer than the mean audit record: rare
+                        }
+                        m = first;
+                    }
+                    m.Key = chain;
+                    output.Send(k, destination, m);
+                }
+            }
+        };
+    }
+
+    /// <summary>One scratch array per length: Confluent.Kafka copies the bytes before Produce returns.</summary>
+    private static byte[] Scratch(Dictionary<int, byte[]> byLength, ReadOnlySpan<byte> data)
+    {
+        if (!byLength.TryGetValue(data.Length, out byte[]? array))
+        {
+            array = new byte[data.Length];
+            byLength[data.Length] = array;
+        }
+        data.CopyTo(array);
+        return array;
+    }
+
     private static byte[] Filled(int length, byte b)
     {
         byte[] a = new byte[length];
@@ -185,12 +259,17 @@ internal sealed class PassThroughPipe
 
     /// <summary>
     /// As the worker's sink sends (<see cref="AckProbes.Produce"/>): a timed input's outputs take its probe's handler.
+    /// Each record is counted by topic kind.
     /// </summary>
-    private static void Send(IProducer<byte[], byte[]> producer, TopicPartition destination,
-        Message<byte[], byte[]> message, Action<DeliveryReport<byte[], byte[]>> onDelivery, AckProbes probes)
+    private sealed class Output(IProducer<byte[], byte[]> producer, Action<DeliveryReport<byte[], byte[]>> onDelivery,
+        AckProbes probes, BenchVolume volume)
     {
-        probes.Produced();
-        AckProbes.Produce(producer, destination, message, onDelivery, probes.Timed);
+        public void Send(int kind, TopicPartition destination, Message<byte[], byte[]> message)
+        {
+            probes.Produced();
+            AckProbes.Produce(producer, destination, message, onDelivery, probes.Timed);
+            volume.Count(kind, message.Key, message.Value);
+        }
     }
 
     private void Commit(IConsumer<ConsumedBytes, ConsumedBytes> consumer, IProducer<byte[], byte[]> producer,

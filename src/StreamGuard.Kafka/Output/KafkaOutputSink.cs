@@ -214,6 +214,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
     {
         AckProbes.Produce(_producer, destination, message, _onDelivery, probe);
         Produced++;
+        CountBytes(destination, message);
     }
 
     /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded,

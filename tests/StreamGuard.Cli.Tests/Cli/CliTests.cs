@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text;
+using System.Text.RegularExpressions;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.CommandLine;
@@ -249,34 +251,87 @@ public sealed class CliTests : IDisposable
             "--out", Path.Combine(_dir, "demo"));
         Assert.True(r.Code == 0, r.Out + r.Err);
         Assert.Contains("events: 3,075 of 3,075 produced", r.Out, StringComparison.Ordinal);
+        // What the worker wrote to Kafka per event, by topic: shared deliveries and audit records at least.
+        Assert.Matches(@"Kafka per event \(key \+ value bytes\): shared [0-9]\.[0-9]{2} msg [1-9][0-9,]* B, " +
+            @"alerts [0-9.]+ msg [0-9,]+ B, results [0-9.]+ msg [0-9,]+ B, purges [0-9.]+ msg [0-9,]+ B, " +
+            @"audit [1-9]\.[0-9]{2} msg [1-9][0-9,]* B, dlq [0-9.]+ msg [0-9,]+ B, " +
+            @"repartition [0-9.]+ msg [0-9,]+ B, total [1-9]\.[0-9]{2} msg [1-9][0-9,]* B", r.Out);
         Assert.Matches(@"audit chains: \d+ verified, [0-9,]+ records, no break", r.Out);
         Assert.True(File.Exists(Path.Combine(_dir, "demo", "report.html")));
     }
 
     [Fact]
-    public void BenchMeasuresStreamGuardAndThePassThroughCeilingWithTransactionsOffAndOn()
+    public void BenchMeasuresStreamGuardAndBothPassThroughCeilingsWithTransactionsOffAndOn()
     {
         var r = Run("bench", "--rate", "1000", "--duration", "2", "--warmup", "0.5", "--partitions", "4",
             "--sample", "2");
         Assert.True(r.Code == 0, r.Out + r.Err);
+        // Bytes per event of a topic: a number with thousands separators.
+        const string PerTopic = @"shared (?<sm>[0-9]\.[0-9]{2}) msg [0-9,]+ B, alerts [0-9]\.[0-9]{2} msg [0-9,]+ B, " +
+            @"results (?<rm>[0-9]\.[0-9]{2}) msg [0-9,]+ B, purges [0-9]\.[0-9]{2} msg [0-9,]+ B, " +
+            @"audit (?<am>[0-9]\.[0-9]{2}) msg (?<ab>[0-9,]+) B, dlq [0-9]\.[0-9]{2} msg [0-9,]+ B, " +
+            @"repartition [0-9]\.[0-9]{2} msg [0-9,]+ B, total (?<tm>[0-9]\.[0-9]{2}) msg (?<tb>[0-9,]+) B";
         foreach (string mode in (string[])["transactions off", "transactions on "])
         {
-            foreach (string system in (string[])["StreamGuard", "pipe       "])
+            foreach (string system in (string[])["StreamGuard      ", "one-to-one pipe  ", "same-records pipe"])
             {
                 // Every timed read (sampled partitions, after the warm-up) was seen: n/n, with percentiles and bytes
-                // per event.
+                // per event, then what the system wrote to Kafka per event, by topic.
                 Assert.Matches($@"step +\d+ {mode} {system} offered +1,000/s: +[0-9,]+ events/s; " +
                     @"ms p50 [0-9.]+ p90 [0-9.]+ p99 [0-9.]+ p99\.9 [0-9.]+ max [0-9.]+; " +
-                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; sender late ms p50 [0-9.]+ p99 [0-9.]+; [1-9][0-9,]* B/event",
+                    @"(?<n>[1-9][0-9,]*)/\k<n> timed; sender late ms p50 [0-9.]+ p99 [0-9.]+; [1-9][0-9,]* B/event" +
+                    @".*\n(.*\n)?          Kafka per event \(key \+ value bytes\): " + PerTopic,
                     r.Out);
             }
-            Assert.Matches($@"{mode}  StreamGuard / pipe: throughput [0-9]+\.[0-9]{{2}}, " +
-                @"p50 [0-9]+\.[0-9]{2}, p99 [0-9]+\.[0-9]{2}", r.Out);
+
+            // StreamGuard: shared deliveries, results and audit records; more than one message per event.
+            Match sg = Regex.Match(r.Out, $@"{mode}  StreamGuard       Kafka per event: {PerTopic}");
+            Assert.True(sg.Success, r.Out);
+            Assert.True(double.Parse(sg.Groups["sm"].Value, CultureInfo.InvariantCulture) > 0);
+            Assert.True(double.Parse(sg.Groups["rm"].Value, CultureInfo.InvariantCulture) > 0);
+            Assert.True(double.Parse(sg.Groups["am"].Value, CultureInfo.InvariantCulture) > 0);
+            Assert.True(long.Parse(sg.Groups["ab"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)
+                > 0);
+            Assert.True(double.Parse(sg.Groups["tm"].Value, CultureInfo.InvariantCulture) > 1);
+
+            // The one-to-one pipe: exactly one message per event, all of it on alpr.shared, the input's bytes.
+            Match one = Regex.Match(r.Out, $@"{mode} one-to-one pipe .*\n.*\n          Kafka per event " +
+                $@"\(key \+ value bytes\): shared 1\.00 msg (?<b>[0-9,]+) B, alerts 0\.00 msg 0 B, " +
+                @"results 0\.00 msg 0 B, purges 0\.00 msg 0 B, audit 0\.00 msg 0 B, dlq 0\.00 msg 0 B, " +
+                @"repartition 0\.00 msg 0 B, total 1\.00 msg \k<b> B");
+            Assert.True(one.Success, r.Out);
+            // A synthetic read with its plate key is a few hundred bytes.
+            Assert.InRange(long.Parse(one.Groups["b"].Value, NumberStyles.AllowThousands,
+                CultureInfo.InvariantCulture), 100, 1000);
+
+            Assert.Matches($@"{mode}  one-to-one pipe +[0-9,]+ events/s;", r.Out);
+            Assert.Matches($@"{mode}  same-records pipe +[0-9,]+ events/s;", r.Out);
+            foreach (string pipe in (string[])["one-to-one pipe", "same-records pipe"])
+            {
+                Assert.Matches($@"{mode}  StreamGuard / {pipe}: throughput [0-9]+\.[0-9]{{2}}[^;]*; " +
+                    @"p50 [0-9]+\.[0-9]{2}, p99 [0-9]+\.[0-9]{2}; .*" +
+                    @"Kafka messages per event [1-9]\.[0-9]{2} against [1-9]\.[0-9]{2}", r.Out);
+            }
+            Assert.Matches($@"{mode}  StreamGuard / one-to-one pipe: .* against 1\.00\r?\n", r.Out);
         }
         Assert.Matches(
             @"outputs per event [1-9]\.[0-9]{2} \(shared [0-9.]+ × [0-9]+ B, .*audit [1-9]\.[0-9]{2} × [0-9]+ B",
             r.Out);
-        Assert.Matches(@"transactions on .*\n.* [1-9][0-9,]* commits;", r.Out);
+        Assert.Matches(@"transactions on .*\n.*\n.* [1-9][0-9,]* commits;", r.Out);
+    }
+
+    [Fact]
+    public void BenchCompressesTheWorkersAndThePipesOutputsAsAsked()
+    {
+        var r = Run("bench", "--rate", "500", "--duration", "1", "--warmup", "0.5", "--partitions", "4",
+            "--transactions", "on", "--ceiling", "one-to-one", "--compression", "zstd");
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Contains("compression.type=zstd", r.Out, StringComparison.Ordinal);
+        Assert.Matches(@"step +1 transactions on  StreamGuard +offered", r.Out);
+        Assert.Matches(@"step +2 transactions on  one-to-one pipe +offered", r.Out);
+        Assert.DoesNotMatch("same-records pipe", r.Out);
+        Assert.Matches(@"transactions on   StreamGuard / one-to-one pipe: throughput", r.Out);
+        Assert.Equal(2, Run("bench", "--compression", "brotli").Code);
     }
 
     [Fact]
@@ -291,6 +346,7 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(2, Run("bench", "--transactions", "sometimes").Code);
         Assert.Equal(2, Run("bench", "--ceiling", "maybe").Code);
+        Assert.Equal(2, Run("bench", "--ceiling", "on").Code); // the pipes are named: both, one-to-one, same-records
     }
 
     [Fact]

@@ -121,7 +121,8 @@ public sealed partial class CommandHelpTests : IDisposable
 
     [Theory]
     [InlineData("bench", "--transactions", "sometimes", "--transactions: 'sometimes' is not off, on or both")]
-    [InlineData("bench", "--ceiling", "maybe", "--ceiling: 'maybe' is not on or off")]
+    [InlineData("bench", "--ceiling", "maybe", "--ceiling: 'maybe' is not both, one-to-one, same-records or off")]
+    [InlineData("bench", "--compression", "brotli", "--compression: 'brotli' is not none, gzip, snappy, lz4 or zstd")]
     [InlineData("broker", "--partitions", "0", "--partitions must be a whole number from 1 to 1024, not '0'")]
     [InlineData("demo", "--malformed", "2", "--malformed must be a number from 0 to 1, not '2'")]
     public void ABadValueExitsTwoNamingTheOptionAndWhatItTakes(string verb, string option, string value, string message)

@@ -168,5 +168,75 @@ public sealed class KafkaOutputSinkTests
             $"forwards {forwardBytes:N0} B against {outputBytes:N0} B for as many outputs");
     }
 
+    [Fact]
+    public void RecordsAndBytesAreCountedPerTopicAndCountingAllocatesNothing()
+    {
+        using var cluster = new KafkaTestCluster();
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
+        var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
+
+        sink.Shared(Bytes("ca-0001"), Bytes("d-00001"), Bytes("{\"read_id\":\"r1\"}")); // 7 + 16
+        sink.Alert(Bytes("own"), Bytes("{\"alert\":1}")); // 3 + 11
+        sink.Alert(default, Bytes("{}")); // no key: 0 + 2
+        sink.Result(Bytes("q-1"), Bytes("{\"result\":\"ok\"}")); // 3 + 15
+        sink.Purge(Bytes("r-1"), Bytes("{}")); // 3 + 2
+        sink.Audit(3, Bytes("{\"seq\":1}\n{\"seq\":2}")); // "p3": 2 + 19
+        sink.DeadLetter(Bytes("bad")); // 0 + 3
+        // The repartition topic's name as another string instance than the sink's: still its topic.
+        string repartition = new(cluster.Topics.RepartitionReads.AsSpan());
+        sink.Forward(repartition, 1, Bytes("PLATE1"), false, Bytes("{\"read_id\":\"r2\"}"), false,
+            EventSource.Kafka(cluster.Topics.Reads, 0, 5)); // 6 + 16
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, sink.DeliveryErrors);
+
+        TopicNames t = cluster.Topics;
+        var records = sink.ProducedByTopic().ToDictionary(p => p.Key, p => p.Value);
+        var bytes = sink.ProducedBytesByTopic().ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(
+            new Dictionary<string, long>
+            {
+                [t.Shared] = 1, [t.Alerts] = 2, [t.Results] = 1, [t.Purges] = 1, [t.Audit] = 1, [t.DeadLetter] = 1,
+                [t.RepartitionReads] = 1, [t.RepartitionQueries] = 0,
+            }, records);
+        Assert.Equal(
+            new Dictionary<string, long>
+            {
+                [t.Shared] = 23, [t.Alerts] = 16, [t.Results] = 18, [t.Purges] = 5, [t.Audit] = 21,
+                [t.DeadLetter] = 3, [t.RepartitionReads] = 22, [t.RepartitionQueries] = 0,
+            }, bytes);
+
+        // Counting is an array increment per record: an output allocates what Confluent.Kafka's own Produce of the same
+        // reused message allocates, no more (one object of 24 B per output more fails this).
+        byte[] key = Bytes("own"), value = Bytes("{\"alert\":1}");
+        var message = new Message<byte[], byte[]> { Key = key, Value = value };
+        var destination = new TopicPartition(t.Alerts, Partition.Any);
+        Action<DeliveryReport<byte[], byte[]>> handler = _ => { };
+        (long Outputs, long Raw) Round()
+        {
+            long outputs = SteadyAllocation.Of(() =>
+            {
+                for (int i = 0; i < 1000; i++) sink.Alert(key, value);
+            });
+            long raw = SteadyAllocation.Of(() =>
+            {
+                for (int i = 0; i < 1000; i++) producer.Produce(destination, message, handler);
+            });
+            Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+            return (outputs, raw);
+        }
+        int rounds = SteadyAllocation.WarmUp(Round) + 4;
+        long outputBytes = 0, rawBytes = 0;
+        for (int round = 0; round < 4; round++)
+        {
+            (long outputs, long raw) = Round();
+            outputBytes += outputs;
+            rawBytes += raw;
+        }
+        Assert.True(outputBytes - rawBytes < 4000 * 16,
+            $"outputs {outputBytes:N0} B against {rawBytes:N0} B for as many plain Produce calls");
+        Assert.Equal(2 + rounds * 1000L, sink.ProducedByTopic().Single(p => p.Key == t.Alerts).Value);
+        Assert.Equal(16 + rounds * 1000L * 14, sink.ProducedBytesByTopic().Single(p => p.Key == t.Alerts).Value);
+    }
+
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 }
