@@ -198,7 +198,9 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
         _writer.Join();
     }
 
-    /// <summary>The writer thread: writes queued chunks in order until drained (or abandoned), or a write fails.</summary>
+    /// <summary>
+    /// The writer thread: writes queued chunks in order until drained or abandoned, or until a write fails.
+    /// </summary>
     private void WriteLoop()
     {
         while (true)
