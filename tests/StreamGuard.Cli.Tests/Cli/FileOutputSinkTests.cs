@@ -61,6 +61,28 @@ public sealed class FileOutputSinkTests : IDisposable
     }
 
     [Fact]
+    public void AnEarlierOutputIsReplacedAndALinkedFileTruncated()
+    {
+        string target = Path.Combine(_dir, "elsewhere.ndjson");
+        File.WriteAllText(target, new string('t', 10_000));
+        File.CreateSymbolicLink(Path.Combine(_dir, "dlq.ndjson"), target);
+        foreach (string f in s_files.Where(f => f != "dlq.ndjson"))
+        {
+            File.WriteAllText(Path.Combine(_dir, f), new string('o', 10_000) + "\n");
+        }
+        using (var sink = new FileOutputSink(_dir))
+        {
+            sink.Purge("r1"u8, "{\"read_id\":\"r1\"}"u8);
+            sink.DeadLetter("{\"error\":\"x\"}"u8);
+            sink.Complete();
+        }
+        Assert.Equal("{\"read_id\":\"r1\"}\n", File.ReadAllText(Path.Combine(_dir, "purges.ndjson")));
+        Assert.Equal(0, new FileInfo(Path.Combine(_dir, "audit.ndjson")).Length);
+        Assert.NotNull(new FileInfo(Path.Combine(_dir, "dlq.ndjson")).LinkTarget);
+        Assert.Equal("{\"error\":\"x\"}\n", File.ReadAllText(target));
+    }
+
+    [Fact]
     public void CopyingALineAllocatesNothingOnceTheChunksCirculate()
     {
         byte[] read = Encoding.UTF8.GetBytes("{\"read_id\":\"r1\",\"agency_id\":\"wa-spd\",\"plate\":\"1EA4433\"," +
