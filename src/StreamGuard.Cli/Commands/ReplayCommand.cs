@@ -85,6 +85,23 @@ internal static class ReplayCommand
                 "replay output is deterministic only under a fixed audit key");
         }
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
+        try
+        {
+            return await ReplayAsync(policy, auditKey, now, maxEventBytes, readsPath, queriesPath, hotlistsPath,
+                holdsPath, outDir, ct);
+        }
+        catch (IOException e)
+        {
+            // A failed write (the output writer's, e.g. a full disk) or read: replay failed, and says where.
+            Console.Error.WriteLine($"streamguard replay: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> ReplayAsync(CompiledPolicy policy, byte[] auditKey, long now, int maxEventBytes,
+        string readsPath, string? queriesPath, string? hotlistsPath, string? holdsPath, string outDir,
+        CancellationToken ct)
+    {
         using var sink = new FileOutputSink(outDir);
         var engine = new StreamGuardEngine(policy, sink, auditKey,
             new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes },
@@ -154,6 +171,9 @@ internal static class ReplayCommand
         progress.Clear();
         foreach (ReplayInput input in inputs) await input.DisposeAsync();
         engine.FlushAudit();
+
+        // Every line the engine wrote reaches its file (or the writer's failure is thrown) before success is told.
+        sink.Complete();
 
         EngineStats s = engine.Stats;
         Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, " +

@@ -415,6 +415,27 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ReplayOnAFullDiskFailsWithExitOneNamingTheFileItCouldNotWrite()
+    {
+        if (!File.Exists("/dev/full")) Assert.Fail("this test needs Linux's /dev/full (every write: ENOSPC)");
+        using var policy = new TestPolicy();
+        string reads = Path.Combine(_dir, "reads.ndjson");
+        var t = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
+        File.WriteAllLines(reads, Enumerable.Range(0, 20).Select(i =>
+            TestPolicy.Read($"r{i}", "ca-lapd", $"PL{i}", t.AddMinutes(i))));
+        string outDir = Path.Combine(_dir, "out");
+        Directory.CreateDirectory(outDir);
+        File.CreateSymbolicLink(Path.Combine(outDir, "audit.ndjson"), "/dev/full");
+        var replay = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--out", outDir,
+            "--now", "2026-03-04T00:00:00Z", "--audit-key", AuditKeyRef);
+        Assert.Equal(1, replay.Code);
+        Assert.Contains($"streamguard replay: cannot write {Path.Combine(outDir, "audit.ndjson")}: ", replay.Err,
+            StringComparison.Ordinal);
+        Assert.Contains("No space left on device", replay.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("replayed", replay.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheSeattleExportBecomesPlateReadsInUtcWithRepeatVehiclesKept()
     {
         const string csv =
