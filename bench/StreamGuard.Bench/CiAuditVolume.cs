@@ -84,7 +84,8 @@ internal static class CiAuditVolume
                 events++;
             }
         }
-        // Every event has been given to the engine, and every audit byte it produced handed to the sink.
+        // Every event has been given to the engine; sealing hands every audit byte it produced to the sink.
+        engine.FlushAudit();
         return new CiAuditMeasure(events, sink.AuditBytes, sink.AuditMessages, started.Elapsed.TotalSeconds);
     }
 

@@ -65,17 +65,21 @@ internal sealed class BenchReader
             if (r?.Message?.Value is { } value)
             {
                 long now = Stopwatch.GetTimestamp();
-                int i = _auditFormat ? ReadOfAudit(value) : ReadOfCopy(value);
-                if (i >= 0 && !_seen[i])
+                if (_auditFormat)
                 {
-                    _seen[i] = true;
-                    if (i >= _firstTimed)
+                    // An audit message is a block: its entries, one per line, then its seal.
+                    ReadOnlySpan<byte> rest = value;
+                    while (!rest.IsEmpty)
                     {
-                        long due = StartTicks + _load.DueTicks(i);
-                        Latency.RecordValue(Math.Max(1, (now - due) * 1_000_000 / Stopwatch.Frequency));
-                        Volatile.Write(ref _lastSeenTicks, now);
-                        Interlocked.Increment(ref _timedSeen);
+                        int end = rest.IndexOf((byte)'\n');
+                        ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
+                        rest = end < 0 ? [] : rest[(end + 1)..];
+                        Seen(ReadOfEntry(line), now);
                     }
+                }
+                else
+                {
+                    Seen(ReadOfCopy(value), now);
                 }
             }
             Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
@@ -86,45 +90,18 @@ internal sealed class BenchReader
     private int ReadOfCopy(byte[] value) =>
         JsonMembers.TryGetString(value, "read_id"u8, out ReadOnlySpan<byte> id) ? _load.IndexOfReadId(id) : -1;
 
-    /// <summary>The read an <c>ingest</c> audit record decided, or -1 for any other record.</summary>
-    private int ReadOfAudit(byte[] value)
+    private void Seen(int i, long now)
     {
-        var reader = new Utf8JsonReader(value);
-        bool ingest = false;
-        int read = -1;
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return -1;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("event"u8))
-                {
-                    reader.Read();
-                    if (!reader.ValueTextEquals("ingest"u8)) return -1;
-                    ingest = true;
-                }
-                else if (reader.ValueTextEquals("reads"u8))
-                {
-                    reader.Read();
-                    Utf8JsonReader first = reader; // a copy looks at the first element; the original skips the array
-                    if (first.TokenType == JsonTokenType.StartArray && first.Read()
-                        && first.TokenType == JsonTokenType.String && !first.ValueIsEscaped)
-                    {
-                        read = _load.IndexOfReadId(first.ValueSpan);
-                    }
-                    reader.Skip();
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-                if (ingest && read >= 0) return read;
-            }
-        }
-        catch (JsonException)
-        {
-        }
-        return ingest ? read : -1;
+        if (i < 0 || _seen[i]) return;
+        _seen[i] = true;
+        if (i < _firstTimed) return;
+        long due = StartTicks + _load.DueTicks(i);
+        Latency.RecordValue(Math.Max(1, (now - due) * 1_000_000 / Stopwatch.Frequency));
+        Volatile.Write(ref _lastSeenTicks, now);
+        Interlocked.Increment(ref _timedSeen);
     }
+
+    /// <summary>The read an audit entry decided (its <c>read</c> member), or -1 for any other line.</summary>
+    private int ReadOfEntry(ReadOnlySpan<byte> line) =>
+        JsonMembers.TryGetString(line, "read"u8, out ReadOnlySpan<byte> id) ? _load.IndexOfReadId(id) : -1;
 }

@@ -153,5 +153,17 @@ internal sealed class KafkaTestCluster : IDisposable
         return records;
     }
 
+    /// <summary>
+    /// The audit topic's lines (each block's entries and seal), partition by partition in offset order: a chain's
+    /// blocks share a key, hence a partition, so this is each chain in order.
+    /// </summary>
+    public List<string> AuditLines(TimeSpan timeout) =>
+        ReadToEnd(Topics.Audit, timeout).OrderBy(r => r.Partition.Value).ThenBy(r => r.Offset.Value)
+            .SelectMany(r => r.Message.Value.Split('\n')).ToList();
+
+    /// <summary>The audit topic one decision per item, in the shape of <c>audit export</c>.</summary>
+    public List<string> AuditDecisions(TimeSpan timeout) =>
+        StreamGuard.Audit.AuditExport.Decisions(AuditLines(timeout)).ToList();
+
     public void Dispose() => _mock?.Dispose();
 }

@@ -10,8 +10,9 @@ namespace StreamGuard.Tests.Support;
 /// for the same input, record by record after normalization.
 /// </summary>
 /// <remarks>
-/// Normalization drops only what legitimately differs between the two runs: where and when a record was made (audit
-/// <c>id</c>, <c>chain</c>, <c>seq</c>, <c>prev</c>, <c>hash</c>, <c>at</c>, <c>source</c>; the HMAC ids
+/// Audit entries are compared as exported decisions. Normalization drops only what legitimately differs between the
+/// two runs: where and when a decision was made (audit <c>id</c>, <c>chain</c>, <c>seq</c>, <c>prev</c>, <c>hash</c>,
+/// <c>at</c>, <c>source</c>; the HMAC ids
 /// <c>alert_id</c> and <c>decision_id</c>, which cover the source). Decisions, codes, rules, owners, recipients, read
 /// ids, plate references and retention dates must match. Audit <c>policy_load</c> records are left out: a worker writes
 /// one per chain it starts, the offline engine one.
@@ -66,7 +67,7 @@ internal sealed class ReplayComparison
             Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-recipient")) + " " + r.Message.Value));
         c.Add("alerts", cluster.ReadToEnd(cluster.Topics.Alerts, timeout).Select(r => r.Message.Value));
         c.Add("purges", cluster.ReadToEnd(cluster.Topics.Purges, timeout).Select(r => r.Message.Value));
-        c.Add("audit", cluster.ReadToEnd(cluster.Topics.Audit, timeout).Select(r => r.Message.Value));
+        c.Add("audit", cluster.AuditDecisions(timeout));
         c.Add("dlq", cluster.ReadToEnd(cluster.Topics.DeadLetter, timeout).Select(r => r.Message.Value));
         return c;
     }

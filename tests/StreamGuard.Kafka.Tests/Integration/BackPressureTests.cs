@@ -138,7 +138,7 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
     {
         try
         {
-            return cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => r.Message.Value)
+            return cluster.AuditDecisions(s_timeout)
                 .Where(v => v.Contains("\"event\":\"ingest\"", StringComparison.Ordinal))
                 .Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString())
                 .Distinct().Count();

@@ -293,7 +293,7 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
         int expected = reads.Count();
         return WaitFor(worker, () =>
         {
-            int ingested = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => r.Message.Value)
+            int ingested = cluster.AuditDecisions(s_timeout)
                 .Where(v => v.Contains("\"event\":\"ingest\"", StringComparison.Ordinal))
                 .Select(v => System.Text.Json.JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString())
                 .Distinct().Count();

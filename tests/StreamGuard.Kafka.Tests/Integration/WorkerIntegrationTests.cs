@@ -100,20 +100,19 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
             Assert.Equal(badOffsets[source], d.GetProperty("error").GetString());
         }
 
-        // Audit: one record per decision, chains intact, no raw plate, the decision ids of the answers present.
+        // Audit: one decision per read and per query, chains intact, no raw plate, the decision ids of the answers
+        // present.
         int expectedAudit = goodReads.Length + 1 /* q-own */ + 1 /* q-federal: one owner touched */ + 1 /* q-forged */;
-        // each chain used opens with its policy_load record
-        int chains = (int)worker.Engine!.AuditRecordCount - expectedAudit;
-        var audit = cluster.ReadAll(cluster.Topics.Audit, expectedAudit + chains, s_timeout);
-        Assert.Equal(expectedAudit,
-            audit.Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
+        var decisions = cluster.AuditDecisions(s_timeout).Select(Json).ToList();
+        Assert.Equal(expectedAudit, decisions.Count(d => d.GetProperty("event").GetString() != "policy_load"));
+        // each chain used opens with its policy_load entry
+        int chains = decisions.Count(d => d.GetProperty("event").GetString() == "policy_load");
+        var audit = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout);
         Assert.Equal(chains, audit.Select(r => r.Message.Key).Distinct().Count());
         Assert.All(audit, r => Assert.DoesNotContain("7ABC123", r.Message.Value, StringComparison.Ordinal));
-        foreach (var chain in audit.GroupBy(r => r.Message.Key))
-        {
-            Assert.Null(AuditVerifier.Verify(chain.OrderBy(r => r.Offset.Value).Select(r => r.Message.Value)).Error);
-        }
-        var records = audit.Select(r => Json(r.Message.Value)).ToDictionary(r => r.GetProperty("id").GetString()!);
+        Assert.Null(AuditVerifier.Verify(cluster.AuditLines(s_timeout)).Error);
+        var records = decisions.Where(d => d.GetProperty("event").GetString() != "policy_load")
+            .ToDictionary(r => r.GetProperty("id").GetString()!);
         JsonElement federal = records[results["q-federal"].GetProperty("decision_id").GetString()!];
         Assert.Equal("deny.statute", federal.GetProperty("code").GetString());
         Assert.Equal("CA.PUBLIC_AGENCY_ONLY", federal.GetProperty("rule").GetString());
@@ -162,15 +161,16 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
         long end = partitions.Sum(p => probe.QueryWatermarkOffsets(p, s_timeout).High.Value);
         Assert.Equal(count, end);
         Assert.Equal(end, committed);
-        Assert.Equal(count, cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.AuditRecordCount, s_timeout)
-            .Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal)));
+        Assert.Equal(count, cluster.AuditDecisions(s_timeout)
+            .Count(r => !r.Contains("\"policy_load\"", StringComparison.Ordinal)));
         // The chains read back from Kafka verify; one forged record breaks them.
         Assert.Null(AuditTopicError(cluster));
         string chain = cluster.ReadAll(cluster.Topics.Audit, 1, s_timeout)[0].Message.Key!;
         await producer.ProduceAsync(cluster.Topics.Audit, new Message<string?, string>
         {
             Key = chain,
-            Value = "{\"id\":\"forged\",\"chain\":\"" + chain + "\",\"seq\":999999,\"prev\":\"00\",\"hash\":\"00\"}",
+            Value = "{\"seq\":999999,\"at\":\"2026-01-01T00:00:00Z\",\"policy\":1,\"read\":\"forged\"}\n" +
+                "{\"chain\":\"" + chain + "\",\"seq\":999999,\"salt\":\"00\",\"hash\":\"00\"}",
         });
         Assert.NotNull(AuditTopicError(cluster));
     }
@@ -223,8 +223,7 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
         Assert.Empty(results["q1"].GetProperty("reads").EnumerateArray());
         Assert.Equal(["r1"],
             results["q2"].GetProperty("reads").EnumerateArray().Select(r => r.GetProperty("read_id").GetString()!));
-        var loads = cluster.ReadAll(cluster.Topics.Audit, (int)worker.Engine!.AuditRecordCount, s_timeout)
-            .Select(r => Json(r.Message.Value))
+        var loads = cluster.AuditDecisions(s_timeout).Select(Json)
             .Where(r => r.GetProperty("event").GetString() == "policy_load").ToList();
         JsonElement swap = Assert.Single(loads, l =>
             l.TryGetProperty("previous", out JsonElement p) && p.GetString() == policy.Compiled.Hash);
@@ -304,7 +303,7 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
             if (run == 1) Assert.Equal(0, worker.Processed);
         }
 
-        var codes = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => Json(r.Message.Value))
+        var codes = cluster.AuditDecisions(s_timeout).Select(Json)
             .Where(r => r.GetProperty("event").GetString() == "hold")
             .Select(r => (
                 r.GetProperty("code").GetString(),
@@ -413,7 +412,8 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
     private static string? AuditTopicError(KafkaTestCluster cluster) =>
         cluster.ReadToEnd(cluster.Topics.Audit, s_timeout)
             .GroupBy(r => r.Message.Key)
-            .Select(c => AuditVerifier.Verify(c.OrderBy(r => r.Offset.Value).Select(r => r.Message.Value)).Error)
+            .Select(c => AuditVerifier.Verify(
+                c.OrderBy(r => r.Offset.Value).SelectMany(r => r.Message.Value.Split('\n'))).Error)
             .FirstOrDefault(e => e is not null);
 
     /// <summary>These tests with outputs, audit and offsets committed in one transaction.</summary>
