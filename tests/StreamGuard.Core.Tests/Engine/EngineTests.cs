@@ -260,7 +260,7 @@ public sealed class EngineTests : IDisposable
     {
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         Query(TestPolicy.Query("q1", "us-ice-ero", "7ABC123", s_t0));
-        Assert.All(_sink.AuditRecords, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
+        Assert.All(_sink.AuditLines, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
         Text.Plate.TryPack("7ABC123"u8, out ulong plate);
         string expected = AuditLog.PlateRef(TestPolicy.AuditKey, plate);
         Assert.All(

@@ -46,7 +46,7 @@ public sealed class QuerySecurityTests : IDisposable
         Assert.Equal(code, record.GetProperty("code").GetString());
         Assert.True(!record.TryGetProperty("reads", out JsonElement reads) || reads.GetArrayLength() == 0,
             "a denied search lists no read");
-        Assert.DoesNotContain("7ABC123", _sink.AuditRecords[^1], StringComparison.Ordinal);
+        Assert.DoesNotContain("7ABC123", _sink.AuditLines[^2], StringComparison.Ordinal);
     }
 
     [Fact]

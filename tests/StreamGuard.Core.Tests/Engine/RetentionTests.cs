@@ -200,7 +200,7 @@ public sealed class RetentionTests
         JsonElement after = h.Query(TestPolicy.Query("q-after", agency, "7ABC123", end,
             from: t.AddMinutes(-1), to: t.AddMinutes(1)));
         Assert.Empty(after.GetProperty("reads").EnumerateArray());
-        Assert.All(h.Sink.AuditRecords, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
+        Assert.All(h.Sink.AuditLines, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
     }
 
     // ---- 2-4. late, future-dated, agency windows ---------------------------------------------------------------
@@ -455,7 +455,7 @@ public sealed class RetentionTests
         {
             Assert.DoesNotContain(withheld, raw, StringComparison.Ordinal);
         }
-        Assert.All(h.Sink.AuditRecords, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
+        Assert.All(h.Sink.AuditLines, r => Assert.DoesNotContain("7ABC123", r, StringComparison.Ordinal));
     }
 
     // ---- 6. a federal searcher ----------------------------------------------------------------------------------

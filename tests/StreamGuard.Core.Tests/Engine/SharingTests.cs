@@ -88,7 +88,7 @@ public sealed class SharingTests : IDisposable
         Assert.Equal("CA.PUBLIC_AGENCY_ONLY", denied.GetProperty("rule").GetString());
         Assert.Contains("1798.90.55", denied.GetProperty("citation").GetString()!, StringComparison.Ordinal);
         Assert.Empty(denied.GetProperty("purposes").EnumerateArray());
-        Assert.DoesNotContain("7ABC123", string.Join('\n', _sink.AuditRecords), StringComparison.Ordinal);
+        Assert.DoesNotContain("7ABC123", string.Join('\n', _sink.AuditLines), StringComparison.Ordinal);
     }
 
     [Fact]
