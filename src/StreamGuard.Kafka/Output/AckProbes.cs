@@ -31,6 +31,11 @@ public sealed class AckProbes
     private long _next;
     private int _sinceSample; // events with outputs since the last one timed
     private int _eventOutputs; // outputs of the event being dispatched, timed or not
+    // Timed events whose audit entry waits, by chain, for the chain's next block.
+    private readonly Dictionary<int, List<Probe>> _awaitingBlock = [];
+    private readonly BlockAck[] _blocks;
+    private long _nextBlock;
+    private int _blockOfEvent = -1; // the chain of the last block produced while the event was dispatched
 
     /// <param name="latency">Where the figures go.</param>
     /// <param name="sampleEvery">Times every this many-th event that produces outputs (1 = every one).</param>
@@ -43,6 +48,8 @@ public sealed class AckProbes
         _sampleEvery = sampleEvery;
         _ring = new Probe[RingSize];
         for (int i = 0; i < _ring.Length; i++) _ring[i] = new Probe(latency, onDelivery);
+        _blocks = new BlockAck[RingSize];
+        for (int i = 0; i < _blocks.Length; i++) _blocks[i] = new BlockAck(onDelivery);
     }
 
     /// <summary>The probe of the event being dispatched when it is timed, else null: pass it to <see cref="Produced"/>
@@ -54,6 +61,7 @@ public sealed class AckProbes
     public void BeginEvent(long consumedTicks)
     {
         _eventOutputs = 0;
+        _blockOfEvent = -1;
         if (_sinceSample + 1 < _sampleEvery) return;
         Probe probe = _ring[(int)(_next++ & (RingSize - 1))];
         if (!probe.TryArm(consumedTicks))
@@ -69,22 +77,66 @@ public sealed class AckProbes
     public void Produced() => _eventOutputs++;
 
     /// <summary>
-    /// After the event's dispatch: its outputs are all handed over. Returns whether it was timed and produced outputs;
-    /// one timed without outputs records nothing, and the next event is timed in its place.
+    /// After the event's dispatch: its outputs are all handed over, except its audit entry when it wrote one on chain
+    /// <paramref name="auditChain"/> (else -1), which reaches Kafka with the chain's next block: a timed event then
+    /// waits for that block's acknowledgement too (<see cref="TakeBlockWaiters"/>). Returns whether it was timed and
+    /// has outputs; one timed without outputs records nothing, and the next event is timed in its place.
     /// </summary>
-    public bool EndEvent()
+    public bool EndEvent(int auditChain = -1)
     {
         Probe? probe = Timed;
         if (probe is null)
         {
-            if (_eventOutputs > 0) _sinceSample++;
+            if (_eventOutputs > 0 || auditChain >= 0) _sinceSample++;
             return false;
         }
         Timed = null;
+        if (auditChain >= 0 && auditChain != _blockOfEvent)
+        {
+            probe.Add();
+            Waiting(auditChain).Add(probe);
+        }
         bool outputs = probe.Outputs > 0;
         if (outputs) _sinceSample = 0; // else it stays one short of the sample: the next event is timed instead
         probe.Release();
         return outputs;
+    }
+
+    /// <summary>
+    /// When chain <paramref name="chain"/>'s block is about to be produced: the delivery handler that acknowledges the
+    /// timed events whose entries it holds, or null when none waits. A handler still in flight when the ring comes round
+    /// to it again is not reused: those events are counted as skipped.
+    /// </summary>
+    public Action<DeliveryReport<byte[], byte[]>>? TakeBlockWaiters(int chain)
+    {
+        if (Timed is { } timed)
+        {
+            // Sealed while an event is dispatched (a full block, or the event's evictions): an output of that event.
+            _eventOutputs++;
+            _blockOfEvent = chain;
+            timed.Add();
+            Waiting(chain).Add(timed);
+        }
+        if (!_awaitingBlock.TryGetValue(chain, out List<Probe>? waiting) || waiting.Count == 0) return null;
+        BlockAck block = _blocks[(int)(_nextBlock++ & (RingSize - 1))];
+        if (!block.TryTake(waiting))
+        {
+            foreach (Probe probe in waiting)
+            {
+                _latency.CountSkipped();
+                probe.Acknowledged(failed: true);
+            }
+            waiting.Clear();
+            return null;
+        }
+        waiting.Clear();
+        return block.Handler;
+    }
+
+    private List<Probe> Waiting(int chain)
+    {
+        if (!_awaitingBlock.TryGetValue(chain, out List<Probe>? waiting)) _awaitingBlock.Add(chain, waiting = []);
+        return waiting;
     }
 
     /// <summary>
@@ -176,7 +228,13 @@ public sealed class AckProbes
         private void OnDelivery(DeliveryReport<byte[], byte[]> report)
         {
             _onDelivery(report);
-            if (report.Error.IsError) Volatile.Write(ref _failed, 1);
+            Acknowledged(report.Error.IsError);
+        }
+
+        /// <summary>One of the event's outputs was acknowledged (or failed), its report already counted.</summary>
+        public void Acknowledged(bool failed)
+        {
+            if (failed) Volatile.Write(ref _failed, 1);
             Done(Interlocked.Decrement(ref _outstanding));
         }
 
@@ -185,6 +243,41 @@ public sealed class AckProbes
             if (left != 0) return;
             long now = Stopwatch.GetTimestamp();
             if (Outputs > 0 && Volatile.Read(ref _failed) == 0) _latency.Record(now - _consumedTicks);
+            Volatile.Write(ref _free, 1);
+        }
+    }
+
+    /// <summary>
+    /// The timed events waiting for one audit block: its delivery report is counted once by the loop's handler, then
+    /// acknowledges each of them. Its list is the loop thread's until it is taken, then the report's.
+    /// </summary>
+    private sealed class BlockAck
+    {
+        private readonly Action<DeliveryReport<byte[], byte[]>> _onDelivery;
+        private readonly List<Probe> _probes = [];
+        private int _free = 1;
+
+        public BlockAck(Action<DeliveryReport<byte[], byte[]>> onDelivery)
+        {
+            _onDelivery = onDelivery;
+            Handler = OnDelivery;
+        }
+
+        public Action<DeliveryReport<byte[], byte[]>> Handler { get; }
+
+        public bool TryTake(List<Probe> waiting)
+        {
+            if (Volatile.Read(ref _free) == 0) return false;
+            _free = 0;
+            _probes.Clear();
+            _probes.AddRange(waiting);
+            return true;
+        }
+
+        private void OnDelivery(DeliveryReport<byte[], byte[]> report)
+        {
+            _onDelivery(report);
+            foreach (Probe probe in _probes) probe.Acknowledged(report.Error.IsError);
             Volatile.Write(ref _free, 1);
         }
     }

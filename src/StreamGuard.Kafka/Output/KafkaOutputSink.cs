@@ -85,7 +85,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
     /// After the event's dispatch (the worker's thread): its outputs are all handed over. Returns whether it was timed
     /// and produced outputs (a forward is not an output of its event: that is timed where it is decided).
     /// </summary>
-    internal bool EndEvent() => _ackProbes?.EndEvent() ?? false;
+    internal bool EndEvent(int auditChain = -1) => _ackProbes?.EndEvent(auditChain) ?? false;
 
     private void CountDelivery(DeliveryReport<byte[], byte[]> report)
     {
@@ -129,13 +129,20 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producedTo[PurgesIndex]++;
     }
 
-    public void Audit(int partition, ReadOnlySpan<byte> record)
+    public void Audit(int partition, ReadOnlySpan<byte> block)
     {
         _producedTo[AuditIndex]++;
         TopicPartition destination = _auditPartitions > 0 && partition >= 0
             ? _auditByPartition[AuditChainReader.PartitionOf(partition, _auditPartitions)]
             : _auditByKey;
-        Produce(destination, ChainKey(partition), record, null);
+        _message.Key = ChainKey(partition);
+        _message.Value = _values.Copy(block);
+        _message.Headers = null;
+        // The timed events whose entries the block holds are acknowledged with it.
+        Action<DeliveryReport<byte[], byte[]>>? waiters = _ackProbes?.TakeBlockWaiters(partition);
+        AckProbes.Produce(_producer, destination, _message, waiters ?? _onDelivery, null);
+        Produced++;
+        CountBytes(destination, _message);
     }
 
     /// <summary>Chain <c>p&lt;partition&gt;</c>'s name, the key of its audit records: made once per

@@ -248,14 +248,17 @@ public sealed class StreamGuardWorker
         long start = Stopwatch.GetTimestamp();
         var source = EventSource.Kafka(result.Topic, result.Partition.Value, result.Offset.Value);
         sink.BeginEvent(start);
-        bool decided;
+        long entries = engine.AuditEntryCount;
+        bool decided = false;
         try
         {
             decided = Dispatch(result, topic, source, engine, sink);
         }
         finally
         {
-            if (sink.EndEvent()) _latency.AwaitCommit(start);
+            // A decided event's audit entry is one of its outputs: it reaches Kafka with its chain's block.
+            int chain = decided && engine.AuditEntryCount != entries ? source.Partition : -1;
+            if (sink.EndEvent(chain)) _latency.AwaitCommit(start);
         }
         if (!decided) return;
         long ticks = Stopwatch.GetTimestamp() - start;
