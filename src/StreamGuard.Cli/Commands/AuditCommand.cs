@@ -6,7 +6,9 @@ using StreamGuard.Audit;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard audit verify|why|export|report</c>: the audit log checked, explained, exported, reported.</summary>
+/// <summary>
+/// <c>streamguard audit verify|why|export|report</c>: the audit log checked, explained, exported, reported.
+/// </summary>
 internal static class AuditCommand
 {
     /// <summary>The audit log as a Kafka topic (with <see cref="Bootstrap"/>) instead of a file.</summary>
