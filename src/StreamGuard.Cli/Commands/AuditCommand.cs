@@ -6,7 +6,9 @@ using StreamGuard.Audit;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard audit verify|why|export|report</c>: the audit log checked, explained, exported, reported.</summary>
+/// <summary>
+/// <c>streamguard audit verify|why|export|report</c>: the audit log checked, explained, exported, reported.
+/// </summary>
 internal static class AuditCommand
 {
     /// <summary>The audit log as a Kafka topic (with <see cref="Bootstrap"/>) instead of a file.</summary>
@@ -159,8 +161,19 @@ internal static class AuditCommand
         if (args.Positional.Count != 1) throw new UsageException("expected: audit export --audit FILE | --topic T");
         IEnumerable<string> decisions = AuditRecords.Read(args);
         args.RejectUnknown();
-        using var o = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
-        foreach (string d in decisions) o.WriteLine(d);
+        // Through Console.Out (where the in-process callers and tests redirect it), in chunks of about 64 KiB: the
+        // console writer flushes on every write.
+        TextWriter o = Console.Out;
+        var chunk = new StringBuilder(1 << 17);
+        foreach (string d in decisions)
+        {
+            chunk.Append(d).Append('\n');
+            if (chunk.Length < 1 << 16) continue;
+            o.Write(chunk);
+            chunk.Clear();
+        }
+        o.Write(chunk);
+        o.Flush();
         return 0;
     }
 

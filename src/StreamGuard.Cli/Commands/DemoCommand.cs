@@ -253,13 +253,15 @@ internal static class DemoCommand
         }
         summary.AppendLine(CultureInfo.InvariantCulture,
             $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
-            $"audit entries: {auditEntries:N0} of {engine.AuditEntryCount:N0} written ({engine.AuditDecisionCount:N0} decisions), " +
+            $"audit entries: {auditEntries:N0} of {engine.AuditEntryCount:N0} written " +
+            $"({engine.AuditDecisionCount:N0} decisions), " +
             $"in {Path.GetFullPath(auditPath)}");
         // What the worker handed to Kafka, per read or query decided (the hotlist entries' few outputs included).
         summary.AppendLine(CultureInfo.InvariantCulture,
             $"Kafka per event (key + value bytes): {BenchVolume.Of(worker.Sink!, topics, Decided()).PerEvent()}");
         summary.AppendLine(verify.Error is null
-            ? $"audit chains: {verify.Chains} verified, {verify.Entries:N0} entries in {verify.Blocks:N0} blocks, no break"
+            ? $"audit chains: {verify.Chains} verified, {verify.Entries:N0} entries in {verify.Blocks:N0} blocks, " +
+                "no break"
             : $"audit chains: BROKEN at line {verify.Line}: {verify.Error}");
         o.Write(summary);
         string reportPath = Path.Combine(outDir, "report.html");

@@ -102,6 +102,7 @@ public sealed partial class CommandHelpTests : IDisposable
             "audit" =>
             [
                 ["verify", log], ["verify", "--topic", "t", "--bootstrap", "b"], ["why", "id", "--audit", log],
+                ["export", "--audit", log], ["export", "--topic", "t", "--bootstrap", "b"],
                 ["report", "--agency", "a", "--audit", log, "--out", "o"],
             ],
             _ => [[]],

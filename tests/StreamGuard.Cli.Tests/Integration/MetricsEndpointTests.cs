@@ -20,7 +20,13 @@ public sealed class MetricsEndpointTests
     public async Task MetricsHealthAndReadinessReportTheWorkersRealState()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // stopped with SIGTERM
-        using var policy = new TestPolicy();
+        // ca-lasd's reads pushed to ca-lapd: every read has an output of its own at once (its share), so the
+        // acknowledgement latency is sampled on reads (audit entries go out in blocks at commits, not per event).
+        using var policy = new TestPolicy(TestPolicy.Yaml + """
+
+            agreements:
+              - {id: lasd-push, owners: [ca-lasd], recipients: [ca-lapd], access: [push], purposes: [stolen_vehicle]}
+            """);
         using var cluster = new KafkaTestCluster();
         using IProducer<string?, string> producer = cluster.Producer();
         DateTimeOffset now = DateTimeOffset.UtcNow;
@@ -105,14 +111,23 @@ public sealed class MetricsEndpointTests
         Assert.DoesNotContain("M0001", metrics, StringComparison.Ordinal);
 
         Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.ingest")));
+        Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.agreement")));
+        Assert.Equal(reads, Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Shared)));
         Assert.Equal(0, Sample(metrics, "streamguard_decisions_total", ("code", "deny.statute")));
         Assert.Equal(malformed, Sample(metrics, "streamguard_dead_letters_total", ("error", "malformed_json")));
         Assert.Equal(0, Sample(metrics, "streamguard_dead_letters_total", ("error", "unknown_agency")));
         Assert.Equal(malformed,
             Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.DeadLetter)));
-        // One ingest record per read, plus each chain's opening policy_load record.
+        // The audit: one message (a block) per chain per commit at most, the last commit at shutdown included; and
+        // in them one ingest entry per read, plus each chain's opening policy_load entry, every chain verified.
+        double commits = Sample(metrics, "streamguard_commits_total") ?? 0;
         Assert.InRange(Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Audit)) ?? -1,
-            reads, reads + cluster.Partitions);
+            1, commits * cluster.Partitions);
+        List<string> auditLines = cluster.AuditLines(s_timeout);
+        StreamGuard.Audit.AuditVerifier.Result audit = StreamGuard.Audit.AuditVerifier.Verify(auditLines);
+        Assert.Null(audit.Error);
+        Assert.Equal(reads + audit.Chains, audit.Entries);
+        Assert.Equal(reads, auditLines.Count(l => l.Contains("\"ingest\":\"allow.ingest\"", StringComparison.Ordinal)));
         Assert.Equal(0, Sample(metrics, "streamguard_events_consumed_total", ("topic", cluster.Topics.Queries)));
         Assert.Equal(reads, Sample(metrics, "streamguard_store_reads"));
         Assert.Equal(0, Sample(metrics, "streamguard_purges_total"));

@@ -168,7 +168,7 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
     private static partial Regex RestoredReads();
 
     private static int IngestedReads(KafkaTestCluster cluster) =>
-        cluster.ReadToEnd(cluster.Topics.Audit, s_timeout).Select(r => r.Message.Value)
+        cluster.AuditDecisions(s_timeout)
             .Where(v => v.Contains("\"event\":\"ingest\"", StringComparison.Ordinal))
             .Select(v => JsonDocument.Parse(v).RootElement.GetProperty("reads")[0].GetString()).Distinct().Count();
 

@@ -127,8 +127,8 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         last.Dispose();
 
         // Nothing lost: every read has an ingest decision, every query a result.
-        var audit = cluster.ReadToEnd(cluster.Topics.Audit, s_timeout)
-            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.Clone()).ToList();
+        var audit = cluster.AuditDecisions(s_timeout)
+            .Select(d => JsonDocument.Parse(d).RootElement.Clone()).ToList();
         var ingested = audit.Where(r => r.GetProperty("event").GetString() == "ingest")
             .Select(r => r.GetProperty("reads")[0].GetString()!).ToList();
         Assert.Empty(readIds.Except(ingested));
@@ -143,8 +143,10 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         // The chains verify, read back from the topic: every restart continued them.
         Assert.Equal(0, await StreamGuard.Cli.Cli.MainAsync(
             ["audit", "verify", "--topic", cluster.Topics.Audit, "--bootstrap", cluster.BootstrapServers]));
+        // Each chain began once: one genesis, its opening policy_load (the one decision of entry 1).
         Assert.All(audit.GroupBy(r => r.GetProperty("chain").GetString()),
-            chain => Assert.Single(chain, r => r.GetProperty("seq").GetInt64() == 1));
+            chain => Assert.Equal("policy_load", Assert.Single(chain, r => r.GetProperty("seq").GetInt64() == 1)
+                .GetProperty("event").GetString()));
 
         // The store was rebuilt: the final query sees K0000's reads from before the first kill (within its window).
         JsonElement final = cluster.ReadToEnd(cluster.Topics.Results, s_timeout)
@@ -158,7 +160,7 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         int duplicateResults = answered.Count - answered.Distinct().Count();
         int duplicateShares = shared.Count - shared.Distinct().Count();
         output.WriteLine($"{Kills} kills survived ({supervisedRestarts} supervised restarts of the last worker); " +
-            $"{reads} reads, {queries} queries, {pushedIds.Count} pushes; {audit.Count} audit records; " +
+            $"{reads} reads, {queries} queries, {pushedIds.Count} pushes; {audit.Count} audit decisions; " +
             $"duplicates visible: {duplicateIngests} ingests, {duplicateResults} results, {duplicateShares} shares " +
             $"({(cluster.IsEmbedded ? "embedded mock: no transaction isolation" : "real broker")})");
         if (!cluster.IsEmbedded)

@@ -15,7 +15,13 @@ public sealed class WorkerProcessTests
     public async Task SigtermStopsTheWorkerCleanlyAndCommitsWhatItProcessed()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // SIGTERM is a POSIX signal
-        using var policy = new TestPolicy();
+        // ca-lasd's reads pushed to ca-lapd: each read's share, produced as it is decided, shows it was processed
+        // (its audit entry goes out in a block at the next commit, here at shutdown).
+        using var policy = new TestPolicy(TestPolicy.Yaml + """
+
+            agreements:
+              - {id: lasd-push, owners: [ca-lasd], recipients: [ca-lapd], access: [push], purposes: [stolen_vehicle]}
+            """);
         using var cluster = new KafkaTestCluster();
         using IProducer<string?, string> producer = cluster.Producer();
         DateTimeOffset now = DateTimeOffset.UtcNow;
@@ -50,13 +56,17 @@ public sealed class WorkerProcessTests
         using Process worker = Process.Start(start)!;
         Task<string> stderr = worker.StandardError.ReadToEndAsync();
         Task<string> stdout = worker.StandardOutput.ReadToEndAsync();
-        int audited;
+        int decided;
         try
         {
-            // Every read audited means every read processed; the minute-long commit interval leaves the commit to
-            // shutdown.
-            audited = cluster.ReadAll(cluster.Topics.Audit, count + cluster.Partitions, s_timeout)
-                .Count(r => !r.Message.Value.Contains("\"policy_load\"", StringComparison.Ordinal));
+            // Every read decided (its share produced, not yet committed: the minute-long commit interval leaves the
+            // commit to shutdown).
+            var deadline = DateTime.UtcNow + s_timeout;
+            do
+            {
+                decided = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout, IsolationLevel.ReadUncommitted).Count;
+            }
+            while (decided < count && DateTime.UtcNow < deadline && !worker.HasExited);
             using (Process kill = Process.Start("kill",
                 ["-TERM", worker.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
             {
@@ -72,7 +82,7 @@ public sealed class WorkerProcessTests
 
         string err = await stderr;
         await stdout;
-        Assert.True(audited == count, $"{audited} audit records; stderr:\n{err}");
+        Assert.True(decided == count, $"{decided} reads decided before SIGTERM; stderr:\n{err}");
         Assert.True(worker.ExitCode == 0, $"exit code {worker.ExitCode}; stderr:\n{err}");
         Assert.Contains("stopped cleanly after 100 events", err, StringComparison.Ordinal);
         Assert.DoesNotContain("S0001", err, StringComparison.Ordinal); // no raw plate in the worker's log
@@ -85,5 +95,14 @@ public sealed class WorkerProcessTests
             .Select(p => new TopicPartition(cluster.Topics.Reads, p)).ToList();
         long committed = probe.Committed(partitions, s_timeout).Where(o => o.Offset.Value > 0).Sum(o => o.Offset.Value);
         Assert.Equal(count, committed);
+
+        // The audit of every processed read committed with its offset at shutdown: one ingest entry per read, every
+        // chain verified.
+        List<string> lines = cluster.AuditLines(s_timeout);
+        StreamGuard.Audit.AuditVerifier.Result audit = StreamGuard.Audit.AuditVerifier.Verify(lines);
+        Assert.Null(audit.Error);
+        Assert.Equal(count, StreamGuard.Audit.AuditExport.Decisions(lines).Select(MemorySink.Json)
+            .Count(d => d.GetProperty("event").GetString() == "ingest"));
+        Assert.Equal(count + audit.Chains, audit.Entries); // and each chain's policy_load
     }
 }
