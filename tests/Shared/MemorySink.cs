@@ -11,7 +11,9 @@ internal sealed class MemorySink : IOutputSink
 {
     private readonly List<string> _blocks = [];
 
-    /// <summary>The engine writing here (set by <see cref="TestEngine.Create"/>): audit reads seal its blocks first.</summary>
+    /// <summary>
+    /// The engine writing here (set by <see cref="TestEngine.Create"/>): audit reads seal its blocks first.
+    /// </summary>
     public StreamGuardEngine? Engine { get; set; }
 
     public List<(string Recipient, string DecisionId, string Read)> SharedRecords { get; } = [];
@@ -55,7 +57,9 @@ internal sealed class MemorySink : IOutputSink
     public static JsonElement Json(string s) => JsonDocument.Parse(s).RootElement.Clone();
 }
 
-/// <summary>Engines for tests: one writing to a <see cref="MemorySink"/> seals its audit when the sink is read.</summary>
+/// <summary>
+/// Engines for tests: one writing to a <see cref="MemorySink"/> seals its audit when the sink is read.
+/// </summary>
 internal static class TestEngine
 {
     public static StreamGuardEngine Create(CompiledPolicy policy, IOutputSink sink, byte[] auditKey,

@@ -65,21 +65,14 @@ internal sealed class BenchReader
             if (r?.Message?.Value is { } value)
             {
                 long now = Stopwatch.GetTimestamp();
-                if (_auditFormat)
+                // An audit message is a block, one entry per line (a pipe's block: one input's value per line).
+                ReadOnlySpan<byte> rest = value;
+                while (!rest.IsEmpty)
                 {
-                    // An audit message is a block: its entries, one per line, then its seal.
-                    ReadOnlySpan<byte> rest = value;
-                    while (!rest.IsEmpty)
-                    {
-                        int end = rest.IndexOf((byte)'\n');
-                        ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
-                        rest = end < 0 ? [] : rest[(end + 1)..];
-                        Seen(ReadOfEntry(line), now);
-                    }
-                }
-                else
-                {
-                    Seen(ReadOfCopy(value), now);
+                    int end = rest.IndexOf((byte)'\n');
+                    ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
+                    rest = end < 0 ? [] : rest[(end + 1)..];
+                    Seen(_auditFormat ? ReadOfEntry(line) : ReadOfCopy(line), now);
                 }
             }
             Volatile.Write(ref _allocated, GC.GetAllocatedBytesForCurrentThread());
@@ -87,7 +80,7 @@ internal sealed class BenchReader
         consumer.Close();
     }
 
-    private int ReadOfCopy(byte[] value) =>
+    private int ReadOfCopy(ReadOnlySpan<byte> value) =>
         JsonMembers.TryGetString(value, "read_id"u8, out ReadOnlySpan<byte> id) ? _load.IndexOfReadId(id) : -1;
 
     private void Seen(int i, long now)

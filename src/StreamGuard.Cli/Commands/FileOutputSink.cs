@@ -12,7 +12,7 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A fixed number of chunks circulates, allocated on first need and reused: when every one is full and queued,
+/// A fixed number of chunks circulates, allocated up front and reused: when every one is full and queued,
 /// the engine's thread waits for the writer (back-pressure, bounded memory). Copying a line allocates nothing.
 /// </para>
 /// <para>
@@ -40,8 +40,6 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
     private readonly OutputFile[] _files;
     private readonly ArrayBufferWriter<byte> _sharedLine = new(1024);
     private readonly Utf8JsonWriter _sharedWriter;
-    private readonly int _chunkBytes;
-    private readonly int _chunkCount;
     private readonly Thread _writer;
 
     // Everything below is guarded by _lock. The queue is a ring as long as the number of chunks: a chunk is in it
@@ -51,7 +49,6 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
     private readonly Pending[] _queue;
     private int _queueHead;
     private int _queueCount;
-    private int _allocated;
     private bool _draining;
     private bool _abandoned;
     private OutputWriteException? _failure;
@@ -66,9 +63,9 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkBytes, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkCount, 7);
-        _chunkBytes = chunkBytes;
-        _chunkCount = chunkCount;
         _free = new Stack<byte[]>(chunkCount);
+        // All up front: how many a run needs depends on how far the writer falls behind, which no warm-up can tell.
+        for (int i = 0; i < chunkCount; i++) _free.Push(new byte[chunkBytes]);
         _queue = new Pending[chunkCount];
         Directory.CreateDirectory(directory);
         _files = new OutputFile[6];
@@ -144,12 +141,10 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
         lock (_lock)
         {
             // Chunks not held by a file are queued or being written: the writer frees one, or fails.
-            while (_free.Count == 0 && _allocated == _chunkCount && _failure is null) Monitor.Wait(_lock);
+            while (_free.Count == 0 && _failure is null) Monitor.Wait(_lock);
             if (_failure is not null) throw _failure;
-            if (_free.Count > 0) return _free.Pop();
-            _allocated++;
+            return _free.Pop();
         }
-        return new byte[_chunkBytes];
     }
 
     private void HandOver(OutputFile file)

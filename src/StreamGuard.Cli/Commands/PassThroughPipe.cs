@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
@@ -18,13 +19,13 @@ namespace StreamGuard.Cli.Commands;
 /// <item><b>Same records</b> (<see cref="SameRecords"/>): for the inputs it consumes, the same number of records per
 /// output topic, with the same mean key, value and header sizes, that StreamGuard produced in a measured step
 /// (<see cref="BenchOutputProfile"/>): input i gets floor((i+1)·r) − floor(i·r) records of a topic whose records per
-/// input is r. Its first audit-topic record per input is the input's value itself (padded with spaces to the mean
-/// audit size) on the input's partition, as StreamGuard's ingest record goes on the chain of the input's partition.
-/// It measures StreamGuard's processing only: it copies StreamGuard's output volume, so it hides that volume's
+/// input is r — except the audit topic, which gets, as StreamGuard's, one block per partition per commit: the values
+/// of the partition's inputs since the last commit, one per line, as StreamGuard's block holds one entry per input on
+/// the chain of the input's partition. It measures StreamGuard's processing only: it copies StreamGuard's output volume, so it hides that volume's
 /// cost.</item>
 /// </list>
 /// The bench reader times the record that carries the input (<see cref="ReaderTopic"/>). No per-message allocation of
-/// its own: messages, keys, values, headers and topic-partitions are reused (Confluent.Kafka copies them into
+/// its own but each block's copy: messages, keys, values, headers and topic-partitions are reused (Confluent.Kafka copies them into
 /// librdkafka during Produce). Its consumed → outputs acknowledged latency is timed as the worker's
 /// (<see cref="AckProbes"/>, from the moment Consume returned).
 /// </summary>
@@ -35,6 +36,7 @@ internal sealed class PassThroughPipe
     private readonly int _ackSampleEvery;
     private readonly TaskCompletionSource _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<(string, int), long> _pending = [];
+    private Action? _sealBlocks; // same records: hands each partition's audit block over before a commit
     private long _processed;
     private long _deliveryErrors;
 
@@ -98,7 +100,11 @@ internal sealed class PassThroughPipe
         using IConsumer<ConsumedBytes, ConsumedBytes> consumer = ConsumedBytes
             .ConsumerBuilder(consumerConfig, headers: true)
             .SetPartitionsAssignedHandler((_, _) => _assigned.TrySetResult())
-            .SetPartitionsRevokedHandler((c, _) => Commit(c, producer, options, embedded))
+            .SetPartitionsRevokedHandler((c, _) =>
+            {
+                _sealBlocks?.Invoke();
+                Commit(c, producer, options, embedded);
+            })
             .Build();
         consumer.Subscribe([_topics.Reads, _topics.Queries]);
         long lastCommit = Stopwatch.GetTimestamp();
@@ -125,11 +131,13 @@ internal sealed class PassThroughPipe
                 if (sinceCommit >= options.CommitBatch
                     || (sinceCommit > 0 && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
                 {
+                    _sealBlocks?.Invoke();
                     Commit(consumer, producer, options, embedded);
                     sinceCommit = 0;
                     lastCommit = Stopwatch.GetTimestamp();
                 }
             }
+            _sealBlocks?.Invoke();
             Commit(consumer, producer, options, embedded);
         }
         finally
@@ -187,54 +195,39 @@ internal sealed class PassThroughPipe
             { "sg-recipient", templates[BenchOutputProfile.Shared].Key },
             { "sg-decision", Filled(decisionLength, (byte)'d') },
         };
-        int auditSize = profile.MeanValue(BenchOutputProfile.Audit);
-        byte[] copy = new byte[auditSize];
-        var first = new Message<byte[], byte[]>();
-        byte[][] chainKeys = [];
-        TopicPartition[] auditPartitions = [];
+        // StreamGuard's audit goes out as one block per chain per commit, one entry per input: the pipe's block of a
+        // partition holds the values of its inputs since the last commit, one per line (a bench reader times each).
+        var blocks = new Dictionary<int, (ArrayBufferWriter<byte> Lines, byte[] Chain, TopicPartition To)>();
+        var block = new Message<byte[], byte[]>();
+        _sealBlocks = () =>
+        {
+            foreach ((ArrayBufferWriter<byte> lines, byte[] chain, TopicPartition to) in blocks.Values)
+            {
+                if (lines.WrittenCount == 0) continue;
+                block.Key = chain;
+                block.Value = lines.WrittenSpan[..^1].ToArray();
+                output.Send(BenchOutputProfile.Audit, to, block);
+                lines.ResetWrittenCount();
+            }
+        };
 
         return (r, i) =>
         {
-            int partition = r.Partition.Value;
             for (int k = 0; k < BenchOutputProfile.Kinds; k++)
             {
+                if (k == BenchOutputProfile.Audit) continue;
                 int n = (int)(Math.Floor((i + 1) * perInput[k]) - Math.Floor(i * perInput[k]));
-                for (int j = 0; j < n; j++)
-                {
-                    if (k != BenchOutputProfile.Audit)
-                    {
-                        output.Send(k, anyPartition[k], templates[k]);
-                        continue;
-                    }
-                    // The audit records of an input go on its partition's chain, the first one carrying the input.
-                    if (partition >= chainKeys.Length)
-                    {
-                        Array.Resize(ref chainKeys, partition + 1);
-                        Array.Resize(ref auditPartitions, partition + 1);
-                    }
-                    byte[] chain = chainKeys[partition] ??= Encoding.ASCII.GetBytes(AuditChains.Name(partition));
-                    TopicPartition destination =
-                        auditPartitions[partition] ??= new TopicPartition(_topics.Audit, partition);
-                    Message<byte[], byte[]> m = templates[k];
-                    if (j == 0)
-                    {
-                        ReadOnlySpan<byte> value = r.Message.Value.Span;
-                        if (value.Length <= copy.Length)
-                        {
-                            value.CopyTo(copy);
-                            copy.AsSpan(value.Length).Fill((byte)' ');
-                            first.Value = copy;
-                        }
-                        else
-                        {
-                            first.Value = value.ToArray(); // longer than the mean audit record: rare
-                        }
-                        m = first;
-                    }
-                    m.Key = chain;
-                    output.Send(k, destination, m);
-                }
+                for (int j = 0; j < n; j++) output.Send(k, anyPartition[k], templates[k]);
             }
+            int partition = r.Partition.Value;
+            if (!blocks.TryGetValue(partition, out var open))
+            {
+                open = (new ArrayBufferWriter<byte>(64 * 1024), Encoding.ASCII.GetBytes(AuditChains.Name(partition)),
+                    new TopicPartition(_topics.Audit, partition));
+                blocks.Add(partition, open);
+            }
+            open.Lines.Write(r.Message.Value.Span);
+            open.Lines.Write("\n"u8);
         };
     }
 

@@ -178,7 +178,8 @@ internal static class ReplayCommand
         EngineStats s = engine.Stats;
         Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, " +
             $"{s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
-        Console.WriteLine($"  audit entries {engine.AuditEntryCount:N0} ({engine.AuditDecisionCount:N0} decisions), results {s.Results:N0}, " +
+        Console.WriteLine($"  audit entries {engine.AuditEntryCount:N0} ({engine.AuditDecisionCount:N0} decisions), " +
+            $"results {s.Results:N0}, " +
             $"push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, " +
             $"dead letters {s.DeadLetters:N0}");
         Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");

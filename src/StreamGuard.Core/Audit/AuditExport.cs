@@ -40,7 +40,10 @@ public static class AuditExport
                 byte[] salt = Convert.FromHexString(Str(node, "salt"));
                 foreach (JsonObject entry in pending)
                 {
-                    foreach (JsonObject d in Expand(entry, chain, salt, policies)) yield return d.ToJsonString(s_options);
+                    foreach (JsonObject d in Expand(entry, chain, salt, policies))
+                    {
+                        yield return d.ToJsonString(s_options);
+                    }
                 }
                 pending.Clear();
             }
@@ -100,8 +103,8 @@ public static class AuditExport
             {
                 string code = Str(alert, "code");
                 d = Head("alert", code.StartsWith("allow", StringComparison.Ordinal), code, Str(alert, "rule"), policy);
-                d = With(d, ("owner", owner), ("recipient", Str(alert, "recipient")), ("purpose", Str(alert, "purpose")),
-                    ("hotlist_id", Str(alert, "hotlist_id")));
+                d = With(d, ("owner", owner), ("recipient", Str(alert, "recipient")),
+                    ("purpose", Str(alert, "purpose")), ("hotlist_id", Str(alert, "hotlist_id")));
                 if (alert["case_number"] is not null) d["case_number"] = Str(alert, "case_number");
                 yield return With(d, ("reads", new JsonArray(read)), ("plate_ref", plateRef));
             }

@@ -16,8 +16,8 @@ namespace StreamGuard.Audit;
 /// <remarks>
 /// <para>An entry is one line of compact UTF-8 JSON: <c>{"seq":N,"at":…,"policy":P,…}</c>, where <c>policy</c> is the
 /// sequence number of the chain's <c>policy_load</c> entry of the version in force. A block is a chain's entries since
-/// its last seal followed by the seal line <c>{"chain":"pN","seq":last,"at":…,"salt":…,"hash":…}</c>, handed to the sink
-/// as one value (lines joined by '\n'): one Kafka message, or lines of the replay file.</para>
+/// its last seal followed by the seal line <c>{"chain":"pN","seq":last,"at":…,"salt":…,"hash":…}</c>, handed to the
+/// sink as one value (lines joined by '\n'): one Kafka message, or lines of the replay file.</para>
 /// <para>The block's hash is SHA-256 over the previous block's hash (64 hex digits; the chain's genesis hash for the
 /// first), the block's entry lines each with its '\n', and the seal line without its <c>,"hash":"…"</c> member. The
 /// seal's <c>salt</c> keys the block's decision ids (<see cref="DecisionIds"/>).</para>
@@ -62,12 +62,14 @@ internal sealed class AuditLog
     }
 
     /// <summary>
-    /// Puts a policy version in force: each chain's next entry is preceded by a <c>policy_load</c> entry for it, stating
-    /// what the change did against the version before (<paramref name="change"/>).
+    /// Puts a policy version in force: each chain's next entry is preceded by a <c>policy_load</c> entry for it,
+    /// stating what the change did against the version before (<paramref name="change"/>).
     /// </summary>
     public void SetPolicy(CompiledPolicy policy, PolicyChangeSummary? change) => _versions.Add(policy, change);
 
-    /// <summary>The writer of the entry being built (between <see cref="BeginEntry"/> and <see cref="EndEntry"/>).</summary>
+    /// <summary>
+    /// The writer of the entry being built (between <see cref="BeginEntry"/> and <see cref="EndEntry"/>).
+    /// </summary>
     public Utf8JsonWriter Writer => _writer;
 
     /// <summary>Entries written since start (policy loads included).</summary>

@@ -73,12 +73,19 @@ public static class AuditVerifier
                 pending.Add((bytes, seq));
                 return null;
             }
-            (long Seq, string Hash) state = chains.TryGetValue(chain!, out var s) ? s : (0, AuditLog.GenesisHex(chain!));
+            (long Seq, string Hash) state =
+                chains.TryGetValue(chain!, out var s) ? s : (0, AuditLog.GenesisHex(chain!));
             if (prev is not null)
             {
                 if (pending.Count > 0) return "a v1 record follows entries that no seal closed";
-                if (seq != state.Seq + 1) return $"chain {chain}: expected seq {state.Seq + 1}, found {seq} (gap or reordering)";
-                if (prev != state.Hash) return $"chain {chain} seq {seq}: prev does not match the previous record's hash";
+                if (seq != state.Seq + 1)
+                {
+                    return $"chain {chain}: expected seq {state.Seq + 1}, found {seq} (gap or reordering)";
+                }
+                if (prev != state.Hash)
+                {
+                    return $"chain {chain} seq {seq}: prev does not match the previous record's hash";
+                }
                 if (!Canonical(bytes, out ReadOnlySpan<byte> body) || !Matches(state.Hash, [], body, hash))
                 {
                     return $"chain {chain} seq {seq}: hash does not match the record's content";
@@ -97,7 +104,10 @@ public static class AuditVerifier
                         "(an entry or block deleted, duplicated or reordered)";
                 }
             }
-            if (pending[^1].Seq != seq) return $"chain {chain}: the seal says seq {seq}, its last entry is {pending[^1].Seq}";
+            if (pending[^1].Seq != seq)
+            {
+                return $"chain {chain}: the seal says seq {seq}, its last entry is {pending[^1].Seq}";
+            }
             if (!Canonical(bytes, out ReadOnlySpan<byte> sealBody) || !Matches(state.Hash, pending, sealBody, hash))
             {
                 return $"chain {chain}: the block ending at seq {seq} does not match its seal's hash " +

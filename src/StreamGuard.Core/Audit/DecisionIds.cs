@@ -33,7 +33,9 @@ public static class DecisionIds
         StreamGuard.Text.Hex.Lower(digest, hex);
     }
 
-    /// <summary>The id of decision <paramref name="index"/> of entry <paramref name="seq"/> (tools and tests).</summary>
+    /// <summary>
+    /// The id of decision <paramref name="index"/> of entry <paramref name="seq"/> (tools and tests).
+    /// </summary>
     public static string Text(ReadOnlySpan<byte> salt, long seq, int index)
     {
         Span<byte> hex = stackalloc byte[Length];
@@ -41,7 +43,9 @@ public static class DecisionIds
         return System.Text.Encoding.ASCII.GetString(hex);
     }
 
-    /// <summary>SipHash-2-4 with 128-bit output (Aumasson and Bernstein, the reference implementation's variant).</summary>
+    /// <summary>
+    /// SipHash-2-4 with 128-bit output (Aumasson and Bernstein, the reference implementation's variant).
+    /// </summary>
     public static void SipHash128(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> output)
     {
         ulong k0 = BinaryPrimitives.ReadUInt64LittleEndian(key);

@@ -13,8 +13,8 @@ namespace StreamGuard.Audit;
 /// what every entry under the version refers to instead of repeating it.
 /// </summary>
 /// <remarks>
-/// The body states the policy file's hash and path, the build of StreamGuard and the hash of its statute table, what the
-/// change granted and revoked against the version before, and three tables: <c>rules</c> (every rule id a decision can
+/// The body states the policy file's hash and path, the build of StreamGuard and the hash of its statute table, what
+/// the change granted and revoked against the version before, and three tables: <c>rules</c> (every rule id a decision can
 /// name, with its citation), <c>retention</c> (each agency's retention rule) and <c>push</c> (per owner, the recipients
 /// agreements push to and their purposes).
 /// </remarks>
@@ -26,7 +26,8 @@ internal sealed class PolicyVersions
     /// <summary>Rule of a <c>policy_load</c> decision.</summary>
     public const string LoadRule = "POLICY";
 
-    private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions s_options =
+        new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly List<byte[]> _bodies = [];
 
@@ -34,7 +35,8 @@ internal sealed class PolicyVersions
 
     /// <summary>The build of StreamGuard that writes the log (its informational version).</summary>
     public static string Build { get; } =
-        typeof(PolicyVersions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        typeof(PolicyVersions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()
+            ?.InformationalVersion
         ?? typeof(PolicyVersions).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     public void Add(CompiledPolicy policy, PolicyChangeSummary? change) => _bodies.Add(Render(policy, change));

@@ -233,7 +233,8 @@ public sealed partial class StreamGuardEngine
     /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) —
     /// and what expired while its chain was still written (at or before <paramref name="chainHeadAtMs"/>, the time of
     /// the chain's last record: its previous owner purged it). A read that expired after that, while the partition had
-    /// no owner, is restored already expired, so the next eviction purges it with its notice and audit decision. Returns
+    /// no owner, is restored already expired, so the next eviction purges it with its notice and audit decision.
+    /// Returns
     /// whether the read is resident.
     /// </summary>
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,

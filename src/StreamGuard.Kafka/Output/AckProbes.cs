@@ -104,8 +104,8 @@ public sealed class AckProbes
 
     /// <summary>
     /// When chain <paramref name="chain"/>'s block is about to be produced: the delivery handler that acknowledges the
-    /// timed events whose entries it holds, or null when none waits. A handler still in flight when the ring comes round
-    /// to it again is not reused: those events are counted as skipped.
+    /// timed events whose entries it holds, or null when none waits. A handler still in flight when the ring comes
+    /// round to it again is not reused: those events are counted as skipped.
     /// </summary>
     public Action<DeliveryReport<byte[], byte[]>>? TakeBlockWaiters(int chain)
     {

@@ -4,7 +4,8 @@ using Confluent.Kafka;
 namespace StreamGuard.Kafka;
 
 /// <summary>
-/// Finds the head of an audit chain in <c>streamguard.audit</c>: the seal of the last committed block of chain <c>pN</c>, which
+/// Finds the head of an audit chain in <c>streamguard.audit</c>: the seal of the last committed block of chain
+/// <c>pN</c>, which
 /// lives in audit partition N mod (audit partitions). A worker assigned input partition N continues the chain from
 /// there, so a restart or a rebalance never starts a second chain or repeats a sequence number.
 /// </summary>

@@ -132,7 +132,8 @@ public sealed class StreamGuardWorker
                 sampleEvery > 0 ? _latency.AckMicros : null, Math.Max(1, sampleEvery));
             Sink = sink;
             StreamGuardEngine engine = Engine = _engineFactory(sink);
-            committer = _committer = OffsetCommitter.Create(_options, producer, sink, _latency, _log, engine.FlushAudit);
+            committer = _committer =
+                OffsetCommitter.Create(_options, producer, sink, _latency, _log, engine.FlushAudit);
             committer.Begin();
             var restorer = new PartitionRestorer(_options, consumerConfig, engine, topology, _log);
             RebalanceHandlers rebalance = _rebalance =

@@ -127,7 +127,8 @@ public sealed class AuditTamperTests : IDisposable
         string prev = AuditLog.GenesisHex("p0");
         for (int seq = 1; seq <= 2; seq++)
         {
-            string body = $"{{\"id\":\"x{seq}\",\"chain\":\"p0\",\"seq\":{seq},\"prev\":\"{prev}\",\"event\":\"ingest\"";
+            string body = $"{{\"id\":\"x{seq}\",\"chain\":\"p0\",\"seq\":{seq}," +
+                $"\"prev\":\"{prev}\",\"event\":\"ingest\"";
             string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
                 Encoding.UTF8.GetBytes(prev + body + "}")));
             v1.Add(body + $",\"hash\":\"{hash}\"}}");
