@@ -85,7 +85,8 @@ internal static class AuditCommand
         args.RejectUnknown();
         string path = args.Positional[1];
         if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
-        var result = AuditVerifier.Verify(File.ReadLines(path, Encoding.UTF8));
+        AuditVerifier.Result result;
+        using (FileStream file = File.OpenRead(path)) result = AuditVerifier.Verify(AuditVerifier.Lines(file));
         if (result.Error is not null)
         {
             Console.Error.WriteLine($"{path}:{result.Line}: {result.Error}");

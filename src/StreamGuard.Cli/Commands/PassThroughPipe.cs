@@ -21,12 +21,12 @@ namespace StreamGuard.Cli.Commands;
 /// (<see cref="BenchOutputProfile"/>): input i gets floor((i+1)·r) − floor(i·r) records of a topic whose records per
 /// input is r — except the audit topic, which gets, as StreamGuard's, one block per partition per commit: the values
 /// of the partition's inputs since the last commit, one per line, as StreamGuard's block holds one entry per input on
-/// the chain of the input's partition. It measures StreamGuard's processing only: it copies StreamGuard's output volume, so it hides that volume's
-/// cost.</item>
+/// the chain of the input's partition. It measures StreamGuard's processing only: it copies StreamGuard's output
+/// volume, so it hides that volume's cost.</item>
 /// </list>
 /// The bench reader times the record that carries the input (<see cref="ReaderTopic"/>). No per-message allocation of
-/// its own but each block's copy: messages, keys, values, headers and topic-partitions are reused (Confluent.Kafka copies them into
-/// librdkafka during Produce). Its consumed → outputs acknowledged latency is timed as the worker's
+/// its own but each block's copy: messages, keys, values, headers and topic-partitions are reused (Confluent.Kafka
+/// copies them into librdkafka during Produce). Its consumed → outputs acknowledged latency is timed as the worker's
 /// (<see cref="AckProbes"/>, from the moment Consume returned).
 /// </summary>
 internal sealed class PassThroughPipe

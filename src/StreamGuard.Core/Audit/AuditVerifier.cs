@@ -23,16 +23,46 @@ public static class AuditVerifier
 
     private const int HashHexLength = 64;
 
-    public static Result Verify(IEnumerable<string> lines)
+    /// <summary>Verifies lines given as text (each is hashed as its UTF-8 bytes).</summary>
+    public static Result Verify(IEnumerable<string> lines) => Verify(lines.Select(Encoding.UTF8.GetBytes));
+
+    /// <summary>
+    /// The lines of an audit file as the bytes written, split on '\n' only: a carriage return, a byte-order mark or
+    /// bytes that are not UTF-8 stay in the line, so its hash shows them. A last line without '\n' (a cut tail) is
+    /// given too.
+    /// </summary>
+    public static IEnumerable<byte[]> Lines(Stream file)
+    {
+        var line = new List<byte>(1024);
+        byte[] buffer = new byte[1 << 16];
+        int n;
+        while ((n = file.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                if (buffer[i] != (byte)'\n')
+                {
+                    line.Add(buffer[i]);
+                    continue;
+                }
+                yield return [.. line];
+                line.Clear();
+            }
+        }
+        if (line.Count > 0) yield return [.. line];
+    }
+
+    /// <summary>Verifies lines given as the bytes written.</summary>
+    public static Result Verify(IEnumerable<byte[]> lines)
     {
         var chains = new Dictionary<string, (long Seq, string Hash)>(StringComparer.Ordinal);
         var pending = new List<(byte[] Bytes, long Seq)>();
         long lineNo = 0, entries = 0, blocks = 0;
-        foreach (string line in lines)
+        foreach (byte[] bytes in lines)
         {
             lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            byte[] bytes = Encoding.UTF8.GetBytes(line);
+            // Nothing but entries, seals and v1 records: a blank line is a change too.
+            if (bytes.Length == 0) return Broken("a blank line inside the log");
             string? error = Check(bytes);
             if (error is not null) return Broken(error);
         }

@@ -14,9 +14,9 @@ namespace StreamGuard.Audit;
 /// </summary>
 /// <remarks>
 /// The body states the policy file's hash and path, the build of StreamGuard and the hash of its statute table, what
-/// the change granted and revoked against the version before, and three tables: <c>rules</c> (every rule id a decision can
-/// name, with its citation), <c>retention</c> (each agency's retention rule) and <c>push</c> (per owner, the recipients
-/// agreements push to and their purposes).
+/// the change granted and revoked against the version before, and three tables: <c>rules</c> (every rule id a decision
+/// can name, with its citation), <c>retention</c> (each agency's retention rule) and <c>push</c> (per owner, the
+/// recipients agreements push to and their purposes).
 /// </remarks>
 internal sealed class PolicyVersions
 {

@@ -5,8 +5,9 @@ using StreamGuard.Audit;
 namespace StreamGuard.Engine;
 
 /// <summary>
-/// The reads one eviction pass purged or kept by a hold, written as one entry per chain (SPEC §7: many purged reads in
-/// one entry): <c>{"seq","at","policy","purge":{"&lt;owner&gt;":["read id",…]},"retain":[{"hold",…,"reads":[…]}]}</c>.
+/// The reads one eviction pass purged or kept by a hold, written as one entry per chain, split when large (SPEC §7:
+/// many purged reads in one entry):
+/// <c>{"seq","at","policy","purge":{"&lt;owner&gt;":["read id",…]},"retain":[{"hold",…,"reads":[…]}]}</c>.
 /// </summary>
 /// <remarks>
 /// A read's decision goes on the chain of the partition it came from. The store lets go of a read's bytes as soon as it
@@ -21,6 +22,9 @@ internal sealed class Evictions
         a.Partition != b.Partition ? a.Partition.CompareTo(b.Partition)
         : a.Group != b.Group ? a.Group.CompareTo(b.Group)
         : a.Order.CompareTo(b.Order);
+
+    /// <summary>Read-id bytes after which an eviction entry is closed and the next begun.</summary>
+    public const int EntryIdBytes = 48 * 1024;
 
     private readonly ArrayBufferWriter<byte> _ids = new(1024);
     private readonly List<Item> _items = [];
@@ -50,7 +54,11 @@ internal sealed class Evictions
         _ids.Write(readId);
     }
 
-    /// <summary>Writes one entry per chain with the pass's reads, and forgets them.</summary>
+    /// <summary>
+    /// Writes the pass's reads, one entry per chain — or several, of at most about <see cref="EntryIdBytes"/> of read
+    /// ids each, so an entry (and the block, one Kafka message, that holds it) stays bounded however many reads one
+    /// pass purges (a shortened window, a released hold, a partition restored after downtime) — and forgets them.
+    /// </summary>
     public void Write(AuditRecords records, long now, CompiledPolicy policy)
     {
         _items.Sort(s_byEntry);
@@ -58,15 +66,18 @@ internal sealed class Evictions
         int i = 0;
         while (i < _items.Count)
         {
-            int partition = _items[i].Partition;
+            int partition = _items[i].Partition, first = i, bytes = 0;
             Utf8JsonWriter w = log.BeginEntry(partition, now);
             bool purging = false, retaining = false;
-            for (; i < _items.Count && _items[i].Partition == partition; i++)
+            for (; i < _items.Count && _items[i].Partition == partition && bytes < EntryIdBytes; i++)
             {
                 Item item = _items[i];
-                bool groupStarts = i == 0 || _items[i - 1].Partition != partition || _items[i - 1].Group != item.Group;
-                if (groupStarts) StartGroup(w, records, policy, item, ref purging, ref retaining);
+                if (i == first || _items[i - 1].Group != item.Group)
+                {
+                    StartGroup(w, records, policy, item, ref purging, ref retaining);
+                }
                 w.WriteStringValue(_ids.WrittenSpan.Slice(item.Start, item.Length));
+                bytes += item.Length + 3;
                 log.NextDecision();
             }
             if (retaining) { w.WriteEndArray(); w.WriteEndObject(); w.WriteEndArray(); }

@@ -17,7 +17,8 @@ internal sealed class AtLeastOnceCommitter(WorkerOptions options, IProducer<byte
 
     protected override void CommitOutputs(IConsumer<ConsumedBytes, ConsumedBytes> consumer)
     {
-        if (PendingCount == 0) return;
+        // Flushed even with no offset to commit: the audit blocks just sealed (an idle partition's purges) must be in
+        // Kafka before a revocation hands their chain to a worker that reads its head from there.
         int left = Producer.Flush(Options.FlushTimeout);
         if (left > 0)
         {
@@ -25,6 +26,7 @@ internal sealed class AtLeastOnceCommitter(WorkerOptions options, IProducer<byte
                 $"{left} outputs not acknowledged within {Options.FlushTimeout}; nothing committed"));
         }
         ThrowIfDeliveryFailed();
+        if (PendingCount == 0) return;
         try
         {
             consumer.Commit(PendingOffsets());

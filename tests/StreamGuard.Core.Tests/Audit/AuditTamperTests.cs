@@ -120,6 +120,55 @@ public sealed class AuditTamperTests : IDisposable
     }
 
     [Fact]
+    public void BlankLinesCarriageReturnsAByteOrderMarkOrBytesThatAreNotUtf8AreChangesToo()
+    {
+        for (int i = 1; i < _lines.Count; i++)
+        {
+            Assert.NotNull(AuditVerifier.Verify(_lines.Take(i).Append("").Concat(_lines.Skip(i))).Error);
+            Assert.NotNull(AuditVerifier.Verify(_lines.Take(i).Append("  \t").Concat(_lines.Skip(i))).Error);
+        }
+        byte[] log = Encoding.UTF8.GetBytes(string.Join('\n', _lines) + "\n");
+        Assert.Null(AuditVerifier.Verify(AuditVerifier.Lines(new MemoryStream(log))).Error);
+        byte[] crlf = Encoding.UTF8.GetBytes(string.Join("\r\n", _lines) + "\r\n");
+        Assert.NotNull(AuditVerifier.Verify(AuditVerifier.Lines(new MemoryStream(crlf))).Error);
+        byte[] bom = [0xEF, 0xBB, 0xBF, .. log];
+        Assert.NotNull(AuditVerifier.Verify(AuditVerifier.Lines(new MemoryStream(bom))).Error);
+        // A user name's non-ASCII letter (written raw) replaced by a byte that is not UTF-8.
+        int at = Array.IndexOf(log, (byte)'"', 20);
+        byte[] invalid = [.. log];
+        invalid[at + 1] = 0xFF;
+        Assert.NotNull(AuditVerifier.Verify(AuditVerifier.Lines(new MemoryStream(invalid))).Error);
+    }
+
+    [Fact]
+    public void OnePassPurgingThousandsOfReadsSplitsItsEntriesSoNoBlockPassesHalfAMebibyte()
+    {
+        var sink = new MemorySink();
+        DateTimeOffset t = s_t0;
+        StreamGuardEngine engine = TestEngine.Create(_policy.Compiled, sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = t.AddDays(3000).ToUnixTimeMilliseconds() });
+        const int Reads = 20_000;
+        for (int i = 0; i < Reads; i++)
+        {
+            engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read($"read-{Guid.NewGuid():N}", "ca-lapd",
+                $"7A{i:D5}", t)), EventSource.Kafka("alpr.reads", 0, i));
+        }
+        engine.FlushAudit();
+        int before = sink.AuditBlocks.Count;
+        // Long after every window: one pass purges them all.
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read("late", "ca-lapd", "9ZZZ999", t.AddDays(1500))),
+            EventSource.Kafka("alpr.reads", 0, Reads));
+        engine.FlushAudit();
+        IReadOnlyList<string> blocks = sink.AuditBlocks;
+        Assert.All(blocks.Skip(before), b => Assert.True(Encoding.UTF8.GetByteCount(b) < 512 * 1024,
+            $"a block of {Encoding.UTF8.GetByteCount(b):N0} B"));
+        Assert.All(sink.AuditLines, l => Assert.True(Encoding.UTF8.GetByteCount(l) < 64 * 1024));
+        Assert.True(sink.AuditLines.Count(l => l.Contains("\"purge\"", StringComparison.Ordinal)) > 1);
+        Assert.Null(AuditVerifier.Verify(sink.AuditLines).Error);
+        Assert.Equal(Reads, sink.AuditRecords.Count(d => d.Contains("\"event\":\"purge\"", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void AChainMayContinueAV1ChainAndBothVerify()
     {
         // The head of a chain written by a v1 worker: v2 continues it (ResumeChain) and verify follows both formats.
