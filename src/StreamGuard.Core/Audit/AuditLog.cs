@@ -105,12 +105,6 @@ internal sealed class AuditLog
         if (_chains.Remove(partition, out Chain? chain)) _unsealed.Remove(chain);
     }
 
-    /// <summary>The last sealed (seq, hash) of a chain, or null when this log has not written or resumed it.</summary>
-    public (long Seq, string HashHex)? ChainHead(int partition) =>
-        _chains.TryGetValue(partition, out Chain? c)
-            ? (c.Seq - c.Entries, System.Text.Encoding.ASCII.GetString(c.HashHex))
-            : null;
-
     /// <summary>
     /// Starts an entry on the chain of <paramref name="partition"/>, after the <c>policy_load</c> entries the chain has
     /// not yet written; writes <c>seq</c>, <c>at</c> and <c>policy</c>.

@@ -139,10 +139,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _message.Value = _values.Copy(block);
         _message.Headers = null;
         // The timed events whose entries the block holds are acknowledged with it.
-        Action<DeliveryReport<byte[], byte[]>>? waiters = _ackProbes?.TakeBlockWaiters(partition);
-        AckProbes.Produce(_producer, destination, _message, waiters ?? _onDelivery, null);
-        Produced++;
-        CountBytes(destination, _message);
+        Send(destination, _message, null, _ackProbes?.TakeBlockWaiters(partition));
     }
 
     /// <summary>Chain <c>p&lt;partition&gt;</c>'s name, the key of its audit records: made once per
@@ -216,10 +213,12 @@ public sealed partial class KafkaOutputSink : IOutputSink
         Send(destination, _message, _ackProbes?.Timed);
     }
 
-    // probe: the timed event's, whose handler then takes the delivery report; null for the shared handler.
-    private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe)
+    // probe: the timed event's, whose handler then takes the delivery report; else untimed (an audit block's waiters)
+    // or, when null, the shared handler.
+    private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe,
+        Action<DeliveryReport<byte[], byte[]>>? untimed = null)
     {
-        AckProbes.Produce(_producer, destination, message, _onDelivery, probe);
+        AckProbes.Produce(_producer, destination, message, untimed ?? _onDelivery, probe);
         Produced++;
         CountBytes(destination, message);
     }
