@@ -38,16 +38,18 @@ internal sealed class MemorySink : IOutputSink
     /// <summary>The audit log one decision per item, in the shape of <c>audit export</c>.</summary>
     public List<string> AuditRecords => AuditExport.Decisions(AuditLines).ToList();
 
-    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) =>
+    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+        ReadOnlySpan<byte> read) =>
         SharedRecords.Add(
             (Encoding.UTF8.GetString(recipient), Encoding.UTF8.GetString(decisionId), Encoding.UTF8.GetString(read)));
 
-    public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Alerts.Add(Encoding.UTF8.GetString(alert));
+    public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert) =>
+        Alerts.Add(Encoding.UTF8.GetString(alert));
 
-    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) =>
+    public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) =>
         Results.Add(Encoding.UTF8.GetString(result));
 
-    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) =>
+    public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) =>
         Purges.Add(Encoding.UTF8.GetString(notice));
 
     public void Audit(int partition, ReadOnlySpan<byte> block) => _blocks.Add(Encoding.UTF8.GetString(block));

@@ -47,29 +47,30 @@ internal sealed class BenchOutputProfile
             p.ValueBytes[kind] += value;
         }
 
-        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read)
+        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+            ReadOnlySpan<byte> read)
         {
             Count(BenchOutputProfile.Shared, recipient.Length, read.Length);
             p.SharedHeaderBytes += s_sharedHeaderNames + recipient.Length + decisionId.Length;
-            inner.Shared(recipient, decisionId, read);
+            inner.Shared(recipient, readId, decisionId, read);
         }
 
-        public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert)
+        public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert)
         {
-            Count(Alerts, owner.Length, alert.Length);
-            inner.Alert(owner, alert);
+            Count(Alerts, recipient.Length, alert.Length);
+            inner.Alert(recipient, hotlistId, alert);
         }
 
-        public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
+        public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
         {
             Count(Results, queryId.Length, result.Length);
-            inner.Result(queryId, result);
+            inner.Result(requester, queryId, result);
         }
 
-        public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
+        public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
         {
             Count(Purges, readId.Length, notice.Length);
-            inner.Purge(readId, notice);
+            inner.Purge(agency, readId, notice);
         }
 
         public void Audit(int partition, ReadOnlySpan<byte> record)

@@ -89,7 +89,8 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
         _writer.Start();
     }
 
-    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read)
+    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+        ReadOnlySpan<byte> read)
     {
         _sharedLine.ResetWrittenCount();
         _sharedWriter.Reset(_sharedLine);
@@ -103,11 +104,14 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
         Line(_shared, _sharedLine.WrittenSpan);
     }
 
-    public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Line(_alerts, alert);
+    public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert) =>
+        Line(_alerts, alert);
 
-    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) => Line(_results, result);
+    public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) =>
+        Line(_results, result);
 
-    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Line(_purges, notice);
+    public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) =>
+        Line(_purges, notice);
 
     public void Audit(int partition, ReadOnlySpan<byte> block) => Line(_audit, block);
 

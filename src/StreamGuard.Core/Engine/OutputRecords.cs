@@ -26,27 +26,30 @@ internal sealed class OutputRecords
     }
 
     /// <summary>
-    /// A push delivery on <c>alpr.shared</c>: the read as it arrived, for <paramref name="recipient"/>.
+    /// A push delivery: the read as it arrived, for <paramref name="recipient"/>.
     /// </summary>
-    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) =>
-        _sink.Shared(recipient, decisionId, read);
+    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+        ReadOnlySpan<byte> read) => _sink.Shared(recipient, readId, decisionId, read);
 
     /// <summary>
-    /// A purge notice on <c>alpr.purges</c>: the read, its owner, when its window closed and the rule that set it.
+    /// A purge notice for <paramref name="to"/> (the owner, or an agency the read was pushed to): the read, its owner,
+    /// the agency the notice is for, when its window closed and the rule that set it.
     /// </summary>
-    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> owner, long expiredAtMs, string rule)
+    public void Purge(ReadOnlySpan<byte> to, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> owner, long expiredAtMs,
+        string rule)
     {
         Utf8JsonWriter w = Start();
         w.WriteString("read_id"u8, readId);
         w.WriteString("agency_id"u8, owner);
+        w.WriteString("recipient"u8, to);
         Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
         Rfc3339.Format(expiredAtMs, at);
         w.WriteString("expired_at"u8, at);
         w.WriteString("rule"u8, rule);
-        _sink.Purge(readId, Finish());
+        _sink.Purge(to, readId, Finish());
     }
 
-    /// <summary>An alert on <c>alpr.alerts</c> for the hotlist's owner, carrying the read as it arrived.</summary>
+    /// <summary>An alert for the hotlist's owner, carrying the read as it arrived.</summary>
     public void Alert(ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> recipient,
         ReadOnlySpan<byte> read)
     {
@@ -57,29 +60,33 @@ internal sealed class OutputRecords
         w.WritePropertyName("read"u8);
         w.WriteRawValue(read, skipInputValidation: true);
         w.WriteString("decision_id"u8, decisionId);
-        _sink.Alert(recipient, Finish());
+        _sink.Alert(recipient, hotlistId, Finish());
     }
 
-    /// <summary>A result on <c>alpr.results</c> for a query refused with <paramref name="code"/>: no reads.</summary>
-    public void Refused(ReadOnlySpan<byte> queryId, DecisionCode code, ReadOnlySpan<byte> decisionId)
+    /// <summary>A result for <paramref name="requester"/>'s query refused with <paramref name="code"/>: no reads.
+    /// </summary>
+    public void Refused(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, DecisionCode code,
+        ReadOnlySpan<byte> decisionId)
     {
         Utf8JsonWriter w = Start();
         w.WriteString("query_id"u8, queryId);
+        w.WriteString("requester"u8, requester);
         w.WriteString("status"u8, "denied"u8);
         w.WriteString("code"u8, DecisionCodes.Utf8(code));
         w.WriteStartArray("reads"u8);
         w.WriteEndArray();
         w.WriteString("decision_id"u8, decisionId);
-        _sink.Result(queryId, Finish());
+        _sink.Result(requester, queryId, Finish());
     }
 
     /// <summary>
     /// Starts an answered result; add its reads with <see cref="AnswerRead"/>, then <see cref="EndAnswer"/>.
     /// </summary>
-    public void BeginAnswer(ReadOnlySpan<byte> queryId)
+    public void BeginAnswer(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId)
     {
         Utf8JsonWriter w = Start();
         w.WriteString("query_id"u8, queryId);
+        w.WriteString("requester"u8, requester);
         w.WriteString("status"u8, "answered"u8);
         w.WriteString("code"u8, "ok"u8);
         w.WriteStartArray("reads"u8);
@@ -89,12 +96,13 @@ internal sealed class OutputRecords
     public void AnswerRead(ReadOnlySpan<byte> read) => _json.WriteRawValue(read, skipInputValidation: true);
 
     /// <summary>Ends the answer (<paramref name="truncated"/>: reads were withheld for size) and sends it.</summary>
-    public void EndAnswer(ReadOnlySpan<byte> queryId, bool truncated, ReadOnlySpan<byte> decisionId)
+    public void EndAnswer(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, bool truncated,
+        ReadOnlySpan<byte> decisionId)
     {
         _json.WriteEndArray();
         if (truncated) _json.WriteBoolean("truncated"u8, true);
         _json.WriteString("decision_id"u8, decisionId);
-        _sink.Result(queryId, Finish());
+        _sink.Result(requester, queryId, Finish());
     }
 
     /// <summary>A rejected event on the dead-letter topic: code, detail, source and the payload in base64.</summary>

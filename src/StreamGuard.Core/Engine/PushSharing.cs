@@ -41,7 +41,7 @@ internal sealed class PushSharing(StreamGuardEngine engine)
             if (allowedMask == 0) continue;
             engine.Stats.Shared++;
             engine.Records.DecisionId(decision, id);
-            engine.Outputs.Shared(policy.Agencies.IdOf(target.Recipient), id, payload);
+            engine.Outputs.Shared(policy.Agencies.IdOf(target.Recipient), engine.Parser.Text(read.ReadId), id, payload);
         }
     }
 }

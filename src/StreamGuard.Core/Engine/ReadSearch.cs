@@ -57,8 +57,9 @@ internal sealed class ReadSearch
         _engine.Records.EndEvent();
 
         ReadOnlySpan<byte> queryId = _engine.Parser.Text(q.QueryId);
+        ReadOnlySpan<byte> requester = policy.Agencies.IdOf(q.Requester);
         OutputRecords outputs = _engine.Outputs;
-        outputs.BeginAnswer(queryId);
+        outputs.BeginAnswer(requester, queryId);
         int disclosed = 0;
         foreach (StoredRead r in _matches)
         {
@@ -70,7 +71,7 @@ internal sealed class ReadSearch
         }
         _engine.Stats.Results++;
         bool truncated = disclosed == StreamGuardEngine.MaxReadsPerResult;
-        outputs.EndAnswer(queryId, truncated, firstId);
+        outputs.EndAnswer(requester, queryId, truncated, firstId);
     }
 
     /// <summary>The plate's reads in the query's window that are still kept, newest first, and their owners.</summary>

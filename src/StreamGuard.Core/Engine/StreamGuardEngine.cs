@@ -184,7 +184,8 @@ public sealed partial class StreamGuardEngine
             Stats.Purges++;
             Stats.Count(DecisionCode.Purged);
             _evictions.Purge(read.Partition, owner, readId);
-            Outputs.Purge(readId, Policy.Agencies.IdOf(owner), _store.ExpiresAtMs(read), Policy.RetentionRule(owner));
+            ReadOnlySpan<byte> ownerId = Policy.Agencies.IdOf(owner);
+            Outputs.Purge(ownerId, readId, ownerId, _store.ExpiresAtMs(read), Policy.RetentionRule(owner));
             _store.RemoveHead();
         }
         if (!_evictions.IsEmpty) _evictions.Write(Records, nowMs, Policy);
@@ -222,7 +223,9 @@ public sealed partial class StreamGuardEngine
         Records.DecisionId(Records.SearchRefused(checks), id);
         Records.EndEvent();
         Stats.Results++;
-        Outputs.Refused(Parser.Text(q.QueryId), checks, id);
+        ReadOnlySpan<byte> requester =
+            q.Requester >= 0 ? Policy.Agencies.IdOf(q.Requester) : Parser.Text(q.RequesterText);
+        Outputs.Refused(requester, Parser.Text(q.QueryId), checks, id);
     }
 
     // ---- restoring state after a restart or a rebalance --------------------------------------

@@ -6,20 +6,27 @@ namespace StreamGuard.Output;
 /// <remarks>Spans are only valid during the call: a sink copies what it keeps.</remarks>
 public interface IOutputSink
 {
-    /// <summary>A push delivery: <c>alpr.shared</c>, key = recipient, value = the read's original bytes.</summary>
-    void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read);
+    /// <summary>
+    /// A push delivery for <paramref name="recipient"/>, of the read <paramref name="readId"/>: value = the read's
+    /// original bytes (SPEC §6, <c>alpr.shared.&lt;recipient&gt;</c>).
+    /// </summary>
+    void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+        ReadOnlySpan<byte> read);
 
-    /// <summary>An alert on <c>alpr.alerts</c>, key = hotlist owner.</summary>
-    void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert);
+    /// <summary>A hotlist alert for <paramref name="recipient"/> (the hotlist's owner), of hotlist
+    /// <paramref name="hotlistId"/> (<c>alpr.alerts.&lt;recipient&gt;</c>).</summary>
+    void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert);
 
-    /// <summary>A query answer on <c>alpr.results</c>, key = query id.</summary>
-    void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result);
+    /// <summary>A query answer for <paramref name="requester"/>, of query <paramref name="queryId"/>
+    /// (<c>alpr.results.&lt;requester&gt;</c>).</summary>
+    void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result);
 
-    /// <summary>A purge notice on <c>alpr.purges</c>, key = read id.</summary>
-    void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice);
+    /// <summary>A purge notice for <paramref name="agency"/> (the read's owner or an agency it was pushed to), of the
+    /// read <paramref name="readId"/> (<c>alpr.purges.&lt;agency&gt;</c>).</summary>
+    void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice);
 
     /// <summary>
-    /// An audit record of the chain of input partition <paramref name="partition"/> on <c>streamguard.audit</c>,
+    /// An audit block of the chain of input partition <paramref name="partition"/> on <c>streamguard.audit</c>,
     /// key = the chain's name, <c>p&lt;partition&gt;</c>.
     /// </summary>
     void Audit(int partition, ReadOnlySpan<byte> record);

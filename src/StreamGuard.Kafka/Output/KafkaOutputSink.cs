@@ -102,7 +102,8 @@ public sealed partial class KafkaOutputSink : IOutputSink
 
     public long Produced { get; private set; }
 
-    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read)
+    public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+        ReadOnlySpan<byte> read)
     {
         byte[]? key = Key(recipient);
         _recipientHeader.Value = key ?? [];
@@ -111,19 +112,19 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producedTo[SharedIndex]++;
     }
 
-    public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert)
+    public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert)
     {
-        Produce(_alerts, Key(owner), alert, null);
+        Produce(_alerts, Key(recipient), alert, null);
         _producedTo[AlertsIndex]++;
     }
 
-    public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
+    public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
     {
         Produce(_results, Key(queryId), result, null);
         _producedTo[ResultsIndex]++;
     }
 
-    public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
+    public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
     {
         Produce(_purges, Key(readId), notice, null);
         _producedTo[PurgesIndex]++;

@@ -37,13 +37,13 @@ public sealed class FileOutputSinkTests : IDisposable
                 switch (random.Next(6))
                 {
                     case 0:
-                        sink.Shared("wa-kcso"u8, "0123abcd"u8, bytes);
+                        sink.Shared("wa-kcso"u8, "r1"u8, "0123abcd"u8, bytes);
                         expected["shared.ndjson"].Append("{\"recipient\":\"wa-kcso\",\"decision_id\":\"0123abcd\"," +
                             "\"read\":" + value + "}\n");
                         break;
-                    case 1: sink.Alert("o"u8, bytes); expected["alerts.ndjson"].Append(value + "\n"); break;
-                    case 2: sink.Result("q"u8, bytes); expected["results.ndjson"].Append(value + "\n"); break;
-                    case 3: sink.Purge("r"u8, bytes); expected["purges.ndjson"].Append(value + "\n"); break;
+                    case 1: sink.Alert("o"u8, "h"u8, bytes); expected["alerts.ndjson"].Append(value + "\n"); break;
+                    case 2: sink.Result("o"u8, "q"u8, bytes); expected["results.ndjson"].Append(value + "\n"); break;
+                    case 3: sink.Purge("o"u8, "r"u8, bytes); expected["purges.ndjson"].Append(value + "\n"); break;
                     case 4:
                         // An audit block: several lines joined by '\n', no trailing newline.
                         sink.Audit(0, Encoding.UTF8.GetBytes(value + "\n" + value));
@@ -72,7 +72,7 @@ public sealed class FileOutputSinkTests : IDisposable
         }
         using (var sink = new FileOutputSink(_dir))
         {
-            sink.Purge("r1"u8, "{\"read_id\":\"r1\"}"u8);
+            sink.Purge("o"u8, "r1"u8, "{\"read_id\":\"r1\"}"u8);
             sink.DeadLetter("{\"error\":\"x\"}"u8);
             sink.Complete();
         }
@@ -95,7 +95,7 @@ public sealed class FileOutputSinkTests : IDisposable
         {
             for (int i = 0; i < 1000; i++)
             {
-                sink.Shared("wa-kcso"u8, "65009ee99597cf13c27cee4838b152c5"u8, read);
+                sink.Shared("wa-kcso"u8, "r1"u8, "65009ee99597cf13c27cee4838b152c5"u8, read);
                 sink.Audit(0, audit);
             }
         });
@@ -131,7 +131,7 @@ public sealed class FileOutputSinkTests : IDisposable
         if (!File.Exists("/dev/full")) Assert.Fail("this test needs Linux's /dev/full (every write: ENOSPC)");
         File.CreateSymbolicLink(Path.Combine(_dir, "purges.ndjson"), "/dev/full");
         using var sink = new FileOutputSink(_dir);
-        sink.Purge("r1"u8, "{\"read_id\":\"r1\"}"u8); // within the first chunk: written only by Complete
+        sink.Purge("o"u8, "r1"u8, "{\"read_id\":\"r1\"}"u8); // within the first chunk: written only by Complete
         var e = Assert.Throws<OutputWriteException>(sink.Complete);
         Assert.Equal(Path.Combine(_dir, "purges.ndjson"), e.Path);
     }

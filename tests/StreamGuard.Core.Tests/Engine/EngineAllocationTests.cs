@@ -127,14 +127,16 @@ public sealed class EngineAllocationTests : IDisposable
     {
         public long Count { get; private set; }
 
-        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> decisionId, ReadOnlySpan<byte> read) =>
+        public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
+            ReadOnlySpan<byte> read) => Count++;
+
+        public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert) =>
             Count++;
 
-        public void Alert(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> alert) => Count++;
+        public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) =>
+            Count++;
 
-        public void Result(ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) => Count++;
-
-        public void Purge(ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Count++;
+        public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) => Count++;
 
         // A block's lines are its entries, then its seal: one output per entry.
         public void Audit(int partition, ReadOnlySpan<byte> block) => Count += block.Count((byte)'\n');

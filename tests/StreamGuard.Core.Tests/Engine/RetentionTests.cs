@@ -182,7 +182,8 @@ public sealed class RetentionTests
         // At the end exactly: purged, once, with the cap's rule.
         h.Read("tick-2", "ca-tick", "9ZZZ998", end);
         JsonElement notice = Assert.Single(h.Purges());
-        Assert.Equal(["read_id", "agency_id", "expired_at", "rule"], notice.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["read_id", "agency_id", "recipient", "expired_at", "rule"],
+            notice.EnumerateObject().Select(p => p.Name));
         Assert.Equal(("r-owned", agency, Ts(end), rule),
             (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(),
                 notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
@@ -422,7 +423,7 @@ public sealed class RetentionTests
         Assert.Equal("answered", result.GetProperty("status").GetString());
         Assert.Equal("ok", result.GetProperty("code").GetString());
         Assert.Equal(expected, ReadIds(result));
-        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"],
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "requester", "status"],
             result.EnumerateObject().Select(p => p.Name).Order());
 
         List<JsonElement> records = h.Audit("search");
@@ -494,7 +495,7 @@ public sealed class RetentionTests
 
         JsonElement result = h.Query(TestPolicy.Query("q-fed", "us-ice-ero", "7ABC123", s_n, purpose: purpose));
 
-        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"],
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "requester", "status"],
             result.EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(("q-fed", "answered", "ok"),
             (result.GetProperty("query_id").GetString(), result.GetProperty("status").GetString(),

@@ -128,7 +128,7 @@ public sealed class SharingTests : IDisposable
             Query(TestPolicy.Query("q3", "us-ice-ero", "7ABC123", s_t0.AddMinutes(5), purpose: "stolen_vehicle"));
         Assert.Equal("answered", federal.GetProperty("status").GetString());
         Assert.Empty(federal.GetProperty("reads").EnumerateArray());
-        Assert.Equal(["code", "decision_id", "query_id", "reads", "status"],
+        Assert.Equal(["code", "decision_id", "query_id", "reads", "requester", "status"],
             federal.EnumerateObject().Select(p => p.Name).Order());
     }
 

@@ -158,7 +158,7 @@ public sealed class AckLatencyTests
             }
             else
             {
-                sink.Result(Bytes($"q{i}"), Bytes("{\"status\":\"answered\"}"));
+                sink.Result(Bytes("ca-lasd"), Bytes($"q{i}"), Bytes("{\"status\":\"answered\"}"));
             }
             Assert.Equal(timed.Contains(i), sink.EndEvent());
         }
@@ -199,7 +199,7 @@ public sealed class AckLatencyTests
         void Send()
         {
             sink.BeginEvent(System.Diagnostics.Stopwatch.GetTimestamp());
-            sink.Purge(Bytes("r1"), Bytes("{\"event\":\"purge\"}"));
+            sink.Purge(Bytes("ca-lapd"), Bytes("r1"), Bytes("{\"event\":\"purge\"}"));
             sink.EndEvent();
         }
     }

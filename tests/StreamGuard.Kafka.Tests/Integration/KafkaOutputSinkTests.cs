@@ -26,7 +26,7 @@ public sealed class KafkaOutputSinkTests
         for (int i = 0; i < n; i++)
         {
             string recipient = i % 3 == 0 ? $"ca-{i:d4}" : $"ca-sd-{i:d4}";
-            sink.Shared(Bytes(recipient), Bytes($"d-{i:d5}"), Bytes($"{{\"read_id\":\"r{i:d5}\"}}"));
+            sink.Shared(Bytes(recipient), Bytes($"r{i:d5}"), Bytes($"d-{i:d5}"), Bytes($"{{\"read_id\":\"r{i:d5}\"}}"));
             sink.Audit(i % cluster.Partitions, Bytes($"{{\"seq\":{i:d5}}}"));
         }
         sink.DeadLetter(Bytes("{\"error\":\"malformed_json\"}"));
@@ -151,7 +151,7 @@ public sealed class KafkaOutputSinkTests
             // An output without headers: the tightest baseline.
             long outputs = SteadyAllocation.Of(() =>
             {
-                for (int i = 0; i < 1000; i++) sink.Alert(key, value);
+                for (int i = 0; i < 1000; i++) sink.Alert(key, key, value);
             });
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
             return (forwards, outputs);
@@ -175,11 +175,11 @@ public sealed class KafkaOutputSinkTests
         using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
         var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
 
-        sink.Shared(Bytes("ca-0001"), Bytes("d-00001"), Bytes("{\"read_id\":\"r1\"}")); // 7 + 16
-        sink.Alert(Bytes("own"), Bytes("{\"alert\":1}")); // 3 + 11
-        sink.Alert(default, Bytes("{}")); // no key: 0 + 2
-        sink.Result(Bytes("q-1"), Bytes("{\"result\":\"ok\"}")); // 3 + 15
-        sink.Purge(Bytes("r-1"), Bytes("{}")); // 3 + 2
+        sink.Shared(Bytes("ca-0001"), Bytes("r1"), Bytes("d-00001"), Bytes("{\"read_id\":\"r1\"}")); // 7 + 16
+        sink.Alert(Bytes("own"), Bytes("h1"), Bytes("{\"alert\":1}")); // 3 + 11
+        sink.Alert(default, default, Bytes("{}")); // no key: 0 + 2
+        sink.Result(Bytes("ca-0001"), Bytes("q-1"), Bytes("{\"result\":\"ok\"}")); // 3 + 15
+        sink.Purge(Bytes("ca-0001"), Bytes("r-1"), Bytes("{}")); // 3 + 2
         sink.Audit(3, Bytes("{\"seq\":1}\n{\"seq\":2}")); // "p3": 2 + 19
         sink.DeadLetter(Bytes("bad")); // 0 + 3
         // The repartition topic's name as another string instance than the sink's: still its topic.
@@ -215,7 +215,7 @@ public sealed class KafkaOutputSinkTests
         {
             long outputs = SteadyAllocation.Of(() =>
             {
-                for (int i = 0; i < 1000; i++) sink.Alert(key, value);
+                for (int i = 0; i < 1000; i++) sink.Alert(key, key, value);
             });
             long raw = SteadyAllocation.Of(() =>
             {
