@@ -60,11 +60,11 @@ internal static unsafe partial class BatchQueueReader
                     $"[{string.Join(",", open.Keys)}] to their end did not finish in time");
                 nint got = Native.ConsumeBatchQueue(queue, 200, batch, (nuint)batchSize);
                 if (got < 0) throw new KafkaException(ErrorCode.Local_Fail);
-                for (int i = 0; i < got; i++)
+                try
                 {
-                    var m = (Native.Message*)batch[i];
-                    try
+                    for (int i = 0; i < got; i++)
                     {
+                        var m = (Native.Message*)batch[i];
                         if (!open.TryGetValue(m->Partition, out long end)) continue; // done: destroyed unread
                         if (m->Err == PartitionEof || (m->Err == 0 && m->Offset >= end))
                         {
@@ -79,10 +79,12 @@ internal static unsafe partial class BatchQueueReader
                         // the last one wanted: no need to wait for more
                         if (m->Offset >= end - 1) open.Remove(m->Partition);
                     }
-                    finally
-                    {
-                        Native.MessageDestroy((nint)m);
-                    }
+                }
+                finally
+                {
+                    // Every message of the batch is destroyed, also those after one that threw: a message not
+                    // destroyed keeps its partition (and the consumer's destruction) waiting for it.
+                    for (int j = 0; j < got; j++) Native.MessageDestroy(batch[j]);
                 }
                 if (open.Count == 0) return accepted;
             }
