@@ -31,6 +31,9 @@ public sealed class HoldTable
     /// <summary>Holds in force.</summary>
     public int Count => _holds.Count;
 
+    /// <summary>Holds examined by the evaluations of reads so far (what an evaluation costs, in holds).</summary>
+    internal long Examined { get; private set; }
+
     /// <summary>
     /// The earliest <c>from</c> of the holds in force (reads to restore go back that far), or null without holds.
     /// </summary>
@@ -115,6 +118,7 @@ public sealed class HoldTable
         if (!_byAgency.TryGetValue(owner, out List<HoldRow>? holds)) return null;
         foreach (HoldRow h in holds)
         {
+            Examined++;
             if (h.UntilMs <= best) continue;
             if (h.Plate != 0 && h.Plate != plate) continue;
             if (observedAtMs < h.FromMs || observedAtMs > h.ToMs) continue;

@@ -16,6 +16,9 @@ namespace StreamGuard.Engine;
 /// </remarks>
 public sealed class HotlistTable
 {
+    /// <summary>Most entries in force for one plate.</summary>
+    public const int MaxEntriesPerPlate = 32;
+
     private readonly StreamGuardEngine _engine;
     private readonly Dictionary<ulong, List<HotlistRow>> _byPlate = [];
 
