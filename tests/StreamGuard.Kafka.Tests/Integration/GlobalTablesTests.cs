@@ -47,7 +47,7 @@ public sealed class GlobalTablesTests
         WorkerTopology topology = WorkerTopology.Read(producer, options, NullLogger.Instance);
 
         using GlobalTables? tables = GlobalTables.Load(WorkerClientConfig.Consumer(options), options, topology,
-            engine, NullLogger.Instance);
+            engine, NullLogger.Instance, CancellationToken.None);
 
         Assert.NotNull(tables);
         Assert.Equal(entries, engine.Hotlists.Count);
