@@ -152,7 +152,7 @@ public static class AuditVerifier
     }
 
     /// <summary>A record or seal without its trailing <c>,"hash":"…"</c> member (closing brace removed too).</summary>
-    private static bool Canonical(byte[] bytes, out ReadOnlySpan<byte> body)
+    internal static bool Canonical(byte[] bytes, out ReadOnlySpan<byte> body)
     {
         const int tail = 9 + HashHexLength + 2; // ,"hash":" + hex + "}
         body = default;
@@ -162,7 +162,7 @@ public static class AuditVerifier
         return true;
     }
 
-    private static bool Matches(string prevHex, List<(byte[] Bytes, long Seq)> entries, ReadOnlySpan<byte> body,
+    internal static bool Matches(string prevHex, List<(byte[] Bytes, long Seq)> entries, ReadOnlySpan<byte> body,
         string? stated)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

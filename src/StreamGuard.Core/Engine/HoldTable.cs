@@ -20,9 +20,14 @@ public sealed class HoldTable
 {
     private const int MaxReleasedKept = 10_000;
 
+    private static readonly ParseResult s_keyDiffers =
+        new(ParseError.InvalidField, "key", "the key differs from hold_id (its tombstone could not release it)");
+
     private readonly StreamGuardEngine _engine;
     private readonly Dictionary<string, HoldRow> _holds = new(StringComparer.Ordinal);
-    private readonly Dictionary<int, List<HoldRow>> _byAgency = []; // a read's window end consults its owner's only
+    // A read's window end consults its owner's holds on its plate and its owner's holds on every plate only, so an
+    // evaluation costs the holds that could keep the read, not the agency's whole table.
+    private readonly Dictionary<int, AgencyHolds> _byAgency = [];
     // Holds released by Apply before Audit saw the release: kept so its record can state the hold's terms.
     private readonly Dictionary<string, HoldRow> _released = new(StringComparer.Ordinal);
 
@@ -30,6 +35,9 @@ public sealed class HoldTable
 
     /// <summary>Holds in force.</summary>
     public int Count => _holds.Count;
+
+    /// <summary>Holds examined by the evaluations of reads so far (what an evaluation costs, in holds).</summary>
+    internal long Examined { get; private set; }
 
     /// <summary>
     /// The earliest <c>from</c> of the holds in force (reads to restore go back that far), or null without holds.
@@ -46,7 +54,8 @@ public sealed class HoldTable
 
     /// <summary>
     /// Audits a record without applying it: <c>hold.place</c> or <c>hold.release</c> on the chain of
-    /// <paramref name="source"/>, or a dead letter for a record that is neither.
+    /// <paramref name="source"/>, or a dead letter for a record that is neither, or whose key is not its
+    /// <c>hold_id</c> (its tombstone could never release it: no worker applies it).
     /// </summary>
     public void Audit(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
@@ -75,6 +84,7 @@ public sealed class HoldTable
             return;
         }
         ParseResult parsed = _engine.Parser.ParseHold(value, out Hold hold);
+        if (parsed.IsOk && !KeyIsId(key, hold, keyless: false)) parsed = s_keyDiffers;
         if (!parsed.IsOk)
         {
             _engine.DeadLetter(parsed, value, source);
@@ -83,7 +93,10 @@ public sealed class HoldTable
         AuditPlaced(Row(hold), source, now);
     }
 
-    /// <summary>Audits a record, then applies it (a single process, as in <c>replay</c>), parsing it once.</summary>
+    /// <summary>
+    /// Audits a record, then applies it (a single process, as in <c>replay</c>), parsing it once. A record read from
+    /// a file has no key (<paramref name="key"/> empty): its <c>hold_id</c> is its key.
+    /// </summary>
     public void ApplyAndAudit(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
         if (value.IsEmpty)
@@ -94,6 +107,7 @@ public sealed class HoldTable
         }
         _engine.Stats.HoldEvents++;
         ParseResult parsed = _engine.Parser.ParseHold(value, out Hold hold);
+        if (parsed.IsOk && !KeyIsId(key, hold, keyless: true)) parsed = s_keyDiffers;
         if (!parsed.IsOk)
         {
             _engine.DeadLetter(parsed, value, source);
@@ -111,17 +125,28 @@ public sealed class HoldTable
     internal long? HeldUntil(int owner, ulong plate, long observedAtMs, long nowMs, out HoldRow? by)
     {
         by = null;
+        if (!_byAgency.TryGetValue(owner, out AgencyHolds? holds)) return null;
         long best = nowMs;
-        if (!_byAgency.TryGetValue(owner, out List<HoldRow>? holds)) return null;
+        if (holds.ByPlate.TryGetValue(plate, out List<HoldRow>? onPlate))
+        {
+            best = Latest(onPlate, observedAtMs, best, ref by);
+        }
+        best = Latest(holds.AnyPlate, observedAtMs, best, ref by);
+        return by is null ? null : best;
+    }
+
+    /// <summary>The latest <c>until</c> past <paramref name="best"/> among <paramref name="holds"/> whose time range
+    /// holds <paramref name="observedAtMs"/>; <paramref name="by"/> is set to the hold that gives it.</summary>
+    private long Latest(List<HoldRow> holds, long observedAtMs, long best, ref HoldRow? by)
+    {
         foreach (HoldRow h in holds)
         {
-            if (h.UntilMs <= best) continue;
-            if (h.Plate != 0 && h.Plate != plate) continue;
-            if (observedAtMs < h.FromMs || observedAtMs > h.ToMs) continue;
+            Examined++;
+            if (h.UntilMs <= best || observedAtMs < h.FromMs || observedAtMs > h.ToMs) continue;
             best = h.UntilMs;
             by = h;
         }
-        return by is null ? null : best;
+        return best;
     }
 
     /// <summary>After a retention window changed: every stored read's expiry back to its window or its holds.</summary>
@@ -134,11 +159,12 @@ public sealed class HoldTable
         if (value.IsEmpty)
         {
             if (key.IsEmpty || !_holds.Remove(Encoding.UTF8.GetString(key), out HoldRow? removed)) return null;
-            _byAgency[removed.Agency].Remove(removed);
+            Unindex(removed);
             RescheduleHeldReads();
             return removed;
         }
-        if (_engine.Parser.ParseHold(value, out Hold hold).IsOk) Place(Row(hold));
+        // A hold keyed other than by its id is not applied: its tombstone (keyed by hold_id) could never release it.
+        if (_engine.Parser.ParseHold(value, out Hold hold).IsOk && KeyIsId(key, hold, keyless: false)) Place(Row(hold));
         return null;
     }
 
@@ -153,14 +179,37 @@ public sealed class HoldTable
     {
         string holdId = Encoding.UTF8.GetString(row.Id);
         bool replaced = _holds.Remove(holdId, out HoldRow? before);
-        if (before is not null) _byAgency[before.Agency].Remove(before);
+        if (before is not null) Unindex(before);
         _holds[holdId] = row;
-        if (!_byAgency.TryGetValue(row.Agency, out List<HoldRow>? ofAgency)) _byAgency.Add(row.Agency, ofAgency = []);
-        ofAgency.Add(row);
+        if (!_byAgency.TryGetValue(row.Agency, out AgencyHolds? ofAgency)) _byAgency.Add(row.Agency, ofAgency = new());
+        if (row.Plate == 0) ofAgency.AnyPlate.Add(row);
+        else if (ofAgency.ByPlate.TryGetValue(row.Plate, out List<HoldRow>? onPlate)) onPlate.Add(row);
+        else ofAgency.ByPlate.Add(row.Plate, [row]);
         // A new hold needs nothing now: eviction consults the holds when a read's window ends. A replaced one may end
         // sooner than the one before, so reads it was keeping are re-evaluated.
         if (replaced) RescheduleHeldReads();
     }
+
+    private void Unindex(HoldRow row)
+    {
+        AgencyHolds ofAgency = _byAgency[row.Agency];
+        if (row.Plate == 0)
+        {
+            ofAgency.AnyPlate.Remove(row);
+        }
+        else if (ofAgency.ByPlate.TryGetValue(row.Plate, out List<HoldRow>? onPlate))
+        {
+            onPlate.Remove(row);
+            if (onPlate.Count == 0) ofAgency.ByPlate.Remove(row.Plate);
+        }
+    }
+
+    /// <summary>
+    /// Whether a record's key is its <c>hold_id</c>, as the tombstone that releases it will be keyed; a record read
+    /// from a file (<paramref name="keyless"/>, no key given) is keyed by its id.
+    /// </summary>
+    private bool KeyIsId(ReadOnlySpan<byte> key, in Hold hold, bool keyless) =>
+        (keyless && key.IsEmpty) || key.SequenceEqual(_engine.Parser.Text(hold.HoldId));
 
     /// <summary>After a hold was released or replaced: the reads a hold kept past their window.</summary>
     private void RescheduleHeldReads() => _engine.Reads.RescheduleExtended(ExpiryInForce());
@@ -188,6 +237,13 @@ public sealed class HoldTable
         FromMs = hold.FromMs, ToMs = hold.ToMs, Kind = hold.Kind, UntilMs = hold.UntilMs,
         CaseNumber = hold.CaseNumber.IsEmpty ? null : _engine.Parser.Text(hold.CaseNumber).ToArray(),
     };
+}
+
+/// <summary>One agency's holds in force: by plate, and those on every plate (no plate given).</summary>
+internal sealed class AgencyHolds
+{
+    public Dictionary<ulong, List<HoldRow>> ByPlate { get; } = [];
+    public List<HoldRow> AnyPlate { get; } = [];
 }
 
 /// <summary>

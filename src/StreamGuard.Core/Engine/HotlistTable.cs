@@ -16,6 +16,19 @@ namespace StreamGuard.Engine;
 /// </remarks>
 public sealed class HotlistTable
 {
+    /// <summary>
+    /// Most entries in force for one plate: a read makes at most this many alerts (and alert decisions), so a plate
+    /// put on thousands of lists cannot make one read's transaction outgrow its timeout. An entry past it is not
+    /// applied and is dead-lettered (<c>invalid_field</c>); a removed or expired entry frees its place.
+    /// </summary>
+    public const int MaxEntriesPerPlate = 32;
+
+    private static readonly ParseResult s_keyDiffers = new(ParseError.InvalidField, "key",
+        "the key differs from hotlist_id/plate (its tombstone could not remove it)");
+
+    private static readonly ParseResult s_plateFull = new(ParseError.InvalidField, "plate",
+        "32 hotlist entries in force for this plate already (the most a plate may have)");
+
     private readonly StreamGuardEngine _engine;
     private readonly Dictionary<ulong, List<HotlistRow>> _byPlate = [];
 
@@ -33,7 +46,10 @@ public sealed class HotlistTable
             if (TombstoneKey(key, out ulong plate, out int slash)) Remove(plate, key[..slash]);
             return;
         }
-        if (_engine.Parser.ParseHotlist(value, out HotlistEntry entry).IsOk) Add(entry);
+        if (_engine.Parser.ParseHotlist(value, out HotlistEntry entry).IsOk && Admit(key, entry, keyless: false).IsOk)
+        {
+            Add(entry);
+        }
     }
 
     /// <summary>Adds an entry, or replaces the one with its id and plate.</summary>
@@ -52,7 +68,9 @@ public sealed class HotlistTable
     }
 
     /// <summary>
-    /// Dead-letters a record that is neither a valid entry nor a tombstone with a valid key; applies nothing.
+    /// Dead-letters a record that <see cref="Apply"/> does not apply — neither a valid entry nor a tombstone with a
+    /// valid key, an entry keyed other than <c>hotlist_id/plate</c> (its tombstone could never remove it), or one past
+    /// <see cref="MaxEntriesPerPlate"/>; applies nothing.
     /// </summary>
     public void Check(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
@@ -64,11 +82,15 @@ public sealed class HotlistTable
             _engine.DeadLetter(error, key, source);
             return;
         }
-        ParseResult parsed = _engine.Parser.ParseHotlist(value, out _);
+        ParseResult parsed = _engine.Parser.ParseHotlist(value, out HotlistEntry entry);
+        if (parsed.IsOk) parsed = Admit(key, entry, keyless: false);
         if (!parsed.IsOk) _engine.DeadLetter(parsed, value, source);
     }
 
-    /// <summary>Checks a record, then applies it (a single process, as in <c>replay</c>), parsing it once.</summary>
+    /// <summary>
+    /// Checks a record, then applies it (a single process, as in <c>replay</c>), parsing it once. A record read from a
+    /// file has no key (<paramref name="key"/> empty): its <c>hotlist_id/plate</c> is its key.
+    /// </summary>
     public void ApplyAndCheck(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, in EventSource source)
     {
         if (value.IsEmpty)
@@ -79,8 +101,34 @@ public sealed class HotlistTable
         }
         _engine.Stats.HotlistEntries++;
         ParseResult parsed = _engine.Parser.ParseHotlist(value, out HotlistEntry entry);
+        if (parsed.IsOk) parsed = Admit(key, entry, keyless: true);
         if (parsed.IsOk) Add(entry);
         else _engine.DeadLetter(parsed, value, source);
+    }
+
+    /// <summary>
+    /// Whether a valid entry may be applied: keyed <c>hotlist_id/plate</c> as its tombstone will be (the plate
+    /// compared normalised; a record read from a file, <paramref name="keyless"/> with no key, is keyed by its ids),
+    /// and a place for it among its plate's entries in force (replacing itself takes none). The same answer for
+    /// <see cref="Apply"/> and <see cref="Check"/> whichever runs first: the entry itself is never counted.
+    /// </summary>
+    private ParseResult Admit(ReadOnlySpan<byte> key, in HotlistEntry entry, bool keyless)
+    {
+        ReadOnlySpan<byte> id = _engine.Parser.Text(entry.HotlistId);
+        bool keyed = keyless && key.IsEmpty
+            || TombstoneKey(key, out ulong plate, out int slash) && plate == entry.Plate
+            && key[..slash].SequenceEqual(id);
+        if (!keyed) return s_keyDiffers;
+        if (!_byPlate.TryGetValue(entry.Plate, out List<HotlistRow>? rows)) return ParseResult.Ok;
+        // An entry expired by the engine's clock takes no place (a read's alerts drop it); it is not removed here,
+        // as a replay's reads may be older than its clock.
+        long now = _engine.NowMs;
+        int others = 0;
+        foreach (HotlistRow row in rows)
+        {
+            if (row.ExpiresAtMs > now && !row.HotlistId.AsSpan().SequenceEqual(id)) others++;
+        }
+        return others < MaxEntriesPerPlate ? ParseResult.Ok : s_plateFull;
     }
 
     /// <summary>

@@ -46,6 +46,7 @@ public sealed partial class StreamGuardEngine
         Parser = new EventParser(policy.Agencies,
             maxEventBytes: o.MaxEventBytes == 0 ? EventParser.DefaultMaxEventBytes : o.MaxEventBytes);
         _audit = new AuditLog(auditKey, sink);
+        ChainTails = new AuditTailVerifier(auditKey);
         _audit.SetPolicy(policy, change);
         Records = new AuditRecords(_audit);
         Outputs = new OutputRecords(sink);
@@ -275,6 +276,10 @@ public sealed partial class StreamGuardEngine
     /// </summary>
     public void ResumeChain(int partition, long lastSeq, string lastHashHex) =>
         _audit.ResumeChain(partition, lastSeq, lastHashHex);
+
+    /// <summary>Checks the tail of a chain written elsewhere before <see cref="ResumeChain"/> continues it (the keyed
+    /// salts need this engine's audit key).</summary>
+    public AuditTailVerifier ChainTails { get; }
 
     /// <summary>
     /// Drops what belongs to source partition <paramref name="partition"/> once another engine continues it — its

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Confluent.Kafka;
+using StreamGuard.Audit;
 
 namespace StreamGuard.Kafka;
 
@@ -13,11 +14,15 @@ internal static class AuditChainReader
 {
     /// <summary>
     /// The (seq, hash, at) of the last block of <paramref name="chain"/> in <paramref name="partition"/>, read with
-    /// read_committed from the end backwards (a window that grows until the chain is found or the partition's start is
-    /// reached); null when the chain has no record yet.
+    /// read_committed from the end backwards (a window that grows until the chain's last
+    /// <see cref="AuditTailVerifier.TailBlocks"/> blocks are in it, or the partition's start is reached); null when
+    /// the chain has no record yet. The tail is checked first (<paramref name="tails"/>: links and keyed salts, back
+    /// to its oldest block read, or to the genesis when the whole chain was read): a break throws
+    /// <see cref="AuditChainBrokenException"/>, and the worker stops instead of chaining its decisions onto a block it
+    /// did not write.
     /// </summary>
     public static (long Seq, string Hash, long AtMs)? FindHead(ConsumerConfig baseConfig, TopicPartition partition,
-        string chain, TimeSpan timeout)
+        string chain, TimeSpan timeout, AuditTailVerifier tails)
     {
         var config = new ConsumerConfig(new Dictionary<string, string>(baseConfig))
         {
@@ -36,7 +41,8 @@ internal static class AuditChainReader
         {
             long start = Math.Max(marks.Low.Value, marks.High.Value - window);
             consumer.Assign(new TopicPartitionOffset(partition, new Offset(start)));
-            (long Seq, string Hash, long AtMs)? head = null;
+            // The chain's messages in the window, oldest first, with their offsets and what their last line says.
+            var blocks = new List<(long Offset, byte[] Message, long Seq, string Hash, long AtMs)>();
             while (true)
             {
                 if (DateTime.UtcNow > deadline) throw new TimeoutException($"reading the head of audit chain " +
@@ -45,10 +51,26 @@ internal static class AuditChainReader
                 if (r is null) continue;
                 if (r.IsPartitionEOF) break;
                 if (TryRead(r.Message.Value, out string? name, out long seq, out string? hash, out long at)
-                    && name == chain) head = (seq, hash!, at);
+                    && name == chain)
+                {
+                    blocks.Add((r.Offset.Value, r.Message.Value, seq, hash!, at));
+                }
             }
             consumer.Unassign();
-            if (head is not null || start == marks.Low.Value) return head;
+            bool whole = start == marks.Low.Value;
+            if (blocks.Count >= AuditTailVerifier.TailBlocks || whole)
+            {
+                if (blocks.Count == 0) return null;
+                int from = Math.Max(0, blocks.Count - AuditTailVerifier.TailBlocks);
+                bool fromGenesis = from == 0 && whole;
+                var tail = blocks.GetRange(from, blocks.Count - from);
+                if (tails.Check(chain, tail.ConvertAll(b => b.Message), fromGenesis) is { } broken)
+                {
+                    throw new AuditChainBrokenException(chain, partition, tail[broken.Block].Offset, broken.Reason);
+                }
+                (_, _, long headSeq, string headHash, long headAt) = blocks[^1];
+                return (headSeq, headHash, headAt);
+            }
             window *= 8;
         }
     }
@@ -90,3 +112,13 @@ internal static class AuditChainReader
     /// <summary>The audit partition that holds chain <c>p&lt;inputPartition&gt;</c>.</summary>
     public static int PartitionOf(int inputPartition, int auditPartitions) => inputPartition % auditPartitions;
 }
+
+/// <summary>
+/// The tail of an audit chain a worker was to continue does not hold: a block StreamGuard did not write (its keyed salt
+/// is wrong), or one that does not follow the block before it. The worker stops (exit 1) rather than chain its
+/// decisions onto it; docs/threat-model.md says what the operator does.
+/// </summary>
+internal sealed class AuditChainBrokenException(string chain, TopicPartition partition, long offset, string reason)
+    : Exception($"audit chain {chain} does not verify at {partition.Topic} partition {partition.Partition.Value} " +
+        $"offset {offset}: {reason}; refusing to resume it (it may hold a forged block: investigate before " +
+        "restarting, see docs/threat-model.md)");

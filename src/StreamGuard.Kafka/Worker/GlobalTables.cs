@@ -33,11 +33,14 @@ internal sealed class GlobalTables : IDisposable
     public IEnumerable<string> Topics => _consumer.Assignment.Select(a => a.Topic).Distinct();
 
     /// <summary>
-    /// Reads every partition of the hotlist and hold topics that exist to its end (at most the flush timeout) into
-    /// <paramref name="engine"/>; null when neither exists.
+    /// Reads every partition of the hotlist and hold topics that exist to its end into <paramref name="engine"/>;
+    /// null when neither exists. There is no partial start: it returns only once every partition reached its end,
+    /// however long that takes (a table read in part would let a read be decided without its holds and hotlist
+    /// entries), saying in the log every flush timeout how far it got; <paramref name="cancellationToken"/> ends the
+    /// wait (the worker stops).
     /// </summary>
     public static GlobalTables? Load(ConsumerConfig config, WorkerOptions options, WorkerTopology topology,
-        StreamGuardEngine engine, ILogger log)
+        StreamGuardEngine engine, ILogger log, CancellationToken cancellationToken)
     {
         TopicNames t = options.Topics;
         var partitions = new List<TopicPartitionOffset>();
@@ -64,24 +67,62 @@ internal sealed class GlobalTables : IDisposable
         IConsumer<byte[]?, byte[]?> consumer = new ConsumerBuilder<byte[]?, byte[]?>(tableConfig)
             .SetErrorHandler((_, e) => WorkerLog.TablesConsumerError(log, e.Reason))
             .Build();
-        consumer.Assign(partitions);
         var tables = new GlobalTables(consumer, t, engine, log);
-        // Read every partition to its end before the first input event.
-        var ended = new HashSet<(string, int)>();
-        var deadline = DateTime.UtcNow + options.FlushTimeout;
-        while (ended.Count < partitions.Count && DateTime.UtcNow < deadline)
+        try
         {
-            ConsumeResult<byte[]?, byte[]?>? r = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            consumer.Assign(partitions);
+            tables.ReadToEnd(partitions.Count, options.FlushTimeout, cancellationToken);
+        }
+        catch
+        {
+            consumer.Dispose();
+            throw;
+        }
+        WorkerLog.TablesLoaded(log, engine.Hotlists.Count, engine.Holds.Count, partitions.Count);
+        return tables;
+    }
+
+    /// <summary>
+    /// Applies records until each of the <paramref name="partitions"/> assigned reported its end (every partition
+    /// reports it once it has read to the end offset it saw), logging progress every <paramref name="progressEvery"/>
+    /// (at least a second); a consume error is logged and the read goes on, a fatal one throws.
+    /// </summary>
+    private void ReadToEnd(int partitions, TimeSpan progressEvery, CancellationToken cancellationToken)
+    {
+        var ended = new HashSet<(string, int)>();
+        long records = 0;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan every = progressEvery > TimeSpan.FromSeconds(1) && progressEvery < TimeSpan.FromMinutes(10)
+            ? progressEvery
+            : TimeSpan.FromSeconds(10);
+        TimeSpan nextProgress = every;
+        while (ended.Count < partitions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (started.Elapsed >= nextProgress)
+            {
+                WorkerLog.TablesLoading(_log, ended.Count, partitions, records, (long)started.Elapsed.TotalSeconds);
+                nextProgress = started.Elapsed + every;
+            }
+            ConsumeResult<byte[]?, byte[]?>? r;
+            try
+            {
+                r = _consumer.Consume(TimeSpan.FromMilliseconds(200));
+            }
+            catch (ConsumeException e) when (!e.Error.IsFatal)
+            {
+                WorkerLog.HotlistsConsumeError(_log, e.Error.Reason);
+                continue;
+            }
             if (r is null) continue;
             if (r.IsPartitionEOF)
             {
                 ended.Add((r.Topic, r.Partition.Value));
                 continue;
             }
-            tables.Apply(r);
+            Apply(r);
+            records++;
         }
-        WorkerLog.TablesLoaded(log, engine.Hotlists.Count, engine.Holds.Count, partitions.Count);
-        return tables;
     }
 
     /// <summary>Applies the table updates that arrived since the last call, without waiting for more.</summary>

@@ -41,7 +41,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             int n = c.Partition.Value;
             if (c.Topic != t.Reads || auditPartitions == 0) continue;
             var auditPartition = new TopicPartition(t.Audit, AuditChainReader.PartitionOf(n, auditPartitions));
-            if (AuditChainReader.FindHead(config, auditPartition, AuditChains.Name(n), s_timeout) is { } head)
+            if (AuditChainReader.FindHead(config, auditPartition, AuditChains.Name(n), s_timeout,
+                engine.ChainTails) is { } head)
             {
                 engine.ResumeChain(n, head.Seq, head.Hash);
                 headAt[n] = head.AtMs;

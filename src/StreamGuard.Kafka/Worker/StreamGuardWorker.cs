@@ -34,6 +34,7 @@ public sealed class StreamGuardWorker
     private OffsetCommitter? _committer;
     private RebalanceHandlers? _rebalance;
     private bool _running;
+    private bool _tablesLoaded;
     private long _processed;
     private long _forwarded;
 
@@ -59,11 +60,13 @@ public sealed class StreamGuardWorker
     public bool Running => Volatile.Read(ref _running);
 
     /// <summary>
-    /// Ready to decide: running, partitions assigned by the group, no rebalance between a revocation and the next
-    /// assignment, and no restore (audit chain heads, reads inside retention) in progress. A worker the group gave no
-    /// partition to (more workers than partitions) is ready: it stands by.
+    /// Ready to decide: running, the hotlist and hold tables loaded whole, partitions assigned by the group, no
+    /// rebalance between a revocation and the next assignment, and no restore (audit chain heads, reads inside
+    /// retention) in progress. A worker the group gave no partition to (more workers than partitions) is ready: it
+    /// stands by.
     /// </summary>
-    public bool Ready => Running && _assigned.Task.IsCompleted && _rebalance is { Settled: true };
+    public bool Ready => Running && Volatile.Read(ref _tablesLoaded) && _assigned.Task.IsCompleted
+        && _rebalance is { Settled: true };
 
     /// <summary>Events processed so far.</summary>
     public long Processed => Interlocked.Read(ref _processed);
@@ -113,6 +116,7 @@ public sealed class StreamGuardWorker
         finally
         {
             Volatile.Write(ref _running, false);
+            Volatile.Write(ref _tablesLoaded, false);
         }
     }
 
@@ -139,6 +143,20 @@ public sealed class StreamGuardWorker
             RebalanceHandlers rebalance = _rebalance =
                 new RebalanceHandlers(_options, engine, committer, restorer, _latency, _assigned, _log);
 
+            // Whole before the group is joined: no input event is decided with a table read in part. Stopped while
+            // loading, the worker ends cleanly: it has decided nothing.
+            GlobalTables? loaded;
+            try
+            {
+                loaded = GlobalTables.Load(consumerConfig, _options, topology, engine, _log, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            using GlobalTables? tables = loaded;
+            Volatile.Write(ref _tablesLoaded, true);
+
             // The input consumer reads each record's key and value into reused buffers, and its headers only when
             // repartitioning (the sg-origin header of forwarded records).
             IConsumer<ConsumedBytes, ConsumedBytes> consumer =
@@ -149,7 +167,6 @@ public sealed class StreamGuardWorker
                 .SetPartitionsRevokedHandler(rebalance.Revoked)
                 .SetPartitionsLostHandler(rebalance.Lost)
                 .Build();
-            using GlobalTables? tables = GlobalTables.Load(consumerConfig, _options, topology, engine, _log);
             try
             {
                 Consume(consumer, tables, engine, sink, committer, cancellationToken);

@@ -86,4 +86,9 @@ internal static partial class WorkerLog
         "#5456): stopping without committing; the producer is left open, not destroyed, because librdkafka is " +
         "still inside the call; a restart resumes from the last commit")]
     public static partial void TransactionCallHung(ILogger logger, string call, long limitSeconds, long timeoutSeconds);
+
+    [LoggerMessage(170, LogLevel.Warning,
+        "tables: still loading after {Seconds} s: {Ended} of {Partitions} partitions read to their end, {Records} " +
+        "records applied; no input event is decided before every partition is")]
+    public static partial void TablesLoading(ILogger logger, int ended, int partitions, long records, long seconds);
 }

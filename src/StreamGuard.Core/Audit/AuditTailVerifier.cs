@@ -1,0 +1,118 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace StreamGuard.Audit;
+
+/// <summary>
+/// Checks the tail of an audit chain before a worker continues it: the chain's last blocks as read back (one Kafka
+/// message each), oldest first. Every block must follow the one before it (consecutive <c>seq</c>, its hash over the
+/// previous block's hash, as <see cref="AuditVerifier"/> checks a whole log), and every block's <c>salt</c> must be
+/// the one the audit key derives for its first <c>seq</c>.
+/// </summary>
+/// <remarks>
+/// The chain's hashes are unkeyed: whoever may write the audit topic can append a block hashed correctly onto the last
+/// genuine one, and a worker continuing from it would make the forgery verify for good. The salt is keyed (the first
+/// 128 bits of HMAC-SHA256 of <c>ids:pN:&lt;first seq&gt;</c> under the audit key): without the key, a block the
+/// worker did not write cannot carry the salt of a block that was never written. The oldest block checked is the
+/// checkpoint: its link to the block before is taken as written (a whole log is <c>audit verify</c>'s to check), its
+/// salt is checked too. v1 records (one decision, with <c>prev</c>) carry no salt: their links alone are checked.
+/// </remarks>
+public sealed class AuditTailVerifier(byte[] auditKey)
+{
+    /// <summary>Blocks of a chain's tail checked before it is continued (fewer when the chain is shorter).</summary>
+    public const int TailBlocks = 16;
+
+    /// <summary>
+    /// Checks <paramref name="blocks"/>, the last blocks of chain <paramref name="chain"/> oldest first;
+    /// <paramref name="fromGenesis"/> when the first is the chain's first (then it must hash onto the genesis).
+    /// Returns null when the tail holds, else the index of the first block that breaks it and why.
+    /// </summary>
+    public (int Block, string Reason)? Check(string chain, IReadOnlyList<byte[]> blocks, bool fromGenesis)
+    {
+        string? hash = fromGenesis ? AuditLog.GenesisHex(chain) : null;
+        long seq = fromGenesis ? 0 : -1;
+        for (int b = 0; b < blocks.Count; b++)
+        {
+            string? reason = CheckBlock(chain, blocks[b], ref seq, ref hash);
+            if (reason is not null) return (b, reason);
+        }
+        return null;
+    }
+
+    /// <summary>One block (or v1 record) onto the state before it: <paramref name="seq"/> and
+    /// <paramref name="hash"/> of the previous block, -1 and null before the checkpoint.</summary>
+    private string? CheckBlock(string chain, byte[] message, ref long seq, ref string? hash)
+    {
+        var lines = new List<(byte[] Bytes, long Seq)>();
+        ReadOnlySpan<byte> rest = message;
+        while (!rest.IsEmpty)
+        {
+            int newline = rest.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = newline < 0 ? rest : rest[..newline];
+            rest = newline < 0 ? default : rest[(newline + 1)..];
+            if (line.IsEmpty) return "a blank line inside the block";
+            lines.Add((line.ToArray(), 0));
+        }
+        if (lines.Count == 0) return "an empty message";
+        byte[] last = lines[^1].Bytes;
+        lines.RemoveAt(lines.Count - 1);
+        string? sealChain, statedHash, prev = null, salt = null;
+        long sealSeq;
+        try
+        {
+            for (int i = 0; i < lines.Count; i++)
+            {
+                using var entry = JsonDocument.Parse(lines[i].Bytes);
+                lines[i] = (lines[i].Bytes, entry.RootElement.GetProperty("seq").GetInt64());
+            }
+            using var doc = JsonDocument.Parse(last);
+            JsonElement root = doc.RootElement;
+            sealChain = root.GetProperty("chain").GetString();
+            sealSeq = root.GetProperty("seq").GetInt64();
+            statedHash = root.GetProperty("hash").GetString();
+            if (root.TryGetProperty("salt", out JsonElement s)) salt = s.GetString();
+            else prev = root.GetProperty("prev").GetString();
+        }
+        catch (Exception e)
+            when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return $"not an audit block ({e.Message})";
+        }
+        if (sealChain != chain) return $"a block of chain {sealChain} under the key of {chain}";
+        long first = lines.Count > 0 ? lines[0].Seq : sealSeq;
+        if (salt is null && lines.Count > 0) return "entries closed by a v1 record";
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (lines[i].Seq != first + i) return $"entry seq {lines[i].Seq} where {first + i} was due";
+        }
+        if (sealSeq != (lines.Count > 0 ? lines[^1].Seq : first)) return $"the seal's seq {sealSeq} is not its last";
+        if (salt is null ? lines.Count != 0 : lines.Count == 0) return "a seal that closes no entries";
+        if (seq >= 0 && first != seq + 1) return $"seq {first} follows {seq} (a gap, a repeat or a reordering)";
+        if (!AuditVerifier.Canonical(last, out ReadOnlySpan<byte> body)) return "a seal without its hash";
+        string? before = prev ?? hash;
+        if (prev is not null && hash is not null && prev != hash) return $"seq {first}: prev is not the hash before";
+        // The checkpoint's link to the block before it is taken as written: only its own bytes are checked there.
+        if (before is not null && !AuditVerifier.Matches(before, lines, body, statedHash))
+        {
+            return $"the block ending at seq {sealSeq} does not hash onto the block before it";
+        }
+        if (salt is not null && salt != Salt(chain, first))
+        {
+            return $"the block beginning at seq {first} has a salt the audit key does not give: StreamGuard did not " +
+                "write it";
+        }
+        seq = sealSeq;
+        hash = statedHash;
+        return null;
+    }
+
+    /// <summary>The salt of the block of <paramref name="chain"/> beginning at <paramref name="firstSeq"/>, in hex
+    /// (as <see cref="AuditLog"/> derives it).</summary>
+    private string Salt(string chain, long firstSeq)
+    {
+        byte[] mac = HMACSHA256.HashData(auditKey, Encoding.ASCII.GetBytes(
+            "ids:" + chain + ":" + firstSeq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return Convert.ToHexStringLower(mac.AsSpan(0, DecisionIds.SaltLength));
+    }
+}

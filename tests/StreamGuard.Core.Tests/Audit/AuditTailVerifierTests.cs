@@ -1,0 +1,51 @@
+using System.Text;
+using StreamGuard.Audit;
+using StreamGuard.Engine;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Audit;
+
+/// <summary>The tail of a chain is checked before it is continued: links, and salts only the audit key gives.</summary>
+public sealed class AuditTailVerifierTests : IDisposable
+{
+    private static readonly DateTimeOffset s_t0 = new(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
+    private readonly TestPolicy _policy = new();
+
+    public void Dispose() => _policy.Dispose();
+
+    /// <summary>Blocks of chain p0 as the engine writes them, one per flush.</summary>
+    private List<byte[]> Blocks(int count)
+    {
+        var sink = new MemorySink();
+        StreamGuardEngine engine = TestEngine.Create(_policy.Compiled, sink, TestPolicy.AuditKey,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.ToUnixTimeMilliseconds() });
+        for (int i = 0; i < count; i++)
+        {
+            engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read($"r{i}", "ca-lapd", "7ABC123", s_t0)),
+                EventSource.File("reads", i + 1));
+            engine.FlushAudit();
+        }
+        return sink.AuditBlocks.Select(Encoding.UTF8.GetBytes).ToList();
+    }
+
+    [Fact]
+    public void TheBlocksAnEngineWroteHoldFromTheGenesisAndFromAnyCheckpoint()
+    {
+        List<byte[]> blocks = Blocks(5);
+        var tails = new AuditTailVerifier(TestPolicy.AuditKey);
+        Assert.Null(tails.Check("p0", blocks, fromGenesis: true));
+        Assert.Null(tails.Check("p0", blocks[2..], fromGenesis: false));
+    }
+
+    [Fact]
+    public void ABlockSaltedWithAnotherKeyOrOutOfTurnBreaksTheTail()
+    {
+        List<byte[]> blocks = Blocks(4);
+        Assert.Equal(0, new AuditTailVerifier("another-key"u8.ToArray()).Check("p0", blocks, true)?.Block);
+        var tails = new AuditTailVerifier(TestPolicy.AuditKey);
+        Assert.Equal(2, tails.Check("p0", [blocks[0], blocks[1], blocks[3]], fromGenesis: true)?.Block);
+        Assert.Equal(1, tails.Check("p0", [blocks[1], blocks[1]], fromGenesis: false)?.Block);
+        Assert.Equal(0, tails.Check("p0", blocks[1..], fromGenesis: true)?.Block);
+        Assert.Equal(0, tails.Check("p1", blocks, fromGenesis: true)?.Block);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using System.Text;
+using Confluent.Kafka;
+using StreamGuard.Audit;
+using StreamGuard.Engine;
+using StreamGuard.Kafka;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Integration;
+
+/// <summary>
+/// A worker resuming an audit chain verifies the tail it continues: a block appended to the audit topic by someone
+/// without the audit key, however correctly hash-chained, is found on resume and the worker refuses to continue the
+/// chain. Runs on the embedded cluster, or on a real broker when STREAMGUARD_KAFKA_BOOTSTRAP is set.
+/// </summary>
+public sealed class AuditChainResumeTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);
+
+    private static StreamGuardWorker Worker(KafkaTestCluster cluster, TestPolicy policy) =>
+        new(cluster.WorkerOptions(cluster.GroupId + "-w", quickRejoin: true),
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+
+    /// <summary>Runs a worker until it is ready (returns null) or fails (returns its exception).</summary>
+    private static async Task<Exception?> RunUntilReady(StreamGuardWorker worker, Func<Task> whileReady)
+    {
+        using var stop = new CancellationTokenSource();
+        Task run = Task.Factory.StartNew(() => worker.Run(stop.Token), TaskCreationOptions.LongRunning);
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (!worker.Ready && !run.IsCompleted)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the worker neither got ready nor failed");
+            await Task.Delay(50);
+        }
+        if (!run.IsCompleted) await whileReady();
+        await stop.CancelAsync();
+        try
+        {
+            await run.WaitAsync(s_timeout);
+            return null;
+        }
+        catch (Exception e) when (e is not TimeoutException)
+        {
+            return e;
+        }
+    }
+
+    [Fact]
+    public async Task ACorrectlyChainedForgedBlockAppendedBeforeARestartIsDetectedOnResume()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster(partitions: 1);
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string>
+        {
+            Key = "7ABC123", Value = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-1)),
+        });
+        StreamGuardWorker first = Worker(cluster, policy);
+        Assert.Null(await RunUntilReady(first, async () =>
+        {
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (first.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        }));
+        Assert.Equal(1, first.Processed);
+
+        // The chain's head as written, and a block after it hashed onto it exactly as the worker hashes blocks.
+        List<string> lines = cluster.AuditLines(s_timeout);
+        AuditVerifier.Result genuine = AuditVerifier.Verify(lines);
+        Assert.Null(genuine.Error);
+        (long seq, string hash) = genuine.Heads["p0"];
+        string entry = $"{{\"seq\":{seq + 1},\"at\":\"2026-03-03T17:00:00Z\",\"policy\":1,\"read\":\"forged\"," +
+            "\"owner\":\"ca-lapd\",\"plate_ref\":\"00000000000000000000000000000000\",\"ingest\":\"allow.ingest\"}";
+        string sealBody = $"{{\"chain\":\"p0\",\"seq\":{seq + 1},\"at\":\"2026-03-03T17:00:00Z\"," +
+            $"\"salt\":\"{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}\"";
+        string forgedHash = Convert.ToHexStringLower(
+            SHA256.HashData(Encoding.ASCII.GetBytes(hash + entry + "\n" + sealBody + "}")));
+        string forged = entry + "\n" + sealBody + $",\"hash\":\"{forgedHash}\"}}";
+        // Correctly chained: audit verify accepts the log with it.
+        Assert.Null(AuditVerifier.Verify([.. lines, .. forged.Split('\n')]).Error);
+        await producer.ProduceAsync(new TopicPartition(cluster.Topics.Audit, 0),
+            new Message<string?, string> { Key = "p0", Value = forged });
+
+        StreamGuardWorker second = Worker(cluster, policy);
+        Exception? failure = await RunUntilReady(second, () => Task.CompletedTask);
+
+        Assert.NotNull(failure);
+        Assert.Contains("audit chain p0", failure.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, second.Processed);
+        // Nothing was chained onto the forgery.
+        Assert.Equal(seq + 1, AuditVerifier.Verify(cluster.AuditLines(s_timeout)).Heads["p0"].Seq);
+    }
+
+    [Fact]
+    public async Task AGenuineChainIsResumedAfterARestartAndStillVerifies()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster(partitions: 1);
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        for (int run = 0; run < 3; run++)
+        {
+            await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string>
+            {
+                Key = "7ABC123", Value = TestPolicy.Read($"r{run}", "ca-lapd", "7ABC123", now.AddMinutes(-1)),
+            });
+            StreamGuardWorker worker = Worker(cluster, policy);
+            Assert.Null(await RunUntilReady(worker, async () =>
+            {
+                var deadline = DateTime.UtcNow + s_timeout;
+                while (worker.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            }));
+            Assert.Equal(1, worker.Processed);
+        }
+        AuditVerifier.Result result = AuditVerifier.Verify(cluster.AuditLines(s_timeout));
+        Assert.Null(result.Error);
+        Assert.True(result.Blocks >= 3);
+    }
+}
