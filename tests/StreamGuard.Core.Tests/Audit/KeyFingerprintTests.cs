@@ -82,6 +82,11 @@ public sealed class KeyFingerprintTests : IDisposable
         Assert.Equal("rotated", loads[1]["key_changes"]!["ca-lapd"]!.GetValue<string>());
         Assert.Null(loads[1]["key_changes"]!["ca-lasd"]);
         Assert.Null(loads[0]["key_changes"]);
+        // audit export gives them with the policy_load decision.
+        var exported = StreamGuard.Audit.AuditExport.Decisions(lines.Split('\n'))
+            .Select(d => JsonNode.Parse(d)!.AsObject()).Where(d => (string?)d["event"] == "policy_load").ToList();
+        Assert.Equal(after.ToJsonString(), exported[^1]["keys"]!.ToJsonString());
+        Assert.Equal("rotated", exported[^1]["key_changes"]!["ca-lapd"]!.GetValue<string>());
 
         // Nothing of a key is in the log: not its text, nor its plain hash.
         foreach (string key in (string[])[LapdKey, LapdRotated, LasdKey])
