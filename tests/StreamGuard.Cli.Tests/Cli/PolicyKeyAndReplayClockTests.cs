@@ -67,14 +67,13 @@ public sealed class PolicyKeyAndReplayClockTests : IDisposable
             TestPolicy.Read("r2", "wa-spd", "7ABC123", new DateTimeOffset(2026, 1, 12, 8, 0, 0, TimeSpan.Zero)),
             TestPolicy.Read("r3", "wa-spd", "5XYZ999", new DateTimeOffset(2026, 3, 20, 8, 0, 0, TimeSpan.Zero))) +
             "\n");
-        string holds = Write("holds.ndjson", """
-            {"hold_id":"h1","agency":"wa-spd","plate":"7ABC123","from":"2026-01-01T00:00:00Z","to":"2026-01-31T00:00:00Z","kind":"investigation","case_number":"SPD-1","until":"2026-06-01T00:00:00Z"}
-
-            """);
-        string hotlists = Write("hotlists.ndjson", """
-            {"hotlist_id":"hl-1","owner":"wa-spd","plate":"7ABC123","purpose":"stolen_vehicle","case_number":"SPD-9","expires_at":"2027-01-01T00:00:00Z"}
-
-            """);
+        string holds = Write("holds.ndjson",
+            "{\"hold_id\":\"h1\",\"agency\":\"wa-spd\",\"plate\":\"7ABC123\",\"from\":\"2026-01-01T00:00:00Z\"," +
+            "\"to\":\"2026-01-31T00:00:00Z\",\"kind\":\"investigation\",\"case_number\":\"SPD-1\"," +
+            "\"until\":\"2026-06-01T00:00:00Z\"}\n");
+        string hotlists = Write("hotlists.ndjson",
+            "{\"hotlist_id\":\"hl-1\",\"owner\":\"wa-spd\",\"plate\":\"7ABC123\",\"purpose\":\"stolen_vehicle\"," +
+            "\"case_number\":\"SPD-9\",\"expires_at\":\"2027-01-01T00:00:00Z\"}\n");
 
         var runs = new List<Dictionary<string, byte[]>>();
         for (int i = 0; i < 2; i++)

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
@@ -85,16 +86,18 @@ public abstract class KeyBodyPlateTests(ProcessingMode mode)
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster();
         var (key, keyPartition, body, bodyPartition) = TwoPlates(cluster.Partitions);
-        // Repartition topics that do not exist: the worker runs without forwarding.
+        // Repartition topics with one partition, not one per input partition: the worker runs without forwarding.
+        // (Named topics that do not exist would be created by a broker that creates topics on a metadata request.)
         WorkerOptions options = cluster.WorkerOptions(processing: mode);
         options = options with
         {
             Topics = options.Topics with
             {
-                RepartitionReads = options.Topics.RepartitionReads + ".absent",
-                RepartitionQueries = options.Topics.RepartitionQueries + ".absent",
+                RepartitionReads = options.Topics.RepartitionReads + ".one",
+                RepartitionQueries = options.Topics.RepartitionQueries + ".one",
             },
         };
+        await CreateOnePartitionTopics(cluster, options.Topics.RepartitionReads, options.Topics.RepartitionQueries);
         var worker = new StreamGuardWorker(options,
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
@@ -121,6 +124,19 @@ public abstract class KeyBodyPlateTests(ProcessingMode mode)
         List<JsonElement> decisions = cluster.AuditDecisions(s_timeout).Select(Json).ToList();
         Assert.DoesNotContain(decisions, d => Reads(d).Contains("r-keyed"));
         Assert.Contains(decisions, d => Str(d, "event") == "ingest" && Reads(d).Contains("r-same"));
+    }
+
+    private static async Task CreateOnePartitionTopics(KafkaTestCluster cluster, params string[] topics)
+    {
+        if (cluster.Mock is { } mock)
+        {
+            foreach (string t in topics) mock.CreateTopic(t, 1);
+            return;
+        }
+        using IAdminClient admin =
+            new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build();
+        await admin.CreateTopicsAsync(topics.Select(t =>
+            new TopicSpecification { Name = t, NumPartitions = 1, ReplicationFactor = 1 }));
     }
 
     private static JsonElement Json(string s) => JsonDocument.Parse(Encoding.UTF8.GetBytes(s)).RootElement.Clone();
