@@ -13,7 +13,8 @@ namespace StreamGuard.Tests.Embedded;
 /// </summary>
 public sealed class PlatePartitionerBodyTests
 {
-    private const string Rest = "\"camera_id\":\"c1\",\"agency_id\":\"ca-lapd\",\"observed_at\":\"2026-03-03T17:00:00Z\"";
+    private const string Rest =
+        "\"camera_id\":\"c1\",\"agency_id\":\"ca-lapd\",\"observed_at\":\"2026-03-03T17:00:00Z\"";
 
     /// <summary>(body, whether the engine accepts it).</summary>
     public static TheoryData<string, bool> Bodies => new()
