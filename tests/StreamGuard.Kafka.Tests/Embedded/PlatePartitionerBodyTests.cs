@@ -72,4 +72,19 @@ public sealed class PlatePartitionerBodyTests
         Assert.False(PlatePartitioner.KeyDisagrees("not a plate!"u8, body)); // no plate in the key: nothing to disagree
         Assert.False(PlatePartitioner.KeyDisagrees("9ZZZ999"u8, "{}"u8));
     }
+
+    [Fact]
+    public void RoutingByTheBodyAllocatesNothing()
+    {
+        byte[] plain = Encoding.UTF8.GetBytes("{\"read_id\":\"r\",\"plate\":\"7ABC123\"," + Rest + "}");
+        byte[] escaped = Encoding.UTF8.GetBytes("{\"read_id\":\"r\",\"pl\\u0061te\":\"\\u0037ABC123\"," + Rest + "}");
+        int sum = PlatePartitioner.PartitionOf("K"u8, plain, 8) + PlatePartitioner.PartitionOf("K"u8, escaped, 8);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++)
+        {
+            sum += PlatePartitioner.PartitionOf("K"u8, plain, 8) + PlatePartitioner.PartitionOf("K"u8, escaped, 8);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(sum >= 0);
+    }
 }
