@@ -7,7 +7,7 @@ namespace StreamGuard.Cli.Commands;
 
 /// <summary>
 /// What <c>streamguard policy diff</c> prints: every changed (owner, recipient, access, purpose) as a tab-separated
-/// line, or as text grouped into GRANTED, REVOKED and REASON CHANGED sections with the retention changes.
+/// line, or as text grouped into GRANTED, REVOKED and REASON CHANGED sections with the retention and key changes.
 /// </summary>
 internal static class PolicyDiffWriter
 {
@@ -53,6 +53,13 @@ internal static class PolicyDiffWriter
                 o.WriteLine($"    {r.Agency}  {Durations.Format(TimeSpan.FromMilliseconds(r.OldMs))} ({r.OldRule}) " +
                     $"→ {Durations.Format(TimeSpan.FromMilliseconds(r.NewMs))} ({r.NewRule})");
             }
+        }
+        if (diff.KeyChanges.Count > 0)
+        {
+            // Keys are compared by content and never printed: who can sign as the agency changed.
+            o.WriteLine();
+            o.WriteLine($"KEYS CHANGED — {diff.KeyChanges.Count} agencies (queries are verified with the new keys)");
+            foreach (KeyChange k in diff.KeyChanges) o.WriteLine($"    {k}");
         }
         if (diff.Changes.Count == 0) o.WriteLine("\nno outcome changes");
         o.WriteLine();

@@ -32,7 +32,12 @@ internal static class ReplayCommand
 
     private static readonly TextOption s_out = new("out", "DIR", "output directory (created)");
 
-    private static readonly TextOption s_now = new("now", "T", "RFC 3339 \"now\" for rejecting future-dated events")
+    private static readonly TextOption s_now = new("now", "T", """
+        RFC 3339 "now" for rejecting future-dated events, and the clock holds and hotlists
+        are loaded at. Without it, future-dated means after the real current time, and the
+        clock starts at the earliest timestamp at the heads of the reads and queries
+        (so two replays of the same inputs are byte-identical)
+        """)
     {
         Shown = "default: the real current time",
     };
@@ -69,6 +74,7 @@ internal static class ReplayCommand
         string outDir = args.Require(s_out);
         string? nowText = args.Get(s_now);
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        bool nowGiven = nowText is not null;
         if (nowText is not null && !Rfc3339.TryParse(System.Text.Encoding.UTF8.GetBytes(nowText), out now))
         {
             throw new UsageException($"--now '{nowText}' is not an RFC 3339 timestamp with a zone");
@@ -87,8 +93,8 @@ internal static class ReplayCommand
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
         try
         {
-            return await ReplayAsync(policy, auditKey, now, maxEventBytes, readsPath, queriesPath, hotlistsPath,
-                holdsPath, outDir, ct);
+            return await ReplayAsync(policy, auditKey, now, nowGiven, maxEventBytes, readsPath, queriesPath,
+                hotlistsPath, holdsPath, outDir, ct);
         }
         catch (IOException e)
         {
@@ -98,14 +104,22 @@ internal static class ReplayCommand
         }
     }
 
-    private static async Task<int> ReplayAsync(CompiledPolicy policy, byte[] auditKey, long now, int maxEventBytes,
-        string readsPath, string? queriesPath, string? hotlistsPath, string? holdsPath, string outDir,
-        CancellationToken ct)
+    private static async Task<int> ReplayAsync(CompiledPolicy policy, byte[] auditKey, long now, bool nowGiven,
+        int maxEventBytes, string readsPath, string? queriesPath, string? hotlistsPath, string? holdsPath,
+        string outDir, CancellationToken ct)
     {
+        // The reads and queries are opened first: without --now, where the clock starts is read from their heads.
+        var inputs = new List<ReplayInput> { await ReplayInput.OpenAsync(readsPath, true, maxEventBytes, ct) };
+        if (queriesPath is not null) inputs.Add(await ReplayInput.OpenAsync(queriesPath, false, maxEventBytes, ct));
+        long start = nowGiven ? now : StartOf(inputs, now);
+
         using var sink = new FileOutputSink(outDir);
         var engine = new StreamGuardEngine(policy, sink, auditKey,
-            new EngineOptions { EventTimeClock = true, ReplayNowMs = now, MaxEventBytes = maxEventBytes },
-            Common.InitialChange(policy, now));
+            new EngineOptions
+            {
+                EventTimeClock = true, ReplayNowMs = now, ReplayStartMs = start, MaxEventBytes = maxEventBytes,
+            },
+            Common.InitialChange(policy, start));
 
         long events = 0;
         // Compacted topics read from the beginning are tables: hotlists and holds are loaded whole before the first
@@ -129,8 +143,6 @@ internal static class ReplayCommand
                 await table.AdvanceAsync(ct);
             }
         }
-        var inputs = new List<ReplayInput> { await ReplayInput.OpenAsync(readsPath, true, maxEventBytes, ct) };
-        if (queriesPath is not null) inputs.Add(await ReplayInput.OpenAsync(queriesPath, false, maxEventBytes, ct));
 
         var clock = Stopwatch.StartNew();
         // ETA from input bytes read against the inputs' sizes (lines vary in length; standard input has no size).
@@ -184,6 +196,22 @@ internal static class ReplayCommand
             $"dead letters {s.DeadLetters:N0}");
         Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");
         return 0;
+    }
+
+    /// <summary>
+    /// Where the replay clock starts without <c>--now</c>: at the earliest timestamp at the heads of the reads and
+    /// queries (the first event the merge takes), never after the real current time (a later event is rejected as
+    /// future-dated); at the Unix epoch when no head has a timestamp. A function of the inputs alone, so what holds and
+    /// hotlists loaded before the first event are judged and audited at is the same on every run.
+    /// </summary>
+    private static long StartOf(List<ReplayInput> inputs, long now)
+    {
+        long start = long.MaxValue;
+        foreach (ReplayInput input in inputs)
+        {
+            if (input.HasHead && input.HeadTime != long.MinValue) start = Math.Min(start, input.HeadTime);
+        }
+        return start == long.MaxValue ? 0 : Math.Min(start, now);
     }
 
     private static long BytesRead(List<ReplayInput> inputs)

@@ -45,7 +45,7 @@ internal sealed class AuditLog
     private readonly IncrementalHash _saltMac;
     private readonly Dictionary<int, Chain> _chains = [];
     private readonly List<Chain> _unsealed = [];
-    private readonly PolicyVersions _versions = new();
+    private readonly PolicyVersions _versions;
     private Chain? _current;
     private int _nextDecision;
     // Plate → its reference in hex, by slot; a packed plate is never 0, so an empty slot matches nothing.
@@ -55,6 +55,7 @@ internal sealed class AuditLog
     public AuditLog(byte[] auditKey, IOutputSink sink)
     {
         _plateMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
+        _versions = new PolicyVersions(auditKey);
         _saltMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _sink = sink;
         _writer = new Utf8JsonWriter(new ArrayBufferWriter<byte>(1),

@@ -16,10 +16,17 @@ namespace StreamGuard.Audit;
 /// The body states the policy file's hash and path, the build of StreamGuard and the hash of its statute table, what
 /// the change granted and revoked against the version before, and three tables: <c>rules</c> (every rule id a decision
 /// can name, with its citation), <c>retention</c> (each agency's retention rule) and <c>push</c> (per owner, the
-/// recipients agreements push to and their purposes).
+/// recipients agreements push to and their purposes). <c>keys</c> fingerprints each agency's signing keys, so a
+/// rotation shows in the log without disclosing a key; a change names the agencies whose keys it changed
+/// (<c>key_changes</c>).
 /// </remarks>
-internal sealed class PolicyVersions
+internal sealed class PolicyVersions(byte[] auditKey)
 {
+    /// <summary>Bytes of a key fingerprint (hex: twice as many characters).</summary>
+    public const int FingerprintBytes = 16;
+
+    private static readonly byte[] s_fingerprintDomain = "streamguard key fingerprint v1\0"u8.ToArray();
+
     /// <summary>Rule of the checks a query passes before any read is looked at.</summary>
     public const string PrecheckRule = "SEARCH.PRECHECK";
 
@@ -39,7 +46,8 @@ internal sealed class PolicyVersions
             ?.InformationalVersion
         ?? typeof(PolicyVersions).Assembly.GetName().Version?.ToString() ?? "unknown";
 
-    public void Add(CompiledPolicy policy, PolicyChangeSummary? change) => _bodies.Add(Render(policy, change));
+    public void Add(CompiledPolicy policy, PolicyChangeSummary? change) =>
+        _bodies.Add(Render(policy, change, auditKey));
 
     /// <summary>Writes the <c>policy_load</c> member of version <paramref name="version"/>'s entry.</summary>
     public void WriteLoad(Utf8JsonWriter w, int version)
@@ -48,7 +56,7 @@ internal sealed class PolicyVersions
         w.WriteRawValue(_bodies[version], skipInputValidation: true);
     }
 
-    private static byte[] Render(CompiledPolicy policy, PolicyChangeSummary? change)
+    private static byte[] Render(CompiledPolicy policy, PolicyChangeSummary? change, byte[] auditKey)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         using (var w = new Utf8JsonWriter(buffer, s_options))
@@ -68,7 +76,19 @@ internal sealed class PolicyVersions
                 w.WriteNumber("revoked"u8, c.Revoked);
                 WriteOutcome(w, "first_granted"u8, c.FirstGranted);
                 WriteOutcome(w, "first_revoked"u8, c.FirstRevoked);
+                if (c.KeyChanges.Count > 0)
+                {
+                    w.WriteStartObject("key_changes"u8);
+                    foreach (KeyChange k in c.KeyChanges) w.WriteString(k.Agency, k.KindText);
+                    w.WriteEndObject();
+                }
             }
+            w.WriteStartObject("keys"u8);
+            foreach (AgencyConfig a in policy.Document.Agencies)
+            {
+                if (a.Keys.Count > 0) w.WriteString(a.Id, KeyFingerprint(auditKey, a.Id, a.Keys));
+            }
+            w.WriteEndObject();
             WriteTables(w, policy);
             w.WriteEndObject();
         }
@@ -105,6 +125,29 @@ internal sealed class PolicyVersions
             w.WriteEndObject();
         }
         w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// An agency's signing keys (all of them, in order: the first signs) as the audit names them: HMAC-SHA256 under the
+    /// audit key over a domain label, the agency id and each key with its length, the first
+    /// <see cref="FingerprintBytes"/> in hex. It changes with any key and is stable otherwise; without the audit key
+    /// nobody can compute it, so a guessed key cannot be tested against the log, and two agencies' fingerprints never
+    /// tell whether their keys are equal.
+    /// </summary>
+    public static string KeyFingerprint(byte[] auditKey, string agency, IReadOnlyList<byte[]> keys)
+    {
+        using var mac = System.Security.Cryptography.IncrementalHash.CreateHMAC(
+            System.Security.Cryptography.HashAlgorithmName.SHA256, auditKey);
+        mac.AppendData(s_fingerprintDomain);
+        mac.AppendData(System.Text.Encoding.UTF8.GetBytes(agency));
+        Span<byte> length = stackalloc byte[4];
+        foreach (byte[] key in keys)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, key.Length);
+            mac.AppendData(length);
+            mac.AppendData(key);
+        }
+        return Convert.ToHexStringLower(mac.GetHashAndReset().AsSpan(0, FingerprintBytes));
     }
 
     /// <summary>Writes the purposes of a mask as an array of names.</summary>

@@ -8,11 +8,14 @@ internal sealed class EngineClock(EngineOptions options)
 {
     private readonly bool _eventTime = options.EventTimeClock;
     private readonly long _replayNowMs = options.ReplayNowMs;
+    private readonly long _startMs = options.ReplayStartMs ?? options.ReplayNowMs;
     private long _latestEventMs = long.MinValue;
 
-    /// <summary>Now in Unix milliseconds; in replay, before any accepted event, the replay's "now".</summary>
+    /// <summary>
+    /// Now in Unix milliseconds; in replay, before any accepted event, the replay's start (default: its "now").
+    /// </summary>
     public long NowMs => _eventTime
-        ? _latestEventMs == long.MinValue ? _replayNowMs : _latestEventMs
+        ? _latestEventMs == long.MinValue ? _startMs : _latestEventMs
         : WallMs;
 
     /// <summary>

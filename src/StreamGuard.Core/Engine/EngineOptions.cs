@@ -14,6 +14,12 @@ public readonly record struct EngineOptions
     /// <summary>In replay, "now" for the future-timestamp check (SPEC §5); ignored with the wall clock.</summary>
     public long ReplayNowMs { get; init; }
 
+    /// <summary>
+    /// In replay, the clock before the first accepted event (what tables loaded before it are judged and audited at);
+    /// null: <see cref="ReplayNowMs"/>. Ignored with the wall clock.
+    /// </summary>
+    public long? ReplayStartMs { get; init; }
+
     /// <summary>Default cap on one event's size in bytes: a larger event is dead-lettered unparsed.</summary>
     public const int DefaultMaxEventBytes = EventParser.DefaultMaxEventBytes;
 

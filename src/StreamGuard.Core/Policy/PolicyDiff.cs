@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using StreamGuard.Engine;
 using StreamGuard.Events;
 
@@ -33,6 +34,12 @@ public sealed record PolicyDiffResult(
     /// Agencies in both policies whose retention window changed (not access, but what a reviewer must see).
     /// </summary>
     public IReadOnlyList<RetentionChange> RetentionChanges { get; init; } = [];
+
+    /// <summary>
+    /// Agencies in both policies whose signing keys changed (compared by content, never shown): who can sign as them
+    /// changed, which no outcome shows.
+    /// </summary>
+    public IReadOnlyList<KeyChange> KeyChanges { get; init; } = [];
 
     public int Granted => Changes.Count(c => c.Kind == ChangeKind.Granted);
     public int Revoked => Changes.Count(c => c.Kind == ChangeKind.Revoked);
@@ -150,9 +157,20 @@ public static class PolicyDiff
                     newPolicy.RetentionRule(inNew[a])));
             }
         }
+        var keys = new List<KeyChange>();
+        for (int a = 0; a < n; a++)
+        {
+            if (inOld[a] < 0 || inNew[a] < 0) continue;
+            IReadOnlyList<byte[]> before = oldPolicy!.Agency(inOld[a]).Keys, after = newPolicy.Agency(inNew[a]).Keys;
+            if (SameKeys(before, after)) continue;
+            keys.Add(new KeyChange(ids[a], before.Count == 0 ? KeyChangeKind.Added
+                : after.Count == 0 ? KeyChangeKind.Removed
+                : KeyChangeKind.Rotated));
+        }
         return new PolicyDiffResult(changes, oldPolicy is null ? [] : added, removed, pairs.Count, clock.Elapsed)
         {
             RetentionChanges = retention,
+            KeyChanges = keys,
         };
     }
 
@@ -160,7 +178,19 @@ public static class PolicyDiff
     public static PolicyChangeSummary Summarise(CompiledPolicy? oldPolicy, PolicyDiffResult diff) => new(
         oldPolicy?.Hash, diff.Granted, diff.Revoked,
         diff.Changes.FirstOrDefault(c => c.Kind == ChangeKind.Granted) is { Owner: not null } g ? g : null,
-        diff.Changes.FirstOrDefault(c => c.Kind == ChangeKind.Revoked) is { Owner: not null } v ? v : null);
+        diff.Changes.FirstOrDefault(c => c.Kind == ChangeKind.Revoked) is { Owner: not null } v ? v : null)
+    {
+        KeyChanges = diff.KeyChanges,
+    };
+
+    /// <summary>The same keys in the same order (the first signs): compared in constant time.</summary>
+    private static bool SameKeys(IReadOnlyList<byte[]> a, IReadOnlyList<byte[]> b)
+    {
+        if (a.Count != b.Count) return false;
+        bool same = true;
+        for (int i = 0; i < a.Count; i++) same &= CryptographicOperations.FixedTimeEquals(a[i], b[i]);
+        return same;
+    }
 
     private static long Key(int owner, int recipient) => ((long)owner << 32) | (uint)recipient;
 
@@ -187,4 +217,33 @@ public sealed record RetentionChange(string Agency, long OldMs, string OldRule, 
 
 /// <summary>What a policy change did, as a <c>policy_load</c> audit record states it.</summary>
 public sealed record PolicyChangeSummary(
-    string? PreviousHash, int Granted, int Revoked, OutcomeChange? FirstGranted, OutcomeChange? FirstRevoked);
+    string? PreviousHash, int Granted, int Revoked, OutcomeChange? FirstGranted, OutcomeChange? FirstRevoked)
+{
+    /// <summary>Agencies whose signing keys changed (<see cref="PolicyDiffResult.KeyChanges"/>).</summary>
+    public IReadOnlyList<KeyChange> KeyChanges { get; init; } = [];
+}
+
+/// <summary>How an agency's signing keys changed between two policies.</summary>
+public enum KeyChangeKind : byte
+{
+    /// <summary>It had keys and has others (a new key, one retired, or another order: another key signs).</summary>
+    Rotated,
+    /// <summary>It had none and has one: its queries can authenticate from now on.</summary>
+    Added,
+    /// <summary>It had keys and has none: its queries no longer authenticate.</summary>
+    Removed,
+}
+
+/// <summary>An agency whose signing keys changed between two policies.</summary>
+public readonly record struct KeyChange(string Agency, KeyChangeKind Kind)
+{
+    /// <summary>The kind as the audit and <c>policy diff</c> name it: rotated, added, removed.</summary>
+    public string KindText => Kind switch
+    {
+        KeyChangeKind.Added => "added",
+        KeyChangeKind.Removed => "removed",
+        _ => "rotated",
+    };
+
+    public override string ToString() => $"key {KindText} for agency {Agency}";
+}

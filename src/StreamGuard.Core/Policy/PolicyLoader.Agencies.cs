@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using YamlDotNet.RepresentationModel;
 
 namespace StreamGuard.Policy;
@@ -8,7 +9,14 @@ public static partial class PolicyLoader
     private static readonly HashSet<string> s_agencyKeys =
         ["id", "name", "state", "level", "retention", "declarations", "fusion_center", "key"];
 
-    private static AgencyConfig ReadAgency(string source, string baseDirectory, YamlMappingNode a)
+    /// <summary>A signing key an agency listed before: its reference, its agency and that agency's line.</summary>
+    private sealed record KnownKey(byte[] Key, string Ref, string Agency, int Line);
+
+    /// <summary>
+    /// Reads one agency. <paramref name="known"/> holds the keys of the agencies read before it; this agency's keys
+    /// are added to it.
+    /// </summary>
+    private static AgencyConfig ReadAgency(string source, string baseDirectory, YamlMappingNode a, List<KnownKey> known)
     {
         foreach (var (k, _) in a.Children)
         {
@@ -71,9 +79,18 @@ public static partial class PolicyLoader
         }
         bool fusion = a.Children.TryGetValue(new YamlScalarNode("fusion_center"), out YamlNode? f)
             && Bool(source, f, field + ".fusion_center");
+        // The flag opens Maryland's reads (MD.NO_SHARING: no upload to anyone but the state fusion center, Md. Code,
+        // Public Safety §3-509), so it is a fact only Maryland's state level can carry.
+        if (fusion && !(state == "MD" && level == AgencyLevel.State))
+        {
+            throw Error(source, f!, field + ".fusion_center",
+                "true only on Maryland's state fusion center (state: MD, level: state), the one recipient " +
+                $"MD.NO_SHARING lets through; this agency is {state ?? "federal"}, level: {levelText}");
+        }
 
         // key: env:NAME | file:PATH, or a list of them while a key is rotated (all verify; the first signs).
         string? keyRef = null;
+        IReadOnlyList<string> keyRefs = [];
         var keys = new List<byte[]>();
         if (a.Children.TryGetValue(new YamlScalarNode("key"), out YamlNode? keyNode))
         {
@@ -88,6 +105,23 @@ public static partial class PolicyLoader
                 {
                     throw Error(source, node, field + ".key", $"'{text}' is the same key as one listed before it");
                 }
+                // A key two agencies share lets each sign queries as the other: refused by reference, and by the
+                // bytes it resolves to (another file or variable with the same contents). The message names the
+                // references, never the key.
+                foreach (KnownKey other in known)
+                {
+                    if (other.Ref == text)
+                    {
+                        throw Error(source, node, field + ".key", $"'{text}' is also the key of agency " +
+                            $"{other.Agency} (line {other.Line}): each agency needs its own signing key");
+                    }
+                    if (CryptographicOperations.FixedTimeEquals(other.Key, key))
+                    {
+                        throw Error(source, node, field + ".key", $"'{text}' resolves to the same key as " +
+                            $"'{other.Ref}' of agency {other.Agency} (line {other.Line}): each agency needs its own " +
+                            "signing key");
+                    }
+                }
                 keys.Add(key);
                 texts.Add(text);
             }
@@ -96,6 +130,8 @@ public static partial class PolicyLoader
                 throw Error(source, keyNode, field + ".key", "an empty list: give a key reference, or leave key out");
             }
             keyRef = string.Join(", ", texts);
+            for (int i = 0; i < keys.Count; i++) known.Add(new KnownKey(keys[i], texts[i], id, (int)a.Start.Line));
+            keyRefs = texts;
         }
 
         return new AgencyConfig
@@ -108,6 +144,7 @@ public static partial class PolicyLoader
             Declarations = declarations,
             FusionCenter = fusion,
             KeyRef = keyRef,
+            KeyRefs = keyRefs,
             Key = keys.Count > 0 ? keys[0] : null,
             Keys = keys,
             Line = (int)a.Start.Line,

@@ -85,12 +85,24 @@ public static partial class PolicyLoader
         }
         var list = new List<AgencyConfig>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
+        var keys = new List<KnownKey>();
+        AgencyConfig? fusionCenter = null;
         foreach (YamlNode node in agencies)
         {
             if (node is not YamlMappingNode a) throw Error(source, node, "agencies[]", "each agency must be a mapping");
-            var agency = ReadAgency(source, baseDirectory, a);
+            var agency = ReadAgency(source, baseDirectory, a, keys);
             if (!ids.Add(agency.Id)) throw Error(source, a, "agencies[].id", $"duplicate agency id '{agency.Id}'");
             list.Add(agency);
+            if (!agency.FusionCenter) continue;
+            if (fusionCenter is null) fusionCenter = agency;
+            else
+            {
+                // Allowed (two flagged agencies may be one center's two systems), but each is a recipient of every
+                // Maryland agency's reads: a reviewer must see it.
+                warnings.Add($"{source}:{agency.Line}: agencies[{agency.Id}].fusion_center: a second agency marked " +
+                    $"as Maryland's state fusion center (after {fusionCenter.Id}, line {fusionCenter.Line}); " +
+                    "MD.NO_SHARING lets each of them receive Maryland's reads");
+            }
         }
 
         var search = new SearchSettings();

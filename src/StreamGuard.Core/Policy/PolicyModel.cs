@@ -24,6 +24,8 @@ public sealed record AgencyConfig
     public IReadOnlyList<string> Declarations { get; init; } = [];
     public bool FusionCenter { get; init; }
     public string? KeyRef { get; init; }
+    /// <summary>The references of <see cref="Keys"/>, in the same order (as written in the file).</summary>
+    public IReadOnlyList<string> KeyRefs { get; init; } = [];
     /// <summary>
     /// Every live query-signing key (several during a rotation: <c>key: [env:NEW, env:OLD]</c>), resolved at load. A
     /// query signed with any of them authenticates; the first is the one to sign new queries with.

@@ -13,6 +13,10 @@ namespace StreamGuard.Policy;
 /// editor still writing it is not mistaken for a broken policy. A version that fails validation is refused loudly
 /// (logged with file, line and field, counted in <see cref="Rejected"/>) and the policy in force stays; the same
 /// broken content is not reported again until it changes.</para>
+/// <para>What is compared from poll to poll is the file's content and the content of every key it names (as the
+/// version in force resolves them): a key file rewritten in place (a rotation without an edit of the policy) is a new
+/// version like an edited policy, and gets its own <c>policy_load</c> audit entry. Key bytes are only hashed, in
+/// memory.</para>
 /// <para>Polling instead of file-system events: it works the same on bind mounts, network file systems and
 /// Kubernetes ConfigMaps (which swap a symlink), where change notifications are unreliable.</para>
 /// </remarks>
@@ -26,8 +30,8 @@ public sealed class PolicyReloader : IDisposable
     private CompiledPolicy _inForce;
     private CompiledPolicy _newest;            // in force, or the pending version (new ones compile on top of it)
     private (CompiledPolicy Policy, PolicyChangeSummary Change)? _pending;
-    private byte[] _seenHash;                  // content of the last poll
-    private byte[] _handledHash;               // content last loaded or refused
+    private byte[] _seenHash;                  // content (file and keys) of the last poll
+    private byte[] _handledHash;               // content (file and keys) last loaded or refused
     private int _polling;
 
     public PolicyReloader(string path, CompiledPolicy inForce, Action<string> log, TimeSpan interval,
@@ -37,7 +41,9 @@ public sealed class PolicyReloader : IDisposable
         _inForce = _newest = inForce;
         _log = log;
         _nowMs = nowMs ?? (() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        _seenHash = _handledHash = Convert.FromHexString(inForce.Hash["sha256:".Length..]);
+        // The keys as loaded: a key file rewritten since is a change at the first poll.
+        _seenHash = _handledHash = ContentHash(Convert.FromHexString(inForce.Hash["sha256:".Length..]),
+            inForce.Document.Agencies.SelectMany(a => a.Keys.Select(k => ((byte[]?)k, (string?)null))));
         _timer = new Timer(_ => Poll(), null, interval, interval);
     }
 
@@ -86,7 +92,7 @@ public sealed class PolicyReloader : IDisposable
             {
                 return; // being replaced (e.g. a ConfigMap symlink swap): look again next time
             }
-            byte[] hash = SHA256.HashData(bytes);
+            byte[] hash = ContentHash(SHA256.HashData(bytes), ResolvedKeys(_newest.Document));
             bool stable = hash.AsSpan().SequenceEqual(_seenHash);
             _seenHash = hash;
             if (!stable || hash.AsSpan().SequenceEqual(_handledHash)) return;
@@ -108,6 +114,49 @@ public sealed class PolicyReloader : IDisposable
         {
             Volatile.Write(ref _polling, 0);
         }
+    }
+
+    /// <summary>
+    /// Every key <paramref name="doc"/> names, read again from where its reference points (bytes, or why it cannot be
+    /// resolved now).
+    /// </summary>
+    private IEnumerable<(byte[]? Key, string? Problem)> ResolvedKeys(PolicyDocument doc)
+    {
+        string baseDirectory = Path.GetDirectoryName(Path.GetFullPath(_path)) ?? ".";
+        foreach (AgencyConfig a in doc.Agencies)
+        {
+            foreach (string keyRef in a.KeyRefs)
+            {
+                byte[]? key;
+                string? problem;
+                try
+                {
+                    key = PolicyLoader.ResolveKey(keyRef, baseDirectory, out problem);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    (key, problem) = (null, e.Message); // being replaced: differs from any content, looked at again
+                }
+                yield return (key, problem);
+            }
+        }
+    }
+
+    /// <summary>SHA-256 over the file's hash and each key (or why it did not resolve), each with its length.</summary>
+    private static byte[] ContentHash(byte[] fileHash, IEnumerable<(byte[]? Key, string? Problem)> keys)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(fileHash);
+        Span<byte> head = stackalloc byte[5];
+        foreach ((byte[]? key, string? problem) in keys)
+        {
+            byte[] data = key ?? System.Text.Encoding.UTF8.GetBytes(problem ?? "");
+            head[0] = key is null ? (byte)0 : (byte)1;
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(head[1..], data.Length);
+            sha.AppendData(head);
+            sha.AppendData(data);
+        }
+        return sha.GetHashAndReset();
     }
 
     private void Load(byte[] bytes)
@@ -137,13 +186,16 @@ public sealed class PolicyReloader : IDisposable
             {
                 if (!ReferenceEquals(inForce, _inForce)) continue;
                 _newest = next;
+                // As the version just loaded names its keys (they may be other files than the last version's).
+                _seenHash = _handledHash = ContentHash(SHA256.HashData(bytes),
+                    next.Document.Agencies.SelectMany(a => a.Keys.Select(k => ((byte[]?)k, (string?)null))));
                 _pending = (next, PolicyDiff.Summarise(inForce, diff));
                 Accepted++;
             }
             _log($"policy reload accepted: {next.Hash} " +
                 $"({next.Document.Agencies.Count} agencies, {next.AgreementCount} agreements): " +
-                $"{diff.Granted} outcomes granted, {diff.Revoked} revoked, {diff.ReasonChanged} reason changed; " +
-                "swapping in between two events");
+                $"{diff.Granted} outcomes granted, {diff.Revoked} revoked, {diff.ReasonChanged} reason changed" +
+                string.Concat(diff.KeyChanges.Select(k => $", {k}")) + "; swapping in between two events");
             break;
         }
         foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");

@@ -15,7 +15,8 @@ public enum StatuteCheck : byte
     InStateOrDeclaration,
     /// <summary>Oregon: outside public agencies only for the purposes in <see cref="StatuteRule.Purposes"/>.</summary>
     PublicAgencyOfOwnerStateOrPurpose,
-    /// <summary>Maryland: no recipient but the state's fusion center.</summary>
+    /// <summary>Maryland: no recipient but the state's fusion center (a Maryland state-level agency with the flag).
+    /// </summary>
     FusionCenterOnly,
     /// <summary>Connecticut: in state, or an agency of MA, NY or RI with the declaration on file.</summary>
     InStateOrNeighbourWithDeclaration,
@@ -193,7 +194,9 @@ public static class StatuteRules
             recipient.State != rule.State && !Contains(recipient.Declarations, rule.Declaration),
         StatuteCheck.PublicAgencyOfOwnerStateOrPurpose =>
             !recipient.IsPublicAgencyOf(rule.State) && !Contains(rule.Purposes, purpose),
-        StatuteCheck.FusionCenterOnly => !(recipient.State == rule.State && recipient.FusionCenter),
+        // The loader refuses the flag elsewhere; the rule checks the level too, so no agency built another way passes.
+        StatuteCheck.FusionCenterOnly =>
+            !(recipient.State == rule.State && recipient.Level == AgencyLevel.State && recipient.FusionCenter),
         StatuteCheck.InStateOrNeighbourWithDeclaration => recipient.State != rule.State &&
             !(recipient.State is not null && Contains(rule.States, recipient.State)
                 && Contains(recipient.Declarations, rule.Declaration)),

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamGuard.Engine;
 using StreamGuard.Output;
+using StreamGuard.Parsing;
 using StreamGuard.Policy;
 
 namespace StreamGuard.Kafka;
@@ -23,6 +24,10 @@ namespace StreamGuard.Kafka;
 /// </remarks>
 public sealed class StreamGuardWorker
 {
+    private static readonly ParseResult s_keyPlateDiffers = new(ParseError.InvalidField, "plate",
+        "differs from the plate of the message key, and without repartition topics the record cannot be forwarded " +
+        "to its plate's partition");
+
     private readonly WorkerOptions _options;
     private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
     private readonly ILogger _log;
@@ -290,6 +295,12 @@ public sealed class StreamGuardWorker
     /// read or query off its plate's partition) forwarded to the plate's partition of the repartition topic — in the
     /// same transaction as its input offset — and decided when it comes back there. Returns whether it was decided.
     /// </summary>
+    /// <remarks>
+    /// The plate is the body's (<see cref="PlatePartitioner"/>), which the engine decides and stores by, so a record is
+    /// never stored on a partition its plate's searches do not look at: one on the repartition topic's wrong partition
+    /// (forwarded by its key by an earlier build, or produced there) is forwarded again; without repartition topics, a
+    /// record whose key names another plate than its body cannot be moved and is dead-lettered (<c>invalid_field</c>).
+    /// </remarks>
     private bool Dispatch(ConsumeResult<ConsumedBytes, ConsumedBytes> r, int topic, in EventSource source,
         StreamGuardEngine engine, KafkaOutputSink sink)
     {
@@ -297,20 +308,26 @@ public sealed class StreamGuardWorker
         ReadOnlySpan<byte> key = r.Message.Key.Span, value = r.Message.Value.Span;
         switch (topic)
         {
-            case InputTopics.Reads or InputTopics.Queries:
+            case InputTopics.Reads or InputTopics.Queries or InputTopics.RepartitionReads
+                or InputTopics.RepartitionQueries:
+                bool reads = topic is InputTopics.Reads or InputTopics.RepartitionReads;
+                EventSource at = topic is InputTopics.Reads or InputTopics.Queries ? source : OriginOf(r, source);
                 int target = _topology!.PlatePartition(key, value);
                 if (target >= 0 && target != r.Partition.Value)
                 {
-                    sink.Forward(topic == InputTopics.Reads ? t.RepartitionReads : t.RepartitionQueries, target,
-                        key, r.Message.Key.IsNull, value, r.Message.Value.IsNull, source);
+                    sink.Forward(reads ? t.RepartitionReads : t.RepartitionQueries, target,
+                        key, r.Message.Key.IsNull, value, r.Message.Value.IsNull, at);
                     Interlocked.Increment(ref _forwarded);
                     return false;
                 }
-                if (topic == InputTopics.Reads) engine.ProcessRead(value, source);
-                else engine.ProcessQuery(value, source);
+                if (target < 0 && !_topology.Repartition && PlatePartitioner.KeyDisagrees(key, value))
+                {
+                    engine.DeadLetter(s_keyPlateDiffers, value, at);
+                    break;
+                }
+                if (reads) engine.ProcessRead(value, at);
+                else engine.ProcessQuery(value, at);
                 break;
-            case InputTopics.RepartitionReads: engine.ProcessRead(value, OriginOf(r, source)); break;
-            case InputTopics.RepartitionQueries: engine.ProcessQuery(value, OriginOf(r, source)); break;
             case InputTopics.Holds: engine.Holds.Audit(key, value, source); break;
             default: engine.Hotlists.Check(key, value, source); break;
         }

@@ -84,7 +84,8 @@ internal sealed class WorkerTopology
     public bool DecidedWhereItArrived(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, int partition)
     {
         int target = PlatePartition(key, value);
-        return target < 0 || target == partition;
+        // Without repartition topics, a record whose key names another plate than its body was dead-lettered.
+        return target < 0 ? Repartition || !PlatePartitioner.KeyDisagrees(key, value) : target == partition;
     }
 
     private static int PartitionCount(IAdminClient admin, string topic)

@@ -645,7 +645,7 @@ public sealed class EvaluationOrderTests
               - {id: ct-npd, state: CT, level: local}
               - {id: md-bpd, state: MD, level: local}
               - {id: md-mcac, state: MD, level: state, fusion_center: true}
-              - {id: va-fusion, state: VA, level: state, fusion_center: true}
+              - {id: va-fusion, state: VA, level: state}
               - {id: us-fbi-declared, level: federal, declarations: [IL-625-ILCS-5/2-130, CT-PA-26-14]}
               - {id: ma-bpd, state: MA, level: local, declarations: [CT-PA-26-14]}
               - {id: ri-private, state: RI, level: private, declarations: [CT-PA-26-14]}
@@ -680,7 +680,7 @@ public sealed class EvaluationOrderTests
             DecisionCode.DenyStatute, "CT.OUT_OF_STATE");
         AssertDecision(Decide(p, "ct-npd", "ma-bpd", Access.Search, Purpose.ReproductiveHealth),
             DecisionCode.DenyStatute, "CT.FORBIDDEN_PURPOSE");
-        // Maryland: only Maryland's own fusion center, not another state's.
+        // Maryland: only Maryland's own fusion center, not another state's (whose flag the loader refuses).
         AssertDecision(Decide(p, "md-bpd", "md-mcac", Access.Search, Purpose.Warrant),
             DecisionCode.AllowAgreement, "wide");
         AssertDecision(Decide(p, "md-bpd", "va-fusion", Access.Search, Purpose.Warrant),

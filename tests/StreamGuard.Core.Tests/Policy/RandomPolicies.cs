@@ -178,7 +178,11 @@ internal static class RandomPolicies
             case 8:
             {
                 int i = rng.Next(q.Agencies.Count);
-                q.Agencies[i] = q.Agencies[i] with { FusionCenter = !q.Agencies[i].FusionCenter };
+                // The flag exists only on Maryland's state level (the loader refuses it elsewhere).
+                q.Agencies[i] = q.Agencies[i] with
+                {
+                    FusionCenter = q.Agencies[i] is { State: "MD", Level: "state" } && !q.Agencies[i].FusionCenter,
+                };
                 break;
             }
             case 9:
@@ -274,7 +278,7 @@ internal static class RandomPolicies
     {
         string level = s_levels[rng.Next(s_levels.Length)];
         string? state = level == "federal" ? null : States[rng.Next(States.Length)];
-        bool fusion = state == "MD" && level == "state" ? rng.Next(3) != 0 : rng.Next(20) == 0;
+        bool fusion = state == "MD" && level == "state" && rng.Next(3) != 0;
         return new RandomAgency(id, state, level, RandomDeclarations(rng), fusion);
     }
 
