@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StreamGuard.Engine;
 using StreamGuard.Output;
+using StreamGuard.Parsing;
 using StreamGuard.Policy;
 
 namespace StreamGuard.Kafka;
@@ -23,6 +24,9 @@ namespace StreamGuard.Kafka;
 /// </remarks>
 public sealed class StreamGuardWorker
 {
+    private static readonly ParseResult s_oversizedOutput = new(ParseError.OversizedOutput, null,
+        "an output of this event is larger than the producer's message.max.bytes; it was not sent");
+
     private readonly WorkerOptions _options;
     private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
     private readonly ILogger _log;
@@ -130,6 +134,8 @@ public sealed class StreamGuardWorker
             int sampleEvery = _options.AckLatencySampleEvery;
             var sink = new KafkaOutputSink(producer, _options.Topics, topology.AuditPartitions,
                 sampleEvery > 0 ? _latency.AckMicros : null, Math.Max(1, sampleEvery));
+            // Larger outputs are dead-lettered, not produced; a limit below an audit block refuses to start.
+            sink.MaxRecordBytes = producerConfig.MessageMaxBytes ?? KafkaOutputSink.DefaultMaxRecordBytes;
             Sink = sink;
             StreamGuardEngine engine = Engine = _engineFactory(sink);
             committer = _committer =
@@ -254,6 +260,13 @@ public sealed class StreamGuardWorker
         try
         {
             decided = Dispatch(result, topic, source, engine, sink);
+            // An output of the event Kafka would refuse was not produced: the event goes to the dead-letter topic, so
+            // a poison event is accounted for once instead of stopping the worker after every restart.
+            if (sink.TakeOversized())
+            {
+                engine.DeadLetter(s_oversizedOutput, result.Message.Value.Span, source);
+                sink.TakeOversized(); // a dead letter refused too is counted (OversizedOutputs), never retried
+            }
         }
         finally
         {

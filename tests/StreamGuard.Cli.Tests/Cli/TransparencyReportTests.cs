@@ -74,8 +74,8 @@ public sealed class TransparencyReportTests : IDisposable
             Assert.True(withheld[c] == nothing[c], $"column {header[c]}: '{withheld[c]}' vs '{nothing[c]}'");
         }
         Assert.Equal(3, csv.Length); // the header and the two searches
-        Assert.Contains("<tr><td>Searches by its own users (of other agencies' data; " +
-            "denied = refused at the query checks)</td><td>2</td><td>0</td></tr>", html, StringComparison.Ordinal);
+        Assert.Contains("<tr><td>Searches by its own users " +
+            "(denied = refused at the query checks)</td><td>2</td><td>0</td></tr>", html, StringComparison.Ordinal);
         foreach (string text in (string[])[html, string.Join('\n', csv)])
         {
             Assert.DoesNotContain("ca-lapd", text, StringComparison.Ordinal);

@@ -12,10 +12,11 @@ namespace StreamGuard.Tests.Engine;
 /// </summary>
 public sealed class QueryIsolationTests : IDisposable
 {
-    /// <summary>Kafka's default <c>message.max.bytes</c>: every output must fit it, key and overhead included.</summary>
+    /// <summary>Kafka's default <c>message.max.bytes</c>: every output must fit it, key and overhead included.
+    /// </summary>
     private const int KafkaMessageBytes = 1_000_000;
 
-    /// <summary>One audit block, one Kafka message, stays under this (SPEC: split when it would pass 512 KiB).</summary>
+    /// <summary>One audit block, one Kafka message, stays under this (split when it would pass 512 KiB).</summary>
     private const int BlockBytes = 512 * 1024;
 
     private static readonly DateTimeOffset s_t0 = new(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);

@@ -104,7 +104,8 @@ public sealed class PoisonInputTests
         }
         producer.Flush(s_timeout);
 
-        // 3–6. The parser's classics: over the event size cap, invalid UTF-8, deeply nested, a huge number of members.
+        // 3–6. The parser's classics: over the event size cap, invalid UTF-8, deeply nested, a huge number of
+        // members.
         var deadLetters = new Dictionary<string, string>
         {
             [await Produce(producer, cluster.Topics.Reads, "OVER1", Encoding.UTF8.GetBytes(Padded(
