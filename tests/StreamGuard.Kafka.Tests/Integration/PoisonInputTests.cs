@@ -90,19 +90,27 @@ public sealed class PoisonInputTests
                     TestPolicy.Read($"big-{i:D2}", "ca-lapd", "BIG1", now.AddMinutes(-60 + i)), 60_000)),
             });
         }
-        // 2. A plate with tens of thousands of reads (long ids): one search entry listing them all would pass it too.
-        const int many = 40_000;
-        for (int i = 0; i < many; i++)
-        {
-            producer.Produce(cluster.Topics.Reads, new Message<byte[]?, byte[]>
-            {
-                Key = "MANY1"u8.ToArray(),
-                Value = Encoding.UTF8.GetBytes(TestPolicy.Read($"many-{i:D8}-0123456789abcdefghijklmnopq", "ca-lapd",
-                    "MANY1", now.AddSeconds(-many + i))),
-            });
-            if (i % 5000 == 0) producer.Poll(TimeSpan.Zero);
-        }
         producer.Flush(s_timeout);
+        await WaitFor(worker, () => worker.Processed >= 30, "the big reads decided");
+        // 2. A plate with tens of thousands of reads (long ids): one search entry listing them all would pass it too.
+        // In waves, each decided before the next: the embedded cluster keeps only a few MiB per partition, and one
+        // plate is one partition.
+        const int many = 40_000, wave = 4_000;
+        for (int first = 0; first < many; first += wave)
+        {
+            for (int i = first; i < first + wave; i++)
+            {
+                producer.Produce(cluster.Topics.Reads, new Message<byte[]?, byte[]>
+                {
+                    Key = "MANY1"u8.ToArray(),
+                    Value = Encoding.UTF8.GetBytes(TestPolicy.Read($"many-{i:D8}-0123456789abcdefghijklmnopq",
+                        "ca-lapd", "MANY1", now.AddSeconds(-many + i))),
+                });
+            }
+            producer.Flush(s_timeout);
+            int decided = 30 + first + wave;
+            await WaitFor(worker, () => worker.Processed >= decided, "a wave of reads decided");
+        }
 
         // 3–6. The parser's classics: over the event size cap, invalid UTF-8, deeply nested, a huge number of
         // members.
