@@ -113,13 +113,14 @@ internal sealed class AuditRecords(AuditLog log)
 
     /// <summary>
     /// The search decision of an answer that discloses nothing (no owner's reads touched, or none allowed): the empty
-    /// answer's own decision, so the result never names a denial.
+    /// answer's own decision, so the result never names a denial. Its rule is the query checks it passed.
     /// </summary>
     public int SearchNothingDisclosed()
     {
         Utf8JsonWriter w = log.Writer;
         w.WriteStartObject();
         w.WriteString("code"u8, DecisionCodes.Utf8(DecisionCode.AllowSearch));
+        w.WriteString("rule"u8, PolicyVersions.PrecheckRule);
         w.WriteStartArray("reads"u8);
         w.WriteEndArray();
         w.WriteEndObject();

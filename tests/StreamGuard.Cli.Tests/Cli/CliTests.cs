@@ -218,7 +218,7 @@ public sealed class CliTests : IDisposable
         // The header and its five answers, each standing on the empty answer's decision, as if nothing was found.
         string[] rows = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(6, rows.Length);
-        Assert.All(rows.Skip(1), l => Assert.Contains(",search,allow,allow.search,,,us-ice-ero,", l,
+        Assert.All(rows.Skip(1), l => Assert.Contains(",search,allow,allow.search,SEARCH.PRECHECK,,us-ice-ero,", l,
             StringComparison.Ordinal));
         Assert.Contains("<tr><td>Searches by its own users " +
             "(denied = refused at the query checks)</td><td>5</td><td>0</td></tr>", html, StringComparison.Ordinal);
