@@ -30,22 +30,24 @@ internal static class AuditReport
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
 
         var rows = new List<JsonElement>();
-        // The agency's own searches, one per query: denied at the query checks, or answered (whatever owners
-        // withheld).
+        // The agency's own searches, one per query: denied at the query checks, or answered. Counted from the
+        // decisions the agency may see only, so the figures are the same whether or not other owners' reads were
+        // withheld from it.
         var ownSearches = new Dictionary<string, (string Purpose, bool Denied)>(StringComparer.Ordinal);
         foreach (string line in records)
         {
             if (AuditRecords.Parse(line) is not { } r) continue;
             if (Str(r, "owner") != agency && Str(r, "recipient") != agency) continue;
             if (!Rfc3339.TryParse(Encoding.UTF8.GetBytes(Str(r, "at")), out long at) || at < from || at > to) continue;
-            if (Str(r, "event") == "search" && Str(r, "recipient") == agency && Str(r, "owner") != agency)
+            // A denial of another owner's data to this agency names what was withheld (owner, time, number of
+            // reads): the agency must learn nothing of it (SPEC §6), so its report leaves such records out. Its
+            // answer stands on a decision of its own (the empty answer's, or an allowed owner's), which stays.
+            if (Str(r, "owner") != agency && Str(r, "owner").Length > 0 && Str(r, "decision") != "allow") continue;
+            if (Str(r, "event") == "search" && Str(r, "recipient") == agency)
             {
                 bool precheckDenied = Str(r, "owner").Length == 0 && Str(r, "decision") == "deny";
                 ownSearches[Str(r, "query_id")] = (Str(r, "purpose"), precheckDenied);
             }
-            // A denial of another owner's data to this agency names what was withheld (owner, time, number of
-            // reads): the agency must learn nothing of it (SPEC §6), so its report leaves such records out.
-            if (Str(r, "owner") != agency && Str(r, "owner").Length > 0 && Str(r, "decision") != "allow") continue;
             rows.Add(r);
         }
         Directory.CreateDirectory(outDir);

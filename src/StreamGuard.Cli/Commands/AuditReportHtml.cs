@@ -73,7 +73,7 @@ internal static class AuditReportHtml
             """ + $$"""<td>{{alerts.Count(r => Str(r, "decision") == "deny")}}</td></tr>""" + $$"""
 
             <tr><td>Reads purged at the end of their retention window</td><td colspan="2">{{purges.Count}}</td></tr>
-            <tr><td>Searches by its own users (of other agencies' data; denied = refused at the query checks)</td>
+            <tr><td>Searches by its own users (denied = refused at the query checks)</td>
             """ + $$"""<td>{{ownSearches.Values.Count(q => !q.Denied)}}</td>""" +
             $$"""<td>{{ownSearches.Values.Count(q => q.Denied)}}</td></tr>""" + $$"""
 

@@ -121,6 +121,8 @@ public static class AuditExport
                     ("query_id", Str(e, "query")), ("user", Str(e, "user")));
                 if (e["case_number"] is not null) d["case_number"] = Str(e, "case_number");
                 if (s["reads"] is JsonArray reads) d["reads"] = reads.DeepClone();
+                // The reads of the owner in the window, when not all are listed (a denial, or an answer's bound).
+                if (s["matched"] is JsonValue matched) d["matched"] = matched.DeepClone();
                 yield return With(d, ("plate_ref", plateRef));
             }
         }

@@ -111,32 +111,49 @@ internal sealed class AuditRecords(AuditLog log)
         return log.NextDecision();
     }
 
-    /// <summary>The one search decision of a query that touched no owner's reads.</summary>
-    public int SearchNothingFound()
+    /// <summary>
+    /// The search decision of an answer that discloses nothing (no owner's reads touched, or none allowed): the empty
+    /// answer's own decision, so the result never names a denial. Its rule is the query checks it passed.
+    /// </summary>
+    public int SearchNothingDisclosed()
     {
         Utf8JsonWriter w = log.Writer;
         w.WriteStartObject();
         w.WriteString("code"u8, DecisionCodes.Utf8(DecisionCode.AllowSearch));
+        w.WriteString("rule"u8, PolicyVersions.PrecheckRule);
         w.WriteStartArray("reads"u8);
         w.WriteEndArray();
         w.WriteEndObject();
         return log.NextDecision();
     }
 
-    /// <summary>The search decision over one owner's reads, with the ids of the reads it covers.</summary>
-    public int SearchOwner(in Decision d, CompiledPolicy policy, int owner, ReadStore store, List<StoredRead> matches)
+    /// <summary>
+    /// The search decision over one owner's reads (<paramref name="matches"/>, newest first, of which those before
+    /// <paramref name="disclosedEnd"/> were disclosed when their owner is allowed). Allowed: the ids disclosed, and
+    /// <c>matched</c> when the answer's bound left some out. Denied: <c>matched</c> alone (a count: the denial
+    /// disclosed nothing, and the entry stays bounded however many reads the plate has).
+    /// </summary>
+    public int SearchOwner(in Decision d, CompiledPolicy policy, int owner, ReadStore store, List<StoredRead> matches,
+        int disclosedEnd)
     {
         Utf8JsonWriter w = log.Writer;
         w.WriteStartObject();
         w.WriteString("owner"u8, policy.Agencies.IdOf(owner));
         w.WriteString("code"u8, DecisionCodes.Utf8(d.Code));
         w.WriteString("rule"u8, d.Rule);
-        w.WriteStartArray("reads"u8);
-        foreach (StoredRead r in matches)
+        int matched = 0, listed = 0;
+        if (d.Allowed) w.WriteStartArray("reads"u8);
+        for (int i = 0; i < matches.Count; i++)
         {
-            if (store.Owner(r) == owner) w.WriteStringValue(store.ReadId(r));
+            StoredRead r = matches[i];
+            if (store.Owner(r) != owner) continue;
+            matched++;
+            if (!d.Allowed || i >= disclosedEnd) continue;
+            w.WriteStringValue(store.ReadId(r));
+            listed++;
         }
-        w.WriteEndArray();
+        if (d.Allowed) w.WriteEndArray();
+        if (matched != listed) w.WriteNumber("matched"u8, matched);
         w.WriteEndObject();
         return log.NextDecision();
     }

@@ -26,5 +26,19 @@ public readonly record struct EngineOptions
     /// <summary>Cap on one event's size in bytes; 0 = <see cref="DefaultMaxEventBytes"/>.</summary>
     public int MaxEventBytes { get; init; }
 
+    /// <summary>
+    /// Default bound of one query answer in bytes: under Kafka's default <c>message.max.bytes</c> (1,000,000) with
+    /// room for the key (a query id, at most 512 bytes) and the record's overhead.
+    /// </summary>
+    public const int DefaultMaxResultBytes = 900_000;
+
+    /// <summary>
+    /// Bound of one query answer in bytes (its JSON value); 0 = <see cref="DefaultMaxResultBytes"/>. The newest reads
+    /// that fit are disclosed and the answer says <c>"truncated":true</c>.
+    /// </summary>
+    /// <remarks>Keep it below the producer's <c>message.max.bytes</c> less the key and about 1 KB: an answer the
+    /// producer would refuse is dead-lettered (<c>oversized_output</c>) instead of sent.</remarks>
+    public int MaxResultBytes { get; init; }
+
     public static EngineOptions Default => new() { MaxEventBytes = DefaultMaxEventBytes };
 }

@@ -8,7 +8,7 @@ namespace StreamGuard.Engine;
 public sealed class EngineStats
 {
     private readonly long[] _decisions = new long[DecisionCodes.Count];
-    private readonly long[] _deadLetters = new long[(int)ParseError.InvalidUtf8 + 1];
+    private readonly long[] _deadLetters = new long[(int)ParseError.OversizedOutput + 1];
 
     public long Reads;
     public long Queries;

@@ -80,7 +80,7 @@ internal sealed class OutputRecords
     }
 
     /// <summary>
-    /// Starts an answered result; add its reads with <see cref="AnswerRead"/>, then <see cref="EndAnswer"/>.
+    /// Starts an answered result; add its reads with <see cref="TryAnswerRead"/>, then <see cref="EndAnswer"/>.
     /// </summary>
     public void BeginAnswer(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId)
     {
@@ -92,8 +92,21 @@ internal sealed class OutputRecords
         w.WriteStartArray("reads"u8);
     }
 
-    /// <summary>A disclosed read, as it arrived.</summary>
-    public void AnswerRead(ReadOnlySpan<byte> read) => _json.WriteRawValue(read, skipInputValidation: true);
+    /// <summary>
+    /// Adds a disclosed read, as it arrived, if the answer stays within <paramref name="maxBytes"/> once ended (with
+    /// <c>"truncated":true</c> and its decision id); else adds nothing and returns false.
+    /// </summary>
+    public bool TryAnswerRead(ReadOnlySpan<byte> read, int maxBytes)
+    {
+        long written = _json.BytesCommitted + _json.BytesPending;
+        if (written + 1 + read.Length + AnswerEndBytes > maxBytes) return false;
+        _json.WriteRawValue(read, skipInputValidation: true);
+        return true;
+    }
+
+    /// <summary>What <see cref="EndAnswer"/> adds at most: <c>],"truncated":true,"decision_id":"&lt;32 hex&gt;"}</c>,
+    /// rounded up.</summary>
+    private const int AnswerEndBytes = 80;
 
     /// <summary>Ends the answer (<paramref name="truncated"/>: reads were withheld for size) and sends it.</summary>
     public void EndAnswer(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, bool truncated,

@@ -11,15 +11,17 @@ namespace StreamGuard.Engine;
 /// the clock skew, not seen before, with the fields and the window the policy requires.
 /// </summary>
 /// <remarks>
-/// Query ids are remembered (by SHA-256) until they fall out of the skew, after which the time check refuses them
-/// anyway, so the replay set stays bounded. Each requester's keys are keyed into reusable HMAC contexts on its first
-/// query; a policy change drops them.
+/// Query ids are remembered per requester — the replay key is (requester, query_id), by SHA-256, so one agency
+/// cannot claim another's ids, predictable as they may be — until they fall out of the skew, after which the time
+/// check refuses them anyway, so the replay set stays bounded. Each requester's keys are keyed into reusable HMAC
+/// contexts on its first query; a policy change drops them.
 /// </remarks>
 internal sealed class QueryGuard
 {
     private readonly StreamGuardEngine _engine;
     private readonly Dictionary<UInt128, long> _seen = [];
     private readonly PriorityQueue<UInt128, long> _seenExpiry = new();
+    private readonly IncrementalHash _replayKey = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private IncrementalHash[]?[] _requesterMacs; // per requester, one keyed HMAC context per live key
 
     public QueryGuard(StreamGuardEngine engine)
@@ -94,11 +96,18 @@ internal sealed class QueryGuard
         return valid;
     }
 
-    /// <summary>Adds a query id to the replay set; false when it was already there.</summary>
+    /// <summary>
+    /// Adds (requester, query id) to the replay set; false when it was already there. Called for authentic queries
+    /// only, so the requester is known.
+    /// </summary>
     private bool Remember(in Query q)
     {
         Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(_engine.Parser.Text(q.QueryId), digest);
+        // Agency ids are [a-z0-9-]: the newline cannot be part of one, so no two pairs hash the same text.
+        _replayKey.AppendData(_engine.Policy.Agencies.IdOf(q.Requester));
+        _replayKey.AppendData("\n"u8);
+        _replayKey.AppendData(_engine.Parser.Text(q.QueryId));
+        _replayKey.GetHashAndReset(digest);
         UInt128 idHash = BinaryPrimitives.ReadUInt128LittleEndian(digest);
         if (!_seen.TryAdd(idHash, q.IssuedAtMs)) return false;
         _seenExpiry.Enqueue(idHash, q.IssuedAtMs);

@@ -29,11 +29,6 @@ public sealed partial class StreamGuardEngine
     private readonly Evictions _evictions = new();
 
     /// <summary>
-    /// Most reads in one answer (results beyond are withheld and the answer is marked <c>truncated</c>).
-    /// </summary>
-    public const int MaxReadsPerResult = 1000;
-
-    /// <summary>
     /// An engine over <paramref name="policy"/>; <paramref name="change"/> is what the policy grants and revokes
     /// against the one before it, stated in the first <c>policy_load</c> records (see <see cref="PolicyDiff"/>).
     /// </summary>
@@ -54,7 +49,8 @@ public sealed partial class StreamGuardEngine
         Hotlists = new HotlistTable(this);
         _guard = new QueryGuard(this);
         _push = new PushSharing(this);
-        _search = new ReadSearch(this);
+        _search = new ReadSearch(this,
+            o.MaxResultBytes == 0 ? EngineOptions.DefaultMaxResultBytes : o.MaxResultBytes);
     }
 
     /// <summary>The policy in force.</summary>
@@ -223,10 +219,11 @@ public sealed partial class StreamGuardEngine
         Span<byte> id = stackalloc byte[DecisionIds.Length];
         Records.DecisionId(Records.SearchRefused(checks), id);
         Records.EndEvent();
+        // A query that fails authentication has no trustworthy requester: audited (and counted), answered nowhere,
+        // so nobody can write into another agency's results.
+        if (checks == DecisionCode.DenyUnauthenticated) return;
         Stats.Results++;
-        ReadOnlySpan<byte> requester =
-            q.Requester >= 0 ? Policy.Agencies.IdOf(q.Requester) : Parser.Text(q.RequesterText);
-        Outputs.Refused(requester, Parser.Text(q.QueryId), checks, id);
+        Outputs.Refused(Policy.Agencies.IdOf(q.Requester), Parser.Text(q.QueryId), checks, id);
     }
 
     // ---- restoring state after a restart or a rebalance --------------------------------------

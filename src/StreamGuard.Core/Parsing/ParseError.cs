@@ -11,6 +11,10 @@ public enum ParseError : byte
     UnknownAgency,
     Oversized,
     InvalidUtf8,
+
+    /// <summary>Not an input error: an output the event made is larger than Kafka accepts, so it was not sent.
+    /// </summary>
+    OversizedOutput,
 }
 
 /// <summary>The outcome of parsing one event: an error code, the member concerned and why.</summary>
@@ -41,6 +45,7 @@ public static class ParseErrorCodes
         ParseError.UnknownAgency => "unknown_agency",
         ParseError.Oversized => "oversized",
         ParseError.InvalidUtf8 => "invalid_utf8",
+        ParseError.OversizedOutput => "oversized_output",
         _ => "none",
     };
 
@@ -53,6 +58,7 @@ public static class ParseErrorCodes
         ParseError.UnknownAgency => "unknown_agency"u8,
         ParseError.Oversized => "oversized"u8,
         ParseError.InvalidUtf8 => "invalid_utf8"u8,
+        ParseError.OversizedOutput => "oversized_output"u8,
         _ => "none"u8,
     };
 }

@@ -143,10 +143,12 @@ public sealed class AckProbes
     /// Produces one record with the delivery handler of <paramref name="probe"/> (a timed event's output) or
     /// <paramref name="untimed"/>, counting it into the probe before <c>Produce</c> (its report may come first, on
     /// another thread) and out again if <c>Produce</c> did not take it. A full producer queue is back-pressure: the
-    /// loop waits for deliveries instead of growing memory, then tries again. The one produce loop of the worker's sink
-    /// and the bench's pass-through pipe.
+    /// loop waits for deliveries instead of growing memory, then tries again. A record the producer refuses itself —
+    /// too large, or invalid: an error of this record that no retry cures (<see cref="RefusesRecord"/>) — is not
+    /// queued, and false returned, so the caller can account for it instead of stopping; any other error propagates.
+    /// The one produce loop of the worker's sink and the bench's pass-through pipe.
     /// </summary>
-    public static void Produce(IProducer<byte[], byte[]> producer, TopicPartition destination,
+    public static bool Produce(IProducer<byte[], byte[]> producer, TopicPartition destination,
         Message<byte[], byte[]> message, Action<DeliveryReport<byte[], byte[]>> untimed, Probe? probe)
     {
         Action<DeliveryReport<byte[], byte[]>> handler = probe is null ? untimed : probe.Handler;
@@ -163,13 +165,24 @@ public sealed class AckProbes
             {
                 producer.Poll(TimeSpan.FromMilliseconds(50));
             }
+            catch (ProduceException<byte[], byte[]> e) when (RefusesRecord(e.Error.Code))
+            {
+                return false;
+            }
             finally
             {
                 if (!queued) probe?.Remove();
             }
-            if (queued) return;
+            if (queued) return true;
         }
     }
+
+    /// <summary>
+    /// Errors of one record that no retry cures: too large for the producer or the broker, or invalid. Any other error
+    /// is the producer's or the cluster's, not the record's.
+    /// </summary>
+    public static bool RefusesRecord(ErrorCode code) => code is ErrorCode.MsgSizeTooLarge or ErrorCode.InvalidMsgSize
+        or ErrorCode.RecordListTooLarge or ErrorCode.InvalidRecord;
 
     /// <summary>One timed event: its consumed timestamp and its outputs not yet acknowledged.</summary>
     public sealed class Probe

@@ -139,8 +139,13 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _message.Key = ChainKey(partition);
         _message.Value = _values.Copy(block);
         _message.Headers = null;
-        // The timed events whose entries the block holds are acknowledged with it.
-        Send(destination, _message, null, _ackProbes?.TakeBlockWaiters(partition));
+        // The timed events whose entries the block holds are acknowledged with it. A block cannot be left out (its
+        // chain would break); blocks are bounded far below the smallest limit the sink accepts (MinRecordBytes).
+        if (!Send(destination, _message, null, _ackProbes?.TakeBlockWaiters(partition)))
+        {
+            throw new KafkaException(new Error(ErrorCode.MsgSizeTooLarge,
+                $"the producer refused an audit block of {block.Length} bytes (chain p{partition})"));
+        }
     }
 
     /// <summary>Chain <c>p&lt;partition&gt;</c>'s name, the key of its audit records: made once per
@@ -194,7 +199,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
             throw new ArgumentException($"'{topic}' is not a repartition topic", nameof(topic));
         }
         // Not an output of the event: it is decided, and its outputs timed, where it is forwarded to.
-        Send(destination, _forwardMessage, null);
+        if (!Send(destination, _forwardMessage, null)) Oversized();
     }
 
     private static TopicPartition Repartition(ref TopicPartition[] byPartition, string topic, int partition)
@@ -207,21 +212,29 @@ public sealed partial class KafkaOutputSink : IOutputSink
 
     private void Produce(TopicPartition destination, byte[]? key, ReadOnlySpan<byte> value, Headers? headers)
     {
+        // An output Kafka would refuse for its size is not produced: its event is dead-lettered instead
+        // (KafkaOutputSink.Size.cs).
+        if (!Fits(key, value.Length, headers))
+        {
+            Oversized();
+            return;
+        }
         _message.Key = key!;
         _message.Value = _values.Copy(value);
         _message.Headers = headers;
         _ackProbes?.Produced();
-        Send(destination, _message, _ackProbes?.Timed);
+        if (!Send(destination, _message, _ackProbes?.Timed)) Oversized();
     }
 
     // probe: the timed event's, whose handler then takes the delivery report; else untimed (an audit block's waiters)
-    // or, when null, the shared handler.
-    private void Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe,
+    // or, when null, the shared handler. False when the producer refused the record itself (AckProbes.Produce).
+    private bool Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe,
         Action<DeliveryReport<byte[], byte[]>>? untimed = null)
     {
-        AckProbes.Produce(_producer, destination, message, untimed ?? _onDelivery, probe);
+        if (!AckProbes.Produce(_producer, destination, message, untimed ?? _onDelivery, probe)) return false;
         Produced++;
         CountBytes(destination, message);
+        return true;
     }
 
     /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded,

@@ -27,6 +27,8 @@ public sealed class StreamGuardWorker
     private static readonly ParseResult s_keyPlateDiffers = new(ParseError.InvalidField, "plate",
         "differs from the plate of the message key, and without repartition topics the record cannot be forwarded " +
         "to its plate's partition");
+    private static readonly ParseResult s_oversizedOutput = new(ParseError.OversizedOutput, null,
+        "an output of this event is larger than the producer's message.max.bytes; it was not sent");
 
     private readonly WorkerOptions _options;
     private readonly Func<IOutputSink, StreamGuardEngine> _engineFactory;
@@ -139,6 +141,8 @@ public sealed class StreamGuardWorker
             int sampleEvery = _options.AckLatencySampleEvery;
             var sink = new KafkaOutputSink(producer, _options.Topics, topology.AuditPartitions,
                 sampleEvery > 0 ? _latency.AckMicros : null, Math.Max(1, sampleEvery));
+            // Larger outputs are dead-lettered, not produced; a limit below an audit block refuses to start.
+            sink.MaxRecordBytes = producerConfig.MessageMaxBytes ?? KafkaOutputSink.DefaultMaxRecordBytes;
             Sink = sink;
             StreamGuardEngine engine = Engine = _engineFactory(sink);
             committer = _committer =
@@ -276,6 +280,13 @@ public sealed class StreamGuardWorker
         try
         {
             decided = Dispatch(result, topic, source, engine, sink);
+            // An output of the event Kafka would refuse was not produced: the event goes to the dead-letter topic, so
+            // a poison event is accounted for once instead of stopping the worker after every restart.
+            if (sink.TakeOversized())
+            {
+                engine.DeadLetter(s_oversizedOutput, result.Message.Value.Span, source);
+                sink.TakeOversized(); // a dead letter refused too is counted (OversizedOutputs), never retried
+            }
         }
         finally
         {

@@ -143,10 +143,15 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void AuditWhyExplainsTheDecisionBehindAnAnswerWithRuleCitationPolicyAndInput()
     {
-        string audit = ReplayAudit(out string results);
-        JsonElement denied = File.ReadLines(results).Select(l => JsonDocument.Parse(l).RootElement.Clone())
-            .First(r => r.GetProperty("query_id").GetString() == "q1");
-        string id = denied.GetProperty("decision_id").GetString()!;
+        string audit = ReplayAudit(out _);
+        // q1's denial of ca-lapd's reads to us-ice-ero: an investigator's id (the result names its empty answer).
+        var export = Run("audit", "export", "--audit", audit);
+        Assert.Equal(0, export.Code);
+        JsonElement denied = export.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .First(d => d.TryGetProperty("query_id", out JsonElement q) && q.GetString() == "q1"
+                && d.GetProperty("decision").GetString() == "deny");
+        string id = denied.GetProperty("id").GetString()!;
         var why = Run("audit", "why", id, "--audit", audit);
         Assert.Equal(0, why.Code);
         Assert.Contains("outcome     DENY deny.statute", why.Out, StringComparison.Ordinal);
@@ -210,9 +215,13 @@ public sealed class CliTests : IDisposable
             Assert.DoesNotContain(">CA.PUBLIC_AGENCY_ONLY<", text, StringComparison.Ordinal); // no denial chart entry
             Assert.DoesNotContain(",CA.PUBLIC_AGENCY_ONLY,", text, StringComparison.Ordinal);
         }
-        Assert.Single(csv.Split('\n', StringSplitOptions.RemoveEmptyEntries)); // the header alone
-        Assert.Contains("<tr><td>Searches by its own users (of other agencies' data; " +
-            "denied = refused at the query checks)</td><td>5</td><td>0</td></tr>", html, StringComparison.Ordinal);
+        // The header and its five answers, each standing on the empty answer's decision, as if nothing was found.
+        string[] rows = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, rows.Length);
+        Assert.All(rows.Skip(1), l => Assert.Contains(",search,allow,allow.search,SEARCH.PRECHECK,,us-ice-ero,", l,
+            StringComparison.Ordinal));
+        Assert.Contains("<tr><td>Searches by its own users " +
+            "(denied = refused at the query checks)</td><td>5</td><td>0</td></tr>", html, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -48,10 +48,11 @@ public sealed class EngineAllocationTests : IDisposable
     [Fact]
     public void QueriesRefusedAtTheirChecksAllocateNothing()
     {
-        // Signed with the wrong key: deny.unauthenticated, an audit entry and a result each.
-        byte[] wrongKey = TestPolicy.KeyOf("us-ice-ero");
+        // The same query again and again: deny.replayed (after the first), an audit entry and a result each. (An
+        // unauthenticated query is audited only; a new id would grow the replay set.)
+        string replayed = TestPolicy.Query("q-replayed", "ca-lasd", Plate(0), _now);
         double perEvent = BytesPerEvent(
-            i => TestPolicy.Query($"q-{i:D7}", "ca-lasd", Plate(i), _now, signWith: wrongKey),
+            _ => replayed,
             read: false, out double outputs, out _);
         Assert.Equal(2.0, outputs);
         Assert.True(perEvent < 1, $"{perEvent:F2} B per refused query");

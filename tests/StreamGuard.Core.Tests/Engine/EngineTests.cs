@@ -70,8 +70,11 @@ public sealed class EngineTests : IDisposable
         string raw = _sink.Results[^1];
         Assert.DoesNotContain("ca-lapd", raw, StringComparison.Ordinal);
         Assert.DoesNotContain("wa-spd", raw, StringComparison.Ordinal);
-        List<JsonElement> records = Audit("search");
-        Assert.Equal(2, records.Count); // one per owner touched
+        // One per owner touched, and the empty answer's own (the result names it, never a denial).
+        Assert.Single(Audit("search"), r => !r.TryGetProperty("owner", out _)
+            && r.GetProperty("id").GetString() == result.GetProperty("decision_id").GetString());
+        List<JsonElement> records = Audit("search").Where(r => r.TryGetProperty("owner", out _)).ToList();
+        Assert.Equal(2, records.Count);
         Assert.All(records, r =>
         {
             Assert.Equal("deny", r.GetProperty("decision").GetString());
@@ -91,7 +94,7 @@ public sealed class EngineTests : IDisposable
         Read("r1", "ca-lapd", "7ABC123", s_t0);
         JsonElement result = Query(TestPolicy.Query("q1", "ca-lasd", "7ABC123", s_t0));
         Assert.Empty(result.GetProperty("reads").EnumerateArray());
-        JsonElement record = Assert.Single(Audit("search"));
+        JsonElement record = Assert.Single(Audit("search"), r => r.TryGetProperty("owner", out _));
         Assert.Equal("deny.no_agreement", record.GetProperty("code").GetString());
         Assert.Equal(CompiledPolicy.DefaultDenyRule, record.GetProperty("rule").GetString());
     }
@@ -124,10 +127,8 @@ public sealed class EngineTests : IDisposable
                 TestPolicy.Query("q1", "ca-nokey", "7ABC123", s_t0, signWith: TestPolicy.KeyOf("ca-lapd")),
             _ => TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0).Split(",\"signature\"")[0] + "}",
         };
-        JsonElement result = Query(q);
-        Assert.Equal("denied", result.GetProperty("status").GetString());
-        Assert.Equal("deny.unauthenticated", result.GetProperty("code").GetString());
-        Assert.Empty(result.GetProperty("reads").EnumerateArray());
+        _engine.ProcessQuery(Encoding.UTF8.GetBytes(q), EventSource.File("queries", 1));
+        Assert.Empty(_sink.Results); // no trustworthy requester: answered nowhere (SPEC §6), audited only
         Assert.Equal("deny.unauthenticated", Assert.Single(Audit("search")).GetProperty("code").GetString());
     }
 
@@ -228,15 +229,15 @@ public sealed class EngineTests : IDisposable
     [Fact]
     public void ALongAnswerIsTruncatedToTheNewestReadsAndSaysSo()
     {
-        for (int i = 0; i < StreamGuardEngine.MaxReadsPerResult + 5; i++)
-        {
-            Read($"r{i:D5}", "ca-lapd", "7ABC123", s_t0.AddSeconds(i));
-        }
-        JsonElement result = Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddHours(1)));
-        Assert.Equal(StreamGuardEngine.MaxReadsPerResult, result.GetProperty("reads").GetArrayLength());
+        // More reads than the search entry lists (its read ids are bounded by bytes): the newest are disclosed.
+        for (int i = 0; i < 5000; i++) Read($"r{i:D5}", "ca-lapd", "7ABC123", s_t0.AddSeconds(i));
+        JsonElement result = Query(TestPolicy.Query("q1", "ca-lapd", "7ABC123", s_t0.AddHours(2)));
+        int disclosed = result.GetProperty("reads").GetArrayLength();
+        Assert.InRange(disclosed, 1, 4999);
         Assert.True(result.GetProperty("truncated").GetBoolean());
-        Assert.Equal($"r{StreamGuardEngine.MaxReadsPerResult + 4:D5}",
-            result.GetProperty("reads")[0].GetProperty("read_id").GetString());
+        Assert.Equal("r04999", result.GetProperty("reads")[0].GetProperty("read_id").GetString());
+        Assert.Equal($"r{5000 - disclosed:D5}", result.GetProperty("reads")[disclosed - 1].GetProperty("read_id")
+            .GetString());
     }
 
     [Fact]
