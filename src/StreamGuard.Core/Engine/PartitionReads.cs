@@ -79,6 +79,16 @@ internal sealed class PartitionReads
     private long _arenaBytes;
     private long _copiedIdBytes;
 
+    private readonly int _maxReads;
+
+    /// <summary>A partition's reads, at most <paramref name="maxReads"/> of them (tests lower it).</summary>
+    public PartitionReads(int maxReads = MaxReads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxReads);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxReads, MaxReads);
+        _maxReads = maxReads;
+    }
+
     /// <summary>Resident reads.</summary>
     public int Count { get; private set; }
 
@@ -152,7 +162,7 @@ internal sealed class PartitionReads
     public int Add(ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId,
         ReadOnlySpan<byte> payload)
     {
-        if (Count >= MaxReads) ThrowFull();
+        if (Count >= _maxReads) ThrowFull();
         if ((uint)owner > ushort.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(owner), owner, "agency index beyond 65,535");

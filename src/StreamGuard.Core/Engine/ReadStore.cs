@@ -15,7 +15,7 @@ internal readonly record struct StoredRead(int Partition, int Slot);
 /// a few thousand chunk arrays to track instead of millions of reads. Per partition, so a revoked partition is
 /// dropped at once and each is rebuilt on its own. Not thread-safe.
 /// </remarks>
-internal sealed class ReadStore
+internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxReads)
 {
     private PartitionReads?[] _partitions = new PartitionReads?[1];
     private int _peeked = -1;
@@ -62,7 +62,7 @@ internal sealed class ReadStore
         {
             Array.Resize(ref _partitions, Math.Max(partition + 1, _partitions.Length * 2));
         }
-        PartitionReads p = _partitions[partition] ??= new PartitionReads();
+        PartitionReads p = _partitions[partition] ??= new PartitionReads(maxReadsPerPartition);
         return new StoredRead(partition, p.Add(plate, owner, observedAtMs, expiresAtMs, readId, payload));
     }
 

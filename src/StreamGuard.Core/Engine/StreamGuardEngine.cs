@@ -22,7 +22,7 @@ namespace StreamGuard.Engine;
 public sealed partial class StreamGuardEngine
 {
     private readonly AuditLog _audit;
-    private readonly ReadStore _store = new();
+    private readonly ReadStore _store;
     private readonly QueryGuard _guard;
     private readonly PushSharing _push;
     private readonly ReadSearch _search;
@@ -39,7 +39,16 @@ public sealed partial class StreamGuardEngine
     /// </summary>
     public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null,
         PolicyChangeSummary? change = null)
+        : this(policy, sink, auditKey, options, change, PartitionReads.MaxReads)
     {
+    }
+
+    /// <summary>An engine whose store holds at most <paramref name="maxReadsPerPartition"/> reads per partition.
+    /// </summary>
+    internal StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options,
+        PolicyChangeSummary? change, int maxReadsPerPartition)
+    {
+        _store = new ReadStore(maxReadsPerPartition);
         EngineOptions o = options ?? EngineOptions.Default;
         Policy = policy;
         Clock = new EngineClock(o);
