@@ -101,14 +101,11 @@ public sealed class RestoreFromLogTests : IDisposable
     {
         var after = new Worker(policy, now, maxReadsPerPartition);
         tablesLoaded?.Invoke(after);
-        List<string> chain = before.Sink.AuditLines;
-        long headAt = chain.Where(l => l.Contains("\"salt\"", StringComparison.Ordinal))
-            .Select(l => DateTimeOffset.Parse(MemorySink.Json(l).GetProperty("at").GetString()!,
-                System.Globalization.CultureInfo.InvariantCulture).ToUnixTimeMilliseconds())
-            .Last();
+        var history = new ReadHistory();
+        foreach (string block in before.Sink.AuditBlocks) history.AddBlock(Encoding.UTF8.GetBytes(block));
         foreach ((byte[] payload, long arrived) in before.Topic)
         {
-            after.Engine.RestoreRead(payload, 0, arrived, headAt);
+            after.Engine.RestoreRead(payload, 0, arrived, history);
         }
         return after;
     }
@@ -249,5 +246,6 @@ public sealed class RestoreFromLogTests : IDisposable
         // A restart under a lower limit refuses what does not fit instead of throwing on every start.
         Worker w2 = Restart(w1, Policy(), s_t0.AddMinutes(3), maxReadsPerPartition: 1);
         Assert.Equal(1, w2.Engine.StoredReadCount);
+        Assert.Equal(1, w2.Engine.RestoreRefusedCount);
     }
 }
