@@ -10,11 +10,12 @@ namespace StreamGuard.Engine;
 /// <remarks>
 /// <para>Layout. A read is a slot: an <see cref="Entry"/> in segmented arrays (plate, times, owner, where its bytes
 /// are, its links in the plate chain), plus 2 bytes in a parallel array naming the set of agencies the read was
-/// pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of one plate are found through a bucket array (load ≤ 2) whose chains
-/// run through the entries, doubly linked so a removal is O(1) however many reads a plate has. The expiry order is
-/// a 4-ary min-heap of 8-byte keys (expiry in ms since a base in the high 40 bits, the slot in the low 24), so
-/// eviction touches one cache line per level and no entry; a key whose entry changed or went is stale and is
-/// dropped when it surfaces (a reschedule pushes a new key instead of searching the heap). Index overhead: 48 bytes
+/// pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of one plate are found through a bucket
+/// array (load ≤ 2) whose chains run through the entries, doubly linked so a removal is O(1) however many reads a
+/// plate has. The expiry order is a 4-ary min-heap of 8-byte keys (expiry in ms since a base in the high 40 bits,
+/// the slot in the low 24), so eviction touches one cache line per level and no entry; a key whose entry changed or
+/// went is stale and is dropped when it surfaces (a reschedule pushes a new key instead of searching the heap).
+/// Index overhead: 48 bytes
 /// of entry, 2 of recipient set, 2–4 of bucket, 8 of heap key ≈ 62 bytes per resident read beyond its payload.
 /// The base is 8 years before the earliest expiry seen; an earlier one moves it back and rebuilds the heap (O(n),
 /// rare), so expiries in any year order exactly.</para>

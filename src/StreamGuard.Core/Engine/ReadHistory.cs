@@ -48,10 +48,20 @@ public sealed class ReadHistory
         _lookup = _reads.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    /// <summary>Reads that arrived at or after this time have an entry if they were decided.</summary>
-    public long CoversFromMs { get; private set; }
+    /// <summary>
+    /// Reads that arrived at or after this time have an entry if they were decided (set by whoever reads the chain:
+    /// it knows where it started).
+    /// </summary>
+    public long CoversFromMs { get; set; }
 
-    /// <summary>The time (<c>at</c>) of the chain's last entry or seal given; <see cref="long.MinValue"/> before.</summary>
+    /// <summary>
+    /// The <c>seq</c> of the last entry taken; an entry at or below it (a block seen twice) is skipped.
+    /// </summary>
+    public long LastSeq { get; private set; }
+
+    /// <summary>
+    /// The time (<c>at</c>) of the chain's last entry or seal given; <see cref="long.MinValue"/> before any.
+    /// </summary>
     public long HeadAtMs { get; private set; } = long.MinValue;
 
     /// <summary>Reads the log shows resident (stored and not purged since).</summary>
@@ -90,12 +100,24 @@ public sealed class ReadHistory
         var r = new Utf8JsonReader(line);
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return;
         string? readId = null, owner = null, ingest = null;
-        bool v1 = false;
-        long at = long.MinValue;
+        bool v1 = false, seal = false;
+        long at = long.MinValue, seq = 0;
         _pushed.Clear();
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
-            if (r.ValueTextEquals("read"u8)) readId = NextString(ref r);
+            if (r.ValueTextEquals("seq"u8))
+            {
+                r.Read();
+                if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out long n)) seq = n;
+                // Entries come in seq order: one at or below the last taken is a copy (a block read twice).
+                if (!seal && seq <= LastSeq) return;
+            }
+            else if (r.ValueTextEquals("chain"u8))
+            {
+                seal = true;
+                r.Read();
+            }
+            else if (r.ValueTextEquals("read"u8)) readId = NextString(ref r);
             else if (r.ValueTextEquals("owner"u8)) owner = NextString(ref r);
             else if (r.ValueTextEquals("ingest"u8)) ingest = NextString(ref r);
             else if (r.ValueTextEquals("at"u8))
@@ -118,6 +140,8 @@ public sealed class ReadHistory
             }
         }
         if (at != long.MinValue) HeadAtMs = at;
+        if (seal && !v1) return;
+        if (!v1) LastSeq = seq;
         if (v1)
         {
             // A record of a v1 chain: the history cannot vouch for reads decided up to here.
@@ -234,9 +258,9 @@ public sealed class ReadHistory
 
     /// <summary>
     /// What the log says of the read <paramref name="readId"/> of <paramref name="owner"/>, which arrived at
-    /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the agencies
-    /// it was pushed to (those of the current policy; a recipient no longer in it cannot be addressed), -1 when the
-    /// engine's table of sets is full.
+    /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the
+    /// agencies it was pushed to (those of the current policy; a recipient no longer in it cannot be addressed), -1
+    /// when the engine's table of sets is full.
     /// </summary>
     internal Verdict Judge(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs,
         Parsing.AgencyDirectory agencies, RecipientSets sets, out int recipientSet)

@@ -20,6 +20,9 @@ internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxRea
     private PartitionReads?[] _partitions = new PartitionReads?[1];
     private int _peeked = -1;
 
+    /// <summary>The most reads one partition holds.</summary>
+    public int MaxReadsPerPartition => maxReadsPerPartition;
+
     /// <summary>The sets of agencies reads were pushed to, for every partition.</summary>
     public RecipientSets RecipientSets { get; } = new();
 
@@ -79,11 +82,11 @@ internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxRea
 
     public ReadOnlySpan<byte> ReadId(StoredRead read) => _partitions[read.Partition]!.ReadId(read.Slot);
 
-    /// <summary>The agencies the read was pushed to (ascending; the owner is not among them unless pushed to).</summary>
+    /// <summary>The agencies the read was pushed to, ascending (the owner only if pushed to).</summary>
     public ReadOnlySpan<int> Recipients(StoredRead read) =>
         RecipientSets.Agencies(_partitions[read.Partition]!.Recipients(read.Slot));
 
-    /// <summary>Records that the read was pushed to set <paramref name="set"/> of <see cref="RecipientSets"/>.</summary>
+    /// <summary>Records that the read was pushed to set <paramref name="set"/> of the recipient sets.</summary>
     public void SetRecipients(StoredRead read, int set) => _partitions[read.Partition]!.SetRecipients(read.Slot, set);
 
     /// <summary>

@@ -178,6 +178,9 @@ public sealed partial class StreamGuardEngine
     /// </summary>
     public event Action<int>? StoreFull;
 
+    /// <summary>The most reads one input partition's store holds; past it new reads are refused.</summary>
+    public int MaxReadsPerPartition => _store.MaxReadsPerPartition;
+
     /// <summary>Reads a restore could not put back because their partition's store was full.</summary>
     public long RestoreRefusedCount { get; private set; }
 
@@ -342,8 +345,8 @@ public sealed partial class StreamGuardEngine
             if (_store.IsFull(partition)) _store.CountRefused(partition);
             return false;
         }
-        StoredRead stored =
-            _store.Add(partition, read.Plate, read.Owner, read.ObservedAtMs, expires, Parser.Text(read.ReadId), payload);
+        ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
+        StoredRead stored = _store.Add(partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
         _store.SetRecipients(stored, recipients);
         return true;
     }
