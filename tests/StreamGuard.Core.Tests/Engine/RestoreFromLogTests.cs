@@ -248,4 +248,25 @@ public sealed class RestoreFromLogTests : IDisposable
         Assert.Equal(1, w2.Engine.StoredReadCount);
         Assert.Equal(1, w2.Engine.RestoreRefusedCount);
     }
+
+    [Fact]
+    public void ABlockReadTwiceCountsOnceAndAReadBeforeTheSpanReadFallsBackToTheTimeRule()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(31), plate: "8XYZ999"); // r1 purged
+        var history = new ReadHistory();
+        foreach (string block in w1.Sink.AuditBlocks.Concat(w1.Sink.AuditBlocks))
+        {
+            history.AddBlock(Encoding.UTF8.GetBytes(block));
+        }
+        Assert.Equal(1, history.ResidentCount); // r2; the second copy of each block is skipped
+
+        // A history whose span starts at day 40 (no block of it names r1 or r2) vouches for nothing before: both are
+        // judged by their times, and inside a 90-day window both come back.
+        var late = new ReadHistory { CoversFromMs = s_t0.AddDays(40).ToUnixTimeMilliseconds() };
+        var w2 = new Worker(Policy("90d"), s_t0.AddDays(32));
+        foreach ((byte[] payload, long arrived) in w1.Topic) w2.Engine.RestoreRead(payload, 0, arrived, late);
+        Assert.Equal(2, w2.Engine.StoredReadCount); // the time rule cannot know r1 was purged: why the span matters
+    }
 }
