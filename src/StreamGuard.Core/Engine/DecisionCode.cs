@@ -23,11 +23,13 @@ public enum DecisionCode : byte
     HoldPlaced,
     HoldReleased,
     HoldRetained,
+    DropDuplicate,
+    DropStoreFull,
 }
 
 public static class DecisionCodes
 {
-    public const int Count = (int)DecisionCode.HoldRetained + 1;
+    public const int Count = (int)DecisionCode.DropStoreFull + 1;
 
     public static bool IsAllow(DecisionCode code) => code <= DecisionCode.AllowSearch;
 
@@ -52,6 +54,8 @@ public static class DecisionCodes
         DecisionCode.HoldPlaced => "hold.place"u8,
         DecisionCode.HoldReleased => "hold.release"u8,
         DecisionCode.HoldRetained => "hold.retain"u8,
+        DecisionCode.DropDuplicate => "drop.duplicate"u8,
+        DecisionCode.DropStoreFull => "drop.store_full"u8,
         _ => "purge.expired"u8,
     };
 

@@ -9,20 +9,26 @@ namespace StreamGuard.Engine;
 /// </summary>
 /// <remarks>
 /// <para>Layout. A read is a slot: an <see cref="Entry"/> in segmented arrays (plate, times, owner, where its bytes
-/// are, its links in the plate chain). Reads of one plate are found through a bucket array (load ≤ 2) whose chains
-/// run through the entries, doubly linked so a removal is O(1) however many reads a plate has. The expiry order is
-/// a 4-ary min-heap of 8-byte keys (expiry in ms since 2020 in the high 40 bits, the slot in the low 24), so
-/// eviction touches one cache line per level and no entry; a key whose entry changed or went is stale and is
-/// dropped when it surfaces (a reschedule pushes a new key instead of searching the heap). Index overhead: 48 bytes
-/// of entry, 2–4 of bucket, 8 of heap key ≈ 60 bytes per resident read beyond its payload.</para>
+/// are, its links in the plate chain), plus 2 bytes in a parallel array naming the set of agencies the read was
+/// pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of one plate are found through a bucket
+/// array (load ≤ 2) whose chains run through the entries, doubly linked so a removal is O(1) however many reads a
+/// plate has. The expiry order is a 4-ary min-heap of 8-byte keys (expiry in ms since a base in the high 40 bits,
+/// the slot in the low 24), so eviction touches one cache line per level and no entry; a key whose entry changed or
+/// went is stale and is dropped when it surfaces (a reschedule pushes a new key instead of searching the heap).
+/// Index overhead: 48 bytes
+/// of entry, 2 of recipient set, 2–4 of bucket, 8 of heap key ≈ 62 bytes per resident read beyond its payload.
+/// The base is 8 years before the earliest expiry seen; an earlier one moves it back and rebuilds the heap (O(n),
+/// rare), so expiries in any year order exactly.</para>
 /// <para>Arena. Payloads are copied into byte-array chunks of up to 64 KiB. A chunk only takes reads whose expiry
 /// falls in one epoch (1/32 to 1/64 of their window, at least 65 s: 65 s for a 3-minute window, 25 days for
 /// 30 months), so reads that expire together share chunks and a chunk goes back to a small pool when its last read
 /// is gone: memory is returned in proportion to what expires, with at most one epoch's reads held past their end.
 /// Chunks of an epoch double from 4 KiB (or the size the previous epoch of that window reached), so sparse epochs
 /// stay small.</para>
-/// <para>Limits: 16,777,215 resident reads per partition (use more partitions beyond); expiry ordered exactly from
-/// 2020 to 2054 (times outside sort as the nearest end of that range, and are still checked exactly).</para>
+/// <para>Limits: at most <see cref="MaxReads"/> (16,777,215) resident reads per partition: <see cref="IsFull"/>
+/// says when the next read must be refused (the engine refuses it with an audited code; <see cref="Add"/> past it is
+/// a bug and throws). Expiries are ordered exactly up to about 34 years after the base (later ones sort as equal,
+/// and are still checked exactly).</para>
 /// </remarks>
 internal sealed class PartitionReads
 {
@@ -31,7 +37,7 @@ internal sealed class PartitionReads
     private const int SegmentMask = SegmentSize - 1;
     private const int SlotBits = 24;
     private const ulong SlotMask = (1UL << SlotBits) - 1;
-    private const long KeyBaseMs = 1_577_836_800_000; // 2020-01-01T00:00:00Z
+    private const long KeyMarginMs = 8 * 365L * 86_400_000;
     private const long MaxKeyMs = (1L << (64 - SlotBits)) - 1;
     private const ushort IdCopied = 0x8000;
     private const int FirstChunkBytes = 4 * 1024;
@@ -63,7 +69,9 @@ internal sealed class PartitionReads
     private int _freeSlot = -1;
     private int[] _buckets = new int[16]; // slot + 1; 0 = empty
     private int _bucketShift = 64 - 4;
+    private ushort[][] _recipients = [];
     private ulong[][] _heap = [];
+    private long _keyBaseMs = long.MaxValue; // no read yet
     private int _heapCount;
     private readonly HashSet<int> _extended = [];
 
@@ -79,8 +87,24 @@ internal sealed class PartitionReads
     private long _arenaBytes;
     private long _copiedIdBytes;
 
+    private readonly int _maxReads;
+
+    /// <summary>A partition's reads, at most <paramref name="maxReads"/> of them (tests lower it).</summary>
+    public PartitionReads(int maxReads = MaxReads)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxReads);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxReads, MaxReads);
+        _maxReads = maxReads;
+    }
+
     /// <summary>Resident reads.</summary>
     public int Count { get; private set; }
+
+    /// <summary>Whether the next read must be refused: the partition holds the most reads it may.</summary>
+    public bool IsFull => Count >= _maxReads;
+
+    /// <summary>Reads refused since the partition last had room (the first of a run is logged).</summary>
+    public long RefusedSinceRoom { get; set; }
 
     /// <summary>Bytes of the resident reads' payloads.</summary>
     public long PayloadBytes { get; private set; }
@@ -96,6 +120,7 @@ internal sealed class PartitionReads
             long n = 0;
             foreach (Entry[] segment in _entries) n += (long)segment.Length * Unsafe.SizeOf<Entry>();
             foreach (ulong[] segment in _heap) n += (long)segment.Length * sizeof(ulong);
+            foreach (ushort[] segment in _recipients) n += (long)segment.Length * sizeof(ushort);
             n += (long)_buckets.Length * sizeof(int);
             n += (long)_chunks.Length * (IntPtr.Size + sizeof(int) + sizeof(int) + sizeof(long));
             n += (long)_openChunk.Count * 24 + (long)_extended.Count * 12;
@@ -115,6 +140,13 @@ internal sealed class PartitionReads
     public long ObservedAtMs(int slot) => At(slot).ObservedAtMs;
 
     public long ExpiresAtMs(int slot) => At(slot).ExpiresAtMs;
+
+    /// <summary>The set of agencies the read was pushed to (<see cref="RecipientSets"/>; 0: none).</summary>
+    public int Recipients(int slot) => _recipients[slot >> SegmentBits][slot & SegmentMask];
+
+    /// <summary>Records the set of agencies the read was pushed to.</summary>
+    public void SetRecipients(int slot, int set) =>
+        _recipients[slot >> SegmentBits][slot & SegmentMask] = checked((ushort)set);
 
     public ReadOnlySpan<byte> Payload(int slot)
     {
@@ -152,7 +184,7 @@ internal sealed class PartitionReads
     public int Add(ulong plate, int owner, long observedAtMs, long expiresAtMs, ReadOnlySpan<byte> readId,
         ReadOnlySpan<byte> payload)
     {
-        if (Count >= MaxReads) ThrowFull();
+        if (Count >= _maxReads) ThrowFull();
         if ((uint)owner > ushort.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(owner), owner, "agency index beyond 65,535");
@@ -162,7 +194,9 @@ internal sealed class PartitionReads
             throw new ArgumentOutOfRangeException(nameof(readId), readId.Length, "a read id is 1 to 32,767 bytes");
         }
 
+        if (expiresAtMs < _keyBaseMs) Rebase(expiresAtMs);
         int slot = NewSlot();
+        SetRecipients(slot, 0);
         ref Entry e = ref At(slot);
         e.Plate = plate;
         e.ObservedAtMs = observedAtMs;
@@ -193,9 +227,9 @@ internal sealed class PartitionReads
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void ThrowFull() =>
+    private void ThrowFull() =>
         throw new InvalidOperationException(
-            $"a partition's read store holds at most {MaxReads:N0} reads: spread alpr.reads over more partitions");
+            $"a partition's read store holds at most {_maxReads:N0} reads: refuse the read (IsFull) before adding it");
 
     private int NewSlot()
     {
@@ -215,6 +249,10 @@ internal sealed class PartitionReads
             int size = segment == 0 ? Math.Max(64, (entries?.Length ?? 32) * 2) : SegmentSize;
             Array.Resize(ref entries, Math.Min(size, SegmentSize));
             _entries[segment] = entries;
+            if (segment == _recipients.Length) Array.Resize(ref _recipients, segment + 1);
+            ushort[]? sets = _recipients[segment];
+            Array.Resize(ref sets, entries.Length);
+            _recipients[segment] = sets;
         }
         return next;
     }
@@ -231,6 +269,7 @@ internal sealed class PartitionReads
         e.NextOfPlate = _freeSlot;
         _freeSlot = slot;
         if (_extended.Count != 0) _extended.Remove(slot);
+        RefusedSinceRoom = 0;
     }
 
     // ---- plate index ---------------------------------------------------------------------------
@@ -268,9 +307,33 @@ internal sealed class PartitionReads
 
     // ---- expiry --------------------------------------------------------------------------------
 
+    /// <summary>
+    /// The heap key: the expiry since the base (every resident expiry is at or after it), clamped at the top.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Key(long expiresAtMs, int slot) =>
-        ((ulong)Math.Clamp(expiresAtMs - KeyBaseMs, 0, MaxKeyMs) << SlotBits) | (uint)slot;
+    private ulong Key(long expiresAtMs, int slot) =>
+        (Math.Min(unchecked((ulong)expiresAtMs - (ulong)_keyBaseMs), MaxKeyMs) << SlotBits) | (uint)slot;
+
+    /// <summary>
+    /// Moves the key base to <see cref="KeyMarginMs"/> before <paramref name="earliestMs"/> (an expiry before the base)
+    /// and rebuilds the heap with keys from that base.
+    /// </summary>
+    private void Rebase(long earliestMs)
+    {
+        _keyBaseMs = earliestMs > long.MinValue + KeyMarginMs ? earliestMs - KeyMarginMs : long.MinValue;
+        RebuildHeap();
+    }
+
+    private void RebuildHeap()
+    {
+        _heapCount = 0;
+        for (int slot = 0; slot < _slotsUsed; slot++)
+        {
+            ref Entry e = ref At(slot);
+            if (e.Length >= 0) HeapAppend(Key(e.ExpiresAtMs, slot));
+        }
+        for (int i = (_heapCount - 2) >> 2; i >= 0; i--) SiftDown(i, HeapAt(i));
+    }
 
     /// <summary>The read with the earliest expiry, if that is at or before <paramref name="nowMs"/>.</summary>
     public bool TryPeekExpired(long nowMs, out int slot)
@@ -327,23 +390,20 @@ internal sealed class PartitionReads
             }
             return;
         }
+        long earliest = long.MaxValue;
         for (int slot = 0; slot < _slotsUsed; slot++)
         {
             ref Entry e = ref At(slot);
             if (e.Length < 0) continue;
             long expires = expiresAt(slot);
+            earliest = Math.Min(earliest, expires);
             if (expires == e.ExpiresAtMs) continue;
             e.ExpiresAtMs = expires;
             Move(ref e);
         }
         // Rebuilt from the entries: no stale key survives a full reschedule.
-        _heapCount = 0;
-        for (int slot = 0; slot < _slotsUsed; slot++)
-        {
-            ref Entry e = ref At(slot);
-            if (e.Length >= 0) HeapAppend(Key(e.ExpiresAtMs, slot));
-        }
-        for (int i = (_heapCount - 2) >> 2; i >= 0; i--) SiftDown(i, HeapAt(i));
+        if (earliest < _keyBaseMs) Rebase(earliest);
+        else RebuildHeap();
     }
 
     private void SetExpiry(int slot, long expiresAtMs)
@@ -351,7 +411,8 @@ internal sealed class PartitionReads
         ref Entry e = ref At(slot);
         e.ExpiresAtMs = expiresAtMs;
         Move(ref e);
-        HeapPush(Key(expiresAtMs, slot)); // the old key, if still in the heap, is stale now
+        if (expiresAtMs < _keyBaseMs) Rebase(expiresAtMs); // rebuilt from the entries, this one's new expiry too
+        else HeapPush(Key(expiresAtMs, slot)); // the old key, if still in the heap, is stale now
     }
 
     // ---- the expiry heap (4-ary, segmented) ------------------------------------------------------

@@ -15,10 +15,16 @@ internal readonly record struct StoredRead(int Partition, int Slot);
 /// a few thousand chunk arrays to track instead of millions of reads. Per partition, so a revoked partition is
 /// dropped at once and each is rebuilt on its own. Not thread-safe.
 /// </remarks>
-internal sealed class ReadStore
+internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxReads)
 {
     private PartitionReads?[] _partitions = new PartitionReads?[1];
     private int _peeked = -1;
+
+    /// <summary>The most reads one partition holds.</summary>
+    public int MaxReadsPerPartition => maxReadsPerPartition;
+
+    /// <summary>The sets of agencies reads were pushed to, for every partition.</summary>
+    public RecipientSets RecipientSets { get; } = new();
 
     /// <summary>Resident reads over every partition.</summary>
     public int Count => (int)Sum(static p => p.Count);
@@ -62,7 +68,7 @@ internal sealed class ReadStore
         {
             Array.Resize(ref _partitions, Math.Max(partition + 1, _partitions.Length * 2));
         }
-        PartitionReads p = _partitions[partition] ??= new PartitionReads();
+        PartitionReads p = _partitions[partition] ??= new PartitionReads(maxReadsPerPartition);
         return new StoredRead(partition, p.Add(plate, owner, observedAtMs, expiresAtMs, readId, payload));
     }
 
@@ -75,6 +81,41 @@ internal sealed class ReadStore
     public long ExpiresAtMs(StoredRead read) => _partitions[read.Partition]!.ExpiresAtMs(read.Slot);
 
     public ReadOnlySpan<byte> ReadId(StoredRead read) => _partitions[read.Partition]!.ReadId(read.Slot);
+
+    /// <summary>The agencies the read was pushed to, ascending (the owner only if pushed to).</summary>
+    public ReadOnlySpan<int> Recipients(StoredRead read) =>
+        RecipientSets.Agencies(_partitions[read.Partition]!.Recipients(read.Slot));
+
+    /// <summary>Records that the read was pushed to set <paramref name="set"/> of the recipient sets.</summary>
+    public void SetRecipients(StoredRead read, int set) => _partitions[read.Partition]!.SetRecipients(read.Slot, set);
+
+    /// <summary>
+    /// Whether input partition <paramref name="partition"/> holds the most reads it may: its next read must be refused.
+    /// </summary>
+    public bool IsFull(int partition) => Partition(partition)?.IsFull == true;
+
+    /// <summary>
+    /// Counts a read refused because <paramref name="partition"/> is full; returns whether it is the first since the
+    /// partition last had room (the one to log).
+    /// </summary>
+    public bool CountRefused(int partition)
+    {
+        PartitionReads p = _partitions[partition]!;
+        return p.RefusedSinceRoom++ == 0;
+    }
+
+    /// <summary>
+    /// The resident read of <paramref name="owner"/> with id <paramref name="readId"/> and plate
+    /// <paramref name="plate"/>, if any (a read produced twice).
+    /// </summary>
+    public bool Contains(ulong plate, int owner, ReadOnlySpan<byte> readId)
+    {
+        foreach (StoredRead r in Find(plate))
+        {
+            if (Owner(r) == owner && ReadId(r).SequenceEqual(readId)) return true;
+        }
+        return false;
+    }
 
     public ReadOnlySpan<byte> Payload(StoredRead read) => _partitions[read.Partition]!.Payload(read.Slot);
 

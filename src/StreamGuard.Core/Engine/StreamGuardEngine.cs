@@ -22,7 +22,7 @@ namespace StreamGuard.Engine;
 public sealed partial class StreamGuardEngine
 {
     private readonly AuditLog _audit;
-    private readonly ReadStore _store = new();
+    private readonly ReadStore _store;
     private readonly QueryGuard _guard;
     private readonly PushSharing _push;
     private readonly ReadSearch _search;
@@ -34,7 +34,16 @@ public sealed partial class StreamGuardEngine
     /// </summary>
     public StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options = null,
         PolicyChangeSummary? change = null)
+        : this(policy, sink, auditKey, options, change, PartitionReads.MaxReads)
     {
+    }
+
+    /// <summary>An engine whose store holds at most <paramref name="maxReadsPerPartition"/> reads per partition.
+    /// </summary>
+    internal StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options,
+        PolicyChangeSummary? change, int maxReadsPerPartition)
+    {
+        _store = new ReadStore(maxReadsPerPartition);
         EngineOptions o = options ?? EngineOptions.Default;
         Policy = policy;
         Clock = new EngineClock(o);
@@ -138,18 +147,44 @@ public sealed partial class StreamGuardEngine
         Evict(now);
 
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
-        bool expired = expires <= now;
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
-        DecisionCode code = expired ? DecisionCode.DropExpiredOnArrival : DecisionCode.AllowIngest;
+        // A read is stored, pushed and alerted once: a copy of a resident read (same owner, id and plate) is not.
+        // One the store has no room for is refused whole: stored nowhere, it could never be purged downstream.
+        int recipients = 0;
+        DecisionCode code = expires <= now ? DecisionCode.DropExpiredOnArrival
+            : _store.Contains(read.Plate, read.Owner, readId) ? DecisionCode.DropDuplicate
+            : _store.IsFull(source.Partition) || (recipients = _push.Decide(read, now)) < 0 ? DecisionCode.DropStoreFull
+            : DecisionCode.AllowIngest;
         Stats.Count(code);
+        if (code == DecisionCode.DropStoreFull) Refused(source.Partition);
         Records.BeginRead(source.Partition, now, Policy, read.Owner, readId, read.Plate, code);
-        if (!expired)
+        if (code == DecisionCode.AllowIngest)
         {
-            _store.Add(source.Partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
-            _push.Share(read, payload, now);
+            StoredRead stored =
+                _store.Add(source.Partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
+            _store.SetRecipients(stored, recipients);
+            _push.Emit(read, payload);
             Hotlists.Alert(read, readId, payload, now);
         }
         Records.EndEvent();
+    }
+
+    /// <summary>
+    /// Raised with the partition when a read is refused because the partition's store is full, on the first refusal
+    /// since the partition last had room (the worker logs it); refusals are counted as <c>drop.store_full</c>.
+    /// </summary>
+    public event Action<int>? StoreFull;
+
+    /// <summary>The most reads one input partition's store holds; past it new reads are refused.</summary>
+    public int MaxReadsPerPartition => _store.MaxReadsPerPartition;
+
+    /// <summary>Reads a restore could not put back because their partition's store was full.</summary>
+    public long RestoreRefusedCount { get; private set; }
+
+    private void Refused(int partition)
+    {
+        // The recipient-set table full (a new set past 65,535) refuses too; logged every time, it never happens.
+        if (!_store.IsFull(partition) || _store.CountRefused(partition)) StoreFull?.Invoke(partition);
     }
 
     /// <summary>
@@ -181,8 +216,15 @@ public sealed partial class StreamGuardEngine
             Stats.Purges++;
             Stats.Count(DecisionCode.Purged);
             _evictions.Purge(read.Partition, owner, readId);
+            // One notice per addressee (SPEC §5): the owner, and every agency the read was pushed to.
             ReadOnlySpan<byte> ownerId = Policy.Agencies.IdOf(owner);
-            Outputs.Purge(ownerId, readId, ownerId, _store.ExpiresAtMs(read), Policy.RetentionRule(owner));
+            long expiredAt = _store.ExpiresAtMs(read);
+            string rule = Policy.RetentionRule(owner);
+            Outputs.Purge(ownerId, readId, ownerId, expiredAt, rule);
+            foreach (int to in _store.Recipients(read))
+            {
+                if (to != owner) Outputs.Purge(Policy.Agencies.IdOf(to), readId, ownerId, expiredAt, rule);
+            }
             _store.RemoveHead();
         }
         if (!_evictions.IsEmpty) _evictions.Write(Records, nowMs, Policy);
@@ -230,29 +272,80 @@ public sealed partial class StreamGuardEngine
 
     /// <summary>
     /// Puts back into the store a read that was already decided (read again from <c>alpr.reads</c> when a worker is
-    /// assigned its partition): no audit entry, no output. Skips what the engine would have rejected — bad input, a
-    /// timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's timestamp) —
-    /// and what expired while its chain was still written (at or before <paramref name="chainHeadAtMs"/>, the time of
-    /// the chain's last record: its previous owner purged it). A read that expired after that, while the partition had
-    /// no owner, is restored already expired, so the next eviction purges it with its notice and audit decision.
-    /// Returns
-    /// whether the read is resident.
+    /// assigned its partition), as the partition's audit chain says: no audit entry, no output. A read
+    /// <paramref name="history"/> says was stored and not purged comes back with the agencies it was pushed to; one
+    /// it says was purged, or never stored (expired on arrival, a duplicate, refused — or dead-lettered, such as a
+    /// future-dated read, which has no entry), does not, whatever the policy in force now says. A read the history
+    /// does not reach back to is judged by the time-based rule of <see cref="RestoreRead(ReadOnlySpan{byte}, int,
+    /// long, long)"/> with the history's head. Then, as the worker that never stopped would at this moment: a read
+    /// past its window under the policy in force is kept if a hold in force keeps it (holds are loaded before reads are
+    /// restored), else it comes back expired and the next eviction purges it with its notices and audit decision.
+    /// Returns whether the read is resident.
+    /// </summary>
+    public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs, ReadHistory history)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRead(payload, out PlateRead read).IsOk) return false;
+        ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
+        switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, Policy.Agencies,
+            _store.RecipientSets, out int recipients))
+        {
+            case ReadHistory.Verdict.Gone:
+                return false;
+            case ReadHistory.Verdict.Unknown:
+                return RestoreRead(payload, partition, arrivedAtMs, history.HeadAtMs);
+        }
+        if (_store.Contains(read.Plate, read.Owner, readId)) return false; // a second copy of a restored read
+        if (!Restore(read, partition, payload, recipients)) return false;
+        history.RestoredCount++;
+        return true;
+    }
+
+    /// <summary>
+    /// Puts back a read without its chain's history (no audit topic): skips what the engine would have rejected —
+    /// bad input, a timestamp that was in the future when it arrived (<paramref name="arrivedAtMs"/>: the record's
+    /// timestamp, which its producer sets) — and what expired while its chain was still written (at or before
+    /// <paramref name="chainHeadAtMs"/>, the time of the chain's last record: its previous owner purged it). A read
+    /// that expired after that is restored already expired, so the next eviction purges it with its notice (to its
+    /// owner only: who it was pushed to is in the history). Returns whether the read is resident.
     /// </summary>
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,
         long chainHeadAtMs = long.MaxValue)
     {
         if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRead(payload, out PlateRead read).IsOk) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
+        if (_store.Contains(read.Plate, read.Owner, Parser.Text(read.ReadId))) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
         long now = NowMs;
-        if (expires <= now)
+        if (expires <= now && expires <= chainHeadAtMs
+            && Holds.HeldUntil(read.Owner, read.Plate, read.ObservedAtMs, now, out _) is null)
         {
-            // Past its window: kept if a hold in force keeps it (holds are loaded before reads are restored); else
-            // purged at the next eviction if nobody has purged it yet.
-            if (Holds.HeldUntil(read.Owner, read.Plate, read.ObservedAtMs, now, out _) is long until) expires = until;
-            else if (expires <= chainHeadAtMs) return false;
+            return false;
         }
-        _store.Add(partition, read.Plate, read.Owner, read.ObservedAtMs, expires, Parser.Text(read.ReadId), payload);
+        return Restore(read, partition, payload, 0);
+    }
+
+    /// <summary>
+    /// Stores a read being restored with the expiry the policy and holds in force give it now; false when its
+    /// partition's store is full (counted in <see cref="RestoreRefusedCount"/>).
+    /// </summary>
+    private bool Restore(in PlateRead read, int partition, ReadOnlySpan<byte> payload, int recipients)
+    {
+        long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
+        long now = NowMs;
+        if (expires <= now && Holds.HeldUntil(read.Owner, read.Plate, read.ObservedAtMs, now, out _) is long until)
+        {
+            expires = until;
+        }
+        if (_store.IsFull(partition) || recipients < 0)
+        {
+            RestoreRefusedCount++;
+            if (_store.IsFull(partition)) _store.CountRefused(partition);
+            return false;
+        }
+        ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
+        StoredRead stored = _store.Add(partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
+        _store.SetRecipients(stored, recipients);
         return true;
     }
 

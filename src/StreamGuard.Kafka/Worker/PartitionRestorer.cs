@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Logging;
 using StreamGuard.Audit;
 using StreamGuard.Engine;
@@ -8,13 +9,19 @@ namespace StreamGuard.Kafka;
 
 /// <summary>
 /// On assignment, before the first event of a partition: continues its audit chain from the last committed record,
-/// and rebuilds its reads inside retention and its recent query ids from the input topics up to the committed offset
-/// (events already decided: restored without audit records or outputs), so a restarted or rebalanced worker answers
-/// as the one before it.
+/// and rebuilds its reads and its recent query ids from the input topics up to the committed offset (events already
+/// decided: restored without audit records or outputs), so a restarted or rebalanced worker holds what the one before
+/// it would hold had it never stopped. Which reads come back is judged from the partition's audit chain over the
+/// same span (<see cref="ReadHistory"/>, read by <see cref="AuditSpanReader"/>): a read it says was purged or never
+/// stored stays gone; one it says is resident comes back with the agencies it was pushed to.
 /// </summary>
 internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig config, StreamGuardEngine engine,
     WorkerTopology topology, ILogger log)
 {
+    private long? _readsRetentionMs;
+    private bool _retentionAsked;
+    private bool _storeFullLogged;
+
     /// <summary>Longest a partition's restore (chain head, reads, query ids) may take before the worker
     /// stops.</summary>
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(5);
@@ -29,12 +36,18 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
     public void Restore(IConsumer<ConsumedBytes, ConsumedBytes> consumer, List<TopicPartition> partitions)
     {
         var clock = Stopwatch.StartNew();
+        if (!_storeFullLogged)
+        {
+            // A full read store refuses reads (audited drop.store_full); the first refusal of a run is logged here.
+            _storeFullLogged = true;
+            engine.StoreFull += partition => RestoreLog.StoreFull(log, partition, engine.MaxReadsPerPartition);
+        }
         List<TopicPartitionOffset> committed = consumer.Committed(partitions, options.FlushTimeout);
         TopicNames t = options.Topics;
         int auditPartitions = topology.AuditPartitions;
         int reads = 0, queries = 0;
-        // Chain heads first: a read restored from partition N is purged on chain pN if it expired after pN's last
-        // record.
+        long refusedBefore = engine.RestoreRefusedCount;
+        // Chain heads first: the restore reads chain pN back to judge partition N's reads, and pN continues from there.
         var headAt = new Dictionary<int, long>();
         foreach (TopicPartitionOffset c in committed)
         {
@@ -48,10 +61,13 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
                 headAt[n] = head.AtMs;
             }
         }
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long lookback = Math.Max(engine.LongestRetentionMs, ReadsRetentionMs() ?? 0);
+        var spans = new Dictionary<int, (long Blocks, long FromMs)>();
+        Dictionary<int, ReadHistory> histories = ReadHistories(committed, headAt, now, lookback, spans);
         // Every partition of a topic is read back by one restore consumer (a consumer per partition costs a join and a
         // fetch session each), from its own start time up to the committed offset.
         var backlog = new Dictionary<string, List<ReadBackPart>>();
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         foreach (TopicPartitionOffset c in committed)
         {
             int n = c.Partition.Value;
@@ -62,14 +78,14 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
                 // From alpr.reads only what was decided here (the rest was forwarded); the repartition topic's all.
                 bool input = c.Topic == t.Reads;
                 long head = headAt.TryGetValue(n, out long h) ? h : long.MinValue;
-                // Back to the longest window before the chain's last record (what expired since must still be purged),
-                // and to the earliest hold's start (held reads outlive their window).
-                long from = Math.Min(now, head == long.MinValue ? now : head) - engine.LongestRetentionMs;
-                if (engine.Holds.EarliestHeldMs is long held) from = Math.Min(from, held);
-                part = new ReadBackPart(n, c.Offset.Value, from, (key, value, timestamp) =>
+                ReadHistory? history = histories.GetValueOrDefault(n);
+                part = new ReadBackPart(n, c.Offset.Value, ReadBackFrom(head, now, lookback), (key, value, timestamp) =>
                 {
                     if (input && !topology.DecidedWhereItArrived(key, value, n)) return false;
-                    if (!engine.RestoreRead(value, n, timestamp, head)) return false;
+                    bool restored = history is not null
+                        ? engine.RestoreRead(value, n, timestamp, history)
+                        : engine.RestoreRead(value, n, timestamp, head);
+                    if (!restored) return false;
                     reads++;
                     return true;
                 });
@@ -93,9 +109,102 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             (backlog.TryGetValue(c.Topic, out List<ReadBackPart>? parts) ? parts : backlog[c.Topic] = []).Add(part);
         }
         foreach ((string topic, List<ReadBackPart> parts) in backlog) ReadBack(topic, parts);
+        foreach ((int n, ReadHistory history) in histories)
+        {
+            (long blocks, long fromMs) = spans[n];
+            RestoreLog.ChainRead(log, AuditChains.Name(n), history.ResidentCount, history.RestoredCount, blocks,
+                fromMs);
+            // Read back to the same span as the chain: a resident read not found is older than the reads topics keep.
+            if (history.ResidentCount > history.RestoredCount)
+            {
+                RestoreLog.ResidentNotFound(log, AuditChains.Name(n), history.ResidentCount - history.RestoredCount);
+            }
+        }
+        if (engine.RestoreRefusedCount > refusedBefore)
+        {
+            RestoreLog.RestoreRefused(log, engine.RestoreRefusedCount - refusedBefore, engine.MaxReadsPerPartition);
+        }
         double seconds = clock.Elapsed.TotalSeconds;
         WorkerLog.Restored(log, reads, queries, clock.ElapsedMilliseconds,
             (long)((reads + queries) / Math.Max(seconds, 1e-3)));
+    }
+
+    /// <summary>
+    /// How far back before a chain's last record reads are read again: <paramref name="lookback"/> (the longest window
+    /// in force, or the reads topic's retention when longer: a window shortened across a restart still finds the reads
+    /// it closes, and purges them with their notices), and back to the earliest hold's start (held reads outlive their
+    /// window).
+    /// </summary>
+    private long ReadBackFrom(long head, long now, long lookback)
+    {
+        long from = Math.Min(now, head == long.MinValue ? now : head) - lookback;
+        if (engine.Holds.EarliestHeldMs is long held) from = Math.Min(from, held);
+        return from;
+    }
+
+    /// <summary>
+    /// The history of every assigned reads partition's chain over the span its reads are read back from (and a
+    /// margin before: a read's record time may lead the block that decided it by the clock skew), one pass per audit
+    /// partition; none without an audit topic (the time-based rule decides then).
+    /// </summary>
+    private Dictionary<int, ReadHistory> ReadHistories(List<TopicPartitionOffset> committed,
+        Dictionary<int, long> headAt, long now, long lookback, Dictionary<int, (long Blocks, long FromMs)> spans)
+    {
+        var histories = new Dictionary<int, ReadHistory>();
+        int auditPartitions = topology.AuditPartitions;
+        if (auditPartitions == 0) return histories;
+        long marginMs = 2 * engine.MaxClockSkewMs + (long)TimeSpan.FromHours(1).TotalMilliseconds;
+        var byAuditPartition = new Dictionary<int, (long From, Dictionary<string, ReadHistory> Chains)>();
+        foreach (TopicPartitionOffset c in committed)
+        {
+            int n = c.Partition.Value;
+            if (c.Topic != options.Topics.Reads || histories.ContainsKey(n)) continue;
+            var history = new ReadHistory(long.MaxValue); // vouches for nothing until its span is read
+            histories[n] = history;
+            long from = ReadBackFrom(headAt.TryGetValue(n, out long h) ? h : long.MinValue, now, lookback) - marginMs;
+            int a = AuditChainReader.PartitionOf(n, auditPartitions);
+            if (!byAuditPartition.TryGetValue(a, out var group)) group = (from, []);
+            group.Chains[AuditChains.Name(n)] = history;
+            byAuditPartition[a] = (Math.Min(group.From, from), group.Chains);
+        }
+        foreach ((int a, (long from, Dictionary<string, ReadHistory> chains)) in byAuditPartition)
+        {
+            long blocks = AuditSpanReader.Read(config, new TopicPartition(options.Topics.Audit, a), from, marginMs,
+                chains, s_timeout);
+            foreach ((int n, ReadHistory history) in histories)
+            {
+                if (chains.ContainsKey(AuditChains.Name(n))) spans[n] = (blocks, from);
+            }
+        }
+        return histories;
+    }
+
+    /// <summary>
+    /// The <c>retention.ms</c> of the reads topic when finite (asked once; null when unknown or infinite): reads stay
+    /// there that long, so a restore reading back that far sees every read the log may still show resident.
+    /// </summary>
+    private long? ReadsRetentionMs()
+    {
+        if (_retentionAsked) return _readsRetentionMs;
+        _retentionAsked = true;
+        try
+        {
+            using IAdminClient admin = new AdminClientBuilder(config).Build();
+            var resource = new ConfigResource { Type = ResourceType.Topic, Name = options.Topics.Reads };
+            List<DescribeConfigsResult> result = admin.DescribeConfigsAsync([resource],
+                new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(10) }).GetAwaiter().GetResult();
+            if (result[0].Entries.TryGetValue("retention.ms", out ConfigEntryResult? entry)
+                && long.TryParse(entry.Value, out long ms) && ms > engine.LongestRetentionMs)
+            {
+                _readsRetentionMs = ms;
+                RestoreLog.LookbackFromTopic(log, options.Topics.Reads, ms / 86_400_000);
+            }
+        }
+        catch (KafkaException)
+        {
+            // unknown (no right to describe configs, or a cluster that does not answer): the longest window in force
+        }
+        return _readsRetentionMs;
     }
 
     /// <summary>Reads the partitions of <paramref name="topic"/> back with one consumer, each up to its end

@@ -251,10 +251,12 @@ public sealed class RetentionTests
 
         // The read inside its window expires one millisecond later; the dropped ones are never purged.
         h.Read("tick-1", "ca-tick", "9ZZZ998", s_n.AddMilliseconds(1));
-        Assert.Equal(["late-inside"], h.Purges().Select(p => p.GetProperty("read_id").GetString()!));
+        // one notice to its owner and one to the agency it was pushed to
+        Assert.Equal([("late-inside", "va-pd"), ("late-inside", h.Sink.SharedRecords[0].Recipient)],
+            h.Purges().Select(p => (p.GetProperty("read_id").GetString()!, p.GetProperty("recipient").GetString()!)));
         h.Read("tick-2", "ca-tick", "9ZZZ997", s_n.AddDays(25));
         h.Engine.Tick();
-        Assert.Single(h.Sink.Purges);
+        Assert.Equal(2, h.Sink.Purges.Count); // the two notices above, nothing more
         Assert.Equal(["late-inside"], h.Audit("purge").Select(p => p.GetProperty("reads")[0].GetString()!));
         Assert.Empty(h.Query(TestPolicy.Query("q1", "va-pd", "7ABC123", s_n.AddDays(25)))
             .GetProperty("reads").EnumerateArray());
@@ -312,7 +314,9 @@ public sealed class RetentionTests
         Assert.Empty(h.Sink.Purges);
 
         h.Read("tick-1", "ca-tick", "9ZZZ999", s_n.AddDays(7));
-        JsonElement notice = Assert.Single(h.Purges());
+        // to its owner, and to va-vsp, which it was pushed to
+        Assert.Equal(["va-cville", "va-vsp"], h.Purges().Select(p => p.GetProperty("recipient").GetString()!));
+        JsonElement notice = h.Purges()[0];
         Assert.Equal(("c1", "va-cville", Ts(s_n.AddDays(7)), "RETENTION.AGENCY"),
             (notice.GetProperty("read_id").GetString(), notice.GetProperty("agency_id").GetString(),
                 notice.GetProperty("expired_at").GetString(), notice.GetProperty("rule").GetString()));
@@ -321,10 +325,11 @@ public sealed class RetentionTests
         Assert.Equal(2, h.Engine.StoredReadCount); // p1 and tick-1
 
         h.Read("tick-2", "ca-tick", "9ZZZ998", s_n.AddDays(21).AddMilliseconds(-1));
-        Assert.Single(h.Sink.Purges);
+        Assert.Equal(2, h.Sink.Purges.Count); // c1's two notices
         h.Read("tick-3", "ca-tick", "9ZZZ997", s_n.AddDays(21));
         Assert.Equal([("c1", "RETENTION.AGENCY"), ("p1", "VA.RETENTION")],
-            h.Purges().Select(p => (p.GetProperty("read_id").GetString()!, p.GetProperty("rule").GetString()!)));
+            h.Purges().Select(p => (p.GetProperty("read_id").GetString()!, p.GetProperty("rule").GetString()!))
+                .Distinct());
     }
 
     [Fact]

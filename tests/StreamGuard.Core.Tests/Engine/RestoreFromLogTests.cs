@@ -1,0 +1,272 @@
+using System.Text;
+using System.Text.Json;
+using StreamGuard.Engine;
+using StreamGuard.Tests.Support;
+
+namespace StreamGuard.Tests.Engine;
+
+/// <summary>
+/// A restart (or a rebalance) must leave the store as a worker that never stopped would have it, judged from what the
+/// log says happened — not from the policy and holds in force at the restart: one purge notice per read and recipient,
+/// never two, never none; nothing rejected live comes back.
+/// </summary>
+public sealed class RestoreFromLogTests : IDisposable
+{
+    private static readonly DateTimeOffset s_t0 = new(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
+
+    private readonly List<TestPolicy> _policies = [];
+
+    public void Dispose()
+    {
+        foreach (TestPolicy p in _policies) p.Dispose();
+    }
+
+    /// <summary>
+    /// ca-lasd and us-ice-ero keep reads <paramref name="defaultRetention"/>; ca-lapd 30 days, pushed to ca-lasd
+    /// (stolen vehicles; immigration enforcement is denied to both by the Values Act); wa-spd 21 days (WA.RETENTION).
+    /// </summary>
+    private TestPolicy Policy(string defaultRetention = "30d")
+    {
+        var policy = new TestPolicy($$"""
+            version: 1
+            default_retention: {{defaultRetention}}
+            agencies:
+              - {id: ca-lapd, state: CA, level: local, retention: 30d, key: file:keys/ca-lapd.key}
+              - {id: ca-lasd, state: CA, level: county, key: file:keys/ca-lasd.key}
+              - {id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}
+              - {id: us-ice-ero, level: federal, key: file:keys/us-ice-ero.key}
+            agreements:
+              - id: la-push
+                owners: [ca-lapd]
+                recipients: [ca-lasd, us-ice-ero]
+                access: [push, search]
+                purposes: [stolen_vehicle, immigration_enforcement]
+            search:
+              max_clock_skew: 5m
+            """);
+        _policies.Add(policy);
+        return policy;
+    }
+
+    /// <summary>
+    /// One worker's life on partition 0: its engine, its outputs, and the reads it was given. <c>now</c> is the
+    /// clock before the first read, and what the future-timestamp check compares with (replay's <c>--now</c>).
+    /// </summary>
+    private sealed class Worker
+    {
+        public Worker(TestPolicy policy, DateTimeOffset now, int maxReadsPerPartition = PartitionReads.MaxReads)
+        {
+            Engine = new StreamGuardEngine(policy.Compiled, Sink, TestPolicy.AuditKey,
+                new EngineOptions { EventTimeClock = true, ReplayNowMs = now.ToUnixTimeMilliseconds() }, null,
+                maxReadsPerPartition);
+            Sink.Engine = Engine;
+        }
+
+        public MemorySink Sink { get; } = new();
+
+        public StreamGuardEngine Engine { get; }
+
+        /// <summary>The reads of alpr.reads partition 0: payload and record timestamp.</summary>
+        public List<(byte[] Payload, long ArrivedAtMs)> Topic { get; } = [];
+
+        public void Read(string id, string owner, DateTimeOffset observed, string plate = "7ABC123",
+            DateTimeOffset? arrived = null)
+        {
+            byte[] payload = Encoding.UTF8.GetBytes(TestPolicy.Read(id, owner, plate, observed));
+            Topic.Add((payload, (arrived ?? observed).ToUnixTimeMilliseconds()));
+            Engine.ProcessRead(payload, EventSource.Kafka("alpr.reads", 0, Topic.Count - 1));
+        }
+
+        public void Hold(string id, string agency, DateTimeOffset until) =>
+            Engine.Holds.ApplyAndAudit(Encoding.UTF8.GetBytes(id), Encoding.UTF8.GetBytes(
+                $"{{\"hold_id\":\"{id}\",\"agency\":\"{agency}\",\"kind\":\"investigation\"," +
+                $"\"case_number\":\"SPD-26-1\",\"until\":\"{until.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"}}"),
+                EventSource.Kafka("alpr.holds", 0, 0));
+
+        /// <summary>Purge notices as (read id, recipient).</summary>
+        public List<(string Read, string To)> Notices => Sink.Purges.Select(MemorySink.Json)
+            .Select(p => (p.GetProperty("read_id").GetString()!, p.GetProperty("recipient").GetString()!)).ToList();
+
+        public List<string> IngestCodes => Sink.AuditRecords.Select(MemorySink.Json)
+            .Where(r => r.GetProperty("event").GetString() == "ingest")
+            .Select(r => r.GetProperty("code").GetString()!).ToList();
+    }
+
+    /// <summary>
+    /// A new worker under <paramref name="policy"/> at <paramref name="now"/>, restored from what
+    /// <paramref name="before"/> left: its reads topic and its audit chain.
+    /// </summary>
+    private static Worker Restart(Worker before, TestPolicy policy, DateTimeOffset now,
+        Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads)
+    {
+        var after = new Worker(policy, now, maxReadsPerPartition);
+        tablesLoaded?.Invoke(after);
+        var history = new ReadHistory();
+        foreach (string block in before.Sink.AuditBlocks) history.AddBlock(Encoding.UTF8.GetBytes(block));
+        foreach ((byte[] payload, long arrived) in before.Topic)
+        {
+            after.Engine.RestoreRead(payload, 0, arrived, history);
+        }
+        return after;
+    }
+
+    [Fact]
+    public void ALongerWindowAfterARestartDoesNotBringBackAReadTheLogSaysWasPurged()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(31), plate: "8XYZ999"); // moves the clock: r1 purged
+        Assert.Equal([("r1", "ca-lasd")], w1.Notices);
+
+        Worker w2 = Restart(w1, Policy("90d"), s_t0.AddDays(31).AddMinutes(1));
+        Assert.Equal(1, w2.Engine.StoredReadCount); // r2 only
+        w2.Engine.Tick();
+        Assert.Empty(w2.Notices);
+    }
+
+    [Fact]
+    public void AShorterWindowAfterARestartPurgesWhatItClosesOnceWithItsNotice()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(10), plate: "8XYZ999");
+        Assert.Empty(w1.Notices);
+
+        Worker w2 = Restart(w1, Policy("7d"), s_t0.AddDays(10).AddMinutes(1));
+        w2.Engine.Tick();
+        Assert.Equal([("r1", "ca-lasd")], w2.Notices);
+        JsonElement notice = MemorySink.Json(w2.Sink.Purges[0]);
+        Assert.Equal("RETENTION.DEFAULT", notice.GetProperty("rule").GetString());
+        Assert.Contains(w2.Sink.AuditRecords.Select(MemorySink.Json), r =>
+            r.GetProperty("event").GetString() == "purge" && r.GetProperty("reads")[0].GetString() == "r1");
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+        w2.Engine.Tick();
+        Assert.Single(w2.Notices); // never two
+    }
+
+    [Fact]
+    public void AHoldReleasedWhileThePartitionHadNoOwnerLetsTheReadItKeptGoWithItsNotice()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Hold("h1", "wa-spd", s_t0.AddDays(60));
+        w1.Read("r1", "wa-spd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(25), plate: "8XYZ999"); // r1's window closed at day 21: held
+        Assert.Empty(w1.Notices);
+        Assert.Contains(w1.Sink.AuditRecords.Select(MemorySink.Json),
+            r => r.GetProperty("code").GetString() == "hold.retain");
+
+        // h1 released while nobody owned partition 0: the new worker's table does not have it.
+        Worker w2 = Restart(w1, Policy(), s_t0.AddDays(26));
+        w2.Engine.Tick();
+        Assert.Equal([("r1", "wa-spd")], w2.Notices);
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+    }
+
+    [Fact]
+    public void AHoldStillInForceAtTheRestartKeepsTheReadItKept()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Hold("h1", "wa-spd", s_t0.AddDays(60));
+        w1.Read("r1", "wa-spd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(25), plate: "8XYZ999");
+
+        Worker w2 = Restart(w1, Policy(), s_t0.AddDays(26), w => w.Hold("h1", "wa-spd", s_t0.AddDays(60)));
+        w2.Engine.Tick();
+        Assert.Empty(w2.Notices);
+        Assert.Equal(2, w2.Engine.StoredReadCount);
+    }
+
+    [Fact]
+    public void AReadRejectedAsFutureDatedDoesNotComeBackEvenWhenItsProducerStampedItsRecordLikeIt()
+    {
+        var w1 = new Worker(Policy(), s_t0);
+        w1.Read("f1", "ca-lasd", s_t0.AddHours(1)); // 1 h ahead of the clock, 5 min allowed
+        Assert.Equal("invalid_field", MemorySink.Json(Assert.Single(w1.Sink.DeadLetters)).GetProperty("error")
+            .GetString());
+        w1.Read("r1", "ca-lasd", s_t0, plate: "8XYZ999");
+
+        Worker w2 = Restart(w1, Policy(), s_t0.AddHours(2));
+        Assert.Equal(1, w2.Engine.StoredReadCount); // r1 only
+    }
+
+    [Fact]
+    public void APurgeNoticeGoesToTheOwnerAndToEveryAgencyTheReadWasPushedTo()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0);
+        Assert.Equal(["ca-lasd"], w1.Sink.SharedRecords.Select(s => s.Recipient));
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(31), plate: "8XYZ999");
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w1.Notices.Order());
+        Assert.All(w1.Sink.Purges.Select(MemorySink.Json),
+            n => Assert.Equal("ca-lapd", n.GetProperty("agency_id").GetString()));
+    }
+
+    [Fact]
+    public void AfterARestartAPurgeNoticeStillGoesToEveryAgencyTheReadWasPushedTo()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(10), plate: "8XYZ999");
+
+        // Nobody owned partition 0 when r1's window closed: its purge falls to the new worker.
+        Worker w2 = Restart(w1, Policy(), s_t0.AddDays(31));
+        w2.Engine.Tick();
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w2.Notices.Order());
+    }
+
+    [Fact]
+    public void AReadProducedTwiceIsStoredAndPushedOnceAndItsSecondCopyIsAuditedAsADuplicate()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0);
+        w1.Read("r1", "ca-lapd", s_t0);
+        Assert.Single(w1.Sink.SharedRecords);
+        Assert.Equal(1, w1.Engine.StoredReadCount);
+        Assert.Equal(["allow.ingest", "drop.duplicate"], w1.IngestCodes);
+
+        Worker w2 = Restart(w1, Policy(), s_t0.AddMinutes(1));
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+        Worker w3 = Restart(w1, Policy(), s_t0.AddDays(31));
+        w3.Engine.Tick();
+        Assert.Equal(0, w3.Engine.StoredReadCount);
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w3.Notices.Order()); // one per addressee, not two
+    }
+
+    [Fact]
+    public void APartitionStoreAtItsLimitRefusesNewReadsWithAnAuditedCodeAndARestoreDoesTheSame()
+    {
+        var w1 = new Worker(Policy(), s_t0, maxReadsPerPartition: 2);
+        w1.Read("r1", "ca-lapd", s_t0);
+        w1.Read("r2", "ca-lapd", s_t0.AddMinutes(1), plate: "8XYZ999");
+        w1.Read("r3", "ca-lapd", s_t0.AddMinutes(2), plate: "9QQQ111"); // refused: never stored, never pushed
+        Assert.Equal(2, w1.Engine.StoredReadCount);
+        Assert.Equal(["ca-lasd", "ca-lasd"], w1.Sink.SharedRecords.Select(s => s.Recipient));
+        Assert.Equal(["allow.ingest", "allow.ingest", "drop.store_full"], w1.IngestCodes);
+
+        // A restart under a lower limit refuses what does not fit instead of throwing on every start.
+        Worker w2 = Restart(w1, Policy(), s_t0.AddMinutes(3), maxReadsPerPartition: 1);
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+        Assert.Equal(1, w2.Engine.RestoreRefusedCount);
+    }
+
+    [Fact]
+    public void ABlockReadTwiceCountsOnceAndAReadBeforeTheSpanReadFallsBackToTheTimeRule()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(31), plate: "8XYZ999"); // r1 purged
+        var history = new ReadHistory();
+        foreach (string block in w1.Sink.AuditBlocks.Concat(w1.Sink.AuditBlocks))
+        {
+            history.AddBlock(Encoding.UTF8.GetBytes(block));
+        }
+        Assert.Equal(1, history.ResidentCount); // r2; the second copy of each block is skipped
+
+        // A history whose span starts at day 40 (no block of it names r1 or r2) vouches for nothing before: both are
+        // judged by their times, and inside a 90-day window both come back.
+        var late = new ReadHistory { CoversFromMs = s_t0.AddDays(40).ToUnixTimeMilliseconds() };
+        var w2 = new Worker(Policy("90d"), s_t0.AddDays(32));
+        foreach ((byte[] payload, long arrived) in w1.Topic) w2.Engine.RestoreRead(payload, 0, arrived, late);
+        Assert.Equal(2, w2.Engine.StoredReadCount); // the time rule cannot know r1 was purged: why the span matters
+    }
+}
