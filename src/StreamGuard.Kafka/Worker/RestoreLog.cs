@@ -8,29 +8,29 @@ namespace StreamGuard.Kafka;
 /// </summary>
 internal static partial class RestoreLog
 {
-    [LoggerMessage(170, LogLevel.Information,
+    [LoggerMessage(180, LogLevel.Information,
         "restore: chain {Chain}: {Resident} reads resident by the log, {Restored} restored, from {Blocks} blocks " +
         "read since {FromMs} (Unix ms)")]
     public static partial void ChainRead(ILogger logger, string chain, int resident, int restored, long blocks,
         long fromMs);
 
-    [LoggerMessage(171, LogLevel.Warning,
+    [LoggerMessage(181, LogLevel.Warning,
         "restore: chain {Chain}: {Missing} reads the log shows resident are not in the reads topics any more " +
         "(their retention.ms is shorter than their window or hold): they cannot be restored or purged")]
     public static partial void ResidentNotFound(ILogger logger, string chain, int missing);
 
-    [LoggerMessage(172, LogLevel.Error,
+    [LoggerMessage(182, LogLevel.Error,
         "read store of partition {Partition} is full ({Limit} reads): new reads are refused (audited " +
         "drop.store_full, metric decisions{{code=drop.store_full}}) until reads expire; spread alpr.reads over more " +
         "partitions")]
     public static partial void StoreFull(ILogger logger, int partition, int limit);
 
-    [LoggerMessage(173, LogLevel.Error,
+    [LoggerMessage(183, LogLevel.Error,
         "restore: {Refused} reads could not be put back: their partition's read store is full ({Limit} reads per " +
         "partition); spread alpr.reads over more partitions")]
     public static partial void RestoreRefused(ILogger logger, long refused, int limit);
 
-    [LoggerMessage(174, LogLevel.Information,
+    [LoggerMessage(184, LogLevel.Information,
         "restore: reading back {Days} days: the retention.ms of {Topic}, longer than the longest window in force")]
     public static partial void LookbackFromTopic(ILogger logger, string topic, long days);
 }
