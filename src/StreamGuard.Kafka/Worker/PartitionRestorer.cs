@@ -75,13 +75,13 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             ReadBackPart part;
             if (c.Topic == t.Reads || c.Topic == t.RepartitionReads)
             {
-                // From alpr.reads only what was decided here (the rest was forwarded); the repartition topic's all.
-                bool input = c.Topic == t.Reads;
+                // Only what was decided here: a record off its body plate's partition was forwarded, from the input
+                // topic and from a repartition topic alike (one forwarded by its key's plate, by an earlier build).
                 long head = headAt.TryGetValue(n, out long h) ? h : long.MinValue;
                 ReadHistory? history = histories.GetValueOrDefault(n);
                 part = new ReadBackPart(n, c.Offset.Value, ReadBackFrom(head, now, lookback), (key, value, timestamp) =>
                 {
-                    if (input && !topology.DecidedWhereItArrived(key, value, n)) return false;
+                    if (!topology.DecidedWhereItArrived(key, value, n)) return false;
                     bool restored = history is not null
                         ? engine.RestoreRead(value, n, timestamp, history)
                         : engine.RestoreRead(value, n, timestamp, head);
@@ -92,12 +92,10 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             }
             else if (c.Topic == t.Queries || c.Topic == t.RepartitionQueries)
             {
-                bool input = c.Topic == t.Queries;
                 // issued_at may lead the record's time by up to the skew: read back twice the skew.
                 part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.MaxClockSkewMs, (key, value, _) =>
                 {
-                    if ((input && !topology.DecidedWhereItArrived(key, value, n))
-                        || !engine.RestoreQueryId(value)) return false;
+                    if (!topology.DecidedWhereItArrived(key, value, n) || !engine.RestoreQueryId(value)) return false;
                     queries++;
                     return true;
                 });
