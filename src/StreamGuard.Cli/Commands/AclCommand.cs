@@ -95,7 +95,10 @@ internal static class AclCommand
         string cluster = args.Text(s_cluster)!;
         string authentication = args.Text(s_authentication)!;
         args.RejectUnknown();
-        if (TopicNames.TemplateProblem(template) is { } problem) throw new UsageException($"--topic-template: {problem}");
+        if (TopicNames.TemplateProblem(template) is { } problem)
+        {
+            throw new UsageException($"--topic-template: {problem}");
+        }
         if (!principal.Contains("{agency}", StringComparison.Ordinal))
         {
             throw new UsageException("--principal-template must contain {agency}: each agency has a principal");
@@ -124,7 +127,8 @@ internal static class AclCommand
         string bootstrap)
     {
         var text = new StringBuilder();
-        text.Append("#!/bin/sh\n# StreamGuard ACLs (streamguard acl): each agency reads exactly its own topics\nset -e\n");
+        text.Append("#!/bin/sh\n")
+            .Append("# StreamGuard ACLs (streamguard acl): each agency reads exactly its own topics\nset -e\n");
         foreach ((string name, string principal, List<AclRule> rules) in users)
         {
             text.Append('\n').Append("# ").Append(name).Append('\n');

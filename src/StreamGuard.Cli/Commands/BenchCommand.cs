@@ -190,12 +190,12 @@ internal static class BenchCommand
         Ceilings: pass-through pipes, Confluent.Kafka consume–produce loops configured as the worker (its
         client settings, commit interval and batch, transactions alike) with no processing. The one-to-one pipe
         produces, for each consumed record, exactly one record with its key and value to one topic (named
-        alpr.shared, on the input's partition): the least any Kafka-to-Kafka enforcement point must do. At saturation (an
-        offered rate neither keeps up with), StreamGuard's throughput over the one-to-one pipe's, with
-        transactions on, is the figure to hold against its target (≥ 0.80). The same-records pipe produces the
-        same number of records per kind of output topic (to one topic per kind), with the same mean sizes, that
-        StreamGuard produced in its step of the same run: it measures StreamGuard's processing alone, not the cost
-        of what it writes.
+        alpr.shared, on the input's partition): the least any Kafka-to-Kafka enforcement point must do. At
+        saturation (an offered rate neither keeps up with), StreamGuard's throughput over the one-to-one
+        pipe's, with transactions on, is the figure to hold against its target (≥ 0.80). The same-records pipe
+        produces the same number of records per kind of output topic (to one topic per kind), with the same
+        mean sizes, that StreamGuard produced in its step of the same run: it measures StreamGuard's processing
+        alone, not the cost of what it writes.
         Each StreamGuard result is stated as a fraction of each pipe's.
         """, new OptionGroup("Options:",
             s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,

@@ -61,7 +61,8 @@ internal sealed class AgencyTopicCreator : IDisposable
         return missing.Count;
     }
 
-    /// <summary>Two agencies' (or kinds') names must never meet in one topic, nor one of them in a fixed topic.</summary>
+    /// <summary>Two agencies' (or kinds') names must never meet in one topic, nor one of them in a fixed
+    /// topic.</summary>
     private void CheckNames(List<string> wanted)
     {
         var seen = new HashSet<string>(_options.Topics.All, StringComparer.Ordinal);

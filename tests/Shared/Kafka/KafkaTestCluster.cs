@@ -135,7 +135,8 @@ internal sealed class KafkaTestCluster : IDisposable
         using IAdminClient admin =
             new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
         return admin.GetMetadata(TimeSpan.FromSeconds(30)).Topics
-            .Where(t => !t.Error.IsError && t.Topic.StartsWith(head, StringComparison.Ordinal) && t.Partitions.Count > 0)
+            .Where(t => !t.Error.IsError && t.Topic.StartsWith(head, StringComparison.Ordinal) &&
+                t.Partitions.Count > 0)
             .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
     }
 

@@ -62,7 +62,8 @@ public sealed class AclCommandTests
             {
                 var resource = (YamlMappingNode)acl["resource"];
                 string type = Text(resource, "type");
-                acls.Add(new Acl("User:" + Text(metadata, "name"), type == "transactionalId" ? "transactional-id" : type,
+                acls.Add(new Acl("User:" + Text(metadata, "name"),
+                    type == "transactionalId" ? "transactional-id" : type,
                     type == "cluster" ? "" : Text(resource, "name"),
                     type == "cluster" ? "" : Text(resource, "patternType") == "prefix" ? "prefixed" : "literal",
                     string.Join(",", ((YamlSequenceNode)acl["operations"]).Select(o => o.ToString()).Order())));
@@ -133,8 +134,8 @@ public sealed class AclCommandTests
         {
             if (prefixed)
             {
-                Assert.Contains(new Acl(principal, "topic", t.KindName(kind) + ".", "prefixed", "Create,Describe,Write"),
-                    worker);
+                Assert.Contains(
+                    new Acl(principal, "topic", t.KindName(kind) + ".", "prefixed", "Create,Describe,Write"), worker);
                 continue;
             }
             foreach (string agency in s_agencies)
