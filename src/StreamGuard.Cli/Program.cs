@@ -22,6 +22,7 @@ namespace StreamGuard.Cli
               bench      end to end under open-loop load: latency percentiles, rate sweep, pass-through ceiling
               policy     check, diff and explain policies: streamguard policy check|diff|explain
               audit      verify hash chains, explain a decision, transparency report: audit verify|why|report
+              acl        the Kafka ACLs that give each agency exactly its own topics (kafka-acls.sh or Strimzi)
 
             Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file, 3 policy diff: access newly granted.
             """;
@@ -90,6 +91,7 @@ namespace StreamGuard.Cli
             "bench" => BenchCommand.Run(args, ct),
             "policy" => PolicyCommand.Run(args),
             "audit" => AuditCommand.Run(args),
+            "acl" => AclCommand.Run(args, Console.Out),
             _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, "not a verb"),
         };
 
@@ -104,6 +106,7 @@ namespace StreamGuard.Cli
             "bench" => BenchCommand.Help,
             "policy" => PolicyCommand.Help,
             "audit" => AuditCommand.Help,
+            "acl" => AclCommand.Help,
             _ => null,
         };
     }

@@ -67,6 +67,11 @@ public sealed partial class MockCluster
         internal static partial ErrorCode MockTopicCreate(nint cluster, string topic, int partitionCount,
             int replicationFactor);
 
+        [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_topic_set_error",
+            StringMarshalling = StringMarshalling.Utf8)]
+        [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+        internal static partial void MockTopicSetError(nint cluster, string topic, ErrorCode error);
+
         [LibraryImport(LibraryName, EntryPoint = "rd_kafka_mock_push_request_errors_array")]
         [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
         internal static partial void MockPushRequestErrorsArray(nint cluster, short apiKey, nuint count,

@@ -132,6 +132,17 @@ public sealed partial class MockCluster : IDisposable
     }
 
     /// <summary>
+    /// Makes metadata requests answer <paramref name="error"/> for <paramref name="topic"/> (creating the topic, with
+    /// the mock's default 4 partitions, if it does not exist) until set to <see cref="ErrorCode.NoError"/>: how the
+    /// mock plays a principal without rights on one topic (<see cref="ErrorCode.TopicAuthorizationFailed"/>).
+    /// </summary>
+    public void SetTopicError(string topic, ErrorCode error)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        NativeMethods.MockTopicSetError(Cluster, topic, error);
+    }
+
+    /// <summary>
     /// Takes a broker down: its connections are closed and new ones refused. Partition
     /// leadership does not move, so requests for partitions it leads stall (and are retried
     /// by the clients) until <see cref="SetBrokerUp"/>.

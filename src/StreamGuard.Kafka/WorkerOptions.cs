@@ -54,6 +54,17 @@ public sealed record WorkerOptions
     /// </remarks>
     public int AckLatencySampleEvery { get; init; } = 8;
 
+    /// <summary>
+    /// Partitions of a per-agency output topic the worker creates (<see cref="TopicNames.OfAgency"/>); -1 = the
+    /// broker's default (num.partitions).
+    /// </summary>
+    /// <remarks>An existing topic is used as it is; only a missing one is created.</remarks>
+    public int AgencyTopicPartitions { get; init; } = -1;
+
+    /// <summary>Replication factor of a per-agency output topic the worker creates; -1 = the broker's default
+    /// (default.replication.factor).</summary>
+    public short AgencyTopicReplication { get; init; } = -1;
+
     /// <summary>Extra librdkafka settings for both consumer and producer (for example security settings).</summary>
     public IReadOnlyDictionary<string, string> Kafka { get; init; } = new Dictionary<string, string>();
 }

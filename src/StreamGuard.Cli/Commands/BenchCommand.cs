@@ -10,7 +10,7 @@ namespace StreamGuard.Cli.Commands;
 /// <c>streamguard bench</c>: the worker end to end under an open-loop load at a fixed offered rate, latency from each
 /// event's intended send time (HdrHistogram), a rate sweep for the sustainable maximum, and two pass-through pipes as
 /// ceilings (one record per input; StreamGuard's own records); transactions off and on reported separately, and what
-/// each system wrote to Kafka per event, by topic.
+/// each system wrote to Kafka per event, by kind of topic.
 /// </summary>
 internal static class BenchCommand
 {
@@ -183,18 +183,19 @@ internal static class BenchCommand
         (GC.GetAllocatedBytesForCurrentThread), divided by the events processed: the worker's thread and its
         Kafka clients' callback threads.
 
-        Volume: each step states what its system handed to Kafka per input event, by topic (shared, alerts,
-        results, purges, audit, dlq, repartition): messages, and bytes of keys and values (headers and Kafka's
-        framing not included), over the whole step.
+        Volume: each step states what its system handed to Kafka per input event, by kind of topic (shared,
+        alerts, results, purges — every agency's own topics of a kind together — audit, dlq, repartition):
+        messages, and bytes of keys and values (headers and Kafka's framing not included), over the whole step.
 
         Ceilings: pass-through pipes, Confluent.Kafka consume–produce loops configured as the worker (its
         client settings, commit interval and batch, transactions alike) with no processing. The one-to-one pipe
-        produces, for each consumed record, exactly one record with its key and value to one topic (alpr.shared,
-        on the input's partition): the least any Kafka-to-Kafka enforcement point must do. At saturation (an
-        offered rate neither keeps up with), StreamGuard's throughput over the one-to-one pipe's, with
-        transactions on, is the figure to hold against its target (≥ 0.80). The same-records pipe produces the
-        same number of records per output topic, with the same mean sizes, that StreamGuard produced in its
-        step of the same run: it measures StreamGuard's processing alone, not the cost of what it writes.
+        produces, for each consumed record, exactly one record with its key and value to one topic (named
+        alpr.shared, on the input's partition): the least any Kafka-to-Kafka enforcement point must do. At
+        saturation (an offered rate neither keeps up with), StreamGuard's throughput over the one-to-one
+        pipe's, with transactions on, is the figure to hold against its target (≥ 0.80). The same-records pipe
+        produces the same number of records per kind of output topic (to one topic per kind), with the same
+        mean sizes, that StreamGuard produced in its step of the same run: it measures StreamGuard's processing
+        alone, not the cost of what it writes.
         Each StreamGuard result is stated as a fraction of each pipe's.
         """, new OptionGroup("Options:",
             s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,

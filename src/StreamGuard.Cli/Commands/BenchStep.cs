@@ -59,7 +59,11 @@ internal static class BenchStep
         int n = Interlocked.Increment(ref s_step);
         string system = NameOf(systemKind);
         var topics = new TopicNames().WithPrefix($"bench{s.RunId}.{n}.");
-        CreateTopics(s, topics);
+        // The pass-through pipes write one topic per kind (named as the kind); the worker its agencies' topics, made
+        // here with the step's partitions so both systems write to as many partitions.
+        string[] stepTopics = [.. topics.All, .. TopicNames.Kinds.Select(topics.KindName),
+            .. s.Policy.Document.Agencies.SelectMany(a => topics.OfAgency(a.Id))];
+        CreateTopics(s, stepTopics);
         try
         {
             int warm = (int)(rate * s.Warmup);
@@ -232,7 +236,7 @@ internal static class BenchStep
         }
         finally
         {
-            DeleteTopics(s, topics);
+            DeleteTopics(s, stepTopics);
         }
     }
 
@@ -247,28 +251,28 @@ internal static class BenchStep
         }
     }
 
-    private static void CreateTopics(BenchSettings s, TopicNames topics)
+    private static void CreateTopics(BenchSettings s, string[] topics)
     {
         if (s.Cluster is not null)
         {
-            foreach (string t in topics.All) s.Cluster.CreateTopic(t, s.Partitions);
+            foreach (string t in topics) s.Cluster.CreateTopic(t, s.Partitions);
             return;
         }
         using IAdminClient admin =
             new AdminClientBuilder(new AdminClientConfig { BootstrapServers = s.Bootstrap }).Build();
-        admin.CreateTopicsAsync(topics.All.Select(t =>
+        admin.CreateTopicsAsync(topics.Select(t =>
                 new TopicSpecification { Name = t, NumPartitions = s.Partitions, ReplicationFactor = -1 }))
             .GetAwaiter().GetResult();
     }
 
-    private static void DeleteTopics(BenchSettings s, TopicNames topics)
+    private static void DeleteTopics(BenchSettings s, string[] topics)
     {
         if (s.Cluster is not null) return; // the embedded cluster goes away with the process
         try
         {
             using IAdminClient admin =
                 new AdminClientBuilder(new AdminClientConfig { BootstrapServers = s.Bootstrap }).Build();
-            admin.DeleteTopicsAsync(topics.All).GetAwaiter().GetResult();
+            admin.DeleteTopicsAsync(topics).GetAwaiter().GetResult();
         }
         catch (KafkaException e)
         {

@@ -5,7 +5,8 @@ using StreamGuard.Kafka;
 namespace StreamGuard.Cli.Commands;
 
 /// <summary>
-/// What a run wrote to Kafka per input event, by output topic: messages, and bytes (key and value lengths; headers
+/// What a run wrote to Kafka per input event, by kind of output topic (every agency's topics of a kind together):
+/// messages, and bytes (key and value lengths; headers
 /// and Kafka's framing not included). <c>bench</c> states it for StreamGuard and the pipes, <c>demo</c> for
 /// StreamGuard: the number of messages per event is what the end-to-end throughput depends on most.
 /// </summary>
@@ -27,19 +28,29 @@ internal sealed class BenchVolume
 
     public long TotalBytes => Bytes.Sum();
 
-    /// <summary>The worker's sink's counts (<see cref="KafkaOutputSink.ProducedByTopic"/>), by kind.</summary>
+    /// <summary>The worker's sink's counts (<see cref="KafkaOutputSink.ByTopic"/>) by kind: every agency's topics of
+    /// one kind together.</summary>
     public static BenchVolume Of(KafkaOutputSink sink, TopicNames topics, long inputs)
     {
         var kindOf = new Dictionary<string, int>(StringComparer.Ordinal)
         {
-            [topics.Shared] = BenchOutputProfile.Shared, [topics.Alerts] = BenchOutputProfile.Alerts,
-            [topics.Results] = BenchOutputProfile.Results, [topics.Purges] = BenchOutputProfile.Purges,
             [topics.Audit] = BenchOutputProfile.Audit, [topics.DeadLetter] = BenchOutputProfile.DeadLetter,
             [topics.RepartitionReads] = Repartition, [topics.RepartitionQueries] = Repartition,
         };
         var volume = new BenchVolume { Inputs = inputs };
-        foreach ((string topic, long n) in sink.ProducedByTopic()) volume.Messages[kindOf[topic]] += n;
-        foreach ((string topic, long n) in sink.ProducedBytesByTopic()) volume.Bytes[kindOf[topic]] += n;
+        foreach (OutputTopicCount t in sink.ByTopic())
+        {
+            int kind = t.Kind switch
+            {
+                OutputKind.Shared => BenchOutputProfile.Shared,
+                OutputKind.Alerts => BenchOutputProfile.Alerts,
+                OutputKind.Results => BenchOutputProfile.Results,
+                OutputKind.Purges => BenchOutputProfile.Purges,
+                _ => kindOf[t.Topic],
+            };
+            volume.Messages[kind] += t.Records;
+            volume.Bytes[kind] += t.Bytes;
+        }
         return volume;
     }
 

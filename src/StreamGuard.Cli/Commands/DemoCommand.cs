@@ -10,6 +10,7 @@ using StreamGuard.Engine;
 using StreamGuard.Generation;
 using StreamGuard.Kafka;
 using StreamGuard.Kafka.Embedded;
+using StreamGuard.Policy;
 
 namespace StreamGuard.Cli.Commands;
 
@@ -64,8 +65,8 @@ internal static class DemoCommand
         the bundled sample policy, runs the worker, and produces synthetic plate reads and signed queries to it
         at a fixed rate while showing live progress. Ends with events/s, decision latency percentiles
         (HdrHistogram), decisions by code, dead letters, and the Kafka messages and bytes (keys and values) the
-        worker produced per event by topic; reads the audit topic back into OUT/audit.ndjson, verifies its
-        hash chains, and writes OUT/report.html.
+        worker produced per event by kind of topic (every agency's own topics of a kind together); reads the
+        audit topic back into OUT/audit.ndjson, verifies its hash chains, and writes OUT/report.html.
         """, new OptionGroup("Options:",
             s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out));
 
@@ -91,6 +92,11 @@ internal static class DemoCommand
         using MockCluster cluster = MockCluster.Start(brokers: 1, rebalanceDelayMs: 0);
         var topics = new TopicNames();
         foreach (string t in topics.All) cluster.CreateTopic(t, partitions);
+        // Each agency's output topics too, with as many partitions (the worker would otherwise make them itself).
+        foreach (AgencyConfig a in policy.Document.Agencies)
+        {
+            foreach (string t in topics.OfAgency(a.Id)) cluster.CreateTopic(t, partitions);
+        }
         o.WriteLine(
             $"embedded Kafka-protocol cluster at {cluster.BootstrapServers}, {partitions} partitions per topic");
 
@@ -252,7 +258,8 @@ internal static class DemoCommand
             }
         }
         summary.AppendLine(CultureInfo.InvariantCulture,
-            $"results: {s.Results:N0}; push deliveries (alpr.shared): {s.Shared:N0}; alerts: {s.Alerts:N0}; " +
+            $"results: {s.Results:N0}; push deliveries (alpr.shared.<recipient>): {s.Shared:N0}; " +
+            $"alerts: {s.Alerts:N0}; " +
             $"audit entries: {auditEntries:N0} of {engine.AuditEntryCount:N0} written " +
             $"({engine.AuditDecisionCount:N0} decisions), " +
             $"in {Path.GetFullPath(auditPath)}");

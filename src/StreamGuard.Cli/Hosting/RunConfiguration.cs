@@ -170,6 +170,14 @@ internal static class RunConfiguration
         int statsSeconds = Int(RunOptionTable.StatsIntervalS);
         int reloadMs = Int(RunOptionTable.ReloadIntervalMs);
         ProcessingMode processing = Choice(RunOptionTable.Processing);
+        int topicPartitions = Int(RunOptionTable.TopicPartitions);
+        int topicReplication = Int(RunOptionTable.TopicReplication);
+        string template = Text(RunOptionTable.TopicTemplate)!;
+        if (TopicNames.TemplateProblem(template) is { } templateProblem)
+        {
+            problems.Add($"--{RunOptionTable.TopicTemplate.Name}: {templateProblem} " +
+                $"({From(RunOptionTable.TopicTemplate)})");
+        }
 
         var kafka = new Dictionary<string, string>(StringComparer.Ordinal);
         // In JSON the librdkafka settings may also be an object: "Kafka": { "security.protocol": "SSL" }.
@@ -206,6 +214,7 @@ internal static class RunConfiguration
         {
             Bootstrap = bootstrap, Policy = policy, Group = Text(RunOptionTable.Group)!,
             AuditKey = Given(RunOptionTable.AuditKey), TopicPrefix = Given(RunOptionTable.TopicPrefix),
+            TopicTemplate = template, TopicPartitions = topicPartitions, TopicReplication = topicReplication,
             CommitIntervalMs = commitMs, CommitBatch = commitBatch, Kafka = kafka, Processing = processing,
             TransactionalId = Given(RunOptionTable.TransactionalId), StatsIntervalS = statsSeconds,
             ReloadIntervalMs = reloadMs, MetricsUrl = metrics,

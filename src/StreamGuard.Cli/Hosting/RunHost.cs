@@ -108,12 +108,14 @@ internal static class RunHost
             ILogger log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard");
             // The first policy_load records state what this policy grants against nothing (everything denied).
             PolicyChangeSummary initial = Common.InitialChange(policy, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            TopicNames topics = options.TopicPrefix is null
+            TopicNames topics = (options.TopicPrefix is null
                 ? new TopicNames()
-                : new TopicNames().WithPrefix(options.TopicPrefix);
+                : new TopicNames().WithPrefix(options.TopicPrefix)) with { AgencyTemplate = options.TopicTemplate };
             var workerOptions = new WorkerOptions
             {
                 BootstrapServers = options.Bootstrap, GroupId = options.Group, Topics = topics,
+                AgencyTopicPartitions = options.TopicPartitions == 0 ? -1 : options.TopicPartitions,
+                AgencyTopicReplication = (short)(options.TopicReplication == 0 ? -1 : options.TopicReplication),
                 CommitInterval = TimeSpan.FromMilliseconds(options.CommitIntervalMs), CommitBatch = options.CommitBatch,
                 Processing = options.Processing, TransactionalId = options.TransactionalId, Kafka = options.Kafka,
             };

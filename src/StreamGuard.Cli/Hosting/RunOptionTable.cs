@@ -27,6 +27,27 @@ internal static class RunOptionTable
     public static readonly TextOption TopicPrefix = new("topic-prefix", "X",
         "prefix every topic name (isolated environments)");
 
+    public static readonly TextOption TopicTemplate = new("topic-template", "T", """
+        name of each agency's output topics ({default}): {kind} is the kind
+        (alpr.shared, alpr.alerts, alpr.results, alpr.purges, prefix applied),
+        {agency} the agency id; missing ones are created on start and on reload
+        """)
+    {
+        Default = TopicNames.DefaultAgencyTemplate,
+    };
+
+    public static readonly IntOption TopicPartitions = new("topic-partitions", "N",
+        "partitions of an agency topic the worker creates ({default}; 0 = the broker's default)", 0, 10_000)
+    {
+        Default = 0,
+    };
+
+    public static readonly IntOption TopicReplication = new("topic-replication", "N",
+        "replication factor of an agency topic the worker creates ({default}; 0 = the broker's default)", 0, 32)
+    {
+        Default = 0,
+    };
+
     public static readonly IntOption CommitIntervalMs = new("commit-interval-ms", "N",
         "commit (a transaction, or offsets) at least this often", 1, 60_000)
     {
@@ -95,7 +116,8 @@ internal static class RunOptionTable
     /// <summary>The settings: each also a configuration key (<see cref="Key"/>) and an environment variable.</summary>
     public static readonly CliOption[] Settings =
     [
-        Bootstrap, Policy, Group, AuditKey, TopicPrefix, CommitIntervalMs, CommitBatch, Kafka, Processing,
+        Bootstrap, Policy, Group, AuditKey, TopicPrefix, TopicTemplate, TopicPartitions, TopicReplication,
+        CommitIntervalMs, CommitBatch, Kafka, Processing,
         TransactionalId, StatsIntervalS, ReloadIntervalMs, Metrics,
     ];
 

@@ -18,6 +18,15 @@ internal sealed record RunOptions
 
     public string? TopicPrefix { get; init; }
 
+    /// <summary>How each agency's output topics are named (<see cref="TopicNames.AgencyTemplate"/>).</summary>
+    public string TopicTemplate { get; init; } = RunOptionTable.TopicTemplate.Default!;
+
+    /// <summary>Partitions of an agency topic the worker creates; 0 = the broker's default.</summary>
+    public int TopicPartitions { get; init; } = RunOptionTable.TopicPartitions.Default!.Value;
+
+    /// <summary>Replication factor of an agency topic the worker creates; 0 = the broker's default.</summary>
+    public int TopicReplication { get; init; } = RunOptionTable.TopicReplication.Default!.Value;
+
     public int CommitIntervalMs { get; init; } = RunOptionTable.CommitIntervalMs.Default!.Value;
 
     public int CommitBatch { get; init; } = RunOptionTable.CommitBatch.Default!.Value;

@@ -33,6 +33,7 @@ public sealed class PolicyReloader : IDisposable
     private byte[] _seenHash;                  // content (file and keys) of the last poll
     private byte[] _handledHash;               // content (file and keys) last loaded or refused
     private int _polling;
+    private int _retake;                       // a taken version was refused: read the file again at the next poll
 
     public PolicyReloader(string path, CompiledPolicy inForce, Action<string> log, TimeSpan interval,
         Func<long>? nowMs = null)
@@ -83,6 +84,11 @@ public sealed class PolicyReloader : IDisposable
         if (Interlocked.Exchange(ref _polling, 1) == 1) return;
         try
         {
+            if (Interlocked.Exchange(ref _retake, 0) == 1)
+            {
+                _newest = Volatile.Read(ref _inForce);
+                _handledHash = [];
+            }
             byte[] bytes;
             try
             {
@@ -199,6 +205,25 @@ public sealed class PolicyReloader : IDisposable
             break;
         }
         foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");
+    }
+
+    /// <summary>
+    /// Called by the consuming thread when it could not put <paramref name="taken"/> in force (what it needs outside
+    /// the policy, such as its agencies' topics, could not be made): <paramref name="stays"/> is in force again, a
+    /// version waiting on top of the refused one is dropped, and the file is read again at the next poll.
+    /// </summary>
+    public void Refuse(CompiledPolicy taken, CompiledPolicy stays, string reason)
+    {
+        lock (_lock)
+        {
+            if (!ReferenceEquals(_inForce, taken)) return;
+            _inForce = stays;
+            _pending = null;
+            Accepted--;
+            Rejected++;
+            LastError = reason;
+        }
+        Volatile.Write(ref _retake, 1);
     }
 
     public void Dispose() => _timer.Dispose();

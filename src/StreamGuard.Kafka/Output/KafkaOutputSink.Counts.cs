@@ -1,13 +1,11 @@
-using Confluent.Kafka;
-
 namespace StreamGuard.Kafka;
 
 /// <summary>Records and bytes produced per output topic, for the metrics endpoint and the bench's and demo's
 /// volume report.</summary>
 public sealed partial class KafkaOutputSink
 {
-    private const int SharedIndex = 0, AlertsIndex = 1, ResultsIndex = 2, PurgesIndex = 3, AuditIndex = 4,
-        DeadLetterIndex = 5, RepartitionReadsIndex = 6, RepartitionQueriesIndex = 7, CountedTopics = 8;
+    private const int AuditIndex = 0, DeadLetterIndex = 1, RepartitionReadsIndex = 2, RepartitionQueriesIndex = 3,
+        CountedTopics = 4;
 
     // Written by the worker's thread only (a plain increment per output); read by scrapes (a torn read cannot happen
     // on a 64-bit long read, and a slightly stale count is fine).
@@ -15,53 +13,48 @@ public sealed partial class KafkaOutputSink
     private readonly long[] _bytesTo = new long[CountedTopics];
     private string[]? _countedTopics;
 
-    /// <summary>The output topics in index order (made once).</summary>
+    /// <summary>The fixed output topics in index order (made once).</summary>
     private string[] CountedTopicNames => _countedTopics ??=
-    [
-        _topics.Shared, _topics.Alerts, _topics.Results, _topics.Purges, _topics.Audit, _topics.DeadLetter,
-        _topics.RepartitionReads, _topics.RepartitionQueries,
-    ];
-
-    /// <summary>Records handed to the producer so far, per topic (every output topic, zeros included).</summary>
-    public IEnumerable<KeyValuePair<string, long>> ProducedByTopic() => ByTopic(_producedTo);
+        [_topics.Audit, _topics.DeadLetter, _topics.RepartitionReads, _topics.RepartitionQueries];
 
     /// <summary>
-    /// Bytes handed to the producer so far, per topic: key and value lengths of each record (headers and Kafka's
-    /// own framing not included), every output topic, zeros included.
+    /// Records handed to the producer so far, per topic: the fixed output topics, then the topics of every agency
+    /// added (<see cref="AddAgencies"/>), zeros included.
     /// </summary>
-    public IEnumerable<KeyValuePair<string, long>> ProducedBytesByTopic() => ByTopic(_bytesTo);
-
-    private IEnumerable<KeyValuePair<string, long>> ByTopic(long[] counts)
-    {
-        string[] topics = CountedTopicNames;
-        for (int i = 0; i < topics.Length; i++) yield return new(topics[i], Volatile.Read(ref counts[i]));
-    }
+    public IEnumerable<KeyValuePair<string, long>> ProducedByTopic() =>
+        ByTopic().Select(t => new KeyValuePair<string, long>(t.Topic, t.Records));
 
     /// <summary>
-    /// Adds a record's key and value lengths to its topic (the worker's thread, on every send; nothing allocated). The
-    /// sink's own topic-partitions are made from the very strings of <see cref="CountedTopicNames"/>, so a reference
-    /// comparison finds them; a forward's topic is the caller's string, equal but maybe another instance.
+    /// Bytes handed to the producer so far, per topic as <see cref="ProducedByTopic"/>: key and value lengths of each
+    /// record (headers and Kafka's own framing not included).
     /// </summary>
-    private void CountBytes(TopicPartition destination, Message<byte[], byte[]> message)
+    public IEnumerable<KeyValuePair<string, long>> ProducedBytesByTopic() =>
+        ByTopic().Select(t => new KeyValuePair<string, long>(t.Topic, t.Bytes));
+
+    /// <summary>
+    /// Records and bytes per output topic, each per-agency topic with its kind and agency (null for the fixed topics):
+    /// what reports group by kind.
+    /// </summary>
+    public IEnumerable<OutputTopicCount> ByTopic()
     {
-        int bytes = (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
         string[] topics = CountedTopicNames;
-        string topic = destination.Topic;
         for (int i = 0; i < topics.Length; i++)
         {
-            if (ReferenceEquals(topics[i], topic))
-            {
-                _bytesTo[i] += bytes;
-                return;
-            }
+            yield return new(topics[i], null, null, Volatile.Read(ref _producedTo[i]), Volatile.Read(ref _bytesTo[i]));
         }
-        for (int i = 0; i < topics.Length; i++)
+        foreach (AgencyTopics a in Volatile.Read(ref _agencyList))
         {
-            if (string.Equals(topics[i], topic, StringComparison.Ordinal))
+            foreach (OutputKind kind in TopicNames.Kinds)
             {
-                _bytesTo[i] += bytes;
-                return;
+                int k = (int)kind;
+                yield return new(a.ByKind[k].Topic, kind, a.IdText, Volatile.Read(ref a.Records[k]),
+                    Volatile.Read(ref a.Bytes[k]));
             }
         }
     }
 }
+
+/// <summary>What was produced to one output topic: <paramref name="Kind"/> and <paramref name="Agency"/> name a
+/// per-agency topic, null for the fixed ones.</summary>
+public readonly record struct OutputTopicCount(string Topic, OutputKind? Kind, string? Agency, long Records,
+    long Bytes);

@@ -6,8 +6,9 @@ using StreamGuard.Output;
 namespace StreamGuard.Kafka;
 
 /// <summary>
-/// Produces the engine's outputs to their topics. Delivery failures are counted and kept so the worker never
-/// commits input offsets past an output that did not reach the broker.
+/// Produces the engine's outputs to their topics: each delivery, alert, result and purge notice to its agency's own
+/// topic (<see cref="TopicNames.ForAgency"/>), audit blocks and dead letters to theirs. Delivery failures are counted
+/// and kept so the worker never commits input offsets past an output that did not reach the broker.
 /// </summary>
 public sealed partial class KafkaOutputSink : IOutputSink
 {
@@ -28,7 +29,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private readonly Headers _sharedHeaders = new();
     private readonly ReusedHeader _recipientHeader = new("sg-recipient");
     private readonly ReusedHeader _decisionHeader = new("sg-decision");
-    private readonly TopicPartition _shared, _alerts, _results, _purges, _auditByKey, _deadLetter;
+    private readonly TopicPartition _auditByKey, _deadLetter;
     private readonly TopicPartition[] _auditByPartition;
     private readonly Message<byte[], byte[]> _forwardMessage = new();
     private readonly Headers _originHeaders = new();
@@ -50,10 +51,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _producer = producer;
         _topics = topics;
         _auditPartitions = auditPartitions;
-        _shared = new TopicPartition(topics.Shared, Partition.Any);
-        _alerts = new TopicPartition(topics.Alerts, Partition.Any);
-        _results = new TopicPartition(topics.Results, Partition.Any);
-        _purges = new TopicPartition(topics.Purges, Partition.Any);
+        _agencyLookup = _agencies.GetAlternateLookup<ReadOnlySpan<byte>>();
         _auditByKey = new TopicPartition(topics.Audit, Partition.Any);
         _deadLetter = new TopicPartition(topics.DeadLetter, Partition.Any);
         _auditByPartition = new TopicPartition[Math.Max(0, auditPartitions)];
@@ -105,30 +103,20 @@ public sealed partial class KafkaOutputSink : IOutputSink
     public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
         ReadOnlySpan<byte> read)
     {
-        byte[]? key = Key(recipient);
-        _recipientHeader.Value = key ?? [];
+        AgencyTopics to = TopicsOf(recipient);
+        _recipientHeader.Value = to.Id;
         _decisionHeader.Value = _decisionIds.Copy(decisionId);
-        Produce(_shared, key, read, _sharedHeaders);
-        _producedTo[SharedIndex]++;
+        Produce(to, OutputKind.Shared, Key(readId), read, _sharedHeaders);
     }
 
-    public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert)
-    {
-        Produce(_alerts, Key(recipient), alert, null);
-        _producedTo[AlertsIndex]++;
-    }
+    public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert) =>
+        Produce(TopicsOf(recipient), OutputKind.Alerts, Key(hotlistId), alert, null);
 
-    public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result)
-    {
-        Produce(_results, Key(queryId), result, null);
-        _producedTo[ResultsIndex]++;
-    }
+    public void Result(ReadOnlySpan<byte> requester, ReadOnlySpan<byte> queryId, ReadOnlySpan<byte> result) =>
+        Produce(TopicsOf(requester), OutputKind.Results, Key(queryId), result, null);
 
-    public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice)
-    {
-        Produce(_purges, Key(readId), notice, null);
-        _producedTo[PurgesIndex]++;
-    }
+    public void Purge(ReadOnlySpan<byte> agency, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> notice) =>
+        Produce(TopicsOf(agency), OutputKind.Purges, Key(readId), notice, null);
 
     public void Audit(int partition, ReadOnlySpan<byte> block)
     {
@@ -141,11 +129,13 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _message.Headers = null;
         // The timed events whose entries the block holds are acknowledged with it. A block cannot be left out (its
         // chain would break); blocks are bounded far below the smallest limit the sink accepts (MinRecordBytes).
-        if (!Send(destination, _message, null, _ackProbes?.TakeBlockWaiters(partition)))
+        int sent = Send(destination, _message, null, _ackProbes?.TakeBlockWaiters(partition));
+        if (sent < 0)
         {
             throw new KafkaException(new Error(ErrorCode.MsgSizeTooLarge,
                 $"the producer refused an audit block of {block.Length} bytes (chain p{partition})"));
         }
+        _bytesTo[AuditIndex] += sent;
     }
 
     /// <summary>Chain <c>p&lt;partition&gt;</c>'s name, the key of its audit records: made once per
@@ -159,7 +149,8 @@ public sealed partial class KafkaOutputSink : IOutputSink
 
     public void DeadLetter(ReadOnlySpan<byte> record)
     {
-        Produce(_deadLetter, null, record, null);
+        int sent = Produce(_deadLetter, null, record, null);
+        if (sent >= 0) _bytesTo[DeadLetterIndex] += sent;
         _producedTo[DeadLetterIndex]++;
     }
 
@@ -184,22 +175,26 @@ public sealed partial class KafkaOutputSink : IOutputSink
         _forwardMessage.Key = keyIsNull ? null! : key.IsEmpty ? [] : _keys.Copy(key);
         _forwardMessage.Value = valueIsNull ? null! : _values.Copy(value);
         TopicPartition destination;
+        int index;
         if (topic == _topics.RepartitionReads)
         {
             destination = Repartition(ref _repartitionReads, topic, partition);
-            _producedTo[RepartitionReadsIndex]++;
+            index = RepartitionReadsIndex;
         }
         else if (topic == _topics.RepartitionQueries)
         {
             destination = Repartition(ref _repartitionQueries, topic, partition);
-            _producedTo[RepartitionQueriesIndex]++;
+            index = RepartitionQueriesIndex;
         }
         else
         {
             throw new ArgumentException($"'{topic}' is not a repartition topic", nameof(topic));
         }
+        _producedTo[index]++;
         // Not an output of the event: it is decided, and its outputs timed, where it is forwarded to.
-        if (!Send(destination, _forwardMessage, null)) Oversized();
+        int sent = Send(destination, _forwardMessage, null);
+        if (sent < 0) Oversized();
+        else _bytesTo[index] += sent;
     }
 
     private static TopicPartition Repartition(ref TopicPartition[] byPartition, string topic, int partition)
@@ -210,31 +205,49 @@ public sealed partial class KafkaOutputSink : IOutputSink
 
     private byte[]? Key(ReadOnlySpan<byte> key) => key.IsEmpty ? null : _keys.Copy(key);
 
-    private void Produce(TopicPartition destination, byte[]? key, ReadOnlySpan<byte> value, Headers? headers)
+    /// <summary>An output of <paramref name="kind"/> to its agency's topic, counted there.</summary>
+    private void Produce(AgencyTopics to, OutputKind kind, byte[]? key, ReadOnlySpan<byte> value, Headers? headers)
     {
-        // An output Kafka would refuse for its size is not produced: its event is dead-lettered instead
-        // (KafkaOutputSink.Size.cs).
+        if (to.ByKind.Length == 0)
+        {
+            Interlocked.Increment(ref _unrouted);
+            return;
+        }
+        int k = (int)kind;
+        int sent = Produce(to.ByKind[k], key, value, headers);
+        if (sent < 0) return;
+        to.Bytes[k] += sent;
+        to.Records[k]++;
+    }
+
+    /// <summary>Returns the record's key and value bytes, or -1 when it was not produced: Kafka would refuse it for
+    /// its size, and its event is dead-lettered instead (KafkaOutputSink.Size.cs).</summary>
+    private int Produce(TopicPartition destination, byte[]? key, ReadOnlySpan<byte> value, Headers? headers)
+    {
         if (!Fits(key, value.Length, headers))
         {
             Oversized();
-            return;
+            return -1;
         }
         _message.Key = key!;
         _message.Value = _values.Copy(value);
         _message.Headers = headers;
         _ackProbes?.Produced();
-        if (!Send(destination, _message, _ackProbes?.Timed)) Oversized();
+        int sent = Send(destination, _message, _ackProbes?.Timed);
+        if (sent >= 0) return sent;
+        Oversized();
+        return -1;
     }
 
     // probe: the timed event's, whose handler then takes the delivery report; else untimed (an audit block's waiters)
-    // or, when null, the shared handler. False when the producer refused the record itself (AckProbes.Produce).
-    private bool Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe,
+    // or, when null, the shared handler. Returns the record's key and value bytes, or -1 when the producer refused
+    // the record itself (AckProbes.Produce).
+    private int Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe,
         Action<DeliveryReport<byte[], byte[]>>? untimed = null)
     {
         if (!AckProbes.Produce(_producer, destination, message, untimed ?? _onDelivery, probe)) return false;
         Produced++;
-        CountBytes(destination, message);
-        return true;
+        return (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
     }
 
     /// <summary>One scratch array per length (up to a byte budget; beyond it a fresh copy): single-threaded,

@@ -135,6 +135,7 @@ public sealed class StreamGuardWorker
             .SetErrorHandler((_, e) => WorkerLog.ProducerError(_log, e.Reason))
             .Build();
         OffsetCommitter? committer = null;
+        AgencyTopicCreator? topicCreator = null;
         try
         {
             WorkerTopology topology = _topology = WorkerTopology.Read(producer, _options, _log);
@@ -145,6 +146,11 @@ public sealed class StreamGuardWorker
             sink.MaxRecordBytes = producerConfig.MessageMaxBytes ?? KafkaOutputSink.DefaultMaxRecordBytes;
             Sink = sink;
             StreamGuardEngine engine = Engine = _engineFactory(sink);
+            // Every agency's output topics exist before anything can be produced to them; a worker that may not
+            // create them stops here, naming the topic and the missing right.
+            topicCreator = new AgencyTopicCreator(producer, _options, _log);
+            topicCreator.Ensure(engine.Policy);
+            sink.AddAgencies(engine.Policy);
             committer = _committer =
                 OffsetCommitter.Create(_options, producer, sink, _latency, _log, engine.FlushAudit);
             committer.Begin();
@@ -178,7 +184,7 @@ public sealed class StreamGuardWorker
                 .Build();
             try
             {
-                Consume(consumer, tables, engine, sink, committer, cancellationToken);
+                Consume(consumer, tables, engine, sink, committer, topicCreator, cancellationToken);
             }
             catch
             {
@@ -202,12 +208,14 @@ public sealed class StreamGuardWorker
             // A producer still inside a librdkafka call (see TransactionalCommitter) is left open: destroying it under
             // the call would block this thread for good or crash the process. The process exits (streamguard run) or a
             // restarted worker's producer fences it (same transactional.id).
+            topicCreator?.Dispose();
             if (committer is not { ProducerAbandoned: true }) producer.Dispose();
         }
     }
 
     private void Consume(IConsumer<ConsumedBytes, ConsumedBytes> consumer, GlobalTables? tables,
-        StreamGuardEngine engine, KafkaOutputSink sink, OffsetCommitter committer, CancellationToken cancellationToken)
+        StreamGuardEngine engine, KafkaOutputSink sink, OffsetCommitter committer, AgencyTopicCreator topicCreator,
+        CancellationToken cancellationToken)
     {
         // Hotlists and holds in the group too: the worker assigned a partition dead-letters its bad entries and
         // audits its holds and releases (once, in its transaction); every worker applies the whole tables.
@@ -224,8 +232,7 @@ public sealed class StreamGuardWorker
         {
             if (_reloader is not null && _reloader.TryTake(out CompiledPolicy next, out PolicyChangeSummary change))
             {
-                engine.SwapPolicy(next, change);
-                WorkerLog.PolicyInForce(_log, next.Hash);
+                SwapPolicy(next, change, engine, sink, topicCreator);
             }
             tables?.Drain();
             ConsumeResult<ConsumedBytes, ConsumedBytes>? result;
@@ -264,6 +271,28 @@ public sealed class StreamGuardWorker
             }
         }
         committer.Commit(consumer);
+    }
+
+    /// <summary>
+    /// Puts a reloaded policy in force between two events, once its agencies' output topics exist; when they cannot
+    /// be created the version is refused (logged, handed back to the reloader) and the policy in force stays.
+    /// </summary>
+    private void SwapPolicy(CompiledPolicy next, PolicyChangeSummary change, StreamGuardEngine engine,
+        KafkaOutputSink sink, AgencyTopicCreator topicCreator)
+    {
+        try
+        {
+            topicCreator.Ensure(next);
+        }
+        catch (TopicCreationException e)
+        {
+            WorkerLog.ReloadRefusedTopics(_log, engine.Policy.Hash, e.Message);
+            _reloader!.Refuse(next, engine.Policy, e.Message);
+            return;
+        }
+        sink.AddAgencies(next);
+        engine.SwapPolicy(next, change);
+        WorkerLog.PolicyInForce(_log, next.Hash);
     }
 
     /// <summary>One consumed record: counted, dispatched, and timed when it was decided here.</summary>

@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Confluent.Kafka;
 using StreamGuard.Engine;
+using StreamGuard.Kafka;
 
 namespace StreamGuard.Tests.Support;
 
@@ -62,11 +64,13 @@ internal sealed class ReplayComparison
     public static ReplayComparison FromTopics(KafkaTestCluster cluster, TimeSpan timeout)
     {
         var c = new ReplayComparison();
-        c.Add("results", cluster.ReadToEnd(cluster.Topics.Results, timeout).Select(r => r.Message.Value));
-        c.Add("shared", cluster.ReadToEnd(cluster.Topics.Shared, timeout).Select(r =>
+        // Each agency's topics hold only its own outputs: ReadToEnd checks every record compared.
+        List<ConsumeResult<string?, string>> Read(OutputKind kind) => cluster.ReadToEnd(kind, timeout);
+        c.Add("results", Read(OutputKind.Results).Select(r => r.Message.Value));
+        c.Add("shared", Read(OutputKind.Shared).Select(r =>
             Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-recipient")) + " " + r.Message.Value));
-        c.Add("alerts", cluster.ReadToEnd(cluster.Topics.Alerts, timeout).Select(r => r.Message.Value));
-        c.Add("purges", cluster.ReadToEnd(cluster.Topics.Purges, timeout).Select(r => r.Message.Value));
+        c.Add("alerts", Read(OutputKind.Alerts).Select(r => r.Message.Value));
+        c.Add("purges", Read(OutputKind.Purges).Select(r => r.Message.Value));
         c.Add("audit", cluster.AuditDecisions(timeout));
         c.Add("dlq", cluster.ReadToEnd(cluster.Topics.DeadLetter, timeout).Select(r => r.Message.Value));
         return c;

@@ -84,7 +84,7 @@ public sealed class AuditVerifyTopicTests
             .Select(MemorySink.Json).ToList();
         Assert.Equal(decisions, exported.Count);
         var byId = exported.ToDictionary(d => d.GetProperty("id").GetString()!);
-        List<ConsumeResult<string?, string>> shares = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout);
+        List<ConsumeResult<string?, string>> shares = cluster.ReadToEnd(OutputKind.Shared, s_timeout);
         Assert.Equal(Reads / 2, shares.Count); // ca-lapd's reads, pushed to ca-lasd
         foreach (ConsumeResult<string?, string> share in shares)
         {
@@ -98,7 +98,7 @@ public sealed class AuditVerifyTopicTests
             Assert.Equal(MemorySink.Json(share.Message.Value).GetProperty("read_id").GetString(),
                 d.GetProperty("reads")[0].GetString());
         }
-        JsonElement result = MemorySink.Json(cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Single()
+        JsonElement result = MemorySink.Json(cluster.ReadToEnd(OutputKind.Results, s_timeout).Single()
             .Message.Value);
         JsonElement search = byId[result.GetProperty("decision_id").GetString()!];
         Assert.Equal(("search", "q1", "us-ice-ero"), (search.GetProperty("event").GetString(),

@@ -243,13 +243,15 @@ public sealed class RunConfigurationTests : IDisposable
             ["audit-key"] = "env:K", ["topic-prefix"] = "t.", ["commit-interval-ms"] = "50", ["commit-batch"] = "7",
             ["kafka"] = "a=b", ["processing"] = "at-least-once", ["transactional-id"] = "tx",
             ["stats-interval-s"] = "0", ["reload-interval-ms"] = "0", ["metrics"] = ":9464",
+            ["topic-template"] = "sg.{kind}.{agency}", ["topic-partitions"] = "6", ["topic-replication"] = "3",
         };
         Assert.Equal(RunOptionTable.All.Select(o => o.Name).Order(), values.Keys.Order());
         var expected = new RunOptions
         {
             Bootstrap = "b", Policy = "p", Group = "g", AuditKey = "env:K", TopicPrefix = "t.", CommitIntervalMs = 50,
             CommitBatch = 7, Processing = ProcessingMode.AtLeastOnce, TransactionalId = "tx", StatsIntervalS = 0,
-            ReloadIntervalMs = 0, MetricsUrl = "http://0.0.0.0:9464",
+            ReloadIntervalMs = 0, MetricsUrl = "http://0.0.0.0:9464", TopicTemplate = "sg.{kind}.{agency}",
+            TopicPartitions = 6, TopicReplication = 3,
         };
         RunOptions fromArgs = Bind([.. values.SelectMany(kv => new[] { "--" + kv.Key, kv.Value })]);
         Assert.Equal("b", fromArgs.Kafka["a"]);
@@ -257,6 +259,17 @@ public sealed class RunConfigurationTests : IDisposable
         RunOptions fromEnv = Bind([],
             values.ToDictionary(kv => RunOptionTable.All.Single(o => o.Name == kv.Key).Env, kv => kv.Value));
         Assert.Equal(expected with { Kafka = fromEnv.Kafka }, fromEnv);
+    }
+
+    [Theory]
+    [InlineData("{kind}")]
+    [InlineData("{agency}")]
+    [InlineData("{kind}.{agency}.{agency}")]
+    [InlineData("{kind}/{agency}")]
+    public void ATopicTemplateThatCannotKeepAgenciesApartIsRefused(string template)
+    {
+        UsageException e = Refused(["--bootstrap", "b", "--policy", "p", "--topic-template", template]);
+        Assert.Contains("--topic-template", e.Message, StringComparison.Ordinal);
     }
 
     private static string RunCommandHelp()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using StreamGuard.Kafka;
@@ -78,6 +79,12 @@ public sealed class DeploymentFilesTests
         Assert.Contains("retention.ms=-1", topics[names.Audit].Line, StringComparison.Ordinal);
         Assert.Equal("false",
             compose.At("services", "kafka", "environment", "KAFKA_AUTO_CREATE_TOPICS_ENABLE").ToString());
+        // No output topic shared by agencies: the worker makes each agency's own, as the compose file tells it to.
+        Assert.DoesNotContain(topics.Keys, t => TopicNames.Kinds.Any(k => t == names.KindName(k)));
+        string Setting(string name) => compose.At("services", "streamguard", "environment", name).ToString();
+        Assert.Equal(TopicNames.DefaultAgencyTemplate, Setting("STREAMGUARD_TOPIC_TEMPLATE"));
+        Assert.Equal("1", Setting("STREAMGUARD_TOPIC_REPLICATION")); // one broker
+        Assert.InRange(int.Parse(Setting("STREAMGUARD_TOPIC_PARTITIONS"), CultureInfo.InvariantCulture), 1, 12);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Confluent.Kafka;
+using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
@@ -112,7 +113,8 @@ public sealed class MetricsEndpointTests
 
         Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.ingest")));
         Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.agreement")));
-        Assert.Equal(reads, Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Shared)));
+        Assert.Equal(reads, Sample(metrics, "streamguard_events_produced_total",
+            ("topic", cluster.Topics.ForAgency(OutputKind.Shared, "ca-lapd"))));
         Assert.Equal(0, Sample(metrics, "streamguard_decisions_total", ("code", "deny.statute")));
         Assert.Equal(malformed, Sample(metrics, "streamguard_dead_letters_total", ("error", "malformed_json")));
         Assert.Equal(0, Sample(metrics, "streamguard_dead_letters_total", ("error", "unknown_agency")));

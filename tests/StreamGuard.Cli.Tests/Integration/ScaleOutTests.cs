@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Confluent.Kafka;
+using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 using Xunit.Abstractions;
 
@@ -101,7 +102,7 @@ public sealed partial class ScaleOutTests(ITestOutputHelper output)
             }
             producer.Flush(s_timeout);
             WaitUntil(
-                () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count()
+                () => cluster.ReadToEnd(OutputKind.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count()
                     >= queries.Count,
                 "every query answered", KeepRunning);
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
+using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 using Xunit.Abstractions;
 
@@ -103,13 +104,13 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         }
         try
         {
-            WaitForDistinctKeys(cluster, cluster.Topics.Results, queries, KeepRunning);
+            WaitForDistinctKeys(cluster, OutputKind.Results, queries, KeepRunning);
             await producer.ProduceAsync(cluster.Topics.Queries, new Message<string?, string>
             {
                 // K0000 is read by ca-lasd cameras
                 Key = "K0000", Value = TestPolicy.Query("q-final", "ca-lasd", "K0000", DateTimeOffset.UtcNow),
             });
-            WaitForDistinctKeys(cluster, cluster.Topics.Results, queries + 1, KeepRunning);
+            WaitForDistinctKeys(cluster, OutputKind.Results, queries + 1, KeepRunning);
             using (Process term = Process.Start("kill", ["-TERM", last.Id.ToString(CultureInfo.InvariantCulture)])!)
             {
                 await term.WaitForExitAsync();
@@ -132,10 +133,10 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         var ingested = audit.Where(r => r.GetProperty("event").GetString() == "ingest")
             .Select(r => r.GetProperty("reads")[0].GetString()!).ToList();
         Assert.Empty(readIds.Except(ingested));
-        var answered = cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key!).ToList();
+        var answered = cluster.ReadToEnd(OutputKind.Results, s_timeout).Select(r => r.Message.Key!).ToList();
         Assert.Empty(queryIds.Append("q-final").Except(answered));
 
-        var shared = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout)
+        var shared = cluster.ReadToEnd(OutputKind.Shared, s_timeout)
             .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("read_id").GetString()!).ToList();
         Assert.Empty(pushedIds.Except(shared));
         Assert.Empty(shared.Except(pushedIds)); // nothing shared that the agreement does not grant
@@ -149,7 +150,7 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
                 .GetProperty("event").GetString()));
 
         // The store was rebuilt: the final query sees K0000's reads from before the first kill (within its window).
-        JsonElement final = cluster.ReadToEnd(cluster.Topics.Results, s_timeout)
+        JsonElement final = cluster.ReadToEnd(OutputKind.Results, s_timeout)
             .Where(r => r.Message.Key == "q-final")
             .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.Clone()).Last();
         var finalReads = final.GetProperty("reads").EnumerateArray()
@@ -191,7 +192,7 @@ public sealed class WorkerCrashTests(ITestOutputHelper output)
         return p;
     }
 
-    private static List<string> WaitForDistinctKeys(KafkaTestCluster cluster, string topic, int count,
+    private static List<string> WaitForDistinctKeys(KafkaTestCluster cluster, OutputKind topic, int count,
         Action keepRunning)
     {
         var deadline = DateTime.UtcNow + s_timeout;

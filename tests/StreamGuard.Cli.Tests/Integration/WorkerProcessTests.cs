@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
@@ -64,7 +65,7 @@ public sealed class WorkerProcessTests
             var deadline = DateTime.UtcNow + s_timeout;
             do
             {
-                decided = cluster.ReadToEnd(cluster.Topics.Shared, s_timeout, IsolationLevel.ReadUncommitted).Count;
+                decided = cluster.ReadToEnd(OutputKind.Shared, s_timeout, IsolationLevel.ReadUncommitted).Count;
             }
             while (decided < count && DateTime.UtcNow < deadline && !worker.HasExited);
             using (Process kill = Process.Start("kill",

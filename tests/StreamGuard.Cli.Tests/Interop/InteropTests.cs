@@ -93,6 +93,8 @@ public sealed class InteropTests
     public void EmbeddedBrokerShowsAbortedRecordsToKafkaJsReadCommitted()
     {
         using var cluster = new KafkaTestCluster(Partitions);
+        cluster.CreateAgencyTopics("ca-lapd");
+        string alerts = cluster.Topics.ForAgency(OutputKind.Alerts, "ca-lapd");
         using (IProducer<string?, string> txn = new ProducerBuilder<string?, string>(new ProducerConfig
         {
             BootstrapServers = cluster.BootstrapServers, TransactionalId = cluster.GroupId + "-txn",
@@ -100,16 +102,16 @@ public sealed class InteropTests
         {
             txn.InitTransactions(s_timeout);
             txn.BeginTransaction();
-            txn.Produce(cluster.Topics.Alerts, new Message<string?, string> { Key = "k", Value = "aborted" });
+            txn.Produce(alerts, new Message<string?, string> { Key = "k", Value = "aborted" });
             txn.Flush(s_timeout);
             txn.AbortTransaction(s_timeout);
             txn.BeginTransaction();
-            txn.Produce(cluster.Topics.Alerts, new Message<string?, string> { Key = "k", Value = "committed" });
+            txn.Produce(alerts, new Message<string?, string> { Key = "k", Value = "committed" });
             txn.CommitTransaction(s_timeout);
         }
         var (_, stdout) = InteropTools.KafkaJs("consume.js",
             ["--brokers", cluster.BootstrapServers, "--group", cluster.GroupId + "-kafkajs",
-             "--isolation", "read_committed", "--expect", $"{cluster.Topics.Alerts}=1", "--settle-ms", "2000"],
+             "--isolation", "read_committed", "--expect", $"{alerts}=1", "--settle-ms", "2000"],
             s_timeout);
         var values = InteropTools.ParseRecords(stdout, "value").Select(r => r.Value).ToList();
         Assert.Contains("committed", values);
@@ -132,7 +134,6 @@ public sealed class InteropTests
         using var scenario = new Scenario(reads: 100, queries: 20);
         using var cluster = new KafkaTestCluster(Partitions);
         string slot = cluster.GroupId + "-slot";
-        string[] topics = [cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Audit];
 
         using (WorkerProcess first = WorkerProcess.Start(cluster, slot, commitIntervalMs: 60_000))
         {
@@ -143,19 +144,23 @@ public sealed class InteropTests
             Produce(cluster, Client.Confluent, cluster.Topics.Queries, scenario.QueriesFile,
                 scenario.Queries.Select(q => (q.Key, q.Value)));
             await WaitForAsync(
-                () => ReadUncommitted(cluster, cluster.Topics.Results).Count >= scenario.Queries.Count, first);
+                () => ReadUncommitted(cluster, OutputKind.Results).Count >= scenario.Queries.Count, first);
             first.Kill(); // mid-transaction: nothing of it was committed
         }
         using (WorkerProcess second = WorkerProcess.Start(cluster, slot, commitIntervalMs: 100))
         {
             await WaitForAsync(
-                () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Count >= scenario.Queries.Count, second);
+                () => cluster.ReadToEnd(OutputKind.Results, s_timeout).Count >= scenario.Queries.Count, second);
             Assert.Equal(0, await second.StopAsync());
         }
 
+        // Every agency's results and shares, and the audit topic.
+        string[] topics =
+            [.. cluster.TopicsOf(OutputKind.Results).Keys, .. cluster.TopicsOf(OutputKind.Shared).Keys,
+             cluster.Topics.Audit];
         var committed = topics.ToDictionary(t => t, t => cluster.ReadToEnd(t, s_timeout));
-        var uncommitted = topics.ToDictionary(t => t, t => ReadUncommitted(cluster, t));
-        Assert.True(uncommitted[cluster.Topics.Results].Count > committed[cluster.Topics.Results].Count,
+        Assert.True(ReadUncommitted(cluster, OutputKind.Results).Count >
+                cluster.ReadToEnd(OutputKind.Results, s_timeout).Count,
             "the killed worker's transaction left aborted records (a read_uncommitted reader sees them)");
         var arguments = new List<string>
         {
@@ -173,7 +178,8 @@ public sealed class InteropTests
             Assert.Equal(expected, kafkaJs.Where(r => r.Topic == t).Select(r => $"{r.Partition}/{r.Offset}")
                 .Order(StringComparer.Ordinal));
         }
-        var results = kafkaJs.Where(r => r.Topic == cluster.Topics.Results).Select(r => r.Key).ToList();
+        var resultTopics = cluster.TopicsOf(OutputKind.Results);
+        var results = kafkaJs.Where(r => resultTopics.ContainsKey(r.Topic)).Select(r => r.Key).ToList();
         Assert.Equal(scenario.Queries.Select(q => q.QueryId).Order(StringComparer.Ordinal),
             results.Order(StringComparer.Ordinal));
         foreach (var chain in kafkaJs.Where(r => r.Topic == cluster.Topics.Audit).GroupBy(r => r.Key))
@@ -201,8 +207,8 @@ public sealed class InteropTests
         }
     }
 
-    private static List<ConsumeResult<string?, string>> ReadUncommitted(KafkaTestCluster cluster, string topic) =>
-        cluster.ReadToEnd(topic, s_timeout, IsolationLevel.ReadUncommitted);
+    private static List<ConsumeResult<string?, string>> ReadUncommitted(KafkaTestCluster cluster, OutputKind kind) =>
+        cluster.ReadToEnd(kind, s_timeout, IsolationLevel.ReadUncommitted);
 
     /// <summary><c>streamguard run</c> as a process on the cluster's topics with the sample policy.</summary>
     private sealed class WorkerProcess : IDisposable
@@ -292,7 +298,10 @@ public sealed class InteropTests
         await running.WaitFor(() => worker.Processed >= scenario.Reads.Count + scenario.Queries.Count);
         await running.StopAsync();
 
-        string[] topics = [cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Audit];
+        // Every agency's results and shares, and the audit topic.
+        string[] resultTopics = [.. cluster.TopicsOf(OutputKind.Results).Keys];
+        string[] sharedTopics = [.. cluster.TopicsOf(OutputKind.Shared).Keys];
+        string[] topics = [.. resultTopics, .. sharedTopics, cluster.Topics.Audit];
         // Confluent.Kafka's reading of the same cluster says how many records each topic holds.
         var confluent = topics.ToDictionary(t => t, t => cluster.ReadToEnd(t, s_timeout)
             .Select(r => (r.Message.Key, (string?)r.Message.Value)).ToList());
@@ -307,21 +316,22 @@ public sealed class InteropTests
                 .Select(r => (r.Key, r.Value)).ToList()),
             _ => ConsumeWithKafkaJs(cluster, topics, confluent.ToDictionary(p => p.Key, p => p.Value.Count)),
         };
-        Assert.Equal(scenario.Queries.Count, confluent[cluster.Topics.Results].Count);
+        List<(string? Key, string? Value)> Of(string[] kind) => [.. kind.SelectMany(t => read[t])];
+        Assert.Equal(scenario.Queries.Count, resultTopics.Sum(t => confluent[t].Count));
         AssertAuditBlocks(read[cluster.Topics.Audit], consumeBy);
         _output.WriteLine($"reads by {readsBy}, queries by {queriesBy}, read by {consumeBy}: " +
             $"{scenario.Reads.Count} reads, {scenario.Queries.Count} queries -> " +
             string.Join(", ", topics.Select(t => $"{t} {read[t].Count}")) +
             $"; {worker.Forwarded} forwarded; {clock.Elapsed.TotalSeconds:N1} s");
         return new Outputs(
-            Normalise(read[cluster.Topics.Results], "decision_id"),
-            Normalise(read[cluster.Topics.Shared], "decision_id"),
+            Normalise(Of(resultTopics), "decision_id"),
+            Normalise(Of(sharedTopics), "decision_id"),
             // The audit entry by entry, keyed by chain: how they fall into blocks depends on commit timing.
             Normalise(AuditEntries(read[cluster.Topics.Audit])
                     .Where(r => !r.Value.Contains("\"policy_load\"", StringComparison.Ordinal))
                     .Select(r => (r.Key, (string?)r.Value)).ToList(),
                 "seq", "at"),
-            read[cluster.Topics.Results].ToDictionary(r => r.Key!, r => r.Value!),
+            Of(resultTopics).ToDictionary(r => r.Key!, r => r.Value!),
             worker.Forwarded,
             ForwardedReads: cluster.ReadToEnd(cluster.Topics.RepartitionReads, s_timeout).Count,
             ForwardedQueries: cluster.ReadToEnd(cluster.Topics.RepartitionQueries, s_timeout).Count);

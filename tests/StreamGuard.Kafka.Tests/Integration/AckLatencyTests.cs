@@ -143,6 +143,8 @@ public sealed class AckLatencyTests
         using IProducer<byte[], byte[]> producer = cluster.OutputProducer(lingerMs: 0);
         var latency = new SharedLatencyHistogram();
         var sink = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions, latency, sampleEvery: 4);
+        cluster.CreateAgencyTopics("ca-lasd");
+        sink.AddAgency("ca-lasd");
         // Events without outputs (a forward is not an output of its event: it is timed where it is decided) do not
         // count: every 4th event with outputs is timed, and one sampled without outputs passes the turn to the next.
         bool[] withOutputs =
@@ -180,6 +182,8 @@ public sealed class AckLatencyTests
         }).Build();
         var latency = new SharedLatencyHistogram();
         var sink = new KafkaOutputSink(producer, cluster.Topics, cluster.Partitions, latency, sampleEvery: 1);
+        cluster.CreateAgencyTopics("ca-lapd");
+        sink.AddAgency("ca-lapd");
         Send(); // connected and leader known before the error is queued for the next produce request
         Assert.Equal(0, producer.Flush(s_timeout));
         SpinWait.SpinUntil(() => latency.TotalCount >= 1, s_timeout);

@@ -39,15 +39,16 @@ public abstract class BackPressureTests(ProcessingMode mode, ITestOutputHelper o
                 ["queue.buffering.max.messages"] = "500",
             },
         };
+        cluster.CreateAgencyTopics(policy);
         if (cluster.Mock is { } mock)
         {
             // Inputs and coordinators on broker 1, every output partition led by broker 2.
             string[] outputs =
             [
-                cluster.Topics.Results, cluster.Topics.Shared, cluster.Topics.Alerts, cluster.Topics.Purges,
+                .. policy.Document.Agencies.SelectMany(a => cluster.Topics.OfAgency(a.Id)),
                 cluster.Topics.Audit, cluster.Topics.DeadLetter,
             ];
-            foreach (string topic in cluster.Topics.All)
+            foreach (string topic in cluster.AllTopics)
             {
                 for (int p = 0; p < cluster.Partitions; p++)
                 {

@@ -58,6 +58,7 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
           - {id: la-push, owners: [ca-lapd], recipients: [ca-lasd], access: [push, alert], purposes: [stolen_vehicle]}
         """);
         using var cluster = new KafkaTestCluster(partitions: 4, brokers: 3);
+        cluster.CreateAgencyTopics(policy);
         MockCluster? mock = cluster.Mock;
         using IProducer<string?, string> producer = cluster.Producer();
         DateTimeOffset now = DateTimeOffset.UtcNow;
@@ -132,7 +133,7 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
         }
         await ProduceUntilDelivered(producer, cluster.Topics.Queries, queryRecords);
         await WaitFor(worker,
-            () => cluster.ReadToEnd(cluster.Topics.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count()
+            () => cluster.ReadToEnd(OutputKind.Results, s_timeout).Select(r => r.Message.Key).Distinct().Count()
                 >= queries.Count,
             "every query answered");
         await worker.StopAsync();
@@ -191,7 +192,7 @@ public abstract class FaultInjectionTests(ProcessingMode mode, ITestOutputHelper
                 int moves = 0;
                 for (int round = 1; round <= 6; round++)
                 {
-                    foreach (string topic in cluster.Topics.All)
+                    foreach (string topic in cluster.AllTopics)
                     {
                         for (int p = 0; p < cluster.Partitions; p++, moves++)
                         {

@@ -22,10 +22,13 @@ public sealed class KafkaOutputSinkTests
 
         // Same lengths on purpose (keys, values and decision ids of equal length share a scratch array), and
         // recipient ids of two lengths.
+        string[] recipients = ["ca-0001", "ca-0002", "ca-0003", "ca-sd-0001", "ca-sd-0002", "ca-sd-0003"];
+        cluster.CreateAgencyTopics(recipients);
+        foreach (string recipient in recipients) sink.AddAgency(recipient);
         const int n = 300;
         for (int i = 0; i < n; i++)
         {
-            string recipient = i % 3 == 0 ? $"ca-{i:d4}" : $"ca-sd-{i:d4}";
+            string recipient = recipients[i % recipients.Length];
             sink.Shared(Bytes(recipient), Bytes($"r{i:d5}"), Bytes($"d-{i:d5}"), Bytes($"{{\"read_id\":\"r{i:d5}\"}}"));
             sink.Audit(i % cluster.Partitions, Bytes($"{{\"seq\":{i:d5}}}"));
         }
@@ -34,14 +37,15 @@ public sealed class KafkaOutputSinkTests
         Assert.Equal(0, sink.DeliveryErrors);
         Assert.Equal(2 * n + 1, sink.Produced);
 
-        var shared = cluster.ReadAll(cluster.Topics.Shared, n, TimeSpan.FromSeconds(60));
+        var shared = cluster.ReadAll(OutputKind.Shared, n, TimeSpan.FromSeconds(60));
         Assert.Equal(n, shared.Count);
         foreach (ConsumeResult<string?, string> r in shared)
         {
             int i = int.Parse(r.Message.Value[13..18], System.Globalization.CultureInfo.InvariantCulture);
-            string recipient = i % 3 == 0 ? $"ca-{i:d4}" : $"ca-sd-{i:d4}";
+            string recipient = recipients[i % recipients.Length];
+            Assert.Equal(cluster.Topics.ForAgency(OutputKind.Shared, recipient), r.Topic);
             Assert.Equal($"{{\"read_id\":\"r{i:d5}\"}}", r.Message.Value);
-            Assert.Equal(recipient, r.Message.Key);
+            Assert.Equal($"r{i:d5}", r.Message.Key); // key = read_id
             Assert.Equal(recipient, Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-recipient")));
             Assert.Equal($"d-{i:d5}", Encoding.UTF8.GetString(r.Message.Headers.GetLastBytes("sg-decision")));
             Assert.Equal(2, r.Message.Headers.Count);
@@ -69,6 +73,8 @@ public sealed class KafkaOutputSinkTests
         using var cluster = new KafkaTestCluster();
         using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
         var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
+        cluster.CreateAgencyTopics("ca-0001");
+        sink.AddAgency("ca-0001");
 
         // Equal lengths share scratch arrays: each record must still leave with its own key, value and origin; a label
         // longer than the stack buffer takes the allocating way with the same result.
@@ -136,7 +142,7 @@ public sealed class KafkaOutputSinkTests
         // Confluent.Kafka allocates per Produce either way (its delivery-handler wrapper and the header it marshals); a
         // forward adds nothing of its own (its message, headers, topic-partition, label and copies are reused): one
         // more object of 24 B per forward fails this. Both are measured once their code runs optimised.
-        byte[] key = Bytes("P0001X"), value = Bytes("{\"read_id\":\"r00001\"}");
+        byte[] key = Bytes("P0001X"), value = Bytes("{\"read_id\":\"r00001\"}"), agency = Bytes("ca-0001");
         var source = EventSource.Kafka(cluster.Topics.Reads, 1, 123456);
         (long Forwards, long Outputs) Round()
         {
@@ -151,7 +157,7 @@ public sealed class KafkaOutputSinkTests
             // An output without headers: the tightest baseline.
             long outputs = SteadyAllocation.Of(() =>
             {
-                for (int i = 0; i < 1000; i++) sink.Alert(key, key, value);
+                for (int i = 0; i < 1000; i++) sink.Alert(agency, key, value);
             });
             Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
             return (forwards, outputs);
@@ -169,15 +175,18 @@ public sealed class KafkaOutputSinkTests
     }
 
     [Fact]
-    public void RecordsAndBytesAreCountedPerTopicAndCountingAllocatesNothing()
+    public void RecordsAndBytesAreCountedPerAgencyTopicAndRoutingAndCountingAllocateNothing()
     {
         using var cluster = new KafkaTestCluster();
         using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
         var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions);
+        cluster.CreateAgencyTopics("ca-0001", "own");
+        sink.AddAgency("ca-0001");
+        sink.AddAgency("own");
 
-        sink.Shared(Bytes("ca-0001"), Bytes("r1"), Bytes("d-00001"), Bytes("{\"read_id\":\"r1\"}")); // 7 + 16
-        sink.Alert(Bytes("own"), Bytes("h1"), Bytes("{\"alert\":1}")); // 3 + 11
-        sink.Alert(default, default, Bytes("{}")); // no key: 0 + 2
+        sink.Shared(Bytes("ca-0001"), Bytes("r1"), Bytes("d-00001"), Bytes("{\"read_id\":\"r1\"}")); // 2 + 16
+        sink.Alert(Bytes("own"), Bytes("h1"), Bytes("{\"alert\":1}")); // 2 + 11
+        sink.Alert(Bytes("own"), default, Bytes("{}")); // no key: 0 + 2
         sink.Result(Bytes("ca-0001"), Bytes("q-1"), Bytes("{\"result\":\"ok\"}")); // 3 + 15
         sink.Purge(Bytes("ca-0001"), Bytes("r-1"), Bytes("{}")); // 3 + 2
         sink.Audit(3, Bytes("{\"seq\":1}\n{\"seq\":2}")); // "p3": 2 + 19
@@ -186,30 +195,40 @@ public sealed class KafkaOutputSinkTests
         string repartition = new(cluster.Topics.RepartitionReads.AsSpan());
         sink.Forward(repartition, 1, Bytes("PLATE1"), false, Bytes("{\"read_id\":\"r2\"}"), false,
             EventSource.Kafka(cluster.Topics.Reads, 0, 5)); // 6 + 16
+        // An agency no policy named (a query's claimed requester) has no topic: nothing produced, counted.
+        sink.Result(Bytes("nobody"), Bytes("q-2"), Bytes("{}"));
+        Assert.Equal(1, sink.Unrouted);
         Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, sink.DeliveryErrors);
 
         TopicNames t = cluster.Topics;
+        string Of(OutputKind kind, string agency) => t.ForAgency(kind, agency);
         var records = sink.ProducedByTopic().ToDictionary(p => p.Key, p => p.Value);
         var bytes = sink.ProducedBytesByTopic().ToDictionary(p => p.Key, p => p.Value);
         Assert.Equal(
             new Dictionary<string, long>
             {
-                [t.Shared] = 1, [t.Alerts] = 2, [t.Results] = 1, [t.Purges] = 1, [t.Audit] = 1, [t.DeadLetter] = 1,
-                [t.RepartitionReads] = 1, [t.RepartitionQueries] = 0,
+                [t.Audit] = 1, [t.DeadLetter] = 1, [t.RepartitionReads] = 1, [t.RepartitionQueries] = 0,
+                [Of(OutputKind.Shared, "ca-0001")] = 1, [Of(OutputKind.Alerts, "ca-0001")] = 0,
+                [Of(OutputKind.Results, "ca-0001")] = 1, [Of(OutputKind.Purges, "ca-0001")] = 1,
+                [Of(OutputKind.Shared, "own")] = 0, [Of(OutputKind.Alerts, "own")] = 2,
+                [Of(OutputKind.Results, "own")] = 0, [Of(OutputKind.Purges, "own")] = 0,
             }, records);
         Assert.Equal(
             new Dictionary<string, long>
             {
-                [t.Shared] = 23, [t.Alerts] = 16, [t.Results] = 18, [t.Purges] = 5, [t.Audit] = 21,
-                [t.DeadLetter] = 3, [t.RepartitionReads] = 22, [t.RepartitionQueries] = 0,
+                [t.Audit] = 21, [t.DeadLetter] = 3, [t.RepartitionReads] = 22, [t.RepartitionQueries] = 0,
+                [Of(OutputKind.Shared, "ca-0001")] = 18, [Of(OutputKind.Alerts, "ca-0001")] = 0,
+                [Of(OutputKind.Results, "ca-0001")] = 18, [Of(OutputKind.Purges, "ca-0001")] = 5,
+                [Of(OutputKind.Shared, "own")] = 0, [Of(OutputKind.Alerts, "own")] = 15,
+                [Of(OutputKind.Results, "own")] = 0, [Of(OutputKind.Purges, "own")] = 0,
             }, bytes);
 
         // Counting is an array increment per record: an output allocates what Confluent.Kafka's own Produce of the same
         // reused message allocates, no more (one object of 24 B per output more fails this).
         byte[] key = Bytes("own"), value = Bytes("{\"alert\":1}");
         var message = new Message<byte[], byte[]> { Key = key, Value = value };
-        var destination = new TopicPartition(t.Alerts, Partition.Any);
+        var destination = new TopicPartition(Of(OutputKind.Alerts, "own"), Partition.Any);
         Action<DeliveryReport<byte[], byte[]>> handler = _ => { };
         (long Outputs, long Raw) Round()
         {
@@ -234,8 +253,9 @@ public sealed class KafkaOutputSinkTests
         }
         Assert.True(outputBytes - rawBytes < 4000 * 16,
             $"outputs {outputBytes:N0} B against {rawBytes:N0} B for as many plain Produce calls");
-        Assert.Equal(2 + rounds * 1000L, sink.ProducedByTopic().Single(p => p.Key == t.Alerts).Value);
-        Assert.Equal(16 + rounds * 1000L * 14, sink.ProducedBytesByTopic().Single(p => p.Key == t.Alerts).Value);
+        string alerts = Of(OutputKind.Alerts, "own");
+        Assert.Equal(2 + rounds * 1000L, sink.ProducedByTopic().Single(p => p.Key == alerts).Value);
+        Assert.Equal(15 + rounds * 1000L * 14, sink.ProducedBytesByTopic().Single(p => p.Key == alerts).Value);
     }
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);

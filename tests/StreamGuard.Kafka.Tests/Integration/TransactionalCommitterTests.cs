@@ -26,13 +26,14 @@ public sealed class TransactionalCommitterTests(ITestOutputHelper output)
     {
         using var policy = new TestPolicy();
         using var cluster = new KafkaTestCluster(partitions: 2, brokers: 3);
+        cluster.CreateAgencyTopics(policy);
         MockCluster? mock = cluster.Mock;
         string transactionalId = $"{cluster.GroupId}-hang";
         if (mock is not null)
         {
             mock.SetCoordinator(transactional: false, cluster.GroupId, 1);
             mock.SetCoordinator(transactional: true, transactionalId, 2);
-            foreach (string topic in cluster.Topics.All)
+            foreach (string topic in cluster.AllTopics)
             {
                 for (int p = 0; p < cluster.Partitions; p++) mock.SetPartitionLeader(topic, p, 3);
             }

@@ -81,7 +81,7 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
 
         // Answers: the owner sees both of its reads; the federal searcher learns nothing; the forgery is answered
         // nowhere (it has no trustworthy requester), only audited.
-        var results = cluster.ReadAll(cluster.Topics.Results, 2, s_timeout)
+        var results = cluster.ReadAll(OutputKind.Results, 2, s_timeout)
             .ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
         Assert.Equal(2, results.Count);
         Assert.Equal(["r2", "r1"],
@@ -224,7 +224,7 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
         await running.WaitFor(() => worker.Processed >= 3);
         await running.StopAsync();
 
-        var results = cluster.ReadAll(cluster.Topics.Results, 2, s_timeout)
+        var results = cluster.ReadAll(OutputKind.Results, 2, s_timeout)
             .ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
         Assert.Empty(results["q1"].GetProperty("reads").EnumerateArray());
         Assert.Equal(["r1"],
@@ -272,10 +272,12 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
         await running.WaitFor(() => worker.Engine!.Stats.Reads >= 1);
         await running.StopAsync();
 
-        var alerts = cluster.ReadAll(cluster.Topics.Alerts, 2, s_timeout);
+        var alerts = cluster.ReadAll(OutputKind.Alerts, 2, s_timeout);
         Assert.Equal(["h1", "h2"],
             alerts.Select(a => Json(a.Message.Value).GetProperty("hotlist_id").GetString()!).Order());
-        Assert.All(alerts, a => Assert.Equal("ca-lapd", a.Message.Key));
+        // Keyed by hotlist id, in the hotlist owner's topic.
+        Assert.Equal(["h1", "h2"], alerts.Select(a => a.Message.Key!).Order());
+        Assert.All(alerts, a => Assert.Equal(cluster.Topics.ForAgency(OutputKind.Alerts, "ca-lapd"), a.Topic));
     }
 
     [Fact]
@@ -395,7 +397,7 @@ public abstract class WorkerIntegrationTests(ProcessingMode mode)
             foreach (WorkerThread w in workers) await w.StopAsync();
             foreach (WorkerThread w in workers) w.Dispose();
         }
-        var results = cluster.ReadToEnd(cluster.Topics.Results, s_timeout)
+        var results = cluster.ReadToEnd(OutputKind.Results, s_timeout)
             .ToDictionary(r => r.Message.Key!, r => Json(r.Message.Value));
         Assert.Equal(plates, results.Count);
         for (int p = 0; p < plates; p++)
