@@ -245,7 +245,7 @@ public sealed partial class KafkaOutputSink : IOutputSink
     private int Send(TopicPartition destination, Message<byte[], byte[]> message, AckProbes.Probe? probe,
         Action<DeliveryReport<byte[], byte[]>>? untimed = null)
     {
-        if (!AckProbes.Produce(_producer, destination, message, untimed ?? _onDelivery, probe)) return false;
+        if (!AckProbes.Produce(_producer, destination, message, untimed ?? _onDelivery, probe)) return -1;
         Produced++;
         return (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
     }

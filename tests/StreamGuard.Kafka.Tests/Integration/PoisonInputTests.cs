@@ -152,7 +152,7 @@ public sealed class PoisonInputTests
         await Produce(producer, cluster.Topics.Queries, "CANARY1",
             Encoding.UTF8.GetBytes(TestPolicy.Query("q-canary", "ca-lapd", "CANARY1", DateTimeOffset.UtcNow)));
 
-        List<ConsumeResult<string?, string>> results = cluster.ReadAll(cluster.Topics.Results, 4, s_timeout);
+        List<ConsumeResult<string?, string>> results = cluster.ReadAll(OutputKind.Results, 4, s_timeout);
         await worker.StopAsync();
         Assert.Equal(0, worker.Restarts);
 
@@ -218,7 +218,7 @@ public sealed class PoisonInputTests
         await Produce(producer, cluster.Topics.Queries, "CANARY2",
             Encoding.UTF8.GetBytes(TestPolicy.Query("q-canary", "ca-lapd", "CANARY2", DateTimeOffset.UtcNow)));
 
-        List<ConsumeResult<string?, string>> results = cluster.ReadAll(cluster.Topics.Results, 1, s_timeout);
+        List<ConsumeResult<string?, string>> results = cluster.ReadAll(OutputKind.Results, 1, s_timeout);
         List<ConsumeResult<string?, string>> dlq = cluster.ReadAll(cluster.Topics.DeadLetter, 1, s_timeout);
         await worker.StopAsync();
         Assert.Equal(0, worker.Restarts);

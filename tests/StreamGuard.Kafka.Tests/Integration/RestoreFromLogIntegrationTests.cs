@@ -44,7 +44,7 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
     }
 
     private static List<string> PurgedReadIds(KafkaTestCluster cluster) =>
-        cluster.ReadToEnd(cluster.Topics.Purges, s_timeout)
+        cluster.ReadToEnd(OutputKind.Purges, s_timeout)
             .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("read_id").GetString()!)
             .Order().ToList();
 
@@ -68,7 +68,7 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
                     Key = JsonDocument.Parse(r).RootElement.GetProperty("plate").GetString(), Value = r,
                 });
             }
-            Assert.Single(cluster.ReadAll(cluster.Topics.Purges, 1, s_timeout));
+            Assert.Single(cluster.ReadAll(OutputKind.Purges, 1, s_timeout));
         });
         Assert.Equal(["r1"], PurgedReadIds(cluster));
 
