@@ -16,7 +16,8 @@ namespace StreamGuard.Audit;
 /// 128 bits of HMAC-SHA256 of <c>ids:pN:&lt;first seq&gt;</c> under the audit key): without the key, a block the
 /// worker did not write cannot carry the salt of a block that was never written. The oldest block checked is the
 /// checkpoint: its link to the block before is taken as written (a whole log is <c>audit verify</c>'s to check), its
-/// salt is checked too. v1 records (one decision, with <c>prev</c>) carry no salt: their links alone are checked.
+/// salt is checked too. v1 records (one decision, with <c>prev</c>) carry no salt: their links alone are checked, and
+/// one after a v2 block is refused (StreamGuard continues a v1 chain in v2, never the other way round).
 /// </remarks>
 public sealed class AuditTailVerifier(byte[] auditKey)
 {
@@ -32,9 +33,10 @@ public sealed class AuditTailVerifier(byte[] auditKey)
     {
         string? hash = fromGenesis ? AuditLog.GenesisHex(chain) : null;
         long seq = fromGenesis ? 0 : -1;
+        bool compact = false;
         for (int b = 0; b < blocks.Count; b++)
         {
-            string? reason = CheckBlock(chain, blocks[b], ref seq, ref hash);
+            string? reason = CheckBlock(chain, blocks[b], ref seq, ref hash, ref compact);
             if (reason is not null) return (b, reason);
         }
         return null;
@@ -42,7 +44,7 @@ public sealed class AuditTailVerifier(byte[] auditKey)
 
     /// <summary>One block (or v1 record) onto the state before it: <paramref name="seq"/> and
     /// <paramref name="hash"/> of the previous block, -1 and null before the checkpoint.</summary>
-    private string? CheckBlock(string chain, byte[] message, ref long seq, ref string? hash)
+    private string? CheckBlock(string chain, byte[] message, ref long seq, ref string? hash, ref bool compact)
     {
         var lines = new List<(byte[] Bytes, long Seq)>();
         ReadOnlySpan<byte> rest = message;
@@ -82,6 +84,10 @@ public sealed class AuditTailVerifier(byte[] auditKey)
         if (sealChain != chain) return $"a block of chain {sealChain} under the key of {chain}";
         long first = lines.Count > 0 ? lines[0].Seq : sealSeq;
         if (salt is null && lines.Count > 0) return "entries closed by a v1 record";
+        // A v1 record has no keyed salt: after a v2 block (StreamGuard never writes one there) it is a forgery's way
+        // round the salt check.
+        if (salt is null && compact) return "a v1 record after the chain's v2 blocks";
+        if (salt is not null) compact = true;
         for (int i = 0; i < lines.Count; i++)
         {
             if (lines[i].Seq != first + i) return $"entry seq {lines[i].Seq} where {first + i} was due";

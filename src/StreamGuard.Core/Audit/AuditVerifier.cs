@@ -56,6 +56,8 @@ public static class AuditVerifier
     public static Result Verify(IEnumerable<byte[]> lines)
     {
         var chains = new Dictionary<string, (long Seq, string Hash)>(StringComparer.Ordinal);
+        // Chains with a v2 block: StreamGuard continues a v1 chain in v2, never the other way round.
+        var compact = new HashSet<string>(StringComparer.Ordinal);
         var pending = new List<(byte[] Bytes, long Seq)>();
         long lineNo = 0, entries = 0, blocks = 0;
         foreach (byte[] bytes in lines)
@@ -108,6 +110,11 @@ public static class AuditVerifier
             if (prev is not null)
             {
                 if (pending.Count > 0) return "a v1 record follows entries that no seal closed";
+                if (compact.Contains(chain!))
+                {
+                    return $"chain {chain} seq {seq}: a v1 record after the chain's v2 blocks (StreamGuard never " +
+                        "writes one; it carries no keyed salt)";
+                }
                 if (seq != state.Seq + 1)
                 {
                     return $"chain {chain}: expected seq {state.Seq + 1}, found {seq} (gap or reordering)";
@@ -144,6 +151,7 @@ public static class AuditVerifier
                     "(a changed byte, or an entry moved between blocks)";
             }
             chains[chain!] = (seq, hash!);
+            compact.Add(chain!);
             entries += pending.Count;
             blocks++;
             pending.Clear();

@@ -61,10 +61,16 @@ internal sealed class QueryGuard
 
     /// <summary>
     /// Remembers the id of a query decided before a restart, so a replay of it is still refused. As when it was
-    /// decided, only an authentic query inside the skew counts (a forged one must not block the genuine query).
+    /// decided, only an authentic query inside the skew counts (a forged one must not block the genuine query), and
+    /// not one that was future-dated when it arrived (<paramref name="arrivedAtMs"/>, its record's time): refused
+    /// then, it was not remembered, so its id stays free as for a worker that never stopped.
     /// </summary>
-    public bool Restore(in Query q) =>
-        q.IssuedAtMs >= _engine.NowMs - _engine.Policy.MaxClockSkewMs && Authentic(q) && Remember(q);
+    public bool Restore(in Query q, long arrivedAtMs)
+    {
+        long skew = _engine.Policy.MaxClockSkewMs;
+        if (arrivedAtMs != long.MaxValue && q.IssuedAtMs > arrivedAtMs + skew) return false;
+        return q.IssuedAtMs >= _engine.NowMs - skew && Authentic(q) && Remember(q);
+    }
 
     /// <summary>A new policy is in force: its keys replace the ones keyed so far.</summary>
     public void PolicyChanged(CompiledPolicy next)

@@ -32,7 +32,10 @@ internal sealed class ReadSearch
     private readonly Comparison<StoredRead> _newestFirst;
     private readonly List<int> _owners = [];
     private readonly List<Decision> _decisions = [];
-    private readonly int _maxResultBytes;
+    private int _maxResultBytes;
+
+    /// <summary>Lowers the answer bound to <paramref name="bytes"/> (never raises it).</summary>
+    public void Limit(int bytes) => _maxResultBytes = Math.Min(_maxResultBytes, bytes);
 
     public ReadSearch(StreamGuardEngine engine, int maxResultBytes)
     {

@@ -105,13 +105,23 @@ internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxRea
     }
 
     /// <summary>
-    /// The resident read of <paramref name="owner"/> with id <paramref name="readId"/> and plate
-    /// <paramref name="plate"/>, if any (a read produced twice).
+    /// Reads of a plate compared when looking for a duplicate: the plate's newest (a plate's reads are found newest
+    /// first), so the check costs at most this many comparisons per read however many reads one plate has.
+    /// </summary>
+    public const int DuplicateWindow = 1024;
+
+    /// <summary>
+    /// Whether <paramref name="owner"/>'s read <paramref name="readId"/> of <paramref name="plate"/> is among the
+    /// plate's <see cref="DuplicateWindow"/> newest resident reads (a read produced twice: copies arrive close
+    /// together — a producer's retry, a batch sent again). Bounded, so a plate read a million times cannot make every
+    /// read of it cost a million comparisons; a copy arriving after that many newer reads of its plate is stored again.
     /// </summary>
     public bool Contains(ulong plate, int owner, ReadOnlySpan<byte> readId)
     {
+        int compared = 0;
         foreach (StoredRead r in Find(plate))
         {
+            if (++compared > DuplicateWindow) return false;
             if (Owner(r) == owner && ReadId(r).SequenceEqual(readId)) return true;
         }
         return false;

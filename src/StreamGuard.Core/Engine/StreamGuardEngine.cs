@@ -62,6 +62,12 @@ public sealed partial class StreamGuardEngine
             o.MaxResultBytes == 0 ? EngineOptions.DefaultMaxResultBytes : o.MaxResultBytes);
     }
 
+    /// <summary>
+    /// Lowers the bound of a query answer's value to <paramref name="bytes"/> (never raises it): the worker ties it to
+    /// the largest record its sink produces, so a large answer is truncated rather than dead-lettered whole.
+    /// </summary>
+    public void LimitResults(int bytes) => _search.Limit(bytes);
+
     /// <summary>The policy in force.</summary>
     public CompiledPolicy Policy { get; private set; }
 
@@ -353,10 +359,10 @@ public sealed partial class StreamGuardEngine
     /// Remembers the id of a query already decided (read again from <c>alpr.queries</c>), so a replay of it after a
     /// restart is still <c>deny.replayed</c>. Only ids that could still be accepted (inside the clock skew) are kept.
     /// </summary>
-    public bool RestoreQueryId(ReadOnlySpan<byte> payload)
+    public bool RestoreQueryId(ReadOnlySpan<byte> payload, long arrivedAtMs = long.MaxValue)
     {
         if (payload.Length > Parser.MaxEventBytes || !Parser.ParseQuery(payload, out Query q).IsOk) return false;
-        return _guard.Restore(q);
+        return _guard.Restore(q, arrivedAtMs);
     }
 
     /// <summary>

@@ -92,7 +92,11 @@ internal sealed partial class EventParser
         {
             return Rejections.Invalid("query_id", "must be 1-128 characters");
         }
-        if (user.IsEmpty) return Rejections.Invalid("user", "must not be empty");
+        if (user.IsEmpty || CharacterCount(Text(user)) > MaxTextCharacters)
+        {
+            return Rejections.Invalid("user", "must be 1-128 characters");
+        }
+        if (CharacterCount(Text(caseNumber)) > MaxTextCharacters) return CaseNumberTooLong();
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Rejections.UnknownPurpose();
         if (!Plate.TryPack(Text(plate), out ulong packed)) return Rejections.BadPlate();
         if (!Rfc3339.TryParse(Text(issued), ref _issuedDay, out long issuedMs))
@@ -142,6 +146,7 @@ internal sealed partial class EventParser
         }
         if (!Plate.TryPack(Text(plate), out ulong packed)) return Rejections.BadPlate();
         if (!Purposes.TryParse(Text(purpose), out Purpose p)) return Rejections.UnknownPurpose();
+        if (CharacterCount(Text(caseNumber)) > MaxTextCharacters) return CaseNumberTooLong();
         long expiresMs = long.MaxValue;
         if ((seen & 1u << (int)HotlistMember.ExpiresAt) != 0 && !Rfc3339.TryParse(Text(expires), out expiresMs))
         {
@@ -179,6 +184,7 @@ internal sealed partial class EventParser
         {
             return Rejections.Invalid("hold_id", "must be 1-128 characters");
         }
+        if (CharacterCount(Text(caseNumber)) > MaxTextCharacters) return CaseNumberTooLong();
         ulong packed = 0;
         if ((seen & 1u << (int)HoldMember.Plate) != 0 && !Plate.TryPack(Text(plate), out packed))
         {
@@ -211,6 +217,14 @@ internal sealed partial class EventParser
         };
         return ParseResult.Ok;
     }
+
+    /// <summary>
+    /// Longest <c>user</c> and <c>case_number</c>, in characters: both are copied into audit entries (one per alert of
+    /// a read, up to the hotlist bound), so their length bounds an entry's and keeps every block under 512 KiB.
+    /// </summary>
+    private const int MaxTextCharacters = 128;
+
+    private static ParseResult CaseNumberTooLong() => Rejections.Invalid("case_number", "longer than 128 characters");
 
     /// <summary>Characters (Unicode scalar values) in valid UTF-8: the bytes that do not continue a sequence.</summary>
     private static int CharacterCount(ReadOnlySpan<byte> utf8)

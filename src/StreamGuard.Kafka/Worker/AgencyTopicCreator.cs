@@ -23,7 +23,9 @@ internal sealed class AgencyTopicCreator : IDisposable
     private readonly WorkerOptions _options;
     private readonly ILogger _log;
     private readonly HashSet<string> _present = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _recordLimits = new(StringComparer.Ordinal);
     private readonly TimeSpan _timeout;
+    private bool _configsUndescribed;
 
     public AgencyTopicCreator(IProducer<byte[], byte[]> producer, WorkerOptions options, ILogger log)
     {
@@ -160,6 +162,68 @@ internal sealed class AgencyTopicCreator : IDisposable
         _ => new TopicCreationException(topic, $"cannot create topic {topic}: {error.Reason} ({error.Code})",
             error.Code),
     };
+
+    /// <summary>
+    /// The smallest <c>max.message.bytes</c> among <paramref name="topics"/> and the topic that has it (topics not
+    /// asked about before are described in one request), so the sink dead-letters what a topic would refuse instead
+    /// of the broker refusing it inside a transaction (which would stop the worker on every restart). Null when no
+    /// limit is known: a cluster that does not describe topic configs (the embedded one), or a principal without
+    /// DescribeConfigs — the producer's <c>message.max.bytes</c> alone applies then, as logged once.
+    /// </summary>
+    public (string Topic, int Bytes)? SmallestRecordLimit(IEnumerable<string> topics)
+    {
+        List<string> all = topics.Distinct(StringComparer.Ordinal).ToList();
+        var ask = all.Where(t => !_recordLimits.ContainsKey(t)).ToList();
+        if (ask.Count > 0 && !_configsUndescribed) Describe(ask);
+        (string, int)? smallest = null;
+        foreach (string t in all)
+        {
+            if (_recordLimits.TryGetValue(t, out int bytes) && (smallest is null || bytes < smallest.Value.Item2))
+            {
+                smallest = (t, bytes);
+            }
+        }
+        return smallest;
+    }
+
+    private void Describe(List<string> topics)
+    {
+        List<DescribeConfigsResult> results;
+        try
+        {
+            Task<List<DescribeConfigsResult>> describe = _admin.DescribeConfigsAsync(
+                topics.Select(t => new ConfigResource { Type = ResourceType.Topic, Name = t }),
+                new DescribeConfigsOptions { RequestTimeout = _timeout });
+            if (!describe.Wait(_timeout + TimeSpan.FromSeconds(5))) throw new TimeoutException();
+            results = describe.Result;
+        }
+        catch (AggregateException ae) when (ae.InnerException is DescribeConfigsException e)
+        {
+            results = e.Results.Where(r => !r.Error.IsError)
+                .Select(r => new DescribeConfigsResult { ConfigResource = r.ConfigResource, Entries = r.Entries })
+                .ToList();
+        }
+        catch (Exception e) when (e is AggregateException or TimeoutException or KafkaException)
+        {
+            string reason = e switch
+            {
+                AggregateException { InnerException: KafkaException k } => k.Error.Reason,
+                KafkaException k => k.Error.Reason,
+                _ => e.Message,
+            };
+            _configsUndescribed = true;
+            WorkerLog.TopicLimitsUnknown(_log, reason);
+            return;
+        }
+        foreach (DescribeConfigsResult r in results)
+        {
+            if (r.Entries.TryGetValue("max.message.bytes", out ConfigEntryResult? entry)
+                && int.TryParse(entry.Value, System.Globalization.CultureInfo.InvariantCulture, out int bytes))
+            {
+                _recordLimits[r.ConfigResource.Name] = bytes;
+            }
+        }
+    }
 
     public void Dispose() => _admin.Dispose();
 }

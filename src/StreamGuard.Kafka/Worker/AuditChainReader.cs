@@ -58,7 +58,9 @@ internal static class AuditChainReader
             }
             consumer.Unassign();
             bool whole = start == marks.Low.Value;
-            if (blocks.Count >= AuditTailVerifier.TailBlocks || whole)
+            // The window reaches back to a v2 block too: v1 records carry no keyed salt, so a tail of them alone
+            // (appended after the chain's last genuine block) would pass unchecked.
+            if ((blocks.Count >= AuditTailVerifier.TailBlocks && blocks.Exists(b => IsCompact(b.Message))) || whole)
             {
                 if (blocks.Count == 0) return null;
                 int from = Math.Max(0, blocks.Count - AuditTailVerifier.TailBlocks);
@@ -107,6 +109,15 @@ internal static class AuditChainReader
         {
             return false; // not a StreamGuard block: ignored (audit verify reports it)
         }
+    }
+
+    /// <summary>Whether a message is a v2 block: its last line, the seal, carries a salt (a v1 record does
+    /// not).</summary>
+    private static bool IsCompact(byte[] message)
+    {
+        ReadOnlySpan<byte> m = message;
+        int lastLine = m.TrimEnd((byte)'\n').LastIndexOf((byte)'\n');
+        return m[(lastLine + 1)..].IndexOf("\"salt\":"u8) >= 0;
     }
 
     /// <summary>The audit partition that holds chain <c>p&lt;inputPartition&gt;</c>.</summary>

@@ -93,9 +93,12 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             else if (c.Topic == t.Queries || c.Topic == t.RepartitionQueries)
             {
                 // issued_at may lead the record's time by up to the skew: read back twice the skew.
-                part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.MaxClockSkewMs, (key, value, _) =>
+                part = new ReadBackPart(n, c.Offset.Value, now - 2 * engine.MaxClockSkewMs, (key, value, time) =>
                 {
-                    if (!topology.DecidedWhereItArrived(key, value, n) || !engine.RestoreQueryId(value)) return false;
+                    if (!topology.DecidedWhereItArrived(key, value, n) || !engine.RestoreQueryId(value, time))
+                    {
+                        return false;
+                    }
                     queries++;
                     return true;
                 });

@@ -27,6 +27,10 @@ public sealed class StreamGuardWorker
     private static readonly ParseResult s_keyPlateDiffers = new(ParseError.InvalidField, "plate",
         "differs from the plate of the message key, and without repartition topics the record cannot be forwarded " +
         "to its plate's partition");
+    /// <summary>Room a result record takes besides its value: its key (a query id, at most 128 characters) and the
+    /// framing the sink counts.</summary>
+    private const int ResultRecordRoom = 2048;
+
     private static readonly ParseResult s_oversizedOutput = new(ParseError.OversizedOutput, null,
         "an output of this event is larger than the producer's message.max.bytes; it was not sent");
 
@@ -146,10 +150,12 @@ public sealed class StreamGuardWorker
             sink.MaxRecordBytes = producerConfig.MessageMaxBytes ?? KafkaOutputSink.DefaultMaxRecordBytes;
             Sink = sink;
             StreamGuardEngine engine = Engine = _engineFactory(sink);
+            engine.LimitResults(sink.MaxRecordBytes - ResultRecordRoom);
             // Every agency's output topics exist before anything can be produced to them; a worker that may not
             // create them stops here, naming the topic and the missing right.
             topicCreator = new AgencyTopicCreator(producer, _options, _log);
             topicCreator.Ensure(engine.Policy);
+            LimitRecords(sink, topicCreator, engine.Policy);
             sink.AddAgencies(engine.Policy);
             committer = _committer =
                 OffsetCommitter.Create(_options, producer, sink, _latency, _log, engine.FlushAudit);
@@ -283,6 +289,7 @@ public sealed class StreamGuardWorker
         try
         {
             topicCreator.Ensure(next);
+            LimitRecords(sink, topicCreator, next);
         }
         catch (TopicCreationException e)
         {
@@ -293,6 +300,31 @@ public sealed class StreamGuardWorker
         sink.AddAgencies(next);
         engine.SwapPolicy(next, change);
         WorkerLog.PolicyInForce(_log, next.Hash);
+    }
+
+    /// <summary>
+    /// Lowers the sink's record limit to the smallest <c>max.message.bytes</c> of the topics the worker writes (the
+    /// fixed ones and every agency's of <paramref name="policy"/>), so an output a topic would refuse is dead-lettered
+    /// with its event rather than refused by the broker inside the transaction. A topic set below an audit block
+    /// (<see cref="KafkaOutputSink.MinRecordBytes"/>) is refused: the chain could not be written.
+    /// </summary>
+    private void LimitRecords(KafkaOutputSink sink, AgencyTopicCreator topics, CompiledPolicy policy)
+    {
+        TopicNames t = _options.Topics;
+        IEnumerable<string> outputs = AgencyTopicCreator.TopicsOf(policy, t)
+            .Concat([t.Audit, t.DeadLetter, t.RepartitionReads, t.RepartitionQueries]);
+        if (topics.SmallestRecordLimit(outputs) is not (string topic, int bytes) || bytes >= sink.MaxRecordBytes)
+        {
+            return;
+        }
+        if (bytes < KafkaOutputSink.MinRecordBytes)
+        {
+            throw new TopicCreationException(topic, $"topic {topic} has max.message.bytes={bytes}, below the " +
+                $"{KafkaOutputSink.MinRecordBytes} bytes an audit block and its framing need: raise it");
+        }
+        sink.MaxRecordBytes = bytes;
+        Engine!.LimitResults(bytes - ResultRecordRoom);
+        WorkerLog.RecordLimitFromTopic(_log, bytes, topic);
     }
 
     /// <summary>One consumed record: counted, dispatched, and timed when it was decided here.</summary>

@@ -11,4 +11,13 @@ internal static partial class WorkerLog
     [LoggerMessage(141, LogLevel.Error,
         "policy reload REFUSED, the policy in force ({InForce}) stays: {Reason}; tried again at the next poll")]
     public static partial void ReloadRefusedTopics(ILogger logger, string inForce, string reason);
+
+    [LoggerMessage(142, LogLevel.Information, "output topics' max.message.bytes unknown ({Reason}): outputs are " +
+        "checked against the producer's message.max.bytes only; a topic set lower refuses larger records, which " +
+        "stops the worker")]
+    public static partial void TopicLimitsUnknown(ILogger logger, string reason);
+
+    [LoggerMessage(143, LogLevel.Information, "outputs are limited to {Bytes} bytes by topic {Topic}'s " +
+        "max.message.bytes (below the producer's message.max.bytes): larger ones are dead-lettered")]
+    public static partial void RecordLimitFromTopic(ILogger logger, int bytes, string topic);
 }

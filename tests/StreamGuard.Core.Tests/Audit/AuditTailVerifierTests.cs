@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using StreamGuard.Audit;
 using StreamGuard.Engine;
 using StreamGuard.Tests.Support;
@@ -47,5 +49,35 @@ public sealed class AuditTailVerifierTests : IDisposable
         Assert.Equal(1, tails.Check("p0", [blocks[1], blocks[1]], fromGenesis: false)?.Block);
         Assert.Equal(0, tails.Check("p0", blocks[1..], fromGenesis: true)?.Block);
         Assert.Equal(0, tails.Check("p1", blocks, fromGenesis: true)?.Block);
+    }
+
+    /// <summary>A v1-shaped record (no keyed salt), linked and hashed onto the last genuine block by someone without
+    /// the audit key (the hashes are unkeyed). Found by review: the tail check took it as the chain's head.</summary>
+    private static byte[] ForgedV1After(byte[] lastBlock)
+    {
+        string lastSeal = Encoding.UTF8.GetString(lastBlock).TrimEnd('\n').Split('\n')[^1];
+        using var seal = JsonDocument.Parse(lastSeal);
+        long seq = seal.RootElement.GetProperty("seq").GetInt64();
+        string prev = seal.RootElement.GetProperty("hash").GetString()!;
+        string body = $"{{\"seq\":{seq + 1},\"chain\":\"p0\",\"at\":\"2026-03-03T17:00:01Z\",\"decision\":\"allow\"," +
+            $"\"code\":\"allow.agreement\",\"owner\":\"ca-lapd\",\"recipient\":\"us-ice-ero\",\"prev\":\"{prev}\"";
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(prev + body + "}")));
+        return Encoding.UTF8.GetBytes(body + $",\"hash\":\"{hash}\"}}");
+    }
+
+    [Fact]
+    public void AForgedV1RecordAppendedToAV2ChainIsRefusedByTheTailCheckAndByAuditVerify()
+    {
+        List<byte[]> blocks = Blocks(3);
+        byte[] forged = ForgedV1After(blocks[^1]);
+        var tails = new AuditTailVerifier(TestPolicy.AuditKey);
+        Assert.NotNull(tails.Check("p0", [.. blocks, forged], fromGenesis: true));
+        Assert.NotNull(tails.Check("p0", [blocks[^1], forged], fromGenesis: false));
+
+        IEnumerable<byte[]> lines = blocks.SelectMany(b => Encoding.UTF8.GetString(b).TrimEnd('\n').Split('\n'))
+            .Select(Encoding.UTF8.GetBytes);
+        Assert.Null(AuditVerifier.Verify(lines).Error);
+        AuditVerifier.Result broken = AuditVerifier.Verify(lines.Append(forged));
+        Assert.Contains("v1 record after the chain's v2 blocks", broken.Error);
     }
 }
