@@ -43,7 +43,8 @@ public sealed class RepeatBoundsTests : IDisposable
     public void AQueryFutureDatedWhenItArrivedIsNotRememberedByARestore()
     {
         DateTimeOffset arrived = s_t0.AddHours(1);
-        byte[] query = Encoding.UTF8.GetBytes(TestPolicy.Query("q-ahead", "ca-lapd", "7ABC123", arrived.AddMinutes(10)));
+        byte[] query =
+            Encoding.UTF8.GetBytes(TestPolicy.Query("q-ahead", "ca-lapd", "7ABC123", arrived.AddMinutes(10)));
         Assert.False(_engine.RestoreQueryId(query, arrived.ToUnixTimeMilliseconds()));
         Assert.True(_engine.RestoreQueryId(query, arrived.AddMinutes(10).ToUnixTimeMilliseconds()));
     }
