@@ -230,6 +230,25 @@ internal sealed class KafkaTestCluster : IDisposable
         IsolationLevel isolation = IsolationLevel.ReadCommitted) =>
         ReadToEnd(new Dictionary<string, int> { [topic] = PartitionsOf(topic) }, timeout, isolation);
 
+    /// <summary>
+    /// Reads several topics to their ends with one consumer (one per topic costs a consumer's start each), records
+    /// by topic in partition order.
+    /// </summary>
+    public Dictionary<string, List<ConsumeResult<string?, string>>> ReadToEnd(IReadOnlyCollection<string> topics,
+        TimeSpan timeout, IsolationLevel isolation = IsolationLevel.ReadCommitted)
+    {
+        using IAdminClient admin =
+            new AdminClientBuilder(new AdminClientConfig { BootstrapServers = BootstrapServers }).Build();
+        Dictionary<string, TopicMetadata> known = admin.GetMetadata(TimeSpan.FromSeconds(30)).Topics
+            .GroupBy(t => t.Topic).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var partitions = topics.Distinct().ToDictionary(t => t,
+            t => Topics.All.Contains(t) ? Partitions
+                : known.TryGetValue(t, out TopicMetadata? m) && m.Partitions.Count > 0 ? m.Partitions.Count
+                : Partitions);
+        List<ConsumeResult<string?, string>> records = ReadToEnd(partitions, timeout, isolation);
+        return partitions.Keys.ToDictionary(t => t, t => records.Where(r => r.Topic == t).ToList());
+    }
+
     /// <summary>Partitions of <paramref name="topic"/>: <see cref="Partitions"/> for the fixed topics, else as the
     /// cluster says (an agency topic the worker made has the broker's default).</summary>
     private int PartitionsOf(string topic)
