@@ -174,6 +174,37 @@ public sealed class KafkaOutputSinkTests
             $"forwards {forwardBytes:N0} B against {outputBytes:N0} B for as many outputs");
     }
 
+    /// <summary>The sink's last line of defence (the engine bounds what it writes below the sink's limit): an output
+    /// over the limit is not produced, and the event that made it is marked for the dead-letter topic.</summary>
+    [Fact]
+    public void AnOutputOverTheRecordLimitIsNotProducedAndMarksItsEvent()
+    {
+        using var cluster = new KafkaTestCluster();
+        using IProducer<byte[], byte[]> producer = cluster.OutputProducer();
+        var sink = new KafkaOutputSink(producer, cluster.Topics, auditPartitions: cluster.Partitions)
+        {
+            MaxRecordBytes = KafkaOutputSink.MinRecordBytes,
+        };
+        cluster.CreateAgencyTopics("ca-0001");
+        sink.AddAgency("ca-0001");
+        // Results as the engine writes them (the test cluster checks each one's requester against its topic).
+        static byte[] Result(int bytes) => Bytes("{\"requester\":\"ca-0001\",\"pad\":\"" +
+            new string('x', bytes - 40) + "\"}");
+        byte[] fits = Result(KafkaOutputSink.MinRecordBytes - 4096);
+        byte[] over = Result(KafkaOutputSink.MinRecordBytes);
+
+        sink.Result(Bytes("ca-0001"), Bytes("q-1"), fits);
+        Assert.False(sink.TakeOversized());
+        sink.Result(Bytes("ca-0001"), Bytes("q-2"), over);
+        Assert.True(sink.TakeOversized());
+        Assert.False(sink.TakeOversized()); // taken once
+        Assert.Equal(1, sink.OversizedOutputs);
+        Assert.Equal(0, producer.Flush(TimeSpan.FromSeconds(30)));
+        Assert.Equal(["q-1"],
+            cluster.ReadToEnd(OutputKind.Results, TimeSpan.FromSeconds(60)).Select(r => r.Message.Key));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sink.MaxRecordBytes = KafkaOutputSink.MinRecordBytes - 1);
+    }
+
     [Fact]
     public void RecordsAndBytesAreCountedPerAgencyTopicAndRoutingAndCountingAllocateNothing()
     {
