@@ -190,7 +190,7 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         _retentionAsked = true;
         try
         {
-            using IAdminClient admin = new AdminClientBuilder(config).Build();
+            using IAdminClient admin = new AdminClientBuilder(WorkerClientConfig.Admin(options)).Build();
             var resource = new ConfigResource { Type = ResourceType.Topic, Name = options.Topics.Reads };
             List<DescribeConfigsResult> result = admin.DescribeConfigsAsync([resource],
                 new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(10) }).GetAwaiter().GetResult();

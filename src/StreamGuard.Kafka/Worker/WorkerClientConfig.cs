@@ -44,6 +44,18 @@ public static class WorkerClientConfig
     }
 
     /// <summary>
+    /// An admin client of the worker's own (the operator's <c>--kafka</c> settings, security included, and nothing of
+    /// the consumer's or producer's: librdkafka warns of every property its client type ignores).
+    /// </summary>
+    public static AdminClientConfig Admin(WorkerOptions options, string clientId = WorkerClientId)
+    {
+        var config = new AdminClientConfig { ClientId = clientId };
+        foreach (var (key, value) in options.Kafka) config.Set(key, value);
+        config.BootstrapServers = options.BootstrapServers;
+        return config;
+    }
+
+    /// <summary>
     /// The input consumer: group <see cref="WorkerOptions.GroupId"/>, offsets committed by the worker only,
     /// read_committed, range assignment. <paramref name="statistics"/>: librdkafka's statistics (each partition's end
     /// offset, for consumer lag) every 5 s unless the operator set an interval.
