@@ -279,6 +279,27 @@ internal sealed class AuditLog
     public static string GenesisHex(string chain) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("streamguard:genesis:" + chain)));
 
+    /// <summary>
+    /// A block's salt: the first 128 bits of HMAC-SHA256 of <c>ids:&lt;chain&gt;:&lt;first seq&gt;</c> under the audit
+    /// key (<paramref name="mac"/>, keyed by it). Deterministic (a replay gives the same ids) and secret until the log
+    /// is read; the writer derives it per block, the tail check of a resumed chain compares it.
+    /// </summary>
+    public static void BlockSalt(IncrementalHash mac, ReadOnlySpan<byte> chain, long firstSeq, Span<byte> salt)
+    {
+        Span<byte> text = stackalloc byte[4 + 16 + 1 + 20];
+        "ids:"u8.CopyTo(text);
+        int n = 4;
+        chain.CopyTo(text[n..]);
+        n += chain.Length;
+        text[n++] = (byte)':';
+        System.Buffers.Text.Utf8Formatter.TryFormat(firstSeq, text[n..], out int written);
+        n += written;
+        mac.AppendData(text[..n]);
+        Span<byte> digest = stackalloc byte[32];
+        mac.GetHashAndReset(digest);
+        digest[..DecisionIds.SaltLength].CopyTo(salt);
+    }
+
     private sealed class Chain
     {
         public Chain(int partition)
@@ -305,24 +326,7 @@ internal sealed class AuditLog
         public long PolicySeq { get; set; }
         public long LastAtMs { get; set; }
 
-        /// <summary>
-        /// The block's salt: the first 128 bits of HMAC-SHA256 of <c>ids:&lt;chain&gt;:&lt;first seq&gt;</c> under the
-        /// audit key. Deterministic (a replay gives the same ids) and secret until the log is read.
-        /// </summary>
-        public void DeriveSalt(IncrementalHash mac)
-        {
-            Span<byte> text = stackalloc byte[4 + 16 + 1 + 20];
-            "ids:"u8.CopyTo(text);
-            int n = 4;
-            Name.CopyTo(text[n..]);
-            n += Name.Length;
-            text[n++] = (byte)':';
-            System.Buffers.Text.Utf8Formatter.TryFormat(Seq, text[n..], out int written);
-            n += written;
-            mac.AppendData(text[..n]);
-            Span<byte> digest = stackalloc byte[32];
-            mac.GetHashAndReset(digest);
-            digest[..DecisionIds.SaltLength].CopyTo(Salt);
-        }
+        /// <summary>The block's salt (<see cref="BlockSalt"/>), for the block beginning at <see cref="Seq"/>.</summary>
+        public void DeriveSalt(IncrementalHash mac) => BlockSalt(mac, Name, Seq, Salt);
     }
 }

@@ -24,6 +24,8 @@ public sealed class AuditTailVerifier(byte[] auditKey)
     /// <summary>Blocks of a chain's tail checked before it is continued (fewer when the chain is shorter).</summary>
     public const int TailBlocks = 16;
 
+    private readonly IncrementalHash _mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
+
     /// <summary>
     /// Checks <paramref name="blocks"/>, the last blocks of chain <paramref name="chain"/> oldest first;
     /// <paramref name="fromGenesis"/> when the first is the chain's first (then it must hash onto the genesis).
@@ -114,11 +116,11 @@ public sealed class AuditTailVerifier(byte[] auditKey)
     }
 
     /// <summary>The salt of the block of <paramref name="chain"/> beginning at <paramref name="firstSeq"/>, in hex
-    /// (as <see cref="AuditLog"/> derives it).</summary>
+    /// (<see cref="AuditLog.BlockSalt"/>).</summary>
     private string Salt(string chain, long firstSeq)
     {
-        byte[] mac = HMACSHA256.HashData(auditKey, Encoding.ASCII.GetBytes(
-            "ids:" + chain + ":" + firstSeq.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        return Convert.ToHexStringLower(mac.AsSpan(0, DecisionIds.SaltLength));
+        Span<byte> salt = stackalloc byte[DecisionIds.SaltLength];
+        AuditLog.BlockSalt(_mac, Encoding.ASCII.GetBytes(chain), firstSeq, salt);
+        return Convert.ToHexStringLower(salt);
     }
 }
