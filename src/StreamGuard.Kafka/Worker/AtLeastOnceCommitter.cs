@@ -27,16 +27,8 @@ internal sealed class AtLeastOnceCommitter(WorkerOptions options, IProducer<byte
         }
         ThrowIfDeliveryFailed();
         if (PendingCount == 0) return;
-        try
-        {
-            consumer.Commit(PendingOffsets());
-        }
-        catch (KafkaException e) when (!e.Error.IsFatal)
-        {
-            // A lost commit means reprocessing after restart, never loss; it is retried with the next batch.
-            WorkerLog.CommitFailed(log, e.Error.Reason);
-            return;
-        }
+        // A lost commit means reprocessing after restart, never loss; it is retried with the next batch.
+        if (!CommitOffsets(consumer, PendingOffsets(), log)) return;
         ClearPending();
         Committed();
     }

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 
 namespace StreamGuard.Kafka;
 
@@ -16,6 +17,9 @@ internal abstract class OffsetCommitter
     private long _commits;
     private long _aborts;
     private readonly Action _sealAudit;
+    // The consumer commit still running on a pool thread, if one outlived its bound (see CommitOffsets).
+    private Task? _offsetCommit;
+    private bool _stillWaitingLogged;
 
     protected OffsetCommitter(WorkerOptions options, IProducer<byte[], byte[]> producer, KafkaOutputSink sink,
         WorkerLatency latency, Action sealAudit)
@@ -56,6 +60,10 @@ internal abstract class OffsetCommitter
 
     /// <summary>Offsets not committed yet, per input partition.</summary>
     protected int PendingCount => _pending.Count;
+
+    /// <summary>Whether offsets wait for a commit (one that failed or outlived its bound is retried, idle or
+    /// not).</summary>
+    public bool HasPending => _pending.Count > 0;
 
     /// <summary>Before the first event: opens what the protocol needs (the first transaction).</summary>
     public abstract void Begin();
@@ -104,6 +112,71 @@ internal abstract class OffsetCommitter
     }
 
     protected void ClearPending() => _pending.Clear();
+
+    /// <summary>
+    /// Whether a consumer commit is still inside librdkafka: the consumer must then be left open at shutdown
+    /// (closing or destroying it under the call would crash or block the process), as a producer is.
+    /// </summary>
+    public bool OffsetCommitInFlight => _offsetCommit is { IsCompleted: false };
+
+    /// <summary>
+    /// Commits <paramref name="offsets"/> with the consumer, waiting at most <see cref="WorkerOptions.FlushTimeout"/>.
+    /// librdkafka's synchronous commit has no bound of its own: one sent while the group coordinator's connection is
+    /// refused is retried until the coordinator answers (OffsetCommitBoundTests). So it runs on a pool thread; past the
+    /// bound the worker goes on deciding with these offsets pending, and no other commit starts until that one has
+    /// returned, so commits land in order and a late one never moves an offset back. Returns true when committed;
+    /// false when the commit failed, is still waiting, or an earlier one still is (offsets stay pending: a lost commit
+    /// means reprocessing after a restart, never loss). A fatal error is thrown.
+    /// </summary>
+    protected bool CommitOffsets(IConsumer<ConsumedBytes, ConsumedBytes> consumer,
+        List<TopicPartitionOffset> offsets, ILogger log)
+    {
+        if (_offsetCommit is { } earlier)
+        {
+            if (!earlier.IsCompleted)
+            {
+                if (!_stillWaitingLogged) WorkerLog.CommitStillWaiting(log, (long)Options.FlushTimeout.TotalSeconds);
+                _stillWaitingLogged = true;
+                return false;
+            }
+            _offsetCommit = null;
+            _stillWaitingLogged = false;
+            if (earlier.Exception?.InnerException is KafkaException { Error.IsFatal: true } fatal) throw fatal;
+        }
+        Task commit = Task.Run(() => consumer.Commit(offsets));
+        if (!commit.Wait(Options.FlushTimeout, CancellationToken.None) && !commit.IsCompleted)
+        {
+            _offsetCommit = commit;
+            WorkerLog.CommitTimedOut(log, (long)Options.FlushTimeout.TotalSeconds);
+            return false;
+        }
+        try
+        {
+            commit.GetAwaiter().GetResult();
+            return true;
+        }
+        catch (KafkaException e) when (!e.Error.IsFatal)
+        {
+            WorkerLog.CommitFailed(log, e.Error.Reason);
+            return false;
+        }
+    }
+
+    /// <summary>At shutdown: waits up to <paramref name="bound"/> for a commit still inside librdkafka; true when
+    /// none is.</summary>
+    public bool AwaitOffsetCommit(TimeSpan bound)
+    {
+        if (_offsetCommit is not { } commit) return true;
+        try
+        {
+            commit.Wait(bound);
+        }
+        catch (AggregateException)
+        {
+            // Its failure leaves the offsets pending, as any failed commit does.
+        }
+        return commit.IsCompleted;
+    }
 
     /// <summary>A commit went through: counted, and the sampled events it covers get their commit latency.</summary>
     protected void Committed()

@@ -199,13 +199,23 @@ public sealed class StreamGuardWorker
             }
             finally
             {
-                try
+                // A consumer still inside a commit (see OffsetCommitter.CommitOffsets) is left open, as an abandoned
+                // producer is: closing or destroying it under the call could crash or block the process.
+                if (committer.AwaitOffsetCommit(_options.FlushTimeout))
                 {
-                    consumer.Close(); // runs the revoked handler, whose commit may throw
+                    try
+                    {
+                        consumer.Close(); // runs the revoked handler, whose commit may throw
+                    }
+                    finally
+                    {
+                        if (committer.AwaitOffsetCommit(_options.FlushTimeout)) consumer.Dispose();
+                        else WorkerLog.ConsumerAbandoned(_log);
+                    }
                 }
-                finally
+                else
                 {
-                    consumer.Dispose();
+                    WorkerLog.ConsumerAbandoned(_log);
                 }
             }
         }
@@ -266,8 +276,10 @@ public sealed class StreamGuardWorker
             }
 
             // Outputs and audit entries without input (purges on an idle partition) must be committed too: a
-            // transaction left open would be aborted by the broker and take its audit blocks with it.
-            bool work = sinceCommit > 0 || sink.Produced != producedAtCommit || engine.AuditPending;
+            // transaction left open would be aborted by the broker and take its audit blocks with it. Offsets a
+            // failed or unfinished commit left pending go again, input or not.
+            bool work = sinceCommit > 0 || sink.Produced != producedAtCommit || engine.AuditPending ||
+                committer.HasPending;
             if (sinceCommit >= _options.CommitBatch || (work && Stopwatch.GetTimestamp() - lastCommit >= commitTicks))
             {
                 committer.Commit(consumer);

@@ -133,17 +133,9 @@ internal sealed class TransactionalCommitter(WorkerOptions options, IProducer<by
         }
         if (_brokerAppliesTxnOffsets == false)
         {
-            try
-            {
-                consumer.Commit(offsets);
-            }
-            catch (KafkaException e) when (!e.Error.IsFatal)
-            {
-                // The transaction is committed; only this copy of its offsets failed. Kept pending, they go again with
-                // the next transaction instead of the worker stopping (which would reprocess a committed transaction).
-                WorkerLog.TransactionOffsetsCommitFailed(log, e.Error.Reason);
-                return false;
-            }
+            // The transaction is committed; only this copy of its offsets failed. Kept pending, they go again with
+            // the next transaction instead of the worker stopping (which would reprocess a committed transaction).
+            if (!CommitOffsets(consumer, offsets, log)) return false;
         }
         return true;
     }

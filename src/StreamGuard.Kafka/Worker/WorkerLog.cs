@@ -60,8 +60,18 @@ internal static partial class WorkerLog
         "committing them outside the transaction too; exactly-once needs a real Kafka broker")]
     public static partial void TransactionalOffsetsNotStored(ILogger logger);
 
-    [LoggerMessage(114, LogLevel.Warning, "commit of the transaction's offsets failed (will retry): {Reason}")]
-    public static partial void TransactionOffsetsCommitFailed(ILogger logger, string reason);
+    [LoggerMessage(150, LogLevel.Warning,
+        "offset commit still waiting for the group coordinator after {Seconds} s: deciding on, offsets kept pending")]
+    public static partial void CommitTimedOut(ILogger logger, long seconds);
+
+    [LoggerMessage(151, LogLevel.Warning,
+        "an earlier offset commit is still waiting for the group coordinator (bound {Seconds} s): offsets kept pending")]
+    public static partial void CommitStillWaiting(ILogger logger, long seconds);
+
+    [LoggerMessage(152, LogLevel.Error,
+        "an offset commit was still inside librdkafka at shutdown: the consumer is left open (closing it under the " +
+        "call could crash the process); its partitions go to another worker after the session timeout")]
+    public static partial void ConsumerAbandoned(ILogger logger);
 
     [LoggerMessage(115, LogLevel.Warning, "commit failed (will retry): {Reason}")]
     public static partial void CommitFailed(ILogger logger, string reason);

@@ -1,68 +1,130 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using Xunit.Abstractions;
+using StreamGuard.Engine;
 using StreamGuard.Kafka;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
 
 /// <summary>
-/// Issue 17's review said a synchronous <c>consumer.Commit</c> (the at-least-once committer, and the embedded cluster's
-/// copy of a transaction's offsets) is unbounded while the group coordinator is away. For the worker's consumer it is
-/// bounded: a member of a group (the worker's input consumer always is: it subscribes) fails a commit that has waited a
-/// session timeout for its coordinator ("Waiting for coordinator"), and both committers treat that as a failed commit
-/// whose offsets are retried with the next batch. (An assignment-only consumer would wait for as long as the
-/// coordinator is away; the worker commits with none.)
+/// Issue 17's review: a synchronous <c>consumer.Commit</c> (the at-least-once committer, and the embedded cluster's
+/// copy of a transaction's offsets) is unbounded while the group coordinator is away. It is: a commit sent while the
+/// group still counted the coordinator up meets a refused connection and is retried by librdkafka until the
+/// coordinator answers (a commit sent later waits a session timeout). The worker therefore bounds the wait itself: it
+/// goes on deciding while the commit waits, with the offsets pending, and commits them once the coordinator is back.
 /// </summary>
-public sealed class OffsetCommitBoundTests
+public sealed class OffsetCommitBoundTests(ITestOutputHelper output)
 {
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(60);
+
     [Fact]
-    public async Task ACommitWhileTheGroupCoordinatorIsDownFailsWithinTheSessionTimeoutInsteadOfHanging()
+    public async Task AWorkerGoesOnDecidingWhileTheGroupCoordinatorIsDownAndCommitsWhenItReturns()
     {
         using var cluster = new KafkaTestCluster(partitions: 2, brokers: 3);
         if (cluster.Mock is not { } mock) return; // a real broker's coordinator cannot be taken down from here
-        const int SessionMs = 6_000;
-        WorkerOptions options = cluster.WorkerOptions() with
+        using var policy = new TestPolicy();
+        WorkerOptions options = cluster.WorkerOptions(processing: ProcessingMode.AtLeastOnce) with
         {
-            Kafka = new Dictionary<string, string> { ["session.timeout.ms"] = $"{SessionMs}" },
+            FlushTimeout = TimeSpan.FromSeconds(3),
+            CommitInterval = TimeSpan.FromMilliseconds(100),
         };
-        ConsumerConfig config = WorkerClientConfig.Consumer(options, statistics: false);
-        mock.SetCoordinator(transactional: false, config.GroupId, brokerId: 3);
-        using (IProducer<string?, string> producer = cluster.Producer())
+        // The group's coordinator alone on broker 3; every partition led by brokers 1 and 2, so that taking broker 3
+        // down takes away the coordinator and nothing else.
+        mock.SetCoordinator(transactional: false, cluster.GroupId, brokerId: 3);
+        void LeadOffBroker3()
         {
-            producer.Produce(new TopicPartition(cluster.Topics.Reads, 0),
-                new Message<string?, string> { Key = "k", Value = "v" });
-            producer.Flush(TimeSpan.FromSeconds(30));
+            IEnumerable<string> topics = cluster.AllTopics.Concat(Enum.GetValues<OutputKind>()
+                .SelectMany(k => cluster.TopicsOf(k).Keys));
+            foreach (string topic in topics)
+            {
+                for (int p = 0; p < cluster.Partitions; p++) mock.SetPartitionLeader(topic, p, p % 2 + 1);
+            }
         }
-        using IConsumer<byte[], byte[]> consumer = new ConsumerBuilder<byte[], byte[]>(config).Build();
-        // A member of the group, as the worker is.
-        consumer.Subscribe(cluster.Topics.Reads);
-        var joined = Stopwatch.StartNew();
-        while (consumer.Assignment.Count == 0 && joined.Elapsed < TimeSpan.FromSeconds(60))
+        LeadOffBroker3();
+        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options,
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)),
+            maxRestarts: 0);
+        await worker.AssignedAsync();
+        LeadOffBroker3(); // the agency topics the worker made on start
+
+        using IProducer<string?, string> producer = cluster.Producer();
+        int produced = 0;
+        async Task Wave(int reads)
         {
-            consumer.Consume(TimeSpan.FromMilliseconds(200));
+            for (int i = 0; i < reads; i++, produced++)
+            {
+                string plate = $"P{produced % 37:D4}";
+                producer.Produce(cluster.Topics.Reads, new Message<string?, string>
+                {
+                    Key = plate, Value = TestPolicy.Read($"r{produced:D5}", "ca-lapd", plate, DateTimeOffset.UtcNow),
+                });
+            }
+            await Task.Run(() => producer.Flush(s_timeout));
         }
-        Assert.NotEmpty(consumer.Assignment);
-        consumer.Commit([new TopicPartitionOffset(cluster.Topics.Reads, 0, 0)]); // the coordinator is known
+        async Task Decided(string what)
+        {
+            var clock = Stopwatch.StartNew();
+            while (worker.Processed < produced)
+            {
+                Assert.True(clock.Elapsed < s_timeout,
+                    $"{what}: {worker.Processed} of {produced} decided\n" + string.Join('\n', worker.Log.TakeLast(40)));
+                await Task.Delay(50);
+            }
+            output.WriteLine($"{what}: {produced} decided after {clock.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        await Wave(50);
+        await Decided("before the outage");
+        await WaitUntil(() => Committed(cluster) == produced, "the first wave committed");
 
         mock.SetBrokerDown(3);
-        var clock = Stopwatch.StartNew();
-        Task<KafkaException?> commit = Task.Run(() =>
+        try
         {
-            try
-            {
-                consumer.Commit([new TopicPartitionOffset(cluster.Topics.Reads, 0, 1)]);
-                return null;
-            }
-            catch (KafkaException e)
-            {
-                return e;
-            }
-        });
-        Task done = await Task.WhenAny(commit, Task.Delay(TimeSpan.FromMilliseconds(SessionMs * 5)));
-        mock.SetBrokerUp(3);
-        Assert.True(done == commit, $"the commit was still waiting after {clock.Elapsed.TotalSeconds:0} s");
-        KafkaException? failure = await commit;
-        Assert.NotNull(failure); // not committed: the committers keep the offsets pending and retry
-        Assert.False(failure.Error.IsFatal);
+            // Each wave's commit waits for the coordinator; the worker must not wait with it.
+            await Wave(50);
+            await Decided("the coordinator down, first wave");
+            await Task.Delay(options.FlushTimeout * 2); // the commit of that wave is now past its bound
+            await Wave(50);
+            await Decided("the coordinator down, second wave");
+            Assert.Contains(worker.Log, l => l.Contains("offset commit still waiting", StringComparison.Ordinal)
+                || l.Contains("earlier offset commit is still waiting", StringComparison.Ordinal));
+        }
+        finally
+        {
+            mock.SetBrokerUp(3);
+        }
+        await WaitUntil(() => Committed(cluster) == produced, "every offset committed once the coordinator is back");
+        await worker.StopAsync();
+        Assert.DoesNotContain(worker.Log, l => l.Contains("consumer is left open", StringComparison.Ordinal));
+    }
+
+    /// <summary>The group's committed offsets of the reads topic, summed.</summary>
+    private static long Committed(KafkaTestCluster cluster)
+    {
+        using IConsumer<byte[], byte[]> probe = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers, GroupId = cluster.GroupId, EnableAutoCommit = false,
+        }).Build();
+        IEnumerable<TopicPartition> partitions = Enumerable.Range(0, cluster.Partitions)
+            .Select(p => new TopicPartition(cluster.Topics.Reads, p));
+        try
+        {
+            return probe.Committed(partitions, TimeSpan.FromSeconds(5)).Sum(o => Math.Max(0, o.Offset.Value));
+        }
+        catch (KafkaException)
+        {
+            return -1; // the coordinator is not answering yet
+        }
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < s_timeout * 2, $"not reached in time: {what}");
+            await Task.Delay(200);
+        }
     }
 }
