@@ -171,7 +171,7 @@ internal static partial class PolicyJson
         });
     }
 
-    /// <summary><c>policy test --format json</c>: every case with its request, expectation, outcome and verdict.</summary>
+    /// <summary><c>policy test --format json</c>: each case with its request, expectation, outcome, verdict.</summary>
     public static void WriteTest(TextWriter o, PolicyCaseFile cases, CompiledPolicy policy,
         IReadOnlyList<PolicyCaseResult> results, int exitCode)
     {
