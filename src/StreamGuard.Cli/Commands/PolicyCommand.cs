@@ -22,12 +22,16 @@ internal static class PolicyCommand
         Default = 12,
     };
 
-    /// <summary>Tab-separated values (true) or text.</summary>
-    private static readonly ChoiceOption<bool> s_format = new("format", "text|tsv",
-        "tsv: one changed tuple per line", ("text", false), ("tsv", true))
+    private static readonly ChoiceOption<PolicyFormat> s_format = new("format", "text|json|tsv", """
+        json: one JSON document (docs/spec-notes.md); tsv (diff only): one
+        changed tuple per line; {default}
+        """, ("text", PolicyFormat.Text), ("json", PolicyFormat.Json), ("tsv", PolicyFormat.Tsv))
     {
-        Default = false,
+        Default = PolicyFormat.Text,
     };
+
+    private static readonly TextOption s_policy = new("policy", "P",
+        "the policy to test against (default: the one CASES names with policy:)");
 
     /// <summary>Every pair of each REASON CHANGED group (true), or its first pairs and counts.</summary>
     private static readonly ChoiceOption<bool> s_reasons = new("reasons", "summary|all", """
@@ -61,10 +65,11 @@ internal static class PolicyCommand
     };
 
     public static readonly CommandHelp Help = new("""
-        streamguard policy check P [--at T] [--names N]
-        streamguard policy diff OLD NEW [--at T] [--format text|tsv] [--reasons summary|all]
+        streamguard policy check P [--at T] [--names N] [--format text|json]
+        streamguard policy diff OLD NEW [--at T] [--format text|json|tsv] [--reasons summary|all]
         streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
-                                     [--documented yes|no] [--at T]
+                                     [--documented yes|no] [--at T] [--format text|json]
+        streamguard policy test CASES [--policy P] [--format text|json]
 
         check    Validates a policy file. Errors name the file, the line and the field (exit 2).
                  Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
@@ -76,23 +81,48 @@ internal static class PolicyCommand
         explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
                  rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
                  whose enactment is not confirmed), and the decision.
+        test     Evaluates each case of CASES (YAML: owner, recipient, access, purpose, at, and the expected code and
+                 rule) as explain does, one pass/FAIL line per case; each failure shows the expected against the
+                 actual decision with its citation and deciding step (exit 1). The policy is the one CASES names
+                 (relative to CASES) unless --policy is given. A bad CASES file exits 2 naming file, line and field.
+                 samples/policy.cases.yaml tests samples/policy.yaml; docs/policy-guide.md shows the format.
         """, new OptionGroup("Options of check:", s_names),
-        new OptionGroup("Options of diff:", s_format, s_reasons),
+        new OptionGroup("Options of diff:", s_reasons),
         new OptionGroup("Options of explain:", s_owner, s_recipient, s_access, s_purpose, s_documented),
-        new OptionGroup("Options of every command:", s_at));
+        new OptionGroup("Options of test:", s_policy),
+        new OptionGroup("Options of check, diff and explain:", s_at),
+        new OptionGroup("Options of every command:", s_format));
 
     public static int Run(CliArgs args)
     {
         string sub = args.Positional.Count > 0
             ? args.Positional[0]
-            : throw new UsageException("expected: policy check|diff|explain");
+            : throw new UsageException("expected: policy check|diff|explain|test");
         return sub switch
         {
             "check" => Check(args),
             "diff" => Diff(args),
             "explain" => Explain(args),
-            _ => throw new UsageException($"unknown policy command '{sub}' (check, diff, explain)"),
+            "test" => Test(args),
+            _ => throw new UsageException($"unknown policy command '{sub}' (check, diff, explain, test)"),
         };
+    }
+
+    /// <summary>--format of a command that has no tsv form.</summary>
+    private static PolicyFormat TextOrJson(CliArgs args, string command)
+    {
+        PolicyFormat format = args.Choice(s_format);
+        return format != PolicyFormat.Tsv ? format
+            : throw new UsageException($"--format: tsv is for policy diff only; policy {command} takes text or json");
+    }
+
+    private static int Test(CliArgs args)
+    {
+        if (args.Positional.Count != 2) throw new UsageException("expected: policy test CASES [--policy P]");
+        string? policy = args.Get(s_policy);
+        PolicyFormat format = TextOrJson(args, "test");
+        args.RejectUnknown();
+        return PolicyTestCommand.Run(policy, args.Positional[1], format, Console.Out, Console.Error);
     }
 
     private static long At(CliArgs args)
@@ -109,8 +139,10 @@ internal static class PolicyCommand
         if (args.Positional.Count != 2) throw new UsageException("expected: policy check P");
         long at = At(args);
         int names = args.Int(s_names);
+        PolicyFormat format = TextOrJson(args, "check");
         args.RejectUnknown();
         string path = args.Positional[1];
+        if (format == PolicyFormat.Json) return PolicyJson.Check(path, at, Console.Out, Console.Error);
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
         foreach (string w in warnings) Console.WriteLine($"warning: {w}");
@@ -137,6 +169,7 @@ internal static class PolicyCommand
         }
         bool documented = args.Choice(s_documented);
         long at = At(args);
+        PolicyFormat format = TextOrJson(args, "explain");
         args.RejectUnknown();
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
         int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
@@ -147,6 +180,11 @@ internal static class PolicyCommand
         }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
+        if (format == PolicyFormat.Json)
+        {
+            PolicyJson.WriteExplain(Console.Out, policy, x, owner, recipient, access, purpose, documented, at);
+            return 0;
+        }
         PolicyExplainWriter.Write(Console.Out, policy, x, owner, recipient, access, purposeText, documented, at);
         return 0;
     }
@@ -155,14 +193,19 @@ internal static class PolicyCommand
     {
         if (args.Positional.Count != 3) throw new UsageException("expected: policy diff OLD NEW");
         long at = At(args);
-        bool tsv = args.Choice(s_format);
+        PolicyFormat format = args.Choice(s_format);
+        bool tsv = format == PolicyFormat.Tsv;
         bool allReasons = args.Choice(s_reasons);
         args.RejectUnknown();
         var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
         var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[2]));
         PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, at);
         var o = Console.Out;
-        if (tsv)
+        if (format == PolicyFormat.Json)
+        {
+            PolicyJson.WriteDiff(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at);
+        }
+        else if (tsv)
         {
             PolicyDiffWriter.WriteTsv(o, diff);
         }
@@ -174,7 +217,7 @@ internal static class PolicyCommand
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"summary: {diff.Granted:N0} granted, {diff.Revoked:N0} revoked, {diff.ReasonChanged:N0} reason changed; " +
             $"{diff.PairsExamined:N0} (owner, recipient) pairs examined exactly in {diff.Elapsed.TotalSeconds:F2} s");
-        (tsv ? Console.Error : o).WriteLine(summary);
+        (format != PolicyFormat.Text ? Console.Error : o).WriteLine(summary);
         if (diff.Granted > 0)
         {
             Console.Error.WriteLine($"policy diff: {diff.Granted:N0} outcomes newly grant access (exit 3)");

@@ -98,6 +98,7 @@ public sealed partial class CommandHelpTests : IDisposable
             [
                 ["check", "p"], ["diff", "a", "b"],
                 ["explain", "p", "--owner", "a", "--recipient", "b", "--access", "push", "--purpose", "warrant"],
+                ["test", "c"],
             ],
             "audit" =>
             [
