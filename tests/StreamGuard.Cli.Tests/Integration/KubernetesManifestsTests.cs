@@ -24,7 +24,8 @@ public sealed class KubernetesManifestsTests
 
     private static readonly Lazy<Manifests> s_manifests = new(Manifests.Load);
 
-    /// <summary>Every resource of the kustomization (its generated ConfigMap is checked through its generator).</summary>
+    /// <summary>Every resource of the kustomization (its generated ConfigMap is checked through its generator).
+    /// </summary>
     private sealed record Manifests(YamlMappingNode Kustomization, List<YamlMappingNode> Resources)
     {
         public static Manifests Load()
@@ -67,8 +68,9 @@ public sealed class KubernetesManifestsTests
             }
             env[name] = Regex.Replace(S(e.Find("value")), @"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", m =>
             {
-                Assert.True(env.ContainsKey(m.Groups[1].Value), $"{name}: $({m.Groups[1].Value}) is not defined before");
-                return env[m.Groups[1].Value];
+                string reference = m.Groups[1].Value;
+                Assert.True(env.ContainsKey(reference), $"{name}: $({reference}) is not defined before it");
+                return env[reference];
             });
         }
         return env;
@@ -127,7 +129,8 @@ public sealed class KubernetesManifestsTests
             Assert.Equal(bound.Group + "-", acl); // the ACL `streamguard acl` gives for the worker's group
         }
         // At most one worker per input partition.
-        YamlMappingNode reads = K.OfKind("KafkaTopic").Single(t => S(t.At("metadata", "name")) == new TopicNames().Reads);
+        YamlMappingNode reads = K.OfKind("KafkaTopic")
+            .Single(t => S(t.At("metadata", "name")) == new TopicNames().Reads);
         Assert.InRange(replicas, 1, int.Parse(S(reads.At("spec", "partitions")), CultureInfo.InvariantCulture));
     }
 
@@ -302,7 +305,8 @@ public sealed class KubernetesManifestsTests
             Assert.Equal("kafka.strimzi.io/v1beta2", S(topic.At("apiVersion")));
             Assert.Equal(cluster, S(topic.At("metadata", "labels", "strimzi.io/cluster")));
             int replicas = Int(name, "replicas");
-            Assert.InRange(int.Parse(Config(name, "min.insync.replicas"), CultureInfo.InvariantCulture), 2, replicas - 1);
+            int minInSync = int.Parse(Config(name, "min.insync.replicas"), CultureInfo.InvariantCulture);
+            Assert.InRange(minInSync, 2, replicas - 1); // a write survives a broker's loss, and one broker may be down
         }
         // Each agency's topics as the worker would create them.
         foreach (string t in policy.Agencies.SelectMany(a => names.OfAgency(a.Id)))
