@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using StreamGuard.Kafka;
 using YamlDotNet.RepresentationModel;
 
@@ -28,6 +29,31 @@ internal static class DeploymentFiles
         return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
+    /// <summary>Every document of a multi-document YAML file (Kubernetes manifests), as mappings.</summary>
+    public static List<YamlMappingNode> Documents(string relative)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StreamReader(Path(relative))) stream.Load(reader);
+        return [.. stream.Documents.Select(d => (YamlMappingNode)d.RootNode)];
+    }
+
+    /// <summary>The value at <paramref name="keys"/>, or null when a key is missing on the way.</summary>
+    public static YamlNode? Find(this YamlNode node, params string[] keys)
+    {
+        foreach (string k in keys)
+        {
+            if (node is not YamlMappingNode m || !m.Children.TryGetValue(new YamlScalarNode(k), out YamlNode? next))
+            {
+                return null;
+            }
+            node = next;
+        }
+        return node;
+    }
+
+    public static IEnumerable<YamlNode> Items(this YamlNode node, params string[] keys) =>
+        node.Find(keys) is YamlSequenceNode s ? s.Children : [];
+
     public static YamlNode At(this YamlNode node, params string[] keys)
     {
         foreach (string k in keys) node = ((YamlMappingNode)node).Children[new YamlScalarNode(k)];
@@ -38,7 +64,9 @@ internal static class DeploymentFiles
 /// <summary>
 /// docker-compose.yml, prometheus.yml and the Grafana provisioning agree with each other and with the worker: every
 /// topic created with a partition count the worker accepts, the scrape target where the worker listens, the dashboard
-/// on the provisioned datasource. (CI also runs `docker-compose config -q` on the compose file.)
+/// on the provisioned datasource; Kafka's log on a named volume; Grafana's admin password from the environment only.
+/// The Dockerfile builds a non-root image on a chiseled base with no key inside and OCI labels. (CI also runs
+/// `docker-compose config -q` on the compose file; no Docker engine runs here, so the Dockerfile is checked as text.)
 /// </summary>
 public sealed class DeploymentFilesTests
 {
@@ -121,5 +149,112 @@ public sealed class DeploymentFilesTests
         Assert.Equal("/var/lib/grafana/dashboards", provider.At("options", "path").ToString());
         Assert.Contains(((YamlSequenceNode)compose.At("services", "grafana", "volumes")).Children,
             v => v.ToString() == "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro");
+    }
+    [Fact]
+    public void KafkaKeepsItsLogOnANamedVolumeAndGrafanaTakesItsAdminFromTheEnvironment()
+    {
+        YamlMappingNode compose = DeploymentFiles.Yaml("docker-compose.yml");
+        // The broker's log directory is the volume's mount point: `docker compose down` keeps the audit log.
+        string logDirs = compose.At("services", "kafka", "environment", "KAFKA_LOG_DIRS").ToString();
+        Assert.Contains(compose.Items("services", "kafka", "volumes"), v => v.ToString() == $"kafka-data:{logDirs}");
+        Assert.NotNull(compose.Find("volumes", "kafka-data"));
+
+        string user = compose.At("services", "grafana", "environment", "GF_SECURITY_ADMIN_USER").ToString();
+        string password = compose.At("services", "grafana", "environment", "GF_SECURITY_ADMIN_PASSWORD").ToString();
+        Assert.Matches(@"^\$\{GRAFANA_ADMIN_USER(:-[^}]+)?\}$", user);
+        // Required (`:?`): no password is built in, so none can be left at a default everyone knows.
+        Assert.Matches(@"^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$", password);
+        string example = File.ReadAllText(DeploymentFiles.Path(".env.example"));
+        Assert.Matches(@"(?m)^GRAFANA_ADMIN_USER=", example);
+        Assert.Matches(@"(?m)^GRAFANA_ADMIN_PASSWORD=$", example); // to be filled in, never a sample value
+        Assert.Contains(File.ReadAllLines(DeploymentFiles.Path(".gitignore")), l => l.Trim() is ".env" or "/.env");
+        Assert.Contains(File.ReadAllLines(DeploymentFiles.Path(".dockerignore")), l => l.Trim() is ".env" or "/.env");
+
+        // The image has no shell: a healthcheck running one would never pass.
+        Assert.Null(compose.Find("services", "streamguard", "healthcheck"));
+        // Its keys and policy are mounted, and the worker told where.
+        Assert.Contains(compose.Items("services", "streamguard", "volumes"),
+            v => v.ToString().StartsWith("./samples:/etc/streamguard", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheImageRunsAsANonRootUserOnAChiseledBaseWithNoKeyInside()
+    {
+        (string? syntax, List<DockerStage> stages) = DockerfileModel.Parse(
+            File.ReadAllText(DeploymentFiles.Path("Dockerfile")));
+        Assert.Equal("docker/dockerfile:1", syntax); // RUN --mount needs BuildKit's Dockerfile syntax
+        DockerStage final = stages[^1];
+        Assert.Matches(@"^mcr\.microsoft\.com/dotnet/aspnet:10\.0-[a-z]+-chiseled$", final.Base);
+
+        // Non-root, numerically (Kubernetes' runAsNonRoot can only verify a number), and in force for ENTRYPOINT.
+        DockerInstruction user = final.All("USER").Last();
+        Match id = Regex.Match(user.Arguments, @"^(\d+)(?::(\d+))?$");
+        Assert.True(id.Success, $"USER {user.Arguments}: not numeric");
+        Assert.NotEqual("0", id.Groups[1].Value);
+        Assert.NotEqual("0", id.Groups[2].Value);
+        Assert.True(user.Line < final.All("ENTRYPOINT").Single().Line);
+
+        // Nothing from the build context is copied into the final stage; what it copies from another stage was
+        // published without the samples and their demo keys, which that stage never copied either.
+        foreach (DockerInstruction copy in final.All("COPY").Concat(final.All("ADD")))
+        {
+            string? from = copy.Flag("from");
+            Assert.True(from is not null, $"line {copy.Line}: {copy.Keyword} from the build context into the image");
+            DockerStage source = stages.Single(s => s.Name == from);
+            Assert.DoesNotContain(source.All("COPY").Concat(source.All("ADD")),
+                c => Regex.IsMatch(c.Arguments, @"(^|\s)(\./)?samples\b|keys"));
+            Assert.Contains(source.All("RUN"), r => r.Arguments.Contains("dotnet publish", StringComparison.Ordinal) &&
+                r.Arguments.Contains("-p:BundleSamples=false", StringComparison.Ordinal));
+        }
+        // ...and BundleSamples=false is what leaves them out of the published output.
+        XElement project = XElement.Load(DeploymentFiles.Path("src/StreamGuard.Cli/StreamGuard.Cli.csproj"));
+        XElement samples = project.Descendants("None")
+            .Single(e => ((string?)e.Attribute("Include"))?.Contains("samples", StringComparison.Ordinal) == true);
+        Assert.Equal("'$(BundleSamples)' != 'false'", (string?)samples.Parent!.Attribute("Condition"));
+
+        // The chiseled image has no shell: every RUN of the final stage is in exec form, and the smoke test's samples
+        // are a bind mount of that one step (not a layer), its output a tmpfs.
+        foreach (DockerInstruction run in final.All("RUN"))
+        {
+            Assert.True(run.ExecForm, $"line {run.Line}: RUN in shell form in a stage without a shell");
+            foreach (string mount in run.Flags.Where(f => f.StartsWith("--mount=", StringComparison.Ordinal)))
+            {
+                Assert.Matches("type=(bind|tmpfs)", mount);
+            }
+        }
+        Assert.Contains(final.All("RUN"), r => r.Arguments.Contains("\"demo\"", StringComparison.Ordinal));
+
+        // OCI labels; version, revision and source from build arguments of this stage.
+        Dictionary<string, string> labels = final.Labels();
+        string[] args = [.. final.All("ARG").Select(a => a.Arguments.Split('=')[0])];
+        foreach (string key in (string[])["title", "description", "licenses", "version", "revision", "source"])
+        {
+            Assert.False(string.IsNullOrWhiteSpace(labels.GetValueOrDefault("org.opencontainers.image." + key)),
+                $"label org.opencontainers.image.{key}");
+        }
+        foreach ((string key, string arg) in (ReadOnlySpan<(string, string)>)
+            [("version", "VERSION"), ("revision", "REVISION"), ("source", "SOURCE_URL")])
+        {
+            Assert.StartsWith("${" + arg, labels["org.opencontainers.image." + key], StringComparison.Ordinal);
+            Assert.Contains(arg, args);
+        }
+        Assert.Equal(final.Base, labels["org.opencontainers.image.base.name"]);
+        // One licence: the package's, whose text is in the repository.
+        string licence = project.Descendants("PackageLicenseExpression").Single().Value;
+        Assert.Equal(licence, labels["org.opencontainers.image.licenses"]);
+        Assert.Contains("Apache License", File.ReadAllText(DeploymentFiles.Path("LICENSE")), StringComparison.Ordinal);
+
+        // The port the image exposes is where compose tells the worker to serve /metrics.
+        string listen = DeploymentFiles.Yaml("docker-compose.yml")
+            .At("services", "streamguard", "environment", "STREAMGUARD_METRICS").ToString();
+        int port = new Uri(StreamGuard.Cli.Hosting.RunConfiguration.MetricsUrl(listen)!).Port;
+        Assert.Equal(port.ToString(CultureInfo.InvariantCulture), final.All("EXPOSE").Single().Arguments);
+        Assert.Equal("[\"dotnet\", \"/app/streamguard.dll\"]", final.All("ENTRYPOINT").Single().Arguments);
+
+        // The build context keeps what the build needs and the smoke test binds.
+        string[] ignored = [.. File.ReadAllLines(DeploymentFiles.Path(".dockerignore"))
+            .Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))];
+        Assert.DoesNotContain(ignored, l => l.TrimStart('/').StartsWith("src", StringComparison.Ordinal) ||
+            l.TrimStart('/').StartsWith("samples", StringComparison.Ordinal));
     }
 }
