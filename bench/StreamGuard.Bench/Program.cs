@@ -9,6 +9,10 @@ if (args.Length > 0 && args[0] == "policy-diff") return PolicyDiffMode.Run(args[
 //   dotnet run -c Release -- store-scale [--reads N] [--lookups N] [--plates N]
 if (args.Length > 0 && args[0] == "store-scale") return StoreScaleMode.Run(args[1..]);
 
+// `sizing`: memory per resident read through the live path, the engine's accounting against the heap; a restore's
+//   dotnet run -c Release -- sizing [--reads N] [--partitions N]
+if (args.Length > 0 && args[0] == "sizing") return SizingMode.Run(args[1..]);
+
 // `consume-batch`: rd_kafka_consume_batch_queue against per-message Consume on the embedded cluster
 //   dotnet run -c Release -- consume-batch [--messages N] [--rounds N] [--batch N]
 if (args.Length > 0 && args[0] == "consume-batch") return ConsumeBatchMode.Run(args[1..]);

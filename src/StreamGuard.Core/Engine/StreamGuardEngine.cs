@@ -82,6 +82,13 @@ public sealed partial class StreamGuardEngine
     /// <summary>Reads resident in the store (kept until their window closes, or a hold ends).</summary>
     public int StoredReadCount => _store.Count;
 
+    /// <summary>
+    /// Bytes the read store holds: its arena chunks (the reads as received, ids copied, chunks' free tails) and its
+    /// index (entries, plate buckets, expiry heap, chunk tables), as allocated. What grows with resident reads; the
+    /// operator guide's sizing table sets it against the process's heap.
+    /// </summary>
+    public long StoreBytes => _store.ArenaBytes + _store.IndexBytes;
+
     /// <summary>Audit entries written since start (one per decided event, eviction pass and policy load).</summary>
     public long AuditEntryCount => _audit.Count;
 
