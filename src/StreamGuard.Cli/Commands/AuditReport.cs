@@ -30,6 +30,10 @@ internal static class AuditReport
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
 
         var rows = new List<JsonElement>();
+        // Per row, the build of StreamGuard and the statute table its policy version was enforced under: stated by the
+        // policy_load entry that put the version in force on the row's chain, which comes before the entries under it.
+        var provenance = new List<PolicyBuild>();
+        var loads = new Dictionary<(string Chain, string Policy), PolicyBuild>();
         // The agency's own searches, one per query: denied at the query checks, or answered. Counted from the
         // decisions the agency may see only, so the figures are the same whether or not other owners' reads were
         // withheld from it.
@@ -37,6 +41,12 @@ internal static class AuditReport
         foreach (string line in records)
         {
             if (AuditRecords.Parse(line) is not { } r) continue;
+            if (Str(r, "event") == "policy_load")
+            {
+                loads[(Str(r, "chain"), Str(r, "policy"))] = new PolicyBuild(Str(r, "policy"), Str(r, "build"),
+                    Str(r, "statutes"));
+                continue;
+            }
             if (Str(r, "owner") != agency && Str(r, "recipient") != agency) continue;
             if (!Rfc3339.TryParse(Encoding.UTF8.GetBytes(Str(r, "at")), out long at) || at < from || at > to) continue;
             // A denial of another owner's data to this agency names what was withheld (owner, time, number of
@@ -49,10 +59,12 @@ internal static class AuditReport
                 ownSearches[Str(r, "query_id")] = (Str(r, "purpose"), precheckDenied);
             }
             rows.Add(r);
+            provenance.Add(loads.GetValueOrDefault((Str(r, "chain"), Str(r, "policy")), new PolicyBuild(
+                Str(r, "policy"), "", "")));
         }
         Directory.CreateDirectory(outDir);
-        WriteCsv(Path.Combine(outDir, "records.csv"), rows);
-        string html = AuditReportHtml.Build(agency, agencies, rows, ownSearches, from, to);
+        WriteCsv(Path.Combine(outDir, "records.csv"), rows, provenance);
+        string html = AuditReportHtml.Build(agency, agencies, rows, ownSearches, from, to, provenance);
         File.WriteAllText(Path.Combine(outDir, "report.html"), html);
         Console.WriteLine($"{rows.Count:N0} decisions involving {agency}: " +
             $"{Path.GetFullPath(Path.Combine(outDir, "report.html"))}, " +
@@ -78,17 +90,20 @@ internal static class AuditReport
     private static readonly string[] s_csvColumns =
     [
         "at", "event", "decision", "code", "rule", "owner", "recipient", "purpose", "query_id", "user", "case_number",
-        "hotlist_id", "reads", "id", "chain", "seq", "policy",
+        "hotlist_id", "reads", "id", "chain", "seq", "policy", "build", "statutes",
     ];
 
-    private static void WriteCsv(string path, List<JsonElement> rows)
+    private static void WriteCsv(string path, List<JsonElement> rows, List<PolicyBuild> provenance)
     {
         using var w = new StreamWriter(path, false, new UTF8Encoding(false));
         w.WriteLine(string.Join(',', s_csvColumns));
-        foreach (JsonElement r in rows)
+        for (int i = 0; i < rows.Count; i++)
         {
+            JsonElement r = rows[i];
             w.WriteLine(string.Join(',', s_csvColumns.Select(c => Csv(c switch
             {
+                "build" => provenance[i].Build,
+                "statutes" => provenance[i].Statutes,
                 "reads" => r.TryGetProperty("reads", out JsonElement a)
                     ? a.GetArrayLength().ToString(CultureInfo.InvariantCulture)
                     : "",
@@ -107,3 +122,10 @@ internal static class AuditReport
             ? value
             : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }
+
+/// <summary>
+/// A policy version as its <c>policy_load</c> audit entry states it: the policy's hash, the build of StreamGuard that
+/// enforced it and the hash of that build's statute-rule table (empty when the entry is not in the log read, or a log
+/// older than these fields).
+/// </summary>
+internal readonly record struct PolicyBuild(string Policy, string Build, string Statutes);

@@ -15,7 +15,8 @@ namespace StreamGuard.Cli.Commands;
 internal static class AuditReportHtml
 {
     public static string Build(string agency, Dictionary<string, AgencyConfig> agencies, List<JsonElement> rows,
-        Dictionary<string, (string Purpose, bool Denied)> ownSearches, long from, long to)
+        Dictionary<string, (string Purpose, bool Denied)> ownSearches, long from, long to,
+        List<PolicyBuild> provenance)
     {
         string Who(string id) => agencies.TryGetValue(id, out AgencyConfig? a)
             ? (a.Level == AgencyLevel.Federal ? "federal" : $"{a.State} {a.Level.ToString().ToLowerInvariant()}")
@@ -79,6 +80,7 @@ internal static class AuditReportHtml
 
             </table>
             """);
+        sb.Append(Versions(provenance));
         sb.Append(Chart("searches-by-requester", "Searches of its data by requester state and level",
             searchesOfData.GroupBy(r => Who(Str(r, "recipient"))).Select(g =>
                 (g.Key, g.Count(r => Str(r, "decision") == "allow"), g.Count(r => Str(r, "decision") == "deny")))));
@@ -102,6 +104,35 @@ internal static class AuditReportHtml
             </html>
             """);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// The policy versions the report's decisions were made under, each with the build of StreamGuard and the hash of
+    /// the statute-rule table its <c>policy_load</c> audit entry states, and how many of the decisions it covers.
+    /// </summary>
+    private static string Versions(List<PolicyBuild> provenance)
+    {
+        var sb = new StringBuilder("<h2>Policy versions, StreamGuard builds and statute rules</h2>\n");
+        if (provenance.Count == 0) return sb.Append("<p class=\"note\">None in this period.</p>\n").ToString();
+        sb.Append("<table id=\"policy-versions\">\n<tr><th>Policy version (hash)</th><th>StreamGuard build</th>" +
+            "<th>Statute rules (hash)</th><th>Decisions</th></tr>\n");
+        foreach (var g in provenance.GroupBy(p => p).OrderBy(g => g.Key.Policy, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Build, StringComparer.Ordinal))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"<tr><td><code>{Enc(g.Key.Policy)}</code></td>" +
+                $"<td><code>{Enc(Stated(g.Key.Build))}</code></td><td><code>{Enc(Stated(g.Key.Statutes))}</code></td>" +
+                $"<td>{g.Count()}</td></tr>\n");
+        }
+        sb.Append("""
+            </table>
+            <p class="note">Each decision names the policy version in force; the audit entry that put the version in
+            force states the build of StreamGuard that enforced it and a hash of the statute rules compiled into that
+            """ + """ build.</p>""" + """
+
+            """);
+        return sb.ToString();
+
+        static string Stated(string s) => s.Length > 0 ? s : "not recorded";
     }
 
     /// <summary>A horizontal stacked bar chart as inline SVG (no script, renders anywhere).</summary>

@@ -18,6 +18,9 @@ internal static partial class Log
         "metrics at {Url}/metrics, liveness at {Url}/healthz, readiness at {Url}/readyz")]
     public static partial void Serving(ILogger logger, string url);
 
+    [LoggerMessage(9, LogLevel.Information, "metrics exported by OTLP to {Endpoint} ({Protocol})")]
+    public static partial void ExportingOtlp(ILogger logger, string endpoint, string protocol);
+
     /// <summary>
     /// What the worker and the policy reloader report (partition assignments, restores, reloads, Kafka errors); never
     /// plates.
@@ -42,4 +45,12 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Error, "streamguard run: the worker failed after {Processed} events")]
     public static partial void Crashed(ILogger logger, long processed, Exception exception);
+
+    /// <summary>
+    /// A reloaded policy file refused (invalid: file, line and field in the reason); the policy in force stays. Counted
+    /// in <c>streamguard_policy_reloads_total{result="refused"}</c>.
+    /// </summary>
+    [LoggerMessage(8, LogLevel.Warning,
+        "policy reload REFUSED, the policy in force ({InForce}) stays: {Reason}; tried again when the file changes")]
+    public static partial void ReloadRefused(ILogger logger, string inForce, string reason);
 }

@@ -209,6 +209,19 @@ internal static class RunConfiguration
             }
         }
 
+        int livenessSeconds = Int(RunOptionTable.LivenessTimeoutS);
+        string? otlp = null;
+        if (Text(RunOptionTable.OtlpEndpoint) is { } endpoint
+            && !endpoint.Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            otlp = endpoint.Trim();
+            if (!Uri.TryCreate(otlp, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https"))
+            {
+                problems.Add($"--otlp-endpoint: '{endpoint}' is not an http:// or https:// URL " +
+                    $"({From(RunOptionTable.OtlpEndpoint)})");
+            }
+        }
+
         if (problems.Count > 0) throw new UsageException(string.Join(Environment.NewLine, problems));
         return new RunOptions
         {
@@ -217,7 +230,7 @@ internal static class RunConfiguration
             TopicTemplate = template, TopicPartitions = topicPartitions, TopicReplication = topicReplication,
             CommitIntervalMs = commitMs, CommitBatch = commitBatch, Kafka = kafka, Processing = processing,
             TransactionalId = Given(RunOptionTable.TransactionalId), StatsIntervalS = statsSeconds,
-            ReloadIntervalMs = reloadMs, MetricsUrl = metrics,
+            ReloadIntervalMs = reloadMs, MetricsUrl = metrics, LivenessTimeoutS = livenessSeconds, OtlpEndpoint = otlp,
         };
     }
 

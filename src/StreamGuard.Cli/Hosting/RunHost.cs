@@ -1,12 +1,12 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
 using StreamGuard.Policy;
@@ -16,7 +16,8 @@ namespace StreamGuard.Cli.Hosting;
 /// <summary>
 /// The generic host of <c>streamguard run</c>: configuration layers, console logging, the worker as a hosted service
 /// and — with <c>--metrics ADDR</c> — Kestrel serving <c>/metrics</c> (Prometheus, through OpenTelemetry),
-/// <c>/healthz</c> and <c>/readyz</c>.
+/// <c>/healthz</c> and <c>/readyz</c> (ASP.NET Core health checks, <see cref="WorkerHealthChecks"/>); with
+/// <c>--otlp-endpoint</c> the same metrics are also pushed by OTLP.
 /// </summary>
 internal static class RunHost
 {
@@ -40,12 +41,11 @@ internal static class RunHost
             web = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = "streamguard" });
             web.WebHost.UseKestrelCore().UseUrls(options.MetricsUrl);
             web.Services.AddRoutingCore();
-            web.Services.AddOpenTelemetry().WithMetrics(m => m
-                .AddMeter(WorkerMetrics.MeterName, "System.Runtime")
-                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+            web.Services.AddWorkerHealthChecks(TimeSpan.FromSeconds(options.LivenessTimeoutS));
             builder = web;
         }
         builder.Configuration.AddConfiguration(layers.Root);
+        ConfigureTelemetry(builder, options, web is not null);
         ConfigureLogging(builder);
         ConfigureServices(builder.Services, options, policy, auditKey);
 
@@ -66,8 +66,42 @@ internal static class RunHost
             return 1;
         }
         if (host is WebApplication app) Log.Serving(logger, string.Join(", ", app.Urls));
+        if (options.OtlpEndpoint is not null)
+        {
+            Log.ExportingOtlp(logger, options.OtlpEndpoint,
+                builder.Configuration["OTEL_EXPORTER_OTLP_PROTOCOL"] ?? "grpc");
+        }
         await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
         return outcome.ExitCode;
+    }
+
+    /// <summary>
+    /// OpenTelemetry, when anything collects metrics: the worker's meter and the runtime's, under a
+    /// <c>service.name</c> / <c>service.version</c> / <c>service.instance.id</c> resource, exported for Prometheus
+    /// (<c>/metrics</c>) and/or by OTLP. The exporter's standard <c>OTEL_*</c> variables apply (headers, protocol,
+    /// export interval, resource attributes); <c>--otlp-endpoint</c> is <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>.
+    /// </summary>
+    private static void ConfigureTelemetry(IHostApplicationBuilder builder, RunOptions options, bool prometheus)
+    {
+        if (!prometheus && options.OtlpEndpoint is null) return;
+        // The host's configuration has STREAMGUARD_* only; the OpenTelemetry SDK reads its settings from it.
+        var otel = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            if (e.Key is string k && k.StartsWith("OTEL_", StringComparison.Ordinal)) otel[k] = e.Value as string;
+        }
+        if (options.OtlpEndpoint is not null) otel["OTEL_EXPORTER_OTLP_ENDPOINT"] = options.OtlpEndpoint;
+        builder.Configuration.AddInMemoryCollection(otel);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("streamguard", serviceVersion: BuildInfo.Version,
+                serviceInstanceId: string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{Environment.MachineName}-{Environment.ProcessId}")))
+            .WithMetrics(m =>
+            {
+                m.AddMeter(WorkerMetrics.MeterName, "System.Runtime");
+                if (prometheus) m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+                if (options.OtlpEndpoint is not null) m.AddOtlpExporter();
+            });
     }
 
     private static void ConfigureLogging(IHostApplicationBuilder builder)
@@ -99,9 +133,15 @@ internal static class RunHost
         services.AddSingleton<RunOutcome>();
         if (options.ReloadIntervalMs > 0)
         {
-            services.AddSingleton(sp => new PolicyReloader(options.Policy, policy,
-                m => Log.Worker(sp.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard"), m),
-                TimeSpan.FromMilliseconds(options.ReloadIntervalMs)));
+            services.AddSingleton(sp =>
+            {
+                ILogger log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard");
+                return new PolicyReloader(options.Policy, policy, m => Log.Worker(log, m),
+                    TimeSpan.FromMilliseconds(options.ReloadIntervalMs))
+                {
+                    Refused = (inForce, reason) => Log.ReloadRefused(log, inForce, reason),
+                };
+            });
         }
         services.AddSingleton(sp =>
         {
@@ -132,20 +172,8 @@ internal static class RunHost
 
     private static WebApplication MapEndpoints(WebApplication app)
     {
-        StreamGuardWorker worker = app.Services.GetRequiredService<StreamGuardWorker>();
-        RunOutcome outcome = app.Services.GetRequiredService<RunOutcome>();
         app.MapPrometheusScrapingEndpoint("/metrics");
-        // Liveness: the worker has not stopped (a stopped worker is a restart's job).
-        app.MapGet("/healthz", () => outcome.Finished
-            ? Results.Text("worker stopped\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("ok\n"));
-        // Readiness: partitions assigned and their audit chains and reads restored.
-        app.MapGet("/readyz", () => worker.Ready
-            ? Results.Text("ready\n")
-            : Results.Text(worker.Running
-                    ? "not ready: waiting for partitions or restoring them\n"
-                    : "not ready: worker not running\n",
-                statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapWorkerHealthChecks();
         return app;
     }
 }

@@ -106,8 +106,27 @@ internal static class RunOptionTable
                   decisions by code, dead letters by error, consumer lag by
                   partition, decision latency histogram, store size, purges,
                   commits and aborted transactions (meter "StreamGuard")
-        /healthz  200 while the worker runs, 503 once it has stopped
-        /readyz   200 when partitions are assigned and restored, else 503
+        /healthz  200 while the consume loop polls; 503 once it has not
+                  polled for --liveness-timeout-s, or the worker has stopped
+        /readyz   200 when the hotlist and hold tables are loaded and
+                  partitions are assigned and restored, else 503
+        """)
+    {
+        Default = "off",
+    };
+
+    public static readonly IntOption LivenessTimeoutS = new("liveness-timeout-s", "N", """
+        /healthz fails when the consume loop has not polled for this long
+        ({default}; table loading and restores do not count)
+        """, 1, 86_400)
+    {
+        Default = 60,
+    };
+
+    public static readonly TextOption OtlpEndpoint = new("otlp-endpoint", "URL", """
+        also export the metrics by OTLP to URL ({default}; gRPC, e.g.
+        http://collector:4317, or OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+        with http://collector:4318); other OTEL_* variables apply
         """)
     {
         Default = "off",
@@ -118,7 +137,7 @@ internal static class RunOptionTable
     [
         Bootstrap, Policy, Group, AuditKey, TopicPrefix, TopicTemplate, TopicPartitions, TopicReplication,
         CommitIntervalMs, CommitBatch, Kafka, Processing,
-        TransactionalId, StatsIntervalS, ReloadIntervalMs, Metrics,
+        TransactionalId, StatsIntervalS, ReloadIntervalMs, Metrics, LivenessTimeoutS, OtlpEndpoint,
     ];
 
     /// <summary>Every option of <c>run</c>, as help lists them: <c>--config FILE</c>, then the settings.</summary>

@@ -44,4 +44,10 @@ internal sealed record RunOptions
 
     /// <summary>Where /metrics, /healthz and /readyz are served (<c>http://host:port</c>); null = not served.</summary>
     public string? MetricsUrl { get; init; }
+
+    /// <summary>Longest the consume loop may go without polling before /healthz fails.</summary>
+    public int LivenessTimeoutS { get; init; } = RunOptionTable.LivenessTimeoutS.Default!.Value;
+
+    /// <summary>Where metrics are also exported by OTLP (an absolute http(s) URL); null = not exported.</summary>
+    public string? OtlpEndpoint { get; init; }
 }

@@ -54,6 +54,13 @@ public sealed class PolicyReloader : IDisposable
     /// <summary>Versions refused because they failed validation.</summary>
     public long Rejected { get; private set; }
 
+    /// <summary>
+    /// Told of each version refused for failing validation (or an unexpected error): the hash of the policy in force,
+    /// which stays, and why. When set it replaces the free-text log line, so a host can log the refusal as a
+    /// structured warning of its own.
+    /// </summary>
+    public Action<string, string>? Refused { get; init; }
+
     /// <summary>The message of the last refusal, if any.</summary>
     public string? LastError { get; private set; }
 
@@ -112,8 +119,7 @@ public sealed class PolicyReloader : IDisposable
                 // A timer callback must never take the worker down: anything unforeseen is a refused reload.
                 Rejected++;
                 LastError = e.Message;
-                _log("policy reload REFUSED after an unexpected error, the policy in force stays: " +
-                    $"{e.GetType().Name}: {e.Message}");
+                Report(Volatile.Read(ref _inForce).Hash, $"unexpected error: {e.GetType().Name}: {e.Message}");
             }
         }
         finally
@@ -179,7 +185,7 @@ public sealed class PolicyReloader : IDisposable
             if (e is not PolicyException) _handledHash = [];
             Rejected++;
             LastError = e.Message;
-            _log($"policy reload REFUSED, the policy in force ({Volatile.Read(ref _inForce).Hash}) stays: {e.Message}");
+            Report(Volatile.Read(ref _inForce).Hash, e.Message);
             return;
         }
         // Diff against the policy in force, outside the lock (a diff of a large policy takes a while and the
@@ -205,6 +211,12 @@ public sealed class PolicyReloader : IDisposable
             break;
         }
         foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");
+    }
+
+    private void Report(string inForce, string reason)
+    {
+        if (Refused is { } refused) refused(inForce, reason);
+        else _log($"policy reload REFUSED, the policy in force ({inForce}) stays: {reason}");
     }
 
     /// <summary>

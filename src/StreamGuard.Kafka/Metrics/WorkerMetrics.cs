@@ -12,13 +12,19 @@ namespace StreamGuard.Kafka;
 /// <see cref="MeterName"/>: any exporter (Prometheus, OTLP, <c>dotnet-counters</c>) can collect them.
 /// </summary>
 /// <remarks>
-/// The hot path stays as it was: the counters are the ones the worker, its sink and the engine already keep (plain
-/// increments on the worker's thread), published by observable instruments that read them when a collector asks. Only
-/// the decision-latency histogram is recorded per event, with no tags (nothing allocated), and the
+/// <para>The hot path stays as it was: the counters are the ones the worker, its sink and the engine already keep
+/// (plain increments on the worker's thread), published by observable instruments that read them when a collector
+/// asks. Only the decision-latency histogram is recorded per event, with no tags (nothing allocated), and the
 /// acknowledgement-latency histogram per sampled event (<see cref="WorkerOptions.AckLatencySampleEvery"/>), from
 /// whichever thread saw the last acknowledgement. Consumer lag comes from librdkafka's statistics (each partition's
 /// last stable offset against the worker's position), refreshed every <c>statistics.interval.ms</c> (5 s unless set
-/// with <c>--kafka</c>).
+/// with <c>--kafka</c>).</para>
+/// <para>Names, units and attributes follow OpenTelemetry's conventions: the two messaging counters are the
+/// semantic conventions' <c>messaging.client.consumed.messages</c> and <c>messaging.client.sent.messages</c>; every
+/// figure about a topic carries <c>messaging.system</c> and <c>messaging.destination.name</c> (and, per partition,
+/// <c>messaging.destination.partition.id</c>); dead letters carry their error as <c>error.type</c>; units are UCUM
+/// (<c>s</c>, <c>By</c>) or an annotation in braces (<c>{message}</c>). StreamGuard's own figures stay under
+/// <c>streamguard.</c> with short attributes of their own (<c>code</c>, <c>result</c>).</para>
 /// </remarks>
 public sealed class WorkerMetrics
 {
@@ -36,10 +42,12 @@ public sealed class WorkerMetrics
     private static readonly ParseError[] s_errors = [.. Enum.GetValues<ParseError>().Where(e => e != ParseError.None)];
     private static readonly string[] s_partitionLabels =
         [.. Enumerable.Range(0, 1024).Select(p => p.ToString(CultureInfo.InvariantCulture))];
+    private static readonly KeyValuePair<string, object?> s_kafka = new("messaging.system", "kafka");
 
     private readonly StreamGuardWorker _worker;
     private readonly Histogram<double> _latency;
     private readonly double _secondsPerTick = 1.0 / Stopwatch.Frequency;
+    private readonly KeyValuePair<string, object?> _group;
     private PartitionLag[] _lag = [];
 
     /// <summary>Creates the instruments on <paramref name="meter"/> and attaches them to <paramref name="worker"/>
@@ -49,6 +57,7 @@ public sealed class WorkerMetrics
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(meter);
         _worker = worker;
+        _group = new("messaging.consumer.group.name", worker.Options.GroupId);
         _latency = meter.CreateHistogram<double>("streamguard.decision.duration", "s",
             "Time from an event's arrival in the worker to its outputs handed to the producer",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
@@ -56,31 +65,47 @@ public sealed class WorkerMetrics
             "Time from an event's arrival in the worker to the broker's acknowledgement of the last of its outputs " +
             "(every Nth event with outputs)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LatencyBuckets });
-        meter.CreateObservableCounter("streamguard.events.consumed", ConsumedMeasurements,
-            description: "Records consumed, by input topic");
-        meter.CreateObservableCounter("streamguard.events.produced", ProducedMeasurements,
-            description: "Records produced, by output topic");
-        meter.CreateObservableCounter("streamguard.decisions", DecisionMeasurements,
-            description: "Decisions, by decision code");
-        meter.CreateObservableCounter("streamguard.dead_letters", DeadLetterMeasurements,
-            description: "Records sent to the dead-letter topic, by error");
-        meter.CreateObservableCounter("streamguard.purges", () => _worker.Engine?.Stats.Purges ?? 0,
-            description: "Reads purged at the end of their retention");
-        meter.CreateObservableCounter("streamguard.commits", () => _worker.Commits,
-            description: "Transactions committed (exactly-once) or offset commits (at-least-once)");
-        meter.CreateObservableCounter("streamguard.transaction.aborts", () => _worker.Aborts,
-            description: "Transactions aborted");
+        meter.CreateObservableCounter("messaging.client.consumed.messages", ConsumedMeasurements, "{message}",
+            "Records consumed, by input topic");
+        meter.CreateObservableCounter("messaging.client.sent.messages", ProducedMeasurements, "{message}",
+            "Records produced, by output topic");
+        meter.CreateObservableCounter("streamguard.output.size", ProducedBytesMeasurements, "By",
+            "Bytes of the records produced (keys and values), by output topic");
+        meter.CreateObservableCounter("streamguard.decisions", DecisionMeasurements, "{decision}",
+            "Decisions, by decision code");
+        meter.CreateObservableCounter("streamguard.dead_letters", DeadLetterMeasurements, "{message}",
+            "Records sent to the dead-letter topic, by error (error.type)");
+        meter.CreateObservableCounter("streamguard.purges", () => _worker.Engine?.Stats.Purges ?? 0, "{read}",
+            "Reads purged at the end of their retention");
+        meter.CreateObservableCounter("streamguard.commits", () => _worker.Commits, "{commit}",
+            "Transactions committed (exactly-once) or offset commits (at-least-once)");
+        meter.CreateObservableCounter("streamguard.transaction.aborts", () => _worker.Aborts, "{transaction}",
+            "Transactions aborted");
+        meter.CreateObservableCounter("streamguard.policy.reloads", ReloadMeasurements, "{reload}",
+            "Reloaded policy versions, by result: applied (put in force) or refused (invalid, or their agencies' " +
+            "topics could not be made)");
         meter.CreateObservableGauge("streamguard.store.reads", () => (long)(_worker.Engine?.StoredReadCount ?? 0),
-            description: "Reads held in the in-memory store (inside retention or held)");
+            "{read}", "Reads held in the in-memory store (inside retention or held)");
         meter.CreateObservableGauge("streamguard.hotlist.entries", () => (long)(_worker.Engine?.Hotlists.Count ?? 0),
-            description: "Hotlist entries loaded");
-        meter.CreateObservableGauge("streamguard.holds", () => (long)(_worker.Engine?.Holds.Count ?? 0),
-            description: "Legal holds in force");
-        meter.CreateObservableGauge("streamguard.consumer.lag", LagMeasurements,
-            description: "Records not yet consumed, by input partition (last stable offset minus the worker's " +
-                "position)");
-        meter.CreateObservableGauge("streamguard.ready", () => _worker.Ready ? 1 : 0,
-            description: "1 when partitions are assigned and restored");
+            "{entry}", "Hotlist entries loaded");
+        meter.CreateObservableGauge("streamguard.holds", () => (long)(_worker.Engine?.Holds.Count ?? 0), "{hold}",
+            "Legal holds in force");
+        meter.CreateObservableGauge("streamguard.consumer.lag", LagMeasurements, "{message}",
+            "Records not yet consumed, by input partition (last stable offset minus the worker's position)");
+        meter.CreateObservableGauge("streamguard.ready", () => _worker.Ready ? 1 : 0, "{worker}",
+            "1 when the tables are loaded and partitions are assigned and restored (what /readyz answers)");
+        meter.CreateObservableGauge("streamguard.poll.age", () => WorkerHealth.PollAgeSeconds(_worker), "s",
+            "Time since the consume loop last polled (0 before its first poll and during a restore): what /healthz " +
+            "judges");
+        meter.CreateObservableGauge("streamguard.commit.age", () => WorkerHealth.CommitAgeSeconds(_worker), "s",
+            "Time since the last commit went through (an idle worker commits nothing, so it grows then too)");
+        meter.CreateObservableGauge("streamguard.policy.info", PolicyMeasurements, null,
+            "1, with the hash of the policy in force and its version number (1 at start, one more per reload put " +
+            "in force)");
+        meter.CreateObservableGauge("streamguard.build.info", () => new Measurement<int>(1,
+                new("version", BuildInfo.Version), new("commit", BuildInfo.Commit),
+                new("statutes", BuildInfo.StatuteTableHash)), null,
+            "1, with the build's version, commit and the hash of its statute-rule table (as policy_load states them)");
         worker.Metrics = this;
     }
 
@@ -142,13 +167,16 @@ public sealed class WorkerMetrics
                 && x.TryGetInt64(out long n) ? n : -1;
     }
 
+    private KeyValuePair<string, object?> Topic(string topic) => new("messaging.destination.name", topic);
+
     private IEnumerable<Measurement<long>> ConsumedMeasurements() =>
-        _worker.ConsumedByTopic().Select(
-            t => new Measurement<long>(t.Value, new KeyValuePair<string, object?>("topic", t.Key)));
+        _worker.ConsumedByTopic().Select(t => new Measurement<long>(t.Value, s_kafka, Topic(t.Key), _group));
 
     private IEnumerable<Measurement<long>> ProducedMeasurements() =>
-        _worker.Sink?.ProducedByTopic().Select(
-            t => new Measurement<long>(t.Value, new KeyValuePair<string, object?>("topic", t.Key))) ?? [];
+        _worker.Sink?.ProducedByTopic().Select(t => new Measurement<long>(t.Value, s_kafka, Topic(t.Key))) ?? [];
+
+    private IEnumerable<Measurement<long>> ProducedBytesMeasurements() =>
+        _worker.Sink?.ProducedBytesByTopic().Select(t => new Measurement<long>(t.Value, s_kafka, Topic(t.Key))) ?? [];
 
     private IEnumerable<Measurement<long>> DecisionMeasurements()
     {
@@ -160,8 +188,22 @@ public sealed class WorkerMetrics
     private IEnumerable<Measurement<long>> DeadLetterMeasurements()
     {
         if (_worker.Engine?.Stats is not { } stats) yield break;
+        KeyValuePair<string, object?> topic = Topic(_worker.Options.Topics.DeadLetter);
         foreach (ParseError e in s_errors) yield return new(stats.DeadLettersOf(e),
-            new KeyValuePair<string, object?>("error", ParseErrorCodes.Code(e)));
+            new KeyValuePair<string, object?>("error.type", ParseErrorCodes.Code(e)), s_kafka, topic);
+    }
+
+    private IEnumerable<Measurement<long>> ReloadMeasurements() =>
+    [
+        new(_worker.PolicyReloadsApplied, new KeyValuePair<string, object?>("result", "applied")),
+        new(_worker.PolicyReloadsRefused, new KeyValuePair<string, object?>("result", "refused")),
+    ];
+
+    private IEnumerable<Measurement<long>> PolicyMeasurements()
+    {
+        if (_worker.Engine?.Policy is not { } policy) yield break;
+        yield return new(1, new KeyValuePair<string, object?>("policy", policy.Hash),
+            new KeyValuePair<string, object?>("version", _worker.PolicyVersion.ToString(CultureInfo.InvariantCulture)));
     }
 
     private IEnumerable<Measurement<long>> LagMeasurements()
@@ -170,8 +212,8 @@ public sealed class WorkerMetrics
         {
             string partition = (uint)l.Partition < (uint)s_partitionLabels.Length ? s_partitionLabels[l.Partition]
                 : l.Partition.ToString(CultureInfo.InvariantCulture);
-            yield return new(l.Lag, new KeyValuePair<string, object?>("topic", l.Topic),
-                new KeyValuePair<string, object?>("partition", partition));
+            yield return new(l.Lag, s_kafka, Topic(l.Topic),
+                new KeyValuePair<string, object?>("messaging.destination.partition.id", partition), _group);
         }
     }
 }

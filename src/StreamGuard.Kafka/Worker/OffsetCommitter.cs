@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ internal abstract class OffsetCommitter
     private readonly WorkerLatency _latency;
     private long _commits;
     private long _aborts;
+    private long _lastCommit = Stopwatch.GetTimestamp();
     private readonly Action _sealAudit;
     // The consumer commit still running on a pool thread, if one outlived its bound (see CommitOffsets).
     private Task? _offsetCommit;
@@ -42,6 +44,10 @@ internal abstract class OffsetCommitter
 
     /// <summary>Transactions committed (exactly-once) or offset commits made (at-least-once).</summary>
     public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary><see cref="Stopwatch"/> timestamp of the last commit that went through; before the first, of this
+    /// committer's creation (the worker's start).</summary>
+    public long LastCommitTimestamp => Interlocked.Read(ref _lastCommit);
 
     /// <summary>Transactions aborted (exactly-once); each stops the worker.</summary>
     public long Aborts => Interlocked.Read(ref _aborts);
@@ -182,6 +188,7 @@ internal abstract class OffsetCommitter
     protected void Committed()
     {
         Interlocked.Increment(ref _commits);
+        Interlocked.Exchange(ref _lastCommit, Stopwatch.GetTimestamp());
         _latency.Committed();
     }
 

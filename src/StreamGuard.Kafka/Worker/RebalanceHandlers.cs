@@ -18,6 +18,9 @@ internal sealed class RebalanceHandlers(WorkerOptions options, StreamGuardEngine
     /// <summary>No restore in progress and no rebalance between a revocation and the next assignment.</summary>
     public bool Settled => !Volatile.Read(ref _restoring) && !Volatile.Read(ref _rebalancing);
 
+    /// <summary>An assignment's restore is in progress (inside <c>Consume</c>).</summary>
+    public bool Restoring => Volatile.Read(ref _restoring);
+
     /// <summary>
     /// The worker is stopping on an error: the transaction was aborted (or the outputs not acknowledged), so there is
     /// nothing to commit — trying would hide the failure behind "not valid in state Ready".

@@ -48,6 +48,8 @@ public sealed class StreamGuardWorker
     private bool _tablesLoaded;
     private long _processed;
     private long _forwarded;
+    private long _lastPoll;        // Stopwatch timestamp of the consume loop's last poll; 0 before the first
+    private long _reloadsApplied;
 
     /// <param name="options">Kafka and batching options.</param>
     /// <param name="engineFactory">Creates the engine over the worker's output sink.</param>
@@ -78,6 +80,36 @@ public sealed class StreamGuardWorker
     /// </summary>
     public bool Ready => Running && Volatile.Read(ref _tablesLoaded) && _assigned.Task.IsCompleted
         && _rebalance is { Settled: true };
+
+    /// <summary>The hotlist and hold tables are loaded whole (while running).</summary>
+    public bool TablesLoaded => Volatile.Read(ref _tablesLoaded);
+
+    /// <summary>An assignment's restore (audit chain heads, reads inside retention) is in progress.</summary>
+    public bool Restoring => _rebalance is { Restoring: true };
+
+    /// <summary>
+    /// <see cref="Stopwatch"/> timestamp of the consume loop's last poll (written before every <c>Consume</c> call);
+    /// 0 before the loop's first poll (while the tables load). A loop stuck anywhere — in a commit, a rebalance
+    /// handler, a reload — stops moving it: what liveness judges (<see cref="WorkerHealth"/>).
+    /// </summary>
+    public long LastPollTimestamp => Volatile.Read(ref _lastPoll);
+
+    /// <summary><see cref="Stopwatch"/> timestamp of the last commit that went through (or of the start of the
+    /// loop, before the first); 0 before the worker runs.</summary>
+    public long LastCommitTimestamp => _committer?.LastCommitTimestamp ?? 0;
+
+    /// <summary>Reloaded policy versions put in force.</summary>
+    public long PolicyReloadsApplied => Interlocked.Read(ref _reloadsApplied);
+
+    /// <summary>Reloaded policy versions refused (invalid, or their agencies' topics could not be made).</summary>
+    public long PolicyReloadsRefused => _reloader?.Rejected ?? 0;
+
+    /// <summary>The number of the policy version in force: 1 for the one the worker started with, one more for each
+    /// reload put in force (the order of its <c>policy_load</c> audit entries).</summary>
+    public long PolicyVersion => 1 + PolicyReloadsApplied;
+
+    /// <summary>The options the worker runs with.</summary>
+    internal WorkerOptions Options => _options;
 
     /// <summary>Events processed so far.</summary>
     public long Processed => Interlocked.Read(ref _processed);
@@ -252,6 +284,7 @@ public sealed class StreamGuardWorker
             }
             tables?.Drain();
             ConsumeResult<ConsumedBytes, ConsumedBytes>? result;
+            Volatile.Write(ref _lastPoll, Stopwatch.GetTimestamp());
             try
             {
                 result = consumer.Consume(TimeSpan.FromMilliseconds(50));
@@ -311,6 +344,7 @@ public sealed class StreamGuardWorker
         }
         sink.AddAgencies(next);
         engine.SwapPolicy(next, change);
+        Interlocked.Increment(ref _reloadsApplied);
         WorkerLog.PolicyInForce(_log, next.Hash);
     }
 

@@ -244,6 +244,7 @@ public sealed class RunConfigurationTests : IDisposable
             ["kafka"] = "a=b", ["processing"] = "at-least-once", ["transactional-id"] = "tx",
             ["stats-interval-s"] = "0", ["reload-interval-ms"] = "0", ["metrics"] = ":9464",
             ["topic-template"] = "sg.{kind}.{agency}", ["topic-partitions"] = "6", ["topic-replication"] = "3",
+            ["liveness-timeout-s"] = "15", ["otlp-endpoint"] = "http://collector:4317",
         };
         Assert.Equal(RunOptionTable.All.Select(o => o.Name).Order(), values.Keys.Order());
         var expected = new RunOptions
@@ -251,7 +252,7 @@ public sealed class RunConfigurationTests : IDisposable
             Bootstrap = "b", Policy = "p", Group = "g", AuditKey = "env:K", TopicPrefix = "t.", CommitIntervalMs = 50,
             CommitBatch = 7, Processing = ProcessingMode.AtLeastOnce, TransactionalId = "tx", StatsIntervalS = 0,
             ReloadIntervalMs = 0, MetricsUrl = "http://0.0.0.0:9464", TopicTemplate = "sg.{kind}.{agency}",
-            TopicPartitions = 6, TopicReplication = 3,
+            TopicPartitions = 6, TopicReplication = 3, LivenessTimeoutS = 15, OtlpEndpoint = "http://collector:4317",
         };
         RunOptions fromArgs = Bind([.. values.SelectMany(kv => new[] { "--" + kv.Key, kv.Value })]);
         Assert.Equal("b", fromArgs.Kafka["a"]);
@@ -270,6 +271,16 @@ public sealed class RunConfigurationTests : IDisposable
     {
         UsageException e = Refused(["--bootstrap", "b", "--policy", "p", "--topic-template", template]);
         Assert.Contains("--topic-template", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--otlp-endpoint", "collector:4317")]
+    [InlineData("--otlp-endpoint", "ftp://collector")]
+    [InlineData("--liveness-timeout-s", "0")]
+    public void ABadHealthOrTelemetrySettingIsRefused(string option, string value)
+    {
+        UsageException e = Refused(["--bootstrap", "b", "--policy", "p", option, value]);
+        Assert.Contains(option, e.Message, StringComparison.Ordinal);
     }
 
     private static string RunCommandHelp()

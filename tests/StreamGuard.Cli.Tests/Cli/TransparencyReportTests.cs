@@ -97,4 +97,32 @@ public sealed class TransparencyReportTests : IDisposable
             Assert.Contains(result.GetProperty("decision_id").GetString()!, ids);
         }
     }
+
+    [Fact]
+    public void TheReportStatesTheBuildAndStatuteTableOfThePolicyVersionsItCovers()
+    {
+        (string audit, _) = Replay();
+        // As the log's policy_load entries state them (one per chain the replay opened).
+        JsonElement[] loads = [.. File.ReadLines(audit).Select(l => JsonDocument.Parse(l).RootElement.Clone())
+            .Where(e => e.TryGetProperty("policy_load", out _)).Select(e => e.GetProperty("policy_load"))];
+        Assert.NotEmpty(loads);
+        string build = loads[0].GetProperty("build").GetString()!;
+        string statutes = loads[0].GetProperty("statutes").GetString()!;
+        Assert.All(loads, l => Assert.Equal(build, l.GetProperty("build").GetString()));
+        Assert.Equal(StreamGuard.Policy.StatuteRules.TableHash, statutes);
+        Assert.StartsWith(StreamGuard.Kafka.BuildInfo.Version, build, StringComparison.Ordinal);
+
+        (string html, string[] csv) = Report(audit, "us-ice-ero");
+        string[] header = csv[0].Split(',');
+        int buildColumn = Array.IndexOf(header, "build"), statutesColumn = Array.IndexOf(header, "statutes");
+        Assert.True(buildColumn >= 0 && statutesColumn >= 0, csv[0]);
+        Assert.All(csv.Skip(1), l =>
+        {
+            Assert.Equal(build, l.Split(',')[buildColumn]);
+            Assert.Equal(statutes, l.Split(',')[statutesColumn]);
+        });
+        string policy = loads[0].GetProperty("policy").GetString()!;
+        Assert.Contains($"<tr><td><code>{policy}</code></td><td><code>{build}</code></td>" +
+            $"<td><code>{statutes}</code></td><td>{csv.Length - 1}</td></tr>", html, StringComparison.Ordinal);
+    }
 }

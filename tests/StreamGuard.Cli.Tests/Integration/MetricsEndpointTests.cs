@@ -10,8 +10,10 @@ namespace StreamGuard.Tests.Integration;
 
 /// <summary>
 /// `streamguard run` as a real process with its HTTP endpoint on (configured through STREAMGUARD_METRICS): /metrics
-/// counts what it consumed, decided, dead-lettered and committed, /healthz and /readyz answer, and the lag of every
-/// input partition comes down to zero.
+/// counts what it consumed, decided, dead-lettered and committed under OpenTelemetry's names and attributes, states its
+/// build and policy, counts reloads by result; /healthz and /readyz answer; the lag of every input partition comes
+/// down to zero; the dashboard and the alert rules ask only for series it exports. With STREAMGUARD_OTLP_ENDPOINT the
+/// same metrics are pushed by OTLP.
 /// </summary>
 public sealed class MetricsEndpointTests
 {
@@ -85,13 +87,31 @@ public sealed class MetricsEndpointTests
             await WaitFor(async () =>
             {
                 metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-                return Sample(metrics, "streamguard_events_consumed_total", ("topic", reads0)) == reads + malformed &&
-                    Enumerable.Range(0, cluster.Partitions).All(p =>
-                        Sample(metrics, "streamguard_consumer_lag", ("topic", reads0), ("partition", P(p))) == 0) &&
+                return Sample(metrics, "messaging_client_consumed_messages_total", ("messaging_system", "kafka"),
+                        ("messaging_destination_name", reads0), ("messaging_consumer_group_name", cluster.GroupId))
+                        == reads + malformed &&
+                    Enumerable.Range(0, cluster.Partitions).All(p => Sample(metrics, "streamguard_consumer_lag",
+                        ("messaging_destination_name", reads0), ("messaging_destination_partition_id", P(p))) == 0) &&
                     Sample(metrics, "streamguard_commits_total") >= 1 &&
                     Sample(metrics, "streamguard_output_ack_duration_seconds_count") == (reads + malformed) / 8;
             }, worker, "the worker to consume everything and commit");
             Assert.Equal(HttpStatusCode.OK, await Status(http, "/readyz"));
+            Assert.StartsWith("ok\n", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)),
+                StringComparison.Ordinal);
+
+            // Reloads by result: a broken policy file is refused (a structured warning, event id 8), a valid change
+            // applied; the policy info follows the version in force.
+            string valid = await File.ReadAllTextAsync(policy.PolicyPath);
+            await File.WriteAllTextAsync(policy.PolicyPath, valid + "\nagreements: [unclosed\n");
+            await WaitFor(async () => Sample(await Metrics(http), "streamguard_policy_reloads_total",
+                ("result", "refused")) == 1, worker, "the broken policy to be refused");
+            await File.WriteAllTextAsync(policy.PolicyPath, valid + "\n# reviewed\n");
+            await WaitFor(async () => Sample(metrics = await Metrics(http), "streamguard_policy_reloads_total",
+                ("result", "applied")) == 1, worker, "the changed policy to be applied");
+            Assert.Equal(1, Sample(metrics, "streamguard_policy_reloads_total", ("result", "refused")));
+            Assert.Equal(1, Sample(metrics, "streamguard_policy_info", ("version", "2")));
+            Assert.Null(Sample(metrics, "streamguard_policy_info", ("version", "1")));
+            Assert.Null(Sample(metrics, "streamguard_policy_info", ("policy", policy.Compiled.Hash)));
         }
         finally
         {
@@ -109,32 +129,54 @@ public sealed class MetricsEndpointTests
         await stdout;
         Assert.True(worker.ExitCode == 0, $"exit code {worker.ExitCode}; stderr:\n{err}");
         Assert.DoesNotContain("M0001", err, StringComparison.Ordinal); // no raw plate in the log
+        Assert.Contains("warn: streamguard[8] policy reload REFUSED", err, StringComparison.Ordinal);
         Assert.DoesNotContain("M0001", metrics, StringComparison.Ordinal);
 
         Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.ingest")));
         Assert.Equal(reads, Sample(metrics, "streamguard_decisions_total", ("code", "allow.agreement")));
-        Assert.Equal(reads, Sample(metrics, "streamguard_events_produced_total",
-            ("topic", cluster.Topics.ForAgency(OutputKind.Shared, "ca-lapd"))));
+        string shared = cluster.Topics.ForAgency(OutputKind.Shared, "ca-lapd");
+        Assert.Equal(reads, Sample(metrics, "messaging_client_sent_messages_total", ("messaging_system", "kafka"),
+            ("messaging_destination_name", shared)));
+        Assert.InRange(Sample(metrics, "streamguard_output_size_bytes_total", ("messaging_destination_name", shared))
+            ?? 0, reads * 50, reads * 4096);
         Assert.Equal(0, Sample(metrics, "streamguard_decisions_total", ("code", "deny.statute")));
-        Assert.Equal(malformed, Sample(metrics, "streamguard_dead_letters_total", ("error", "malformed_json")));
-        Assert.Equal(0, Sample(metrics, "streamguard_dead_letters_total", ("error", "unknown_agency")));
-        Assert.Equal(malformed,
-            Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.DeadLetter)));
+        Assert.Equal(malformed, Sample(metrics, "streamguard_dead_letters_total", ("error_type", "malformed_json"),
+            ("messaging_destination_name", cluster.Topics.DeadLetter)));
+        Assert.Equal(0, Sample(metrics, "streamguard_dead_letters_total", ("error_type", "unknown_agency")));
+        Assert.Equal(malformed, Sample(metrics, "messaging_client_sent_messages_total",
+            ("messaging_destination_name", cluster.Topics.DeadLetter)));
         // The audit: one message (a block) per chain per commit at most, the last commit at shutdown included; and
         // in them one ingest entry per read, plus each chain's opening policy_load entry, every chain verified.
         double commits = Sample(metrics, "streamguard_commits_total") ?? 0;
-        Assert.InRange(Sample(metrics, "streamguard_events_produced_total", ("topic", cluster.Topics.Audit)) ?? -1,
-            1, commits * cluster.Partitions);
+        Assert.InRange(Sample(metrics, "messaging_client_sent_messages_total",
+            ("messaging_destination_name", cluster.Topics.Audit)) ?? -1, 1, commits * cluster.Partitions);
         List<string> auditLines = cluster.AuditLines(s_timeout);
         StreamGuard.Audit.AuditVerifier.Result audit = StreamGuard.Audit.AuditVerifier.Verify(auditLines);
         Assert.Null(audit.Error);
         Assert.Equal(reads + audit.Chains, audit.Entries);
         Assert.Equal(reads, auditLines.Count(l => l.Contains("\"ingest\":\"allow.ingest\"", StringComparison.Ordinal)));
-        Assert.Equal(0, Sample(metrics, "streamguard_events_consumed_total", ("topic", cluster.Topics.Queries)));
+        Assert.Equal(0, Sample(metrics, "messaging_client_consumed_messages_total",
+            ("messaging_destination_name", cluster.Topics.Queries)));
         Assert.Equal(reads, Sample(metrics, "streamguard_store_reads"));
         Assert.Equal(0, Sample(metrics, "streamguard_purges_total"));
         Assert.Equal(0, Sample(metrics, "streamguard_transaction_aborts_total"));
         Assert.Equal(1, Sample(metrics, "streamguard_ready"));
+        // Health ages: the loop polls every 50 ms; the last commit is at most a commit interval (100 ms) old plus
+        // however long a loaded machine takes.
+        Assert.InRange(Sample(metrics, "streamguard_poll_age_seconds") ?? -1, 0, 10);
+        Assert.InRange(Sample(metrics, "streamguard_commit_age_seconds") ?? -1, 0, 60);
+        // Provenance: the build as the audit's policy_load entries state it, and the service resource.
+        string load = auditLines.First(l => l.Contains("\"policy_load\"", StringComparison.Ordinal));
+        using (var loadDoc = System.Text.Json.JsonDocument.Parse(load))
+        {
+            System.Text.Json.JsonElement entry = loadDoc.RootElement.GetProperty("policy_load");
+            string build = entry.GetProperty("build").GetString()!;
+            Assert.Equal(1, Sample(metrics, "streamguard_build_info", ("version", build.Split('+')[0]),
+                ("commit", build.Contains('+', StringComparison.Ordinal) ? build.Split('+')[1] : "unknown"),
+                ("statutes", entry.GetProperty("statutes").GetString()!)));
+        }
+        Assert.Equal(1, Sample(metrics, "target_info", ("service_name", "streamguard"),
+            ("service_version", BuildInfo.Version)));
         // The latency histogram: one observation per decided event, in buckets from 10 µs up.
         Assert.Equal(reads + malformed, Sample(metrics, "streamguard_decision_duration_seconds_count"));
         Assert.Equal(reads + malformed,
@@ -149,18 +191,122 @@ public sealed class MetricsEndpointTests
         Assert.InRange(Sample(metrics, "streamguard_output_ack_duration_seconds_sum") ?? 0, 1e-6, 60);
         Assert.Contains("# TYPE streamguard_output_ack_duration_seconds histogram", metrics, StringComparison.Ordinal);
 
-        // The provisioned Grafana dashboard asks only for series the worker exports.
+        // The provisioned Grafana dashboard and the alert rules ask only for series the worker exports (the rules also
+        // for Prometheus's own `up`).
         string dashboard =
             await File.ReadAllTextAsync(DeploymentFiles.Path("deploy/grafana/dashboards/streamguard.json"));
-        var wanted = System.Text.RegularExpressions.Regex.Matches(dashboard, "(streamguard|dotnet)_[a-z_]+")
-            .Select(m => m.Value).Distinct().ToList();
-        Assert.NotEmpty(wanted);
-        foreach (string name in wanted)
+        using var dashboardDoc = System.Text.Json.JsonDocument.Parse(dashboard);
+        List<string> queried = [.. dashboardDoc.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray())
+            .SelectMany(t => PromQl.MetricNames(t.GetProperty("expr").GetString()!)).Distinct()];
+        Assert.Contains("streamguard_output_ack_duration_seconds_bucket", queried);
+        Assert.Contains("messaging_client_consumed_messages_total", queried);
+        foreach (string name in queried)
         {
             Assert.True(Sample(metrics, name) is not null,
                 $"the dashboard queries {name}, which /metrics does not export");
         }
+        var rules = (YamlDotNet.RepresentationModel.YamlSequenceNode)
+            ((YamlDotNet.RepresentationModel.YamlSequenceNode)DeploymentFiles.Yaml("deploy/prometheus/alerts.yml")
+                .At("groups")).Children.Single().At("rules");
+        List<string> alerted = [.. rules.Children.SelectMany(r => PromQl.MetricNames(r.At("expr").ToString()))
+            .Distinct()];
+        Assert.Contains("streamguard_poll_age_seconds", alerted);
+        Assert.Contains("streamguard_policy_reloads_total", alerted);
+        foreach (string name in alerted.Where(n => n != "up"))
+        {
+            Assert.True(Sample(metrics, name) is not null,
+                $"deploy/prometheus/alerts.yml uses {name}, which /metrics does not export");
+        }
     }
+
+    [Fact]
+    public async Task TheSameMetricsArePushedByOtlpWhenAnEndpointIsGiven()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return; // stopped with SIGTERM
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster();
+        string auditKey = Path.Combine(policy.Directory, "audit.key");
+        await File.WriteAllTextAsync(auditKey, "otlp-test-audit-key");
+        int port = FreePort();
+        using var collector = new System.Net.HttpListener();
+        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
+        collector.Start();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (string a in (string[])[
+            Path.Combine(AppContext.BaseDirectory, "streamguard.dll"), "run", "--bootstrap", cluster.BootstrapServers,
+            "--policy", policy.PolicyPath, "--group", cluster.GroupId,
+            "--topic-prefix", cluster.Topics.Reads[..^"alpr.reads".Length], "--audit-key", "file:" + auditKey,
+            "--stats-interval-s", "0"])
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.Environment["STREAMGUARD_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}";
+        start.Environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        start.Environment["OTEL_METRIC_EXPORT_INTERVAL"] = "500";
+
+        using Process worker = Process.Start(start)!;
+        Task<string> stderr = worker.StandardError.ReadToEndAsync();
+        Task<string> stdout = worker.StandardOutput.ReadToEndAsync();
+        string path = "", contentType = "", body = "";
+        try
+        {
+            using var deadline = new CancellationTokenSource(s_timeout);
+            // Exports until one comes from a ready worker (the first may be sent before the group assigns).
+            while (!body.Contains("streamguard.ready", StringComparison.Ordinal)
+                || !body.Contains("messaging.client.consumed.messages", StringComparison.Ordinal))
+            {
+                Task<System.Net.HttpListenerContext> next = collector.GetContextAsync();
+                if (await Task.WhenAny(next, Task.Delay(Timeout.Infinite, deadline.Token)) != next)
+                {
+                    throw new TimeoutException($"no OTLP export within {s_timeout}; stderr:\n" +
+                        (worker.HasExited ? await stderr : "(running)"));
+                }
+                System.Net.HttpListenerContext request = await next;
+                path = request.Request.Url!.AbsolutePath;
+                contentType = request.Request.ContentType ?? "";
+                using (var read = new MemoryStream())
+                {
+                    await request.Request.InputStream.CopyToAsync(read);
+                    // Protobuf carries names and string attributes as UTF-8 bytes as they are.
+                    body = System.Text.Encoding.UTF8.GetString(read.ToArray());
+                }
+                request.Response.StatusCode = 200;
+                request.Response.ContentType = "application/x-protobuf";
+                request.Response.Close();
+            }
+        }
+        finally
+        {
+            if (!worker.HasExited)
+            {
+                using Process kill =
+                    Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
+                await kill.WaitForExitAsync();
+                using var exitTimeout = new CancellationTokenSource(s_timeout);
+                try { await worker.WaitForExitAsync(exitTimeout.Token); }
+                catch (OperationCanceledException) { worker.Kill(entireProcessTree: true); }
+            }
+        }
+        string err = await stderr;
+        await stdout;
+        Assert.True(worker.ExitCode == 0, $"exit code {worker.ExitCode}; stderr:\n{err}");
+        Assert.Equal("/v1/metrics", path);
+        Assert.Equal("application/x-protobuf", contentType);
+        foreach (string expected in (string[])["service.name", "streamguard", "service.version", BuildInfo.Version,
+            "service.instance.id", "messaging.destination.name", cluster.Topics.Reads, "streamguard.build.info",
+            "streamguard.policy.reloads", "{message}"])
+        {
+            Assert.Contains(expected, body, StringComparison.Ordinal);
+        }
+        Assert.Contains($"metrics exported by OTLP to http://127.0.0.1:{port}", err, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> Metrics(HttpClient http) =>
+        await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
     private static string P(int partition) => partition.ToString(CultureInfo.InvariantCulture);
 
