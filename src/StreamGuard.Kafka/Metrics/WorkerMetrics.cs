@@ -86,6 +86,9 @@ public sealed class WorkerMetrics
             "topics could not be made)");
         meter.CreateObservableGauge("streamguard.store.reads", () => (long)(_worker.Engine?.StoredReadCount ?? 0),
             "{read}", "Reads held in the in-memory store (inside retention or held)");
+        meter.CreateObservableGauge("streamguard.store.size", () => _worker.Engine?.StoreBytes ?? 0, "By",
+            "Bytes the in-memory read store holds (the reads as received plus their index, as allocated): what " +
+            "grows with resident reads (operator guide, Sizing)");
         meter.CreateObservableGauge("streamguard.hotlist.entries", () => (long)(_worker.Engine?.Hotlists.Count ?? 0),
             "{entry}", "Hotlist entries loaded");
         meter.CreateObservableGauge("streamguard.holds", () => (long)(_worker.Engine?.Holds.Count ?? 0), "{hold}",

@@ -158,6 +158,9 @@ public sealed class MetricsEndpointTests
         Assert.Equal(0, Sample(metrics, "messaging_client_consumed_messages_total",
             ("messaging_destination_name", cluster.Topics.Queries)));
         Assert.Equal(reads, Sample(metrics, "streamguard_store_reads"));
+        // The store's bytes: at least the reads as received (each is kept whole), at most what a loose bound on
+        // arena slack and index allows for this handful (a first arena chunk and index arrays are allocated whole).
+        Assert.InRange(Sample(metrics, "streamguard_store_size_bytes") ?? -1, reads * 100, 64L * 1024 * 1024);
         Assert.Equal(0, Sample(metrics, "streamguard_purges_total"));
         Assert.Equal(0, Sample(metrics, "streamguard_transaction_aborts_total"));
         Assert.Equal(1, Sample(metrics, "streamguard_ready"));
