@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamGuard.Cli.CommandLine;
@@ -60,42 +61,35 @@ internal static class PolicyCommand
         Default = true,
     };
 
-    public static readonly CommandHelp Help = new("""
-        streamguard policy check P [--at T] [--names N]
-        streamguard policy diff OLD NEW [--at T] [--format text|tsv] [--reasons summary|all]
-        streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
-                                     [--documented yes|no] [--at T]
+    private static readonly Argument<string> s_policy = new("P") { Description = "the policy file (YAML)" };
 
-        check    Validates a policy file. Errors name the file, the line and the field (exit 2).
-                 Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
-                 (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
-        diff     Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
-                 (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
-                 its own reads is not sharing and never listed. Also lists every agency whose retention window
-                 changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
-        explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
-                 rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
-                 whose enactment is not confirmed), and the decision.
-        """, new OptionGroup("Options of check:", s_names),
-        new OptionGroup("Options of diff:", s_format, s_reasons),
-        new OptionGroup("Options of explain:", s_owner, s_recipient, s_access, s_purpose, s_documented),
-        new OptionGroup("Options of every command:", s_at));
+    private static readonly Argument<string> s_old = new("OLD") { Description = "the policy in force" };
 
-    public static int Run(CliArgs args)
+    private static readonly Argument<string> s_new = new("NEW") { Description = "the policy proposed" };
+
+    /// <summary><c>policy check|diff|explain</c>: each a command with its own arguments and options.</summary>
+    public static Command Command { get; } = new("policy", "check, diff and explain policies: policy check|diff|explain")
     {
-        string sub = args.Positional.Count > 0
-            ? args.Positional[0]
-            : throw new UsageException("expected: policy check|diff|explain");
-        return sub switch
-        {
-            "check" => Check(args),
-            "diff" => Diff(args),
-            "explain" => Explain(args),
-            _ => throw new UsageException($"unknown policy command '{sub}' (check, diff, explain)"),
-        };
-    }
+        Verb.Create("check", "validate a policy file; warn of nullified and expired agreements", """
+            Validates a policy file. Errors name the file, the line and the field (exit 2).
+            Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
+            (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
+            """, [s_names, s_at], arguments: [s_policy]).Runs((a, _) => Check(a)),
+        Verb.Create("diff", "every outcome that changes between two policies; exit 3 if access is newly granted", """
+            Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
+            (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
+            its own reads is not sharing and never listed. Also lists every agency whose retention window
+            changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
+            """, [s_format, s_reasons, s_at], arguments: [s_old, s_new]).Runs((a, _) => Diff(a)),
+        Verb.Create("explain", "each evaluation step for one request, and the decision", """
+            Each evaluation step for one request — own reads, statute rules of the owner's state, local
+            rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
+            whose enactment is not confirmed), and the decision.
+            """, [s_owner, s_recipient, s_access, s_purpose, s_documented, s_at], arguments: [s_policy])
+            .Runs((a, _) => Explain(a)),
+    };
 
-    private static long At(CliArgs args)
+    private static long At(CommandArgs args)
     {
         string? at = args.Get(s_at);
         if (at is null) return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -104,13 +98,11 @@ internal static class PolicyCommand
             : throw new UsageException($"--at: '{at}' is not an RFC 3339 timestamp");
     }
 
-    private static int Check(CliArgs args)
+    private static int Check(CommandArgs args)
     {
-        if (args.Positional.Count != 2) throw new UsageException("expected: policy check P");
         long at = At(args);
         int names = args.Int(s_names);
-        args.RejectUnknown();
-        string path = args.Positional[1];
+        string path = args.Value(s_policy);
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
         foreach (string w in warnings) Console.WriteLine($"warning: {w}");
@@ -120,12 +112,9 @@ internal static class PolicyCommand
         return 0;
     }
 
-    private static int Explain(CliArgs args)
+    private static int Explain(CommandArgs args)
     {
-        if (args.Positional.Count != 2)
-        {
-            throw new UsageException("expected: policy explain P --owner A --recipient B --access X --purpose P");
-        }
+        string path = args.Value(s_policy);
         string ownerId = args.Require(s_owner), recipientId = args.Require(s_recipient);
         Access access = args.Choice(s_access);
         string purposeText = args.Require(s_purpose);
@@ -137,13 +126,12 @@ internal static class PolicyCommand
         }
         bool documented = args.Choice(s_documented);
         long at = At(args);
-        args.RejectUnknown();
-        var policy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
+        var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
-        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {args.Positional[1]}");
+        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {path}");
         if (recipient < 0)
         {
-            throw new UsageException($"--recipient: '{recipientId}' is not an agency of {args.Positional[1]}");
+            throw new UsageException($"--recipient: '{recipientId}' is not an agency of {path}");
         }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
@@ -151,15 +139,14 @@ internal static class PolicyCommand
         return 0;
     }
 
-    private static int Diff(CliArgs args)
+    private static int Diff(CommandArgs args)
     {
-        if (args.Positional.Count != 3) throw new UsageException("expected: policy diff OLD NEW");
+        string oldPath = args.Value(s_old), newPath = args.Value(s_new);
         long at = At(args);
         bool tsv = args.Choice(s_format);
         bool allReasons = args.Choice(s_reasons);
-        args.RejectUnknown();
-        var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
-        var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[2]));
+        var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(oldPath));
+        var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(newPath));
         PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, at);
         var o = Console.Out;
         if (tsv)
@@ -168,7 +155,7 @@ internal static class PolicyCommand
         }
         else
         {
-            PolicyDiffWriter.WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at,
+            PolicyDiffWriter.WriteText(o, oldPath, newPath, oldPolicy, newPolicy, diff, at,
                 allReasons);
         }
         string summary = string.Create(CultureInfo.InvariantCulture,
