@@ -29,7 +29,7 @@ namespace StreamGuard.Cli
             ResponseFileTokenReplacer = null,
         };
 
-        /// <summary>Every verb, its options and help: the one declaration the parser, help and completions use.</summary>
+        /// <summary>Every verb, its options and help: the one declaration parser, help and completions use.</summary>
         public static Command Root { get; } = BuildRoot();
 
         /// <summary>
@@ -155,13 +155,16 @@ namespace StreamGuard.Cli
                 Console.Write(HelpText());
                 return UsageExit;
             }
-            bool atRoot = result.CommandResult.Command == Root;
+            Command command = result.CommandResult.Command;
+            bool atRoot = command == Root;
             var problems = new List<string>();
             foreach (string t in result.UnmatchedTokens)
             {
                 problems.Add(t.StartsWith('-') ? $"unknown option {t}"
                     : atRoot ? $"unknown verb '{t}'"
-                    : $"unexpected argument '{t}'");
+                    : command.Subcommands.Count > 0
+                        ? $"unknown command '{t}' ({string.Join(", ", command.Subcommands.Select(s => s.Name))})"
+                        : $"unexpected argument '{t}'");
             }
             foreach (ParseError e in result.Errors)
             {
@@ -173,7 +176,8 @@ namespace StreamGuard.Cli
                     case CommandResult { Command: { Subcommands.Count: > 0 } c }:
                         if (result.UnmatchedTokens.Count == 0)
                         {
-                            problems.Add($"expected: {PathOf(c)} {string.Join('|', c.Subcommands.Select(s => s.Name))}");
+                            string subs = string.Join('|', c.Subcommands.Select(s => s.Name));
+                            problems.Add($"expected: {PathOf(c)} {subs}");
                         }
                         break;
                     case OptionResult { Tokens.Count: 0, Option: ValueOption o }:

@@ -86,11 +86,11 @@ internal sealed class CommandArgs
             : throw new UsageException(option.NotAChoice(word) + From(option));
     }
 
-    /// <summary>Where a value came from, for a message about the environment's (the command line's goes unsaid).</summary>
+    /// <summary>Where a value came from, said of the environment's only.</summary>
     private string From(ValueOption option) =>
         OnCommandLine(option) is null ? $" (environment variable {option.Env})" : "";
 
-    /// <summary>Reading an option the verb does not declare is a bug: it would be missing from the verb's help.</summary>
+    /// <summary>Reading an option the verb does not declare is a bug: it would be missing from its help.</summary>
     private void Declared(ValueOption option)
     {
         if (!Command.Options.Contains(option))

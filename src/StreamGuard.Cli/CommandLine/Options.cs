@@ -81,7 +81,7 @@ internal sealed class IntOption(string id, string value, string description, int
 
     protected override string? DefaultValue => Default?.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The number a word stands for; null (and <paramref name="problem"/>) if it is not one in range.</summary>
+    /// <summary>The number a word stands for; null (and <paramref name="problem"/>) if none in range.</summary>
     public int? Parse(string word, out string? problem)
     {
         if (int.TryParse(word, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= Min && n <= Max)

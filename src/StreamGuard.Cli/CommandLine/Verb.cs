@@ -32,7 +32,9 @@ internal static class Verb
         return command;
     }
 
-    /// <summary>Sets what the verb does with its values (<see cref="CommandArgs"/>); its exit code is the process's.</summary>
+    /// <summary>
+    /// Sets what the verb does with its values (<see cref="CommandArgs"/>); its exit code is the process's.
+    /// </summary>
     public static Command Runs(this Command command, Func<CommandArgs, CancellationToken, Task<int>> run)
     {
         command.SetAction((result, ct) => run(new CommandArgs(result), ct));

@@ -68,7 +68,8 @@ internal static class PolicyCommand
     private static readonly Argument<string> s_new = new("NEW") { Description = "the policy proposed" };
 
     /// <summary><c>policy check|diff|explain</c>: each a command with its own arguments and options.</summary>
-    public static Command Command { get; } = new("policy", "check, diff and explain policies: policy check|diff|explain")
+    public static Command Command { get; } =
+        new("policy", "check, diff and explain policies: policy check|diff|explain")
     {
         Verb.Create("check", "validate a policy file; warn of nullified and expired agreements", """
             Validates a policy file. Errors name the file, the line and the field (exit 2).

@@ -8,7 +8,7 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard run</c>: the worker against a Kafka cluster.</summary>
 internal static class RunCommand
 {
-    /// <summary>The verb: its options (each also an environment variable and a settings key), help and action.</summary>
+    /// <summary>The verb: its options (each also an environment variable and a settings key), help, action.</summary>
     public static Command Command { get; } = Verb.Create("run",
         "the worker against a Kafka cluster (--bootstrap B --policy P)", """
         streamguard run --bootstrap B --policy P [options]
