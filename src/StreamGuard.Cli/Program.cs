@@ -72,7 +72,9 @@ namespace StreamGuard.Cli
             }
             ParseResult result = Root.Parse(argv, s_parser);
             string path = PathOf(result.CommandResult.Command);
-            if (result.Action is null or ParseErrorAction) return Refuse(argv, result, path);
+            // Messages name the verb (streamguard policy: …), as they always have; the hint names the command.
+            string verb = string.Join(' ', path.Split(' ').Take(2));
+            if (result.Action is null or ParseErrorAction) return Refuse(argv, result, verb, path);
 
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -90,18 +92,18 @@ namespace StreamGuard.Cli
             }
             catch (UsageException e)
             {
-                Console.Error.WriteLine($"{path}: {e.Message}");
+                Console.Error.WriteLine($"{verb}: {e.Message}");
                 Console.Error.WriteLine($"See '{path} --help'.");
                 return UsageExit;
             }
             catch (PolicyException e)
             {
-                Console.Error.WriteLine($"{path}: policy error: {e.Message}");
+                Console.Error.WriteLine($"{verb}: policy error: {e.Message}");
                 return UsageExit;
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"{path}: cancelled");
+                Console.Error.WriteLine($"{verb}: cancelled");
                 return 1;
             }
             finally
@@ -148,7 +150,7 @@ namespace StreamGuard.Cli
         /// A command line the parser refused: each problem on its own line, naming the verb and the option or word,
         /// then where help is (exit 2). No verb at all prints the verbs.
         /// </summary>
-        private static int Refuse(string[] argv, ParseResult result, string path)
+        private static int Refuse(string[] argv, ParseResult result, string verb, string path)
         {
             if (argv.Length == 0)
             {
@@ -192,7 +194,7 @@ namespace StreamGuard.Cli
                         break;
                 }
             }
-            foreach (string p in problems.Distinct()) Console.Error.WriteLine($"{path}: {p}");
+            foreach (string p in problems.Distinct()) Console.Error.WriteLine($"{verb}: {p}");
             if (atRoot)
             {
                 Console.Error.WriteLine();
