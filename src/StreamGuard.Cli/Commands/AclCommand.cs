@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Kafka;
@@ -61,7 +62,9 @@ internal static class AclCommand
     private static readonly TextOption s_authentication = new("strimzi-authentication", "TYPE",
         "strimzi: the users' authentication type (tls, tls-external, scram-sha-512)") { Default = "tls" };
 
-    public static readonly CommandHelp Help = new("""
+    /// <summary>The verb: its options, its help and what it runs.</summary>
+    public static Command Command { get; } = Verb.Create("acl",
+        "the Kafka ACLs that give each agency exactly its own topics (kafka-acls.sh or Strimzi)", """
         streamguard acl --policy P [--format kafka-acls|strimzi] [--principal-template T] [options]
 
         Prints the Kafka ACLs that give each agency of the policy read access to exactly its own output topics
@@ -78,10 +81,11 @@ internal static class AclCommand
         Example:
           streamguard acl --policy policy.yaml --bootstrap kafka:9092 | sh
           streamguard acl --policy policy.yaml --format strimzi --strimzi-cluster prod | kubectl apply -f -
-        """, new OptionGroup("Options:", s_policy, s_format, s_principal, s_worker, s_prefix, s_template, s_group,
-        s_transactionalId, s_bootstrap, s_cluster, s_authentication));
+        """,
+        [s_policy, s_format, s_principal, s_worker, s_prefix, s_template, s_group, s_transactionalId, s_bootstrap,
+        s_cluster, s_authentication]).Runs((a, _) => Run(a, Console.Out));
 
-    public static int Run(CliArgs args, TextWriter output)
+    public static int Run(CommandArgs args, TextWriter output)
     {
         string policyPath = args.Require(s_policy);
         Format format = args.Choice(s_format);
@@ -94,7 +98,6 @@ internal static class AclCommand
         string bootstrap = args.Text(s_bootstrap)!;
         string cluster = args.Text(s_cluster)!;
         string authentication = args.Text(s_authentication)!;
-        args.RejectUnknown();
         if (TopicNames.TemplateProblem(template) is { } problem)
         {
             throw new UsageException($"--topic-template: {problem}");

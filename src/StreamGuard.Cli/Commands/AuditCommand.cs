@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -18,7 +19,7 @@ internal static class AuditCommand
     internal static readonly TextOption Bootstrap = new("bootstrap", "B", "the Kafka cluster of --topic");
 
     internal static readonly TextOption Audit =
-        new("audit", "FILE", "why, export, report: the audit log as an NDJSON file");
+        new("audit", "FILE", "the audit log as an NDJSON file");
 
     internal static readonly TextOption Policy = new("policy", "P", """
         report: the policy that gives requesters' states and levels ({default});
@@ -38,52 +39,69 @@ internal static class AuditCommand
 
     internal static readonly TextOption To = new("to", "T", "report: decisions at or before T (a date: to its end)");
 
-    public static readonly CommandHelp Help = new("""
-        streamguard audit verify FILE | --topic T --bootstrap B
-        streamguard audit why ID --audit FILE | --topic T --bootstrap B [--policy P]
-        streamguard audit export --audit FILE | --topic T --bootstrap B
-        streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
-                                 [--from T] [--to T] [--policy P]
-
-        verify   Checks the hash chains of an audit log — an NDJSON file, or a Kafka topic read from
-                 its beginning to its current end (read_committed): each block's seal hashes its entries onto
-                 the hash before it, entries are numbered without gaps, duplicates or reordering from each
-                 chain's genesis, and no entry lies after the last seal (v1 logs: each record's hash). Reports
-                 the first break with its line or topic/partition/offset (exit 1), else each chain's head
-                 (last seq and hash): keep it, and a later verify shows nothing was cut from the end.
-        why      Explains one decision by its id (the decision_id of a result, the sg-decision header of a
-                 share, an alert's alert_id): event, allow or deny, code, rule, citation and the law's status,
-                 the policy version in force (and the policy_load that opened it), owner, recipient, purpose,
-                 query and reads; verifies the log's chains.
-        export   Writes one JSON object per decision to standard output (the shape SIEMs read: id, chain,
-                 seq, at, event, decision, code, rule, citation, policy hash, agencies, purpose, query, reads,
-                 plate_ref), expanding each compact entry with its chain's policy_load tables.
-        report   A transparency report for one agency: OUT/report.html (charts of searches of its data by
-                 requester state and level, denials by rule, shares by recipient, retention purges by day, and
-                 its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
-                 plates and no plate references; a denial of another owner's data to this agency is left out
-                 (it would tell the agency what was withheld from it).
-        """, new OptionGroup("Options:", Topic, Bootstrap, Audit, Policy, Agency, Out, From, To));
-
-    public static int Run(CliArgs args)
+    /// <summary><c>audit verify</c>'s log as a file.</summary>
+    private static readonly Argument<string> s_file = new("FILE")
     {
-        if (args.Positional.Count > 0 && args.Positional[0] == "why") return AuditWhy.Run(args);
-        if (args.Positional.Count > 0 && args.Positional[0] == "report") return AuditReport.Report(args);
-        if (args.Positional.Count > 0 && args.Positional[0] == "export") return Export(args);
-        if (args.Positional.Count == 0 || args.Positional[0] != "verify")
-        {
-            throw new UsageException("expected: audit verify|why|export|report");
-        }
+        Description = "the audit log as an NDJSON file (or --topic T --bootstrap B)", Arity = ArgumentArity.ZeroOrOne,
+    };
+
+    /// <summary><c>audit why</c>'s decision.</summary>
+    internal static readonly Argument<string> Id = new("ID")
+    {
+        Description = "a decision's id: a result's decision_id, a share's sg-decision header, an alert's alert_id",
+    };
+
+    /// <summary><c>audit verify|why|export|report</c>: each a command with its own arguments and options.</summary>
+    public static Command Command { get; } = new("audit",
+        "verify hash chains, explain a decision, export, transparency report: audit verify|why|export|report")
+    {
+        Verb.Create("verify", "check the hash chains of an audit log (exit 1 on any break)", """
+            streamguard audit verify FILE | --topic T --bootstrap B
+
+            Checks the hash chains of an audit log — an NDJSON file, or a Kafka topic read from
+            its beginning to its current end (read_committed): each block's seal hashes its entries onto
+            the hash before it, entries are numbered without gaps, duplicates or reordering from each
+            chain's genesis, and no entry lies after the last seal (v1 logs: each record's hash). Reports
+            the first break with its line or topic/partition/offset (exit 1), else each chain's head
+            (last seq and hash): keep it, and a later verify shows nothing was cut from the end.
+            """, [Topic, Bootstrap], arguments: [s_file]).Runs((a, _) => Verify(a)),
+        Verb.Create("why", "explain one decision by its id", """
+            streamguard audit why ID --audit FILE | --topic T --bootstrap B [--policy P]
+
+            Explains one decision by its id (the decision_id of a result, the sg-decision header of a
+            share, an alert's alert_id): event, allow or deny, code, rule, citation and the law's status,
+            the policy version in force (and the policy_load that opened it), owner, recipient, purpose,
+            query and reads; verifies the log's chains.
+            """, [Audit, Topic, Bootstrap, Policy], arguments: [Id]).Runs((a, _) => AuditWhy.Run(a)),
+        Verb.Create("export", "one JSON object per decision on standard output, for SIEMs", """
+            streamguard audit export --audit FILE | --topic T --bootstrap B
+
+            Writes one JSON object per decision to standard output (the shape SIEMs read: id, chain,
+            seq, at, event, decision, code, rule, citation, policy hash, agencies, purpose, query, reads,
+            plate_ref), expanding each compact entry with its chain's policy_load tables.
+            """, [Audit, Topic, Bootstrap]).Runs((a, _) => Export(a)),
+        Verb.Create("report", "a transparency report for one agency (HTML with charts, CSV)", """
+            streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
+                                     [--from T] [--to T] [--policy P]
+
+            A transparency report for one agency: OUT/report.html (charts of searches of its data by
+            requester state and level, denials by rule, shares by recipient, retention purges by day, and
+            its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
+            plates and no plate references; a denial of another owner's data to this agency is left out
+            (it would tell the agency what was withheld from it).
+            """, [Agency, Audit, Topic, Bootstrap, Out, From, To, Policy]).Runs((a, _) => AuditReport.Report(a)),
+    };
+
+    private static int Verify(CommandArgs args)
+    {
+        string? path = args.Result.GetValue(s_file);
         if (args.Get(Topic) is { } topic)
         {
             string bootstrap = args.Require(Bootstrap);
-            args.RejectUnknown();
-            if (args.Positional.Count != 1) throw new UsageException("give a FILE or --topic, not both");
+            if (path is not null) throw new UsageException("give a FILE or --topic, not both");
             return VerifyTopic(bootstrap, topic);
         }
-        if (args.Positional.Count != 2) throw new UsageException("expected: audit verify FILE");
-        args.RejectUnknown();
-        string path = args.Positional[1];
+        if (path is null) throw new UsageException("expected: audit verify FILE | --topic T --bootstrap B");
         if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
         AuditVerifier.Result result;
         using (FileStream file = File.OpenRead(path)) result = AuditVerifier.Verify(AuditVerifier.Lines(file));
@@ -157,11 +175,9 @@ internal static class AuditCommand
         return 0;
     }
 
-    private static int Export(CliArgs args)
+    private static int Export(CommandArgs args)
     {
-        if (args.Positional.Count != 1) throw new UsageException("expected: audit export --audit FILE | --topic T");
         IEnumerable<string> decisions = AuditRecords.Read(args);
-        args.RejectUnknown();
         // Through Console.Out (where the in-process callers and tests redirect it), in chunks of about 64 KiB: the
         // console writer flushes on every write.
         TextWriter o = Console.Out;

@@ -11,10 +11,10 @@ namespace StreamGuard.Cli.Commands;
 internal static class AuditRecords
 {
     /// <summary>The log's decisions, one JSON object each, in the shape of <c>audit export</c>.</summary>
-    public static IEnumerable<string> Read(CliArgs args) => Audit.AuditExport.Decisions(ReadLines(args));
+    public static IEnumerable<string> Read(CommandArgs args) => Audit.AuditExport.Decisions(ReadLines(args));
 
     /// <summary>The log's lines (entries, seals, v1 records), from a file or every partition of a topic.</summary>
-    public static IEnumerable<string> ReadLines(CliArgs args)
+    public static IEnumerable<string> ReadLines(CommandArgs args)
     {
         string? file = args.Get(AuditCommand.Audit);
         string? topic = args.Get(AuditCommand.Topic);

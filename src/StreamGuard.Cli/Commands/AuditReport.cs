@@ -14,19 +14,13 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 internal static class AuditReport
 {
-    public static int Report(CliArgs args)
+    public static int Report(CommandArgs args)
     {
-        if (args.Positional.Count != 1)
-        {
-            throw new UsageException(
-                "expected: audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR");
-        }
         string agency = args.Require(AuditCommand.Agency);
         string outDir = args.Require(AuditCommand.Out);
         long from = Time(args, AuditCommand.From, long.MinValue), to = Time(args, AuditCommand.To, long.MaxValue);
         string policyPath = args.Text(AuditCommand.Policy)!;
         IEnumerable<string> records = AuditRecords.Read(args);
-        args.RejectUnknown();
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
 
         var rows = new List<JsonElement>();
@@ -72,9 +66,8 @@ internal static class AuditReport
         return 0;
     }
 
-    private static long Time(CliArgs args, TextOption option, long fallback)
+    private static long Time(CommandArgs args, TextOption option, long fallback)
     {
-        string name = option.Name;
         string? text = args.Get(option);
         if (text is null) return fallback;
         if (Rfc3339.TryParse(Encoding.UTF8.GetBytes(text), out long ms)) return ms;
@@ -82,9 +75,9 @@ internal static class AuditReport
             out DateOnly d))
         {
             return new DateTimeOffset(d.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds()
-                + (name == "to" ? 86_400_000 - 1 : 0);
+                + (option == AuditCommand.To ? 86_400_000 - 1 : 0);
         }
-        throw new UsageException($"--{name}: '{text}' is not a date (2026-03-01) or an RFC 3339 timestamp");
+        throw new UsageException($"{option.Name}: '{text}' is not a date (2026-03-01) or an RFC 3339 timestamp");
     }
 
     private static readonly string[] s_csvColumns =

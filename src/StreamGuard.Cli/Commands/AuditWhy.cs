@@ -12,16 +12,11 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 internal static class AuditWhy
 {
-    public static int Run(CliArgs args)
+    public static int Run(CommandArgs args)
     {
-        if (args.Positional.Count != 2)
-        {
-            throw new UsageException("expected: audit why ID --audit FILE | --topic T --bootstrap B");
-        }
-        string id = args.Positional[1];
-        List<string> lines = AuditRecords.ReadLines(args).ToList();
+        string id = args.Value(AuditCommand.Id);
         _ = args.Get(AuditCommand.Policy); // accepted for symmetry with report; the log carries the policy
-        args.RejectUnknown();
+        List<string> lines = AuditRecords.ReadLines(args).ToList();
 
         // The policy_load in force on each chain when the decision asked for was made.
         var loads = new Dictionary<string, JsonElement>(StringComparer.Ordinal);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Engine;
@@ -139,7 +140,9 @@ internal static class BenchCommand
         Shown = "librdkafka default 1048576",
     };
 
-    public static readonly CommandHelp Help = new("""
+    /// <summary>The verb: its options, its help and what it runs.</summary>
+    public static Command Command { get; } = Verb.Create("bench",
+        "end to end under open-loop load: latency percentiles, rate sweep, pass-through ceiling", """
         streamguard bench [--rate R] [--duration S] [--warmup S] [--sweep N] [--transactions off|on|both]
                           [--ceiling both|one-to-one|same-records|off] [--partitions P] [--bootstrap B]
                           [tuning options]
@@ -197,15 +200,15 @@ internal static class BenchCommand
         mean sizes, that StreamGuard produced in its step of the same run: it measures StreamGuard's processing
         alone, not the cost of what it writes.
         Each StreamGuard result is stated as a fraction of each pipe's.
-        """, new OptionGroup("Options:",
-            s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,
-            s_ackSample, s_readerFetchWait, s_bootstrap, s_policy),
-        new OptionGroup("Tuning options (worker and pipes alike; defaults are the worker's):",
-            s_linger, s_fetchWait, s_commitInterval, s_commitBatch, s_batchSize, s_compression, s_fetchMaxBytes,
-            s_partitionFetchBytes));
 
+        Tuning options (--linger to --partition-fetch-bytes): the worker and the pipes alike; defaults are the
+        worker's.
+        """,
+        [s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,
+        s_ackSample, s_readerFetchWait, s_bootstrap, s_policy, s_linger, s_fetchWait, s_commitInterval, s_commitBatch,
+        s_batchSize, s_compression, s_fetchMaxBytes, s_partitionFetchBytes]).Runs((a, ct) => Run(a, ct));
 
-    public static int Run(CliArgs args, CancellationToken ct)
+    public static int Run(CommandArgs args, CancellationToken ct)
     {
         double rate = args.Double(s_rate);
         double duration = args.Double(s_duration);
@@ -237,7 +240,6 @@ internal static class BenchCommand
         }
         int commitIntervalMs = args.Int(s_commitInterval);
         int commitBatch = args.Int(s_commitBatch);
-        args.RejectUnknown();
 
         BenchStep.ResetNumbering();
         CompiledPolicy policy = Common.LoadPolicy(policyPath, TextWriter.Null);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Kafka;
 using StreamGuard.Kafka.Embedded;
@@ -23,7 +24,9 @@ internal static class BrokerCommand
         Shown = "default: ports chosen by the kernel",
     };
 
-    public static readonly CommandHelp Help = new("""
+    /// <summary>The verb: its options, its help and what it runs.</summary>
+    public static Command Command { get; } = Verb.Create("broker",
+        "the embedded Kafka-protocol cluster on its own, StreamGuard's topics created", """
         streamguard broker [--partitions N] [--brokers B] [--port P]
 
         Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1 with StreamGuard's topics created,
@@ -34,14 +37,14 @@ internal static class BrokerCommand
         batches) and silently drops older data, so run producers and consumers together. Loopback only.
 
         Standard output gets one line, the bootstrap servers (for scripts); the topic list goes to standard error.
-        """, new OptionGroup("Options:", s_partitions, s_brokers, s_port));
+        """,
+        [s_partitions, s_brokers, s_port]).Runs((a, ct) => Run(a, ct));
 
-    public static int Run(CliArgs args, CancellationToken ct)
+    public static int Run(CommandArgs args, CancellationToken ct)
     {
         int partitions = args.Int(s_partitions);
         int brokers = args.Int(s_brokers);
         int port = args.GivenInt(s_port) ?? 0;
-        args.RejectUnknown();
         if (port != 0 && port + brokers - 1 > 65535)
         {
             throw new UsageException($"--port {port} leaves no port for broker {brokers} (ports P to P+B-1 are used)");

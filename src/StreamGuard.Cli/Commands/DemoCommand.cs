@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -58,19 +59,20 @@ internal static class DemoCommand
         Default = "demo-out",
     };
 
-    public static readonly CommandHelp Help = new("""
-        streamguard demo [options]
-
+    /// <summary>The verb: its options, its help and what it runs.</summary>
+    public static Command Command { get; } = Verb.Create("demo",
+        "embedded Kafka-protocol cluster + sample policy + synthetic traffic + worker; summary", """
         Starts librdkafka's embedded Kafka-protocol cluster on 127.0.0.1, creates StreamGuard's topics, loads
         the bundled sample policy, runs the worker, and produces synthetic plate reads and signed queries to it
         at a fixed rate while showing live progress. Ends with events/s, decision latency percentiles
         (HdrHistogram), decisions by code, dead letters, and the Kafka messages and bytes (keys and values) the
         worker produced per event by kind of topic (every agency's own topics of a kind together); reads the
         audit topic back into OUT/audit.ndjson, verifies its hash chains, and writes OUT/report.html.
-        """, new OptionGroup("Options:",
-            s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out));
+        """,
+        [s_reads, s_queries, s_hotlists, s_rate, s_partitions, s_malformed, s_policy, s_out])
+        .Runs((a, ct) => RunAsync(a, ct));
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
+    public static async Task<int> RunAsync(CommandArgs args, CancellationToken ct)
     {
         int reads = args.Int(s_reads);
         int queries = args.GivenInt(s_queries) ?? reads / 40;
@@ -80,7 +82,6 @@ internal static class DemoCommand
         double malformed = args.Double(s_malformed);
         string policyPath = args.Text(s_policy)!;
         string outDir = args.Text(s_out)!;
-        args.RejectUnknown();
 
         TextWriter o = Console.Out;
         CompiledPolicy policy = Common.LoadPolicy(policyPath, TextWriter.Null);

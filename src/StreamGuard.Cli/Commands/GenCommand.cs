@@ -1,3 +1,4 @@
+using System.CommandLine;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Generation;
 using StreamGuard.Policy;
@@ -59,7 +60,9 @@ internal static class GenCommand
         Default = 1,
     };
 
-    public static readonly CommandHelp Help = new("""
+    /// <summary>The verb: its options, its help and what it runs.</summary>
+    public static Command Command { get; } = Verb.Create("gen",
+        "synthetic NDJSON plate reads, signed queries and hotlist entries", """
         streamguard gen --out DIR [options]
 
         Writes DIR/reads.ndjson, DIR/queries.ndjson and DIR/hotlists.ndjson: realistic synthetic traffic over the
@@ -69,16 +72,16 @@ internal static class GenCommand
         Replay it with
           streamguard replay --policy P --reads DIR/reads.ndjson --queries DIR/queries.ndjson \
               --hotlists DIR/hotlists.ndjson --out OUT
-        """, new OptionGroup("Options:",
-            s_policy, s_out, s_reads, s_queries, s_hotlists, s_malformed, s_seed, s_rate, s_end, s_seattle, s_copies));
+        """,
+        [s_policy, s_out, s_reads, s_queries, s_hotlists, s_malformed, s_seed, s_rate, s_end, s_seattle, s_copies])
+        .Runs((a, _) => Run(a));
 
-    public static int Run(CliArgs args)
+    public static int Run(CommandArgs args)
     {
         string outDir = args.Require(s_out);
         if (args.Get(s_seattle) is { } seattle)
         {
             int copies = args.Int(s_copies);
-            args.RejectUnknown();
             Directory.CreateDirectory(outDir);
             using FileStream output = Create(outDir, "reads.ndjson");
             long written = 0, skipped = 0;
@@ -109,7 +112,6 @@ internal static class GenCommand
         {
             throw new UsageException($"--end '{endText}' is not an RFC 3339 timestamp with a zone");
         }
-        args.RejectUnknown();
 
         PolicyDocument policy = PolicyLoader.LoadFile(policyPath);
         var traffic = new SyntheticTraffic(policy,

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using StreamGuard.Cli.CommandLine;
@@ -7,7 +8,7 @@ using StreamGuard.Policy;
 
 namespace StreamGuard.Cli.Commands;
 
-/// <summary><c>streamguard policy check | diff | explain</c>.</summary>
+/// <summary><c>streamguard policy check | diff | explain | test</c>.</summary>
 internal static class PolicyCommand
 {
     private static readonly TextOption s_at =
@@ -22,16 +23,26 @@ internal static class PolicyCommand
         Default = 12,
     };
 
-    private static readonly ChoiceOption<PolicyFormat> s_format = new("format", "text|json|tsv", """
-        json: one JSON document (docs/spec-notes.md); tsv (diff only): one
-        changed tuple per line; {default}
+    private static readonly ChoiceOption<PolicyFormat> s_diffFormat = new("format", "text|json|tsv", """
+        json: one JSON document (docs/spec-notes.md); tsv: one changed
+        tuple per line; {default}
         """, ("text", PolicyFormat.Text), ("json", PolicyFormat.Json), ("tsv", PolicyFormat.Tsv))
     {
         Default = PolicyFormat.Text,
     };
 
-    private static readonly TextOption s_policy = new("policy", "P",
-        "the policy to test against (default: the one CASES names with policy:)");
+    /// <summary>The --format of check, explain and test (tsv is diff's alone).</summary>
+    private static readonly ChoiceOption<PolicyFormat> s_format = new("format", "text|json",
+        "json: one JSON document (docs/spec-notes.md); {default}",
+        ("text", PolicyFormat.Text), ("json", PolicyFormat.Json))
+    {
+        Default = PolicyFormat.Text,
+    };
+
+    /// <summary>The policy <c>test</c> evaluates against, over the one its cases file names. Read from the command
+    /// line only: a <c>STREAMGUARD_POLICY</c> set for <c>run</c> must not silently replace the cases' own.</summary>
+    private static readonly TextOption s_testPolicy = new("policy", "P",
+        "the policy to test against (default: the one CASES names with policy:, relative to CASES)");
 
     /// <summary>Every pair of each REASON CHANGED group (true), or its first pairs and counts.</summary>
     private static readonly ChoiceOption<bool> s_reasons = new("reasons", "summary|all", """
@@ -64,68 +75,50 @@ internal static class PolicyCommand
         Default = true,
     };
 
-    public static readonly CommandHelp Help = new("""
-        streamguard policy check P [--at T] [--names N] [--format text|json]
-        streamguard policy diff OLD NEW [--at T] [--format text|json|tsv] [--reasons summary|all]
-        streamguard policy explain P --owner A --recipient B --access push|search|alert --purpose X
-                                     [--documented yes|no] [--at T] [--format text|json]
-        streamguard policy test CASES [--policy P] [--format text|json]
+    private static readonly Argument<string> s_policy = new("P") { Description = "the policy file (YAML)" };
 
-        check    Validates a policy file. Errors name the file, the line and the field (exit 2).
-                 Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
-                 (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
-        diff     Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
-                 (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
-                 its own reads is not sharing and never listed. Also lists every agency whose retention window
-                 changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
-        explain  Each evaluation step for one request — own reads, statute rules of the owner's state, local
-                 rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
-                 whose enactment is not confirmed), and the decision.
-        test     Evaluates each case of CASES (YAML: owner, recipient, access, purpose, at, and the expected code and
-                 rule) as explain does, one pass/FAIL line per case; each failure shows the expected against the
-                 actual decision with its citation and deciding step (exit 1). The policy is the one CASES names
-                 (relative to CASES) unless --policy is given. A bad CASES file exits 2 naming file, line and field.
-                 samples/policy.cases.yaml tests samples/policy.yaml; docs/policy-guide.md shows the format.
-        """, new OptionGroup("Options of check:", s_names),
-        new OptionGroup("Options of diff:", s_reasons),
-        new OptionGroup("Options of explain:", s_owner, s_recipient, s_access, s_purpose, s_documented),
-        new OptionGroup("Options of test:", s_policy),
-        new OptionGroup("Options of check, diff and explain:", s_at),
-        new OptionGroup("Options of every command:", s_format));
+    private static readonly Argument<string> s_old = new("OLD") { Description = "the policy in force" };
 
-    public static int Run(CliArgs args)
+    private static readonly Argument<string> s_new = new("NEW") { Description = "the policy proposed" };
+
+    private static readonly Argument<string> s_cases = new("CASES")
     {
-        string sub = args.Positional.Count > 0
-            ? args.Positional[0]
-            : throw new UsageException("expected: policy check|diff|explain|test");
-        return sub switch
-        {
-            "check" => Check(args),
-            "diff" => Diff(args),
-            "explain" => Explain(args),
-            "test" => Test(args),
-            _ => throw new UsageException($"unknown policy command '{sub}' (check, diff, explain, test)"),
-        };
-    }
+        Description = "the cases file (YAML; samples/policy.cases.yaml, docs/policy-guide.md)",
+    };
 
-    /// <summary>--format of a command that has no tsv form.</summary>
-    private static PolicyFormat TextOrJson(CliArgs args, string command)
+    /// <summary><c>policy check|diff|explain</c>: each a command with its own arguments and options.</summary>
+    public static Command Command { get; } =
+        new("policy", "check, diff, explain and test policies: policy check|diff|explain|test")
     {
-        PolicyFormat format = args.Choice(s_format);
-        return format != PolicyFormat.Tsv ? format
-            : throw new UsageException($"--format: tsv is for policy diff only; policy {command} takes text or json");
-    }
+        Verb.Create("check", "validate a policy file; warn of nullified and expired agreements", """
+            Validates a policy file. Errors name the file, the line and the field (exit 2).
+            Warnings (exit 0): every agreement, or part of one, that a statute or a local rule nullifies
+            (naming the agreement, the owner, the recipients and the rule), and every expired agreement.
+            """, [s_names, s_at, s_format], arguments: [s_policy]).Runs((a, _) => Check(a)),
+        Verb.Create("diff", "every outcome that changes between two policies; exit 3 if access is newly granted", """
+            Every (owner, recipient, access, purpose) whose outcome differs between OLD and NEW, exactly
+            (not sampled), grouped: GRANTED (newly allowed), REVOKED, REASON CHANGED. An agency's access to
+            its own reads is not sharing and never listed. Also lists every agency whose retention window
+            changed. Exit 3 when any access is newly granted, so CI can gate policy changes; 0 otherwise.
+            """, [s_diffFormat, s_reasons, s_at], arguments: [s_old, s_new]).Runs((a, _) => Diff(a)),
+        Verb.Create("explain", "each evaluation step for one request, and the decision", """
+            Each evaluation step for one request — own reads, statute rules of the owner's state, local
+            rules, agreements — with pass/fail, rule, citation and status (⚠ marks rules resting on law
+            whose enactment is not confirmed), and the decision.
+            """, [s_owner, s_recipient, s_access, s_purpose, s_documented, s_at, s_format], arguments: [s_policy])
+            .Runs((a, _) => Explain(a)),
+        Verb.Create("test", "expected outcomes as tests: exit 1 with a diff on any mismatch", """
+            Evaluates each case of CASES (YAML: owner, recipient, access, purpose, at, and the expected code and
+            rule) as explain does, one pass/FAIL line per case; each failure shows the expected against the
+            actual decision with its citation and deciding step (exit 1). The policy is the one CASES names
+            (relative to CASES) unless --policy is given. A bad CASES file exits 2 naming file, line and field.
+            samples/policy.cases.yaml tests samples/policy.yaml; docs/policy-guide.md shows the format.
+            """, [s_testPolicy, s_format], arguments: [s_cases])
+            .Runs((a, _) => PolicyTestCommand.Run(a.OnCommandLine(s_testPolicy), a.Value(s_cases), a.Choice(s_format),
+                Console.Out, Console.Error)),
+    };
 
-    private static int Test(CliArgs args)
-    {
-        if (args.Positional.Count != 2) throw new UsageException("expected: policy test CASES [--policy P]");
-        string? policy = args.Get(s_policy);
-        PolicyFormat format = TextOrJson(args, "test");
-        args.RejectUnknown();
-        return PolicyTestCommand.Run(policy, args.Positional[1], format, Console.Out, Console.Error);
-    }
-
-    private static long At(CliArgs args)
+    private static long At(CommandArgs args)
     {
         string? at = args.Get(s_at);
         if (at is null) return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -134,15 +127,12 @@ internal static class PolicyCommand
             : throw new UsageException($"--at: '{at}' is not an RFC 3339 timestamp");
     }
 
-    private static int Check(CliArgs args)
+    private static int Check(CommandArgs args)
     {
-        if (args.Positional.Count != 2) throw new UsageException("expected: policy check P");
         long at = At(args);
         int names = args.Int(s_names);
-        PolicyFormat format = TextOrJson(args, "check");
-        args.RejectUnknown();
-        string path = args.Positional[1];
-        if (format == PolicyFormat.Json) return PolicyJson.Check(path, at, Console.Out, Console.Error);
+        string path = args.Value(s_policy);
+        if (args.Choice(s_format) == PolicyFormat.Json) return PolicyJson.Check(path, at, Console.Out, Console.Error);
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
         foreach (string w in warnings) Console.WriteLine($"warning: {w}");
@@ -152,12 +142,9 @@ internal static class PolicyCommand
         return 0;
     }
 
-    private static int Explain(CliArgs args)
+    private static int Explain(CommandArgs args)
     {
-        if (args.Positional.Count != 2)
-        {
-            throw new UsageException("expected: policy explain P --owner A --recipient B --access X --purpose P");
-        }
+        string path = args.Value(s_policy);
         string ownerId = args.Require(s_owner), recipientId = args.Require(s_recipient);
         Access access = args.Choice(s_access);
         string purposeText = args.Require(s_purpose);
@@ -169,18 +156,16 @@ internal static class PolicyCommand
         }
         bool documented = args.Choice(s_documented);
         long at = At(args);
-        PolicyFormat format = TextOrJson(args, "explain");
-        args.RejectUnknown();
-        var policy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
+        var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
-        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {args.Positional[1]}");
+        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {path}");
         if (recipient < 0)
         {
-            throw new UsageException($"--recipient: '{recipientId}' is not an agency of {args.Positional[1]}");
+            throw new UsageException($"--recipient: '{recipientId}' is not an agency of {path}");
         }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
-        if (format == PolicyFormat.Json)
+        if (args.Choice(s_format) == PolicyFormat.Json)
         {
             PolicyJson.WriteExplain(Console.Out, policy, x, owner, recipient, access, purpose, documented, at);
             return 0;
@@ -189,21 +174,20 @@ internal static class PolicyCommand
         return 0;
     }
 
-    private static int Diff(CliArgs args)
+    private static int Diff(CommandArgs args)
     {
-        if (args.Positional.Count != 3) throw new UsageException("expected: policy diff OLD NEW");
+        string oldPath = args.Value(s_old), newPath = args.Value(s_new);
         long at = At(args);
-        PolicyFormat format = args.Choice(s_format);
+        PolicyFormat format = args.Choice(s_diffFormat);
         bool tsv = format == PolicyFormat.Tsv;
         bool allReasons = args.Choice(s_reasons);
-        args.RejectUnknown();
-        var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[1]));
-        var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(args.Positional[2]));
+        var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(oldPath));
+        var newPolicy = new CompiledPolicy(PolicyLoader.LoadFile(newPath));
         PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, at);
         var o = Console.Out;
         if (format == PolicyFormat.Json)
         {
-            PolicyJson.WriteDiff(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at);
+            PolicyJson.WriteDiff(o, oldPath, newPath, oldPolicy, newPolicy, diff, at);
         }
         else if (tsv)
         {
@@ -211,7 +195,7 @@ internal static class PolicyCommand
         }
         else
         {
-            PolicyDiffWriter.WriteText(o, args.Positional[1], args.Positional[2], oldPolicy, newPolicy, diff, at,
+            PolicyDiffWriter.WriteText(o, oldPath, newPath, oldPolicy, newPolicy, diff, at,
                 allReasons);
         }
         string summary = string.Create(CultureInfo.InvariantCulture,

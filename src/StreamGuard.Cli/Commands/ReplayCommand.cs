@@ -1,3 +1,4 @@
+using Command = System.CommandLine.Command;
 using System.Diagnostics;
 using System.Text.Json;
 using StreamGuard.Cli.CommandLine;
@@ -51,7 +52,9 @@ internal static class ReplayCommand
         Default = EngineOptions.DefaultMaxEventBytes,
     };
 
-    public static readonly CommandHelp Help = new("""
+    /// <summary>The verb: its options, its help and what it runs.</summary>
+    public static Command Command { get; } = Verb.Create("replay",
+        "the same engine offline over NDJSON files (deterministic)", """
         streamguard replay --policy P --reads R.ndjson [--queries Q.ndjson] [--hotlists H.ndjson] [--holds D.ndjson]
                            --out DIR [options]
 
@@ -61,10 +64,11 @@ internal static class ReplayCommand
         Use `-` for standard input.
 
         Writes to DIR: shared.ndjson, alerts.ndjson, results.ndjson, purges.ndjson, audit.ndjson, dlq.ndjson.
-        """, new OptionGroup("Options:",
-            s_policy, s_reads, s_queries, s_hotlists, s_holds, s_out, s_now, s_auditKey, s_maxEventBytes));
+        """,
+        [s_policy, s_reads, s_queries, s_hotlists, s_holds, s_out, s_now, s_auditKey, s_maxEventBytes])
+        .Runs((a, ct) => RunAsync(a, ct));
 
-    public static async Task<int> RunAsync(CliArgs args, CancellationToken ct)
+    public static async Task<int> RunAsync(CommandArgs args, CancellationToken ct)
     {
         string? hotlistsPath = args.Get(s_hotlists);
         string? holdsPath = args.Get(s_holds);
@@ -81,7 +85,6 @@ internal static class ReplayCommand
         }
         int maxEventBytes = args.Int(s_maxEventBytes);
         string? auditKeyRef = args.Get(s_auditKey);
-        args.RejectUnknown();
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error, allWarnings: false);
         // Deterministic output needs a fixed key: plate_ref values and ids are HMACs under it.

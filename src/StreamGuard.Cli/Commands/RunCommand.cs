@@ -1,3 +1,4 @@
+using System.CommandLine;
 using StreamGuard.Cli.CommandLine;
 using StreamGuard.Cli.Hosting;
 using StreamGuard.Engine;
@@ -7,7 +8,9 @@ namespace StreamGuard.Cli.Commands;
 /// <summary><c>streamguard run</c>: the worker against a Kafka cluster.</summary>
 internal static class RunCommand
 {
-    public static readonly CommandHelp Help = new("""
+    /// <summary>The verb: its options (each also an environment variable and a settings key), help, action.</summary>
+    public static Command Command { get; } = Verb.Create("run",
+        "the worker against a Kafka cluster (--bootstrap B --policy P)", """
         streamguard run --bootstrap B --policy P [options]
 
         Consumes alpr.reads and alpr.queries, enforces the policy and writes outputs, audit records and dead
@@ -23,15 +26,15 @@ internal static class RunCommand
         (STREAMGUARD_BOOTSTRAP, STREAMGUARD_COMMIT_INTERVAL_MS; nested keys the .NET way, e.g.
         STREAMGUARD_Logging__Console__FormatterName=json), then the command line. Every value is checked before
         the worker starts; a bad one is named with where it came from (exit 2). Logs go to stderr.
-        """, new OptionGroup("Options:", RunOptionTable.All));
+        """, RunOptionTable.All, env: true).Runs((a, ct) => RunAsync(a, ct));
 
-    /// <param name="args">The command line after the verb.</param>
+    /// <param name="args">The command line, parsed.</param>
     /// <param name="ct">
     /// Stops the worker (Ctrl+C, SIGTERM): it finishes the event in hand, commits and leaves the group.
     /// </param>
     /// <param name="environment">The environment variables (default: the process's).</param>
     public static async Task<int> RunAsync(
-        CliArgs args, CancellationToken ct, System.Collections.IDictionary? environment = null)
+        CommandArgs args, CancellationToken ct, System.Collections.IDictionary? environment = null)
     {
         RunConfiguration.Layers layers = RunConfiguration.Build(
             args, environment ?? Environment.GetEnvironmentVariables(), AppContext.BaseDirectory,

@@ -25,7 +25,7 @@ internal static class RunConfiguration
         public IConfigurationRoot Root { get; } = root;
 
         /// <summary>Where the value in force for <paramref name="key"/> came from.</summary>
-        public string SourceOf(string key, CliOption? option = null)
+        public string SourceOf(string key, ValueOption? option = null)
         {
             for (int i = Root.Providers.Count() - 1; i >= 0; i--)
             {
@@ -36,7 +36,7 @@ internal static class RunConfiguration
                 {
                     "env.net" => $"environment variable STREAMGUARD_{key.Replace(":", "__", StringComparison.Ordinal)}",
                     "env" => $"environment variable {option?.Env ?? key}",
-                    "cli" => $"--{option?.Name ?? key} on the command line",
+                    "cli" => $"{option?.Name ?? key} on the command line",
                     _ => $"{key} in {d}",
                 };
             }
@@ -45,18 +45,12 @@ internal static class RunConfiguration
     }
 
     /// <summary>
-    /// Builds the layers from the command line and the environment; an option <c>run</c> does not have, or a missing
-    /// or unreadable file, is a usage error.
+    /// Builds the layers from the command line (as parsed: only <c>run</c>'s options, each as given) and the
+    /// environment; a missing or unreadable file is a usage error.
     /// </summary>
-    public static Layers Build(CliArgs args, IDictionary environment, string baseDirectory, string currentDirectory)
+    public static Layers Build(CommandArgs args, IDictionary environment, string baseDirectory, string currentDirectory)
     {
-        var known = new HashSet<string>(RunOptionTable.All.Select(o => o.Name), StringComparer.Ordinal);
-        foreach (string name in args.Options.Keys)
-        {
-            if (!known.Contains(name)) throw new UsageException($"unknown option --{name}");
-        }
-        if (args.Positional.Count > 0) throw new UsageException($"unexpected argument '{args.Positional[0]}'");
-
+        IReadOnlyDictionary<string, string> given = args.Given;
         var builder = new ConfigurationBuilder();
         var descriptions = new List<string>();
         string shipped = Path.GetFullPath(Path.Combine(baseDirectory, "appsettings.json"));
@@ -67,7 +61,7 @@ internal static class RunConfiguration
             AddJson(builder, descriptions, local, optional: true);
         }
         TextOption config = RunOptionTable.Config;
-        string? configFile = args.Options.GetValueOrDefault(config.Name) ?? NonEmpty(environment[config.Env] as string);
+        string? configFile = given.GetValueOrDefault(config.Id) ?? NonEmpty(environment[config.Env] as string);
         if (configFile is not null)
         {
             string path = Path.GetFullPath(configFile, currentDirectory);
@@ -79,16 +73,16 @@ internal static class RunConfiguration
         builder.AddEnvironmentVariables("STREAMGUARD_");
         descriptions.Add("env.net");
         var fromEnv = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (CliOption o in RunOptionTable.Settings)
+        foreach (ValueOption o in RunOptionTable.Settings)
         {
             if (NonEmpty(environment[o.Env] as string) is { } v) fromEnv[ConfigPath(o)] = v;
         }
         builder.AddInMemoryCollection(fromEnv);
         descriptions.Add("env");
         var fromArgs = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (CliOption o in RunOptionTable.Settings)
+        foreach (ValueOption o in RunOptionTable.Settings)
         {
-            if (args.Options.TryGetValue(o.Name, out string? v)) fromArgs[ConfigPath(o)] = v;
+            if (given.TryGetValue(o.Id, out string? v)) fromArgs[ConfigPath(o)] = v;
         }
         builder.AddInMemoryCollection(fromArgs);
         descriptions.Add("cli");
@@ -105,7 +99,7 @@ internal static class RunConfiguration
     }
 
     /// <summary>A setting's configuration path: <c>StreamGuard:CommitIntervalMs</c>.</summary>
-    private static string ConfigPath(CliOption option) => $"{Section}:{RunOptionTable.Key(option)}";
+    private static string ConfigPath(ValueOption option) => $"{Section}:{RunOptionTable.Key(option)}";
 
     private static void AddJson(ConfigurationBuilder builder, List<string> descriptions, string path, bool optional)
     {
@@ -133,13 +127,13 @@ internal static class RunConfiguration
             }
         }
 
-        string? Given(CliOption o) => NonEmpty(section[RunOptionTable.Key(o)]);
-        string From(CliOption o) => layers.SourceOf(ConfigPath(o), o);
+        string? Given(ValueOption o) => NonEmpty(section[RunOptionTable.Key(o)]);
+        string From(ValueOption o) => layers.SourceOf(ConfigPath(o), o);
         string? Text(TextOption o) => Given(o) ?? o.Default;
         string Required(TextOption o)
         {
             if (Given(o) is { } v) return v;
-            problems.Add($"--{o.Name} is required (or {o.Env}, or \"{RunOptionTable.Key(o)}\" in the \"{Section}\" " +
+            problems.Add($"{o.Name} is required (or {o.Env}, or \"{RunOptionTable.Key(o)}\" in the \"{Section}\" " +
                 "section of appsettings.json)");
             return "";
         }
@@ -152,7 +146,7 @@ internal static class RunConfiguration
             {
                 return n;
             }
-            problems.Add($"--{o.Name} must be a whole number from {o.Min} to {o.Max}, not '{v}' ({From(o)})");
+            problems.Add($"{o.Name} must be a whole number from {o.Min} to {o.Max}, not '{v}' ({From(o)})");
             return fallback;
         }
         T Choice<T>(ChoiceOption<T> o)
@@ -175,7 +169,7 @@ internal static class RunConfiguration
         string template = Text(RunOptionTable.TopicTemplate)!;
         if (TopicNames.TemplateProblem(template) is { } templateProblem)
         {
-            problems.Add($"--{RunOptionTable.TopicTemplate.Name}: {templateProblem} " +
+            problems.Add($"{RunOptionTable.TopicTemplate.Name}: {templateProblem} " +
                 $"({From(RunOptionTable.TopicTemplate)})");
         }
 

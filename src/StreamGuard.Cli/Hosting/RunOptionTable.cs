@@ -13,7 +13,7 @@ internal static class RunOptionTable
 {
     private static readonly WorkerOptions s_worker = new() { BootstrapServers = "" };
 
-    public static readonly TextOption Config = new("config", "FILE", "a JSON settings file (see above)");
+    public static readonly TextOption Config = new("config", "FILE", "a JSON settings file (see Details)");
 
     public static readonly TextOption Bootstrap = new("bootstrap", "B", "Kafka bootstrap servers (host:port,…)");
 
@@ -60,7 +60,7 @@ internal static class RunOptionTable
         Default = s_worker.CommitBatch,
     };
 
-    public static readonly TextOption Kafka = new("kafka", "\"K=V;K=V\"", """
+    public static readonly TextOption Kafka = new("kafka", "K=V;K=V", """
         librdkafka settings for the worker's clients (security, timeouts, e.g.
         "security.protocol=SSL;session.timeout.ms=10000"); StreamGuard's
         correctness settings (acks, idempotence, isolation, offsets) win
@@ -133,7 +133,7 @@ internal static class RunOptionTable
     };
 
     /// <summary>The settings: each also a configuration key (<see cref="Key"/>) and an environment variable.</summary>
-    public static readonly CliOption[] Settings =
+    public static readonly ValueOption[] Settings =
     [
         Bootstrap, Policy, Group, AuditKey, TopicPrefix, TopicTemplate, TopicPartitions, TopicReplication,
         CommitIntervalMs, CommitBatch, Kafka, Processing,
@@ -141,12 +141,12 @@ internal static class RunOptionTable
     ];
 
     /// <summary>Every option of <c>run</c>, as help lists them: <c>--config FILE</c>, then the settings.</summary>
-    public static readonly CliOption[] All = [Config, .. Settings];
+    public static readonly ValueOption[] All = [Config, .. Settings];
 
     /// <summary>
     /// The configuration key of a setting: its name in PascalCase (<c>commit-interval-ms</c> →
     /// <c>CommitIntervalMs</c>).
     /// </summary>
-    public static string Key(CliOption option) =>
-        string.Concat(option.Name.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
+    public static string Key(ValueOption option) =>
+        string.Concat(option.Id.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
 }

@@ -558,6 +558,9 @@ public sealed class CliTests : IDisposable
     [InlineData("gen")]
     [InlineData("policy")]
     [InlineData("audit")]
+    [InlineData("bench")]
+    [InlineData("acl")]
+    [InlineData("completion")]
     public void EveryVerbHasHelp(string verb)
     {
         var r = Run(verb, "--help");

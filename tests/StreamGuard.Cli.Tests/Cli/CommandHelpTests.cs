@@ -1,19 +1,22 @@
+using System.Collections;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Reflection;
 using System.Text.RegularExpressions;
 using StreamGuard.Cli;
+using Sg = StreamGuard.Cli.Cli;
 using StreamGuard.Cli.CommandLine;
 
 namespace StreamGuard.Tests.CommandLine;
 
 /// <summary>
-/// Every verb's help is generated from its option table, and its parser reads exactly that table: each option the
-/// parser accepts is in the help, each option the help mentions is accepted, and each default the help states is
-/// the one the parser uses.
+/// Every verb is a System.CommandLine command: its help is generated from the options it declares (each with the
+/// default it uses), every option its help mentions is one the parser accepts, a bad value exits 2 naming the
+/// option, an option falls back to its STREAMGUARD_* variable, and the shell completes verbs, options and values.
 /// </summary>
 [Collection("Console")]
 public sealed partial class CommandHelpTests : IDisposable
 {
-    private static readonly string[] s_verbs = ["demo", "run", "broker", "replay", "gen", "bench", "policy", "audit"];
-
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "sg-help-" + Guid.NewGuid().ToString("N"));
 
     public CommandHelpTests() => Directory.CreateDirectory(_dir);
@@ -23,102 +26,155 @@ public sealed partial class CommandHelpTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    public static TheoryData<string> Verbs() => [.. s_verbs];
+    /// <summary>Every command below the root, as the words that reach it: <c>demo</c>, <c>policy check</c>.</summary>
+    public static TheoryData<string> Commands()
+    {
+        var all = new TheoryData<string>();
+        void Add(Command c, string path)
+        {
+            foreach (Command sub in c.Subcommands)
+            {
+                string p = path.Length == 0 ? sub.Name : path + " " + sub.Name;
+                all.Add(p);
+                Add(sub, p);
+            }
+        }
+        Add(Sg.Root, "");
+        return all;
+    }
 
-    private static CommandHelp HelpOf(string verb) => StreamGuard.Cli.Cli.Help(verb)!;
+    private static string[] Words(string path) => path.Split(' ');
 
-    [GeneratedRegex(@"(?<![\w-])--([a-z][a-z0-9-]*)")]
+    [GeneratedRegex(@"(?<![\w-])(--[a-z][a-z0-9-]*)")]
     private static partial Regex OptionMention();
 
-    [GeneratedRegex(@"streamguard ([a-z]+)")]
-    private static partial Regex VerbMention();
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhiteSpace();
 
-    [Theory]
-    [MemberData(nameof(Verbs))]
-    public void HelpListsEveryOptionOfTheTableWithItsDefault(string verb)
+    [GeneratedRegex(@"streamguard((?: [a-z]+)+)")]
+    private static partial Regex CommandMention();
+
+    [Fact]
+    public void EveryVerbOfSpecIsACommand()
     {
-        CommandHelp help = HelpOf(verb);
-        Assert.NotEmpty(help.Options);
-        var (code, printed, _) = Support.CliRunner.Run(verb, "--help");
-        Assert.Equal(0, code);
-        Assert.Equal(help.Text, printed);
-        foreach (CliOption option in help.Options)
-        {
-            string row = option.Value.Length == 0 ? $"  --{option.Name}  " : $"  --{option.Name} {option.Value}  ";
-            Assert.Contains(row, help.Text, StringComparison.Ordinal);
-            Assert.DoesNotContain("{default}", help.Text, StringComparison.Ordinal);
-            if (option.DefaultText is { } d) Assert.Contains(d, help.Text, StringComparison.Ordinal);
-        }
+        string[] verbs = ["demo", "run", "broker", "replay", "gen", "bench", "policy", "audit", "acl", "completion"];
+        Assert.Equal(verbs.Order(), Sg.Root.Subcommands.Select(c => c.Name).Order());
+        Assert.Equal(["check", "diff", "explain"], Sg.Find("policy")!.Subcommands.Select(c => c.Name));
+        Assert.Equal(["verify", "why", "export", "report"], Sg.Find("audit")!.Subcommands.Select(c => c.Name));
     }
 
     [Theory]
-    [MemberData(nameof(Verbs))]
-    public void EveryOptionTheHelpMentionsIsAnOptionOfTheVerbItNames(string verb)
+    [MemberData(nameof(Commands))]
+    public void HelpListsEveryOptionWithItsDefaultAndExitsZero(string path)
     {
-        foreach (string line in HelpOf(verb).Text.Split('\n'))
+        Command command = Sg.Find(Words(path))!;
+        foreach (string help in (string[])["--help", "-h"])
         {
-            // An example of another verb ("streamguard replay --now …") is checked against that verb's options.
-            Match other = VerbMention().Match(line);
+            var (code, printed, error) = Support.CliRunner.Run([.. Words(path), help]);
+            Assert.True(code == 0, error);
+            Assert.Contains($"streamguard {path}", printed, StringComparison.Ordinal);
+            Assert.Equal(Sg.HelpText(Words(path)), printed);
+        }
+        string text = Sg.HelpText(Words(path));
+        Assert.DoesNotContain("{default}", text, StringComparison.Ordinal);
+        // Help wraps long descriptions at 120 columns: a default may be split across two lines.
+        string flat = WhiteSpace().Replace(text, " ");
+        foreach (ValueOption option in command.Options.OfType<ValueOption>())
+        {
+            Assert.Contains($"  {option.Name} <{option.HelpName}>  ", text, StringComparison.Ordinal);
+            if (option.DefaultText is { } d)
+            {
+                Assert.Contains(WhiteSpace().Replace(d, " "), flat, StringComparison.Ordinal);
+            }
+        }
+        foreach (Argument argument in command.Arguments)
+        {
+            Assert.Contains(argument.Description!, text, StringComparison.Ordinal);
+        }
+        // Every option reads its value through the accessor, so help, parser and defaults cannot disagree.
+        Assert.All(command.Options, o => Assert.True(o is ValueOption or System.CommandLine.Help.HelpOption, o.Name));
+    }
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void EveryOptionTheHelpMentionsIsAnOptionOfTheCommandItNames(string path)
+    {
+        foreach (string line in Sg.HelpText(Words(path)).Split('\n'))
+        {
+            // An example of another command ("streamguard replay --now …") is checked against that command's options.
+            Match other = CommandMention().Match(line);
             foreach (Match m in OptionMention().Matches(line))
             {
-                string owner = other.Success && other.Index < m.Index ? other.Groups[1].Value : verb;
-                Assert.True(HelpOf(owner).Options.Any(o => o.Name == m.Groups[1].Value),
-                    $"{verb} --help mentions --{m.Groups[1].Value}, which {owner} does not accept:\n{line}");
+                string[] owner = Words(path);
+                if (other.Success && other.Index < m.Index)
+                {
+                    string[] named = other.Groups[1].Value.Trim().Split(' ');
+                    int n = named.Length;
+                    while (n > 0 && Sg.Find(named[..n]) is null) n--;
+                    owner = named[..n];
+                }
+                string name = m.Groups[1].Value;
+                if (name == "--bootstrap-server") continue; // kafka-acls.sh's option, which acl's output passes
+                Assert.True(Accepted(Sg.Find(owner)!).Any(o => o.Name == name || o.Aliases.Contains(name)),
+                    $"streamguard {path} --help mentions {m.Groups[1].Value}, which " +
+                    $"'streamguard {string.Join(' ', owner)}' does not accept:\n{line}");
             }
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Verbs))]
-    public void HelpLinesFitOneHundredAndTwentyColumns(string verb)
+    /// <summary>A command's options and the options its ancestors give every command below them (--help).</summary>
+    private static IEnumerable<Option> Accepted(Command command)
     {
-        foreach (string line in HelpOf(verb).Text.Split('\n'))
+        IEnumerable<Option> all = command.Options;
+        for (Command? c = command.Parents.OfType<Command>().FirstOrDefault(); c is not null;
+            c = c.Parents.OfType<Command>().FirstOrDefault())
         {
-            Assert.True(line.Length <= 120, $"{verb} --help: a line of {line.Length} characters:\n{line}");
+            all = all.Concat(c.Options.Where(o => o.Recursive));
+        }
+        return all;
+    }
+
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public void HelpLinesFitOneHundredAndTwentyColumns(string path)
+    {
+        foreach (string line in Sg.HelpText(Words(path)).Split('\n'))
+        {
+            Assert.True(line.Length <= 120, $"{path} --help: a line of {line.Length} characters:\n{line}");
         }
     }
 
-    [Theory]
-    [InlineData("demo")]
-    [InlineData("broker")]
-    [InlineData("replay")]
-    [InlineData("gen")]
-    [InlineData("bench")]
-    [InlineData("policy")]
-    [InlineData("audit")]
-    public void TheParserReadsExactlyTheOptionsTheHelpLists(string verb)
+    [Fact]
+    public void NoVerbPrintsTheVerbsAndExitsTwo()
     {
-        string log = Path.Combine(_dir, "audit.ndjson");
-        File.WriteAllText(log, "");
-        string[][] paths = verb switch
+        var (code, printed, _) = Support.CliRunner.Run();
+        Assert.Equal(2, code);
+        foreach (Command verb in Sg.Root.Subcommands)
         {
-            "replay" => [["--policy", "p", "--reads", "r", "--out", "o"]],
-            "gen" => [["--out", "o"], ["--out", "o", "--seattle", "s.csv"]],
-            "policy" =>
-            [
-                ["check", "p"], ["diff", "a", "b"],
-                ["explain", "p", "--owner", "a", "--recipient", "b", "--access", "push", "--purpose", "warrant"],
-                ["test", "c"],
-            ],
-            "audit" =>
-            [
-                ["verify", log], ["verify", "--topic", "t", "--bootstrap", "b"], ["why", "id", "--audit", log],
-                ["export", "--audit", log], ["export", "--topic", "t", "--bootstrap", "b"],
-                ["report", "--agency", "a", "--audit", log, "--out", "o"],
-            ],
-            _ => [[]],
-        };
-        var read = new HashSet<string>(StringComparer.Ordinal);
-        foreach (string[] path in paths) read.UnionWith(ReadBy(verb, path));
-        Assert.Equal(HelpOf(verb).Options.Select(o => o.Name).Order(), read.Order());
+            Assert.Contains($"  {verb.Name} ", printed, StringComparison.Ordinal);
+        }
+        Assert.Contains("Exit codes: 0 ok, 1 failure, 2 bad usage", printed, StringComparison.Ordinal);
+        Assert.Equal(0, Support.CliRunner.Run("--help").Code);
     }
 
-    [Fact]
-    public void ReadingAnOptionThatIsNotInTheVerbsTableIsABug()
+    [Theory]
+    [InlineData("streamguard: unknown verb 'frobnicate'", "frobnicate")]
+    [InlineData("streamguard demo: unknown option --redas", "demo", "--redas", "5")]
+    [InlineData("streamguard demo: unexpected argument 'five'", "demo", "five")]
+    [InlineData("streamguard replay: --policy needs a value", "replay", "--policy")]
+    [InlineData("streamguard policy: expected: streamguard policy check|diff|explain", "policy")]
+    [InlineData("streamguard policy: missing P (expected: streamguard policy check P)", "policy", "check")]
+    [InlineData("See 'streamguard policy check --help'.", "policy", "check")]
+    [InlineData("streamguard policy: missing NEW", "policy", "diff", "a.yaml")]
+    [InlineData("streamguard policy: unknown command 'frob' (check, diff, explain)", "policy", "frob")]
+    [InlineData("streamguard audit: expected: audit verify FILE", "audit", "verify")]
+    [InlineData("streamguard completion: Argument 'fish' not recognized", "completion", "fish")]
+    [InlineData("streamguard demo: unknown option --version", "demo", "--version")]
+    public void BadUsageExitsTwoNamingTheProblem(string message, params string[] args)
     {
-        var args = new CliArgs(["--reads", "5"], HelpOf("broker").Options);
-        CliOption notBrokers = HelpOf("demo").Options.First(o => o.Name == "reads");
-        Assert.Throws<InvalidOperationException>(() => args.Get(notBrokers));
+        var (code, _, error) = Support.CliRunner.Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -131,7 +187,36 @@ public sealed partial class CommandHelpTests : IDisposable
     {
         var (code, _, error) = Support.CliRunner.Run(verb, option, value);
         Assert.Equal(2, code);
-        Assert.Contains(message, error, StringComparison.Ordinal);
+        Assert.Contains($"streamguard {verb}: {message}", error, StringComparison.Ordinal);
+    }
+
+    private static ValueOption OptionOf(string verb, string id) =>
+        Sg.Find(verb)!.Options.OfType<ValueOption>().Single(o => o.Id == id);
+
+    [Fact]
+    public void AnOptionFallsBackToItsEnvironmentVariableAndTheCommandLineWins()
+    {
+        var reads = (IntOption)OptionOf("demo", "reads");
+        Assert.Equal("STREAMGUARD_READS", reads.Env);
+        var env = new Hashtable { ["STREAMGUARD_READS"] = "7", ["STREAMGUARD_MALFORMED"] = "" };
+        var fromEnv = new CommandArgs(Sg.Root.Parse(["demo"]), env);
+        Assert.Equal(7, fromEnv.Int(reads));
+        Assert.Equal(0.01, fromEnv.Double((DoubleOption)OptionOf("demo", "malformed"))); // empty: not set
+        Assert.Equal(9, new CommandArgs(Sg.Root.Parse(["demo", "--reads", "9"]), env).Int(reads));
+        Assert.Equal(60_000, new CommandArgs(Sg.Root.Parse(["demo"]), new Hashtable()).Int(reads));
+        Assert.Null(new CommandArgs(Sg.Root.Parse(["demo"]), new Hashtable()).GivenInt(reads));
+
+        var bad = new CommandArgs(Sg.Root.Parse(["demo"]), new Hashtable { ["STREAMGUARD_READS"] = "lots" });
+        UsageException e = Assert.Throws<UsageException>(() => bad.Int(reads));
+        Assert.Equal("--reads must be a whole number from 1 to 5000000, not 'lots' " +
+            "(environment variable STREAMGUARD_READS)", e.Message);
+    }
+
+    [Fact]
+    public void ReadingAnOptionThatTheVerbDoesNotDeclareIsABug()
+    {
+        var args = new CommandArgs(Sg.Root.Parse(["broker"]), new Hashtable());
+        Assert.Throws<InvalidOperationException>(() => args.Get(OptionOf("demo", "reads")));
     }
 
     [Fact]
@@ -144,17 +229,104 @@ public sealed partial class CommandHelpTests : IDisposable
             () => new ChoiceOption<int>("mode", "M", "a mode", ("one", 1)) { Default = 3 });
     }
 
-    /// <summary>The options a verb's parser reads on one command line, stopping it before it acts on them.</summary>
-    private static string[] ReadBy(string verb, string[] argv)
+    [Fact]
+    public void VersionIsTheBuildThePolicyLoadAuditEntryNamesWithItsCommit()
     {
-        var args = new CliArgs(argv, HelpOf(verb).Options) { OnParsed = a => throw new ParsedException([.. a.Read]) };
-        ParsedException parsed = Assert.Throws<ParsedException>(() =>
-            StreamGuard.Cli.Cli.Dispatch(verb, args, CancellationToken.None).GetAwaiter().GetResult());
-        return parsed.Read;
+        var (code, printed, _) = Support.CliRunner.Run("--version");
+        Assert.Equal(0, code);
+        Assert.Equal($"streamguard {StreamGuard.Audit.PolicyVersions.Build}", printed.TrimEnd());
+        Assert.Equal(StreamGuard.Audit.PolicyVersions.Build, Sg.Version);
+        Assert.Equal(typeof(Sg).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!
+            .InformationalVersion, Sg.Version);
+        // Built from a git checkout (a clone, CI), the commit is part of the version; from a tarball it is not.
+        if (RepositoryRoot() is not null)
+        {
+            Assert.Matches(@"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?\+[0-9a-f]{40}$", Sg.Version);
+        }
     }
 
-    private sealed class ParsedException(string[] read) : Exception("parsed")
+    private static string? RepositoryRoot()
     {
-        public string[] Read { get; } = read;
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (Path.Exists(Path.Combine(d.FullName, ".git"))) return d.FullName;
+        }
+        return null;
+    }
+
+    [Theory]
+    [InlineData("streamguard pol", "policy")]
+    [InlineData("streamguard au", "audit")]
+    [InlineData("streamguard audit v", "verify")]
+    [InlineData("streamguard demo --re", "--reads")]
+    [InlineData("streamguard bench --transactions ", "both\noff\non")]
+    [InlineData("streamguard policy diff --format ", "text\ntsv")]
+    [InlineData("streamguard completion ", "--help\n-h\nbash\npwsh\nzsh")]
+    [InlineData("/usr/local/bin/streamguard acl --pol", "--policy")]
+    public void TheSuggestDirectiveCompletesVerbsOptionsAndValues(string line, string expected)
+    {
+        var (code, printed, _) = Support.CliRunner.Run($"[suggest:{line.Length}]", line);
+        Assert.Equal(0, code);
+        Assert.Equal(expected, printed.ReplaceLineEndings("\n").TrimEnd('\n'));
+    }
+
+    [Fact]
+    public void TheSuggestDirectiveCompletesAtTheCursor()
+    {
+        // The cursor after "pol" of "streamguard pol check": the verb is completed, not the word after it.
+        var (code, printed, _) = Support.CliRunner.Run("[suggest:15]", "streamguard pol check");
+        Assert.Equal(0, code);
+        Assert.Equal("policy", printed.Trim());
+    }
+
+    [Fact]
+    public async Task TheBashCompletionScriptCompletesThroughTheBinary()
+    {
+        var (code, script, _) = Support.CliRunner.Run("completion", "bash");
+        Assert.Equal(0, code);
+        string bin = Path.Combine(_dir, "bin");
+        Directory.CreateDirectory(bin);
+        string launcher = Path.Combine(bin, "streamguard");
+        File.WriteAllText(launcher,
+            $"#!/bin/sh\nexec dotnet \"{Path.Combine(AppContext.BaseDirectory, "streamguard.dll")}\" \"$@\"\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(launcher, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        File.WriteAllText(Path.Combine(_dir, "completion.bash"), script);
+        string test = """
+            source "$1"
+            COMP_LINE="streamguard policy diff --re"; COMP_POINT=${#COMP_LINE}
+            COMP_WORDS=(streamguard policy diff --re); COMP_CWORD=3
+            _streamguard_complete
+            printf '%s\n' "${COMPREPLY[@]}"
+            COMP_LINE="streamguard de"; COMP_POINT=${#COMP_LINE}; COMP_WORDS=(streamguard de); COMP_CWORD=1
+            _streamguard_complete
+            printf '%s\n' "${COMPREPLY[@]}"
+            """;
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in (string[])["-c", test, "bash", Path.Combine(_dir, "completion.bash")])
+        {
+            start.ArgumentList.Add(a);
+        }
+        start.Environment["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH");
+        using Process p = Process.Start(start)!;
+        Task<string> output = p.StandardOutput.ReadToEndAsync();
+        Task<string> error = p.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)); // two .NET starts on a loaded machine
+        await p.WaitForExitAsync(timeout.Token);
+        Assert.True(p.ExitCode == 0, await error);
+        Assert.Equal(["--reasons", "demo"], (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("zsh", "compdef _streamguard streamguard")]
+    [InlineData("pwsh", "Register-ArgumentCompleter -Native -CommandName streamguard")]
+    public void EveryShellGetsAScriptThatAsksTheSuggestDirective(string shell, string registers)
+    {
+        var (code, script, _) = Support.CliRunner.Run("completion", shell);
+        Assert.Equal(0, code);
+        Assert.Contains(registers, script, StringComparison.Ordinal);
+        Assert.Contains("streamguard \"[suggest:", script, StringComparison.Ordinal);
     }
 }

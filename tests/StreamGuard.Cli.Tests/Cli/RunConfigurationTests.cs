@@ -24,8 +24,16 @@ public sealed class RunConfigurationTests : IDisposable
     }
 
     private RunOptions Bind(string[] args, Dictionary<string, string>? env = null, string? baseDirectory = null) =>
-        RunConfiguration.Bind(RunConfiguration.Build(new CliArgs(args, RunOptionTable.All), new Hashtable(env ?? []),
+        RunConfiguration.Bind(RunConfiguration.Build(Parsed(args), new Hashtable(env ?? []),
             baseDirectory ?? AppContext.BaseDirectory, _dir));
+
+    /// <summary>`run`'s command line as the parser reads it; one it refuses fails the test.</summary>
+    private static CommandArgs Parsed(string[] args)
+    {
+        System.CommandLine.ParseResult result = StreamGuard.Cli.Cli.Root.Parse(["run", .. args]);
+        Assert.Empty(result.Errors);
+        return new CommandArgs(result);
+    }
 
     private UsageException Refused(string[] args, Dictionary<string, string>? env = null) =>
         Assert.Throws<UsageException>(() => Bind(args, env));
@@ -71,8 +79,9 @@ public sealed class RunConfigurationTests : IDisposable
         UsageException missing = Refused([]);
         Assert.Contains("--bootstrap is required", missing.Message, StringComparison.Ordinal);
         Assert.Contains("--policy is required", missing.Message, StringComparison.Ordinal);
-        Assert.Contains("unexpected argument 'extra'", Refused(["--bootstrap", "b", "--policy", "p", "extra"]).Message,
-            StringComparison.Ordinal);
+        var extra = Cli("run", "--bootstrap", "b", "--policy", "p", "extra");
+        Assert.Equal(2, extra.Code);
+        Assert.Contains("unexpected argument 'extra'", extra.Err, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -216,9 +225,9 @@ public sealed class RunConfigurationTests : IDisposable
     {
         string help = RunCommandHelp();
         RunOptions defaults = new() { Bootstrap = "b", Policy = "p" };
-        foreach (CliOption option in RunOptionTable.All)
+        foreach (ValueOption option in RunOptionTable.All)
         {
-            Assert.Contains($"  --{option.Name} {option.Value} ", help, StringComparison.Ordinal);
+            Assert.Contains($"  {option.Name} <{option.HelpName}> ", help, StringComparison.Ordinal);
             if (option.DefaultText is { } d) Assert.Contains(d, help, StringComparison.Ordinal);
         }
         // What help says is what binding nothing gives.
@@ -246,7 +255,7 @@ public sealed class RunConfigurationTests : IDisposable
             ["topic-template"] = "sg.{kind}.{agency}", ["topic-partitions"] = "6", ["topic-replication"] = "3",
             ["liveness-timeout-s"] = "15", ["otlp-endpoint"] = "http://collector:4317",
         };
-        Assert.Equal(RunOptionTable.All.Select(o => o.Name).Order(), values.Keys.Order());
+        Assert.Equal(RunOptionTable.All.Select(o => o.Id).Order(), values.Keys.Order());
         var expected = new RunOptions
         {
             Bootstrap = "b", Policy = "p", Group = "g", AuditKey = "env:K", TopicPrefix = "t.", CommitIntervalMs = 50,
@@ -258,7 +267,7 @@ public sealed class RunConfigurationTests : IDisposable
         Assert.Equal("b", fromArgs.Kafka["a"]);
         Assert.Equal(expected with { Kafka = fromArgs.Kafka }, fromArgs);
         RunOptions fromEnv = Bind([],
-            values.ToDictionary(kv => RunOptionTable.All.Single(o => o.Name == kv.Key).Env, kv => kv.Value));
+            values.ToDictionary(kv => RunOptionTable.All.Single(o => o.Id == kv.Key).Env, kv => kv.Value));
         Assert.Equal(expected with { Kafka = fromEnv.Kafka }, fromEnv);
     }
 
@@ -285,9 +294,8 @@ public sealed class RunConfigurationTests : IDisposable
 
     private static string RunCommandHelp()
     {
-        CommandHelp help = StreamGuard.Cli.Cli.Help("run")!;
-        Assert.Equal(RunOptionTable.All, help.Options);
-        return help.Text;
+        Assert.Equal(RunOptionTable.All, StreamGuard.Cli.Cli.Find("run")!.Options.OfType<ValueOption>());
+        return StreamGuard.Cli.Cli.HelpText("run");
     }
 
     [Theory]
@@ -323,13 +331,13 @@ public sealed class RunConfigurationTests : IDisposable
             if (verb == "run")
             {
                 foreach (string needle in
-                    (string[])["--config FILE", "appsettings.json", "STREAMGUARD_", "--metrics", "/readyz"])
+                    (string[])["--config <FILE>", "appsettings.json", "STREAMGUARD_", "--metrics", "/readyz"])
                 {
                     Assert.Contains(needle, o.ToString(), StringComparison.Ordinal);
                 }
-                foreach (CliOption option in RunOptionTable.All)
+                foreach (ValueOption option in RunOptionTable.All)
                 {
-                    Assert.Contains($"--{option.Name} ", o.ToString(), StringComparison.Ordinal);
+                    Assert.Contains($"{option.Name} ", o.ToString(), StringComparison.Ordinal);
                 }
             }
         }

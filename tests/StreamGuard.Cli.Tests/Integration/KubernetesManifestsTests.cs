@@ -80,7 +80,9 @@ public sealed class KubernetesManifestsTests
     {
         string[] args = [.. K.Container.Items("args").Select(S)];
         Assert.Equal("run", args[0]);
-        return RunConfiguration.Bind(RunConfiguration.Build(new CliArgs(args[1..], RunOptionTable.All),
+        System.CommandLine.ParseResult parsed = StreamGuard.Cli.Cli.Root.Parse(args);
+        Assert.Empty(parsed.Errors);
+        return RunConfiguration.Bind(RunConfiguration.Build(new CommandArgs(parsed, new Hashtable(env)),
             new Hashtable(env), AppContext.BaseDirectory, AppContext.BaseDirectory));
     }
 
