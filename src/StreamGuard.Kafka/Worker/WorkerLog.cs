@@ -65,7 +65,8 @@ internal static partial class WorkerLog
     public static partial void CommitTimedOut(ILogger logger, long seconds);
 
     [LoggerMessage(151, LogLevel.Warning,
-        "an earlier offset commit is still waiting for the group coordinator (bound {Seconds} s): offsets kept pending")]
+        "an earlier offset commit is still waiting for the group coordinator (bound {Seconds} s): " +
+        "offsets kept pending")]
     public static partial void CommitStillWaiting(ILogger logger, long seconds);
 
     [LoggerMessage(152, LogLevel.Error,

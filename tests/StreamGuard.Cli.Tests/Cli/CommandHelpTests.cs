@@ -59,7 +59,7 @@ public sealed partial class CommandHelpTests : IDisposable
     {
         string[] verbs = ["demo", "run", "broker", "replay", "gen", "bench", "policy", "audit", "acl", "completion"];
         Assert.Equal(verbs.Order(), Sg.Root.Subcommands.Select(c => c.Name).Order());
-        Assert.Equal(["check", "diff", "explain"], Sg.Find("policy")!.Subcommands.Select(c => c.Name));
+        Assert.Equal(["check", "diff", "explain", "test"], Sg.Find("policy")!.Subcommands.Select(c => c.Name));
         Assert.Equal(["verify", "why", "export", "report"], Sg.Find("audit")!.Subcommands.Select(c => c.Name));
     }
 
@@ -166,7 +166,7 @@ public sealed partial class CommandHelpTests : IDisposable
     [InlineData("streamguard policy: missing P (expected: streamguard policy check P)", "policy", "check")]
     [InlineData("See 'streamguard policy check --help'.", "policy", "check")]
     [InlineData("streamguard policy: missing NEW", "policy", "diff", "a.yaml")]
-    [InlineData("streamguard policy: unknown command 'frob' (check, diff, explain)", "policy", "frob")]
+    [InlineData("streamguard policy: unknown command 'frob' (check, diff, explain, test)", "policy", "frob")]
     [InlineData("streamguard audit: expected: audit verify FILE", "audit", "verify")]
     [InlineData("streamguard completion: Argument 'fish' not recognized", "completion", "fish")]
     [InlineData("streamguard demo: unknown option --version", "demo", "--version")]
@@ -260,7 +260,7 @@ public sealed partial class CommandHelpTests : IDisposable
     [InlineData("streamguard audit v", "verify")]
     [InlineData("streamguard demo --re", "--reads")]
     [InlineData("streamguard bench --transactions ", "both\noff\non")]
-    [InlineData("streamguard policy diff --format ", "text\ntsv")]
+    [InlineData("streamguard policy diff --format ", "json\ntext\ntsv")]
     [InlineData("streamguard completion ", "--help\n-h\nbash\npwsh\nzsh")]
     [InlineData("/usr/local/bin/streamguard acl --pol", "--policy")]
     public void TheSuggestDirectiveCompletesVerbsOptionsAndValues(string line, string expected)

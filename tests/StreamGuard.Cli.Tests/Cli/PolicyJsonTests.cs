@@ -200,7 +200,7 @@ public sealed class PolicyJsonTests
         Assert.StartsWith(path + ": ok", verdict, StringComparison.Ordinal);
         var tsv = CliRunner.Run("policy", "check", path, "--format", "tsv");
         Assert.Equal(2, tsv.Code);
-        Assert.Contains("--format: tsv is for policy diff only; policy check takes text or json", tsv.Err,
+        Assert.Contains("--format: 'tsv' is not text or json", tsv.Err,
             StringComparison.Ordinal);
         Assert.Equal(2, CliRunner.Run("policy", "check", path, "--format", "yaml").Code);
     }

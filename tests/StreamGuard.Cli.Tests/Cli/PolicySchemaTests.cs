@@ -86,6 +86,12 @@ public sealed partial class PolicySchemaTests
             var e = Assert.Throws<PolicyException>(() => PolicyLoader.LoadFile(Path.Combine(s_root, file)));
             Assert.Contains("statute cap", e.Message, StringComparison.Ordinal);
         }
+        else if (file.StartsWith("deploy", StringComparison.Ordinal))
+        {
+            // A deployment's policy names keys its pod mounts from Secrets beside it (deploy/kubernetes lays them
+            // out as samples/ does), which the repository does not hold: loaded against the samples' keys.
+            PolicyLoader.Load(File.ReadAllBytes(Path.Combine(s_root, file)), file, s_keys);
+        }
         else
         {
             PolicyLoader.LoadFile(Path.Combine(s_root, file));

@@ -300,7 +300,7 @@ public sealed class PolicyTestCommandTests : IDisposable
 
         var tsv = CliRunner.Run("policy", "test", s_cases, "--format", "tsv");
         Assert.Equal(2, tsv.Code);
-        Assert.Contains("--format: tsv is for policy diff only", tsv.Err, StringComparison.Ordinal);
+        Assert.Contains("--format: 'tsv' is not text or json", tsv.Err, StringComparison.Ordinal);
         Assert.Equal(2, CliRunner.Run("policy", "test").Code);
     }
 
