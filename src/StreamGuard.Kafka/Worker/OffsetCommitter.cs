@@ -147,10 +147,14 @@ internal abstract class OffsetCommitter
             }
             _offsetCommit = null;
             _stillWaitingLogged = false;
-            if (earlier.Exception?.InnerException is KafkaException { Error.IsFatal: true } fatal) throw fatal;
+            if (earlier.Exception?.InnerException is KafkaException late)
+            {
+                if (late.Error.IsFatal) throw late;
+                WorkerLog.CommitFailed(log, late.Error.Reason); // its offsets are still pending: they go again now
+            }
         }
         Task commit = Task.Run(() => consumer.Commit(offsets));
-        if (!commit.Wait(Options.FlushTimeout, CancellationToken.None) && !commit.IsCompleted)
+        if (!Returned(commit, Options.FlushTimeout))
         {
             _offsetCommit = commit;
             WorkerLog.CommitTimedOut(log, (long)Options.FlushTimeout.TotalSeconds);
@@ -169,19 +173,15 @@ internal abstract class OffsetCommitter
     }
 
     /// <summary>At shutdown: waits up to <paramref name="bound"/> for a commit still inside librdkafka; true when
-    /// none is.</summary>
-    public bool AwaitOffsetCommit(TimeSpan bound)
+    /// none is (its failure leaves the offsets pending, as any failed commit does).</summary>
+    public bool AwaitOffsetCommit(TimeSpan bound) => _offsetCommit is not { } commit || Returned(commit, bound);
+
+    /// <summary>Whether <paramref name="call"/> returned, successfully or not, within <paramref name="bound"/>
+    /// (its outcome is left to the caller: waiting on a faulted task would throw it here, wrapped).</summary>
+    private static bool Returned(Task call, TimeSpan bound)
     {
-        if (_offsetCommit is not { } commit) return true;
-        try
-        {
-            commit.Wait(bound);
-        }
-        catch (AggregateException)
-        {
-            // Its failure leaves the offsets pending, as any failed commit does.
-        }
-        return commit.IsCompleted;
+        TimeSpan wait = bound > TimeSpan.FromDays(1) ? TimeSpan.FromDays(1) : bound; // WaitOne takes ≤ 24.8 days
+        return ((IAsyncResult)call).AsyncWaitHandle.WaitOne(wait) || call.IsCompleted;
     }
 
     /// <summary>A commit went through: counted, and the sampled events it covers get their commit latency.</summary>

@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Xunit.Abstractions;
 using StreamGuard.Engine;
 using StreamGuard.Kafka;
+using StreamGuard.Kafka.Embedded;
 using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Integration;
@@ -97,6 +98,43 @@ public sealed class OffsetCommitBoundTests(ITestOutputHelper output)
         await WaitUntil(() => Committed(cluster) == produced, "every offset committed once the coordinator is back");
         await worker.StopAsync();
         Assert.DoesNotContain(worker.Log, l => l.Contains("consumer is left open", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A commit the broker refuses (a non-fatal error) is logged and retried with the next batch; the worker goes on.
+    /// The first version of the bounded commit let the pool thread's failure through wrapped, and the worker stopped.
+    /// </summary>
+    [Fact]
+    public async Task ACommitTheBrokerRefusesIsRetriedAndTheWorkerGoesOn()
+    {
+        using var cluster = new KafkaTestCluster(partitions: 2, brokers: 1);
+        if (cluster.Mock is not { } mock) return; // a real broker's errors cannot be injected from here
+        using var policy = new TestPolicy();
+        WorkerOptions options = cluster.WorkerOptions(processing: ProcessingMode.AtLeastOnce) with
+        {
+            FlushTimeout = TimeSpan.FromSeconds(10),
+            CommitInterval = TimeSpan.FromMilliseconds(100),
+        };
+        using var worker = new SupervisedWorker(log => new StreamGuardWorker(options,
+            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey), new LineLogger(log)),
+            maxRestarts: 0);
+        await worker.AssignedAsync();
+        mock.PushRequestErrors(KafkaApiKey.OffsetCommit, ErrorCode.OffsetMetadataTooLarge);
+        using IProducer<string?, string> producer = cluster.Producer();
+        const int Reads = 20;
+        for (int i = 0; i < Reads; i++)
+        {
+            string plate = $"P{i:D4}";
+            producer.Produce(cluster.Topics.Reads, new Message<string?, string>
+            {
+                Key = plate, Value = TestPolicy.Read($"r{i:D5}", "ca-lapd", plate, DateTimeOffset.UtcNow),
+            });
+        }
+        await Task.Run(() => producer.Flush(s_timeout));
+        await WaitUntil(() => Committed(cluster) == Reads, "every offset committed after the refused commit");
+        Assert.Contains(worker.Log, l => l.Contains("commit failed (will retry)", StringComparison.Ordinal));
+        Assert.True(worker.Failures.Count == 0, string.Join('\n', worker.Failures));
+        await worker.StopAsync();
     }
 
     /// <summary>The group's committed offsets of the reads topic, summed.</summary>
