@@ -54,9 +54,10 @@ namespace StreamGuard.Cli
                 AclCommand.Command, CompletionCommand.Command,
             };
             Verb.Detail(root, """
-                Each verb's options: streamguard <verb> --help. Every option of every verb can also be given as an
-                environment variable STREAMGUARD_<NAME> (--reads: STREAMGUARD_READS); the command line wins. run also
-                reads appsettings.json and --config FILE (see streamguard run --help).
+                Each verb's options: streamguard <verb> --help. An option can also be given as an environment
+                variable STREAMGUARD_<NAME> (--reads: STREAMGUARD_READS); the command line wins. Not the policy
+                verbs' --format and policy test's --policy: a variable set for another verb must not change what
+                they print or test. run also reads appsettings.json and --config FILE (see streamguard run --help).
 
                 Exit codes: 0 ok, 1 failure, 2 bad usage or bad input file, 3 policy diff: access newly granted.
                 Shell completion: streamguard completion bash|zsh|pwsh (see streamguard completion --help).
@@ -66,6 +67,8 @@ namespace StreamGuard.Cli
 
         public static async Task<int> MainAsync(string[] argv)
         {
+            // `streamguard help [verb …]`, as before System.CommandLine: the same as --help.
+            if (argv.Length > 0 && argv[0] == "help") argv = argv.Length == 1 ? ["--help"] : [.. argv[1..], "--help"];
             if (argv.Length > 0 && SuggestDirective().Match(argv[0]) is { Success: true } suggest)
             {
                 return Suggest(argv, suggest);

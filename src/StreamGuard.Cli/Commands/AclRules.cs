@@ -70,17 +70,23 @@ internal static class AclRules
         TopicNames t = s.Topics;
         string p = s.WorkerPrincipal;
         var rules = new List<AclRule>();
-        foreach (string topic in (string[])[t.Reads, t.Queries, t.Hotlists, t.Holds])
+        // DescribeConfigs on every topic the worker reads a setting of: alpr.reads' retention (what a restore may
+        // rebuild), and the max.message.bytes of every topic it writes (a restart after an operator lowered one
+        // bounds its outputs by it and dead-letters what would not fit, instead of failing the same transaction
+        // again and again). Without it the worker warns and uses its producer's limit alone.
+        rules.Add(new AclRule(p, AclResource.Topic, t.Reads, false, ["Read", "Describe", "DescribeConfigs"]));
+        foreach (string topic in (string[])[t.Queries, t.Hotlists, t.Holds])
         {
             rules.Add(new AclRule(p, AclResource.Topic, topic, false, ["Read", "Describe"]));
         }
         // The repartition topics are written and read back; the audit topic is read back when a chain is resumed.
         foreach (string topic in (string[])[t.RepartitionReads, t.RepartitionQueries, t.Audit])
         {
-            rules.Add(new AclRule(p, AclResource.Topic, topic, false, ["Read", "Write", "Describe"]));
+            rules.Add(new AclRule(p, AclResource.Topic, topic, false,
+                ["Read", "Write", "Describe", "DescribeConfigs"]));
         }
-        rules.Add(new AclRule(p, AclResource.Topic, t.DeadLetter, false, ["Write", "Describe"]));
-        string[] outputRights = ["Write", "Describe", "Create"];
+        rules.Add(new AclRule(p, AclResource.Topic, t.DeadLetter, false, ["Write", "Describe", "DescribeConfigs"]));
+        string[] outputRights = ["Write", "Describe", "Create", "DescribeConfigs"];
         foreach (OutputKind kind in TopicNames.Kinds)
         {
             if (AgencyPrefix(t, kind) is { } prefix)

@@ -114,9 +114,18 @@ internal static class PolicyCommand
             (relative to CASES) unless --policy is given. A bad CASES file exits 2 naming file, line and field.
             samples/policy.cases.yaml tests samples/policy.yaml; docs/policy-guide.md shows the format.
             """, [s_testPolicy, s_format], arguments: [s_cases])
-            .Runs((a, _) => PolicyTestCommand.Run(a.OnCommandLine(s_testPolicy), a.Value(s_cases), a.Choice(s_format),
+            .Runs((a, _) => PolicyTestCommand.Run(a.OnCommandLine(s_testPolicy), a.Value(s_cases), Format(a, s_format),
                 Console.Out, Console.Error)),
     };
+
+    /// <summary>
+    /// --format from the command line only: a <c>STREAMGUARD_FORMAT</c> set for another verb (acl's strimzi) must not
+    /// change, or refuse, what a policy command prints.
+    /// </summary>
+    private static PolicyFormat Format(CommandArgs args, ChoiceOption<PolicyFormat> option) =>
+        args.OnCommandLine(option) is not { } word ? option.Default
+        : option.TryParse(word, out PolicyFormat format) ? format
+        : throw new UsageException(option.NotAChoice(word));
 
     private static long At(CommandArgs args)
     {
@@ -132,7 +141,7 @@ internal static class PolicyCommand
         long at = At(args);
         int names = args.Int(s_names);
         string path = args.Value(s_policy);
-        if (args.Choice(s_format) == PolicyFormat.Json) return PolicyJson.Check(path, at, Console.Out, Console.Error);
+        if (Format(args, s_format) == PolicyFormat.Json) return PolicyJson.Check(path, at, Console.Out, Console.Error);
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
         foreach (string w in warnings) Console.WriteLine($"warning: {w}");
@@ -165,7 +174,7 @@ internal static class PolicyCommand
         }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
-        if (args.Choice(s_format) == PolicyFormat.Json)
+        if (Format(args, s_format) == PolicyFormat.Json)
         {
             PolicyJson.WriteExplain(Console.Out, policy, x, owner, recipient, access, purpose, documented, at);
             return 0;
@@ -178,7 +187,7 @@ internal static class PolicyCommand
     {
         string oldPath = args.Value(s_old), newPath = args.Value(s_new);
         long at = At(args);
-        PolicyFormat format = args.Choice(s_diffFormat);
+        PolicyFormat format = Format(args, s_diffFormat);
         bool tsv = format == PolicyFormat.Tsv;
         bool allReasons = args.Choice(s_reasons);
         var oldPolicy = new CompiledPolicy(PolicyLoader.LoadFile(oldPath));

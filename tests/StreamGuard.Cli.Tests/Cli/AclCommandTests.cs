@@ -122,26 +122,28 @@ public sealed class AclCommandTests
     private static void AssertWorker(List<Acl> acls, string principal, TopicNames t, bool prefixed)
     {
         var worker = acls.Where(a => a.Principal == principal).ToList();
-        foreach (string input in (string[])[t.Reads, t.Queries, t.Hotlists, t.Holds])
+        // DescribeConfigs where the worker reads a topic's settings: the reads' retention, every record limit.
+        Assert.Contains(new Acl(principal, "topic", t.Reads, "literal", "Describe,DescribeConfigs,Read"), worker);
+        foreach (string input in (string[])[t.Queries, t.Hotlists, t.Holds])
         {
             Assert.Contains(new Acl(principal, "topic", input, "literal", "Describe,Read"), worker);
         }
-        Assert.Contains(new Acl(principal, "topic", t.Audit, "literal", "Describe,Read,Write"), worker);
-        Assert.Contains(new Acl(principal, "topic", t.DeadLetter, "literal", "Describe,Write"), worker);
+        Assert.Contains(new Acl(principal, "topic", t.Audit, "literal", "Describe,DescribeConfigs,Read,Write"), worker);
+        Assert.Contains(new Acl(principal, "topic", t.DeadLetter, "literal", "Describe,DescribeConfigs,Write"), worker);
         Assert.Contains(new Acl(principal, "group", "streamguard", "literal", "Describe,Read"), worker);
         Assert.Contains(new Acl(principal, "transactional-id", "streamguard-", "prefixed", "Describe,Write"), worker);
         foreach (OutputKind kind in TopicNames.Kinds)
         {
             if (prefixed)
             {
-                Assert.Contains(
-                    new Acl(principal, "topic", t.KindName(kind) + ".", "prefixed", "Create,Describe,Write"), worker);
+                Assert.Contains(new Acl(principal, "topic", t.KindName(kind) + ".", "prefixed",
+                    "Create,Describe,DescribeConfigs,Write"), worker);
                 continue;
             }
             foreach (string agency in s_agencies)
             {
                 Assert.Contains(new Acl(principal, "topic", t.ForAgency(kind, agency), "literal",
-                    "Create,Describe,Write"), worker);
+                    "Create,Describe,DescribeConfigs,Write"), worker);
             }
         }
         // The worker reads no agency's topic.
