@@ -95,9 +95,10 @@ internal sealed class KafkaTestCluster : IDisposable
     public MockCluster? Mock => _mock;
 
     /// <summary>
-    /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 2 s session, for
+    /// Options for a worker on this cluster's topics and group. <paramref name="quickRejoin"/>: a 6 s session, for
     /// tests that restart or add workers (the embedded broker waits out a departed member's session before it
-    /// reassigns).
+    /// reassigns). Not shorter: a worker starved of CPU for a session (the test run loads both cores) loses its
+    /// partitions, and a worker that must not stop then fails its test.
     /// </summary>
     public WorkerOptions WorkerOptions(
         string? transactionalId = null, bool quickRejoin = false,
@@ -106,7 +107,7 @@ internal sealed class KafkaTestCluster : IDisposable
         BootstrapServers = BootstrapServers, GroupId = GroupId, Topics = Topics, TransactionalId = transactionalId,
         Processing = processing,
         Kafka = quickRejoin
-            ? new Dictionary<string, string> { ["session.timeout.ms"] = "2000", ["heartbeat.interval.ms"] = "250" }
+            ? new Dictionary<string, string> { ["session.timeout.ms"] = "6000", ["heartbeat.interval.ms"] = "500" }
             : new Dictionary<string, string>(),
     };
 
