@@ -60,6 +60,12 @@ internal static class BenchCommand
         Default = 32,
     };
 
+    private static readonly IntOption s_agencyPartitions = new("agency-partitions", "A", """
+        partitions of each agency's output topic (default: P spread over the
+        policy's agencies, at least 1, so that one kind's agency topics together
+        have about as many partitions as the pipes' one topic of that kind)
+        """, 1, 1024);
+
     private static readonly IntOption s_sample = new("sample", "K",
         "time reads on every K-th output partition ({default}; 1 = all)", 1, 1024)
     {
@@ -204,7 +210,8 @@ internal static class BenchCommand
         Tuning options (--linger to --partition-fetch-bytes): the worker and the pipes alike; defaults are the
         worker's.
         """,
-        [s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_sample,
+        [s_rate, s_duration, s_warmup, s_sweep, s_maxP99, s_transactions, s_ceiling, s_partitions, s_agencyPartitions,
+         s_sample,
         s_ackSample, s_readerFetchWait, s_bootstrap, s_policy, s_linger, s_fetchWait, s_commitInterval, s_commitBatch,
         s_batchSize, s_compression, s_fetchMaxBytes, s_partitionFetchBytes]).Runs((a, ct) => Run(a, ct));
 
@@ -219,6 +226,7 @@ internal static class BenchCommand
         bool[] modes = args.Choice(s_transactions) is { } eosOnly ? [eosOnly] : [false, true];
         BenchSystem[] ceilings = args.Choice(s_ceiling);
         int partitions = args.Int(s_partitions);
+        int? agencyPartitions = args.GivenInt(s_agencyPartitions);
         int sample = args.Int(s_sample);
         int readerFetchWait = args.Int(s_readerFetchWait);
         int ackSample = args.Int(s_ackSample);
@@ -243,13 +251,15 @@ internal static class BenchCommand
 
         BenchStep.ResetNumbering();
         CompiledPolicy policy = Common.LoadPolicy(policyPath, TextWriter.Null);
+        int perAgency = agencyPartitions ?? Math.Max(1, partitions / Math.Max(1, policy.Agencies.Count));
         byte[] auditKey = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key"));
         using MockCluster? cluster = bootstrap is null ? MockCluster.Start(brokers: 1, rebalanceDelayMs: 0) : null;
         var s = new BenchSettings
         {
             Bootstrap = bootstrap ?? cluster!.BootstrapServers, Embedded = cluster is not null, Cluster = cluster,
             Policy = policy, AuditKey = auditKey,
-            Partitions = partitions, Sample = sample, ReaderFetchWaitMs = readerFetchWait, AckSample = ackSample,
+            Partitions = partitions, AgencyPartitions = perAgency, Sample = sample,
+            ReaderFetchWaitMs = readerFetchWait, AckSample = ackSample,
             Warmup = warmup, Duration = duration, MaxP99Ms = maxP99,
             CommitInterval = TimeSpan.FromMilliseconds(commitIntervalMs), CommitBatch = commitBatch, Kafka = kafka,
             RunId = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture)
@@ -257,7 +267,7 @@ internal static class BenchCommand
         };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bench: {(cluster is null ? "cluster " + bootstrap : "embedded cluster " + cluster.BootstrapServers)}, " +
-            $"{partitions} partitions per topic; " +
+            $"{partitions} partitions per topic, {perAgency} per agency topic; " +
             $".NET {Environment.Version}, {Environment.ProcessorCount} cores; " +
             $"{warmup:0.#} s warm-up + {duration:0.#} s per step; " +
             $"commit every {commitIntervalMs} ms or {commitBatch:N0} events" +

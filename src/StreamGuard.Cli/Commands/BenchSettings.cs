@@ -14,6 +14,10 @@ internal sealed record BenchSettings
     public required CompiledPolicy Policy { get; init; }
     public required byte[] AuditKey { get; init; }
     public int Partitions { get; init; }
+
+    /// <summary>Partitions of each agency's output topic: a transaction adds every partition it writes, so what an
+    /// agency's topics have together, not each alone, is what compares with the pipes' one topic.</summary>
+    public int AgencyPartitions { get; init; }
     public int Sample { get; init; }
     public int ReaderFetchWaitMs { get; init; }
     public int AckSample { get; init; }

@@ -60,10 +60,13 @@ internal static class BenchStep
         string system = NameOf(systemKind);
         var topics = new TopicNames().WithPrefix($"bench{s.RunId}.{n}.");
         // The pass-through pipes write one topic per kind (named as the kind); the worker its agencies' topics, made
-        // here with the step's partitions so both systems write to as many partitions.
-        string[] stepTopics = [.. topics.All, .. TopicNames.Kinds.Select(topics.KindName),
-            .. s.Policy.Document.Agencies.SelectMany(a => topics.OfAgency(a.Id))];
-        CreateTopics(s, stepTopics);
+        // here with --agency-partitions each (by default the step's partitions spread over the agencies), so that
+        // both systems write to about as many partitions per kind.
+        string[] stepTopics = [.. topics.All, .. TopicNames.Kinds.Select(topics.KindName)];
+        string[] agencyTopics = [.. s.Policy.Document.Agencies.SelectMany(a => topics.OfAgency(a.Id))];
+        CreateTopics(s, stepTopics, s.Partitions);
+        CreateTopics(s, agencyTopics, s.AgencyPartitions);
+        stepTopics = [.. stepTopics, .. agencyTopics];
         try
         {
             int warm = (int)(rate * s.Warmup);
@@ -251,17 +254,17 @@ internal static class BenchStep
         }
     }
 
-    private static void CreateTopics(BenchSettings s, string[] topics)
+    private static void CreateTopics(BenchSettings s, string[] topics, int partitions)
     {
         if (s.Cluster is not null)
         {
-            foreach (string t in topics) s.Cluster.CreateTopic(t, s.Partitions);
+            foreach (string t in topics) s.Cluster.CreateTopic(t, partitions);
             return;
         }
         using IAdminClient admin =
             new AdminClientBuilder(new AdminClientConfig { BootstrapServers = s.Bootstrap }).Build();
         admin.CreateTopicsAsync(topics.Select(t =>
-                new TopicSpecification { Name = t, NumPartitions = s.Partitions, ReplicationFactor = -1 }))
+                new TopicSpecification { Name = t, NumPartitions = partitions, ReplicationFactor = -1 }))
             .GetAwaiter().GetResult();
     }
 
