@@ -165,7 +165,7 @@ public sealed partial class StreamGuardEngine
         // One the store has no room for is refused whole: stored nowhere, it could never be purged downstream.
         int recipients = 0;
         DecisionCode code = expires <= now ? DecisionCode.DropExpiredOnArrival
-            : _store.Contains(read.Plate, read.Owner, readId) ? DecisionCode.DropDuplicate
+            : _store.Contains(source.Partition, read.Plate, read.Owner, readId) ? DecisionCode.DropDuplicate
             : _store.IsFull(source.Partition) || (recipients = _push.Decide(read, now)) < 0 ? DecisionCode.DropStoreFull
             : DecisionCode.AllowIngest;
         Stats.Count(code);
@@ -308,7 +308,8 @@ public sealed partial class StreamGuardEngine
             case ReadHistory.Verdict.Unknown:
                 return RestoreRead(payload, partition, arrivedAtMs, history.HeadAtMs);
         }
-        if (_store.Contains(read.Plate, read.Owner, readId)) return false; // a second copy of a restored read
+        // A second copy of a restored read.
+        if (_store.Contains(partition, read.Plate, read.Owner, readId)) return false;
         if (!Restore(read, partition, payload, recipients)) return false;
         history.RestoredCount++;
         return true;
@@ -327,7 +328,7 @@ public sealed partial class StreamGuardEngine
     {
         if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRead(payload, out PlateRead read).IsOk) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
-        if (_store.Contains(read.Plate, read.Owner, Parser.Text(read.ReadId))) return false;
+        if (_store.Contains(partition, read.Plate, read.Owner, Parser.Text(read.ReadId))) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
         long now = NowMs;
         if (expires <= now && expires <= chainHeadAtMs
