@@ -82,19 +82,8 @@ public static class PolicyCases
         DecisionCode.DenyPurposeNotGranted,
     ];
 
-    public static PolicyCaseFile LoadFile(string path)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new PolicyException(path, 0, "file", e.Message);
-        }
-        return Load(bytes, path, Path.GetDirectoryName(path) ?? "");
-    }
+    public static PolicyCaseFile LoadFile(string path) =>
+        Load(PolicyLoader.ReadFile(path), path, Path.GetDirectoryName(path) ?? "");
 
     /// <param name="bytes">The file's contents.</param>
     /// <param name="source">The file as messages name it.</param>
@@ -102,25 +91,7 @@ public static class PolicyCases
     /// is, so messages name the policy as the user would).</param>
     public static PolicyCaseFile Load(byte[] bytes, string source, string baseDirectory)
     {
-        var stream = new YamlStream();
-        try
-        {
-            using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
-            stream.Load(reader);
-        }
-        catch (YamlException e)
-        {
-            throw new PolicyException(source, (int)e.Start.Line, "yaml", e.Message);
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException
-            or OverflowException)
-        {
-            throw new PolicyException(source, 0, "yaml", $"not readable as YAML ({e.Message})");
-        }
-        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new PolicyException(source, 1, "document", "expected one YAML mapping (policy, at, cases)");
-        }
+        YamlMappingNode root = PolicyLoader.ReadRoot(bytes, source, "expected one YAML mapping (policy, at, cases)");
         foreach (var (k, _) in root.Children)
         {
             string key = Scalar(source, k, "key");

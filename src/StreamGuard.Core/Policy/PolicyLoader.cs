@@ -19,21 +19,27 @@ public static partial class PolicyLoader
     private static readonly HashSet<string> s_topLevel =
         ["version", "default_retention", "agencies", "agreements", "rules", "search"];
 
-    public static PolicyDocument LoadFile(string path)
+    public static PolicyDocument LoadFile(string path) =>
+        Load(ReadFile(path), path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
+
+    /// <summary>A policy or cases file's bytes; one it cannot read is a <see cref="PolicyException"/>.</summary>
+    internal static byte[] ReadFile(string path)
     {
-        byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            return File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new PolicyException(path, 0, "file", e.Message);
         }
-        return Load(bytes, path, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
     }
 
-    public static PolicyDocument Load(byte[] bytes, string source, string baseDirectory)
+    /// <summary>
+    /// The one YAML mapping that <paramref name="bytes"/> (a policy or a cases file) must be; anything else, including
+    /// bytes YAML cannot read, is a <see cref="PolicyException"/> naming <paramref name="source"/>.
+    /// </summary>
+    internal static YamlMappingNode ReadRoot(byte[] bytes, string source, string expected)
     {
         var stream = new YamlStream();
         try
@@ -55,8 +61,14 @@ public static partial class PolicyLoader
         }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
-            throw new PolicyException(source, 1, "document", "expected one YAML mapping");
+            throw new PolicyException(source, 1, "document", expected);
         }
+        return root;
+    }
+
+    public static PolicyDocument Load(byte[] bytes, string source, string baseDirectory)
+    {
+        YamlMappingNode root = ReadRoot(bytes, source, "expected one YAML mapping");
 
         var warnings = new List<string>();
         foreach (var (k, _) in root.Children)

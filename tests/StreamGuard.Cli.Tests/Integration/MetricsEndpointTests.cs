@@ -115,15 +115,7 @@ public sealed class MetricsEndpointTests
         }
         finally
         {
-            if (!worker.HasExited)
-            {
-                using Process kill =
-                    Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
-                await kill.WaitForExitAsync();
-                using var exitTimeout = new CancellationTokenSource(s_timeout);
-                try { await worker.WaitForExitAsync(exitTimeout.Token); }
-                catch (OperationCanceledException) { worker.Kill(entireProcessTree: true); }
-            }
+            await StopAsync(worker);
         }
         string err = await stderr;
         await stdout;
@@ -284,15 +276,7 @@ public sealed class MetricsEndpointTests
         }
         finally
         {
-            if (!worker.HasExited)
-            {
-                using Process kill =
-                    Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
-                await kill.WaitForExitAsync();
-                using var exitTimeout = new CancellationTokenSource(s_timeout);
-                try { await worker.WaitForExitAsync(exitTimeout.Token); }
-                catch (OperationCanceledException) { worker.Kill(entireProcessTree: true); }
-            }
+            await StopAsync(worker);
         }
         string err = await stderr;
         await stdout;
@@ -367,5 +351,16 @@ public sealed class MetricsEndpointTests
             return double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture);
         }
         return null;
+    }
+
+    /// <summary>Stops the worker as an orchestrator does (SIGTERM), killing it if it has not exited in time.</summary>
+    private static async Task StopAsync(Process worker)
+    {
+        if (worker.HasExited) return;
+        using Process kill = Process.Start("kill", ["-TERM", worker.Id.ToString(CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        using var exitTimeout = new CancellationTokenSource(s_timeout);
+        try { await worker.WaitForExitAsync(exitTimeout.Token); }
+        catch (OperationCanceledException) { worker.Kill(entireProcessTree: true); }
     }
 }
