@@ -188,39 +188,22 @@ internal sealed class AgencyTopicCreator : IDisposable
 
     private void Describe(List<string> topics)
     {
-        List<DescribeConfigsResult> results;
+        Dictionary<string, string> limits;
         try
         {
-            Task<List<DescribeConfigsResult>> describe = _admin.DescribeConfigsAsync(
-                topics.Select(t => new ConfigResource { Type = ResourceType.Topic, Name = t }),
-                new DescribeConfigsOptions { RequestTimeout = _timeout });
-            if (!describe.Wait(_timeout + TimeSpan.FromSeconds(5))) throw new TimeoutException();
-            results = describe.Result;
+            limits = TopicConfigs.Read(_admin, topics, "max.message.bytes", _timeout);
         }
-        catch (AggregateException ae) when (ae.InnerException is DescribeConfigsException e)
+        catch (Exception e) when (e is TimeoutException or KafkaException)
         {
-            results = e.Results.Where(r => !r.Error.IsError)
-                .Select(r => new DescribeConfigsResult { ConfigResource = r.ConfigResource, Entries = r.Entries })
-                .ToList();
-        }
-        catch (Exception e) when (e is AggregateException or TimeoutException or KafkaException)
-        {
-            string reason = e switch
-            {
-                AggregateException { InnerException: KafkaException k } => k.Error.Reason,
-                KafkaException k => k.Error.Reason,
-                _ => e.Message,
-            };
             _configsUndescribed = true;
-            WorkerLog.TopicLimitsUnknown(_log, reason);
+            WorkerLog.TopicLimitsUnknown(_log, e is KafkaException k ? k.Error.Reason : e.Message);
             return;
         }
-        foreach (DescribeConfigsResult r in results)
+        foreach ((string topic, string value) in limits)
         {
-            if (r.Entries.TryGetValue("max.message.bytes", out ConfigEntryResult? entry)
-                && int.TryParse(entry.Value, System.Globalization.CultureInfo.InvariantCulture, out int bytes))
+            if (int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out int bytes))
             {
-                _recordLimits[r.ConfigResource.Name] = bytes;
+                _recordLimits[topic] = bytes;
             }
         }
     }

@@ -191,17 +191,16 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         try
         {
             using IAdminClient admin = new AdminClientBuilder(WorkerClientConfig.Admin(options)).Build();
-            var resource = new ConfigResource { Type = ResourceType.Topic, Name = options.Topics.Reads };
-            List<DescribeConfigsResult> result = admin.DescribeConfigsAsync([resource],
-                new DescribeConfigsOptions { RequestTimeout = TimeSpan.FromSeconds(10) }).GetAwaiter().GetResult();
-            if (result[0].Entries.TryGetValue("retention.ms", out ConfigEntryResult? entry)
-                && long.TryParse(entry.Value, out long ms) && ms > engine.LongestRetentionMs)
+            if (TopicConfigs.Read(admin, [options.Topics.Reads], "retention.ms", TimeSpan.FromSeconds(10))
+                    .TryGetValue(options.Topics.Reads, out string? value)
+                && long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out long ms)
+                && ms > engine.LongestRetentionMs)
             {
                 _readsRetentionMs = ms;
                 RestoreLog.LookbackFromTopic(log, options.Topics.Reads, ms / 86_400_000);
             }
         }
-        catch (KafkaException)
+        catch (Exception e) when (e is KafkaException or TimeoutException)
         {
             // unknown (no right to describe configs, or a cluster that does not answer): the longest window in force
         }
