@@ -66,9 +66,9 @@ internal static class ReplayCommand
         Writes to DIR: shared.ndjson, alerts.ndjson, results.ndjson, purges.ndjson, audit.ndjson, dlq.ndjson.
         """,
         [s_policy, s_reads, s_queries, s_hotlists, s_holds, s_out, s_now, s_auditKey, s_maxEventBytes])
-        .Runs((a, ct) => RunAsync(a, ct));
+        .Runs((a, ct) => Task.FromResult(Run(a, ct)));
 
-    public static async Task<int> RunAsync(CommandArgs args, CancellationToken ct)
+    public static int Run(CommandArgs args, CancellationToken ct)
     {
         string? hotlistsPath = args.Get(s_hotlists);
         string? holdsPath = args.Get(s_holds);
@@ -96,7 +96,7 @@ internal static class ReplayCommand
         byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
         try
         {
-            return await ReplayAsync(policy, auditKey, now, nowGiven, maxEventBytes, readsPath, queriesPath,
+            return Replay(policy, auditKey, now, nowGiven, maxEventBytes, readsPath, queriesPath,
                 hotlistsPath, holdsPath, outDir, ct);
         }
         catch (IOException e)
@@ -107,98 +107,107 @@ internal static class ReplayCommand
         }
     }
 
-    private static async Task<int> ReplayAsync(CompiledPolicy policy, byte[] auditKey, long now, bool nowGiven,
+    private static int Replay(CompiledPolicy policy, byte[] auditKey, long now, bool nowGiven,
         int maxEventBytes, string readsPath, string? queriesPath, string? hotlistsPath, string? holdsPath,
         string outDir, CancellationToken ct)
     {
         // The reads and queries are opened first: without --now, where the clock starts is read from their heads.
-        var inputs = new List<ReplayInput> { await ReplayInput.OpenAsync(readsPath, true, maxEventBytes, ct) };
-        if (queriesPath is not null) inputs.Add(await ReplayInput.OpenAsync(queriesPath, false, maxEventBytes, ct));
-        long start = nowGiven ? now : StartOf(inputs, now);
-
-        using var sink = new FileOutputSink(outDir);
-        var engine = new StreamGuardEngine(policy, sink, auditKey,
-            new EngineOptions
-            {
-                EventTimeClock = true, ReplayNowMs = now, ReplayStartMs = start, MaxEventBytes = maxEventBytes,
-            },
-            Common.InitialChange(policy, start));
-
-        long events = 0;
-        // Compacted topics read from the beginning are tables: hotlists and holds are loaded whole before the first
-        // read.
-        foreach (var (path, isHolds) in new (string?, bool)[] { (holdsPath, true), (hotlistsPath, false) })
+        // Merge keys are read for every line only when there is something to merge.
+        bool merged = queriesPath is not null;
+        var inputs = new List<ReplayInput> { ReplayInput.Open(readsPath, true, maxEventBytes, merged, ct) };
+        if (queriesPath is not null) inputs.Add(ReplayInput.Open(queriesPath, false, maxEventBytes, merged, ct));
+        try
         {
-            if (path is null) continue;
-            await using ReplayInput table = await ReplayInput.OpenAsync(path, false, maxEventBytes, ct, timed: false);
-            while (table.HasHead)
-            {
-                var source = EventSource.File(table.Path, table.Reader.LineNumber);
-                if (table.Reader.Status == LineStatus.Oversized)
+            long start = nowGiven ? now : StartOf(inputs, now);
+
+            using var sink = new FileOutputSink(outDir);
+            var engine = new StreamGuardEngine(policy, sink, auditKey,
+                new EngineOptions
                 {
-                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null,
-                            $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"),
-                        table.Reader.Line.Span, source);
-                }
-                else if (isHolds) engine.Holds.ApplyAndAudit(default, table.Reader.Line.Span, source);
-                else engine.Hotlists.ApplyAndCheck(default, table.Reader.Line.Span, source);
-                events++;
-                await table.AdvanceAsync(ct);
-            }
-        }
+                    EventTimeClock = true, ReplayNowMs = now, ReplayStartMs = start, MaxEventBytes = maxEventBytes,
+                },
+                Common.InitialChange(policy, start));
 
-        var clock = Stopwatch.StartNew();
-        // ETA from input bytes read against the inputs' sizes (lines vary in length; standard input has no size).
-        long inputBytes = 0;
-        foreach (ReplayInput input in inputs)
-        {
-            inputBytes = input.Length < 0 || inputBytes < 0 ? -1 : inputBytes + input.Length;
-        }
-        using var progress = Progress.OnConsole("events", bytes: true);
-        while (true)
-        {
-            ReplayInput? next = null;
+            long events = 0;
+            // Compacted topics read from the beginning are tables: hotlists and holds are loaded whole before the first
+            // read.
+            foreach (var (path, isHolds) in new (string?, bool)[] { (holdsPath, true), (hotlistsPath, false) })
+            {
+                if (path is null) continue;
+                using ReplayInput table = ReplayInput.Open(path, false, maxEventBytes, timed: false, ct);
+                while (table.HasHead)
+                {
+                    var source = EventSource.File(table.Path, table.LineNumber);
+                    if (table.Status == LineStatus.Oversized)
+                    {
+                        engine.DeadLetter(new ParseResult(ParseError.Oversized, null,
+                                $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"),
+                            table.Line, source);
+                    }
+                    else if (isHolds) engine.Holds.ApplyAndAudit(default, table.Line, source);
+                    else engine.Hotlists.ApplyAndCheck(default, table.Line, source);
+                    events++;
+                    table.Advance(ct);
+                }
+            }
+
+            var clock = Stopwatch.StartNew();
+            // ETA from input bytes read against the inputs' sizes (lines vary in length; standard input has no size).
+            long inputBytes = 0;
             foreach (ReplayInput input in inputs)
             {
-                if (input.HasHead
-                    && (next is null || input.HeadTime < next.HeadTime
-                        || (input.HeadTime == next.HeadTime && input.IsReads && !next.IsReads)))
-                {
-                    next = input;
-                }
+                inputBytes = input.Length < 0 || inputBytes < 0 ? -1 : inputBytes + input.Length;
             }
-            if (next is null) break;
-
-            var source = EventSource.File(next.Path, next.Reader.LineNumber);
-            ReadOnlySpan<byte> line = next.Reader.Line.Span;
-            if (next.Reader.Status == LineStatus.Oversized)
+            using var progress = Progress.OnConsole("events", bytes: true);
+            while (true)
             {
-                engine.DeadLetter(new ParseResult(ParseError.Oversized, null,
-                    $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), line, source);
+                ReplayInput? next = null;
+                foreach (ReplayInput input in inputs)
+                {
+                    if (input.HasHead
+                        && (next is null || input.HeadTime < next.HeadTime
+                            || (input.HeadTime == next.HeadTime && input.IsReads && !next.IsReads)))
+                    {
+                        next = input;
+                    }
+                }
+                if (next is null) break;
+
+                var source = EventSource.File(next.Path, next.LineNumber);
+                ReadOnlySpan<byte> line = next.Line;
+                if (next.Status == LineStatus.Oversized)
+                {
+                    engine.DeadLetter(new ParseResult(ParseError.Oversized, null,
+                        $"line longer than {maxEventBytes} bytes (first {maxEventBytes} kept)"), line, source);
+                }
+                else if (next.IsReads) engine.ProcessRead(line, source);
+                else engine.ProcessQuery(line, source);
+                events++;
+                next.Advance(ct);
+
+                if (progress.Enabled) progress.Update(events, BytesRead(inputs), Math.Max(0, inputBytes));
             }
-            else if (next.IsReads) engine.ProcessRead(line, source);
-            else engine.ProcessQuery(line, source);
-            events++;
-            await next.AdvanceAsync(ct);
+            progress.Clear();
+            engine.FlushAudit();
 
-            if (progress.Enabled) progress.Update(events, BytesRead(inputs), Math.Max(0, inputBytes));
+            // Every line the engine wrote reaches its file (or the writer's failure is thrown) before success is told.
+            sink.Complete();
+
+            EngineStats s = engine.Stats;
+            Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, " +
+                $"{s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
+            Console.WriteLine(
+                $"  audit entries {engine.AuditEntryCount:N0} ({engine.AuditDecisionCount:N0} decisions), " +
+                $"results {s.Results:N0}, " +
+                $"push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, " +
+                $"dead letters {s.DeadLetters:N0}");
+            Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");
+            return 0;
         }
-        progress.Clear();
-        foreach (ReplayInput input in inputs) await input.DisposeAsync();
-        engine.FlushAudit();
-
-        // Every line the engine wrote reaches its file (or the writer's failure is thrown) before success is told.
-        sink.Complete();
-
-        EngineStats s = engine.Stats;
-        Console.WriteLine($"replayed {events:N0} events ({s.Reads:N0} reads, {s.Queries:N0} queries, " +
-            $"{s.HotlistEntries:N0} hotlist entries) in {clock.Elapsed.TotalSeconds:N2} s");
-        Console.WriteLine($"  audit entries {engine.AuditEntryCount:N0} ({engine.AuditDecisionCount:N0} decisions), " +
-            $"results {s.Results:N0}, " +
-            $"push deliveries {s.Shared:N0}, alerts {s.Alerts:N0}, purges {s.Purges:N0}, " +
-            $"dead letters {s.DeadLetters:N0}");
-        Console.WriteLine($"  outputs in {Path.GetFullPath(outDir)}");
-        return 0;
+        finally
+        {
+            foreach (ReplayInput input in inputs) input.Dispose();
+        }
     }
 
     /// <summary>
