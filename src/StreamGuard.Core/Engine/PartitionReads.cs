@@ -9,16 +9,15 @@ namespace StreamGuard.Engine;
 /// </summary>
 /// <remarks>
 /// <para>Layout. A read is a slot: an <see cref="Entry"/> in segmented arrays (plate, times, owner, where its bytes
-/// are, its links in the plate chain), plus 2 bytes in a parallel array naming the set of agencies the read was
-/// pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of one plate are found through a bucket
-/// array (load ≤ 2) whose chains run through the entries, doubly linked so a removal is O(1) however many reads a
-/// plate has. The expiry order is a 4-ary min-heap of 8-byte keys (expiry in ms since a base in the high 40 bits,
-/// the slot in the low 24), so eviction touches one cache line per level and no entry; a key whose entry changed or
-/// went is stale and is dropped when it surfaces (a reschedule pushes a new key instead of searching the heap).
-/// Index overhead: 48 bytes
-/// of entry, 2 of recipient set, 2–4 of bucket, 8 of heap key ≈ 62 bytes per resident read beyond its payload.
-/// The base is 8 years before the earliest expiry seen; an earlier one moves it back and rebuilds the heap (O(n),
-/// rare), so expiries in any year order exactly.</para>
+/// are, a 7-bit tag of its id for the duplicate check, its links in the plate chain), plus 2 bytes in a parallel array
+/// naming the set of agencies the read was pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of
+/// one plate are found through a bucket array (load ≤ 2) whose chains run through the entries, doubly linked so a
+/// removal is O(1) however many reads a plate has. The expiry order is a 4-ary min-heap of 8-byte keys (expiry in ms
+/// since a base in the high 40 bits, the slot in the low 24), so eviction touches one cache line per level and no
+/// entry; a key whose entry changed or went is stale and is dropped when it surfaces (a reschedule pushes a new key
+/// instead of searching the heap). Index overhead: 48 bytes of entry, 2 of recipient set, 2–4 of bucket, 8 of heap key
+/// ≈ 62 bytes per resident read beyond its payload. The base is 8 years before the earliest expiry seen; an earlier one
+/// moves it back and rebuilds the heap (O(n), rare), so expiries in any year order exactly.</para>
 /// <para>Arena. Payloads are copied into byte-array chunks of up to 64 KiB. A chunk only takes reads whose expiry
 /// falls in one epoch (1/32 to 1/64 of their window, at least 65 s: 65 s for a 3-minute window, 25 days for
 /// 30 months), so reads that expire together share chunks and a chunk goes back to a small pool when its last read
@@ -27,8 +26,9 @@ namespace StreamGuard.Engine;
 /// stay small.</para>
 /// <para>Limits: at most <see cref="MaxReads"/> (16,777,215) resident reads per partition: <see cref="IsFull"/>
 /// says when the next read must be refused (the engine refuses it with an audited code; <see cref="Add"/> past it is
-/// a bug and throws). Expiries are ordered exactly up to about 34 years after the base (later ones sort as equal,
-/// and are still checked exactly).</para>
+/// a bug and throws); a payload of at most <see cref="MaxPayloadBytes"/> (events are capped at 16 MiB before this).
+/// Expiries are ordered exactly up to about 34 years after the base (later ones sort as equal, and are still checked
+/// exactly).</para>
 /// </remarks>
 internal sealed class PartitionReads
 {
@@ -42,6 +42,11 @@ internal sealed class PartitionReads
     private const ushort IdCopied = 0x8000;
     private const int FirstChunkBytes = 4 * 1024;
     private const int SpareChunksKept = 16;
+    private const int PayloadBits = 25;
+    private const uint PayloadMask = (1u << PayloadBits) - 1;
+
+    /// <summary>The largest payload a read may have (32 MiB - 1: events are capped well below, at 16 MiB).</summary>
+    public const int MaxPayloadBytes = (int)PayloadMask;
 
     /// <summary>The most reads one partition holds.</summary>
     public const int MaxReads = (1 << SlotBits) - 1;
@@ -54,14 +59,18 @@ internal sealed class PartitionReads
         public ulong Plate;
         public long ObservedAtMs;
         public long ExpiresAtMs;
-        public int Chunk;
+        public int Chunk;          // the arena chunk holding the record; -1 when the slot is free
         public ushort Offset;      // where the record starts in its chunk
         public ushort Owner;
-        public int Length;         // payload bytes; -1 when the slot is free
+        public uint LengthAndId;   // payload bytes (low PayloadBits) and the read id's IdTag (the bits above)
         public int NextOfPlate;    // next slot in the bucket chain (or in the free list); -1 at the end
         public int PrevOfPlate;    // previous slot in the bucket chain; -1 when first
         public ushort IdOffset;    // where the read id starts, from the record start
         public ushort IdLength;    // its length; IdCopied when it was copied in front of the payload
+
+        public readonly int Length => (int)(LengthAndId & PayloadMask);
+        public readonly uint IdTag => LengthAndId >> PayloadBits;
+        public readonly bool IsFree => Chunk < 0;
     }
 
     private Entry[][] _entries = [];
@@ -161,6 +170,41 @@ internal sealed class PartitionReads
         return new ReadOnlySpan<byte>(_chunks[e.Chunk], e.Offset + e.IdOffset, e.IdLength & ~IdCopied);
     }
 
+    /// <summary>
+    /// Whether a resident read of <paramref name="plate"/> has <paramref name="owner"/> and <paramref name="readId"/>,
+    /// among the plate's <paramref name="window"/> newest (its chain is newest first). A tag of the id sits in the
+    /// entry, so a read of the plate with another id costs a visit to the arena once in 128 only.
+    /// </summary>
+    public bool Contains(ulong plate, int owner, ReadOnlySpan<byte> readId, int window)
+    {
+        uint tag = IdTagOf(readId);
+        int compared = 0;
+        for (int slot = FirstOfPlate(plate); slot >= 0; slot = NextOfPlate(slot, plate))
+        {
+            if (++compared > window) return false;
+            ref Entry e = ref At(slot);
+            if (e.IdTag == tag && e.Owner == owner && ReadId(slot).SequenceEqual(readId)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>A 7-bit tag of a read id (a hash's top bits), kept in its entry; never stored outside the process.
+    /// </summary>
+    internal static uint IdTagOf(ReadOnlySpan<byte> id)
+    {
+        ulong h = (ulong)id.Length * 0x9E3779B97F4A7C15UL;
+        while (id.Length >= 8)
+        {
+            h = (h ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(id)) * 0xBF58476D1CE4E5B9UL;
+            h ^= h >> 31;
+            id = id[8..];
+        }
+        ulong tail = 0;
+        foreach (byte b in id) tail = (tail << 8) | b;
+        h = (h ^ tail) * 0x94D049BB133111EBUL;
+        return (uint)(h >> (64 - (32 - PayloadBits)));
+    }
+
     /// <summary>The first resident read of <paramref name="plate"/>, or -1.</summary>
     public int FirstOfPlate(ulong plate) => Follow(_buckets[Bucket(plate)] - 1, plate);
 
@@ -193,6 +237,10 @@ internal sealed class PartitionReads
         {
             throw new ArgumentOutOfRangeException(nameof(readId), readId.Length, "a read id is 1 to 32,767 bytes");
         }
+        if (payload.Length > MaxPayloadBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(payload), payload.Length, "a read is at most 32 MiB - 1");
+        }
 
         if (expiresAtMs < _keyBaseMs) Rebase(expiresAtMs);
         int slot = NewSlot();
@@ -202,7 +250,7 @@ internal sealed class PartitionReads
         e.ObservedAtMs = observedAtMs;
         e.ExpiresAtMs = expiresAtMs;
         e.Owner = (ushort)owner;
-        e.Length = payload.Length;
+        e.LengthAndId = (uint)payload.Length | (IdTagOf(readId) << PayloadBits);
         // The id is nearly always in the payload verbatim (unless the JSON escaped it): point at it, not a copy.
         int at = payload.IndexOf(readId);
         if ((uint)at <= ushort.MaxValue)
@@ -265,7 +313,7 @@ internal sealed class PartitionReads
         Count--;
         PayloadBytes -= e.Length;
         if ((e.IdLength & IdCopied) != 0) _copiedIdBytes -= e.IdLength & ~IdCopied;
-        e.Length = -1;
+        e.Chunk = -1;
         e.NextOfPlate = _freeSlot;
         _freeSlot = slot;
         if (_extended.Count != 0) _extended.Remove(slot);
@@ -301,7 +349,7 @@ internal sealed class PartitionReads
         for (int slot = 0; slot < _slotsUsed; slot++)
         {
             ref Entry e = ref At(slot);
-            if (e.Length >= 0) Link(slot, ref e);
+            if (!e.IsFree) Link(slot, ref e);
         }
     }
 
@@ -330,7 +378,7 @@ internal sealed class PartitionReads
         for (int slot = 0; slot < _slotsUsed; slot++)
         {
             ref Entry e = ref At(slot);
-            if (e.Length >= 0) HeapAppend(Key(e.ExpiresAtMs, slot));
+            if (!e.IsFree) HeapAppend(Key(e.ExpiresAtMs, slot));
         }
         for (int i = (_heapCount - 2) >> 2; i >= 0; i--) SiftDown(i, HeapAt(i));
     }
@@ -343,7 +391,7 @@ internal sealed class PartitionReads
             ulong key = HeapAt(0);
             int s = (int)(key & SlotMask);
             ref Entry e = ref At(s);
-            if (e.Length < 0 || Key(e.ExpiresAtMs, s) != key)
+            if (e.IsFree || Key(e.ExpiresAtMs, s) != key)
             {
                 HeapPop(); // stale: the read went, or a reschedule gave it another key
                 continue;
@@ -394,7 +442,7 @@ internal sealed class PartitionReads
         for (int slot = 0; slot < _slotsUsed; slot++)
         {
             ref Entry e = ref At(slot);
-            if (e.Length < 0) continue;
+            if (e.IsFree) continue;
             long expires = expiresAt(slot);
             earliest = Math.Min(earliest, expires);
             if (expires == e.ExpiresAtMs) continue;

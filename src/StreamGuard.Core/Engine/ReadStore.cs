@@ -119,17 +119,8 @@ internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxRea
     /// decided on, which is its plate's (forwarded there when it arrives elsewhere), so its copies are there too; the
     /// other partitions' plate indexes are not looked up (32 lookups per read made this check cost 10 µs).
     /// </summary>
-    public bool Contains(int partition, ulong plate, int owner, ReadOnlySpan<byte> readId)
-    {
-        if (Partition(partition) is not { } reads) return false;
-        int compared = 0;
-        for (int slot = reads.FirstOfPlate(plate); slot >= 0; slot = reads.NextOfPlate(slot, plate))
-        {
-            if (++compared > DuplicateWindow) return false;
-            if (reads.Owner(slot) == owner && reads.ReadId(slot).SequenceEqual(readId)) return true;
-        }
-        return false;
-    }
+    public bool Contains(int partition, ulong plate, int owner, ReadOnlySpan<byte> readId) =>
+        Partition(partition) is { } reads && reads.Contains(plate, owner, readId, DuplicateWindow);
 
     public ReadOnlySpan<byte> Payload(StoredRead read) => _partitions[read.Partition]!.Payload(read.Slot);
 

@@ -172,6 +172,40 @@ public sealed class ReadStoreTests
     }
 
     [Fact]
+    public void AReadLargerThanAnEntryCanRecordIsRefusedAndOneAtTheLimitIsKept()
+    {
+        var store = new ReadStore();
+        byte[] payload = new byte[PartitionReads.MaxPayloadBytes + 1];
+        "{\"read_id\":\"big\"}"u8.CopyTo(payload);
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Add(0, 7, 1, s_t0, s_t0 + 1000, "big"u8, payload));
+        StoredRead r =
+            store.Add(0, 7, 1, s_t0, s_t0 + 1000, "big"u8, payload.AsSpan(0, PartitionReads.MaxPayloadBytes));
+        Assert.Equal(PartitionReads.MaxPayloadBytes, store.Payload(r).Length);
+        Assert.True(store.Contains(0, 7, 1, "big"u8));
+        Assert.False(store.Contains(0, 7, 1, "bag"u8));
+    }
+
+    [Fact]
+    public void TheDuplicateCheckTellsApartIdsWhoseTagsAreEqual()
+    {
+        // Ids are compared in full whenever their 7-bit tags match: find two distinct ids with one tag.
+        var byTag = new Dictionary<uint, string>();
+        string a = "", b = "";
+        for (int i = 0; a.Length == 0; i++)
+        {
+            string id = "r-" + i;
+            uint tag = PartitionReads.IdTagOf(Encoding.UTF8.GetBytes(id));
+            if (byTag.TryGetValue(tag, out string? other)) (a, b) = (other, id);
+            else byTag[tag] = id;
+        }
+        var store = new ReadStore();
+        store.Add(0, 9, 1, s_t0, s_t0 + 1000, Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes("{}"));
+        Assert.True(store.Contains(0, 9, 1, Encoding.UTF8.GetBytes(a)));
+        Assert.False(store.Contains(0, 9, 1, Encoding.UTF8.GetBytes(b)));
+        Assert.False(store.Contains(0, 9, 2, Encoding.UTF8.GetBytes(a)));
+    }
+
+    [Fact]
     public void AReadIdTheJsonEscapedIsCopiedAndStillFound()
     {
         var store = new ReadStore();
