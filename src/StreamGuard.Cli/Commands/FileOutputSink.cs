@@ -1,7 +1,7 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using StreamGuard.Output;
+using StreamGuard.Text;
 
 namespace StreamGuard.Cli.Commands;
 
@@ -83,8 +83,7 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
             foreach (OutputFile? f in _files) f?.Stream.Dispose();
             throw;
         }
-        _sharedWriter = new Utf8JsonWriter(_sharedLine,
-            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _sharedWriter = new Utf8JsonWriter(_sharedLine, RecordJson.Options);
         _writer = new Thread(WriteLoop) { Name = "replay output writer", IsBackground = true };
         _writer.Start();
     }
@@ -92,16 +91,30 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
     public void Shared(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> decisionId,
         ReadOnlySpan<byte> read)
     {
-        _sharedLine.ResetWrittenCount();
-        _sharedWriter.Reset(_sharedLine);
-        _sharedWriter.WriteStartObject();
-        _sharedWriter.WriteString("recipient"u8, recipient);
-        _sharedWriter.WriteString("decision_id"u8, decisionId);
-        _sharedWriter.WritePropertyName("read"u8);
-        _sharedWriter.WriteRawValue(read, skipInputValidation: true);
-        _sharedWriter.WriteEndObject();
-        _sharedWriter.Flush();
-        Line(_shared, _sharedLine.WrittenSpan);
+        ObjectDisposedException.ThrowIf(_completed || _disposed, this);
+        if (!RecordJson.IsPlain(recipient) || !RecordJson.IsPlain(decisionId))
+        {
+            // Something to escape (never in an agency id the policy accepted, nor in a hex id): the writer does it.
+            _sharedLine.ResetWrittenCount();
+            _sharedWriter.Reset(_sharedLine);
+            _sharedWriter.WriteStartObject();
+            _sharedWriter.WriteString("recipient"u8, recipient);
+            _sharedWriter.WriteString("decision_id"u8, decisionId);
+            _sharedWriter.WritePropertyName("read"u8);
+            _sharedWriter.WriteRawValue(read, skipInputValidation: true);
+            _sharedWriter.WriteEndObject();
+            _sharedWriter.Flush();
+            Line(_shared, _sharedLine.WrittenSpan);
+            return;
+        }
+        // The same bytes the writer would write, copied straight into the chunk.
+        Append(_shared, "{\"recipient\":\""u8);
+        Append(_shared, recipient);
+        Append(_shared, "\",\"decision_id\":\""u8);
+        Append(_shared, decisionId);
+        Append(_shared, "\",\"read\":"u8);
+        Append(_shared, read);
+        Append(_shared, "}\n"u8);
     }
 
     public void Alert(ReadOnlySpan<byte> recipient, ReadOnlySpan<byte> hotlistId, ReadOnlySpan<byte> alert) =>
@@ -121,6 +134,13 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
     private void Line(OutputFile file, ReadOnlySpan<byte> value)
     {
         ObjectDisposedException.ThrowIf(_completed || _disposed, this);
+        Append(file, value);
+        Append(file, "\n"u8);
+    }
+
+    /// <summary>Appends <paramref name="value"/>, handing over each chunk it fills.</summary>
+    private void Append(OutputFile file, ReadOnlySpan<byte> value)
+    {
         while (true)
         {
             file.Chunk ??= TakeChunk();
@@ -129,14 +149,14 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
             {
                 value.CopyTo(file.Chunk.AsSpan(file.Length));
                 file.Length += value.Length;
-                file.Chunk[file.Length++] = (byte)'\n';
                 return;
             }
-            // The line (or what is left of it) fills the chunk: the newline, or the rest, goes in the next one.
+            // The value (or what is left of it) fills the chunk: the rest goes in the next one.
             value[..room].CopyTo(file.Chunk.AsSpan(file.Length));
             file.Length += room;
             value = value[room..];
             HandOver(file);
+            if (value.IsEmpty) return;
         }
     }
 

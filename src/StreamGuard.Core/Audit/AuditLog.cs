@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using StreamGuard.Engine;
 using StreamGuard.Output;
@@ -58,8 +57,7 @@ internal sealed class AuditLog
         _versions = new PolicyVersions(auditKey);
         _saltMac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
         _sink = sink;
-        _writer = new Utf8JsonWriter(new ArrayBufferWriter<byte>(1),
-            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _writer = new Utf8JsonWriter(new ArrayBufferWriter<byte>(1), RecordJson.Options);
     }
 
     /// <summary>

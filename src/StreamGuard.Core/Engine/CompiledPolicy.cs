@@ -41,6 +41,7 @@ public sealed class CompiledPolicy
     private readonly AgencyConfig[] _agencies;
     private readonly long[] _retentionMs;
     private readonly string[] _retentionRule;
+    private readonly byte[][] _retentionRuleUtf8;
     private readonly string[] _retentionCitation;
     private readonly IReadOnlyList<byte[]>[] _keys;
     private readonly StatuteRule[][] _statutes;   // per owner: the rules of its state, in order
@@ -89,6 +90,8 @@ public sealed class CompiledPolicy
             _retentionRule[i] = previous._retentionRule[i];
             _retentionCitation[i] = previous._retentionCitation[i];
         }
+
+        _retentionRuleUtf8 = _retentionRule.Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
 
         var facts = _agencies.Select(AgencyFacts.Of).ToArray();
         _statutes = new StatuteRule[n][];
@@ -188,6 +191,9 @@ public sealed class CompiledPolicy
     /// <c>RETENTION.DEFAULT</c>.
     /// </summary>
     public string RetentionRule(int owner) => _retentionRule[owner];
+
+    /// <summary><see cref="RetentionRule"/> in UTF-8, as purge notices carry it.</summary>
+    public ReadOnlySpan<byte> RetentionRuleUtf8(int owner) => _retentionRuleUtf8[owner];
 
     public string RetentionCitation(int owner) => _retentionCitation[owner];
 

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using StreamGuard.Output;
 using StreamGuard.Parsing;
@@ -21,8 +20,7 @@ internal sealed class OutputRecords
     public OutputRecords(IOutputSink sink)
     {
         _sink = sink;
-        _json = new Utf8JsonWriter(_buffer,
-            new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _json = new Utf8JsonWriter(_buffer, RecordJson.Options);
     }
 
     /// <summary>
@@ -36,17 +34,42 @@ internal sealed class OutputRecords
     /// the agency the notice is for, when its window closed and the rule that set it.
     /// </summary>
     public void Purge(ReadOnlySpan<byte> to, ReadOnlySpan<byte> readId, ReadOnlySpan<byte> owner, long expiredAtMs,
-        string rule)
+        ReadOnlySpan<byte> rule)
     {
+        Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
+        Rfc3339.Format(expiredAtMs, at);
+        if (RecordJson.IsPlain(readId) && RecordJson.IsPlain(owner) && RecordJson.IsPlain(to)
+            && RecordJson.IsPlain(rule))
+        {
+            // Nothing to escape (the rule for every read, ids nearly always): the writer's bytes, copied directly.
+            _buffer.ResetWrittenCount();
+            Raw("{\"read_id\":\""u8);
+            Raw(readId);
+            Raw("\",\"agency_id\":\""u8);
+            Raw(owner);
+            Raw("\",\"recipient\":\""u8);
+            Raw(to);
+            Raw("\",\"expired_at\":\""u8);
+            Raw(at);
+            Raw("\",\"rule\":\""u8);
+            Raw(rule);
+            Raw("\"}"u8);
+            _sink.Purge(to, readId, _buffer.WrittenSpan);
+            return;
+        }
         Utf8JsonWriter w = Start();
         w.WriteString("read_id"u8, readId);
         w.WriteString("agency_id"u8, owner);
         w.WriteString("recipient"u8, to);
-        Span<byte> at = stackalloc byte[Rfc3339.FormattedLength];
-        Rfc3339.Format(expiredAtMs, at);
         w.WriteString("expired_at"u8, at);
         w.WriteString("rule"u8, rule);
         _sink.Purge(to, readId, Finish());
+    }
+
+    private void Raw(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(_buffer.GetSpan(bytes.Length));
+        _buffer.Advance(bytes.Length);
     }
 
     /// <summary>An alert for the hotlist's owner, carrying the read as it arrived.</summary>

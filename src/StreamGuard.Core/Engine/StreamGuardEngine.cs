@@ -232,7 +232,7 @@ public sealed partial class StreamGuardEngine
             // One notice per addressee (SPEC §5): the owner, and every agency the read was pushed to.
             ReadOnlySpan<byte> ownerId = Policy.Agencies.IdOf(owner);
             long expiredAt = _store.ExpiresAtMs(read);
-            string rule = Policy.RetentionRule(owner);
+            ReadOnlySpan<byte> rule = Policy.RetentionRuleUtf8(owner);
             Outputs.Purge(ownerId, readId, ownerId, expiredAt, rule);
             foreach (int to in _store.Recipients(read))
             {

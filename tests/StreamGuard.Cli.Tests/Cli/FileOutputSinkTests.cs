@@ -61,6 +61,42 @@ public sealed class FileOutputSinkTests : IDisposable
     }
 
     [Fact]
+    public void ADeliveryLineIsWhatTheRecordWriterWritesWhateverItsIdsHold()
+    {
+        // Deliveries are copied straight into the chunk when no byte needs escaping; every other id goes through
+        // the writer. Either way the line must be the writer's: one id per ASCII byte, then UTF-8 beyond ASCII.
+        var ids = Enumerable.Range(0, 128).Select(b => new[] { (byte)'a', (byte)b, (byte)'z' }).ToList();
+        ids.Add(Encoding.UTF8.GetBytes("wa-kcso"));
+        ids.Add(Encoding.UTF8.GetBytes("agence-\u00e9t\u00e9\u2028<&>'+`"));
+        ids.Add(Encoding.UTF8.GetBytes("\"quoted\\slash\""));
+        byte[] read = Encoding.UTF8.GetBytes("{\"read_id\":\"r\\\"1\",\"plate\":\"ABC\"}");
+        var expected = new StringBuilder();
+        using (var sink = new FileOutputSink(_dir, 64, 7))
+        {
+            foreach (byte[] recipient in ids)
+            {
+                foreach (byte[] decision in new[] { Encoding.UTF8.GetBytes("0123abcd"), recipient })
+                {
+                    sink.Shared(recipient, "r1"u8, decision, read);
+                    var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+                    using (var w = new System.Text.Json.Utf8JsonWriter(buffer, StreamGuard.Text.RecordJson.Options))
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("recipient"u8, recipient);
+                        w.WriteString("decision_id"u8, decision);
+                        w.WritePropertyName("read"u8);
+                        w.WriteRawValue(read, skipInputValidation: true);
+                        w.WriteEndObject();
+                    }
+                    expected.Append(Encoding.UTF8.GetString(buffer.WrittenSpan)).Append('\n');
+                }
+            }
+            sink.Complete();
+        }
+        Assert.Equal(expected.ToString(), File.ReadAllText(Path.Combine(_dir, "shared.ndjson")));
+    }
+
+    [Fact]
     public void AnEarlierOutputIsReplacedAndALinkedFileTruncated()
     {
         string target = Path.Combine(_dir, "elsewhere.ndjson");
