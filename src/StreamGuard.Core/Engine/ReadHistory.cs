@@ -259,11 +259,11 @@ public sealed class ReadHistory
     /// <summary>
     /// What the log says of the read <paramref name="readId"/> of <paramref name="owner"/>, which arrived at
     /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the
-    /// agencies it was pushed to (those of the current policy; a recipient no longer in it cannot be addressed), -1
-    /// when the engine's table of sets is full.
+    /// agencies it was pushed to, each numbered by <paramref name="agencyIndex"/> (an agency in no policy the engine
+    /// knows still gets its notice), -1 when the engine's table of sets is full.
     /// </summary>
     internal Verdict Judge(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs,
-        Parsing.AgencyDirectory agencies, RecipientSets sets, out int recipientSet)
+        Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet)
     {
         recipientSet = 0;
         int length = owner.Length + 1 + readId.Length; // UTF-16 never needs more chars than UTF-8 has bytes
@@ -277,12 +277,12 @@ public sealed class ReadHistory
             return arrivedAtMs >= CoversFromMs ? Verdict.Gone : Verdict.Unknown;
         }
         if (fate.State != Resident) return Verdict.Gone;
-        recipientSet = EngineSet(fate.Recipients, agencies, sets);
+        recipientSet = EngineSet(fate.Recipients, agencyIndex, sets);
         return Verdict.Resident;
     }
 
     /// <summary>The engine's set of the agencies of history set <paramref name="set"/> (cached).</summary>
-    private int EngineSet(int set, Parsing.AgencyDirectory agencies, RecipientSets sets)
+    private int EngineSet(int set, Func<string, int> agencyIndex, RecipientSets sets)
     {
         if (set == 0) return 0;
         if (_engineSets.Length <= set) Array.Resize(ref _engineSets, Math.Max(set + 1, _engineSets.Length * 2));
@@ -290,8 +290,8 @@ public sealed class ReadHistory
         var indexes = new List<int>();
         foreach (string id in _sets[set])
         {
-            int agency = agencies.FindAny(Encoding.UTF8.GetBytes(id));
-            if (agency >= 0 && !indexes.Contains(agency)) indexes.Add(agency);
+            int agency = agencyIndex(id);
+            if (!indexes.Contains(agency)) indexes.Add(agency);
         }
         indexes.Sort();
         int found = sets.Find(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(indexes));

@@ -23,6 +23,9 @@ public sealed partial class StreamGuardEngine
 {
     private readonly AuditLog _audit;
     private readonly ReadStore _store;
+    private readonly List<string> _formerRecipientIds = [];
+    private readonly List<byte[]> _formerRecipients = [];
+    private readonly Func<string, int> _agencyIndex;
     private readonly QueryGuard _guard;
     private readonly PushSharing _push;
     private readonly ReadSearch _search;
@@ -44,6 +47,7 @@ public sealed partial class StreamGuardEngine
         PolicyChangeSummary? change, int maxReadsPerPartition)
     {
         _store = new ReadStore(maxReadsPerPartition);
+        _agencyIndex = AgencyIndex;
         EngineOptions o = options ?? EngineOptions.Default;
         Policy = policy;
         Clock = new EngineClock(o);
@@ -236,7 +240,7 @@ public sealed partial class StreamGuardEngine
             Outputs.Purge(ownerId, readId, ownerId, expiredAt, rule);
             foreach (int to in _store.Recipients(read))
             {
-                if (to != owner) Outputs.Purge(Policy.Agencies.IdOf(to), readId, ownerId, expiredAt, rule);
+                if (to != owner) Outputs.Purge(AgencyId(to), readId, ownerId, expiredAt, rule);
             }
             _store.RemoveHead();
         }
@@ -298,9 +302,12 @@ public sealed partial class StreamGuardEngine
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs, ReadHistory history)
     {
         ArgumentNullException.ThrowIfNull(history);
-        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRead(payload, out PlateRead read).IsOk) return false;
+        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRestoredRead(payload, out PlateRead read).IsOk)
+        {
+            return false;
+        }
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
-        switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, Policy.Agencies,
+        switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, _agencyIndex,
             _store.RecipientSets, out int recipients))
         {
             case ReadHistory.Verdict.Gone:
@@ -326,7 +333,10 @@ public sealed partial class StreamGuardEngine
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,
         long chainHeadAtMs = long.MaxValue)
     {
-        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRead(payload, out PlateRead read).IsOk) return false;
+        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRestoredRead(payload, out PlateRead read).IsOk)
+        {
+            return false;
+        }
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
         if (_store.Contains(partition, read.Plate, read.Owner, Parser.Text(read.ReadId))) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
@@ -338,6 +348,37 @@ public sealed partial class StreamGuardEngine
         }
         return Restore(read, partition, payload, 0);
     }
+
+    /// <summary>
+    /// Raised with the id of an agency a restored read was pushed to that is in none of this engine's policies (a
+    /// reload retired it before the worker restarted): its purge notices are still owed, so the worker makes its
+    /// topics before the next eviction. Raised once per agency.
+    /// </summary>
+    public event Action<string>? FormerRecipientFound;
+
+    /// <summary>The agencies <see cref="FormerRecipientFound"/> named, in the order found.</summary>
+    public IReadOnlyList<string> FormerRecipients => _formerRecipientIds;
+
+    /// <summary>
+    /// The engine's index of agency <paramref name="id"/> for a restored read's set of recipients: the policy's
+    /// (retired agencies included), else a former recipient's, numbered below zero (<see cref="AgencyId"/>).
+    /// </summary>
+    private int AgencyIndex(string id)
+    {
+        int agency = Policy.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(id));
+        if (agency >= 0) return agency;
+        int former = _formerRecipientIds.IndexOf(id);
+        if (former >= 0) return ~former;
+        _formerRecipientIds.Add(id);
+        _formerRecipients.Add(System.Text.Encoding.UTF8.GetBytes(id));
+        FormerRecipientFound?.Invoke(id);
+        return ~(_formerRecipients.Count - 1);
+    }
+
+    /// <summary>The id of an agency in a set of recipients: a policy's agency, or a former recipient (below zero).
+    /// </summary>
+    private ReadOnlySpan<byte> AgencyId(int agency) =>
+        agency >= 0 ? Policy.Agencies.IdOf(agency) : _formerRecipients[~agency];
 
     /// <summary>
     /// Stores a read being restored with the expiry the policy and holds in force give it now; false when its

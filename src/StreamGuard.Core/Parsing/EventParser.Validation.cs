@@ -52,7 +52,7 @@ internal sealed partial class EventParser
         {
             return Rejections.Invalid("lon", "must be in [-180,180]");
         }
-        int owner = _agencies.Find(Text(agency));
+        int owner = _retiredOwnersKnown ? _agencies.FindAny(Text(agency)) : _agencies.Find(Text(agency));
         if (owner < 0) return Rejections.UnknownAgency("agency_id");
         if (camera.Length > MaxCameraIdBytes) return Rejections.Invalid("camera_id", "longer than 128 bytes");
         // A full interner never rejects a read: the camera is simply not interned (-1).

@@ -25,6 +25,7 @@ internal sealed partial class EventParser
     public const int MaxCameraIdBytes = 128;
 
     private readonly AgencyDirectory _agencies;
+    private bool _retiredOwnersKnown;
     private readonly Utf8Interner _cameras;
     private readonly byte[] _scratch;
     private readonly MemberLayout[] _layouts = [new(), new(), new(), new()]; // by IEventSchema.Index
@@ -60,6 +61,24 @@ internal sealed partial class EventParser
 
     public ParseResult ParseRead(ReadOnlySpan<byte> utf8, out PlateRead read) =>
         Parse<ReadSchema, PlateRead>(utf8, out read);
+
+    /// <summary>
+    /// Parses a read being restored into the store: as <see cref="ParseRead(ReadOnlySpan{byte}, out PlateRead)"/>,
+    /// but an owner a reload retired is known, since its stored reads keep their window (a new read naming it is
+    /// <c>unknown_agency</c>).
+    /// </summary>
+    public ParseResult ParseRestoredRead(ReadOnlySpan<byte> utf8, out PlateRead read)
+    {
+        _retiredOwnersKnown = true;
+        try
+        {
+            return Parse<ReadSchema, PlateRead>(utf8, out read);
+        }
+        finally
+        {
+            _retiredOwnersKnown = false;
+        }
+    }
 
     public ParseResult ParseRead(in ReadOnlySequence<byte> utf8, out PlateRead read) =>
         Parse<ReadSchema, PlateRead>(utf8, out read);

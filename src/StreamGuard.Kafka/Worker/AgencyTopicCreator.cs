@@ -37,20 +37,27 @@ internal sealed class AgencyTopicCreator : IDisposable
 
     /// <summary>The output topics of every agency of <paramref name="policy"/> (retired ones included: purge notices
     /// still reach them), in agency order.</summary>
-    public static List<string> TopicsOf(CompiledPolicy policy, TopicNames topics)
-    {
-        var names = new List<string>();
-        for (int i = 0; i < policy.Agencies.Count; i++) names.AddRange(topics.OfAgency(policy.Agencies.IdText(i)));
-        return names;
-    }
+    public static List<string> TopicsOf(CompiledPolicy policy, TopicNames topics) =>
+        TopicsOf(Enumerable.Range(0, policy.Agencies.Count).Select(policy.Agencies.IdText), topics);
+
+    /// <summary>The output topics of <paramref name="agencies"/>, in order.</summary>
+    public static List<string> TopicsOf(IEnumerable<string> agencies, TopicNames topics) =>
+        agencies.SelectMany(topics.OfAgency).ToList();
 
     /// <summary>
     /// Creates the missing output topics of <paramref name="policy"/>'s agencies; returns how many it created. Throws
     /// <see cref="TopicCreationException"/> when one cannot be.
     /// </summary>
-    public int Ensure(CompiledPolicy policy)
+    public int Ensure(CompiledPolicy policy) => Ensure(TopicsOf(policy, _options.Topics));
+
+    /// <summary>
+    /// Creates the missing output topics of <paramref name="agencies"/> (agencies in no policy of this worker:
+    /// former recipients of restored reads); returns how many it created.
+    /// </summary>
+    public int Ensure(IEnumerable<string> agencies) => Ensure(TopicsOf(agencies, _options.Topics));
+
+    private int Ensure(List<string> wanted)
     {
-        List<string> wanted = TopicsOf(policy, _options.Topics);
         CheckNames(wanted);
         var missing = wanted.Where(t => !_present.Contains(t)).ToList();
         if (missing.Count == 0) return 0;

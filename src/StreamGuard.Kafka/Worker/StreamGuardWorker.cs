@@ -189,6 +189,16 @@ public sealed class StreamGuardWorker
             topicCreator.Ensure(engine.Policy);
             LimitRecords(sink, topicCreator, engine.Policy);
             sink.AddAgencies(engine.Policy);
+            // A restored read pushed to an agency a reload retired before this worker started still owes it a purge
+            // notice (SPEC §5): its topics are made (normally they still exist) and routed before the next eviction,
+            // which comes after the restore. One that cannot be made stops the worker, as at start: never no notice.
+            AgencyTopicCreator creator = topicCreator;
+            engine.FormerRecipientFound += agency =>
+            {
+                creator.Ensure([agency]);
+                sink.AddAgency(agency);
+                WorkerLog.FormerRecipient(_log, agency);
+            };
             committer = _committer =
                 OffsetCommitter.Create(_options, producer, sink, _latency, _log, engine.FlushAudit);
             committer.Begin();

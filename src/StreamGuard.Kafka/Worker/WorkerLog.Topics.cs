@@ -8,6 +8,11 @@ internal static partial class WorkerLog
     [LoggerMessage(140, LogLevel.Information, "created {Count} per-agency output topics: {Topics}")]
     public static partial void AgencyTopicsCreated(ILogger logger, int count, string topics);
 
+    [LoggerMessage(144, LogLevel.Information,
+        "restored reads were pushed to {Agency}, which the policy no longer names: its purge notices go to its " +
+        "topics as they fall due")]
+    public static partial void FormerRecipient(ILogger logger, string agency);
+
     [LoggerMessage(141, LogLevel.Error,
         "policy reload REFUSED, the policy in force ({InForce}) stays: {Reason}; tried again at the next poll")]
     public static partial void ReloadRefusedTopics(ILogger logger, string inForce, string reason);

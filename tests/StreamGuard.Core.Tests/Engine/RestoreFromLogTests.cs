@@ -55,8 +55,13 @@ public sealed class RestoreFromLogTests : IDisposable
     private sealed class Worker
     {
         public Worker(TestPolicy policy, DateTimeOffset now, int maxReadsPerPartition = PartitionReads.MaxReads)
+            : this(policy.Compiled, now, maxReadsPerPartition)
         {
-            Engine = new StreamGuardEngine(policy.Compiled, Sink, TestPolicy.AuditKey,
+        }
+
+        public Worker(CompiledPolicy policy, DateTimeOffset now, int maxReadsPerPartition = PartitionReads.MaxReads)
+        {
+            Engine = new StreamGuardEngine(policy, Sink, TestPolicy.AuditKey,
                 new EngineOptions { EventTimeClock = true, ReplayNowMs = now.ToUnixTimeMilliseconds() }, null,
                 maxReadsPerPartition);
             Sink.Engine = Engine;
@@ -97,6 +102,10 @@ public sealed class RestoreFromLogTests : IDisposable
     /// <paramref name="before"/> left: its reads topic and its audit chain.
     /// </summary>
     private static Worker Restart(Worker before, TestPolicy policy, DateTimeOffset now,
+        Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads) =>
+        Restart(before, policy.Compiled, now, tablesLoaded, maxReadsPerPartition);
+
+    private static Worker Restart(Worker before, CompiledPolicy policy, DateTimeOffset now,
         Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads)
     {
         var after = new Worker(policy, now, maxReadsPerPartition);
@@ -212,6 +221,77 @@ public sealed class RestoreFromLogTests : IDisposable
         Worker w2 = Restart(w1, Policy(), s_t0.AddDays(31));
         w2.Engine.Tick();
         Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w2.Notices.Order());
+    }
+
+    /// <summary>
+    /// <see cref="Policy"/> after a reload that took <paramref name="retired"/> out (and out of the agreement).
+    /// </summary>
+    private TestPolicy PolicyWithout(string retired)
+    {
+        string[] agencies =
+        [
+            "{id: ca-lapd, state: CA, level: local, retention: 30d, key: file:keys/ca-lapd.key}",
+            "{id: ca-lasd, state: CA, level: county, key: file:keys/ca-lasd.key}",
+            "{id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}",
+            "{id: us-ice-ero, level: federal, key: file:keys/us-ice-ero.key}",
+        ];
+        string kept = string.Join("\n",
+            agencies.Where(a => !a.Contains("id: " + retired + ",")).Select(a => "  - " + a));
+        string recipients = string.Join(", ", new[] { "ca-lasd", "us-ice-ero" }.Where(a => a != retired));
+        string agreements = retired == "ca-lapd" ? "[]" : $$"""
+
+              - id: la-push
+                owners: [ca-lapd]
+                recipients: [{{recipients}}]
+                access: [push, search]
+                purposes: [stolen_vehicle, immigration_enforcement]
+            """;
+        var policy = new TestPolicy($$"""
+            version: 1
+            default_retention: 30d
+            agencies:
+            {{kept}}
+            agreements: {{agreements}}
+            search:
+              max_clock_skew: 5m
+            """);
+        _policies.Add(policy);
+        return policy;
+    }
+
+    [Fact]
+    public void AnAgencyRetiredBeforeARestartStillGetsThePurgeNoticeOfAReadPushedToIt()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0); // pushed to ca-lasd
+        TestPolicy retired = PolicyWithout("ca-lasd");
+        w1.Engine.SwapPolicy(new CompiledPolicy(retired.Document, w1.Engine.Policy), null);
+
+        // The restarted worker compiles the file as it is: ca-lasd is in no policy it knows.
+        Worker w2 = Restart(w1, retired, s_t0.AddDays(31));
+        w2.Engine.Tick();
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w2.Notices.Order());
+
+        // What the worker that never stopped sends.
+        w1.Read("r2", "us-ice-ero", s_t0.AddDays(31), plate: "8XYZ999");
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w1.Notices.Order());
+    }
+
+    [Fact]
+    public void AReadOfAnOwnerRetiredByAReloadIsRestoredOnARebalanceAndPurgedWithItsNotices()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0); // pushed to ca-lasd
+        CompiledPolicy reloaded = new(PolicyWithout("ca-lapd").Document, w1.Engine.Policy);
+        w1.Engine.SwapPolicy(reloaded, null);
+
+        // The partition comes back to an engine under the same reloaded policy (a rebalance) after r1's window
+        // closed: r1 was not purged by anyone, so it is restored, expired, and purged with its notices.
+        Worker w2 = Restart(w1, reloaded, s_t0.AddDays(31));
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+        w2.Engine.Tick();
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w2.Notices.Order());
+        Assert.Equal(0, w2.Engine.StoredReadCount);
     }
 
     [Fact]

@@ -93,4 +93,51 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
             .Order().ToList();
         Assert.Equal(["r1", "r2"], purgedByAudit);
     }
+
+    [Fact]
+    public async Task AnAgencyRetiredBeforeARestartStillGetsItsPurgeNoticeInItsOwnTopic()
+    {
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        const string Push = """
+            agreements:
+              - id: lasd-push
+                owners: [ca-lasd]
+                recipients: [ca-lapd]
+                access: [push]
+                purposes: [stolen_vehicle]
+            """;
+        var pushing = new TestPolicy(TestPolicy.Yaml.Replace("search:", Push + "\nsearch:", StringComparison.Ordinal));
+        _policies.Add(pushing);
+        // ca-lapd taken out of the policy (a reload retired it, then the worker restarted on the file as it is), and
+        // a window that has closed on r1 by then.
+        var retired = new TestPolicy(TestPolicy.Yaml
+            .Replace("  - {id: ca-lapd, state: CA, level: local, retention: 730d, key: file:keys/ca-lapd.key}\n", "",
+                StringComparison.Ordinal)
+            .Replace("default_retention: 30d", "default_retention: 1m", StringComparison.Ordinal));
+        _policies.Add(retired);
+        Assert.Equal(-1, retired.Compiled.Agencies.FindAny("ca-lapd"u8));
+
+        string r1 = TestPolicy.Read("r1", "ca-lasd", "7ABC123", DateTimeOffset.UtcNow.AddMinutes(-2));
+        await RunAsync(cluster, pushing, async worker =>
+        {
+            await producer.ProduceAsync(cluster.Topics.Reads,
+                new Message<string?, string> { Key = "7ABC123", Value = r1 });
+            Assert.Single(cluster.ReadAll(OutputKind.Shared, 1, s_timeout));
+        });
+        Assert.Empty(PurgedReadIds(cluster));
+
+        int restored = await RunAsync(cluster, retired, async worker =>
+        {
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (worker.Engine!.StoredReadCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+            await Task.Delay(1000); // its commit
+        });
+        Assert.Equal(1, restored);
+        // ReadToEnd(kind) checks that each notice is in the topic of the agency it is addressed to.
+        List<string> to = cluster.ReadToEnd(OutputKind.Purges, s_timeout)
+            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("recipient").GetString()!)
+            .Order().ToList();
+        Assert.Equal(["ca-lapd", "ca-lasd"], to);
+    }
 }
