@@ -34,7 +34,9 @@ internal sealed class AuditLog
 
     private const int HashHexLength = 64;
     private const int PlateRefBytes = 16;
-    private const int PlateRefCacheBits = 16;
+    private const int PlateRefCacheMinBits = 12;
+    private const int PlateRefCacheMaxBits = 18;
+    private const int PlateRefCacheWindow = 1 << 16;
 
     private readonly IOutputSink _sink;
     private readonly Utf8JsonWriter _writer;
@@ -47,9 +49,17 @@ internal sealed class AuditLog
     private readonly PolicyVersions _versions;
     private Chain? _current;
     private int _nextDecision;
-    // Plate → its reference in hex, by slot; a packed plate is never 0, so an empty slot matches nothing.
-    private readonly ulong[] _plateRefPlates = new ulong[1 << PlateRefCacheBits];
-    private readonly byte[] _plateRefs = new byte[(1 << PlateRefCacheBits) * 2 * PlateRefBytes];
+    // Plate → its reference in hex, by slot; a packed plate is never 0, so an empty slot matches nothing. The cache
+    // starts small and doubles (to 2^18 slots, 10 MiB) while more than a quarter of a window of lookups miss: at most
+    // six allocations in an engine's life, none per event after that.
+    private ulong[] _plateRefPlates = new ulong[1 << PlateRefCacheMinBits];
+    private byte[] _plateRefs = new byte[(1 << PlateRefCacheMinBits) * 2 * PlateRefBytes];
+    private int _plateRefCacheBits = PlateRefCacheMinBits;
+    private int _plateRefLookups;
+    private int _plateRefMisses;
+
+    /// <summary>Slots of the plate reference cache now.</summary>
+    internal int PlateRefCacheSlots => _plateRefPlates.Length;
 
     public AuditLog(byte[] auditKey, IOutputSink sink)
     {
@@ -171,10 +181,21 @@ internal sealed class AuditLog
         // Repeat vehicles are the rule: a direct-mapped cache of recent references saves the HMAC (and the crypto
         // library's per-call overhead) for most reads. A reference depends on the plate and the key alone, so the
         // cache never changes what is written.
-        int slot = (int)((plate * 0x9E3779B97F4A7C15UL) >> (64 - PlateRefCacheBits));
+        if (++_plateRefLookups == PlateRefCacheWindow)
+        {
+            if (_plateRefMisses > PlateRefCacheWindow / 4 && _plateRefCacheBits < PlateRefCacheMaxBits)
+            {
+                _plateRefCacheBits++;
+                _plateRefPlates = new ulong[1 << _plateRefCacheBits];
+                _plateRefs = new byte[(1 << _plateRefCacheBits) * 2 * PlateRefBytes];
+            }
+            _plateRefLookups = _plateRefMisses = 0;
+        }
+        int slot = (int)((plate * 0x9E3779B97F4A7C15UL) >> (64 - _plateRefCacheBits));
         Span<byte> cached = _plateRefs.AsSpan(slot * 2 * PlateRefBytes, 2 * PlateRefBytes);
         if (_plateRefPlates[slot] != plate)
         {
+            _plateRefMisses++;
             Span<byte> text = stackalloc byte[Plate.MaxLength];
             int n = Plate.Unpack(plate, text);
             Span<byte> mac = stackalloc byte[32];
