@@ -114,10 +114,11 @@ internal static class ReplayCommand
         // The reads and queries are opened first: without --now, where the clock starts is read from their heads.
         // Merge keys are read for every line only when there is something to merge.
         bool merged = queriesPath is not null;
-        var inputs = new List<ReplayInput> { ReplayInput.Open(readsPath, true, maxEventBytes, merged, ct) };
-        if (queriesPath is not null) inputs.Add(ReplayInput.Open(queriesPath, false, maxEventBytes, merged, ct));
+        var inputs = new List<ReplayInput>();
         try
         {
+            inputs.Add(ReplayInput.Open(readsPath, true, maxEventBytes, merged, ct));
+            if (queriesPath is not null) inputs.Add(ReplayInput.Open(queriesPath, false, maxEventBytes, merged, ct));
             long start = nowGiven ? now : StartOf(inputs, now);
 
             using var sink = new FileOutputSink(outDir);

@@ -110,10 +110,26 @@ internal sealed class ReplayInput : IDisposable
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1,
                 FileOptions.SequentialScan);
         }
+        return Open(stream, path, isReads, maxEventBytes, timed, ct);
+    }
+
+    /// <summary>As <see cref="Open(string, bool, int, bool, CancellationToken)"/> over a stream, which the input owns.
+    /// </summary>
+    internal static ReplayInput Open(Stream stream, string path, bool isReads, int maxEventBytes, bool timed,
+        CancellationToken ct)
+    {
         var input = new ReplayInput(path, isReads, stream, maxEventBytes, timed);
-        input._thread.Start();
-        input.Advance(ct);
-        return input;
+        try
+        {
+            input._thread.Start();
+            input.Advance(ct);
+            return input;
+        }
+        catch
+        {
+            input.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Moves to the next line; <see cref="HasHead"/> is false past the last.</summary>
@@ -159,11 +175,12 @@ internal sealed class ReplayInput : IDisposable
     private void ReadLoop()
     {
         CancellationToken ct = _stop.Token;
+        Batch? batch = null;
         try
         {
             PipeReader pipe = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 1 << 16));
             var reader = new NdjsonLineReader(pipe, _maxEventBytes);
-            Batch batch = _free.Take(ct);
+            batch = _free.Take(ct);
             bool first = true;
             while (Wait(reader.ReadAsync(ct)))
             {
@@ -196,6 +213,9 @@ internal sealed class ReplayInput : IDisposable
         }
         catch (Exception e)
         {
+            // The lines read before the failure are handed over first (a batch is always free for this: four
+            // circulate and the reader holds this one), then the failure ends the input.
+            if (batch is { Count: > 0 }) _full.Add(batch, CancellationToken.None);
             _failure = ExceptionDispatchInfo.Capture(e);
         }
         finally

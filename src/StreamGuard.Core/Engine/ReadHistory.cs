@@ -260,7 +260,7 @@ public sealed class ReadHistory
     /// What the log says of the read <paramref name="readId"/> of <paramref name="owner"/>, which arrived at
     /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the
     /// agencies it was pushed to, each numbered by <paramref name="agencyIndex"/> (an agency in no policy the engine
-    /// knows still gets its notice), -1 when the engine's table of sets is full.
+    /// knows still gets its notice; a negative number is left out), -1 when the engine's table of sets is full.
     /// </summary>
     internal Verdict Judge(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs,
         Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet)
@@ -291,7 +291,7 @@ public sealed class ReadHistory
         foreach (string id in _sets[set])
         {
             int agency = agencyIndex(id);
-            if (!indexes.Contains(agency)) indexes.Add(agency);
+            if (agency >= 0 && !indexes.Contains(agency)) indexes.Add(agency);
         }
         indexes.Sort();
         int found = sets.Find(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(indexes));

@@ -46,9 +46,14 @@ public sealed partial class StreamGuardEngine
     internal StreamGuardEngine(CompiledPolicy policy, IOutputSink sink, byte[] auditKey, EngineOptions? options,
         PolicyChangeSummary? change, int maxReadsPerPartition)
     {
+        EngineOptions o = options ?? EngineOptions.Default;
+        if (o.MaxEventBytes > PartitionReads.MaxPayloadBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), o.MaxEventBytes,
+                $"MaxEventBytes is at most {PartitionReads.MaxPayloadBytes} (the largest read the store keeps)");
+        }
         _store = new ReadStore(maxReadsPerPartition);
         _agencyIndex = AgencyIndex;
-        EngineOptions o = options ?? EngineOptions.Default;
         Policy = policy;
         Clock = new EngineClock(o);
         Parser = new EventParser(policy.Agencies,
@@ -356,29 +361,33 @@ public sealed partial class StreamGuardEngine
     /// </summary>
     public event Action<string>? FormerRecipientFound;
 
-    /// <summary>The agencies <see cref="FormerRecipientFound"/> named, in the order found.</summary>
-    public IReadOnlyList<string> FormerRecipients => _formerRecipientIds;
+    /// <summary>
+    /// Where former recipients are numbered in sets of recipients: above every agency index a policy can have, so
+    /// their notices come after the policy's agencies'.
+    /// </summary>
+    private const int FormerRecipientBase = 1 << 20;
 
     /// <summary>
     /// The engine's index of agency <paramref name="id"/> for a restored read's set of recipients: the policy's
-    /// (retired agencies included), else a former recipient's, numbered below zero (<see cref="AgencyId"/>).
+    /// (retired agencies included), else a former recipient's (<see cref="AgencyId"/>); -1 for a text that is no
+    /// agency id (a log no policy wrote), which cannot be addressed.
     /// </summary>
     private int AgencyIndex(string id)
     {
         int agency = Policy.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(id));
         if (agency >= 0) return agency;
+        if (!PolicyLoader.IsId(id)) return -1;
         int former = _formerRecipientIds.IndexOf(id);
-        if (former >= 0) return ~former;
+        if (former >= 0) return FormerRecipientBase + former;
         _formerRecipientIds.Add(id);
         _formerRecipients.Add(System.Text.Encoding.UTF8.GetBytes(id));
         FormerRecipientFound?.Invoke(id);
-        return ~(_formerRecipients.Count - 1);
+        return FormerRecipientBase + _formerRecipients.Count - 1;
     }
 
-    /// <summary>The id of an agency in a set of recipients: a policy's agency, or a former recipient (below zero).
-    /// </summary>
+    /// <summary>The id of an agency in a set of recipients: a policy's agency, or a former recipient.</summary>
     private ReadOnlySpan<byte> AgencyId(int agency) =>
-        agency >= 0 ? Policy.Agencies.IdOf(agency) : _formerRecipients[~agency];
+        agency < FormerRecipientBase ? Policy.Agencies.IdOf(agency) : _formerRecipients[agency - FormerRecipientBase];
 
     /// <summary>
     /// Stores a read being restored with the expiry the policy and holds in force give it now; false when its

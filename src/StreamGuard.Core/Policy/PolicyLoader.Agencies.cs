@@ -27,7 +27,7 @@ public static partial class PolicyLoader
             }
         }
         string id = Required(source, a, "id", "agencies[].id");
-        if (id.Length is 0 or > 64 || !id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
+        if (!IsId(id))
         {
             throw Error(source, a, "agencies[].id", $"'{id}' must be 1-64 characters of [a-z0-9-]");
         }

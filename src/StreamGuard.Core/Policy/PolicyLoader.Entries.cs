@@ -42,7 +42,8 @@ public static partial class PolicyLoader
         return id;
     }
 
-    private static bool IsId(string id) =>
+    /// <summary>Whether <paramref name="id"/> is a valid agency, agreement or rule id: 1-64 of [a-z0-9-].</summary>
+    public static bool IsId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
     private static AgreementConfig ReadAgreement(string source, YamlMappingNode m, HashSet<string> agencies)

@@ -48,13 +48,12 @@ internal sealed class AgencyTopicCreator : IDisposable
     /// Creates the missing output topics of <paramref name="policy"/>'s agencies; returns how many it created. Throws
     /// <see cref="TopicCreationException"/> when one cannot be.
     /// </summary>
-    public int Ensure(CompiledPolicy policy) => Ensure(TopicsOf(policy, _options.Topics));
-
-    /// <summary>
-    /// Creates the missing output topics of <paramref name="agencies"/> (agencies in no policy of this worker:
-    /// former recipients of restored reads); returns how many it created.
-    /// </summary>
-    public int Ensure(IEnumerable<string> agencies) => Ensure(TopicsOf(agencies, _options.Topics));
+    /// <remarks>
+    /// <paramref name="former"/>: agencies in no policy of this worker (former recipients of restored reads), whose
+    /// topics are made too, and checked against the policy's so that no two agencies meet in one topic.
+    /// </remarks>
+    public int Ensure(CompiledPolicy policy, IEnumerable<string>? former = null) =>
+        Ensure([.. TopicsOf(policy, _options.Topics), .. TopicsOf(former ?? [], _options.Topics)]);
 
     private int Ensure(List<string> wanted)
     {

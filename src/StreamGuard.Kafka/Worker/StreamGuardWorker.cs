@@ -195,7 +195,8 @@ public sealed class StreamGuardWorker
             AgencyTopicCreator creator = topicCreator;
             engine.FormerRecipientFound += agency =>
             {
-                creator.Ensure([agency]);
+                creator.Ensure(engine.Policy, [agency]);
+                LimitRecords(sink, creator, engine.Policy, [agency]);
                 sink.AddAgency(agency);
                 WorkerLog.FormerRecipient(_log, agency);
             };
@@ -360,14 +361,17 @@ public sealed class StreamGuardWorker
 
     /// <summary>
     /// Lowers the sink's record limit to the smallest <c>max.message.bytes</c> of the topics the worker writes (the
-    /// fixed ones and every agency's of <paramref name="policy"/>), so an output a topic would refuse is dead-lettered
-    /// with its event rather than refused by the broker inside the transaction. A topic set below an audit block
-    /// (<see cref="KafkaOutputSink.MinRecordBytes"/>) is refused: the chain could not be written.
+    /// fixed ones, every agency's of <paramref name="policy"/> and those of <paramref name="former"/> recipients), so
+    /// an output a topic would refuse is dead-lettered with its event rather than refused by the broker inside the
+    /// transaction. A topic set below an audit block (<see cref="KafkaOutputSink.MinRecordBytes"/>) is refused: the
+    /// chain could not be written.
     /// </summary>
-    private void LimitRecords(KafkaOutputSink sink, AgencyTopicCreator topics, CompiledPolicy policy)
+    private void LimitRecords(KafkaOutputSink sink, AgencyTopicCreator topics, CompiledPolicy policy,
+        IEnumerable<string>? former = null)
     {
         TopicNames t = _options.Topics;
         IEnumerable<string> outputs = AgencyTopicCreator.TopicsOf(policy, t)
+            .Concat(AgencyTopicCreator.TopicsOf(former ?? [], t))
             .Concat([t.Audit, t.DeadLetter, t.RepartitionReads, t.RepartitionQueries]);
         if (topics.SmallestRecordLimit(outputs) is not (string topic, int bytes) || bytes >= sink.MaxRecordBytes)
         {
