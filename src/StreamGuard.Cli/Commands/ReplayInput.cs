@@ -192,6 +192,8 @@ internal sealed class ReplayInput : IDisposable
                         _full.Add(batch, ct);
                         batch = _free.Take(ct);
                         batch.Used = batch.Count = 0;
+                        // A batch grown for one long line goes back to the usual size: long lines are rare.
+                        if (batch.Bytes.Length > BatchBytes) batch.Bytes = new byte[BatchBytes];
                     }
                     if (batch.Bytes.Length < line.Length) batch.Bytes = new byte[line.Length];
                 }
