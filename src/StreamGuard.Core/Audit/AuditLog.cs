@@ -187,7 +187,15 @@ internal sealed class AuditLog
     /// <summary>
     /// Writes <c>plate_ref</c>: the first 128 bits of HMAC-SHA256 of the normalised plate under the audit key, in hex.
     /// </summary>
-    public void WritePlateRef(ulong plate)
+    public void WritePlateRef(ulong plate) => _writer.WriteString("plate_ref"u8, CachedPlateRef(plate));
+
+    /// <summary>The first 64 bits of <paramref name="plate"/>'s <c>plate_ref</c> (what a restore compares).</summary>
+    public ulong PlateRefPrefix(ulong plate) =>
+        ulong.Parse(CachedPlateRef(plate)[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
+            System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary><c>plate_ref</c>'s 32 hex digits, from the cache (valid until the next lookup).</summary>
+    private Span<byte> CachedPlateRef(ulong plate)
     {
         // Repeat vehicles are the rule: a direct-mapped cache of recent references saves the HMAC (and the crypto
         // library's per-call overhead) for most reads. A reference depends on the plate and the key alone, so the
@@ -215,7 +223,7 @@ internal sealed class AuditLog
             Hex.Lower(mac[..PlateRefBytes], cached);
             _plateRefPlates[slot] = plate;
         }
-        _writer.WriteString("plate_ref"u8, cached);
+        return cached;
     }
 
     /// <summary>Writes a time member in RFC 3339, without milliseconds when they are zero.</summary>

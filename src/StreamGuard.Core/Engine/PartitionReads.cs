@@ -4,20 +4,23 @@ using System.Runtime.CompilerServices;
 namespace StreamGuard.Engine;
 
 /// <summary>
-/// The reads of one input partition: a hash index by plate and an expiry heap over 48-byte entries, payloads in arena
-/// chunks grouped by expiry time.
+/// The reads of one input partition: hash indexes by plate and by id and an expiry heap over 48-byte entries,
+/// payloads in arena chunks grouped by expiry time.
 /// </summary>
 /// <remarks>
 /// <para>Layout. A read is a slot: an <see cref="Entry"/> in segmented arrays (plate, times, owner, where its bytes
-/// are, a 7-bit tag of its id for the duplicate check, its links in the plate chain), plus 2 bytes in a parallel array
-/// naming the set of agencies the read was pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of
-/// one plate are found through a bucket array (load ≤ 2) whose chains run through the entries, doubly linked so a
-/// removal is O(1) however many reads a plate has. The expiry order is a 4-ary min-heap of 8-byte keys (expiry in ms
-/// since a base in the high 40 bits, the slot in the low 24), so eviction touches one cache line per level and no
-/// entry; a key whose entry changed or went is stale and is dropped when it surfaces (a reschedule pushes a new key
-/// instead of searching the heap). Index overhead: 48 bytes of entry, 2 of recipient set, 2–4 of bucket, 8 of heap key
-/// ≈ 62 bytes per resident read beyond its payload. The base is 8 years before the earliest expiry seen; an earlier one
-/// moves it back and rebuilds the heap (O(n), rare), so expiries in any year order exactly.</para>
+/// are, a 7-bit tag of its id, its links in the plate chain), plus 2 bytes in a parallel array naming the set of
+/// agencies the read was pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of one plate are
+/// found through a bucket array (load ≤ 2) whose chains run through the entries, doubly linked so a removal is O(1)
+/// however many reads a plate has. A read is found by owner and id (<see cref="Find"/>: one owner's id names one
+/// resident read) through an open-addressed table of slots, at most 3/4 full and half full after a rebuild, whose
+/// probes compare the entry's tag before the id's bytes in the arena. The expiry order is a 4-ary min-heap of 8-byte
+/// keys (expiry in ms since a base in the high 40 bits, the slot in the low 24), so eviction touches one cache line
+/// per level and no entry; a key whose entry changed or went is stale and is dropped when it surfaces (a reschedule
+/// pushes a new key instead of searching the heap). Index overhead: 48 bytes of entry, 2 of recipient set, 2–4 of
+/// bucket, 8 of heap key, 5–11 of id table ≈ 70 bytes per resident read beyond its payload. The base is 8 years
+/// before the earliest expiry seen; an earlier one moves it back and rebuilds the heap (O(n), rare), so expiries in
+/// any year order exactly.</para>
 /// <para>Arena. Payloads are copied into byte-array chunks of up to 64 KiB. A chunk only takes reads whose expiry
 /// falls in one epoch (1/32 to 1/64 of their window, at least 65 s: 65 s for a 3-minute window, 25 days for
 /// 30 months), so reads that expire together share chunks and a chunk goes back to a small pool when its last read
@@ -78,6 +81,9 @@ internal sealed class PartitionReads
     private int _freeSlot = -1;
     private int[] _buckets = new int[16]; // slot + 1; 0 = empty
     private int _bucketShift = 64 - 4;
+    private int[] _idTable = new int[16]; // slot + 1; 0 = empty, -1 = a removed read's place (probes pass over it)
+    private int _idShift = 64 - 4;
+    private int _idFilled; // places not empty: reads and removed reads' places
     private ushort[][] _recipients = [];
     private ulong[][] _heap = [];
     private long _keyBaseMs = long.MaxValue; // no read yet
@@ -130,7 +136,7 @@ internal sealed class PartitionReads
             foreach (Entry[] segment in _entries) n += (long)segment.Length * Unsafe.SizeOf<Entry>();
             foreach (ulong[] segment in _heap) n += (long)segment.Length * sizeof(ulong);
             foreach (ushort[] segment in _recipients) n += (long)segment.Length * sizeof(ushort);
-            n += (long)_buckets.Length * sizeof(int);
+            n += (long)_buckets.Length * sizeof(int) + (long)_idTable.Length * sizeof(int);
             n += (long)_chunks.Length * (IntPtr.Size + sizeof(int) + sizeof(int) + sizeof(long));
             n += (long)_openChunk.Count * 24 + (long)_extended.Count * 12;
             return n + _copiedIdBytes;
@@ -171,26 +177,26 @@ internal sealed class PartitionReads
     }
 
     /// <summary>
-    /// Whether a resident read of <paramref name="plate"/> has <paramref name="owner"/> and <paramref name="readId"/>,
-    /// among the plate's <paramref name="window"/> newest (its chain is newest first). A tag of the id sits in the
-    /// entry, so a read of the plate with another id costs a visit to the arena once in 128 only.
+    /// The resident read of <paramref name="owner"/> with id <paramref name="readId"/>, whatever its plate, or -1:
+    /// one probe of the id index, whose slots are compared by the 7-bit tag in the entry before the arena is visited.
     /// </summary>
-    public bool Contains(ulong plate, int owner, ReadOnlySpan<byte> readId, int window)
+    public int Find(int owner, ReadOnlySpan<byte> readId)
     {
-        uint tag = IdTagOf(readId);
-        int compared = 0;
-        for (int slot = FirstOfPlate(plate); slot >= 0; slot = NextOfPlate(slot, plate))
+        ulong hash = IdHash(readId);
+        uint tag = TagOf(hash);
+        int mask = _idTable.Length - 1;
+        for (int at = IdPosition(hash, owner); ; at = (at + 1) & mask)
         {
-            if (++compared > window) return false;
-            ref Entry e = ref At(slot);
-            if (e.IdTag == tag && e.Owner == owner && ReadId(slot).SequenceEqual(readId)) return true;
+            int v = _idTable[at];
+            if (v == 0) return -1;
+            if (v < 0) continue;
+            ref Entry e = ref At(v - 1);
+            if (e.IdTag == tag && e.Owner == owner && ReadId(v - 1).SequenceEqual(readId)) return v - 1;
         }
-        return false;
     }
 
-    /// <summary>A 7-bit tag of a read id (a hash's top bits), kept in its entry; never stored outside the process.
-    /// </summary>
-    internal static uint IdTagOf(ReadOnlySpan<byte> id)
+    /// <summary>A 64-bit hash of a read id; never stored outside the process.</summary>
+    private static ulong IdHash(ReadOnlySpan<byte> id)
     {
         ulong h = (ulong)id.Length * 0x9E3779B97F4A7C15UL;
         while (id.Length >= 8)
@@ -201,9 +207,18 @@ internal sealed class PartitionReads
         }
         ulong tail = 0;
         foreach (byte b in id) tail = (tail << 8) | b;
-        h = (h ^ tail) * 0x94D049BB133111EBUL;
-        return (uint)(h >> (64 - (32 - PayloadBits)));
+        return (h ^ tail) * 0x94D049BB133111EBUL;
     }
+
+    /// <summary>The 7-bit tag kept in an entry: the hash's top bits.</summary>
+    private static uint TagOf(ulong hash) => (uint)(hash >> (64 - (32 - PayloadBits)));
+
+    /// <summary>The 7-bit tag of a read id kept in its entry.</summary>
+    internal static uint IdTagOf(ReadOnlySpan<byte> id) => TagOf(IdHash(id));
+
+    /// <summary>Where (owner, id) starts its probe in the id index: the id's hash mixed with the owner.</summary>
+    private int IdPosition(ulong hash, int owner) =>
+        (int)(((hash ^ ((ulong)owner * 0xD6E8FEB86659FD93UL)) * 0x9E3779B97F4A7C15UL) >> _idShift);
 
     /// <summary>The first resident read of <paramref name="plate"/>, or -1.</summary>
     public int FirstOfPlate(ulong plate) => Follow(_buckets[Bucket(plate)] - 1, plate);
@@ -243,6 +258,8 @@ internal sealed class PartitionReads
         }
 
         if (expiresAtMs < _keyBaseMs) Rebase(expiresAtMs);
+        if ((_idFilled + 1) * 4L > _idTable.Length * 3L) RebuildIds();
+        ulong idHash = IdHash(readId);
         int slot = NewSlot();
         SetRecipients(slot, 0);
         ref Entry e = ref At(slot);
@@ -250,7 +267,7 @@ internal sealed class PartitionReads
         e.ObservedAtMs = observedAtMs;
         e.ExpiresAtMs = expiresAtMs;
         e.Owner = (ushort)owner;
-        e.LengthAndId = (uint)payload.Length | (IdTagOf(readId) << PayloadBits);
+        e.LengthAndId = (uint)payload.Length | (TagOf(idHash) << PayloadBits);
         // The id is nearly always in the payload verbatim (unless the JSON escaped it): point at it, not a copy.
         int at = payload.IndexOf(readId);
         if ((uint)at <= ushort.MaxValue)
@@ -267,6 +284,7 @@ internal sealed class PartitionReads
             Place(ref e, readId, payload);
         }
         Link(slot, ref e);
+        IndexId(slot, idHash, owner);
         HeapPush(Key(expiresAtMs, slot));
         Count++;
         PayloadBytes += payload.Length;
@@ -309,6 +327,7 @@ internal sealed class PartitionReads
     {
         ref Entry e = ref At(slot);
         Unlink(ref e);
+        UnindexId(slot); // before Release: the id's bytes are in the arena
         Release(ref e);
         Count--;
         PayloadBytes -= e.Length;
@@ -350,6 +369,52 @@ internal sealed class PartitionReads
         {
             ref Entry e = ref At(slot);
             if (!e.IsFree) Link(slot, ref e);
+        }
+    }
+
+    // ---- id index ------------------------------------------------------------------------------
+
+    private void IndexId(int slot, ulong hash, int owner)
+    {
+        int mask = _idTable.Length - 1;
+        int at = IdPosition(hash, owner);
+        while (_idTable[at] > 0) at = (at + 1) & mask;
+        if (_idTable[at] == 0) _idFilled++;
+        _idTable[at] = slot + 1;
+    }
+
+    private void UnindexId(int slot)
+    {
+        int mask = _idTable.Length - 1;
+        int at = IdPosition(IdHash(ReadId(slot)), At(slot).Owner);
+        while (_idTable[at] != slot + 1) at = (at + 1) & mask;
+        // A place followed by an empty one ends no probe that goes further: it can be empty too.
+        if (_idTable[(at + 1) & mask] == 0)
+        {
+            _idTable[at] = 0;
+            _idFilled--;
+        }
+        else
+        {
+            _idTable[at] = -1;
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the id index without removed reads' places, at most half full with one more read: O(n), after at
+    /// least a quarter of the table's places were taken since the last rebuild.
+    /// </summary>
+    private void RebuildIds()
+    {
+        int bits = 4;
+        while ((Count + 1) * 2L > 1L << bits) bits++;
+        _idTable = new int[1 << bits];
+        _idShift = 64 - bits;
+        _idFilled = 0;
+        for (int slot = 0; slot < _slotsUsed; slot++)
+        {
+            ref Entry e = ref At(slot);
+            if (!e.IsFree) IndexId(slot, IdHash(ReadId(slot)), e.Owner);
         }
     }
 

@@ -18,7 +18,7 @@ namespace StreamGuard.Engine;
 /// purged and stored again later (produced again while a hold kept nothing) is resident. <see cref="CoversFromMs"/>
 /// bounds what the history can vouch for: a read that arrived before it and has no entry was decided before the part
 /// of the chain that was read, and the restore falls back to its time-based rule for it. One history serves one
-/// engine (it caches the engine's recipient sets). Memory: about 100 bytes per read of the span, for the restore only.
+/// engine (it caches the engine's recipient sets). Memory: about 110 bytes per read of the span, for the restore only.
 /// </remarks>
 public sealed class ReadHistory
 {
@@ -28,7 +28,9 @@ public sealed class ReadHistory
     private struct Fate
     {
         public byte State;
-        public int Recipients; // index into _sets
+        public byte Ingests;    // allow.ingest entries seen, counted to 2
+        public int Recipients;  // index into _sets
+        public ulong PlateRef;  // the first 64 bits of the last allow.ingest's plate_ref
     }
 
     private readonly Dictionary<string, Fate> _reads = new(StringComparer.Ordinal);
@@ -100,6 +102,7 @@ public sealed class ReadHistory
         var r = new Utf8JsonReader(line);
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return;
         string? readId = null, owner = null, ingest = null;
+        ulong plateRef = 0;
         bool v1 = false, seal = false;
         long at = long.MinValue, seq = 0;
         _pushed.Clear();
@@ -120,6 +123,16 @@ public sealed class ReadHistory
             else if (r.ValueTextEquals("read"u8)) readId = NextString(ref r);
             else if (r.ValueTextEquals("owner"u8)) owner = NextString(ref r);
             else if (r.ValueTextEquals("ingest"u8)) ingest = NextString(ref r);
+            else if (r.ValueTextEquals("plate_ref"u8))
+            {
+                r.Read();
+                if (r.TokenType == JsonTokenType.String && r.ValueSpan.Length >= 16
+                    && ulong.TryParse(r.ValueSpan[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
+                        System.Globalization.CultureInfo.InvariantCulture, out ulong prefix))
+                {
+                    plateRef = prefix;
+                }
+            }
             else if (r.ValueTextEquals("at"u8))
             {
                 r.Read();
@@ -156,6 +169,8 @@ public sealed class ReadHistory
             if (fate.State != Resident) ResidentCount++;
             fate.State = Resident;
             fate.Recipients = SetOf(_pushed);
+            fate.PlateRef = plateRef;
+            if (fate.Ingests < 2) fate.Ingests++;
         }
         else if (!known)
         {
@@ -260,12 +275,15 @@ public sealed class ReadHistory
     /// What the log says of the read <paramref name="readId"/> of <paramref name="owner"/>, which arrived at
     /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the
     /// agencies it was pushed to, each numbered by <paramref name="agencyIndex"/> (an agency in no policy the engine
-    /// knows still gets its notice; a negative number is left out), -1 when the engine's table of sets is full.
+    /// knows still gets its notice; a negative number is left out), -1 when the engine's table of sets is full. When
+    /// the id was stored more than once (a read purged, then its id used again), <paramref name="plateRef"/> is the
+    /// first 64 bits of the resident read's <c>plate_ref</c>: reads of other plates under that id are not it.
     /// </summary>
     internal Verdict Judge(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs,
-        Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet)
+        Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet, out ulong? plateRef)
     {
         recipientSet = 0;
+        plateRef = null;
         int length = owner.Length + 1 + readId.Length; // UTF-16 never needs more chars than UTF-8 has bytes
         Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
         int n = Encoding.UTF8.GetChars(owner, key);
@@ -278,6 +296,7 @@ public sealed class ReadHistory
         }
         if (fate.State != Resident) return Verdict.Gone;
         recipientSet = EngineSet(fate.Recipients, agencyIndex, sets);
+        if (fate.Ingests > 1) plateRef = fate.PlateRef;
         return Verdict.Resident;
     }
 

@@ -105,22 +105,23 @@ internal sealed class ReadStore(int maxReadsPerPartition = PartitionReads.MaxRea
     }
 
     /// <summary>
-    /// Reads of a plate compared when looking for a duplicate: the plate's newest (a plate's reads are found newest
-    /// first), so the check costs at most this many comparisons per read however many reads one plate has.
+    /// Whether input partition <paramref name="partition"/> holds a read of <paramref name="owner"/> with id
+    /// <paramref name="readId"/>, and if so its <paramref name="plate"/>: a copy of a read (the same plate: a producer
+    /// retried, a batch was sent again), or another read under an id still in use (another plate). Exact, whenever
+    /// the copy comes, at the cost of one probe of the partition's id index. One partition only: a read is stored in
+    /// the partition it is decided on, which is its plate's (forwarded there when it arrives elsewhere), so its copies
+    /// are there too, and what a restore judges by (owner, id) is that partition's chain.
     /// </summary>
-    public const int DuplicateWindow = 1024;
-
-    /// <summary>
-    /// Whether <paramref name="owner"/>'s read <paramref name="readId"/> of <paramref name="plate"/> is among the
-    /// plate's <see cref="DuplicateWindow"/> newest resident reads of input partition <paramref name="partition"/>
-    /// (a read produced twice: copies arrive close together — a producer's retry, a batch sent again). Bounded, so a
-    /// plate read a million times cannot make every read of it cost a million comparisons; a copy arriving after that
-    /// many newer reads of its plate is stored again. One partition only: a read is stored in the partition it is
-    /// decided on, which is its plate's (forwarded there when it arrives elsewhere), so its copies are there too; the
-    /// other partitions' plate indexes are not looked up (32 lookups per read made this check cost 10 µs).
-    /// </summary>
-    public bool Contains(int partition, ulong plate, int owner, ReadOnlySpan<byte> readId) =>
-        Partition(partition) is { } reads && reads.Contains(plate, owner, readId, DuplicateWindow);
+    public bool TryFind(int partition, int owner, ReadOnlySpan<byte> readId, out ulong plate)
+    {
+        if (Partition(partition) is { } reads && reads.Find(owner, readId) is int slot and >= 0)
+        {
+            plate = reads.Plate(slot);
+            return true;
+        }
+        plate = 0;
+        return false;
+    }
 
     public ReadOnlySpan<byte> Payload(StoredRead read) => _partitions[read.Partition]!.Payload(read.Slot);
 

@@ -171,12 +171,26 @@ public sealed partial class StreamGuardEngine
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         // A read is stored, pushed and alerted once: a copy of a resident read (same owner, id and plate) is not.
+        // An owner's id names one resident read: another plate under it is bad input, not a second read, since
+        // purge notices, the audit and a restore know the read by (owner, id) alone.
         // One the store has no room for is refused whole: stored nowhere, it could never be purged downstream.
         int recipients = 0;
-        DecisionCode code = expires <= now ? DecisionCode.DropExpiredOnArrival
-            : _store.Contains(source.Partition, read.Plate, read.Owner, readId) ? DecisionCode.DropDuplicate
-            : _store.IsFull(source.Partition) || (recipients = _push.Decide(read, now)) < 0 ? DecisionCode.DropStoreFull
-            : DecisionCode.AllowIngest;
+        DecisionCode code;
+        if (expires <= now) code = DecisionCode.DropExpiredOnArrival;
+        else if (_store.TryFind(source.Partition, read.Owner, readId, out ulong residentPlate))
+        {
+            if (residentPlate != read.Plate)
+            {
+                DeadLetter(s_idInUse, payload, source);
+                return;
+            }
+            code = DecisionCode.DropDuplicate;
+        }
+        else if (_store.IsFull(source.Partition) || (recipients = _push.Decide(read, now)) < 0)
+        {
+            code = DecisionCode.DropStoreFull;
+        }
+        else code = DecisionCode.AllowIngest;
         Stats.Count(code);
         if (code == DecisionCode.DropStoreFull) Refused(source.Partition);
         Records.BeginRead(source.Partition, now, Policy, read.Owner, readId, read.Plate, code);
@@ -190,6 +204,9 @@ public sealed partial class StreamGuardEngine
         }
         Records.EndEvent();
     }
+
+    private static readonly ParseResult s_idInUse = new(ParseError.InvalidField, "read_id",
+        "already names a resident read of this owner with another plate");
 
     /// <summary>
     /// Raised with the partition when a read is refused because the partition's store is full, on the first refusal
@@ -313,15 +330,18 @@ public sealed partial class StreamGuardEngine
         }
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, _agencyIndex,
-            _store.RecipientSets, out int recipients))
+            _store.RecipientSets, out int recipients, out ulong? plateRef))
         {
             case ReadHistory.Verdict.Gone:
                 return false;
             case ReadHistory.Verdict.Unknown:
                 return RestoreRead(payload, partition, arrivedAtMs, history.HeadAtMs);
         }
-        // A second copy of a restored read.
-        if (_store.Contains(partition, read.Plate, read.Owner, readId)) return false;
+        // The id was stored more than once (a read purged, then its id used again): the resident one is the plate the
+        // last allow.ingest names.
+        if (plateRef is ulong last && last != _audit.PlateRefPrefix(read.Plate)) return false;
+        // A second copy of a restored read, or a read the live engine dead-lettered: its id named a resident read.
+        if (_store.TryFind(partition, read.Owner, readId, out _)) return false;
         if (!Restore(read, partition, payload, recipients)) return false;
         history.RestoredCount++;
         return true;
@@ -343,7 +363,7 @@ public sealed partial class StreamGuardEngine
             return false;
         }
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
-        if (_store.Contains(partition, read.Plate, read.Owner, Parser.Text(read.ReadId))) return false;
+        if (_store.TryFind(partition, read.Owner, Parser.Text(read.ReadId), out _)) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
         long now = NowMs;
         if (expires <= now && expires <= chainHeadAtMs

@@ -72,8 +72,16 @@ public sealed class ReadStoreTests
                     Assert.Equal((m.Partition, m.Plate, m.Owner, m.ObservedAtMs, m.ExpiresAtMs),
                         (r.Partition, store.Plate(r), store.Owner(r), store.ObservedAtMs(r), store.ExpiresAtMs(r)));
                     found.Add(id);
+                    Assert.True(store.TryFind(m.Partition, m.Owner, Encoding.UTF8.GetBytes(id), out ulong foundPlate));
+                    Assert.Equal(m.Plate, foundPlate);
                 }
                 Assert.Equal(model.Where(m => m.Plate == plate).Select(m => m.Id).Order(), found.Order());
+                // Any id ever given: found by (partition, owner, id) exactly when the model holds it there.
+                string any = "r" + random.Next(Math.Max(nextId, 1));
+                int p = random.Next(3), o = random.Next(5);
+                ModelRead? held = model.SingleOrDefault(x => x.Id == any);
+                Assert.Equal(held is not null && held.Partition == p && held.Owner == o,
+                    store.TryFind(p, o, Encoding.UTF8.GetBytes(any), out _));
             }
             else if (kind < 95)
             {
@@ -142,12 +150,14 @@ public sealed class ReadStoreTests
     public void EvictionReturnsArenaChunksAsReadsExpire()
     {
         var store = new ReadStore();
-        byte[] payload = Payload("r", 400);
         // A day of reads with a one-day window, then the clock runs forward: arena memory falls as they expire.
         for (int i = 0; i < 50_000; i++)
         {
+            string id = "r" + i;
+            byte[] payload = Payload(id, 400);
             long observed = s_t0 + i * 1_728L;
-            store.Add(0, (ulong)(i % 5_000) + 1, 0, observed, observed + 86_400_000, "r"u8, payload);
+            store.Add(0, (ulong)(i % 5_000) + 1, 0, observed, observed + 86_400_000, Encoding.UTF8.GetBytes(id),
+                payload);
         }
         long full = store.ArenaBytes;
         Assert.InRange(full, store.PayloadBytes, store.PayloadBytes * 115 / 100);
@@ -158,17 +168,18 @@ public sealed class ReadStoreTests
     }
 
     [Fact]
-    public void IndexOverheadIsAtMost64BytesPerResidentRead()
+    public void IndexOverheadIsAtMost72BytesPerResidentRead()
     {
         var store = new ReadStore();
-        byte[] payload = Payload("01JNR3Q8Z4K6W2X9", 300);
         const int Reads = 300_000;
         for (int i = 0; i < Reads; i++)
         {
             long observed = s_t0 + i * 100L;
-            store.Add(i % 4, (ulong)i + 1, i % 7, observed, observed + 30L * 86_400_000, "01JNR3Q8Z4K6W2X9"u8, payload);
+            string id = $"01JNR3Q8Z4{i:D6}";
+            store.Add(i % 4, (ulong)i + 1, i % 7, observed, observed + 30L * 86_400_000, Encoding.UTF8.GetBytes(id),
+                Payload(id, 300));
         }
-        Assert.InRange((double)store.IndexBytes / Reads, 40, 64);
+        Assert.InRange((double)store.IndexBytes / Reads, 40, 72);
     }
 
     [Fact]
@@ -181,8 +192,9 @@ public sealed class ReadStoreTests
         StoredRead r =
             store.Add(0, 7, 1, s_t0, s_t0 + 1000, "big"u8, payload.AsSpan(0, PartitionReads.MaxPayloadBytes));
         Assert.Equal(PartitionReads.MaxPayloadBytes, store.Payload(r).Length);
-        Assert.True(store.Contains(0, 7, 1, "big"u8));
-        Assert.False(store.Contains(0, 7, 1, "bag"u8));
+        Assert.True(store.TryFind(0, 1, "big"u8, out ulong plate));
+        Assert.Equal(7UL, plate);
+        Assert.False(store.TryFind(0, 1, "bag"u8, out _));
     }
 
     [Fact]
@@ -200,9 +212,10 @@ public sealed class ReadStoreTests
         }
         var store = new ReadStore();
         store.Add(0, 9, 1, s_t0, s_t0 + 1000, Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes("{}"));
-        Assert.True(store.Contains(0, 9, 1, Encoding.UTF8.GetBytes(a)));
-        Assert.False(store.Contains(0, 9, 1, Encoding.UTF8.GetBytes(b)));
-        Assert.False(store.Contains(0, 9, 2, Encoding.UTF8.GetBytes(a)));
+        Assert.True(store.TryFind(0, 1, Encoding.UTF8.GetBytes(a), out _));
+        Assert.False(store.TryFind(0, 1, Encoding.UTF8.GetBytes(b), out _));
+        Assert.False(store.TryFind(0, 2, Encoding.UTF8.GetBytes(a), out _));
+        Assert.False(store.TryFind(1, 1, Encoding.UTF8.GetBytes(a), out _));
     }
 
     [Fact]
@@ -214,6 +227,32 @@ public sealed class ReadStoreTests
         Assert.Equal("a/b", Encoding.UTF8.GetString(store.ReadId(r)));
         Assert.Equal(payload, store.Payload(r).ToArray());
         Assert.True(store.IndexBytes > 0);
+    }
+
+    [Fact]
+    public void EveryResidentReadIsFoundByItsIdWhileReadsComeAndGoForLong()
+    {
+        // A sliding window of 1,000 resident reads over 200,000: the id index fills with removed reads' places and is
+        // rebuilt again and again; every resident id is found, every evicted one not.
+        var store = new ReadStore();
+        const int Resident = 1_000;
+        for (int i = 0; i < 200_000; i++)
+        {
+            long observed = s_t0 + i * 1_000L;
+            string id = "r" + i;
+            store.Add(0, (ulong)(i % 97) + 1, i % 3, observed, observed + Resident * 1_000L, Encoding.UTF8.GetBytes(id),
+                Payload(id, 20));
+            while (store.TryPeekExpired(observed, out _)) store.RemoveHead();
+            Assert.Equal(Math.Min(i + 1, Resident), store.Count);
+            if (i % 1_000 != 0) continue;
+            for (int j = Math.Max(0, i - 2 * Resident); j <= i; j++)
+            {
+                bool resident = j > i - Resident;
+                Assert.Equal(resident, store.TryFind(0, j % 3, Encoding.UTF8.GetBytes("r" + j), out ulong plate));
+                if (resident) Assert.Equal((ulong)(j % 97) + 1, plate);
+            }
+        }
+        Assert.InRange(store.IndexBytes, 0, 200L * Resident);
     }
 
     [Fact]

@@ -5,8 +5,8 @@ using StreamGuard.Tests.Support;
 namespace StreamGuard.Tests.Engine;
 
 /// <summary>
-/// Found by review of the duplicate and restore work: the duplicate check's cost per read is bounded however many
-/// reads one plate has, and a query refused live as future-dated is not remembered by a restore.
+/// Found by review of the duplicate and restore work: the duplicate check finds a copy however many reads one plate
+/// has, at one probe's cost, and a query refused live as future-dated is not remembered by a restore.
 /// </summary>
 public sealed class RepeatBoundsTests : IDisposable
 {
@@ -23,20 +23,41 @@ public sealed class RepeatBoundsTests : IDisposable
 
     public void Dispose() => _policy.Dispose();
 
-    private void Read(string id, int second) => _engine.ProcessRead(
-        Encoding.UTF8.GetBytes(TestPolicy.Read(id, "ca-lapd", "7ABC123", s_t0.AddSeconds(second))),
+    private void Read(string id, int second) => Read(id, "7ABC123", second);
+
+    private void Read(string id, string plate, int second) => _engine.ProcessRead(
+        Encoding.UTF8.GetBytes(TestPolicy.Read(id, "ca-lapd", plate, s_t0.AddSeconds(second))),
         EventSource.File("reads", second + 1));
 
     [Fact]
-    public void TheDuplicateCheckComparesAPlatesNewestReadsOnly()
+    public void ACopyIsFoundHoweverManyReadsOfItsPlateCameAfterIt()
     {
-        int reads = ReadStore.DuplicateWindow + 100;
-        for (int i = 0; i < reads; i++) Read($"r{i}", i);
-        Read($"r{reads - 1}", reads - 1); // a copy of the newest: dropped
-        Assert.Equal(1, _engine.Stats.Decisions(DecisionCode.DropDuplicate));
-        Read("r0", 0); // a copy of one with more than the window's reads of its plate after it: stored again
-        Assert.Equal(1, _engine.Stats.Decisions(DecisionCode.DropDuplicate));
-        Assert.Equal(reads + 1, _engine.StoredReadCount);
+        // The check is one probe of the id index: a copy is dropped however far back its read is.
+        const int Reads = 3_000; // the clock's "now" is an hour after the first
+        for (int i = 0; i < Reads; i++) Read($"r{i}", i);
+        Read($"r{Reads - 1}", Reads - 1);
+        Read("r0", 0);
+        Assert.Equal(2, _engine.Stats.Decisions(DecisionCode.DropDuplicate));
+        Assert.Equal(Reads, _engine.StoredReadCount);
+        Assert.Empty(_sink.DeadLetters);
+    }
+
+    [Fact]
+    public void AnotherPlateUnderAResidentReadsIdIsDeadLetteredAndTheResidentReadKept()
+    {
+        Read("r1", "7ABC123", 0);
+        Read("r1", "8XYZ999", 1);
+        Assert.Equal(1, _engine.StoredReadCount);
+        Assert.Equal(0, _engine.Stats.Decisions(DecisionCode.DropDuplicate));
+        var dead = MemorySink.Json(Assert.Single(_sink.DeadLetters));
+        Assert.Equal("invalid_field", dead.GetProperty("error").GetString());
+        Assert.StartsWith("read_id: already names a resident read", dead.GetProperty("detail").GetString(),
+            StringComparison.Ordinal);
+        // Another owner may use the same id.
+        _engine.ProcessRead(
+            Encoding.UTF8.GetBytes(TestPolicy.Read("r1", "ca-lasd", "8XYZ999", s_t0.AddSeconds(2))),
+            EventSource.File("reads", 3));
+        Assert.Equal(2, _engine.StoredReadCount);
     }
 
     [Fact]

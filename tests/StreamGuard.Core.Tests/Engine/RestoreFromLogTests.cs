@@ -119,6 +119,57 @@ public sealed class RestoreFromLogTests : IDisposable
         return after;
     }
 
+    /// <summary>The plates of partition 0's resident reads with id <paramref name="id"/> of <paramref name="owner"/>.
+    /// </summary>
+    private static List<string> ResidentPlates(Worker w, string owner, string id)
+    {
+        int agency = w.Engine.Policy.Agencies.Find(Encoding.UTF8.GetBytes(owner));
+        var plates = new List<string>();
+        foreach (string plate in (string[])["7ABC123", "8XYZ999", "5AAA111"])
+        {
+            StreamGuard.Text.Plate.TryPack(Encoding.UTF8.GetBytes(plate), out ulong packed);
+            foreach (StoredRead r in w.Engine.Reads.Find(packed))
+            {
+                if (w.Engine.Reads.Owner(r) == agency && Encoding.UTF8.GetString(w.Engine.Reads.ReadId(r)) == id)
+                {
+                    plates.Add(plate);
+                }
+            }
+        }
+        return plates;
+    }
+
+    [Fact]
+    public void AnIdReusedOnAnotherPlateAfterItsReadWasPurgedBringsBackOnlyTheSecondRead()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("x", "ca-lasd", s_t0.AddDays(31), plate: "5AAA111"); // r1 purged
+        w1.Read("r1", "ca-lasd", s_t0.AddDays(32), plate: "8XYZ999"); // the id again, on another plate
+        Assert.Equal(2, w1.Engine.StoredReadCount);
+        Assert.Equal(["8XYZ999"], ResidentPlates(w1, "ca-lasd", "r1"));
+
+        Worker w2 = Restart(w1, Policy("30d"), s_t0.AddDays(32).AddMinutes(1));
+        Assert.Equal(2, w2.Engine.StoredReadCount);
+        Assert.Equal(["8XYZ999"], ResidentPlates(w2, "ca-lasd", "r1"));
+        w2.Engine.Tick();
+        Assert.Empty(w2.Notices);
+    }
+
+    [Fact]
+    public void AReadUnderAResidentReadsIdOnAnotherPlateIsNeitherStoredNorRestored()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("r1", "ca-lasd", s_t0.AddMinutes(1), plate: "8XYZ999");
+        Assert.Single(w1.Sink.DeadLetters);
+        Assert.Equal(["7ABC123"], ResidentPlates(w1, "ca-lasd", "r1"));
+
+        Worker w2 = Restart(w1, Policy("30d"), s_t0.AddMinutes(2));
+        Assert.Equal(["7ABC123"], ResidentPlates(w2, "ca-lasd", "r1"));
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+    }
+
     [Fact]
     public void ALongerWindowAfterARestartDoesNotBringBackAReadTheLogSaysWasPurged()
     {
