@@ -9,18 +9,19 @@ namespace StreamGuard.Engine;
 /// </summary>
 /// <remarks>
 /// <para>Layout. A read is a slot: an <see cref="Entry"/> in segmented arrays (plate, times, owner, where its bytes
-/// are, a 7-bit tag of its id, its links in the plate chain), plus 2 bytes in a parallel array naming the set of
-/// agencies the read was pushed to (<see cref="RecipientSets"/>: they get its purge notice). Reads of one plate are
-/// found through a bucket array (load ≤ 2) whose chains run through the entries, doubly linked so a removal is O(1)
-/// however many reads a plate has. A read is found by owner and id (<see cref="Find"/>: one owner's id names one
-/// resident read) through an open-addressed table of slots, at most 3/4 full and half full after a rebuild, whose
-/// probes compare the entry's tag before the id's bytes in the arena. The expiry order is a 4-ary min-heap of 8-byte
+/// are, its links in the plate chain), plus, in parallel arrays, 2 bytes naming the set of agencies the read was pushed
+/// to (<see cref="RecipientSets"/>: they get its purge notice) and 4 bytes of its link in the id index. Reads of one
+/// plate are found through a bucket array (load ≤ 2) whose chains run through the entries, doubly linked so a removal
+/// is O(1) however many reads a plate has. A read is found by owner and id (<see cref="Find"/>: one owner's id names
+/// one resident read) through a second bucket array (load ≤ 1) whose chains run through the id links, each with an
+/// 8-bit fingerprint of its id so that a probe rarely visits an entry or the arena for another id; a removal walks
+/// only its bucket's links. No index is ever rebuilt but to grow. The expiry order is a 4-ary min-heap of 8-byte
 /// keys (expiry in ms since a base in the high 40 bits, the slot in the low 24), so eviction touches one cache line
 /// per level and no entry; a key whose entry changed or went is stale and is dropped when it surfaces (a reschedule
 /// pushes a new key instead of searching the heap). Index overhead: 48 bytes of entry, 2 of recipient set, 2–4 of
-/// bucket, 8 of heap key, 5–11 of id table ≈ 70 bytes per resident read beyond its payload. The base is 8 years
-/// before the earliest expiry seen; an earlier one moves it back and rebuilds the heap (O(n), rare), so expiries in
-/// any year order exactly.</para>
+/// plate bucket, 8 of heap key, 4 of id link and 4–8 of id bucket ≈ 72 bytes per resident read beyond its payload.
+/// The base is 8 years before the earliest expiry seen; an earlier one moves it back and rebuilds the heap (O(n),
+/// rare), so expiries in any year order exactly.</para>
 /// <para>Arena. Payloads are copied into byte-array chunks of up to 64 KiB. A chunk only takes reads whose expiry
 /// falls in one epoch (1/32 to 1/64 of their window, at least 65 s: 65 s for a 3-minute window, 25 days for
 /// 30 months), so reads that expire together share chunks and a chunk goes back to a small pool when its last read
@@ -45,11 +46,10 @@ internal sealed class PartitionReads
     private const ushort IdCopied = 0x8000;
     private const int FirstChunkBytes = 4 * 1024;
     private const int SpareChunksKept = 16;
-    private const int PayloadBits = 25;
-    private const uint PayloadMask = (1u << PayloadBits) - 1;
+    private const uint IdNextMask = (1u << SlotBits) - 1;
 
     /// <summary>The largest payload a read may have (32 MiB - 1: events are capped well below, at 16 MiB).</summary>
-    public const int MaxPayloadBytes = (int)PayloadMask;
+    public const int MaxPayloadBytes = (1 << 25) - 1;
 
     /// <summary>The most reads one partition holds.</summary>
     public const int MaxReads = (1 << SlotBits) - 1;
@@ -65,14 +65,13 @@ internal sealed class PartitionReads
         public int Chunk;          // the arena chunk holding the record; -1 when the slot is free
         public ushort Offset;      // where the record starts in its chunk
         public ushort Owner;
-        public uint LengthAndId;   // payload bytes (low PayloadBits) and the read id's IdTag (the bits above)
+        public int PayloadLength;  // payload bytes
         public int NextOfPlate;    // next slot in the bucket chain (or in the free list); -1 at the end
         public int PrevOfPlate;    // previous slot in the bucket chain; -1 when first
         public ushort IdOffset;    // where the read id starts, from the record start
         public ushort IdLength;    // its length; IdCopied when it was copied in front of the payload
 
-        public readonly int Length => (int)(LengthAndId & PayloadMask);
-        public readonly uint IdTag => LengthAndId >> PayloadBits;
+        public readonly int Length => PayloadLength;
         public readonly bool IsFree => Chunk < 0;
     }
 
@@ -81,9 +80,9 @@ internal sealed class PartitionReads
     private int _freeSlot = -1;
     private int[] _buckets = new int[16]; // slot + 1; 0 = empty
     private int _bucketShift = 64 - 4;
-    private int[] _idTable = new int[16]; // slot + 1; 0 = empty, -1 = a removed read's place (probes pass over it)
+    private int[] _idBuckets = new int[16]; // slot + 1; 0 = empty
     private int _idShift = 64 - 4;
-    private int _idFilled; // places not empty: reads and removed reads' places
+    private uint[][] _idNext = []; // per slot: the next slot + 1 in its id bucket (low 24 bits), its fingerprint (high 8)
     private ushort[][] _recipients = [];
     private ulong[][] _heap = [];
     private long _keyBaseMs = long.MaxValue; // no read yet
@@ -136,7 +135,8 @@ internal sealed class PartitionReads
             foreach (Entry[] segment in _entries) n += (long)segment.Length * Unsafe.SizeOf<Entry>();
             foreach (ulong[] segment in _heap) n += (long)segment.Length * sizeof(ulong);
             foreach (ushort[] segment in _recipients) n += (long)segment.Length * sizeof(ushort);
-            n += (long)_buckets.Length * sizeof(int) + (long)_idTable.Length * sizeof(int);
+            foreach (uint[] segment in _idNext) n += (long)segment.Length * sizeof(uint);
+            n += (long)_buckets.Length * sizeof(int) + (long)_idBuckets.Length * sizeof(int);
             n += (long)_chunks.Length * (IntPtr.Size + sizeof(int) + sizeof(int) + sizeof(long));
             n += (long)_openChunk.Count * 24 + (long)_extended.Count * 12;
             return n + _copiedIdBytes;
@@ -177,28 +177,36 @@ internal sealed class PartitionReads
     }
 
     /// <summary>
-    /// The resident read of <paramref name="owner"/> with id <paramref name="readId"/>, whatever its plate, or -1:
-    /// one probe of the id index, whose slots are compared by the 7-bit tag in the entry before the arena is visited.
+    /// The resident read of <paramref name="owner"/> with id <paramref name="readId"/>, whatever its plate, or -1: a
+    /// bucket of the id index (load ≤ 1), whose reads are compared by an 8-bit fingerprint before their entry and
+    /// their id's bytes in the arena are visited.
     /// </summary>
     public int Find(int owner, ReadOnlySpan<byte> readId)
     {
-        ulong hash = IdHash(readId);
-        uint tag = TagOf(hash);
-        int mask = _idTable.Length - 1;
-        for (int at = IdPosition(hash, owner); ; at = (at + 1) & mask)
+        ulong hash = IdHash(owner, readId);
+        uint fingerprint = Fingerprint(hash);
+        for (int v = _idBuckets[(int)(hash >> _idShift)]; v != 0;)
         {
-            int v = _idTable[at];
-            if (v == 0) return -1;
-            if (v < 0) continue;
-            ref Entry e = ref At(v - 1);
-            if (e.IdTag == tag && e.Owner == owner && ReadId(v - 1).SequenceEqual(readId)) return v - 1;
+            int slot = v - 1;
+            uint next = IdNext(slot);
+            if (next >> SlotBits == fingerprint && At(slot).Owner == owner && ReadId(slot).SequenceEqual(readId))
+            {
+                return slot;
+            }
+            v = (int)(next & IdNextMask);
         }
+        return -1;
     }
 
-    /// <summary>A 64-bit hash of a read id; never stored outside the process.</summary>
-    private static ulong IdHash(ReadOnlySpan<byte> id)
+    /// <summary>
+    /// Seeds the id hash per process, so whoever picks read ids cannot aim many at one bucket of the index.
+    /// </summary>
+    private static readonly ulong s_idSeed = (ulong)Random.Shared.NextInt64() | 1;
+
+    /// <summary>A 64-bit hash of (owner, read id), seeded per process; never stored outside it.</summary>
+    internal static ulong IdHash(int owner, ReadOnlySpan<byte> id)
     {
-        ulong h = (ulong)id.Length * 0x9E3779B97F4A7C15UL;
+        ulong h = (s_idSeed ^ ((ulong)id.Length << 32) ^ (uint)owner) * 0x9E3779B97F4A7C15UL;
         while (id.Length >= 8)
         {
             h = (h ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(id)) * 0xBF58476D1CE4E5B9UL;
@@ -207,18 +215,12 @@ internal sealed class PartitionReads
         }
         ulong tail = 0;
         foreach (byte b in id) tail = (tail << 8) | b;
-        return (h ^ tail) * 0x94D049BB133111EBUL;
+        h = (h ^ tail) * 0x94D049BB133111EBUL;
+        return h ^ (h >> 29);
     }
 
-    /// <summary>The 7-bit tag kept in an entry: the hash's top bits.</summary>
-    private static uint TagOf(ulong hash) => (uint)(hash >> (64 - (32 - PayloadBits)));
-
-    /// <summary>The 7-bit tag of a read id kept in its entry.</summary>
-    internal static uint IdTagOf(ReadOnlySpan<byte> id) => TagOf(IdHash(id));
-
-    /// <summary>Where (owner, id) starts its probe in the id index: the id's hash mixed with the owner.</summary>
-    private int IdPosition(ulong hash, int owner) =>
-        (int)(((hash ^ ((ulong)owner * 0xD6E8FEB86659FD93UL)) * 0x9E3779B97F4A7C15UL) >> _idShift);
+    /// <summary>The id's fingerprint kept beside its link: bits the bucket index (the top ≤ 24) never uses.</summary>
+    internal static uint Fingerprint(ulong hash) => (uint)(hash >> 8) & 0xFF;
 
     /// <summary>The first resident read of <paramref name="plate"/>, or -1.</summary>
     public int FirstOfPlate(ulong plate) => Follow(_buckets[Bucket(plate)] - 1, plate);
@@ -258,8 +260,6 @@ internal sealed class PartitionReads
         }
 
         if (expiresAtMs < _keyBaseMs) Rebase(expiresAtMs);
-        if ((_idFilled + 1) * 4L > _idTable.Length * 3L) RebuildIds();
-        ulong idHash = IdHash(readId);
         int slot = NewSlot();
         SetRecipients(slot, 0);
         ref Entry e = ref At(slot);
@@ -267,7 +267,7 @@ internal sealed class PartitionReads
         e.ObservedAtMs = observedAtMs;
         e.ExpiresAtMs = expiresAtMs;
         e.Owner = (ushort)owner;
-        e.LengthAndId = (uint)payload.Length | (TagOf(idHash) << PayloadBits);
+        e.PayloadLength = payload.Length;
         // The id is nearly always in the payload verbatim (unless the JSON escaped it): point at it, not a copy.
         int at = payload.IndexOf(readId);
         if ((uint)at <= ushort.MaxValue)
@@ -284,11 +284,12 @@ internal sealed class PartitionReads
             Place(ref e, readId, payload);
         }
         Link(slot, ref e);
-        IndexId(slot, idHash, owner);
+        IndexId(slot, IdHash(owner, readId));
         HeapPush(Key(expiresAtMs, slot));
         Count++;
         PayloadBytes += payload.Length;
         if (Count > 2 * _buckets.Length) GrowBuckets();
+        if (Count > _idBuckets.Length) GrowIdBuckets();
         return slot;
     }
 
@@ -315,10 +316,17 @@ internal sealed class PartitionReads
             int size = segment == 0 ? Math.Max(64, (entries?.Length ?? 32) * 2) : SegmentSize;
             Array.Resize(ref entries, Math.Min(size, SegmentSize));
             _entries[segment] = entries;
-            if (segment == _recipients.Length) Array.Resize(ref _recipients, segment + 1);
+            if (segment == _recipients.Length)
+            {
+                Array.Resize(ref _recipients, segment + 1);
+                Array.Resize(ref _idNext, segment + 1);
+            }
             ushort[]? sets = _recipients[segment];
             Array.Resize(ref sets, entries.Length);
             _recipients[segment] = sets;
+            uint[]? links = _idNext[segment];
+            Array.Resize(ref links, entries.Length);
+            _idNext[segment] = links;
         }
         return next;
     }
@@ -374,47 +382,51 @@ internal sealed class PartitionReads
 
     // ---- id index ------------------------------------------------------------------------------
 
-    private void IndexId(int slot, ulong hash, int owner)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref uint IdNext(int slot) => ref _idNext[slot >> SegmentBits][slot & SegmentMask];
+
+    private void IndexId(int slot, ulong hash)
     {
-        int mask = _idTable.Length - 1;
-        int at = IdPosition(hash, owner);
-        while (_idTable[at] > 0) at = (at + 1) & mask;
-        if (_idTable[at] == 0) _idFilled++;
-        _idTable[at] = slot + 1;
+        ref int head = ref _idBuckets[(int)(hash >> _idShift)];
+        IdNext(slot) = (Fingerprint(hash) << SlotBits) | (uint)head;
+        head = slot + 1;
     }
 
+    /// <summary>Takes a read out of its id bucket: a walk over the bucket's links, not over the arena.</summary>
     private void UnindexId(int slot)
     {
-        int mask = _idTable.Length - 1;
-        int at = IdPosition(IdHash(ReadId(slot)), At(slot).Owner);
-        while (_idTable[at] != slot + 1) at = (at + 1) & mask;
-        // A place followed by an empty one ends no probe that goes further: it can be empty too.
-        if (_idTable[(at + 1) & mask] == 0)
+        ref int head = ref _idBuckets[(int)(IdHash(At(slot).Owner, ReadId(slot)) >> _idShift)];
+        uint next = IdNext(slot) & IdNextMask;
+        if (head == slot + 1)
         {
-            _idTable[at] = 0;
-            _idFilled--;
+            head = (int)next;
+            return;
         }
-        else
+        // The read is in this bucket, so the walk meets it before the end.
+        for (int v = head; ;)
         {
-            _idTable[at] = -1;
+            ref uint link = ref IdNext(v - 1);
+            v = (int)(link & IdNextMask);
+            if (v == slot + 1)
+            {
+                link = (link & ~IdNextMask) | next;
+                return;
+            }
         }
     }
 
     /// <summary>
-    /// Rebuilds the id index without removed reads' places, at most half full with one more read: O(n), after at
-    /// least a quarter of the table's places were taken since the last rebuild.
+    /// Doubles the id index's buckets (load ≤ 1): O(n) with a visit to every id in the arena, as many times as the
+    /// partition's reads double, never while their number holds steady.
     /// </summary>
-    private void RebuildIds()
+    private void GrowIdBuckets()
     {
-        int bits = 4;
-        while ((Count + 1) * 2L > 1L << bits) bits++;
-        _idTable = new int[1 << bits];
-        _idShift = 64 - bits;
-        _idFilled = 0;
+        _idBuckets = new int[_idBuckets.Length * 2];
+        _idShift--;
         for (int slot = 0; slot < _slotsUsed; slot++)
         {
             ref Entry e = ref At(slot);
-            if (!e.IsFree) IndexId(slot, IdHash(ReadId(slot)), e.Owner);
+            if (!e.IsFree) IndexId(slot, IdHash(e.Owner, ReadId(slot)));
         }
     }
 

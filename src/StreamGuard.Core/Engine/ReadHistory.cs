@@ -28,7 +28,7 @@ public sealed class ReadHistory
     private struct Fate
     {
         public byte State;
-        public byte Ingests;    // allow.ingest entries seen, counted to 2
+        public bool HasPlateRef; // the last allow.ingest named the read's plate_ref
         public int Recipients;  // index into _sets
         public ulong PlateRef;  // the first 64 bits of the last allow.ingest's plate_ref
     }
@@ -102,7 +102,7 @@ public sealed class ReadHistory
         var r = new Utf8JsonReader(line);
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return;
         string? readId = null, owner = null, ingest = null;
-        ulong plateRef = 0;
+        ulong? plateRef = null;
         bool v1 = false, seal = false;
         long at = long.MinValue, seq = 0;
         _pushed.Clear();
@@ -169,8 +169,8 @@ public sealed class ReadHistory
             if (fate.State != Resident) ResidentCount++;
             fate.State = Resident;
             fate.Recipients = SetOf(_pushed);
-            fate.PlateRef = plateRef;
-            if (fate.Ingests < 2) fate.Ingests++;
+            fate.HasPlateRef = plateRef.HasValue;
+            fate.PlateRef = plateRef.GetValueOrDefault();
         }
         else if (!known)
         {
@@ -275,9 +275,10 @@ public sealed class ReadHistory
     /// What the log says of the read <paramref name="readId"/> of <paramref name="owner"/>, which arrived at
     /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the
     /// agencies it was pushed to, each numbered by <paramref name="agencyIndex"/> (an agency in no policy the engine
-    /// knows still gets its notice; a negative number is left out), -1 when the engine's table of sets is full. When
-    /// the id was stored more than once (a read purged, then its id used again), <paramref name="plateRef"/> is the
-    /// first 64 bits of the resident read's <c>plate_ref</c>: reads of other plates under that id are not it.
+    /// knows still gets its notice; a negative number is left out), -1 when the engine's table of sets is full.
+    /// <paramref name="plateRef"/> is the first 64 bits of the resident read's <c>plate_ref</c> (null when its entry
+    /// had none): a read of another plate under that id is not it — one the live engine dead-lettered because the id
+    /// named a resident read, or the read of an id used before, whose read was purged.
     /// </summary>
     internal Verdict Judge(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs,
         Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet, out ulong? plateRef)
@@ -296,7 +297,7 @@ public sealed class ReadHistory
         }
         if (fate.State != Resident) return Verdict.Gone;
         recipientSet = EngineSet(fate.Recipients, agencyIndex, sets);
-        if (fate.Ingests > 1) plateRef = fate.PlateRef;
+        if (fate.HasPlateRef) plateRef = fate.PlateRef;
         return Verdict.Resident;
     }
 

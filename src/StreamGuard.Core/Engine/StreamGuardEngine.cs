@@ -337,10 +337,11 @@ public sealed partial class StreamGuardEngine
             case ReadHistory.Verdict.Unknown:
                 return RestoreRead(payload, partition, arrivedAtMs, history.HeadAtMs);
         }
-        // The id was stored more than once (a read purged, then its id used again): the resident one is the plate the
-        // last allow.ingest names.
+        // The resident read is the plate the id's last allow.ingest names: not a read the live engine dead-lettered
+        // (its id named a resident read), nor the read of an id used before, whose read was purged — whatever order
+        // the restore reads them back in.
         if (plateRef is ulong last && last != _audit.PlateRefPrefix(read.Plate)) return false;
-        // A second copy of a restored read, or a read the live engine dead-lettered: its id named a resident read.
+        // A second copy of a restored read.
         if (_store.TryFind(partition, read.Owner, readId, out _)) return false;
         if (!Restore(read, partition, payload, recipients)) return false;
         history.RestoredCount++;

@@ -1,5 +1,6 @@
 using System.Text;
 using StreamGuard.Engine;
+using StreamGuard.Tests.Support;
 
 namespace StreamGuard.Tests.Engine;
 
@@ -168,7 +169,7 @@ public sealed class ReadStoreTests
     }
 
     [Fact]
-    public void IndexOverheadIsAtMost72BytesPerResidentRead()
+    public void IndexOverheadIsAtMost76BytesPerResidentRead()
     {
         var store = new ReadStore();
         const int Reads = 300_000;
@@ -179,7 +180,8 @@ public sealed class ReadStoreTests
             store.Add(i % 4, (ulong)i + 1, i % 7, observed, observed + 30L * 86_400_000, Encoding.UTF8.GetBytes(id),
                 Payload(id, 300));
         }
-        Assert.InRange((double)store.IndexBytes / Reads, 40, 72);
+        // 48 of entry, 2 of recipient set, up to 4 of plate bucket, 8 of heap key, 4 of id link, up to 8 of id bucket.
+        Assert.InRange((double)store.IndexBytes / Reads, 40, 76);
     }
 
     [Fact]
@@ -198,17 +200,19 @@ public sealed class ReadStoreTests
     }
 
     [Fact]
-    public void TheDuplicateCheckTellsApartIdsWhoseTagsAreEqual()
+    public void TheIdIndexTellsApartIdsWithOneFingerprintInOneBucket()
     {
-        // Ids are compared in full whenever their 7-bit tags match: find two distinct ids with one tag.
-        var byTag = new Dictionary<uint, string>();
+        // Ids are compared in full whenever their fingerprints match: find two distinct ids of owner 1 with one
+        // fingerprint and one bucket of the first 16.
+        var seen = new Dictionary<(ulong, uint), string>();
         string a = "", b = "";
         for (int i = 0; a.Length == 0; i++)
         {
             string id = "r-" + i;
-            uint tag = PartitionReads.IdTagOf(Encoding.UTF8.GetBytes(id));
-            if (byTag.TryGetValue(tag, out string? other)) (a, b) = (other, id);
-            else byTag[tag] = id;
+            ulong hash = PartitionReads.IdHash(1, Encoding.UTF8.GetBytes(id));
+            (ulong, uint) key = (hash >> 60, PartitionReads.Fingerprint(hash));
+            if (seen.TryGetValue(key, out string? other)) (a, b) = (other, id);
+            else seen[key] = id;
         }
         var store = new ReadStore();
         store.Add(0, 9, 1, s_t0, s_t0 + 1000, Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes("{}"));
@@ -216,6 +220,43 @@ public sealed class ReadStoreTests
         Assert.False(store.TryFind(0, 1, Encoding.UTF8.GetBytes(b), out _));
         Assert.False(store.TryFind(0, 2, Encoding.UTF8.GetBytes(a), out _));
         Assert.False(store.TryFind(1, 1, Encoding.UTF8.GetBytes(a), out _));
+        store.Add(0, 10, 1, s_t0, s_t0 + 2000, Encoding.UTF8.GetBytes(b), Encoding.UTF8.GetBytes("{}"));
+        Assert.True(store.TryFind(0, 1, Encoding.UTF8.GetBytes(b), out ulong plate));
+        Assert.Equal(10UL, plate);
+        store.TryPeekExpired(s_t0 + 1000, out _);
+        store.RemoveHead(); // a goes, b stays
+        Assert.False(store.TryFind(0, 1, Encoding.UTF8.GetBytes(a), out _));
+        Assert.True(store.TryFind(0, 1, Encoding.UTF8.GetBytes(b), out _));
+    }
+
+    [Fact]
+    public void AStoreWhoseSizeHoldsSteadyAllocatesNothingAsReadsComeAndGo()
+    {
+        // As many reads arrive as expire: no index is rebuilt and no array grows, so nothing is allocated per read.
+        const int Resident = 20_000, Ids = 2 * Resident;
+        byte[][] ids = new byte[Ids][], payloads = new byte[Ids][];
+        for (int i = 0; i < Ids; i++)
+        {
+            ids[i] = Encoding.UTF8.GetBytes("r" + i);
+            payloads[i] = Payload("r" + i, 200);
+        }
+        var store = new ReadStore();
+        long step = 0;
+        void Run(int reads)
+        {
+            for (int i = 0; i < reads; i++, step++)
+            {
+                long observed = s_t0 + step * 1_000;
+                int n = (int)(step % Ids);
+                store.Add(0, (ulong)(step % 997) + 1, (int)(step % 3), observed, observed + Resident * 1_000L, ids[n],
+                    payloads[n]);
+                while (store.TryPeekExpired(observed, out _)) store.RemoveHead();
+            }
+        }
+        Run(4 * Resident);
+        SteadyAllocation.WarmUp(() => SteadyAllocation.Of(() => Run(Resident)), target: 0L);
+        Assert.Equal(0, SteadyAllocation.Of(() => Run(10 * Resident)));
+        Assert.Equal(Resident, store.Count);
     }
 
     [Fact]

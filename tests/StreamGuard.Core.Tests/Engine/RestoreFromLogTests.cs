@@ -102,17 +102,19 @@ public sealed class RestoreFromLogTests : IDisposable
     /// <paramref name="before"/> left: its reads topic and its audit chain.
     /// </summary>
     private static Worker Restart(Worker before, TestPolicy policy, DateTimeOffset now,
-        Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads) =>
-        Restart(before, policy.Compiled, now, tablesLoaded, maxReadsPerPartition);
+        Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads,
+        IEnumerable<(byte[] Payload, long ArrivedAtMs)>? readBack = null) =>
+        Restart(before, policy.Compiled, now, tablesLoaded, maxReadsPerPartition, readBack);
 
     private static Worker Restart(Worker before, CompiledPolicy policy, DateTimeOffset now,
-        Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads)
+        Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads,
+        IEnumerable<(byte[] Payload, long ArrivedAtMs)>? readBack = null)
     {
         var after = new Worker(policy, now, maxReadsPerPartition);
         tablesLoaded?.Invoke(after);
         var history = new ReadHistory();
         foreach (string block in before.Sink.AuditBlocks) history.AddBlock(Encoding.UTF8.GetBytes(block));
-        foreach ((byte[] payload, long arrived) in before.Topic)
+        foreach ((byte[] payload, long arrived) in readBack ?? before.Topic)
         {
             after.Engine.RestoreRead(payload, 0, arrived, history);
         }
@@ -154,6 +156,21 @@ public sealed class RestoreFromLogTests : IDisposable
         Assert.Equal(["8XYZ999"], ResidentPlates(w2, "ca-lasd", "r1"));
         w2.Engine.Tick();
         Assert.Empty(w2.Notices);
+    }
+
+    [Fact]
+    public void ARestoreTellsTheStoredReadFromOneDeadLetteredUnderItsIdInWhicheverOrderItReadsThemBack()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("r1", "ca-lasd", s_t0.AddMinutes(1), plate: "8XYZ999"); // dead-lettered
+        TestPolicy policy = Policy("30d");
+        // Read back in the other order (the restore reads the reads topic, then the repartition topic) …
+        Worker reversed = Restart(w1, policy, s_t0.AddMinutes(2), readBack: Enumerable.Reverse(w1.Topic));
+        Assert.Equal(["7ABC123"], ResidentPlates(reversed, "ca-lasd", "r1"));
+        // … or with the stored read's record gone from the topic: the dead-lettered one does not stand in for it.
+        Worker gone = Restart(w1, policy, s_t0.AddMinutes(2), readBack: w1.Topic.Skip(1));
+        Assert.Equal(0, gone.Engine.StoredReadCount);
     }
 
     [Fact]
