@@ -52,6 +52,23 @@ internal static class Common
         return RandomNumberGenerator.GetBytes(32);
     }
 
+    /// <summary>
+    /// The audit key in force before the last rotation (<c>--retired-audit-key</c>), or null: one that cannot be read,
+    /// or that equals the key in force (a rotation not made), is refused.
+    /// </summary>
+    public static byte[]? RetiredAuditKey(string? reference, byte[] auditKey)
+    {
+        if (reference is null) return null;
+        byte[] key = PolicyLoader.ResolveKey(reference, Directory.GetCurrentDirectory(), out string? problem)
+            ?? throw new UsageException($"--retired-audit-key: {problem}");
+        if (key.AsSpan().SequenceEqual(auditKey))
+        {
+            throw new UsageException("--retired-audit-key: it is the audit key in force (--audit-key): give the key " +
+                "it replaced, or leave the option out");
+        }
+        return key;
+    }
+
     public static bool Interactive(TextWriter w) =>
         w == Console.Error ? !Console.IsErrorRedirected : w == Console.Out && !Console.IsOutputRedirected;
 }

@@ -42,6 +42,7 @@ internal static class RunCommand
         RunOptions options = RunConfiguration.Bind(layers);
         CompiledPolicy policy = Common.LoadPolicy(options.Policy, Console.Error);
         byte[] auditKey = Common.AuditKey(options.AuditKey, Console.Error);
-        return await RunHost.RunAsync(options, layers, policy, auditKey, ct).ConfigureAwait(false);
+        byte[]? retiredAuditKey = Common.RetiredAuditKey(options.RetiredAuditKey, auditKey);
+        return await RunHost.RunAsync(options, layers, policy, auditKey, retiredAuditKey, ct).ConfigureAwait(false);
     }
 }

@@ -39,7 +39,7 @@ internal static partial class Log
     public static partial void StoppedCleanly(ILogger logger, long processed);
 
     [LoggerMessage(6, LogLevel.Error,
-        "streamguard run: stopped on a Kafka error after {Processed} events: {Reason} " +
+        "streamguard run: stopped on an error after {Processed} events: {Reason} " +
         "(nothing past the last commit is lost: a restart resumes from it)")]
     public static partial void StoppedOnError(ILogger logger, long processed, string reason);
 

@@ -220,7 +220,8 @@ internal static class RunConfiguration
         return new RunOptions
         {
             Bootstrap = bootstrap, Policy = policy, Group = Text(RunOptionTable.Group)!,
-            AuditKey = Given(RunOptionTable.AuditKey), TopicPrefix = Given(RunOptionTable.TopicPrefix),
+            AuditKey = Given(RunOptionTable.AuditKey), RetiredAuditKey = Given(RunOptionTable.RetiredAuditKey),
+            TopicPrefix = Given(RunOptionTable.TopicPrefix),
             TopicTemplate = template, TopicPartitions = topicPartitions, TopicReplication = topicReplication,
             CommitIntervalMs = commitMs, CommitBatch = commitBatch, Kafka = kafka, Processing = processing,
             TransactionalId = Given(RunOptionTable.TransactionalId), StatsIntervalS = statsSeconds,

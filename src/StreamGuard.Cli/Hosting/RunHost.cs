@@ -27,7 +27,7 @@ internal static class RunHost
     private static readonly TimeSpan s_shutdownTimeout = TimeSpan.FromSeconds(90);
 
     public static async Task<int> RunAsync(RunOptions options, RunConfiguration.Layers layers, CompiledPolicy policy,
-        byte[] auditKey, CancellationToken ct)
+        byte[] auditKey, byte[]? retiredAuditKey, CancellationToken ct)
     {
         IHostApplicationBuilder builder;
         WebApplicationBuilder? web = null;
@@ -47,7 +47,7 @@ internal static class RunHost
         builder.Configuration.AddConfiguration(layers.Root);
         ConfigureTelemetry(builder, options, web is not null);
         ConfigureLogging(builder);
-        ConfigureServices(builder.Services, options, policy, auditKey);
+        ConfigureServices(builder.Services, options, policy, auditKey, retiredAuditKey);
 
         using IHost host = web is null ? ((HostApplicationBuilder)builder).Build() : MapEndpoints(web.Build());
         ILogger logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("streamguard");
@@ -120,7 +120,7 @@ internal static class RunHost
     }
 
     private static void ConfigureServices(IServiceCollection services, RunOptions options, CompiledPolicy policy,
-        byte[] auditKey)
+        byte[] auditKey, byte[]? retiredAuditKey)
     {
         services.Configure<HostOptions>(o =>
         {
@@ -160,7 +160,12 @@ internal static class RunHost
                 Processing = options.Processing, TransactionalId = options.TransactionalId, Kafka = options.Kafka,
             };
             return new StreamGuardWorker(workerOptions,
-                sink => new StreamGuardEngine(policy, sink, auditKey, change: initial),
+                sink => new StreamGuardEngine(policy, sink, auditKey,
+                    EngineOptions.Default with
+                    {
+                        RetiredAuditKeys = retiredAuditKey is null ? null : [retiredAuditKey],
+                    },
+                    initial),
                 log, sp.GetService<PolicyReloader>());
         });
         services.AddSingleton(sp => new WorkerMetrics(

@@ -24,6 +24,11 @@ internal static class RunOptionTable
     public static readonly TextOption AuditKey = new("audit-key", "REF",
         "HMAC key for plate references: env:NAME or file:PATH");
 
+    public static readonly TextOption RetiredAuditKey = new("retired-audit-key", "REF", """
+        the audit key in force before the last rotation (env:NAME or file:PATH):
+        a restarted worker continues chains and restores reads it salted
+        """);
+
     public static readonly TextOption TopicPrefix = new("topic-prefix", "X",
         "prefix every topic name (isolated environments)");
 
@@ -135,7 +140,8 @@ internal static class RunOptionTable
     /// <summary>The settings: each also a configuration key (<see cref="Key"/>) and an environment variable.</summary>
     public static readonly ValueOption[] Settings =
     [
-        Bootstrap, Policy, Group, AuditKey, TopicPrefix, TopicTemplate, TopicPartitions, TopicReplication,
+        Bootstrap, Policy, Group, AuditKey, RetiredAuditKey, TopicPrefix, TopicTemplate, TopicPartitions,
+        TopicReplication,
         CommitIntervalMs, CommitBatch, Kafka, Processing,
         TransactionalId, StatsIntervalS, ReloadIntervalMs, Metrics, LivenessTimeoutS, OtlpEndpoint,
     ];

@@ -16,6 +16,9 @@ internal sealed record RunOptions
 
     public string? AuditKey { get; init; }
 
+    /// <summary>The audit key in force before the last rotation, if any.</summary>
+    public string? RetiredAuditKey { get; init; }
+
     public string? TopicPrefix { get; init; }
 
     /// <summary>How each agency's output topics are named (<see cref="TopicNames.AgencyTemplate"/>).</summary>

@@ -51,6 +51,11 @@ internal sealed class WorkerService(
             // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
             Log.StoppedOnError(_logger, worker.Processed, e.Message);
         }
+        catch (Exception e)
+        {
+            // Said before the process ends (exit 1), never left to the host: the operator must see why it stopped.
+            Log.Crashed(_logger, worker.Processed, e);
+        }
         finally
         {
             outcome.Finished = true;

@@ -189,10 +189,20 @@ internal sealed class AuditLog
     /// </summary>
     public void WritePlateRef(ulong plate) => _writer.WriteString("plate_ref"u8, CachedPlateRef(plate));
 
-    /// <summary>The first 64 bits of <paramref name="plate"/>'s <c>plate_ref</c> (what a restore compares).</summary>
-    public ulong PlateRefPrefix(ulong plate) =>
-        ulong.Parse(CachedPlateRef(plate)[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
+    /// <summary>
+    /// The first 64 bits of <paramref name="plate"/>'s <c>plate_ref</c> (what a restore compares), under the audit key
+    /// in force, or under <paramref name="retiredKey"/> (a key the entry was made under before a rotation).
+    /// </summary>
+    public ulong PlateRefPrefix(ulong plate, byte[]? retiredKey = null)
+    {
+        if (retiredKey is not null)
+        {
+            return ulong.Parse(PlateRef(retiredKey, plate).AsSpan(0, 16),
+                System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return ulong.Parse(CachedPlateRef(plate)[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
             System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary><c>plate_ref</c>'s 32 hex digits, from the cache (valid until the next lookup).</summary>
     private Span<byte> CachedPlateRef(ulong plate)

@@ -8,7 +8,7 @@ namespace StreamGuard.Audit;
 /// Checks the tail of an audit chain before a worker continues it: the chain's last blocks as read back (one Kafka
 /// message each), oldest first. Every block must follow the one before it (consecutive <c>seq</c>, its hash over the
 /// previous block's hash, as <see cref="AuditVerifier"/> checks a whole log), and every block's <c>salt</c> must be
-/// the one the audit key derives for its first <c>seq</c>.
+/// the one the audit key — or, after a rotation, a retired audit key given — derives for its first <c>seq</c>.
 /// </summary>
 /// <remarks>
 /// The chain's hashes are unkeyed: whoever may write the audit topic can append a block hashed correctly onto the last
@@ -19,12 +19,20 @@ namespace StreamGuard.Audit;
 /// salt is checked too. v1 records (one decision, with <c>prev</c>) carry no salt: their links alone are checked, and
 /// one after a v2 block is refused (StreamGuard continues a v1 chain in v2, never the other way round).
 /// </remarks>
-public sealed class AuditTailVerifier(byte[] auditKey)
+/// <param name="auditKey">The audit key in force.</param>
+/// <param name="retiredKeys">
+/// Audit keys used before it (a rotation): blocks salted under one of them were written by StreamGuard too.
+/// </param>
+public sealed class AuditTailVerifier(byte[] auditKey, IReadOnlyList<byte[]>? retiredKeys = null)
 {
     /// <summary>Blocks of a chain's tail checked before it is continued (fewer when the chain is shorter).</summary>
     public const int TailBlocks = 16;
 
-    private readonly IncrementalHash _mac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey);
+    private readonly IncrementalHash[] _macs =
+    [
+        IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, auditKey),
+        .. (retiredKeys ?? []).Select(k => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, k)),
+    ];
 
     /// <summary>
     /// Checks <paramref name="blocks"/>, the last blocks of chain <paramref name="chain"/> oldest first;
@@ -105,22 +113,31 @@ public sealed class AuditTailVerifier(byte[] auditKey)
         {
             return $"the block ending at seq {sealSeq} does not hash onto the block before it";
         }
-        if (salt is not null && salt != Salt(chain, first))
+        if (salt is not null && KeyOf(chain, first, salt) < 0)
         {
-            return $"the block beginning at seq {first} has a salt the audit key does not give: StreamGuard did not " +
-                "write it";
+            return $"the block beginning at seq {first} has a salt no audit key given gives: StreamGuard did not " +
+                "write it (after a rotation of the audit key, give the retired one too)";
         }
         seq = sealSeq;
         hash = statedHash;
         return null;
     }
 
-    /// <summary>The salt of the block of <paramref name="chain"/> beginning at <paramref name="firstSeq"/>, in hex
-    /// (<see cref="AuditLog.BlockSalt"/>).</summary>
-    private string Salt(string chain, long firstSeq)
+    /// <summary>
+    /// Which audit key salted the block of <paramref name="chain"/> beginning at <paramref name="firstSeq"/> with
+    /// <paramref name="salt"/> (hex, <see cref="AuditLog.BlockSalt"/>): 0 for the key in force, 1 and on for the
+    /// retired keys in the order given, -1 for none of them.
+    /// </summary>
+    public int KeyOf(string chain, long firstSeq, string salt)
     {
-        Span<byte> salt = stackalloc byte[DecisionIds.SaltLength];
-        AuditLog.BlockSalt(_mac, Encoding.ASCII.GetBytes(chain), firstSeq, salt);
-        return Convert.ToHexStringLower(salt);
+        Span<byte> bytes = stackalloc byte[DecisionIds.SaltLength];
+        Span<char> hex = stackalloc char[2 * DecisionIds.SaltLength];
+        for (int k = 0; k < _macs.Length; k++)
+        {
+            AuditLog.BlockSalt(_macs[k], Encoding.ASCII.GetBytes(chain), firstSeq, bytes);
+            Convert.TryToHexStringLower(bytes, hex, out _);
+            if (salt.AsSpan().SequenceEqual(hex)) return k;
+        }
+        return -1;
     }
 }

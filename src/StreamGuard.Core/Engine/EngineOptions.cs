@@ -40,5 +40,11 @@ public readonly record struct EngineOptions
     /// producer would refuse is dead-lettered (<c>oversized_output</c>) instead of sent.</remarks>
     public int MaxResultBytes { get; init; }
 
+    /// <summary>
+    /// Audit keys used before the one in force (a rotation; in <c>run</c>, <c>--retired-audit-key</c>): a restore
+    /// accepts chain tails they salted, and compares the plate references of the entries they made.
+    /// </summary>
+    public IReadOnlyList<byte[]>? RetiredAuditKeys { get; init; }
+
     public static EngineOptions Default => new() { MaxEventBytes = DefaultMaxEventBytes };
 }

@@ -82,7 +82,7 @@ internal sealed class PartitionReads
     private int _bucketShift = 64 - 4;
     private int[] _idBuckets = new int[16]; // slot + 1; 0 = empty
     private int _idShift = 64 - 4;
-    private uint[][] _idNext = []; // per slot: the next slot + 1 in its id bucket (low 24 bits), its fingerprint (high 8)
+    private uint[][] _idNext = []; // per slot: the next slot + 1 in its bucket (low 24 bits), its fingerprint (high 8)
     private ushort[][] _recipients = [];
     private ulong[][] _heap = [];
     private long _keyBaseMs = long.MaxValue; // no read yet

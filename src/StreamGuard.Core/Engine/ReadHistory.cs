@@ -28,7 +28,7 @@ public sealed class ReadHistory
     private struct Fate
     {
         public byte State;
-        public bool HasPlateRef; // the last allow.ingest named the read's plate_ref
+        public sbyte RefKey;    // the audit key of the last allow.ingest's plate_ref (NoPlateRef, UnknownKey, or a key)
         public int Recipients;  // index into _sets
         public ulong PlateRef;  // the first 64 bits of the last allow.ingest's plate_ref
     }
@@ -38,6 +38,11 @@ public sealed class ReadHistory
     private readonly List<string[]> _sets = [[]];
     private readonly Dictionary<string, int> _setIndex = new(StringComparer.Ordinal) { [""] = 0 };
     private readonly List<string> _pushed = [];
+    private readonly List<string> _unsealed = []; // reads stored in the block being read, until its seal names its key
+    private long _blockFirstSeq;
+
+    private const sbyte NoPlateRef = -2;
+    private const sbyte UnknownKey = -1;
     private int[] _engineSets = [];
 
     /// <summary>
@@ -65,6 +70,16 @@ public sealed class ReadHistory
     /// The time (<c>at</c>) of the chain's last entry or seal given; <see cref="long.MinValue"/> before any.
     /// </summary>
     public long HeadAtMs { get; private set; } = long.MinValue;
+
+    /// <summary>
+    /// Which audit key salted a block (<see cref="Audit.AuditTailVerifier.KeyOf"/>: chain, first <c>seq</c>, salt →
+    /// 0 for the key in force, 1 and on for retired ones, -1 for none): the <c>plate_ref</c> of its entries was made
+    /// under that key. Null: every entry's under the key in force.
+    /// </summary>
+    public Func<string, long, string, int>? BlockKey { get; init; }
+
+    /// <summary>Blocks whose salt no audit key given gives: their reads are matched by id only.</summary>
+    public int UnknownKeyBlocks { get; private set; }
 
     /// <summary>Reads the log shows resident (stored and not purged since).</summary>
     public int ResidentCount { get; private set; }
@@ -101,7 +116,7 @@ public sealed class ReadHistory
     {
         var r = new Utf8JsonReader(line);
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject) return;
-        string? readId = null, owner = null, ingest = null;
+        string? readId = null, owner = null, ingest = null, chain = null, salt = null;
         ulong? plateRef = null;
         bool v1 = false, seal = false;
         long at = long.MinValue, seq = 0;
@@ -118,8 +133,9 @@ public sealed class ReadHistory
             else if (r.ValueTextEquals("chain"u8))
             {
                 seal = true;
-                r.Read();
+                chain = NextString(ref r);
             }
+            else if (r.ValueTextEquals("salt"u8)) salt = NextString(ref r);
             else if (r.ValueTextEquals("read"u8)) readId = NextString(ref r);
             else if (r.ValueTextEquals("owner"u8)) owner = NextString(ref r);
             else if (r.ValueTextEquals("ingest"u8)) ingest = NextString(ref r);
@@ -153,8 +169,16 @@ public sealed class ReadHistory
             }
         }
         if (at != long.MinValue) HeadAtMs = at;
-        if (seal && !v1) return;
-        if (!v1) LastSeq = seq;
+        if (seal && !v1)
+        {
+            Sealed(chain, salt);
+            return;
+        }
+        if (!v1)
+        {
+            LastSeq = seq;
+            if (_blockFirstSeq == 0) _blockFirstSeq = seq;
+        }
         if (v1)
         {
             // A record of a v1 chain: the history cannot vouch for reads decided up to here.
@@ -169,13 +193,36 @@ public sealed class ReadHistory
             if (fate.State != Resident) ResidentCount++;
             fate.State = Resident;
             fate.Recipients = SetOf(_pushed);
-            fate.HasPlateRef = plateRef.HasValue;
             fate.PlateRef = plateRef.GetValueOrDefault();
+            if (!plateRef.HasValue) fate.RefKey = NoPlateRef;
+            else if (BlockKey is null) fate.RefKey = 0;
+            else
+            {
+                fate.RefKey = UnknownKey;
+                _unsealed.Add(key);
+            }
         }
         else if (!known)
         {
             fate.State = Gone; // never stored: expired on arrival, a duplicate, or refused
         }
+    }
+
+    /// <summary>A block's seal: its salt says which key made the <c>plate_ref</c> of the reads stored in it.</summary>
+    private void Sealed(string? chain, string? salt)
+    {
+        if (_unsealed.Count > 0)
+        {
+            int key = chain is null || salt is null ? -1 : BlockKey!(chain, _blockFirstSeq, salt);
+            if (key < 0) UnknownKeyBlocks++;
+            foreach (string read in _unsealed)
+            {
+                ref Fate fate = ref CollectionsMarshal.GetValueRefOrNullRef(_reads, read);
+                if (fate.RefKey == UnknownKey) fate.RefKey = (sbyte)Math.Clamp(key, -1, sbyte.MaxValue);
+            }
+            _unsealed.Clear();
+        }
+        _blockFirstSeq = 0;
     }
 
     private static string? NextString(ref Utf8JsonReader r)
@@ -276,15 +323,17 @@ public sealed class ReadHistory
     /// <paramref name="arrivedAtMs"/>; for a resident read, the engine's <paramref name="recipientSet"/> of the
     /// agencies it was pushed to, each numbered by <paramref name="agencyIndex"/> (an agency in no policy the engine
     /// knows still gets its notice; a negative number is left out), -1 when the engine's table of sets is full.
-    /// <paramref name="plateRef"/> is the first 64 bits of the resident read's <c>plate_ref</c> (null when its entry
-    /// had none): a read of another plate under that id is not it — one the live engine dead-lettered because the id
-    /// named a resident read, or the read of an id used before, whose read was purged.
+    /// <paramref name="plateRef"/> is the first 64 bits of the resident read's <c>plate_ref</c>, made under audit key
+    /// <paramref name="refKey"/> (as <see cref="BlockKey"/> numbers them); null when its entry had none or its block's
+    /// key is unknown: a read of another plate under that id is not it — one the live engine dead-lettered because
+    /// the id named a resident read, or the read of an id used before, whose read was purged.
     /// </summary>
     internal Verdict Judge(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs,
-        Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet, out ulong? plateRef)
+        Func<string, int> agencyIndex, RecipientSets sets, out int recipientSet, out ulong? plateRef, out int refKey)
     {
         recipientSet = 0;
         plateRef = null;
+        refKey = -1;
         int length = owner.Length + 1 + readId.Length; // UTF-16 never needs more chars than UTF-8 has bytes
         Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
         int n = Encoding.UTF8.GetChars(owner, key);
@@ -297,7 +346,11 @@ public sealed class ReadHistory
         }
         if (fate.State != Resident) return Verdict.Gone;
         recipientSet = EngineSet(fate.Recipients, agencyIndex, sets);
-        if (fate.HasPlateRef) plateRef = fate.PlateRef;
+        if (fate.RefKey >= 0)
+        {
+            plateRef = fate.PlateRef;
+            refKey = fate.RefKey;
+        }
         return Verdict.Resident;
     }
 

@@ -22,6 +22,7 @@ namespace StreamGuard.Engine;
 public sealed partial class StreamGuardEngine
 {
     private readonly AuditLog _audit;
+    private readonly IReadOnlyList<byte[]> _retiredAuditKeys;
     private readonly ReadStore _store;
     private readonly List<string> _formerRecipientIds = [];
     private readonly List<byte[]> _formerRecipients = [];
@@ -59,7 +60,8 @@ public sealed partial class StreamGuardEngine
         Parser = new EventParser(policy.Agencies,
             maxEventBytes: o.MaxEventBytes == 0 ? EventParser.DefaultMaxEventBytes : o.MaxEventBytes);
         _audit = new AuditLog(auditKey, sink);
-        ChainTails = new AuditTailVerifier(auditKey);
+        _retiredAuditKeys = o.RetiredAuditKeys ?? [];
+        ChainTails = new AuditTailVerifier(auditKey, _retiredAuditKeys);
         _audit.SetPolicy(policy, change);
         Records = new AuditRecords(_audit);
         Outputs = new OutputRecords(sink);
@@ -330,7 +332,7 @@ public sealed partial class StreamGuardEngine
         }
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, _agencyIndex,
-            _store.RecipientSets, out int recipients, out ulong? plateRef))
+            _store.RecipientSets, out int recipients, out ulong? plateRef, out int refKey))
         {
             case ReadHistory.Verdict.Gone:
                 return false;
@@ -340,7 +342,11 @@ public sealed partial class StreamGuardEngine
         // The resident read is the plate the id's last allow.ingest names: not a read the live engine dead-lettered
         // (its id named a resident read), nor the read of an id used before, whose read was purged — whatever order
         // the restore reads them back in.
-        if (plateRef is ulong last && last != _audit.PlateRefPrefix(read.Plate)) return false;
+        if (plateRef is ulong last && refKey <= _retiredAuditKeys.Count
+            && last != _audit.PlateRefPrefix(read.Plate, refKey == 0 ? null : _retiredAuditKeys[refKey - 1]))
+        {
+            return false;
+        }
         // A second copy of a restored read.
         if (_store.TryFind(partition, read.Owner, readId, out _)) return false;
         if (!Restore(read, partition, payload, recipients)) return false;

@@ -120,6 +120,10 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             {
                 RestoreLog.ResidentNotFound(log, AuditChains.Name(n), history.ResidentCount - history.RestoredCount);
             }
+            if (history.UnknownKeyBlocks > 0)
+            {
+                RestoreLog.UnknownKeyBlocks(log, AuditChains.Name(n), history.UnknownKeyBlocks);
+            }
         }
         if (engine.RestoreRefusedCount > refusedBefore)
         {
@@ -160,7 +164,8 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         {
             int n = c.Partition.Value;
             if (c.Topic != options.Topics.Reads || histories.ContainsKey(n)) continue;
-            var history = new ReadHistory(long.MaxValue); // vouches for nothing until its span is read
+            // Vouches for nothing until its span is read; compares plate references under the key of their block.
+            var history = new ReadHistory(long.MaxValue) { BlockKey = engine.ChainTails.KeyOf };
             histories[n] = history;
             long from = ReadBackFrom(headAt.TryGetValue(n, out long h) ? h : long.MinValue, now, lookback) - marginMs;
             int a = AuditChainReader.PartitionOf(n, auditPartitions);

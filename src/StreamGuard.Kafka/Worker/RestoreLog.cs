@@ -33,4 +33,9 @@ internal static partial class RestoreLog
     [LoggerMessage(184, LogLevel.Information,
         "restore: reading back {Days} days: the retention.ms of {Topic}, longer than the longest window in force")]
     public static partial void LookbackFromTopic(ILogger logger, string topic, long days);
+
+    [LoggerMessage(185, LogLevel.Warning,
+        "restore: chain {Chain}: {Blocks} blocks with reads stored were salted by no audit key given (an audit key " +
+        "rotated without --retired-audit-key naming the old one): their reads are matched to the log by id alone")]
+    public static partial void UnknownKeyBlocks(ILogger logger, string chain, int blocks);
 }

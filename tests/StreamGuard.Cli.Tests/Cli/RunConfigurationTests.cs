@@ -244,12 +244,26 @@ public sealed class RunConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void ARetiredAuditKeyMustBeReadableAndNotTheKeyInForce()
+    {
+        string key = "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
+        byte[] inForce = Common.AuditKey(key, TextWriter.Null);
+        Assert.Null(Common.RetiredAuditKey(null, inForce));
+        var same = Assert.Throws<UsageException>(() => Common.RetiredAuditKey(key, inForce));
+        Assert.StartsWith("--retired-audit-key: it is the audit key in force", same.Message, StringComparison.Ordinal);
+        Assert.Equal(inForce, Common.RetiredAuditKey(key, "another key"u8.ToArray()));
+        var missing = Assert.Throws<UsageException>(() => Common.RetiredAuditKey("file:/nonexistent/k", inForce));
+        Assert.StartsWith("--retired-audit-key: ", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EveryOptionInRunsTableIsAcceptedFromTheCommandLineAndTheEnvironment()
     {
         Dictionary<string, string> values = new(StringComparer.Ordinal)
         {
             ["config"] = Json("empty.json", "{}"), ["bootstrap"] = "b", ["policy"] = "p", ["group"] = "g",
-            ["audit-key"] = "env:K", ["topic-prefix"] = "t.", ["commit-interval-ms"] = "50", ["commit-batch"] = "7",
+            ["audit-key"] = "env:K", ["retired-audit-key"] = "env:R", ["topic-prefix"] = "t.",
+            ["commit-interval-ms"] = "50", ["commit-batch"] = "7",
             ["kafka"] = "a=b", ["processing"] = "at-least-once", ["transactional-id"] = "tx",
             ["stats-interval-s"] = "0", ["reload-interval-ms"] = "0", ["metrics"] = ":9464",
             ["topic-template"] = "sg.{kind}.{agency}", ["topic-partitions"] = "6", ["topic-replication"] = "3",
@@ -258,8 +272,9 @@ public sealed class RunConfigurationTests : IDisposable
         Assert.Equal(RunOptionTable.All.Select(o => o.Id).Order(), values.Keys.Order());
         var expected = new RunOptions
         {
-            Bootstrap = "b", Policy = "p", Group = "g", AuditKey = "env:K", TopicPrefix = "t.", CommitIntervalMs = 50,
-            CommitBatch = 7, Processing = ProcessingMode.AtLeastOnce, TransactionalId = "tx", StatsIntervalS = 0,
+            Bootstrap = "b", Policy = "p", Group = "g", AuditKey = "env:K", RetiredAuditKey = "env:R",
+            TopicPrefix = "t.", CommitIntervalMs = 50, CommitBatch = 7, Processing = ProcessingMode.AtLeastOnce,
+            TransactionalId = "tx", StatsIntervalS = 0,
             ReloadIntervalMs = 0, MetricsUrl = "http://0.0.0.0:9464", TopicTemplate = "sg.{kind}.{agency}",
             TopicPartitions = 6, TopicReplication = 3, LivenessTimeoutS = 15, OtlpEndpoint = "http://collector:4317",
         };

@@ -51,6 +51,24 @@ public sealed class AuditTailVerifierTests : IDisposable
         Assert.Equal(0, tails.Check("p1", blocks, fromGenesis: true)?.Block);
     }
 
+    [Fact]
+    public void AfterARotationTheTailHoldsOnlyWithTheRetiredKeyGiven()
+    {
+        List<byte[]> blocks = Blocks(3);
+        byte[] rotated = "the key after the rotation"u8.ToArray();
+        (int Block, string Reason)? broken = new AuditTailVerifier(rotated).Check("p0", blocks, true);
+        Assert.Equal(0, broken?.Block);
+        Assert.Contains("give the retired one too", broken?.Reason, StringComparison.Ordinal);
+        var tails = new AuditTailVerifier(rotated, [TestPolicy.AuditKey]);
+        Assert.Null(tails.Check("p0", blocks, true));
+        // KeyOf names the key: 1, the first retired key; a salt from neither is -1.
+        string seal = Encoding.UTF8.GetString(blocks[0]).Split('\n')[^1];
+        string salt = JsonDocument.Parse(seal).RootElement.GetProperty("salt").GetString()!;
+        Assert.Equal(1, tails.KeyOf("p0", 1, salt));
+        Assert.Equal(0, new AuditTailVerifier(TestPolicy.AuditKey).KeyOf("p0", 1, salt));
+        Assert.Equal(-1, tails.KeyOf("p0", 2, salt));
+    }
+
     /// <summary>A v1-shaped record (no keyed salt), linked and hashed onto the last genuine block by someone without
     /// the audit key (the hashes are unkeyed). Found by review: the tail check took it as the chain's head.</summary>
     private static byte[] ForgedV1After(byte[] lastBlock)

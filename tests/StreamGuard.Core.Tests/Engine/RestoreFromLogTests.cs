@@ -59,11 +59,15 @@ public sealed class RestoreFromLogTests : IDisposable
         {
         }
 
-        public Worker(CompiledPolicy policy, DateTimeOffset now, int maxReadsPerPartition = PartitionReads.MaxReads)
+        public Worker(CompiledPolicy policy, DateTimeOffset now, int maxReadsPerPartition = PartitionReads.MaxReads,
+            byte[]? auditKey = null, byte[]? retiredAuditKey = null)
         {
-            Engine = new StreamGuardEngine(policy, Sink, TestPolicy.AuditKey,
-                new EngineOptions { EventTimeClock = true, ReplayNowMs = now.ToUnixTimeMilliseconds() }, null,
-                maxReadsPerPartition);
+            Engine = new StreamGuardEngine(policy, Sink, auditKey ?? TestPolicy.AuditKey,
+                new EngineOptions
+                {
+                    EventTimeClock = true, ReplayNowMs = now.ToUnixTimeMilliseconds(),
+                    RetiredAuditKeys = retiredAuditKey is null ? null : [retiredAuditKey],
+                }, null, maxReadsPerPartition);
             Sink.Engine = Engine;
         }
 
@@ -103,16 +107,20 @@ public sealed class RestoreFromLogTests : IDisposable
     /// </summary>
     private static Worker Restart(Worker before, TestPolicy policy, DateTimeOffset now,
         Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads,
-        IEnumerable<(byte[] Payload, long ArrivedAtMs)>? readBack = null) =>
-        Restart(before, policy.Compiled, now, tablesLoaded, maxReadsPerPartition, readBack);
+        IEnumerable<(byte[] Payload, long ArrivedAtMs)>? readBack = null, byte[]? auditKey = null,
+        byte[]? retiredAuditKey = null) =>
+        Restart(before, policy.Compiled, now, tablesLoaded, maxReadsPerPartition, readBack, auditKey,
+            retiredAuditKey);
 
     private static Worker Restart(Worker before, CompiledPolicy policy, DateTimeOffset now,
         Action<Worker>? tablesLoaded = null, int maxReadsPerPartition = PartitionReads.MaxReads,
-        IEnumerable<(byte[] Payload, long ArrivedAtMs)>? readBack = null)
+        IEnumerable<(byte[] Payload, long ArrivedAtMs)>? readBack = null, byte[]? auditKey = null,
+        byte[]? retiredAuditKey = null)
     {
-        var after = new Worker(policy, now, maxReadsPerPartition);
+        var after = new Worker(policy, now, maxReadsPerPartition, auditKey, retiredAuditKey);
         tablesLoaded?.Invoke(after);
-        var history = new ReadHistory();
+        // As the worker's restore: each block's plate references compared under the key that salted it.
+        var history = new ReadHistory { BlockKey = after.Engine.ChainTails.KeyOf };
         foreach (string block in before.Sink.AuditBlocks) history.AddBlock(Encoding.UTF8.GetBytes(block));
         foreach ((byte[] payload, long arrived) in readBack ?? before.Topic)
         {
@@ -171,6 +179,27 @@ public sealed class RestoreFromLogTests : IDisposable
         // … or with the stored read's record gone from the topic: the dead-lettered one does not stand in for it.
         Worker gone = Restart(w1, policy, s_t0.AddMinutes(2), readBack: w1.Topic.Skip(1));
         Assert.Equal(0, gone.Engine.StoredReadCount);
+    }
+
+    [Fact]
+    public void AfterARotationOfTheAuditKeyAReusedIdIsToldApartUnderTheRetiredKeyAndNothingIsLostWithoutIt()
+    {
+        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lasd", s_t0);
+        w1.Read("x", "ca-lasd", s_t0.AddDays(31), plate: "5AAA111"); // r1 purged
+        w1.Read("r1", "ca-lasd", s_t0.AddDays(32), plate: "8XYZ999");
+        byte[] rotated = "the key after the rotation"u8.ToArray();
+        TestPolicy policy = Policy("30d");
+
+        Worker given = Restart(w1, policy, s_t0.AddDays(32).AddMinutes(1), auditKey: rotated,
+            retiredAuditKey: TestPolicy.AuditKey);
+        Assert.Equal(["8XYZ999"], ResidentPlates(given, "ca-lasd", "r1"));
+        Assert.Equal(2, given.Engine.StoredReadCount);
+
+        // Without the retired key the references cannot be compared: the reads are matched to the log by id alone,
+        // and every read the log shows resident still comes back (none left unpurged).
+        Worker without = Restart(w1, policy, s_t0.AddDays(32).AddMinutes(1), auditKey: rotated);
+        Assert.Equal(2, without.Engine.StoredReadCount);
     }
 
     [Fact]

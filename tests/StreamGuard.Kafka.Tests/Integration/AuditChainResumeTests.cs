@@ -17,9 +17,11 @@ public sealed class AuditChainResumeTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);
 
-    private static StreamGuardWorker Worker(KafkaTestCluster cluster, TestPolicy policy) =>
+    private static StreamGuardWorker Worker(KafkaTestCluster cluster, TestPolicy policy, byte[]? auditKey = null,
+        byte[]? retiredAuditKey = null) =>
         new(cluster.WorkerOptions(cluster.GroupId + "-w", quickRejoin: true),
-            sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
+            sink => new StreamGuardEngine(policy.Compiled, sink, auditKey ?? TestPolicy.AuditKey,
+                EngineOptions.Default with { RetiredAuditKeys = retiredAuditKey is null ? null : [retiredAuditKey] }));
 
     /// <summary>Runs a worker until it is ready (returns null) or fails (returns its exception).</summary>
     private static async Task<Exception?> RunUntilReady(StreamGuardWorker worker, Func<Task> whileReady)
@@ -115,5 +117,50 @@ public sealed class AuditChainResumeTests
         AuditVerifier.Result result = AuditVerifier.Verify(cluster.AuditLines(s_timeout));
         Assert.Null(result.Error);
         Assert.True(result.Blocks >= 3);
+    }
+
+    [Fact]
+    public async Task AWorkerRestartedWithANewAuditKeyContinuesItsChainsAndRestoresItsReadsGivenTheRetiredOne()
+    {
+        using var policy = new TestPolicy();
+        using var cluster = new KafkaTestCluster(partitions: 1);
+        using IProducer<string?, string> producer = cluster.Producer();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        byte[] rotated = SHA256.HashData("another audit key"u8);
+        await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string>
+        {
+            Key = "7ABC123", Value = TestPolicy.Read("r0", "ca-lapd", "7ABC123", now.AddMinutes(-1)),
+        });
+        StreamGuardWorker first = Worker(cluster, policy);
+        Assert.Null(await RunUntilReady(first, async () =>
+        {
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (first.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        }));
+
+        // The new key alone: the chain's blocks were salted under the old one, which the worker cannot tell from a
+        // forgery.
+        Exception? failure = await RunUntilReady(Worker(cluster, policy, rotated), () => Task.CompletedTask);
+        Assert.NotNull(failure);
+        Assert.Contains("give the retired one too", failure.ToString(), StringComparison.Ordinal);
+
+        // With the retired key: the chain goes on, r0 comes back (its plate_ref compared under the retired key).
+        StreamGuardWorker third = Worker(cluster, policy, rotated, TestPolicy.AuditKey);
+        int restored = -1;
+        Assert.Null(await RunUntilReady(third, async () =>
+        {
+            restored = third.Engine!.StoredReadCount;
+            await producer.ProduceAsync(cluster.Topics.Reads, new Message<string?, string>
+            {
+                Key = "8XYZ999", Value = TestPolicy.Read("r1", "ca-lapd", "8XYZ999", now.AddMinutes(-1)),
+            });
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (third.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        }));
+        Assert.Equal(1, restored);
+        Assert.Equal(1, third.Processed);
+        AuditVerifier.Result result = AuditVerifier.Verify(cluster.AuditLines(s_timeout));
+        Assert.Null(result.Error);
+        Assert.True(result.Blocks >= 2);
     }
 }
