@@ -53,4 +53,8 @@ internal static partial class Log
     [LoggerMessage(8, LogLevel.Warning,
         "policy reload REFUSED, the policy in force ({InForce}) stays: {Reason}; tried again when the file changes")]
     public static partial void ReloadRefused(ILogger logger, string inForce, string reason);
+
+    /// <summary>The tail of an audit chain the worker was to continue does not verify (docs/threat-model.md).</summary>
+    [LoggerMessage(10, LogLevel.Critical, "streamguard run: stopped, refusing to continue an audit chain: {Reason}")]
+    public static partial void ChainRefused(ILogger logger, string reason);
 }

@@ -45,13 +45,18 @@ internal sealed class WorkerService(
             outcome.ExitCode = 0;
             Log.StoppedCleanly(_logger, worker.Processed);
         }
+        catch (AuditChainBrokenException e)
+        {
+            // Not a restartable error: a restart refuses again until an operator acts.
+            Log.ChainRefused(_logger, e.Message);
+        }
         catch (Exception e) when (e is Confluent.Kafka.KafkaException or ArgumentException
             or InvalidOperationException or TimeoutException)
         {
             // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
             Log.StoppedOnError(_logger, worker.Processed, e.Message);
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             // Said before the process ends (exit 1), never left to the host: the operator must see why it stopped.
             Log.Crashed(_logger, worker.Processed, e);

@@ -43,10 +43,10 @@ public sealed class AuditTailVerifier(byte[] auditKey, IReadOnlyList<byte[]>? re
     {
         string? hash = fromGenesis ? AuditLog.GenesisHex(chain) : null;
         long seq = fromGenesis ? 0 : -1;
-        bool compact = false;
+        bool compact = false, currentKeySeen = false;
         for (int b = 0; b < blocks.Count; b++)
         {
-            string? reason = CheckBlock(chain, blocks[b], ref seq, ref hash, ref compact);
+            string? reason = CheckBlock(chain, blocks[b], ref seq, ref hash, ref compact, ref currentKeySeen);
             if (reason is not null) return (b, reason);
         }
         return null;
@@ -54,7 +54,8 @@ public sealed class AuditTailVerifier(byte[] auditKey, IReadOnlyList<byte[]>? re
 
     /// <summary>One block (or v1 record) onto the state before it: <paramref name="seq"/> and
     /// <paramref name="hash"/> of the previous block, -1 and null before the checkpoint.</summary>
-    private string? CheckBlock(string chain, byte[] message, ref long seq, ref string? hash, ref bool compact)
+    private string? CheckBlock(string chain, byte[] message, ref long seq, ref string? hash, ref bool compact,
+        ref bool currentKeySeen)
     {
         var lines = new List<(byte[] Bytes, long Seq)>();
         ReadOnlySpan<byte> rest = message;
@@ -113,10 +114,22 @@ public sealed class AuditTailVerifier(byte[] auditKey, IReadOnlyList<byte[]>? re
         {
             return $"the block ending at seq {sealSeq} does not hash onto the block before it";
         }
-        if (salt is not null && KeyOf(chain, first, salt) < 0)
+        if (salt is not null)
         {
-            return $"the block beginning at seq {first} has a salt no audit key given gives: StreamGuard did not " +
-                "write it (after a rotation of the audit key, give the retired one too)";
+            int key = KeyOf(chain, first, salt);
+            if (key < 0)
+            {
+                return $"the block beginning at seq {first} has a salt no audit key given gives: StreamGuard did not " +
+                    "write it (after a rotation of the audit key, give the retired one too)";
+            }
+            // Once the key in force salted a block, StreamGuard never salts one with a retired key again: whoever holds
+            // the retired key (the reason to rotate it, often) could otherwise append blocks the worker continues.
+            if (key > 0 && currentKeySeen)
+            {
+                return $"the block beginning at seq {first} is salted by the retired audit key after blocks of the key " +
+                    "in force: StreamGuard did not write it";
+            }
+            currentKeySeen |= key == 0;
         }
         seq = sealSeq;
         hash = statedHash;

@@ -127,6 +127,9 @@ public sealed class ReadHistory
             {
                 r.Read();
                 if (r.TokenType == JsonTokenType.Number && r.TryGetInt64(out long n)) seq = n;
+                // The block's first entry names its salt's seq, even when it is skipped below: a block read twice
+                // (an aborted attempt, then the committed one) may begin before what was taken.
+                if (!seal && _blockFirstSeq == 0) _blockFirstSeq = seq;
                 // Entries come in seq order: one at or below the last taken is a copy (a block read twice).
                 if (!seal && seq <= LastSeq) return;
             }
@@ -174,13 +177,10 @@ public sealed class ReadHistory
             Sealed(chain, salt);
             return;
         }
-        if (!v1)
-        {
-            LastSeq = seq;
-            if (_blockFirstSeq == 0) _blockFirstSeq = seq;
-        }
+        if (!v1) LastSeq = seq;
         if (v1)
         {
+            _blockFirstSeq = 0; // a v1 record is a block of its own
             // A record of a v1 chain: the history cannot vouch for reads decided up to here.
             if (at != long.MinValue && at > CoversFromMs) CoversFromMs = at;
             return;

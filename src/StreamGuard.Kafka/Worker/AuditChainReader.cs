@@ -127,10 +127,9 @@ internal static class AuditChainReader
 /// <summary>
 /// The tail of an audit chain a worker was to continue does not hold: a block StreamGuard did not write (its keyed salt
 /// is wrong), or one that does not follow the block before it. The worker stops (exit 1) rather than chain its
-/// decisions onto it; docs/threat-model.md says what the operator does. An <see cref="InvalidOperationException"/>, so
-/// that <c>run</c> logs why it stopped.
+/// decisions onto it; docs/threat-model.md says what the operator does.
 /// </summary>
-internal sealed class AuditChainBrokenException(string chain, TopicPartition partition, long offset, string reason)
-    : InvalidOperationException($"audit chain {chain} does not verify at {partition.Topic} partition " +
+public sealed class AuditChainBrokenException(string chain, TopicPartition partition, long offset, string reason)
+    : Exception($"audit chain {chain} does not verify at {partition.Topic} partition " +
         $"{partition.Partition.Value} offset {offset}: {reason}; refusing to resume it (it may hold a forged block: " +
         "investigate before restarting, see docs/threat-model.md)");

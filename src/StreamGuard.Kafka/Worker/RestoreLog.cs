@@ -36,6 +36,7 @@ internal static partial class RestoreLog
 
     [LoggerMessage(185, LogLevel.Warning,
         "restore: chain {Chain}: {Blocks} blocks with reads stored were salted by no audit key given (an audit key " +
-        "rotated without --retired-audit-key naming the old one): their reads are matched to the log by id alone")]
+        "rotated without --retired-audit-key naming the old one, or rotated twice): their reads are matched to the " +
+        "log by id alone, so of two reads under one id the first read back is restored, whichever the log kept")]
     public static partial void UnknownKeyBlocks(ILogger logger, string chain, int blocks);
 }

@@ -69,6 +69,38 @@ public sealed class AuditTailVerifierTests : IDisposable
         Assert.Equal(-1, tails.KeyOf("p0", 2, salt));
     }
 
+    /// <summary>One more block of chain p0 after <paramref name="before"/>, written by an engine under
+    /// <paramref name="key"/> that resumed the chain.</summary>
+    private byte[] NextBlock(List<byte[]> before, byte[] key, string readId)
+    {
+        AuditVerifier.Result head = AuditVerifier.Verify(
+            before.SelectMany(b => Encoding.UTF8.GetString(b).Split('\n')).ToList());
+        var sink = new MemorySink();
+        StreamGuardEngine engine = TestEngine.Create(_policy.Compiled, sink, key,
+            new EngineOptions { EventTimeClock = true, ReplayNowMs = s_t0.ToUnixTimeMilliseconds() });
+        engine.ResumeChain(0, head.Heads["p0"].Seq, head.Heads["p0"].Hash);
+        engine.ProcessRead(Encoding.UTF8.GetBytes(TestPolicy.Read(readId, "ca-lapd", "7ABC123", s_t0)),
+            EventSource.File("reads", 1));
+        engine.FlushAudit();
+        return Encoding.UTF8.GetBytes(Assert.Single(sink.AuditBlocks));
+    }
+
+    [Fact]
+    public void ABlockOfTheRetiredKeyAfterBlocksOfTheKeyInForceBreaksTheTail()
+    {
+        // Found by review: whoever holds the retired key could append blocks once the chain had moved on.
+        byte[] rotated = "the key after the rotation"u8.ToArray();
+        List<byte[]> blocks = Blocks(2);
+        blocks.Add(NextBlock(blocks, rotated, "after-rotation"));
+        var tails = new AuditTailVerifier(rotated, [TestPolicy.AuditKey]);
+        Assert.Null(tails.Check("p0", blocks, true));
+        blocks.Add(NextBlock(blocks, TestPolicy.AuditKey, "forged-with-the-old-key"));
+        (int Block, string Reason)? broken = tails.Check("p0", blocks, true);
+        Assert.Equal(3, broken?.Block);
+        Assert.Contains("salted by the retired audit key after blocks of the key in force", broken?.Reason,
+            StringComparison.Ordinal);
+    }
+
     /// <summary>A v1-shaped record (no keyed salt), linked and hashed onto the last genuine block by someone without
     /// the audit key (the hashes are unkeyed). Found by review: the tail check took it as the chain's head.</summary>
     private static byte[] ForgedV1After(byte[] lastBlock)

@@ -182,7 +182,7 @@ public sealed class RestoreFromLogTests : IDisposable
     }
 
     [Fact]
-    public void AfterARotationOfTheAuditKeyAReusedIdIsToldApartUnderTheRetiredKeyAndNothingIsLostWithoutIt()
+    public void AfterARotationOfTheAuditKeyAReusedIdIsToldApartUnderTheRetiredKeyAndMatchedByIdAloneWithoutIt()
     {
         var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
         w1.Read("r1", "ca-lasd", s_t0);
@@ -196,10 +196,40 @@ public sealed class RestoreFromLogTests : IDisposable
         Assert.Equal(["8XYZ999"], ResidentPlates(given, "ca-lasd", "r1"));
         Assert.Equal(2, given.Engine.StoredReadCount);
 
-        // Without the retired key the references cannot be compared: the reads are matched to the log by id alone,
-        // and every read the log shows resident still comes back (none left unpurged).
+        // Without the retired key the references cannot be compared: the reads are matched to the log by id alone and
+        // the first read back under r1 comes back — here the purged one (spec-notes: a known limit, logged as event
+        // 185 by the worker), which is why the retired key must be given.
         Worker without = Restart(w1, policy, s_t0.AddDays(32).AddMinutes(1), auditKey: rotated);
-        Assert.Equal(2, without.Engine.StoredReadCount);
+        Assert.Equal(["7ABC123"], ResidentPlates(without, "ca-lasd", "r1"));
+    }
+
+    [Fact]
+    public void ABlockReadTwiceWithOtherBoundariesKeepsTheKeyOfItsSalt()
+    {
+        // Found by review: an aborted attempt's block (seq 1..2), then the committed block over the same events and
+        // one more (seq 1..3, the same salt): the second block's entries 1 and 2 are skipped as copies, and its salt
+        // is still checked against its first seq, 1 — not 3.
+        var aborted = new Worker(Policy("30d"), s_t0.AddDays(1));
+        aborted.Read("r1", "ca-lasd", s_t0);
+        var committed = new Worker(Policy("30d"), s_t0.AddDays(1));
+        committed.Read("r1", "ca-lasd", s_t0);
+        committed.Read("r2", "ca-lasd", s_t0.AddMinutes(1), plate: "8XYZ999");
+        var calls = new List<long>();
+        var history = new ReadHistory
+        {
+            BlockKey = (chain, first, salt) =>
+            {
+                calls.Add(first);
+                return committed.Engine.ChainTails.KeyOf(chain, first, salt);
+            },
+        };
+        foreach (string block in aborted.Sink.AuditBlocks.Concat(committed.Sink.AuditBlocks))
+        {
+            history.AddBlock(Encoding.UTF8.GetBytes(block));
+        }
+        Assert.Equal([1L, 1L], calls);
+        Assert.Equal(0, history.UnknownKeyBlocks);
+        Assert.Equal(2, history.ResidentCount);
     }
 
     [Fact]
