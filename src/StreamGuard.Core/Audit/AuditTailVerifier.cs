@@ -126,8 +126,8 @@ public sealed class AuditTailVerifier(byte[] auditKey, IReadOnlyList<byte[]>? re
             // the retired key (the reason to rotate it, often) could otherwise append blocks the worker continues.
             if (key > 0 && currentKeySeen)
             {
-                return $"the block beginning at seq {first} is salted by the retired audit key after blocks of the key " +
-                    "in force: StreamGuard did not write it";
+                return $"the block beginning at seq {first} is salted by the retired audit key after blocks of " +
+                    "the key in force: StreamGuard did not write it";
             }
             currentKeySeen |= key == 0;
         }
