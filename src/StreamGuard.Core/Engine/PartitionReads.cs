@@ -199,7 +199,9 @@ internal sealed class PartitionReads
     }
 
     /// <summary>
-    /// Seeds the id hash per process, so whoever picks read ids cannot aim many at one bucket of the index.
+    /// Seeds the id hash per process, so that ids chosen without seeing it do not land in one bucket by design of the
+    /// hash alone. Not a keyed function: pairs of 8-byte words can be made to collide whatever the seed (bytes of
+    /// 0x80 and above in the id, which JSON must carry as valid UTF-8); a bucket's chain is walked in full.
     /// </summary>
     private static readonly ulong s_idSeed = (ulong)Random.Shared.NextInt64() | 1;
 
