@@ -195,13 +195,19 @@ internal sealed class AuditLog
     /// </summary>
     public ulong PlateRefPrefix(ulong plate, byte[]? retiredKey = null)
     {
-        if (retiredKey is not null)
-        {
-            return ulong.Parse(PlateRef(retiredKey, plate).AsSpan(0, 16),
-                System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
-        }
-        return ulong.Parse(CachedPlateRef(plate)[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
-            System.Globalization.CultureInfo.InvariantCulture);
+        ReadOnlySpan<byte> hex = retiredKey is null
+            ? CachedPlateRef(plate)
+            : System.Text.Encoding.ASCII.GetBytes(PlateRef(retiredKey, plate));
+        TryPlateRefPrefix(hex, out ulong prefix);
+        return prefix;
+    }
+
+    /// <summary>The first 64 bits of a <c>plate_ref</c> as written (hex); false when it is not one.</summary>
+    public static bool TryPlateRefPrefix(ReadOnlySpan<byte> hex, out ulong prefix)
+    {
+        prefix = 0;
+        return hex.Length >= 16 && ulong.TryParse(hex[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
+            System.Globalization.CultureInfo.InvariantCulture, out prefix);
     }
 
     /// <summary><c>plate_ref</c>'s 32 hex digits, from the cache (valid until the next lookup).</summary>

@@ -143,11 +143,12 @@ public sealed class AuditTailVerifier(byte[] auditKey, IReadOnlyList<byte[]>? re
     /// </summary>
     public int KeyOf(string chain, long firstSeq, string salt)
     {
+        byte[] name = Encoding.ASCII.GetBytes(chain);
         Span<byte> bytes = stackalloc byte[DecisionIds.SaltLength];
         Span<char> hex = stackalloc char[2 * DecisionIds.SaltLength];
         for (int k = 0; k < _macs.Length; k++)
         {
-            AuditLog.BlockSalt(_macs[k], Encoding.ASCII.GetBytes(chain), firstSeq, bytes);
+            AuditLog.BlockSalt(_macs[k], name, firstSeq, bytes);
             Convert.TryToHexStringLower(bytes, hex, out _);
             if (salt.AsSpan().SequenceEqual(hex)) return k;
         }

@@ -65,13 +65,12 @@ internal sealed class PartitionReads
         public int Chunk;          // the arena chunk holding the record; -1 when the slot is free
         public ushort Offset;      // where the record starts in its chunk
         public ushort Owner;
-        public int PayloadLength;  // payload bytes
+        public int Length;         // payload bytes
         public int NextOfPlate;    // next slot in the bucket chain (or in the free list); -1 at the end
         public int PrevOfPlate;    // previous slot in the bucket chain; -1 when first
         public ushort IdOffset;    // where the read id starts, from the record start
         public ushort IdLength;    // its length; IdCopied when it was copied in front of the payload
 
-        public readonly int Length => PayloadLength;
         public readonly bool IsFree => Chunk < 0;
     }
 
@@ -269,7 +268,7 @@ internal sealed class PartitionReads
         e.ObservedAtMs = observedAtMs;
         e.ExpiresAtMs = expiresAtMs;
         e.Owner = (ushort)owner;
-        e.PayloadLength = payload.Length;
+        e.Length = payload.Length;
         // The id is nearly always in the payload verbatim (unless the JSON escaped it): point at it, not a copy.
         int at = payload.IndexOf(readId);
         if ((uint)at <= ushort.MaxValue)

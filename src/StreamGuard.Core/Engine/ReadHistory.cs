@@ -145,9 +145,8 @@ public sealed class ReadHistory
             else if (r.ValueTextEquals("plate_ref"u8))
             {
                 r.Read();
-                if (r.TokenType == JsonTokenType.String && r.ValueSpan.Length >= 16
-                    && ulong.TryParse(r.ValueSpan[..16], System.Globalization.NumberStyles.AllowHexSpecifier,
-                        System.Globalization.CultureInfo.InvariantCulture, out ulong prefix))
+                if (r.TokenType == JsonTokenType.String && !r.ValueIsEscaped
+                    && Audit.AuditLog.TryPlateRefPrefix(r.ValueSpan, out ulong prefix))
                 {
                     plateRef = prefix;
                 }

@@ -149,13 +149,20 @@ public sealed class RestoreFromLogTests : IDisposable
         return plates;
     }
 
+    /// <summary>ca-lasd's r1 on 7ABC123, purged when x arrives 31 days later; then r1 again, on 8XYZ999.</summary>
+    private Worker IdUsedAgainAfterItsReadWasPurged()
+    {
+        var w = new Worker(Policy("30d"), s_t0.AddDays(100));
+        w.Read("r1", "ca-lasd", s_t0);
+        w.Read("x", "ca-lasd", s_t0.AddDays(31), plate: "5AAA111"); // r1 purged
+        w.Read("r1", "ca-lasd", s_t0.AddDays(32), plate: "8XYZ999"); // the id again, on another plate
+        return w;
+    }
+
     [Fact]
     public void AnIdReusedOnAnotherPlateAfterItsReadWasPurgedBringsBackOnlyTheSecondRead()
     {
-        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
-        w1.Read("r1", "ca-lasd", s_t0);
-        w1.Read("x", "ca-lasd", s_t0.AddDays(31), plate: "5AAA111"); // r1 purged
-        w1.Read("r1", "ca-lasd", s_t0.AddDays(32), plate: "8XYZ999"); // the id again, on another plate
+        Worker w1 = IdUsedAgainAfterItsReadWasPurged();
         Assert.Equal(2, w1.Engine.StoredReadCount);
         Assert.Equal(["8XYZ999"], ResidentPlates(w1, "ca-lasd", "r1"));
 
@@ -184,10 +191,7 @@ public sealed class RestoreFromLogTests : IDisposable
     [Fact]
     public void AfterARotationOfTheAuditKeyAReusedIdIsToldApartUnderTheRetiredKeyAndMatchedByIdAloneWithoutIt()
     {
-        var w1 = new Worker(Policy("30d"), s_t0.AddDays(100));
-        w1.Read("r1", "ca-lasd", s_t0);
-        w1.Read("x", "ca-lasd", s_t0.AddDays(31), plate: "5AAA111"); // r1 purged
-        w1.Read("r1", "ca-lasd", s_t0.AddDays(32), plate: "8XYZ999");
+        Worker w1 = IdUsedAgainAfterItsReadWasPurged();
         byte[] rotated = "the key after the rotation"u8.ToArray();
         TestPolicy policy = Policy("30d");
 

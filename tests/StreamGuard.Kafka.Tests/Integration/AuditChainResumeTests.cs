@@ -47,6 +47,13 @@ public sealed class AuditChainResumeTests
         }
     }
 
+    /// <summary>Waits until <paramref name="worker"/> has decided an event (at most the test's timeout).</summary>
+    private static async Task FirstProcessed(StreamGuardWorker worker)
+    {
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (worker.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+    }
+
     [Fact]
     public async Task ACorrectlyChainedForgedBlockAppendedBeforeARestartIsDetectedOnResume()
     {
@@ -59,11 +66,7 @@ public sealed class AuditChainResumeTests
             Key = "7ABC123", Value = TestPolicy.Read("r1", "ca-lapd", "7ABC123", now.AddMinutes(-1)),
         });
         StreamGuardWorker first = Worker(cluster, policy);
-        Assert.Null(await RunUntilReady(first, async () =>
-        {
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (first.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
-        }));
+        Assert.Null(await RunUntilReady(first, () => FirstProcessed(first)));
         Assert.Equal(1, first.Processed);
 
         // The chain's head as written, and a block after it hashed onto it exactly as the worker hashes blocks.
@@ -107,11 +110,7 @@ public sealed class AuditChainResumeTests
                 Key = "7ABC123", Value = TestPolicy.Read($"r{run}", "ca-lapd", "7ABC123", now.AddMinutes(-1)),
             });
             StreamGuardWorker worker = Worker(cluster, policy);
-            Assert.Null(await RunUntilReady(worker, async () =>
-            {
-                var deadline = DateTime.UtcNow + s_timeout;
-                while (worker.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
-            }));
+            Assert.Null(await RunUntilReady(worker, () => FirstProcessed(worker)));
             Assert.Equal(1, worker.Processed);
         }
         AuditVerifier.Result result = AuditVerifier.Verify(cluster.AuditLines(s_timeout));
@@ -132,11 +131,7 @@ public sealed class AuditChainResumeTests
             Key = "7ABC123", Value = TestPolicy.Read("r0", "ca-lapd", "7ABC123", now.AddMinutes(-1)),
         });
         StreamGuardWorker first = Worker(cluster, policy);
-        Assert.Null(await RunUntilReady(first, async () =>
-        {
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (first.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
-        }));
+        Assert.Null(await RunUntilReady(first, () => FirstProcessed(first)));
 
         // The new key alone: the chain's blocks were salted under the old one, which the worker cannot tell from a
         // forgery.
@@ -154,8 +149,7 @@ public sealed class AuditChainResumeTests
             {
                 Key = "8XYZ999", Value = TestPolicy.Read("r1", "ca-lapd", "8XYZ999", now.AddMinutes(-1)),
             });
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (third.Processed < 1 && DateTime.UtcNow < deadline) await Task.Delay(50);
+            await FirstProcessed(third);
         }));
         Assert.Equal(1, restored);
         Assert.Equal(1, third.Processed);
