@@ -16,6 +16,8 @@
 # Both contenders are timed wall clock, start to end of their process, after `sync` so that the writeback of one's
 # output does not land in the other's time. Both must produce the same deliveries: the same number of lines, and
 # line for line the same recipient and read bytes (decision ids aside); the run fails loudly otherwise.
+# A third line, the floor (floor.py), reads the same reads and writes as many bytes as replay wrote, computing
+# nothing: the least that replay's job costs on this machine's file system, timed the same way.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -87,6 +89,14 @@ if ! replay_t=$(timed "$work/replay.log" dotnet "$cli" replay --policy "$root/be
   cat "$work/replay.log" >&2; echo "run.sh: replay failed" >&2; exit 1
 fi
 cat "$work/replay.log"
+# The floor: the same input read and the same output bytes written, nothing computed (floor.py).
+sizes=()
+for f in replay/*; do sizes+=("$(basename "$f")=$(stat -c %s "$f")"); done
+rm -rf "$work/floor"
+if ! floor_t=$(timed "$work/floor.log" python3 "$root/bench/seattle/floor.py" reads.ndjson floor "${sizes[@]}"); then
+  cat "$work/floor.log" >&2; echo "run.sh: floor.py failed" >&2; exit 1
+fi
+rm -rf "$work/floor"
 
 naive_deliveries=$(wc -l < naive/shared.ndjson)
 replay_deliveries=$(wc -l < replay/shared.ndjson)
@@ -104,6 +114,10 @@ fi
 audit_bytes=$(stat -c %s replay/audit.ndjson)
 read -r naive_s naive_user naive_sys <<<"$naive_t"
 read -r replay_s replay_user replay_sys <<<"$replay_t"
+read -r floor_s floor_user floor_sys <<<"$floor_t"
+floor_ratio=$(awk -v n="$naive_s" -v f="$floor_s" 'BEGIN { printf "%.2f", n / f }')
+replay_floor=$(awk -v f="$floor_s" -v r="$replay_s" 'BEGIN { printf "%.2f", f / r }')
+target_s=$(awk -v n="$naive_s" 'BEGIN { printf "%.3f", n / 5 }')
 ratio=$(awk -v n="$naive_s" -v r="$replay_s" 'BEGIN { printf "%.2f", n / r }')
 cpu_ratio=$(awk -v nu="$naive_user" -v ns="$naive_sys" -v ru="$replay_user" -v rs="$replay_sys" \
   'BEGIN { printf "%.2f", (nu + ns) / (ru + rs) }')
@@ -116,6 +130,9 @@ echo "naive.py:       $naive_s s wall (user $naive_user s, system $naive_sys s)"
 echo "replay:         $replay_s s wall (user $replay_user s, system $replay_sys s)"
 echo "ratio:          replay is ${ratio}× the naive baseline (naive seconds / replay seconds; target ≥ 5)"
 echo "                (CPU seconds, user + system: ${cpu_ratio}×; a cross-check on a busy machine, not the target)"
+echo "floor:          $floor_s s wall (user $floor_user s, system $floor_sys s): the reads read and replay's output"
+echo "                bytes written, nothing computed (floor.py); replay runs at ${replay_floor} of it"
+echo "                5× the naive loop is $target_s s; the floor alone allows at most ${floor_ratio}× on this machine"
 echo "audit:          $audit_bytes B in audit.ndjson, $per_read B per read (target ≤ 300)"
 echo "files:"
 for f in reads.ndjson naive/* replay/*; do

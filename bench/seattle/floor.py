@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""The floor of the Seattle week x10 benchmark (bench/seattle/run.sh): the least work replay's job needs, with nothing
+computed. Reads the input once and writes as many bytes as replay wrote to each of its output files, from one
+buffer in 1 MiB writes, single-threaded.
+
+    python3 floor.py READS.ndjson OUT_DIR NAME=BYTES...
+
+No contender that reads these reads and writes these outputs (deliveries, purge notices, audit) through the same
+file system can be faster than this by more than the parallelism of its writes: it is the replay analogue of
+`streamguard bench`'s one-to-one pipe. Python adds only its start (~20 ms): the time is the kernel's.
+"""
+
+import os
+import sys
+
+CHUNK = 1 << 20
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.stderr.write("usage: floor.py READS.ndjson OUT_DIR NAME=BYTES...\n")
+        return 2
+    reads, out = argv[1], argv[2]
+    buf = memoryview(bytearray(CHUNK))
+    with open(reads, "rb", buffering=0) as f:
+        while f.readinto(buf):
+            pass
+    os.makedirs(out, exist_ok=True)
+    for spec in argv[3:]:
+        name, _, size = spec.partition("=")
+        left = int(size)
+        fd = os.open(os.path.join(out, os.path.basename(name)), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            while left > 0:
+                left -= os.write(fd, buf[:min(left, CHUNK)])
+        finally:
+            os.close(fd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
