@@ -145,8 +145,9 @@ internal static class PolicyCommand
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         IReadOnlyList<string> warnings = PolicyCheck.Warnings(policy, at, names == 0 ? int.MaxValue : names);
         foreach (string w in warnings) Console.WriteLine($"warning: {w}");
-        Console.WriteLine($"{path}: ok — {policy.Document.Agencies.Count} agencies, " +
-            $"{policy.AgreementCount} agreements, " +
+        int retired = policy.Document.Agencies.Count(a => a.Retired);
+        Console.WriteLine($"{path}: ok — {policy.Document.Agencies.Count} agencies" +
+            (retired > 0 ? $" ({retired} retired)" : "") + $", {policy.AgreementCount} agreements, " +
             $"{policy.Document.Rules.Count} local rules, {warnings.Count} warnings; policy {policy.Hash}");
         return 0;
     }
@@ -167,10 +168,10 @@ internal static class PolicyCommand
         long at = At(args);
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
-        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is not an agency of {path}");
+        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is {NotActive(policy, ownerId, path)}");
         if (recipient < 0)
         {
-            throw new UsageException($"--recipient: '{recipientId}' is not an agency of {path}");
+            throw new UsageException($"--recipient: '{recipientId}' is {NotActive(policy, recipientId, path)}");
         }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
@@ -182,6 +183,11 @@ internal static class PolicyCommand
         PolicyExplainWriter.Write(Console.Out, policy, x, owner, recipient, access, purposeText, documented, at);
         return 0;
     }
+
+    private static string NotActive(CompiledPolicy policy, string id, string path) =>
+        policy.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(id)) >= 0
+            ? $"retired in {path}: it can neither search nor receive (every access is denied)"
+            : $"not an agency of {path}";
 
     private static int Diff(CommandArgs args)
     {
@@ -211,6 +217,10 @@ internal static class PolicyCommand
             $"summary: {diff.Granted:N0} granted, {diff.Revoked:N0} revoked, {diff.ReasonChanged:N0} reason changed; " +
             $"{diff.PairsExamined:N0} (owner, recipient) pairs examined exactly in {diff.Elapsed.TotalSeconds:F2} s");
         (format != PolicyFormat.Text ? Console.Error : o).WriteLine(summary);
+        foreach (string w in PolicyCheck.TakenOut(oldPolicy, newPolicy, at))
+        {
+            Console.Error.WriteLine($"policy diff: warning: {w}");
+        }
         if (diff.Granted > 0)
         {
             Console.Error.WriteLine($"policy diff: {diff.Granted:N0} outcomes newly grant access (exit 3)");

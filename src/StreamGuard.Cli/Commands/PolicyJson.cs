@@ -301,6 +301,7 @@ internal static partial class PolicyJson
         w.WriteString("level", a.Level.ToString().ToLowerInvariant());
         Strings(w, "declarations", a.Declarations);
         w.WriteBoolean("fusion_center", a.FusionCenter);
+        w.WriteBoolean("retired", a.Retired);
         w.WriteEndObject();
     }
 

@@ -56,7 +56,8 @@ public sealed class CompiledPolicy
     public CompiledPolicy(PolicyDocument document, CompiledPolicy? previous = null)
     {
         Document = document;
-        var inPolicy = new HashSet<string>(document.Agencies.Select(a => a.Id), StringComparer.Ordinal);
+        var inPolicy = new HashSet<string>(document.Agencies.Where(a => !a.Retired).Select(a => a.Id),
+            StringComparer.Ordinal);
         var ids = new List<string>();
         if (previous is not null)
         {
@@ -74,7 +75,7 @@ public sealed class CompiledPolicy
         _keys = new IReadOnlyList<byte[]>[n];
         foreach (AgencyConfig a in document.Agencies)
         {
-            int i = Agencies.Find(a.Id);
+            int i = Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(a.Id)); // retired ones too
             _agencies[i] = a;
             _keys[i] = a.Keys;
             (_retentionMs[i], _retentionRule[i], _retentionCitation[i]) = Retention(a, document.DefaultRetention);

@@ -222,6 +222,18 @@ public sealed partial class StreamGuardEngine
     /// <summary>Reads a restore could not put back because their partition's store was full.</summary>
     public long RestoreRefusedCount { get; private set; }
 
+    /// <summary>
+    /// Reads a restore could not put back because no policy this engine knows names their owner (taken out of the
+    /// file, not kept as <c>retired: true</c>, while its reads were resident): their window is unknown, so they are
+    /// neither stored nor purged here. <see cref="RestoreUnknownOwners"/> names the owners.
+    /// </summary>
+    public long RestoreUnknownOwnerCount { get; private set; }
+
+    /// <summary>The distinct owners counted in <see cref="RestoreUnknownOwnerCount"/>, the first 16.</summary>
+    public IReadOnlyList<string> RestoreUnknownOwners => _restoreUnknownOwners;
+
+    private readonly List<string> _restoreUnknownOwners = [];
+
     private void Refused(int partition)
     {
         // The recipient-set table full (a new set past 65,535) refuses too; logged every time, it never happens.
@@ -326,10 +338,7 @@ public sealed partial class StreamGuardEngine
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs, ReadHistory history)
     {
         ArgumentNullException.ThrowIfNull(history);
-        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRestoredRead(payload, out PlateRead read).IsOk)
-        {
-            return false;
-        }
+        if (!ParseRestored(payload, out PlateRead read)) return false;
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, _agencyIndex,
             _store.RecipientSets, out int recipients, out ulong? plateRef, out int refKey))
@@ -365,10 +374,7 @@ public sealed partial class StreamGuardEngine
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,
         long chainHeadAtMs = long.MaxValue)
     {
-        if (payload.Length > Parser.MaxEventBytes || !Parser.ParseRestoredRead(payload, out PlateRead read).IsOk)
-        {
-            return false;
-        }
+        if (!ParseRestored(payload, out PlateRead read)) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
         if (_store.TryFind(partition, read.Owner, Parser.Text(read.ReadId), out _)) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
@@ -379,6 +385,49 @@ public sealed partial class StreamGuardEngine
             return false;
         }
         return Restore(read, partition, payload, 0);
+    }
+
+    /// <summary>
+    /// Parses a read being restored, its owner looked up among retired agencies too; counts one whose owner no policy
+    /// of this engine names (<see cref="RestoreUnknownOwnerCount"/>).
+    /// </summary>
+    private bool ParseRestored(ReadOnlySpan<byte> payload, out PlateRead read)
+    {
+        read = default;
+        if (payload.Length > Parser.MaxEventBytes) return false;
+        ParseResult parsed = Parser.ParseRestoredRead(payload, out read);
+        if (parsed.IsOk) return true;
+        if (parsed.Error == ParseError.UnknownAgency)
+        {
+            RestoreUnknownOwnerCount++;
+            if (_restoreUnknownOwners.Count < 16 && OwnerText(payload) is { } owner
+                && !_restoreUnknownOwners.Contains(owner))
+            {
+                _restoreUnknownOwners.Add(owner);
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The <c>agency_id</c> of a read that parsed but for its owner (a rare path: it allocates).</summary>
+    private static string? OwnerText(ReadOnlySpan<byte> payload)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(payload);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth == 1 && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName
+                    && reader.ValueTextEquals("agency_id"u8) && reader.Read())
+                {
+                    return reader.TokenType == System.Text.Json.JsonTokenType.String ? reader.GetString() : null;
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+        return null;
     }
 
     /// <summary>

@@ -6,8 +6,9 @@ namespace StreamGuard.Parsing;
 /// <remarks>
 /// Lookup-only after construction: unknown ids never grow it. Indexes are stable across policy reloads: a new policy
 /// keeps every index of the one before (<see cref="Engine.CompiledPolicy"/> builds on the previous directory) and
-/// appends new agencies, so reads already stored keep their owner. An agency that a reload removed stays in the
-/// directory, <em>retired</em>: <c>Find</c> no longer knows it, so new events naming it are rejected.
+/// appends new agencies, so reads already stored keep their owner. An agency that a reload removed, or that the file
+/// keeps as <c>retired: true</c>, is in the directory <em>retired</em>: <c>Find</c> does not know it, so new events
+/// naming it are rejected, while <c>FindAny</c> (restoring its stored reads) does.
 /// </remarks>
 public sealed class AgencyDirectory
 {

@@ -17,6 +17,33 @@ public static class PolicyCheck
         bool Statute, bool Confirmed, string? Status, IReadOnlyList<string> Recipients, ushort Purposes,
         AccessSet Access, bool Whole);
 
+    /// <summary>
+    /// One warning per agency <paramref name="previous"/>'s file names and <paramref name="next"/>'s does not name at
+    /// all (not even as <c>retired: true</c>): a worker that never stops keeps its stored reads to the end of their
+    /// window, but a restarted one cannot restore them — no policy it reads gives their window — so it would send
+    /// no purge notice for them.
+    /// </summary>
+    public static IReadOnlyList<string> TakenOut(CompiledPolicy previous, CompiledPolicy next, long nowMs)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(next);
+        var named = new HashSet<string>(next.Document.Agencies.Select(a => a.Id), StringComparer.Ordinal);
+        var warnings = new List<string>();
+        foreach (AgencyConfig a in previous.Document.Agencies)
+        {
+            if (named.Contains(a.Id)) continue;
+            long window = previous.RetentionMs(previous.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(a.Id)));
+            string until = DateTimeOffset.FromUnixTimeMilliseconds(nowMs + window).UtcDateTime
+                .ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            warnings.Add($"{next.Document.Source}: agencies[{a.Id}]: taken out of the file: its stored reads keep " +
+                $"their window while this worker runs, but a restarted worker cannot restore them (no policy it " +
+                $"reads gives their window) and would send no purge notice for them; keep it in the file as " +
+                $"`retired: true` (no key, in no agreement or rule) until {until} (its window, " +
+                $"{Durations.Format(TimeSpan.FromMilliseconds(window))}, from now; later if a hold keeps its reads)");
+        }
+        return warnings;
+    }
+
     /// <summary>All warnings, in file order: expired agreements, then nullified parts of each agreement.</summary>
     public static IReadOnlyList<string> Warnings(CompiledPolicy policy, long nowMs, int maxNames = 12)
     {

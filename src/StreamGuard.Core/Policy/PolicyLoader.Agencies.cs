@@ -7,7 +7,7 @@ namespace StreamGuard.Policy;
 public static partial class PolicyLoader
 {
     private static readonly HashSet<string> s_agencyKeys =
-        ["id", "name", "state", "level", "retention", "declarations", "fusion_center", "key"];
+        ["id", "name", "state", "level", "retention", "declarations", "fusion_center", "retired", "key"];
 
     /// <summary>A signing key an agency listed before: its reference, its agency and that agency's line.</summary>
     private sealed record KnownKey(byte[] Key, string Ref, string Agency, int Line);
@@ -88,12 +88,19 @@ public static partial class PolicyLoader
                 $"MD.NO_SHARING lets through; this agency is {state ?? "federal"}, level: {levelText}");
         }
 
+        bool retired = a.Children.TryGetValue(new YamlScalarNode("retired"), out YamlNode? rt)
+            && Bool(source, rt, field + ".retired");
+
         // key: env:NAME | file:PATH, or a list of them while a key is rotated (all verify; the first signs).
         string? keyRef = null;
         IReadOnlyList<string> keyRefs = [];
         var keys = new List<byte[]>();
         if (a.Children.TryGetValue(new YamlScalarNode("key"), out YamlNode? keyNode))
         {
+            if (retired)
+            {
+                throw Error(source, keyNode, field + ".key", "a retired agency signs nothing: take its key out");
+            }
             IEnumerable<YamlNode> refs = keyNode is YamlSequenceNode list ? list.Children : [keyNode];
             var texts = new List<string>();
             foreach (YamlNode node in refs)
@@ -143,6 +150,7 @@ public static partial class PolicyLoader
             Retention = retention,
             Declarations = declarations,
             FusionCenter = fusion,
+            Retired = retired,
             KeyRef = keyRef,
             KeyRefs = keyRefs,
             Key = keys.Count > 0 ? keys[0] : null,

@@ -46,7 +46,8 @@ public static partial class PolicyLoader
     public static bool IsId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
 
-    private static AgreementConfig ReadAgreement(string source, YamlMappingNode m, HashSet<string> agencies)
+    private static AgreementConfig ReadAgreement(string source, YamlMappingNode m,
+        IReadOnlyDictionary<string, bool> agencies)
     {
         string id = EntryId(source, m, "agreements", s_agreementKeys);
         string field = $"agreements[{id}]";
@@ -86,7 +87,8 @@ public static partial class PolicyLoader
         };
     }
 
-    private static LocalRuleConfig ReadRule(string source, YamlMappingNode m, HashSet<string> agencies)
+    private static LocalRuleConfig ReadRule(string source, YamlMappingNode m,
+        IReadOnlyDictionary<string, bool> agencies)
     {
         string id = EntryId(source, m, "rules", s_ruleKeys);
         string field = $"rules[{id}]";

@@ -20,12 +20,20 @@ public static partial class PolicyLoader
     }
 
     private static List<string> AgencyList(string source, YamlMappingNode m, string key, string field,
-        HashSet<string> agencies, bool required)
+        IReadOnlyDictionary<string, bool> agencies, bool required)
     {
         var list = new List<string>();
         foreach (var (value, node) in List(source, m, key, field, required))
         {
-            if (!agencies.Contains(value)) throw Error(source, node, $"{field}.{key}", $"unknown agency '{value}'");
+            if (!agencies.TryGetValue(value, out bool retired))
+            {
+                throw Error(source, node, $"{field}.{key}", $"unknown agency '{value}'");
+            }
+            if (retired)
+            {
+                throw Error(source, node, $"{field}.{key}",
+                    $"'{value}' is retired (agencies[{value}].retired): it is in no agreement or rule");
+            }
             if (list.Contains(value)) throw Error(source, node, $"{field}.{key}", $"'{value}' is listed twice");
             list.Add(value);
         }

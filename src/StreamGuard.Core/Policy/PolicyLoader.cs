@@ -96,14 +96,14 @@ public static partial class PolicyLoader
             throw new PolicyException(source, 1, "agencies", "a list of agencies is required");
         }
         var list = new List<AgencyConfig>();
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, bool>(StringComparer.Ordinal); // id → retired
         var keys = new List<KnownKey>();
         AgencyConfig? fusionCenter = null;
         foreach (YamlNode node in agencies)
         {
             if (node is not YamlMappingNode a) throw Error(source, node, "agencies[]", "each agency must be a mapping");
             var agency = ReadAgency(source, baseDirectory, a, keys);
-            if (!ids.Add(agency.Id)) throw Error(source, a, "agencies[].id", $"duplicate agency id '{agency.Id}'");
+            if (!ids.TryAdd(agency.Id, agency.Retired)) throw Error(source, a, "agencies[].id", $"duplicate agency id '{agency.Id}'");
             list.Add(agency);
             if (!agency.FusionCenter) continue;
             if (fusionCenter is null) fusionCenter = agency;

@@ -23,6 +23,12 @@ public sealed record AgencyConfig
     public TimeSpan? Retention { get; init; }
     public IReadOnlyList<string> Declarations { get; init; } = [];
     public bool FusionCenter { get; init; }
+    /// <summary>
+    /// Kept in the file only for the reads it still owns (<c>retired: true</c>): they keep its window and statutes,
+    /// across restarts too; it has no key and is in no agreement or rule, so it can neither search nor receive, and
+    /// events that name it are <c>unknown_agency</c>.
+    /// </summary>
+    public bool Retired { get; init; }
     public string? KeyRef { get; init; }
     /// <summary>The references of <see cref="Keys"/>, in the same order (as written in the file).</summary>
     public IReadOnlyList<string> KeyRefs { get; init; } = [];

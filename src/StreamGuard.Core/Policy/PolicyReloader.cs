@@ -211,6 +211,10 @@ public sealed class PolicyReloader : IDisposable
             break;
         }
         foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");
+        foreach (string w in PolicyCheck.TakenOut(Volatile.Read(ref _inForce), next, _nowMs()))
+        {
+            _log($"policy warning: {w}");
+        }
     }
 
     private void Report(string inForce, string reason)

@@ -47,6 +47,7 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         int auditPartitions = topology.AuditPartitions;
         int reads = 0, queries = 0;
         long refusedBefore = engine.RestoreRefusedCount;
+        long unknownOwnersBefore = engine.RestoreUnknownOwnerCount;
         // Chain heads first: the restore reads chain pN back to judge partition N's reads, and pN continues from there.
         var headAt = new Dictionary<int, long>();
         foreach (TopicPartitionOffset c in committed)
@@ -124,6 +125,11 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
             {
                 RestoreLog.UnknownKeyBlocks(log, AuditChains.Name(n), history.UnknownKeyBlocks);
             }
+        }
+        if (engine.RestoreUnknownOwnerCount > unknownOwnersBefore)
+        {
+            RestoreLog.UnknownOwners(log, engine.RestoreUnknownOwnerCount - unknownOwnersBefore,
+                string.Join(", ", engine.RestoreUnknownOwners));
         }
         if (engine.RestoreRefusedCount > refusedBefore)
         {

@@ -4,7 +4,7 @@ namespace StreamGuard.Kafka;
 
 /// <summary>
 /// The log lines of a partition's restore from its audit chain and of a full read store (source-generated, ids
-/// 170–179). None takes a plate or a payload.
+/// 180–186). None takes a plate or a payload.
 /// </summary>
 internal static partial class RestoreLog
 {
@@ -15,8 +15,9 @@ internal static partial class RestoreLog
         long fromMs);
 
     [LoggerMessage(181, LogLevel.Warning,
-        "restore: chain {Chain}: {Missing} reads the log shows resident are not in the reads topics any more " +
-        "(their retention.ms is shorter than their window or hold): they cannot be restored or purged")]
+        "restore: chain {Chain}: {Missing} reads the log shows resident were not restored: the reads topics no " +
+        "longer hold them (their retention.ms is shorter than their window or hold), or no policy names their owner " +
+        "(event 186); they cannot be purged here")]
     public static partial void ResidentNotFound(ILogger logger, string chain, int missing);
 
     [LoggerMessage(182, LogLevel.Error,
@@ -39,4 +40,10 @@ internal static partial class RestoreLog
         "rotated without --retired-audit-key naming the old one, or rotated twice): their reads are matched to the " +
         "log by id alone, so of two reads under one id the first read back is restored, whichever the log kept")]
     public static partial void UnknownKeyBlocks(ILogger logger, string chain, int blocks);
+
+    [LoggerMessage(186, LogLevel.Error,
+        "restore: {Count} reads read back name an owner no policy names ({Owners}): their window is unknown, so they " +
+        "are not restored and this worker sends no purge notice for those still resident; keep an agency whose " +
+        "reads are resident in the policy file as `retired: true` until their windows have closed, and restart")]
+    public static partial void UnknownOwners(ILogger logger, long count, string owners);
 }

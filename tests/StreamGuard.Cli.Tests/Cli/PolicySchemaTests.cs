@@ -138,6 +138,11 @@ public sealed partial class PolicySchemaTests
         agencies:
           - {id: ca-lapd, state: CA, level: local, key: [file:keys/ca-lapd.key, file:keys/ca-lasd.key]}
         """)]
+    [InlineData("an agency kept as retired", """
+        version: 1
+        agencies:
+          - {id: ca-lapd, state: CA, level: local, retention: 30d, retired: true}
+        """)]
     public void TheSchemaAcceptsWhatTheLoaderAccepts(string what, string yaml)
     {
         PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "policy.yaml", s_keys);
@@ -207,6 +212,11 @@ public sealed partial class PolicySchemaTests
           - {id: ca-lapd, state: CA, level: local, key: s3cret}
         """, "key")]
     [InlineData("an unknown search setting", Agencies + "\nsearch: {max_results: 10}\n", "max_results")]
+    [InlineData("a retired agency with a key", """
+        version: 1
+        agencies:
+          - {id: ca-lapd, state: CA, level: local, retired: true, key: file:keys/ca-lapd.key}
+        """, "key")]
     [InlineData("version 2", "version: 2\nagencies: []\n", "version")]
     public void TheSchemaRefusesWhatTheLoaderRefuses(string what, string yaml, string field)
     {

@@ -355,9 +355,10 @@ public sealed class RestoreFromLogTests : IDisposable
     }
 
     /// <summary>
-    /// <see cref="Policy"/> after a reload that took <paramref name="retired"/> out (and out of the agreement).
+    /// <see cref="Policy"/> after a reload that took <paramref name="retired"/> out (and out of the agreement); with
+    /// <paramref name="markRetired"/>, the file keeps it as <c>retired: true</c> (its window) instead.
     /// </summary>
-    private TestPolicy PolicyWithout(string retired)
+    private TestPolicy PolicyWithout(string retired, bool markRetired = false)
     {
         string[] agencies =
         [
@@ -366,8 +367,10 @@ public sealed class RestoreFromLogTests : IDisposable
             "{id: wa-spd, state: WA, level: local, key: file:keys/wa-spd.key}",
             "{id: us-ice-ero, level: federal, key: file:keys/us-ice-ero.key}",
         ];
-        string kept = string.Join("\n",
-            agencies.Where(a => !a.Contains("id: " + retired + ",")).Select(a => "  - " + a));
+        string kept = string.Join("\n", agencies
+            .Select(a => !a.Contains("id: " + retired + ",") ? a
+                : markRetired ? a[..a.IndexOf(", key:", StringComparison.Ordinal)] + ", retired: true}" : null)
+            .OfType<string>().Select(a => "  - " + a));
         string recipients = string.Join(", ", new[] { "ca-lasd", "us-ice-ero" }.Where(a => a != retired));
         string agreements = retired == "ca-lapd" ? "[]" : $$"""
 
@@ -423,6 +426,44 @@ public sealed class RestoreFromLogTests : IDisposable
         w2.Engine.Tick();
         Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w2.Notices.Order());
         Assert.Equal(0, w2.Engine.StoredReadCount);
+    }
+
+    [Fact]
+    public void AReadOfAnOwnerTheFileKeepsAsRetiredIsRestoredAfterARestartAndPurgedWithItsNotices()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0); // pushed to ca-lasd
+        TestPolicy retired = PolicyWithout("ca-lapd", markRetired: true);
+        w1.Engine.SwapPolicy(new CompiledPolicy(retired.Document, w1.Engine.Policy), null);
+
+        // A new process compiles the file alone: the file gives ca-lapd's window, so r1 comes back and is purged at
+        // its end with both notices, as by the worker that never stopped.
+        Worker w2 = Restart(w1, retired, s_t0.AddDays(31));
+        Assert.Equal(1, w2.Engine.StoredReadCount);
+        Assert.Equal(0, w2.Engine.RestoreUnknownOwnerCount);
+        w2.Engine.Tick();
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w2.Notices.Order());
+        Assert.Equal(0, w2.Engine.StoredReadCount);
+
+        // Retired, it owns no new read.
+        w2.Read("r2", "ca-lapd", s_t0.AddDays(31), plate: "8XYZ999");
+        Assert.Equal(0, w2.Engine.StoredReadCount);
+        Assert.Equal("unknown_agency", MemorySink.Json(Assert.Single(w2.Sink.DeadLetters)).GetProperty("error")
+            .GetString());
+    }
+
+    [Fact]
+    public void AReadOfAnOwnerTakenOutOfTheFileIsCountedByTheRestoreWithItsOwnerNotDroppedSilently()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0);
+        TestPolicy removed = PolicyWithout("ca-lapd");
+        w1.Engine.SwapPolicy(new CompiledPolicy(removed.Document, w1.Engine.Policy), null);
+
+        Worker w2 = Restart(w1, removed, s_t0.AddDays(31));
+        Assert.Equal(0, w2.Engine.StoredReadCount);
+        Assert.Equal(1, w2.Engine.RestoreUnknownOwnerCount);
+        Assert.Equal(["ca-lapd"], w2.Engine.RestoreUnknownOwners);
     }
 
     [Fact]

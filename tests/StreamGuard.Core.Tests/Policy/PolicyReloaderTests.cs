@@ -63,6 +63,23 @@ public sealed class PolicyReloaderTests : IDisposable
     }
 
     [Fact]
+    public void AnAgencyTakenOutOfTheFileIsWarnedAboutAndOneKeptAsRetiredIsNot()
+    {
+        // wa-spd (21 days) taken out, ca-nokey kept as retired: only the first is lost to a restarted worker.
+        const string Spd = "  - {id: wa-spd, state: WA, level: local, retention: 21d, key: file:keys/wa-spd.key}\n";
+        Write(TestPolicy.Yaml.Replace(Spd, "", StringComparison.Ordinal)
+            .Replace("level: local}", "level: local, retired: true}", StringComparison.Ordinal));
+        _reloader.Poll();
+        _reloader.Poll();
+        Assert.True(_reloader.TryTake(out CompiledPolicy next, out _));
+        Assert.Equal(-1, next.Agencies.Find("ca-nokey"));
+        string warning = Assert.Single(_log, m => m.Contains("taken out of the file", StringComparison.Ordinal));
+        Assert.Contains("agencies[wa-spd]", warning, StringComparison.Ordinal);
+        Assert.Contains("`retired: true`", warning, StringComparison.Ordinal);
+        Assert.Contains("until 1970-01-22 (its window, 21d, from now", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AFileThatFailsValidationIsRefusedLoudlyOnceAndThePolicyInForceStays()
     {
         Write(TestPolicy.Yaml + "\nagreements:\n" +

@@ -53,6 +53,32 @@ public sealed class PolicyValidationTests
               access: [search]
               purposes: [warrant]
           """, 10, "agreements[k1].recipients", "unknown agency 'ca-nobody'" },
+        // A retired agency (kept for its stored reads) is in no agreement or rule, and signs nothing.
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local}
+            - {id: ca-lasd, state: CA, level: county, retired: true}
+          agreements:
+            - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [push], purposes: [warrant]}
+          """, 6, "agreements[k1].recipients", "'ca-lasd' is retired (agencies[ca-lasd].retired)" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, retired: true}
+          rules:
+            - {id: r1, owners: [ca-lapd], deny_purposes: [warrant], citation: x}
+          """, 5, "rules[r1].owners", "'ca-lapd' is retired" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, retired: true, key: env:SG_ANY}
+          """, 3, "agencies[ca-lapd].key", "a retired agency signs nothing" },
+        { """
+          version: 1
+          agencies:
+            - {id: ca-lapd, state: CA, level: local, retired: maybe}
+          """, 3, "agencies[ca-lapd].retired", "" },
         { """
           version: 1
           agencies:

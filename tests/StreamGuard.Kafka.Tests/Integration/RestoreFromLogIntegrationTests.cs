@@ -140,4 +140,46 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
             .Order().ToList();
         Assert.Equal(["ca-lapd", "ca-lasd"], to);
     }
+
+    [Fact]
+    public async Task AReadOfAnOwnerTheFileKeepsAsRetiredIsRestoredAfterARestartAndPurgedWithItsNotices()
+    {
+        using var cluster = new KafkaTestCluster();
+        using IProducer<string?, string> producer = cluster.Producer();
+        const string Lasd = "{id: ca-lasd, state: CA, level: county, key: file:keys/ca-lasd.key}";
+        var pushing = new TestPolicy(TestPolicy.Yaml
+            .Replace(Lasd, "{id: ca-lasd, state: CA, level: county, retention: 1m, key: file:keys/ca-lasd.key}",
+                StringComparison.Ordinal)
+            .Replace("search:", """
+                agreements:
+                  - {id: lasd-push, owners: [ca-lasd], recipients: [ca-lapd], access: [push], purposes: [warrant]}
+                search:
+                """, StringComparison.Ordinal));
+        _policies.Add(pushing);
+        // The owner retired in the file (no key, no agreement), with the window it had: a new process knows it.
+        var retired = new TestPolicy(TestPolicy.Yaml.Replace(Lasd,
+            "{id: ca-lasd, state: CA, level: county, retention: 1m, retired: true}", StringComparison.Ordinal));
+        _policies.Add(retired);
+
+        string r1 = TestPolicy.Read("r1", "ca-lasd", "7ABC123", DateTimeOffset.UtcNow.AddSeconds(-50));
+        await RunAsync(cluster, pushing, async worker =>
+        {
+            await producer.ProduceAsync(cluster.Topics.Reads,
+                new Message<string?, string> { Key = "7ABC123", Value = r1 });
+            Assert.Single(cluster.ReadAll(OutputKind.Shared, 1, s_timeout));
+        });
+        Assert.Empty(PurgedReadIds(cluster));
+
+        int restored = await RunAsync(cluster, retired, async worker =>
+        {
+            var deadline = DateTime.UtcNow + s_timeout;
+            while (worker.Engine!.StoredReadCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+            await Task.Delay(1000); // its commit
+        });
+        Assert.Equal(1, restored);
+        List<string> to = cluster.ReadToEnd(OutputKind.Purges, s_timeout)
+            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("recipient").GetString()!)
+            .Order().ToList();
+        Assert.Equal(["ca-lapd", "ca-lasd"], to);
+    }
 }
