@@ -120,9 +120,10 @@ internal static class BenchCommand
     };
 
     private static readonly IntOption s_batchSize =
-        new("batch-size", "B", "producer batch.size in bytes", 1, int.MaxValue)
+        new("batch-size", "B", "producer batch.size in bytes (at most 524288, the worker's cap)", 1,
+            WorkerClientConfig.MaxBatchBytes)
     {
-        Shown = "librdkafka default 1000000",
+        Shown = "524288",
     };
 
     private static readonly IntOption s_fetchMaxBytes = new("fetch-max-bytes", "B",

@@ -68,7 +68,8 @@ internal static class RunOptionTable
     public static readonly TextOption Kafka = new("kafka", "K=V;K=V", """
         librdkafka settings for the worker's clients (security, timeouts, e.g.
         "security.protocol=SSL;session.timeout.ms=10000"); StreamGuard's
-        correctness settings (acks, idempotence, isolation, offsets) win
+        correctness settings (acks, idempotence, isolation, offsets, batch.size
+        at most 524288) win
         """);
 
     public static readonly ChoiceOption<ProcessingMode> Processing = new("processing", "MODE", """

@@ -20,6 +20,16 @@ public static class WorkerClientConfig
     public const string WorkerClientId = "streamguard-worker";
 
     /// <summary>
+    /// The largest batch the producer makes (<c>batch.size</c>, framing included): below the smallest
+    /// <c>max.message.bytes</c> of a topic the worker writes to at all (<see cref="KafkaOutputSink.MinRecordBytes"/>).
+    /// A broker checks a topic's limit against a whole batch, and librdkafka does not split a refused one: a batch of
+    /// many small records over a topic set lower than librdkafka's default (1,000,000) would abort the transaction
+    /// and again after every restart. A single record larger than this still forms a batch of its own, which the
+    /// sink has checked against the topic's limit.
+    /// </summary>
+    public const int MaxBatchBytes = 512 * 1024;
+
+    /// <summary>
     /// The output producer: idempotent, acks=all; with <paramref name="transactional"/>, a transactional producer
     /// whose id is stable per worker slot, so a restarted worker fences its predecessor and aborts its open
     /// transaction at once instead of leaving it to block read_committed readers until the transaction timeout.
@@ -35,6 +45,7 @@ public static class WorkerClientConfig
         config.BootstrapServers = options.BootstrapServers;
         config.Acks = Acks.All;
         config.EnableIdempotence = true;
+        config.BatchSize = Math.Min(config.BatchSize ?? MaxBatchBytes, MaxBatchBytes);
         if (transactional)
         {
             config.TransactionalId = options.TransactionalId ?? $"{options.GroupId}-{Environment.MachineName}";
