@@ -168,10 +168,10 @@ internal static class PolicyCommand
         long at = At(args);
         var policy = new CompiledPolicy(PolicyLoader.LoadFile(path));
         int owner = policy.Agencies.Find(ownerId), recipient = policy.Agencies.Find(recipientId);
-        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is {NotActive(policy, ownerId, path)}");
+        if (owner < 0) throw new UsageException($"--owner: '{ownerId}' is {PolicyCases.NotActive(policy, ownerId)}");
         if (recipient < 0)
         {
-            throw new UsageException($"--recipient: '{recipientId}' is {NotActive(policy, recipientId, path)}");
+            throw new UsageException($"--recipient: '{recipientId}' is {PolicyCases.NotActive(policy, recipientId)}");
         }
 
         Explanation x = PolicyExplainer.Explain(policy, owner, recipient, access, purpose, documented, at);
@@ -183,11 +183,6 @@ internal static class PolicyCommand
         PolicyExplainWriter.Write(Console.Out, policy, x, owner, recipient, access, purposeText, documented, at);
         return 0;
     }
-
-    private static string NotActive(CompiledPolicy policy, string id, string path) =>
-        policy.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(id)) >= 0
-            ? $"retired in {path}: it can neither search nor receive (every access is denied)"
-            : $"not an agency of {path}";
 
     private static int Diff(CommandArgs args)
     {

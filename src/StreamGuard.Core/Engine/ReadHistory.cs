@@ -335,10 +335,7 @@ public sealed class ReadHistory
         refKey = -1;
         int length = owner.Length + 1 + readId.Length; // UTF-16 never needs more chars than UTF-8 has bytes
         Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
-        int n = Encoding.UTF8.GetChars(owner, key);
-        key[n++] = '\n';
-        n += Encoding.UTF8.GetChars(readId, key[n..]);
-        ref Fate fate = ref CollectionsMarshal.GetValueRefOrNullRef(_lookup, key[..n]);
+        ref Fate fate = ref CollectionsMarshal.GetValueRefOrNullRef(_lookup, key[..Key(owner, readId, key)]);
         if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref fate))
         {
             return arrivedAtMs >= CoversFromMs ? Verdict.Gone : Verdict.Unknown;
@@ -351,6 +348,30 @@ public sealed class ReadHistory
             refKey = fate.RefKey;
         }
         return Verdict.Resident;
+    }
+
+    /// <summary>
+    /// Whether the read may be resident by the log: resident in the part read, or older than it
+    /// (<see cref="Verdict.Unknown"/>). Judges nothing else: for a read the engine cannot restore (its owner in no
+    /// policy), to say whether one owed a purge notice was left out.
+    /// </summary>
+    internal bool MayBeResident(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs)
+    {
+        int length = owner.Length + 1 + readId.Length;
+        Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
+        ref Fate fate = ref CollectionsMarshal.GetValueRefOrNullRef(_lookup, key[..Key(owner, readId, key)]);
+        return System.Runtime.CompilerServices.Unsafe.IsNullRef(ref fate)
+            ? arrivedAtMs < CoversFromMs
+            : fate.State == Resident;
+    }
+
+    /// <summary>Writes the lookup key of a read, <c>owner\nread_id</c>, into <paramref name="key"/>; its length.
+    /// </summary>
+    private static int Key(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, Span<char> key)
+    {
+        int n = Encoding.UTF8.GetChars(owner, key);
+        key[n++] = '\n';
+        return n + Encoding.UTF8.GetChars(readId, key[n..]);
     }
 
     /// <summary>The engine's set of the agencies of history set <paramref name="set"/> (cached).</summary>

@@ -225,14 +225,23 @@ public sealed partial class StreamGuardEngine
     /// <summary>
     /// Reads a restore could not put back because no policy this engine knows names their owner (taken out of the
     /// file, not kept as <c>retired: true</c>, while its reads were resident): their window is unknown, so they are
-    /// neither stored nor purged here. <see cref="RestoreUnknownOwners"/> names the owners.
+    /// neither stored nor purged here. Only reads the chain's history shows resident (or does not reach back to) are
+    /// counted; without a history, every such read read back. <see cref="TakeRestoreUnknownOwners"/> names the owners.
     /// </summary>
     public long RestoreUnknownOwnerCount { get; private set; }
 
-    /// <summary>The distinct owners counted in <see cref="RestoreUnknownOwnerCount"/>, the first 16.</summary>
-    public IReadOnlyList<string> RestoreUnknownOwners => _restoreUnknownOwners;
-
     private readonly List<string> _restoreUnknownOwners = [];
+
+    /// <summary>
+    /// The distinct owners counted in <see cref="RestoreUnknownOwnerCount"/> since the last call (the first 16), and
+    /// forgets them: each restore names its own.
+    /// </summary>
+    public IReadOnlyList<string> TakeRestoreUnknownOwners()
+    {
+        string[] owners = [.. _restoreUnknownOwners];
+        _restoreUnknownOwners.Clear();
+        return owners;
+    }
 
     private void Refused(int partition)
     {
@@ -338,7 +347,7 @@ public sealed partial class StreamGuardEngine
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs, ReadHistory history)
     {
         ArgumentNullException.ThrowIfNull(history);
-        if (!ParseRestored(payload, out PlateRead read)) return false;
+        if (!ParseRestored(payload, arrivedAtMs, history, out PlateRead read)) return false;
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         switch (history.Judge(Policy.Agencies.IdOf(read.Owner), readId, arrivedAtMs, _agencyIndex,
             _store.RecipientSets, out int recipients, out ulong? plateRef, out int refKey))
@@ -374,7 +383,7 @@ public sealed partial class StreamGuardEngine
     public bool RestoreRead(ReadOnlySpan<byte> payload, int partition, long arrivedAtMs,
         long chainHeadAtMs = long.MaxValue)
     {
-        if (!ParseRestored(payload, out PlateRead read)) return false;
+        if (!ParseRestored(payload, arrivedAtMs, null, out PlateRead read)) return false;
         if (arrivedAtMs > 0 && read.ObservedAtMs > arrivedAtMs + Policy.MaxClockSkewMs) return false;
         if (_store.TryFind(partition, read.Owner, Parser.Text(read.ReadId), out _)) return false;
         long expires = read.ObservedAtMs + Policy.RetentionMs(read.Owner);
@@ -389,45 +398,57 @@ public sealed partial class StreamGuardEngine
 
     /// <summary>
     /// Parses a read being restored, its owner looked up among retired agencies too; counts one whose owner no policy
-    /// of this engine names (<see cref="RestoreUnknownOwnerCount"/>).
+    /// of this engine names and that <paramref name="history"/> (when given) shows may be resident
+    /// (<see cref="RestoreUnknownOwnerCount"/>): a read purged long ago, or dead-lettered live for naming no agency,
+    /// owes nothing.
     /// </summary>
-    private bool ParseRestored(ReadOnlySpan<byte> payload, out PlateRead read)
+    private bool ParseRestored(ReadOnlySpan<byte> payload, long arrivedAtMs, ReadHistory? history,
+        out PlateRead read)
     {
         read = default;
         if (payload.Length > Parser.MaxEventBytes) return false;
         ParseResult parsed = Parser.ParseRestoredRead(payload, out read);
         if (parsed.IsOk) return true;
-        if (parsed.Error == ParseError.UnknownAgency)
+        if (parsed.Error == ParseError.UnknownAgency && OwnerAndId(payload) is var (owner, id)
+            && (history is null || history.MayBeResident(owner, id, arrivedAtMs)))
         {
             RestoreUnknownOwnerCount++;
-            if (_restoreUnknownOwners.Count < 16 && OwnerText(payload) is { } owner
-                && !_restoreUnknownOwners.Contains(owner))
+            string text = System.Text.Encoding.UTF8.GetString(owner);
+            if (_restoreUnknownOwners.Count < 16 && !_restoreUnknownOwners.Contains(text))
             {
-                _restoreUnknownOwners.Add(owner);
+                _restoreUnknownOwners.Add(text);
             }
         }
         return false;
     }
 
-    /// <summary>The <c>agency_id</c> of a read that parsed but for its owner (a rare path: it allocates).</summary>
-    private static string? OwnerText(ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// The <c>agency_id</c> and <c>read_id</c> of a read that parsed but for its owner, unescaped (a rare path: it
+    /// allocates); null when either is missing.
+    /// </summary>
+    private static (byte[] Owner, byte[] ReadId)? OwnerAndId(ReadOnlySpan<byte> payload)
     {
+        byte[]? owner = null, id = null;
         var reader = new System.Text.Json.Utf8JsonReader(payload);
         try
         {
             while (reader.Read())
             {
-                if (reader.CurrentDepth == 1 && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName
-                    && reader.ValueTextEquals("agency_id"u8) && reader.Read())
+                if (reader.CurrentDepth != 1 || reader.TokenType != System.Text.Json.JsonTokenType.PropertyName)
                 {
-                    return reader.TokenType == System.Text.Json.JsonTokenType.String ? reader.GetString() : null;
+                    continue;
                 }
+                bool isOwner = reader.ValueTextEquals("agency_id"u8), isId = reader.ValueTextEquals("read_id"u8);
+                if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.String) continue;
+                if (isOwner) owner = System.Text.Encoding.UTF8.GetBytes(reader.GetString()!);
+                else if (isId) id = System.Text.Encoding.UTF8.GetBytes(reader.GetString()!);
             }
         }
         catch (System.Text.Json.JsonException)
         {
+            return null;
         }
-        return null;
+        return owner is null || id is null ? null : (owner, id);
     }
 
     /// <summary>

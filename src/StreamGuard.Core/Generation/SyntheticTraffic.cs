@@ -48,7 +48,9 @@ public sealed partial class SyntheticTraffic
     {
         _options = options;
         _random = new Random(options.Seed);
-        _owners = policy.Agencies.Where(a => a.Level is not (AgencyLevel.Federal or AgencyLevel.Private)).ToArray();
+        // Retired agencies own, ask and list nothing new (their events would be unknown_agency).
+        _owners = policy.Agencies
+            .Where(a => !a.Retired && a.Level is not (AgencyLevel.Federal or AgencyLevel.Private)).ToArray();
         if (_owners.Length == 0)
         {
             throw new ArgumentException("the policy has no agency that can own cameras", nameof(policy));
@@ -60,7 +62,7 @@ public sealed partial class SyntheticTraffic
             new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         // Its own random stream: adding hotlists to a run leaves its reads and queries as they were.
         _hotlistRandom = new Random(options.Seed ^ 0x5EED);
-        _hotlistOwners = [.. policy.Agencies];
+        _hotlistOwners = [.. policy.Agencies.Where(a => !a.Retired)];
     }
 
     /// <summary>The Kafka key of the last hotlist entry written: <c>hotlist_id/plate</c>.</summary>

@@ -207,7 +207,9 @@ internal sealed partial class EventParser
         }
         if (fromMs > toMs) return Rejections.Invalid("from", "is after 'to'");
         if (!Rfc3339.TryParse(Text(until), out long untilMs)) return Rejections.BadTimestamp("until");
-        int agencyId = _agencies.Find(Text(agency));
+        // A retired agency's holds still keep its reads (a hold grants no access): placed and released as any, and
+        // loaded again by a restarted worker, as the worker that never stopped keeps them.
+        int agencyId = _agencies.FindAny(Text(agency));
         if (agencyId < 0) return Rejections.UnknownAgency("agency");
 
         hold = new Hold

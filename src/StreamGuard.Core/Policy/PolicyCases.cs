@@ -145,6 +145,8 @@ public static class PolicyCases
     /// </summary>
     public static IReadOnlyList<PolicyCaseResult> Evaluate(PolicyCaseFile file, CompiledPolicy policy)
     {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(policy);
         var resolved = new List<(PolicyCase Case, int Owner, int Recipient)>(file.Cases.Count);
         foreach (PolicyCase c in file.Cases)
         {
@@ -152,17 +154,26 @@ public static class PolicyCases
             if (owner < 0)
             {
                 throw new PolicyException(file.Source, c.OwnerLine, c.Field + ".owner",
-                    $"'{c.Owner}' is not an agency of {policy.Document.Source}");
+                    $"'{c.Owner}' is {NotActive(policy, c.Owner)}");
             }
             if (recipient < 0)
             {
                 throw new PolicyException(file.Source, c.RecipientLine, c.Field + ".recipient",
-                    $"'{c.Recipient}' is not an agency of {policy.Document.Source}");
+                    $"'{c.Recipient}' is {NotActive(policy, c.Recipient)}");
             }
             resolved.Add((c, owner, recipient));
         }
         return resolved.Select(r => new PolicyCaseResult(r.Case, PolicyExplainer.Explain(policy, r.Owner,
             r.Recipient, r.Case.Access, r.Case.Purpose, r.Case.Documented, r.Case.AtMs))).ToList();
+    }
+
+    /// <summary>Why <paramref name="id"/> cannot be a case's agency: retired in the policy, or not in it.</summary>
+    public static string NotActive(CompiledPolicy policy, string id)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return policy.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(id)) >= 0
+            ? $"retired in {policy.Document.Source}: it can neither search nor receive (every access is denied)"
+            : $"not an agency of {policy.Document.Source}";
     }
 
     private static PolicyCase ReadCase(string source, YamlMappingNode m, int index, (long Ms, string Text)? defaultAt)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text;
 using StreamGuard.Engine;
 using StreamGuard.Events;
 
@@ -31,7 +32,8 @@ public sealed record PolicyDiffResult(
     long PairsExamined, TimeSpan Elapsed)
 {
     /// <summary>
-    /// Agencies in both policies whose retention window changed (not access, but what a reviewer must see).
+    /// Agencies both files name (retired ones included) whose retention window changed (not access, but what a
+    /// reviewer must see: it reschedules their stored reads).
     /// </summary>
     public IReadOnlyList<RetentionChange> RetentionChanges { get; init; } = [];
 
@@ -144,17 +146,24 @@ public static class PolicyDiff
                 }
             }
         }
-        var added = ids.Where((_, i) => inOld[i] < 0).ToList();
-        var removed = ids.Where((_, i) => inNew[i] < 0).ToList();
+        // Added and removed: active in one policy and not in the other (a retired agency is in neither's access).
+        var added = ids.Where((_, i) => inOld[i] < 0 && inNew[i] >= 0).ToList();
+        var removed = ids.Where((_, i) => inOld[i] >= 0 && inNew[i] < 0).ToList();
+        // Windows of every agency both files name, retired ones included: their stored reads keep the window.
         var retention = new List<RetentionChange>();
+        var namedOld = new HashSet<string>(oldPolicy?.Document.Agencies.Select(a => a.Id) ?? [],
+            StringComparer.Ordinal);
+        var namedNew = new HashSet<string>(newPolicy.Document.Agencies.Select(a => a.Id), StringComparer.Ordinal);
         for (int a = 0; a < n; a++)
         {
-            if (inOld[a] < 0 || inNew[a] < 0) continue;
-            long before = oldPolicy!.RetentionMs(inOld[a]), after = newPolicy.RetentionMs(inNew[a]);
-            if (before != after || oldPolicy.RetentionRule(inOld[a]) != newPolicy.RetentionRule(inNew[a]))
+            if (!namedOld.Contains(ids[a]) || !namedNew.Contains(ids[a])) continue;
+            int o = oldPolicy!.Agencies.FindAny(Encoding.UTF8.GetBytes(ids[a]));
+            int w = newPolicy.Agencies.FindAny(Encoding.UTF8.GetBytes(ids[a]));
+            long before = oldPolicy!.RetentionMs(o), after = newPolicy.RetentionMs(w);
+            if (before != after || oldPolicy.RetentionRule(o) != newPolicy.RetentionRule(w))
             {
-                retention.Add(new RetentionChange(ids[a], before, oldPolicy.RetentionRule(inOld[a]), after,
-                    newPolicy.RetentionRule(inNew[a])));
+                retention.Add(new RetentionChange(ids[a], before, oldPolicy.RetentionRule(o), after,
+                    newPolicy.RetentionRule(w)));
             }
         }
         var keys = new List<KeyChange>();

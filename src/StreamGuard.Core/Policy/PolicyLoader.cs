@@ -103,9 +103,12 @@ public static partial class PolicyLoader
         {
             if (node is not YamlMappingNode a) throw Error(source, node, "agencies[]", "each agency must be a mapping");
             var agency = ReadAgency(source, baseDirectory, a, keys);
-            if (!ids.TryAdd(agency.Id, agency.Retired)) throw Error(source, a, "agencies[].id", $"duplicate agency id '{agency.Id}'");
+            if (!ids.TryAdd(agency.Id, agency.Retired))
+            {
+                throw Error(source, a, "agencies[].id", $"duplicate agency id '{agency.Id}'");
+            }
             list.Add(agency);
-            if (!agency.FusionCenter) continue;
+            if (!agency.FusionCenter || agency.Retired) continue; // a retired one receives nothing
             if (fusionCenter is null) fusionCenter = agency;
             else
             {

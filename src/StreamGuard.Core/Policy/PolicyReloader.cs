@@ -190,9 +190,10 @@ public sealed class PolicyReloader : IDisposable
         }
         // Diff against the policy in force, outside the lock (a diff of a large policy takes a while and the
         // consuming thread must never wait for it); if the worker swapped in a version meanwhile, diff again.
+        CompiledPolicy inForce;
         while (true)
         {
-            CompiledPolicy inForce = Volatile.Read(ref _inForce);
+            inForce = Volatile.Read(ref _inForce);
             PolicyDiffResult diff = PolicyDiff.Compute(inForce, next, _nowMs());
             lock (_lock)
             {
@@ -211,7 +212,7 @@ public sealed class PolicyReloader : IDisposable
             break;
         }
         foreach (string w in PolicyCheck.Warnings(next, _nowMs())) _log($"policy warning: {w}");
-        foreach (string w in PolicyCheck.TakenOut(Volatile.Read(ref _inForce), next, _nowMs()))
+        foreach (string w in PolicyCheck.TakenOut(inForce, next, _nowMs())) // the version the diff was against
         {
             _log($"policy warning: {w}");
         }

@@ -48,6 +48,7 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         int reads = 0, queries = 0;
         long refusedBefore = engine.RestoreRefusedCount;
         long unknownOwnersBefore = engine.RestoreUnknownOwnerCount;
+        engine.TakeRestoreUnknownOwners(); // each restore names its own
         // Chain heads first: the restore reads chain pN back to judge partition N's reads, and pN continues from there.
         var headAt = new Dictionary<int, long>();
         foreach (TopicPartitionOffset c in committed)
@@ -129,7 +130,7 @@ internal sealed class PartitionRestorer(WorkerOptions options, ConsumerConfig co
         if (engine.RestoreUnknownOwnerCount > unknownOwnersBefore)
         {
             RestoreLog.UnknownOwners(log, engine.RestoreUnknownOwnerCount - unknownOwnersBefore,
-                string.Join(", ", engine.RestoreUnknownOwners));
+                string.Join(", ", engine.TakeRestoreUnknownOwners()));
         }
         if (engine.RestoreRefusedCount > refusedBefore)
         {

@@ -42,8 +42,9 @@ internal static partial class RestoreLog
     public static partial void UnknownKeyBlocks(ILogger logger, string chain, int blocks);
 
     [LoggerMessage(186, LogLevel.Error,
-        "restore: {Count} reads read back name an owner no policy names ({Owners}): their window is unknown, so they " +
-        "are not restored and this worker sends no purge notice for those still resident; keep an agency whose " +
-        "reads are resident in the policy file as `retired: true` until their windows have closed, and restart")]
+        "restore: {Count} reads the log shows resident (or does not reach back to) name an owner no policy names " +
+        "({Owners}): their window is unknown, so they are not restored and this worker sends no purge notice for " +
+        "them; keep an agency whose reads are resident in the policy file as `retired: true` until their windows " +
+        "have closed, and restart")]
     public static partial void UnknownOwners(ILogger logger, long count, string owners);
 }

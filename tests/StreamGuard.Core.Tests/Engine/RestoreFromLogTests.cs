@@ -317,6 +317,25 @@ public sealed class RestoreFromLogTests : IDisposable
     }
 
     [Fact]
+    public void AHoldOfAnAgencyTheFileKeepsAsRetiredStillKeepsItsReadAfterARestart()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Hold("h1", "wa-spd", s_t0.AddDays(60));
+        w1.Read("r1", "wa-spd", s_t0);
+        TestPolicy retired = PolicyWithout("wa-spd", markRetired: true);
+        w1.Engine.SwapPolicy(new CompiledPolicy(retired.Document, w1.Engine.Policy), null);
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(25), plate: "8XYZ999"); // r1's window closed at day 21: held
+        Assert.Equal(2, w1.Engine.StoredReadCount);
+
+        // The restarted worker loads the holds table again: the retired agency's hold still keeps r1.
+        Worker w2 = Restart(w1, retired, s_t0.AddDays(26), w => w.Hold("h1", "wa-spd", s_t0.AddDays(60)));
+        Assert.Equal(1, w2.Engine.Holds.Count);
+        w2.Engine.Tick();
+        Assert.Empty(w2.Notices);
+        Assert.Equal(2, w2.Engine.StoredReadCount);
+    }
+
+    [Fact]
     public void AReadRejectedAsFutureDatedDoesNotComeBackEvenWhenItsProducerStampedItsRecordLikeIt()
     {
         var w1 = new Worker(Policy(), s_t0);
@@ -463,7 +482,26 @@ public sealed class RestoreFromLogTests : IDisposable
         Worker w2 = Restart(w1, removed, s_t0.AddDays(31));
         Assert.Equal(0, w2.Engine.StoredReadCount);
         Assert.Equal(1, w2.Engine.RestoreUnknownOwnerCount);
-        Assert.Equal(["ca-lapd"], w2.Engine.RestoreUnknownOwners);
+        Assert.Equal(["ca-lapd"], w2.Engine.TakeRestoreUnknownOwners());
+        Assert.Empty(w2.Engine.TakeRestoreUnknownOwners()); // each restore names its own
+    }
+
+    [Fact]
+    public void AReadOfAnUnknownOwnerThatOwesNothingIsNotCountedByTheRestore()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "ca-lapd", s_t0);
+        w1.Read("r2", "zz-rogue", s_t0.AddDays(1), plate: "8XYZ999"); // dead-lettered live: no such agency
+        w1.Read("r3", "ca-lasd", s_t0.AddDays(31), plate: "5AAA111"); // r1's window closed: purged
+        Assert.Equal([("r1", "ca-lapd"), ("r1", "ca-lasd")], w1.Notices.Order());
+        TestPolicy removed = PolicyWithout("ca-lapd");
+        w1.Engine.SwapPolicy(new CompiledPolicy(removed.Document, w1.Engine.Policy), null);
+
+        // Neither r1 (purged) nor r2 (never stored) is owed anything: nothing to report.
+        Worker w2 = Restart(w1, removed, s_t0.AddDays(32));
+        Assert.Equal(1, w2.Engine.StoredReadCount); // r3
+        Assert.Equal(0, w2.Engine.RestoreUnknownOwnerCount);
+        Assert.Empty(w2.Engine.TakeRestoreUnknownOwners());
     }
 
     [Fact]

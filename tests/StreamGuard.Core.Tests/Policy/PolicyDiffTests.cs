@@ -166,6 +166,35 @@ public sealed class PolicyDiffTests
     }
 
     [Fact]
+    public void ARetiredAgencyIsRemovedOnceAndItsWindowStillShowsInTheDiff()
+    {
+        const string Head = """
+            version: 1
+            agencies:
+              - {id: ca-lapd, state: CA, level: local}
+
+            """;
+        CompiledPolicy active = Compile(Head + "  - {id: ca-lasd, state: CA, level: county, retention: 30d}\n");
+        CompiledPolicy retired = Compile(Head + "  - {id: ca-lasd, state: CA, level: county, retention: 30d, " +
+            "retired: true}\n");
+        CompiledPolicy shorter = Compile(Head + "  - {id: ca-lasd, state: CA, level: county, retention: 7d, " +
+            "retired: true}\n");
+
+        PolicyDiffResult retiring = PolicyDiff.Compute(active, retired, s_now);
+        Assert.Equal(["ca-lasd"], retiring.AgenciesRemoved);
+        Assert.Empty(retiring.AgenciesAdded);
+        Assert.Empty(retiring.RetentionChanges);
+
+        PolicyDiffResult same = PolicyDiff.Compute(retired, retired, s_now);
+        Assert.Empty(same.AgenciesAdded);
+        Assert.Empty(same.AgenciesRemoved);
+
+        // Its stored reads keep its window: a change of it is shown, as for any agency.
+        RetentionChange change = Assert.Single(PolicyDiff.Compute(retired, shorter, s_now).RetentionChanges);
+        Assert.Equal("ca-lasd", change.Agency);
+    }
+
+    [Fact]
     public void ReorderingAgenciesOrChangingOnlyACitationChangesNoOutcome()
     {
         const string before = "{id: k, owners: [ca-lapd], recipients: [ca-lasd, us-fbi], access: [search], " +
