@@ -5,9 +5,10 @@ buffer in 1 MiB writes, single-threaded.
 
     python3 floor.py READS.ndjson OUT_DIR NAME=BYTES...
 
-No contender that reads these reads and writes these outputs (deliveries, purge notices, audit) through the same
-file system can be faster than this by more than the parallelism of its writes: it is the replay analogue of
-`streamguard bench`'s one-to-one pipe. Python adds only its start (~20 ms): the time is the kernel's.
+It is the replay analogue of `streamguard bench`'s one-to-one pipe: the least work replay's job needs, done in the
+plainest way (read everything, then write, one thread), with nothing decided. A contender that overlaps its reads
+and writes, or writes on several threads, can beat it somewhat; what it costs is the file system's, and varies with
+the machine's write-back (run.sh times it right after replay's own writes).
 """
 
 import os

@@ -65,7 +65,8 @@ public sealed class CompiledPolicy
         }
         var known = new HashSet<string>(ids, StringComparer.Ordinal);
         ids.AddRange(document.Agencies.Select(a => a.Id).Where(known.Add));
-        Agencies = new AgencyDirectory(ids, inPolicy.Contains);
+        var inFile = new HashSet<string>(document.Agencies.Select(a => a.Id), StringComparer.Ordinal);
+        Agencies = new AgencyDirectory(ids, inPolicy.Contains, inFile.Contains);
 
         int n = Agencies.Count;
         _agencies = new AgencyConfig[n];

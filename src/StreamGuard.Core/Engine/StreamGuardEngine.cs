@@ -231,6 +231,7 @@ public sealed partial class StreamGuardEngine
     public long RestoreUnknownOwnerCount { get; private set; }
 
     private readonly List<string> _restoreUnknownOwners = [];
+    private readonly HashSet<string> _restoreUnknownReads = new(StringComparer.Ordinal); // owner \n read_id
 
     /// <summary>
     /// The distinct owners counted in <see cref="RestoreUnknownOwnerCount"/> since the last call (the first 16), and
@@ -240,6 +241,7 @@ public sealed partial class StreamGuardEngine
     {
         string[] owners = [.. _restoreUnknownOwners];
         _restoreUnknownOwners.Clear();
+        _restoreUnknownReads.Clear();
         return owners;
     }
 
@@ -410,7 +412,10 @@ public sealed partial class StreamGuardEngine
         ParseResult parsed = Parser.ParseRestoredRead(payload, out read);
         if (parsed.IsOk) return true;
         if (parsed.Error == ParseError.UnknownAgency && OwnerAndId(payload) is var (owner, id)
-            && (history is null || history.MayBeResident(owner, id, arrivedAtMs)))
+            && (history is null || history.MayBeResident(owner, id, arrivedAtMs))
+            // A copy of a read counted once; past 2^20 reads in one restore, every one counts (memory stays bounded).
+            && (_restoreUnknownReads.Count >= 1 << 20 || _restoreUnknownReads.Add(
+                System.Text.Encoding.UTF8.GetString(owner) + "\n" + System.Text.Encoding.UTF8.GetString(id))))
         {
             RestoreUnknownOwnerCount++;
             string text = System.Text.Encoding.UTF8.GetString(owner);

@@ -14,6 +14,7 @@ public sealed class AgencyDirectory
 {
     private readonly Utf8Interner _ids;
     private readonly bool[] _active;
+    private readonly bool[] _named;
 
     public AgencyDirectory(IEnumerable<string> ids) : this(ids, static _ => true)
     {
@@ -21,10 +22,13 @@ public sealed class AgencyDirectory
 
     /// <param name="ids">Every agency, in index order (previous directory first, then new agencies).</param>
     /// <param name="isActive">Whether an agency is in the current policy; the others are retired.</param>
-    public AgencyDirectory(IEnumerable<string> ids, Func<string, bool> isActive)
+    /// <param name="isNamed">Whether the current policy file names the agency (active, or kept as
+    /// <c>retired: true</c>); the others were removed by a reload. Default: the active ones.</param>
+    public AgencyDirectory(IEnumerable<string> ids, Func<string, bool> isActive, Func<string, bool>? isNamed = null)
     {
         _ids = new Utf8Interner();
         var active = new List<bool>();
+        var named = new List<bool>();
         foreach (string id in ids)
         {
             if (!_ids.TryIntern(System.Text.Encoding.UTF8.GetBytes(id), out int added) || added != _ids.Count - 1)
@@ -32,8 +36,10 @@ public sealed class AgencyDirectory
                 throw new ArgumentException($"duplicate agency id '{id}'", nameof(ids));
             }
             active.Add(isActive(id));
+            named.Add((isNamed ?? isActive)(id));
         }
         _active = [.. active];
+        _named = [.. named];
     }
 
     /// <summary>Agencies in the directory, retired ones included: the size of per-agency tables.</summary>
@@ -48,6 +54,16 @@ public sealed class AgencyDirectory
 
     /// <summary>The agency's index even when retired, or -1 when it never was an agency.</summary>
     public int FindAny(ReadOnlySpan<byte> id) => _ids.Find(id);
+
+    /// <summary>
+    /// The agency's index when the policy file names it, active or kept as <c>retired: true</c>; -1 for one a reload
+    /// removed from the file (a restarted worker would not know it) or that never was an agency.
+    /// </summary>
+    public int FindNamed(ReadOnlySpan<byte> id)
+    {
+        int i = _ids.Find(id);
+        return i >= 0 && _named[i] ? i : -1;
+    }
 
     public int Find(string id) => Find(System.Text.Encoding.UTF8.GetBytes(id));
 

@@ -207,9 +207,10 @@ internal sealed partial class EventParser
         }
         if (fromMs > toMs) return Rejections.Invalid("from", "is after 'to'");
         if (!Rfc3339.TryParse(Text(until), out long untilMs)) return Rejections.BadTimestamp("until");
-        // A retired agency's holds still keep its reads (a hold grants no access): placed and released as any, and
-        // loaded again by a restarted worker, as the worker that never stopped keeps them.
-        int agencyId = _agencies.FindAny(Text(agency));
+        // The holds of an agency the file keeps as retired still keep its reads (a hold grants no access): placed and
+        // released as any, and loaded again by a restarted worker. One a reload removed from the file is unknown, as
+        // to a restarted worker: its holds must not depend on how long a worker has run.
+        int agencyId = _agencies.FindNamed(Text(agency));
         if (agencyId < 0) return Rejections.UnknownAgency("agency");
 
         hold = new Hold

@@ -45,7 +45,14 @@ public static class WorkerClientConfig
         config.BootstrapServers = options.BootstrapServers;
         config.Acks = Acks.All;
         config.EnableIdempotence = true;
-        config.BatchSize = Math.Min(config.BatchSize ?? MaxBatchBytes, MaxBatchBytes);
+        string? batch = config.Get("batch.size");
+        int bytes = MaxBatchBytes;
+        if (batch is not null && !int.TryParse(batch, System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out bytes))
+        {
+            throw new ArgumentException($"--kafka batch.size={batch}: not a whole number of bytes");
+        }
+        config.BatchSize = Math.Min(bytes, MaxBatchBytes);
         if (transactional)
         {
             config.TransactionalId = options.TransactionalId ?? $"{options.GroupId}-{Environment.MachineName}";

@@ -336,6 +336,21 @@ public sealed class RestoreFromLogTests : IDisposable
     }
 
     [Fact]
+    public void AHoldOfAnAgencyDeletedFromTheFileIsRefusedAsARestartedWorkerWouldRefuseIt()
+    {
+        var w1 = new Worker(Policy(), s_t0.AddDays(100));
+        w1.Read("r1", "wa-spd", s_t0);
+        TestPolicy deleted = PolicyWithout("wa-spd");
+        w1.Engine.SwapPolicy(new CompiledPolicy(deleted.Document, w1.Engine.Policy), null);
+        w1.Hold("h1", "wa-spd", s_t0.AddDays(60));
+        Assert.Equal(0, w1.Engine.Holds.Count);
+        Assert.Equal("unknown_agency", MemorySink.Json(Assert.Single(w1.Sink.DeadLetters)).GetProperty("error")
+            .GetString());
+        w1.Read("r2", "ca-lasd", s_t0.AddDays(25), plate: "8XYZ999"); // r1's window closed at day 21
+        Assert.Equal([("r1", "wa-spd")], w1.Notices);
+    }
+
+    [Fact]
     public void AReadRejectedAsFutureDatedDoesNotComeBackEvenWhenItsProducerStampedItsRecordLikeIt()
     {
         var w1 = new Worker(Policy(), s_t0);
@@ -476,6 +491,7 @@ public sealed class RestoreFromLogTests : IDisposable
     {
         var w1 = new Worker(Policy(), s_t0.AddDays(100));
         w1.Read("r1", "ca-lapd", s_t0);
+        w1.Read("r1", "ca-lapd", s_t0); // a copy: one read, counted once
         TestPolicy removed = PolicyWithout("ca-lapd");
         w1.Engine.SwapPolicy(new CompiledPolicy(removed.Document, w1.Engine.Policy), null);
 

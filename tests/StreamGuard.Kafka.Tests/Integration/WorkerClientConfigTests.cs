@@ -23,5 +23,8 @@ public sealed class WorkerClientConfigTests
         Assert.Equal(WorkerClientConfig.MaxBatchBytes, Producer(("batch.size", "1000000")).BatchSize);
         Assert.Equal(16_384, Producer(("batch.size", "16384")).BatchSize);
         Assert.Equal(Acks.All, Producer(("acks", "1")).Acks);
+        // Not a number: refused by name (librdkafka takes "1MB" without a word).
+        var e = Assert.Throws<ArgumentException>(() => Producer(("batch.size", "1MB")));
+        Assert.Equal("--kafka batch.size=1MB: not a whole number of bytes", e.Message);
     }
 }
