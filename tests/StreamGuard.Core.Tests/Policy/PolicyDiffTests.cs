@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using StreamGuard.Engine;
 using StreamGuard.Events;
@@ -163,6 +164,53 @@ public sealed class PolicyDiffTests
             Assert.Empty(reload.AgenciesAdded);
             Assert.Empty(reload.AgenciesRemoved);
         }
+    }
+
+    /// <summary><paramref name="p"/>'s file with <paramref name="retired"/> kept in it as <c>retired: true</c>.</summary>
+    private static string WithRetired(RandomPolicy p, IEnumerable<RandomAgency> retired)
+    {
+        string yaml = p.ToYaml();
+        int at = yaml.IndexOf("agreements", StringComparison.Ordinal);
+        var sb = new StringBuilder();
+        foreach (RandomAgency a in retired)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"  - {{id: {a.Id}, level: {a.Level}");
+            if (a.State is not null) sb.Append(CultureInfo.InvariantCulture, $", state: {a.State}");
+            sb.Append(", retired: true}\n");
+        }
+        return yaml[..at] + sb + yaml[at..];
+    }
+
+    [Fact]
+    public void TheDiffOfRandomPoliciesWithRetiredAgenciesEqualsBruteForce()
+    {
+        var rng = new Random(Seed + 7);
+        int withRetired = 0;
+        for (int i = 0; i < 300; i++)
+        {
+            RandomPolicy a = RandomPolicies.Generate(rng);
+            RandomPolicy b = RandomPolicies.Mutate(a, rng);
+            if (rng.Next(2) == 0) b = RandomPolicies.Mutate(b, rng);
+            // Agencies the mutation took out are kept in the new file as retired; sometimes one the mutation added
+            // was already in the old file, retired.
+            var gone = a.Agencies.Where(x => b.Agencies.All(y => y.Id != x.Id)).ToList();
+            var come = b.Agencies.Where(x => a.Agencies.All(y => y.Id != x.Id)).Take(rng.Next(2)).ToList();
+            string oldYaml = WithRetired(a, come), newYaml = WithRetired(b, gone);
+            if (gone.Count + come.Count > 0) withRetired++;
+            CompiledPolicy oldPolicy = Compile(oldYaml);
+            CompiledPolicy newPolicy = rng.Next(2) == 0 ? Compile(newYaml) : Compile(newYaml, oldPolicy);
+            string context = $"iteration {i}\n--- old ---\n{oldYaml}--- new ---\n{newYaml}";
+
+            PolicyDiffResult diff = PolicyDiff.Compute(oldPolicy, newPolicy, s_now);
+            AssertSameChanges(BruteForce(oldPolicy, newPolicy, s_now), diff, context);
+            var activeOld = a.Agencies.Select(x => x.Id).ToHashSet();
+            var activeNew = b.Agencies.Select(x => x.Id).ToHashSet();
+            Assert.Equal(activeNew.Except(activeOld).Order(StringComparer.Ordinal),
+                diff.AgenciesAdded.Order(StringComparer.Ordinal));
+            Assert.Equal(activeOld.Except(activeNew).Order(StringComparer.Ordinal),
+                diff.AgenciesRemoved.Order(StringComparer.Ordinal));
+        }
+        Assert.True(withRetired > 50, $"policies with a retired agency {withRetired}");
     }
 
     [Fact]
