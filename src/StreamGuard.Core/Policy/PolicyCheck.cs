@@ -35,11 +35,17 @@ public static class PolicyCheck
             long window = previous.RetentionMs(previous.Agencies.FindAny(System.Text.Encoding.UTF8.GetBytes(a.Id)));
             string until = DateTimeOffset.FromUnixTimeMilliseconds(nowMs + window).UtcDateTime
                 .ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-            warnings.Add($"{next.Document.Source}: agencies[{a.Id}]: taken out of the file: its stored reads keep " +
-                $"their window while this worker runs, but a restarted worker cannot restore them (no policy it " +
-                $"reads gives their window) and would send no purge notice for them; keep it in the file as " +
-                $"`retired: true` (no key, in no agreement or rule) until {until} (its window, " +
-                $"{Durations.Format(TimeSpan.FromMilliseconds(window))}, from now; later if a hold keeps its reads)");
+            string span = Durations.Format(TimeSpan.FromMilliseconds(window));
+            warnings.Add(a.Retired
+                ? $"{next.Document.Source}: agencies[{a.Id}]: a retired agency taken out of the file: if it was " +
+                    $"retired less than its window ({span}) ago, or a hold of it is in force, reads it owns are still " +
+                    "stored, and a restarted worker cannot restore them (no policy it reads gives their window) and " +
+                    "would send no purge notice for them; otherwise nothing is lost"
+                : $"{next.Document.Source}: agencies[{a.Id}]: taken out of the file: its stored reads keep their " +
+                    "window while this worker runs, but a restarted worker cannot restore them (no policy it reads " +
+                    "gives their window) and would send no purge notice for them; keep it in the file as " +
+                    $"`retired: true` (no key, in no agreement or rule) until {until} (its window, {span}, from now; " +
+                    "later if a hold keeps its reads)");
         }
         return warnings;
     }

@@ -77,6 +77,16 @@ public sealed class PolicyReloaderTests : IDisposable
         Assert.Contains("agencies[wa-spd]", warning, StringComparison.Ordinal);
         Assert.Contains("`retired: true`", warning, StringComparison.Ordinal);
         Assert.Contains("until 1970-01-22 (its window, 21d, from now", warning, StringComparison.Ordinal);
+
+        // The retired one taken out later: nothing is lost if its window has passed, and the warning says so.
+        Write(TestPolicy.Yaml.Replace(Spd, "", StringComparison.Ordinal)
+            .Replace("  - {id: ca-nokey, state: CA, level: local}\n", "", StringComparison.Ordinal));
+        _reloader.Poll();
+        _reloader.Poll();
+        Assert.True(_reloader.TryTake(out _, out _));
+        string later = Assert.Single(_log, m => m.Contains("a retired agency taken out", StringComparison.Ordinal));
+        Assert.Contains("agencies[ca-nokey]", later, StringComparison.Ordinal);
+        Assert.Contains("otherwise nothing is lost", later, StringComparison.Ordinal);
     }
 
     [Fact]
