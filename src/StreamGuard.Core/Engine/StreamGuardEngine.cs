@@ -219,6 +219,10 @@ public sealed partial class StreamGuardEngine
     /// <summary>The most reads one input partition's store holds; past it new reads are refused.</summary>
     public int MaxReadsPerPartition => _store.MaxReadsPerPartition;
 
+    /// <summary>Reads restores put back into the store, over the engine's life (one already expired counts, though
+    /// the next eviction purges it).</summary>
+    public long RestoredReadCount { get; private set; }
+
     /// <summary>Reads a restore could not put back because their partition's store was full.</summary>
     public long RestoreRefusedCount { get; private set; }
 
@@ -512,6 +516,7 @@ public sealed partial class StreamGuardEngine
         ReadOnlySpan<byte> readId = Parser.Text(read.ReadId);
         StoredRead stored = _store.Add(partition, read.Plate, read.Owner, read.ObservedAtMs, expires, readId, payload);
         _store.SetRecipients(stored, recipients);
+        RestoredReadCount++;
         return true;
     }
 

@@ -37,7 +37,8 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
             sink => new StreamGuardEngine(policy.Compiled, sink, TestPolicy.AuditKey));
         using var running = new WorkerThread(worker);
         await running.AssignedAsync();
-        int restored = worker.Engine!.StoredReadCount;
+        // Not StoredReadCount: the worker's first eviction may already have purged a read restored expired.
+        int restored = (int)worker.Engine!.RestoredReadCount;
         await during(worker);
         await running.StopAsync();
         return restored;
