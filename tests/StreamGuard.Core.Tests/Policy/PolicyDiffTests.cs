@@ -166,7 +166,7 @@ public sealed class PolicyDiffTests
         }
     }
 
-    /// <summary><paramref name="p"/>'s file with <paramref name="retired"/> kept in it as <c>retired: true</c>.</summary>
+    /// <summary><paramref name="p"/>'s file with <paramref name="retired"/> in it as <c>retired: true</c>.</summary>
     private static string WithRetired(RandomPolicy p, IEnumerable<RandomAgency> retired)
     {
         string yaml = p.ToYaml();
