@@ -39,8 +39,8 @@ public static class PolicyCheck
             warnings.Add(a.Retired
                 ? $"{next.Document.Source}: agencies[{a.Id}]: a retired agency taken out of the file: if it was " +
                     $"retired less than its window ({span}) ago, or a hold of it is in force, reads it owns are " +
-                    "still stored, and a restarted worker cannot restore them (no policy it reads gives their window) and " +
-                    "would send no purge notice for them; otherwise nothing is lost"
+                    "still stored, and a restarted worker cannot restore them (no policy it reads gives their " +
+                    "window) and would send no purge notice for them; otherwise nothing is lost"
                 : $"{next.Document.Source}: agencies[{a.Id}]: taken out of the file: its stored reads keep their " +
                     "window while this worker runs, but a restarted worker cannot restore them (no policy it reads " +
                     "gives their window) and would send no purge notice for them; keep it in the file as " +
