@@ -191,6 +191,14 @@ internal static class RunConfiguration
             }
             kafka[setting[..eq].Trim()] = setting[(eq + 1)..].Trim();
         }
+        // The worker caps batch.size (WorkerClientConfig.MaxBatchBytes); one it cannot read is refused here, not when
+        // the worker builds its producer.
+        if (kafka.TryGetValue("batch.size", out string? batch)
+            && !int.TryParse(batch, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        {
+            problems.Add($"--kafka: 'batch.size={batch}' is not a whole number of bytes " +
+                $"({From(RunOptionTable.Kafka)})");
+        }
 
         string? metrics = null;
         if (Text(RunOptionTable.Metrics) is { } listen && !listen.Equals("off", StringComparison.OrdinalIgnoreCase))

@@ -57,6 +57,7 @@ public sealed class RunConfigurationTests : IDisposable
     [InlineData("--processing", "twice")]
     [InlineData("--metrics", "everywhere")]
     [InlineData("--kafka", "acks")]
+    [InlineData("--kafka", "batch.size=1MB")]
     [InlineData("--stats-interval-s", "-1")]
     public void ABadOptionOnTheCommandLineExitsTwoNamingIt(string option, string value)
     {
