@@ -44,6 +44,38 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
         return restored;
     }
 
+    /// <summary>Until the worker holds no read (its purges made), then a commit's time.</summary>
+    private static async Task UntilNothingStored(StreamGuardWorker worker)
+    {
+        var deadline = DateTime.UtcNow + s_timeout;
+        while (worker.Engine!.StoredReadCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await Task.Delay(1000); // its commit
+    }
+
+    /// <summary>
+    /// Read <paramref name="read"/> (plate 7ABC123) pushed by a worker under <paramref name="pushing"/>, then a worker
+    /// restarted under <paramref name="after"/> until it has purged everything; the reads that worker restored.
+    /// </summary>
+    private static async Task<int> PushThenRestartUntilPurged(KafkaTestCluster cluster, TestPolicy pushing,
+        TestPolicy after, string read)
+    {
+        using IProducer<string?, string> producer = cluster.Producer();
+        await RunAsync(cluster, pushing, async worker =>
+        {
+            await producer.ProduceAsync(cluster.Topics.Reads,
+                new Message<string?, string> { Key = "7ABC123", Value = read });
+            Assert.Single(cluster.ReadAll(OutputKind.Shared, 1, s_timeout));
+        });
+        Assert.Empty(PurgedReadIds(cluster));
+        return await RunAsync(cluster, after, UntilNothingStored);
+    }
+
+    /// <summary>The addressees of the purge notices; ReadToEnd(kind) checks each is in its addressee's topic.</summary>
+    private static List<string> PurgeRecipients(KafkaTestCluster cluster) =>
+        cluster.ReadToEnd(OutputKind.Purges, s_timeout)
+            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("recipient").GetString()!)
+            .Order().ToList();
+
     private static List<string> PurgedReadIds(KafkaTestCluster cluster) =>
         cluster.ReadToEnd(OutputKind.Purges, s_timeout)
             .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("read_id").GetString()!)
@@ -80,12 +112,7 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
 
         // 3. Restarted with a 1-minute window: r2, which the log says is resident, is past it — purged at once, with
         // its notice and audit decision, by the new worker.
-        await RunAsync(cluster, Policy("1m"), async worker =>
-        {
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (worker.Engine!.StoredReadCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
-            await Task.Delay(1000); // its commit
-        });
+        await RunAsync(cluster, Policy("1m"), UntilNothingStored);
         Assert.Equal(["r1", "r2"], PurgedReadIds(cluster));
         List<string> purgedByAudit = cluster.AuditDecisions(s_timeout)
             .Select(d => JsonDocument.Parse(d).RootElement)
@@ -99,7 +126,6 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
     public async Task AnAgencyRetiredBeforeARestartStillGetsItsPurgeNoticeInItsOwnTopic()
     {
         using var cluster = new KafkaTestCluster();
-        using IProducer<string?, string> producer = cluster.Producer();
         const string Push = """
             agreements:
               - id: lasd-push
@@ -120,33 +146,14 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
         Assert.Equal(-1, retired.Compiled.Agencies.FindAny("ca-lapd"u8));
 
         string r1 = TestPolicy.Read("r1", "ca-lasd", "7ABC123", DateTimeOffset.UtcNow.AddMinutes(-2));
-        await RunAsync(cluster, pushing, async worker =>
-        {
-            await producer.ProduceAsync(cluster.Topics.Reads,
-                new Message<string?, string> { Key = "7ABC123", Value = r1 });
-            Assert.Single(cluster.ReadAll(OutputKind.Shared, 1, s_timeout));
-        });
-        Assert.Empty(PurgedReadIds(cluster));
-
-        int restored = await RunAsync(cluster, retired, async worker =>
-        {
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (worker.Engine!.StoredReadCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
-            await Task.Delay(1000); // its commit
-        });
-        Assert.Equal(1, restored);
-        // ReadToEnd(kind) checks that each notice is in the topic of the agency it is addressed to.
-        List<string> to = cluster.ReadToEnd(OutputKind.Purges, s_timeout)
-            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("recipient").GetString()!)
-            .Order().ToList();
-        Assert.Equal(["ca-lapd", "ca-lasd"], to);
+        Assert.Equal(1, await PushThenRestartUntilPurged(cluster, pushing, retired, r1));
+        Assert.Equal(["ca-lapd", "ca-lasd"], PurgeRecipients(cluster));
     }
 
     [Fact]
     public async Task AReadOfAnOwnerTheFileKeepsAsRetiredIsRestoredAfterARestartAndPurgedWithItsNotices()
     {
         using var cluster = new KafkaTestCluster();
-        using IProducer<string?, string> producer = cluster.Producer();
         const string Lasd = "{id: ca-lasd, state: CA, level: county, key: file:keys/ca-lasd.key}";
         var pushing = new TestPolicy(TestPolicy.Yaml
             .Replace(Lasd, "{id: ca-lasd, state: CA, level: county, retention: 1m, key: file:keys/ca-lasd.key}",
@@ -163,24 +170,7 @@ public sealed class RestoreFromLogIntegrationTests : IDisposable
         _policies.Add(retired);
 
         string r1 = TestPolicy.Read("r1", "ca-lasd", "7ABC123", DateTimeOffset.UtcNow.AddSeconds(-50));
-        await RunAsync(cluster, pushing, async worker =>
-        {
-            await producer.ProduceAsync(cluster.Topics.Reads,
-                new Message<string?, string> { Key = "7ABC123", Value = r1 });
-            Assert.Single(cluster.ReadAll(OutputKind.Shared, 1, s_timeout));
-        });
-        Assert.Empty(PurgedReadIds(cluster));
-
-        int restored = await RunAsync(cluster, retired, async worker =>
-        {
-            var deadline = DateTime.UtcNow + s_timeout;
-            while (worker.Engine!.StoredReadCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
-            await Task.Delay(1000); // its commit
-        });
-        Assert.Equal(1, restored);
-        List<string> to = cluster.ReadToEnd(OutputKind.Purges, s_timeout)
-            .Select(r => JsonDocument.Parse(r.Message.Value).RootElement.GetProperty("recipient").GetString()!)
-            .Order().ToList();
-        Assert.Equal(["ca-lapd", "ca-lasd"], to);
+        Assert.Equal(1, await PushThenRestartUntilPurged(cluster, pushing, retired, r1));
+        Assert.Equal(["ca-lapd", "ca-lasd"], PurgeRecipients(cluster));
     }
 }
