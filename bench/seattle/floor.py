@@ -5,10 +5,10 @@ buffer in 1 MiB writes, single-threaded.
 
     python3 floor.py READS.ndjson OUT_DIR NAME=BYTES...
 
-It is the replay analogue of `streamguard bench`'s one-to-one pipe: the least work replay's job needs, done in the
-plainest way (read everything, then write, one thread), with nothing decided. A contender that overlaps its reads
-and writes, or writes on several threads, can beat it somewhat; what it costs is the file system's, and varies with
-the machine's write-back (run.sh times it right after replay's own writes).
+It is the replay analogue of `streamguard bench`'s one-to-one pipe, done in the plainest way (read everything, then
+write, one thread), with nothing decided. A contender that overlaps its reads and writes, or writes on several
+threads, can beat it somewhat; what it costs is the file system's, and varies with the machine's write-back (run.sh
+times it right after replay's own writes).
 """
 
 import os

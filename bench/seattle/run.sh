@@ -134,7 +134,7 @@ echo "replay:         $replay_s s wall (user $replay_user s, system $replay_sys 
 echo "ratio:          replay is ${ratio}× the naive baseline (naive seconds / replay seconds; target ≥ 5)"
 echo "                (CPU seconds, user + system: ${cpu_ratio}×; a cross-check on a busy machine, not the target)"
 echo "floor:          $floor_s s wall (user $floor_user s, system $floor_sys s): the reads read and replay's output"
-echo "                bytes written, nothing computed (floor.py); replay runs at ${replay_floor} of it"
+echo "                bytes written, nothing computed (floor.py); floor / replay = ${replay_floor}"
 echo "                5× the naive loop is $target_s s; naive / floor is ${floor_ratio}× in this run"
 echo "audit:          $audit_bytes B in audit.ndjson, $per_read B per read (target ≤ 300)"
 echo "files:"

@@ -193,10 +193,9 @@ internal static class RunConfiguration
         }
         // The worker caps batch.size (WorkerClientConfig.MaxBatchBytes); one it cannot read is refused here, not when
         // the worker builds its producer.
-        if (kafka.TryGetValue("batch.size", out string? batch)
-            && !int.TryParse(batch, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+        if (kafka.TryGetValue("batch.size", out string? batch) && !WorkerClientConfig.TryBatchBytes(batch, out _))
         {
-            problems.Add($"--kafka: 'batch.size={batch}' is not a whole number of bytes " +
+            problems.Add($"--kafka: 'batch.size={batch}' is {WorkerClientConfig.BatchSizeExpected} " +
                 $"({From(RunOptionTable.Kafka)})");
         }
 

@@ -246,6 +246,7 @@ public sealed partial class StreamGuardEngine
         string[] owners = [.. _restoreUnknownOwners];
         _restoreUnknownOwners.Clear();
         _restoreUnknownReads.Clear();
+        _restoreUnknownReads.TrimExcess(); // a large restore's set is not kept for the engine's life
         return owners;
     }
 
@@ -422,7 +423,10 @@ public sealed partial class StreamGuardEngine
                 System.Text.Encoding.UTF8.GetString(owner) + "\n" + System.Text.Encoding.UTF8.GetString(id))))
         {
             RestoreUnknownOwnerCount++;
+            // Named in the log only when it could be an agency's id: the text is whatever a producer wrote (a plate,
+            // line breaks); anything else is named by what it is not.
             string text = System.Text.Encoding.UTF8.GetString(owner);
+            if (!PolicyLoader.IsId(text)) text = NotAnAgencyId;
             if (_restoreUnknownOwners.Count < 16 && !_restoreUnknownOwners.Contains(text))
             {
                 _restoreUnknownOwners.Add(text);
@@ -430,6 +434,9 @@ public sealed partial class StreamGuardEngine
         }
         return false;
     }
+
+    /// <summary>How <see cref="TakeRestoreUnknownOwners"/> names an owner text that is no agency id.</summary>
+    public const string NotAnAgencyId = "(not an agency id)";
 
     /// <summary>
     /// The <c>agency_id</c> and <c>read_id</c> of a read that parsed but for its owner, unescaped (a rare path: it

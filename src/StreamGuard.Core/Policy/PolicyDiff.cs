@@ -149,16 +149,14 @@ public static class PolicyDiff
         // Added and removed: active in one policy and not in the other (a retired agency is in neither's access).
         var added = ids.Where((_, i) => inOld[i] < 0 && inNew[i] >= 0).ToList();
         var removed = ids.Where((_, i) => inOld[i] >= 0 && inNew[i] < 0).ToList();
-        // Windows of every agency both files name, retired ones included: their stored reads keep the window.
+        // Windows of every agency both policies know, retired ones included (a reload keeps the window of one it took
+        // out of the file): stored reads keep their owner's window, so a change of it reschedules them.
         var retention = new List<RetentionChange>();
-        var namedOld = new HashSet<string>(oldPolicy?.Document.Agencies.Select(a => a.Id) ?? [],
-            StringComparer.Ordinal);
-        var namedNew = new HashSet<string>(newPolicy.Document.Agencies.Select(a => a.Id), StringComparer.Ordinal);
         for (int a = 0; a < n; a++)
         {
-            if (!namedOld.Contains(ids[a]) || !namedNew.Contains(ids[a])) continue;
-            int o = oldPolicy!.Agencies.FindAny(Encoding.UTF8.GetBytes(ids[a]));
+            int o = oldPolicy?.Agencies.FindAny(Encoding.UTF8.GetBytes(ids[a])) ?? -1;
             int w = newPolicy.Agencies.FindAny(Encoding.UTF8.GetBytes(ids[a]));
+            if (o < 0 || w < 0) continue;
             long before = oldPolicy!.RetentionMs(o), after = newPolicy.RetentionMs(w);
             if (before != after || oldPolicy.RetentionRule(o) != newPolicy.RetentionRule(w))
             {

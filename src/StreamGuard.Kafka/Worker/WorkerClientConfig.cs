@@ -29,6 +29,15 @@ public static class WorkerClientConfig
     /// </summary>
     public const int MaxBatchBytes = 512 * 1024;
 
+    /// <summary>What a <c>batch.size</c> given with <c>--kafka</c> must be.</summary>
+    public const string BatchSizeExpected =
+        "not a whole number of bytes from 1 to 2147483647 (the worker uses at most 524288)";
+
+    /// <summary>Whether <paramref name="text"/> is a <c>batch.size</c> librdkafka takes (1 to int.MaxValue).</summary>
+    public static bool TryBatchBytes(string text, out int bytes) =>
+        int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+            out bytes) && bytes >= 1;
+
     /// <summary>
     /// The output producer: idempotent, acks=all; with <paramref name="transactional"/>, a transactional producer
     /// whose id is stable per worker slot, so a restarted worker fences its predecessor and aborts its open
@@ -47,10 +56,9 @@ public static class WorkerClientConfig
         config.EnableIdempotence = true;
         string? batch = config.Get("batch.size");
         int bytes = MaxBatchBytes;
-        if (batch is not null && !int.TryParse(batch, System.Globalization.NumberStyles.None,
-                System.Globalization.CultureInfo.InvariantCulture, out bytes))
+        if (batch is not null && !TryBatchBytes(batch, out bytes))
         {
-            throw new ArgumentException($"--kafka batch.size={batch}: not a whole number of bytes");
+            throw new ArgumentException($"--kafka batch.size={batch}: {BatchSizeExpected}");
         }
         config.BatchSize = Math.Min(bytes, MaxBatchBytes);
         if (transactional)

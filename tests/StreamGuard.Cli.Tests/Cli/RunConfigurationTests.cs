@@ -58,6 +58,7 @@ public sealed class RunConfigurationTests : IDisposable
     [InlineData("--metrics", "everywhere")]
     [InlineData("--kafka", "acks")]
     [InlineData("--kafka", "batch.size=1MB")]
+    [InlineData("--kafka", "batch.size=0")]
     [InlineData("--stats-interval-s", "-1")]
     public void ABadOptionOnTheCommandLineExitsTwoNamingIt(string option, string value)
     {

@@ -503,6 +503,20 @@ public sealed class RestoreFromLogTests : IDisposable
     }
 
     [Fact]
+    public void AnOwnerTextThatIsNoAgencyIdIsNeverNamedByTheRestore()
+    {
+        // Without a chain's history every read of an unknown owner counts; its text is whatever a producer wrote.
+        var w = new Worker(Policy(), s_t0.AddDays(1));
+        foreach (string owner in (string[])["7ABC123", "line1\\nrestore: a forged log line", "zz-gone"])
+        {
+            byte[] payload = Encoding.UTF8.GetBytes(TestPolicy.Read("r1", owner, "7ABC123", s_t0));
+            Assert.False(w.Engine.RestoreRead(payload, 0, s_t0.ToUnixTimeMilliseconds()));
+        }
+        Assert.Equal(3, w.Engine.RestoreUnknownOwnerCount);
+        Assert.Equal([StreamGuardEngine.NotAnAgencyId, "zz-gone"], w.Engine.TakeRestoreUnknownOwners());
+    }
+
+    [Fact]
     public void AReadOfAnUnknownOwnerThatOwesNothingIsNotCountedByTheRestore()
     {
         var w1 = new Worker(Policy(), s_t0.AddDays(100));

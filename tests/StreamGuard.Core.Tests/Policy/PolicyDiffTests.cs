@@ -240,6 +240,12 @@ public sealed class PolicyDiffTests
         // Its stored reads keep its window: a change of it is shown, as for any agency.
         RetentionChange change = Assert.Single(PolicyDiff.Compute(retired, shorter, s_now).RetentionChanges);
         Assert.Equal("ca-lasd", change.Agency);
+
+        // Taken out by a reload (the worker keeps its window), then back as retired with another: shown too.
+        CompiledPolicy deleted = Compile(Head, active);
+        CompiledPolicy back = Compile(Head + "  - {id: ca-lasd, state: CA, level: county, retention: 7d, " +
+            "retired: true}\n", deleted);
+        Assert.Equal("ca-lasd", Assert.Single(PolicyDiff.Compute(deleted, back, s_now).RetentionChanges).Agency);
     }
 
     [Fact]

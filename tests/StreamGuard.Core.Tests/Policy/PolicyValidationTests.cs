@@ -78,7 +78,7 @@ public sealed class PolicyValidationTests
           version: 1
           agencies:
             - {id: ca-lapd, state: CA, level: local, retired: maybe}
-          """, 3, "agencies[ca-lapd].retired", "" },
+          """, 3, "agencies[ca-lapd].retired", "'maybe' is not true or false" },
         { """
           version: 1
           agencies:

@@ -24,7 +24,11 @@ public sealed class WorkerClientConfigTests
         Assert.Equal(16_384, Producer(("batch.size", "16384")).BatchSize);
         Assert.Equal(Acks.All, Producer(("acks", "1")).Acks);
         // Not a number: refused by name (librdkafka takes "1MB" without a word).
-        var e = Assert.Throws<ArgumentException>(() => Producer(("batch.size", "1MB")));
-        Assert.Equal("--kafka batch.size=1MB: not a whole number of bytes", e.Message);
+        foreach (string bad in (string[])["1MB", "0", "99999999999"])
+        {
+            var e = Assert.Throws<ArgumentException>(() => Producer(("batch.size", bad)));
+            Assert.Equal($"--kafka batch.size={bad}: not a whole number of bytes from 1 to 2147483647 (the worker " +
+                "uses at most 524288)", e.Message);
+        }
     }
 }
