@@ -333,13 +333,7 @@ public sealed class ReadHistory
         recipientSet = 0;
         plateRef = null;
         refKey = -1;
-        int length = owner.Length + 1 + readId.Length; // UTF-16 never needs more chars than UTF-8 has bytes
-        Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
-        ref Fate fate = ref CollectionsMarshal.GetValueRefOrNullRef(_lookup, key[..Key(owner, readId, key)]);
-        if (System.Runtime.CompilerServices.Unsafe.IsNullRef(ref fate))
-        {
-            return arrivedAtMs >= CoversFromMs ? Verdict.Gone : Verdict.Unknown;
-        }
+        if (!TryFate(owner, readId, out Fate fate)) return arrivedAtMs >= CoversFromMs ? Verdict.Gone : Verdict.Unknown;
         if (fate.State != Resident) return Verdict.Gone;
         recipientSet = EngineSet(fate.Recipients, agencyIndex, sets);
         if (fate.RefKey >= 0)
@@ -355,23 +349,19 @@ public sealed class ReadHistory
     /// (<see cref="Verdict.Unknown"/>). Judges nothing else: for a read the engine cannot restore (its owner in no
     /// policy), to say whether one owed a purge notice was left out.
     /// </summary>
-    internal bool MayBeResident(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs)
-    {
-        int length = owner.Length + 1 + readId.Length;
-        Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
-        ref Fate fate = ref CollectionsMarshal.GetValueRefOrNullRef(_lookup, key[..Key(owner, readId, key)]);
-        return System.Runtime.CompilerServices.Unsafe.IsNullRef(ref fate)
-            ? arrivedAtMs < CoversFromMs
-            : fate.State == Resident;
-    }
+    internal bool MayBeResident(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, long arrivedAtMs) =>
+        TryFate(owner, readId, out Fate fate) ? fate.State == Resident : arrivedAtMs < CoversFromMs;
 
-    /// <summary>Writes the lookup key of a read, <c>owner\nread_id</c>, into <paramref name="key"/>; its length.
-    /// </summary>
-    private static int Key(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, Span<char> key)
+    /// <summary>The fate the log gave the read of <paramref name="owner"/> with <paramref name="readId"/>, looked up
+    /// by its key <c>owner\nread_id</c> without allocating (for keys up to 256 characters).</summary>
+    private bool TryFate(ReadOnlySpan<byte> owner, ReadOnlySpan<byte> readId, out Fate fate)
     {
+        int length = owner.Length + 1 + readId.Length; // UTF-16 never needs more chars than UTF-8 has bytes
+        Span<char> key = length <= 256 ? stackalloc char[256] : new char[length];
         int n = Encoding.UTF8.GetChars(owner, key);
         key[n++] = '\n';
-        return n + Encoding.UTF8.GetChars(readId, key[n..]);
+        n += Encoding.UTF8.GetChars(readId, key[n..]);
+        return _lookup.TryGetValue(key[..n], out fate);
     }
 
     /// <summary>The engine's set of the agencies of history set <paramref name="set"/> (cached).</summary>

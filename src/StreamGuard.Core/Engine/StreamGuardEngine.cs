@@ -417,16 +417,15 @@ public sealed partial class StreamGuardEngine
         ParseResult parsed = Parser.ParseRestoredRead(payload, out read);
         if (parsed.IsOk) return true;
         if (parsed.Error == ParseError.UnknownAgency && OwnerAndId(payload) is var (owner, id)
-            && (history is null || history.MayBeResident(owner, id, arrivedAtMs))
+            && (history is null || history.MayBeResident(System.Text.Encoding.UTF8.GetBytes(owner),
+                System.Text.Encoding.UTF8.GetBytes(id), arrivedAtMs))
             // A copy of a read counted once; past 2^20 reads in one restore, every one counts (memory stays bounded).
-            && (_restoreUnknownReads.Count >= 1 << 20 || _restoreUnknownReads.Add(
-                System.Text.Encoding.UTF8.GetString(owner) + "\n" + System.Text.Encoding.UTF8.GetString(id))))
+            && (_restoreUnknownReads.Count >= 1 << 20 || _restoreUnknownReads.Add(owner + "\n" + id)))
         {
             RestoreUnknownOwnerCount++;
             // Named in the log only when it could be an agency's id: the text is whatever a producer wrote (a plate,
             // line breaks); anything else is named by what it is not.
-            string text = System.Text.Encoding.UTF8.GetString(owner);
-            if (!PolicyLoader.IsId(text)) text = NotAnAgencyId;
+            string text = PolicyLoader.IsId(owner) ? owner : NotAnAgencyId;
             if (_restoreUnknownOwners.Count < 16 && !_restoreUnknownOwners.Contains(text))
             {
                 _restoreUnknownOwners.Add(text);
@@ -442,9 +441,9 @@ public sealed partial class StreamGuardEngine
     /// The <c>agency_id</c> and <c>read_id</c> of a read that parsed but for its owner, unescaped (a rare path: it
     /// allocates); null when either is missing.
     /// </summary>
-    private static (byte[] Owner, byte[] ReadId)? OwnerAndId(ReadOnlySpan<byte> payload)
+    private static (string Owner, string ReadId)? OwnerAndId(ReadOnlySpan<byte> payload)
     {
-        byte[]? owner = null, id = null;
+        string? owner = null, id = null;
         var reader = new System.Text.Json.Utf8JsonReader(payload);
         try
         {
@@ -456,8 +455,8 @@ public sealed partial class StreamGuardEngine
                 }
                 bool isOwner = reader.ValueTextEquals("agency_id"u8), isId = reader.ValueTextEquals("read_id"u8);
                 if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.String) continue;
-                if (isOwner) owner = System.Text.Encoding.UTF8.GetBytes(reader.GetString()!);
-                else if (isId) id = System.Text.Encoding.UTF8.GetBytes(reader.GetString()!);
+                if (isOwner) owner = reader.GetString();
+                else if (isId) id = reader.GetString();
             }
         }
         catch (System.Text.Json.JsonException)
