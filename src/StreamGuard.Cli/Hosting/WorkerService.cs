@@ -56,9 +56,10 @@ internal sealed class WorkerService(
             // Nothing past the last commit is lost: a restart resumes from it (and, exactly-once, aborts the rest).
             Log.StoppedOnError(_logger, worker.Processed, e.Message);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
-            // Said before the process ends (exit 1), never left to the host: the operator must see why it stopped.
+            // Said before the process ends (exit 1), never left to the host: the operator must see why it stopped. A
+            // cancellation the host did not ask for is such a failure; the host would drop it without a word.
             Log.Crashed(_logger, worker.Processed, e);
         }
         finally
