@@ -312,7 +312,8 @@ public sealed class CompiledPolicy
     private static (long Ms, string Rule, string Citation) Retention(AgencyConfig a, TimeSpan defaultRetention)
     {
         RetentionCap? cap = StatuteRules.RetentionCapFor(a.State);
-        if (a.Retention is { } own && (cap is null || own <= cap.CapFor(a.Level)))
+        // A window equal to the cap is the statute's: the agency's rule is cited only where it is the shorter one.
+        if (a.Retention is { } own && (cap is null || own < cap.CapFor(a.Level)))
         {
             return ((long)own.TotalMilliseconds, AgencyRetentionRule, AgencyRetentionCitation);
         }

@@ -188,7 +188,7 @@ public sealed class EngineTests : IDisposable
         Read("r-old", "wa-spd", "7ABC123", s_t0.AddDays(-21)); // wa-spd keeps 21 days: closed exactly now
         JsonElement record = Audit("ingest").Single(r => r.GetProperty("reads")[0].GetString() == "r-old");
         Assert.Equal("drop.expired_on_arrival", record.GetProperty("code").GetString());
-        Assert.Equal("RETENTION.AGENCY", record.GetProperty("rule").GetString());
+        Assert.Equal("WA.RETENTION", record.GetProperty("rule").GetString()); // its 21 days are Washington's cap
         Assert.Equal(1, _engine.StoredReadCount);
     }
 

@@ -332,6 +332,35 @@ public sealed class RetentionTests
                 .Distinct());
     }
 
+    /// <summary>
+    /// A window equal to the statute's cap is the statute's: the audit and the purge notices cite the law, never
+    /// "shorter than any statute cap", which would be false.
+    /// </summary>
+    [Fact]
+    public void AnAgencyWindowEqualToItsStatuteCapIsCitedAsTheStatute()
+    {
+        const string yaml = """
+            version: 1
+            default_retention: 30d
+            agencies:
+              - {id: va-equal, state: VA, level: local, retention: 21d, key: file:keys/va-equal.key}
+              - {id: ca-tick, state: CA, level: local, retention: 3650d}
+            """;
+        using var h = new Harness(yaml, s_n.AddDays(30));
+        h.Read("e1", "va-equal", "7ABC123", s_n);
+        JsonElement ingest = Assert.Single(h.Audit("ingest"), r => r.GetProperty("reads")[0].GetString() == "e1");
+        Assert.Equal(("VA.RETENTION", "Va. Code §2.2-5517"),
+            (ingest.GetProperty("rule").GetString(), ingest.GetProperty("citation").GetString()));
+
+        h.Read("tick", "ca-tick", "9ZZZ999", s_n.AddDays(21));
+        JsonElement notice = Assert.Single(h.Purges());
+        Assert.Equal(("e1", "VA.RETENTION"), (notice.GetProperty("read_id").GetString(),
+            notice.GetProperty("rule").GetString()));
+        JsonElement purge = Assert.Single(h.Audit("purge"));
+        Assert.Equal(("VA.RETENTION", "Va. Code §2.2-5517"),
+            (purge.GetProperty("rule").GetString(), purge.GetProperty("citation").GetString()));
+    }
+
     [Fact]
     public void AnOwnerWithNeitherACapNorAWindowKeepsThePolicyDefault()
     {

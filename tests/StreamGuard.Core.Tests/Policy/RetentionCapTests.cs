@@ -122,7 +122,7 @@ public sealed class RetentionCapTests
     }
 
     [Fact]
-    public void AnAgencyWindowEqualToTheCapIsTheAgencysOwn()
+    public void AnAgencyWindowEqualToTheCapIsTheStatutes()
     {
         CompiledPolicy p = Compile("""
             version: 1
@@ -131,7 +131,8 @@ public sealed class RetentionCapTests
             """);
         int a = p.Agencies.Find("wa-spd");
         Assert.Equal((long)TimeSpan.FromDays(21).TotalMilliseconds, p.RetentionMs(a));
-        Assert.Equal(CompiledPolicy.AgencyRetentionRule, p.RetentionRule(a));
+        Assert.Equal("WA.RETENTION", p.RetentionRule(a));
+        Assert.Equal("Wash. SB 6002 (2026)", p.RetentionCitation(a));
     }
 
     [Fact]
