@@ -59,9 +59,12 @@ public static partial class PolicyLoader
             if (DateOnly.TryParseExact(expiresText, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
                 System.Globalization.DateTimeStyles.None, out DateOnly day))
             {
-                // A date: the agreement holds through the end of that day (UTC) and expires at the next midnight.
-                expiresMs = new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
-                    .ToUnixTimeMilliseconds();
+                // A date: the agreement holds through the end of that day (UTC) and expires at the next midnight;
+                // the calendar's last day has none, and holds through its last millisecond.
+                expiresMs = day == DateOnly.MaxValue
+                    ? DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
+                    : new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
+                        .ToUnixTimeMilliseconds();
             }
             else if (Text.Rfc3339.TryParse(Encoding.UTF8.GetBytes(expiresText), out long ms))
             {

@@ -20,11 +20,46 @@ public static partial class PolicyLoader
         {
             string path = Path.Combine(baseDirectory, keyRef[5..]);
             if (!File.Exists(path)) { problem = $"key file {path} does not exist"; return null; }
-            string text = File.ReadAllText(path).TrimEnd('\r', '\n');
-            if (text.Length == 0) { problem = $"key file {path} is empty"; return null; }
-            return Encoding.UTF8.GetBytes(text);
+            byte[]? bytes = ReadKeyFile(path, out problem);
+            if (bytes is null) return null;
+            if (bytes.Length == 0) { problem = $"key file {path} is empty"; return null; }
+            return bytes;
         }
         problem = $"'{keyRef}' is not env:NAME or file:PATH";
         return null;
+    }
+
+    /// <summary>
+    /// The most bytes a key file may hold: a key is tens of bytes, and a reference to something else (a device that
+    /// never ends, a log file) must be refused, not read until memory runs out.
+    /// </summary>
+    public const int MaxKeyFileBytes = 4096;
+
+    /// <summary>
+    /// A key file's bytes less one trailing line break (<c>\n</c> or <c>\r\n</c>, as editors and <c>echo</c> leave
+    /// them); everything else, a byte-order mark or bytes that are no UTF-8 included, is the key's.
+    /// </summary>
+    private static byte[]? ReadKeyFile(string path, out string? problem)
+    {
+        problem = null;
+        var buffer = new byte[MaxKeyFileBytes + 1];
+        int n = 0;
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            for (int read; n < buffer.Length && (read = file.Read(buffer, n, buffer.Length - n)) > 0;) n += read;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"key file {path} cannot be read ({e.Message})";
+            return null;
+        }
+        if (n > MaxKeyFileBytes)
+        {
+            problem = $"key file {path} has more than {MaxKeyFileBytes:N0} bytes: it is no key";
+            return null;
+        }
+        if (n > 0 && buffer[n - 1] == (byte)'\n') n -= n > 1 && buffer[n - 2] == (byte)'\r' ? 2 : 1;
+        return buffer.AsSpan(0, n).ToArray();
     }
 }

@@ -44,6 +44,7 @@ public static partial class PolicyLoader
         var stream = new YamlStream();
         try
         {
+            CheckDepth(bytes, source);
             using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
             stream.Load(reader);
         }
@@ -64,6 +65,40 @@ public static partial class PolicyLoader
             throw new PolicyException(source, 1, "document", expected);
         }
         return root;
+    }
+
+    /// <summary>
+    /// The deepest nesting of collections a policy or cases file may have (a policy needs four). YamlDotNet builds its
+    /// node tree recursively: a file nested thousands deep would overflow the stack of the thread that reads it, and
+    /// a stack overflow ends the process — a running worker's, on a reload.
+    /// </summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>
+    /// Refuses a file nested deeper than <see cref="MaxDepth"/>, from YamlDotNet's event parser, which keeps its
+    /// state on the heap (no recursion), before the node tree is built.
+    /// </summary>
+    private static void CheckDepth(byte[] bytes, string source)
+    {
+        using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
+        var parser = new Parser(reader);
+        int depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
+                    if (++depth > MaxDepth)
+                    {
+                        throw new PolicyException(source, (int)parser.Current.Start.Line, "yaml",
+                            $"nested deeper than {MaxDepth} levels");
+                    }
+                    break;
+                case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
+                    depth--;
+                    break;
+            }
+        }
     }
 
     public static PolicyDocument Load(byte[] bytes, string source, string baseDirectory)

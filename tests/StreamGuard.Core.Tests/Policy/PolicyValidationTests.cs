@@ -595,6 +595,115 @@ public sealed class PolicyValidationTests
         }
     }
 
+    /// <summary>
+    /// A key file is its bytes, less one trailing line break: not text (bytes that are no UTF-8, a byte-order mark
+    /// and further line breaks are the key's), so that two different keys never resolve to the same bytes.
+    /// </summary>
+    [Fact]
+    public void AKeyFileIsItsBytesLessOneTrailingLineBreak()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sg-validation-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            byte[] binary = [0x80, 0x81, 0x82, 0xFE, 0xFF, 0x00, 0x01, (byte)'a', (byte)'b', (byte)'c', 0x90, 0x91];
+            File.WriteAllBytes(Path.Combine(dir, "binary.key"), binary);
+            File.WriteAllBytes(Path.Combine(dir, "bom.key"), [0xEF, 0xBB, 0xBF, .. "k1"u8, (byte)'\r', (byte)'\n']);
+            File.WriteAllBytes(Path.Combine(dir, "two.key"), [.. "k2"u8, (byte)'\n', (byte)'\n']);
+            PolicyDocument doc = Load("""
+                version: 1
+                agencies:
+                  - {id: ca-lapd, state: CA, level: local, key: file:binary.key}
+                  - {id: ca-lasd, state: CA, level: county, key: file:bom.key}
+                  - {id: ca-chp, state: CA, level: state, key: file:two.key}
+                """, dir);
+            Assert.Equal(binary, doc.Agencies[0].Key!);
+            Assert.Equal([0xEF, 0xBB, 0xBF, .. "k1"u8], doc.Agencies[1].Key!);
+            Assert.Equal([.. "k2"u8, (byte)'\n'], doc.Agencies[2].Key!);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>
+    /// A key reference to something that is no key file (a device that never ends, a file of megabytes) is refused
+    /// by its size, not read into memory until the process dies.
+    /// </summary>
+    [Fact]
+    public void AKeyFileLargerThanAnyKeyIsRefused()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sg-validation-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "big.key"), new byte[PolicyLoader.MaxKeyFileBytes + 1]);
+            File.WriteAllBytes(Path.Combine(dir, "edge.key"), [.. new byte[PolicyLoader.MaxKeyFileBytes - 1], 10]);
+            Assert.Equal(PolicyLoader.MaxKeyFileBytes - 1, Load("""
+                version: 1
+                agencies:
+                  - {id: ca-lapd, state: CA, level: local, key: file:edge.key}
+                """, dir).Agencies[0].Key!.Length);
+            foreach (string file in (string[])["big.key", "/dev/zero"])
+            {
+                var e = Assert.Throws<PolicyException>(() => Load($$"""
+                    version: 1
+                    agencies:
+                      - {id: ca-lapd, state: CA, level: local, key: file:{{file}}}
+                    """, dir));
+                Assert.Equal("agencies[ca-lapd].key", e.Field);
+                Assert.Contains($"more than {PolicyLoader.MaxKeyFileBytes:N0} bytes", e.Message,
+                    StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>
+    /// A file nested deeper than any policy is refused before YAML's node tree is built: it is built recursively, so
+    /// a hostile file (<c>[[[[…</c>) would overflow the stack of the thread reading it — a running worker's reload.
+    /// </summary>
+    [Theory]
+    [InlineData(PolicyLoader.MaxDepth + 1)]
+    [InlineData(100_000)]
+    public void AFileNestedDeeperThanAnyPolicyIsRefusedWithoutOverflowingTheStack(int depth)
+    {
+        byte[] yaml = Encoding.UTF8.GetBytes("version: 1\nagencies: " + new string('[', depth) + new string(']', depth)
+            + "\n");
+        PolicyException? refused = null;
+        // A thread with a small stack, as a thread-pool thread's: the depth check itself must not recurse.
+        var thread = new Thread(() =>
+        {
+            refused = Assert.Throws<PolicyException>(() => PolicyLoader.Load(yaml, "deep.yaml", "."));
+        }, 256 * 1024);
+        thread.Start();
+        thread.Join();
+        Assert.NotNull(refused);
+        Assert.Equal(("deep.yaml", 2, "yaml"), (refused.File, refused.Line, refused.Field));
+        Assert.Contains($"nested deeper than {PolicyLoader.MaxDepth} levels", refused.Message,
+            StringComparison.Ordinal);
+    }
+
+    /// <summary>The last day there is: the agreement holds through it, not an overflow.</summary>
+    [Fact]
+    public void AnAgreementExpiringOnTheLastDayOfTheCalendarHoldsThroughIt()
+    {
+        PolicyDocument doc = Load("""
+            version: 1
+            agencies:
+              - {id: ca-lapd, state: CA, level: local}
+              - {id: ca-lasd, state: CA, level: county}
+            agreements:
+              - {id: k1, owners: [ca-lapd], recipients: [ca-lasd], access: [search], purposes: [warrant],
+                 expires: 9999-12-31}
+            """);
+        Assert.Equal(DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), doc.Agreements[0].ExpiresAtMs);
+    }
+
     private const string ExpiredYaml = """
         version: 1
         agencies:
