@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using StreamGuard.Engine;
 using StreamGuard.Policy;
 
@@ -36,20 +35,17 @@ internal static class Common
         PolicyDiff.Summarise(null, PolicyDiff.Compute(null, policy, nowMs));
 
     /// <summary>
-    /// The audit key (HMAC key of plate references): <c>--audit-key env:NAME|file:PATH</c> (or the same reference
-    /// in <c>STREAMGUARD_AUDIT_KEY</c>). Without one, a random key is used and plate references cannot be looked
-    /// up later: said loudly.
+    /// The audit key (HMAC key of plate references, salt of the chains' blocks): <c>--audit-key
+    /// env:NAME|file:PATH</c> (in <c>run</c>, also <c>STREAMGUARD_AUDIT_KEY</c>). There is no default: under a key
+    /// nobody kept, plate references could not be looked up and a restarted worker could continue no chain.
     /// </summary>
-    public static byte[] AuditKey(string? reference, TextWriter err)
+    /// <param name="reference">The reference given, or null.</param>
+    /// <param name="missing">What is said when none is given: that it is required, how to give it, and why.</param>
+    public static byte[] AuditKey(string? reference, string missing)
     {
-        if (reference is not null)
-        {
-            byte[]? key = PolicyLoader.ResolveKey(reference, Directory.GetCurrentDirectory(), out string? problem);
-            return key ?? throw new UsageException($"--audit-key: {problem}");
-        }
-        err.WriteLine("warning: no audit key (--audit-key env:NAME|file:PATH): using a random one; " +
-            "plate_ref values in this audit log cannot be looked up later");
-        return RandomNumberGenerator.GetBytes(32);
+        if (reference is null) throw new UsageException(missing);
+        byte[]? key = PolicyLoader.ResolveKey(reference, Directory.GetCurrentDirectory(), out string? problem);
+        return key ?? throw new UsageException($"--audit-key: {problem}");
     }
 
     /// <summary>

@@ -88,12 +88,8 @@ internal static class ReplayCommand
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error, allWarnings: false);
         // Deterministic output needs a fixed key: plate_ref values and ids are HMACs under it.
-        if (auditKeyRef is null)
-        {
-            throw new UsageException("--audit-key env:NAME|file:PATH is required: " +
-                "replay output is deterministic only under a fixed audit key");
-        }
-        byte[] auditKey = Common.AuditKey(auditKeyRef, Console.Error);
+        byte[] auditKey = Common.AuditKey(auditKeyRef, "--audit-key env:NAME|file:PATH is required: " +
+            "replay output is deterministic only under a fixed audit key");
         try
         {
             return Replay(policy, auditKey, now, nowGiven, maxEventBytes, readsPath, queriesPath,

@@ -40,8 +40,10 @@ internal static class RunCommand
             args, environment ?? Environment.GetEnvironmentVariables(), AppContext.BaseDirectory,
             Directory.GetCurrentDirectory());
         RunOptions options = RunConfiguration.Bind(layers);
+        byte[] auditKey = Common.AuditKey(options.AuditKey, "--audit-key env:NAME|file:PATH (or " +
+            "STREAMGUARD_AUDIT_KEY) is required: the worker salts its audit chains and keys plate references with " +
+            "it, and a restarted worker continues its chains only under the same key");
         CompiledPolicy policy = Common.LoadPolicy(options.Policy, Console.Error);
-        byte[] auditKey = Common.AuditKey(options.AuditKey, Console.Error);
         byte[]? retiredAuditKey = Common.RetiredAuditKey(options.RetiredAuditKey, auditKey);
         return await RunHost.RunAsync(options, layers, policy, auditKey, retiredAuditKey, ct).ConfigureAwait(false);
     }

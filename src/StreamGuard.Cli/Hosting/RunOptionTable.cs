@@ -22,7 +22,7 @@ internal static class RunOptionTable
     public static readonly TextOption Group = new("group", "G", "consumer group") { Default = s_worker.GroupId };
 
     public static readonly TextOption AuditKey = new("audit-key", "REF",
-        "HMAC key for plate references: env:NAME or file:PATH");
+        "required: HMAC key of plate references and the chains' salts, env:NAME or file:PATH");
 
     public static readonly TextOption RetiredAuditKey = new("retired-audit-key", "REF", """
         the audit key in force before the last rotation (env:NAME or file:PATH):

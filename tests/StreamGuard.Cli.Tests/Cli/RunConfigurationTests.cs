@@ -51,6 +51,22 @@ public sealed class RunConfigurationTests : IDisposable
         return (code, error);
     }
 
+    /// <summary>
+    /// A worker salts its audit chains and keys its plate references with the audit key: under a random one, a
+    /// restarted worker could continue none of its chains and would refuse to start, for good. So `run` has no
+    /// default key: it refuses to start without one, before anything else is read.
+    /// </summary>
+    [Fact]
+    public void RunWithoutAnAuditKeyExitsTwoBeforeStarting()
+    {
+        Assert.Null(Environment.GetEnvironmentVariable("STREAMGUARD_AUDIT_KEY"));
+        var r = Cli("run", "--bootstrap", "localhost:9092", "--policy", Path.Combine(_dir, "absent.yaml"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("streamguard run: --audit-key env:NAME|file:PATH (or STREAMGUARD_AUDIT_KEY) is required",
+            r.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("random", r.Err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--commit-interval-ms", "0")]
     [InlineData("--commit-batch", "many")]
@@ -249,7 +265,7 @@ public sealed class RunConfigurationTests : IDisposable
     public void ARetiredAuditKeyMustBeReadableAndNotTheKeyInForce()
     {
         string key = "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
-        byte[] inForce = Common.AuditKey(key, TextWriter.Null);
+        byte[] inForce = Common.AuditKey(key, "required");
         Assert.Null(Common.RetiredAuditKey(null, inForce));
         var same = Assert.Throws<UsageException>(() => Common.RetiredAuditKey(key, inForce));
         Assert.StartsWith("--retired-audit-key: it is the audit key in force", same.Message, StringComparison.Ordinal);
