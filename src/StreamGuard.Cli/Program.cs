@@ -104,9 +104,16 @@ namespace StreamGuard.Cli
                 Console.Error.WriteLine($"{verb}: policy error: {e.Message}");
                 return UsageExit;
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
                 Console.Error.WriteLine($"{verb}: cancelled");
+                return 1;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                // A file or directory the verb cannot read or write (or a gzip that is none): the system's message
+                // names it. Never a stack trace for what the user can fix.
+                Console.Error.WriteLine($"{verb}: {e.Message}");
                 return 1;
             }
             finally

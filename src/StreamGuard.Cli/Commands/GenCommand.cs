@@ -70,8 +70,8 @@ internal static class GenCommand
         out-of-state, federal and private agencies (signed with the agencies' keys), and a chosen share of bad
         lines (every dead-letter code, plus forged signatures). Deterministic for a seed and start time.
         Replay it with
-          streamguard replay --policy P --reads DIR/reads.ndjson --queries DIR/queries.ndjson \
-              --hotlists DIR/hotlists.ndjson --out OUT
+          streamguard replay --policy P --audit-key file:KEY --reads DIR/reads.ndjson \
+              --queries DIR/queries.ndjson --hotlists DIR/hotlists.ndjson --out OUT
         """,
         [s_policy, s_out, s_reads, s_queries, s_hotlists, s_malformed, s_seed, s_rate, s_end, s_seattle, s_copies])
         .Runs((a, _) => Run(a));

@@ -28,6 +28,28 @@ public sealed class CliTests : IDisposable
     private static string AuditKeyRef =>
         "file:" + Path.Combine(AppContext.BaseDirectory, "samples", "keys", "audit.key");
 
+    /// <summary>
+    /// A path the verb cannot write, or an input that is not what it must be, is an error the user can fix: its
+    /// message and exit 1, never an unhandled exception.
+    /// </summary>
+    [Fact]
+    public void AnOutputPathThatIsAFileOrAnExportThatIsNoGzipIsAnErrorNotACrash()
+    {
+        string file = Path.Combine(_dir, "a-file");
+        File.WriteAllText(file, "x");
+        var gen = Run("gen", "--out", file, "--reads", "10");
+        Assert.Equal(1, gen.Code);
+        Assert.StartsWith("streamguard gen: ", gen.Err, StringComparison.Ordinal);
+        Assert.Contains(file, gen.Err, StringComparison.Ordinal);
+
+        string notGzip = Path.Combine(_dir, "export.csv.gz");
+        File.WriteAllText(notGzip, "plate,time\n");
+        var seattle = Run("gen", "--seattle", notGzip, "--out", Path.Combine(_dir, "seattle"));
+        Assert.Equal(1, seattle.Code);
+        Assert.StartsWith("streamguard gen: ", seattle.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", seattle.Err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ReadmeExampleRunsAndReplayIsByteForByteDeterministic()
     {
