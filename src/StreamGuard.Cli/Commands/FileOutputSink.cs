@@ -56,6 +56,10 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
     private bool _completed;
     private bool _disposed;
 
+    /// <summary>The files a sink writes in its directory, each replaced when the sink is made.</summary>
+    public static readonly string[] FileNames =
+        ["shared.ndjson", "alerts.ndjson", "results.ndjson", "purges.ndjson", "audit.ndjson", "dlq.ndjson"];
+
     /// <param name="directory">created if missing; the six files in it are created or truncated.</param>
     /// <param name="chunkBytes">size of one chunk: the writer's unit of work.</param>
     /// <param name="chunkCount">chunks in circulation, at least one more than the files (each file keeps one).</param>
@@ -71,12 +75,12 @@ internal sealed class FileOutputSink : IOutputSink, IDisposable
         _files = new OutputFile[6];
         try
         {
-            _files[0] = _shared = new OutputFile(directory, "shared.ndjson");
-            _files[1] = _alerts = new OutputFile(directory, "alerts.ndjson");
-            _files[2] = _results = new OutputFile(directory, "results.ndjson");
-            _files[3] = _purges = new OutputFile(directory, "purges.ndjson");
-            _files[4] = _audit = new OutputFile(directory, "audit.ndjson");
-            _files[5] = _dlq = new OutputFile(directory, "dlq.ndjson");
+            _files[0] = _shared = new OutputFile(directory, FileNames[0]);
+            _files[1] = _alerts = new OutputFile(directory, FileNames[1]);
+            _files[2] = _results = new OutputFile(directory, FileNames[2]);
+            _files[3] = _purges = new OutputFile(directory, FileNames[3]);
+            _files[4] = _audit = new OutputFile(directory, FileNames[4]);
+            _files[5] = _dlq = new OutputFile(directory, FileNames[5]);
         }
         catch
         {

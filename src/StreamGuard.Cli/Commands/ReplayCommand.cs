@@ -68,6 +68,48 @@ internal static class ReplayCommand
         [s_policy, s_reads, s_queries, s_hotlists, s_holds, s_out, s_now, s_auditKey, s_maxEventBytes])
         .Runs((a, ct) => Task.FromResult(Run(a, ct)));
 
+    /// <summary>
+    /// Standard input is read by one input at most (another would get nothing), and no input is a file the run
+    /// writes: those are replaced as it starts, so the input would be lost before it was read.
+    /// </summary>
+    private static void CheckInputs(string outDir, (string Option, string? Path)[] inputs)
+    {
+        HashSet<string> outputs = FileOutputSink.FileNames.Select(f => Real(Path.Combine(outDir, f)))
+            .ToHashSet(StringComparer.Ordinal);
+        string? stdin = null;
+        foreach (var (option, path) in inputs)
+        {
+            if (path is null) continue;
+            if (path == "-")
+            {
+                if (stdin is not null)
+                {
+                    throw new UsageException($"{option} -: standard input is {stdin}'s already; it can be read once");
+                }
+                stdin = option;
+            }
+            else if (outputs.Contains(Real(path)))
+            {
+                throw new UsageException($"{option} {path}: it is a file that --out {outDir} writes, replaced " +
+                    "when the replay starts: give another --out");
+            }
+        }
+
+        // The file a path names after its symbolic links, as the sink's writes follow them.
+        static string Real(string path)
+        {
+            string full = Path.GetFullPath(path);
+            try
+            {
+                return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+            }
+            catch (IOException)
+            {
+                return full;
+            }
+        }
+    }
+
     public static int Run(CommandArgs args, CancellationToken ct)
     {
         string? hotlistsPath = args.Get(s_hotlists);
@@ -85,6 +127,8 @@ internal static class ReplayCommand
         }
         int maxEventBytes = args.Int(s_maxEventBytes);
         string? auditKeyRef = args.Get(s_auditKey);
+        CheckInputs(outDir, [("--" + s_reads.Id, readsPath), ("--" + s_queries.Id, queriesPath),
+            ("--" + s_hotlists.Id, hotlistsPath), ("--" + s_holds.Id, holdsPath)]);
 
         CompiledPolicy policy = Common.LoadPolicy(policyPath, Console.Error, allWarnings: false);
         // Deterministic output needs a fixed key: plate_ref values and ids are HMACs under it.

@@ -50,6 +50,38 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("   at ", seattle.Err, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// An input that is one of the files replay writes would be replaced before it was read; standard input can
+    /// feed one input only. Both are refused before anything is written.
+    /// </summary>
+    [Fact]
+    public void ReplayRefusesAnInputItWouldOverwriteAndStandardInputTwice()
+    {
+        string outDir = Path.Combine(_dir, "out");
+        Directory.CreateDirectory(outDir);
+        string dlq = Path.Combine(outDir, "dlq.ndjson");
+        string line = TestPolicy.Read("r1", "ca-lapd", "7ABC123", DateTimeOffset.Parse("2026-03-03T17:00:00Z",
+            CultureInfo.InvariantCulture)) + "\n";
+        File.WriteAllText(dlq, line);
+        string link = Path.Combine(_dir, "reads-link.ndjson");
+        File.CreateSymbolicLink(link, dlq);
+        foreach (string reads in (string[])[dlq, Path.Combine(outDir, ".", "dlq.ndjson"), link])
+        {
+            var r = Run("replay", "--policy", SamplePolicy, "--reads", reads, "--audit-key", AuditKeyRef,
+                "--out", outDir);
+            Assert.Equal(2, r.Code);
+            Assert.Contains($"--reads {reads}: it is a file that --out {outDir} writes", r.Err,
+                StringComparison.Ordinal);
+            Assert.Equal(line, File.ReadAllText(dlq));
+        }
+
+        var twice = Run("replay", "--policy", SamplePolicy, "--reads", "-", "--queries", "-", "--audit-key",
+            AuditKeyRef, "--out", Path.Combine(_dir, "out2"));
+        Assert.Equal(2, twice.Code);
+        Assert.Contains("--queries -: standard input is --reads's already", twice.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out2")));
+    }
+
     [Fact]
     public void ReadmeExampleRunsAndReplayIsByteForByteDeterministic()
     {
