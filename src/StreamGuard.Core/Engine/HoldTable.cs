@@ -62,10 +62,10 @@ public sealed class HoldTable
         long now = _engine.NowMs;
         if (value.IsEmpty)
         {
-            if (key.IsEmpty)
+            ParseResult keyCheck = EventParser.HoldTombstoneKey(key);
+            if (!keyCheck.IsOk)
             {
-                var error = new ParseResult(ParseError.InvalidField, "key", "a hold tombstone needs the key hold_id");
-                _engine.DeadLetter(error, key, source);
+                _engine.DeadLetter(keyCheck, key, source);
                 return;
             }
             string id = Encoding.UTF8.GetString(key);

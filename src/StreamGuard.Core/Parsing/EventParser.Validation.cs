@@ -229,6 +229,20 @@ internal sealed partial class EventParser
 
     private static ParseResult CaseNumberTooLong() => Rejections.Invalid("case_number", "longer than 128 characters");
 
+    /// <summary>
+    /// Whether a hold tombstone's key can be a <c>hold_id</c> (valid UTF-8 of 1 to 128 characters, as the member must
+    /// be), or the dead letter it is: the key is all a tombstone says, and the audit names the hold by it.
+    /// </summary>
+    internal static ParseResult HoldTombstoneKey(ReadOnlySpan<byte> key)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(key)) return new(ParseError.InvalidUtf8, "key", "not valid UTF-8");
+        if (key.IsEmpty || CharacterCount(key) > 128)
+        {
+            return new(ParseError.InvalidField, "key", "a hold tombstone needs the key hold_id (1-128 characters)");
+        }
+        return ParseResult.Ok;
+    }
+
     /// <summary>Characters (Unicode scalar values) in valid UTF-8: the bytes that do not continue a sequence.</summary>
     private static int CharacterCount(ReadOnlySpan<byte> utf8)
     {

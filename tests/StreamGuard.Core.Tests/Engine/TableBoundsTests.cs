@@ -71,6 +71,31 @@ public sealed class TableBoundsTests : IDisposable
         Assert.Equal(0, _engine.Holds.Count);
     }
 
+    /// <summary>
+    /// A tombstone's key is the only id it has: one that is no hold_id (not UTF-8, or longer than any hold_id) is
+    /// dead-lettered with its code, never audited as a release under a mangled or unbounded id.
+    /// </summary>
+    [Fact]
+    public void AHoldTombstoneWhoseKeyIsNoHoldIdIsDeadLetteredNotAuditedAsARelease()
+    {
+        byte[] notUtf8 = [(byte)'h', 0xFF, 0xFE];
+        byte[] tooLong = Utf8(new string('h', 129));
+        _engine.Holds.Audit(notUtf8, default, Source(1));
+        _engine.Holds.ApplyAndAudit(tooLong, default, Source(2));
+        _engine.Holds.Audit(Utf8(new string('h', 128)), default, Source(3)); // the longest hold_id: a release
+
+        List<JsonElement> dead = DeadLetters();
+        Assert.Equal(2, dead.Count);
+        Assert.Equal("invalid_utf8", dead[0].GetProperty("error").GetString());
+        Assert.StartsWith("key: ", dead[0].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(notUtf8, Convert.FromBase64String(dead[0].GetProperty("payload_b64").GetString()!));
+        Assert.Equal("invalid_field", dead[1].GetProperty("error").GetString());
+        Assert.StartsWith("key: ", dead[1].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        JsonElement release = Assert.Single(_sink.AuditRecords.Select(MemorySink.Json),
+            r => r.TryGetProperty("code", out JsonElement code) && code.GetString() == "hold.release");
+        Assert.Contains(new string('h', 128), release.GetRawText(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AHotlistEntryWhoseKeyIsNotItsIdAndPlateIsDeadLetteredOnceAndAppliedByNoWorker()
     {
