@@ -67,8 +67,17 @@ namespace StreamGuard.Cli
 
         public static async Task<int> MainAsync(string[] argv)
         {
-            // `streamguard help [verb …]`, as before System.CommandLine: the same as --help.
-            if (argv.Length > 0 && argv[0] == "help") argv = argv.Length == 1 ? ["--help"] : [.. argv[1..], "--help"];
+            // `streamguard help [verb …]`, as before System.CommandLine: the same as --help. Words that name no command
+            // are parsed without --help, to be refused as they would be on their own (exit 2).
+            if (argv.Length > 0 && argv[0] == "help")
+            {
+                argv = argv.Length == 1 ? ["--help"] : Find(argv[1..]) is null ? argv[1..] : [.. argv[1..], "--help"];
+            }
+            if (argv.Length > 1 && argv[0] == "--version")
+            {
+                Console.Error.WriteLine($"streamguard: --version takes nothing else: unexpected argument '{argv[1]}'");
+                return UsageExit;
+            }
             if (argv.Length > 0 && SuggestDirective().Match(argv[0]) is { Success: true } suggest)
             {
                 return Suggest(argv, suggest);

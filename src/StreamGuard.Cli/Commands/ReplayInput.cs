@@ -104,7 +104,11 @@ internal sealed class ReplayInput : IDisposable
     {
         Stream stream;
         if (path == "-") stream = Console.OpenStandardInput();
-        else if (!File.Exists(path)) throw new UsageException($"{path}: no such file");
+        else if (!File.Exists(path))
+        {
+            throw new UsageException(
+                Directory.Exists(path) ? $"{path}: a directory, not a file" : $"{path}: no such file");
+        }
         else
         {
             stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1,

@@ -31,7 +31,8 @@ public static partial class PolicyLoader
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PolicyException(path, 0, "file", e.Message);
+            throw new PolicyException(path, 0, "file",
+                Directory.Exists(path) ? "a directory, not a file" : e.Message);
         }
     }
 

@@ -170,6 +170,12 @@ public sealed partial class CommandHelpTests : IDisposable
     [InlineData("streamguard audit: expected: audit verify FILE", "audit", "verify")]
     [InlineData("streamguard completion: Argument 'fish' not recognized", "completion", "fish")]
     [InlineData("streamguard demo: unknown option --version", "demo", "--version")]
+    [InlineData("streamguard: unknown verb 'frobnicate'", "help", "frobnicate")]
+    [InlineData("streamguard policy: unknown command 'frob' (check, diff, explain, test)", "help", "policy", "frob")]
+    [InlineData("streamguard: --version takes nothing else: unexpected argument 'extra'", "--version", "extra")]
+    [InlineData(": a directory, not a file", "policy", "check", "/")]
+    [InlineData("streamguard replay: /: a directory, not a file", "replay", "--policy", "samples/policy.yaml",
+        "--audit-key", "file:samples/keys/audit.key", "--reads", "/", "--out", "/nonexistent/never-written")]
     public void BadUsageExitsTwoNamingTheProblem(string message, params string[] args)
     {
         var (code, _, error) = Support.CliRunner.Run(args);
