@@ -177,7 +177,8 @@ internal static class AuditCommand
 
     private static int Export(CommandArgs args)
     {
-        IEnumerable<string> decisions = AuditRecords.Read(args);
+        if (AuditRecords.Load(args) is not { } log) return 1;
+        IEnumerable<string> decisions = AuditExport.Decisions(log.Text);
         // Through Console.Out (where the in-process callers and tests redirect it), in chunks of about 64 KiB: the
         // console writer flushes on every write.
         TextWriter o = Console.Out;

@@ -20,8 +20,9 @@ internal static class AuditReport
         string outDir = args.Require(AuditCommand.Out);
         long from = Time(args, AuditCommand.From, long.MinValue), to = Time(args, AuditCommand.To, long.MaxValue);
         string policyPath = args.Text(AuditCommand.Policy)!;
-        IEnumerable<string> records = AuditRecords.Read(args);
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
+        if (AuditRecords.Load(args) is not { } log) return 1;
+        IEnumerable<string> records = StreamGuard.Audit.AuditExport.Decisions(log.Text);
 
         var rows = new List<JsonElement>();
         // Per row, the build of StreamGuard and the statute table its policy version was enforced under: stated by the

@@ -12,29 +12,38 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 internal static class AuditWhy
 {
+    /// <summary>
+    /// Exit 0 when the decision is found on a log whose every chain verifies; 1 when no decision has the id, or when
+    /// the log is broken (the decision still explained, the break named as <c>audit verify</c> names it).
+    /// </summary>
     public static int Run(CommandArgs args)
     {
         string id = args.Value(AuditCommand.Id);
         _ = args.Get(AuditCommand.Policy); // accepted for symmetry with report; the log carries the policy
-        List<string> lines = AuditRecords.ReadLines(args).ToList();
+        if (AuditRecords.Load(args) is not { } log) return 1;
+        int code = log.Broken is null ? 0 : 1;
 
         // The policy_load in force on each chain when the decision asked for was made.
         var loads = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (string decision in AuditExport.Decisions(lines))
+        bool found = false;
+        foreach (string decision in AuditExport.Decisions(log.Text))
         {
             if (AuditRecords.Parse(decision) is not { } r) continue;
             if (Str(r, "event") == "policy_load") loads[Str(r, "chain")] = r;
             if (Str(r, "id") != id) continue;
-            Print(r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null,
-                AuditVerifier.Verify(lines));
-            return 0;
+            Print(r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null, log);
+            found = true;
+            break;
         }
+        if (log.Broken is { } broken) Console.Error.WriteLine(broken);
+        if (found) return code;
         Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;
     }
 
-    private static void Print(JsonElement r, JsonElement? load, AuditVerifier.Result check)
+    private static void Print(JsonElement r, JsonElement? load, AuditSource log)
     {
+        AuditVerifier.Result check = log.Check;
         var o = Console.Out;
         string rule = Str(r, "rule");
         StatuteRule? statute = StatuteRules.All.FirstOrDefault(s => s.Id == rule);
@@ -70,6 +79,6 @@ internal static class AuditWhy
         o.WriteLine(check.Error is null
             ? $"integrity   every chain verified from its genesis ({check.Entries:N0} entries, chain " +
                 $"{Str(r, "chain")} to seq {check.Heads.GetValueOrDefault(Str(r, "chain")).Seq})"
-            : $"integrity   BROKEN: line {check.Line}: {check.Error}");
+            : $"integrity   BROKEN: {log.Position(check.Line)}: {check.Error}");
     }
 }
