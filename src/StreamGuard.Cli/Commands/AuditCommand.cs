@@ -178,7 +178,7 @@ internal static class AuditCommand
     private static int Export(CommandArgs args)
     {
         if (AuditRecords.Load(args) is not { } log) return 1;
-        IEnumerable<string> decisions = AuditExport.Decisions(log.Text);
+        IEnumerable<string> decisions = log.Decisions();
         // Through Console.Out (where the in-process callers and tests redirect it), in chunks of about 64 KiB: the
         // console writer flushes on every write.
         TextWriter o = Console.Out;
@@ -192,6 +192,12 @@ internal static class AuditCommand
         }
         o.Write(chunk);
         o.Flush();
+        // The decisions before a line that cannot be read are written; the line ends the export with exit 1.
+        if (log.Unreadable is { } unreadable)
+        {
+            Console.Error.WriteLine(unreadable);
+            return 1;
+        }
         return 0;
     }
 

@@ -105,6 +105,31 @@ internal sealed class AuditSource
     /// <summary>The same place for a human reading one decision: "line N" of a file, a topic's message.</summary>
     public string Position(long line) => _sources is null ? $"line {line}" : Where(line);
 
+    /// <summary>
+    /// The log's decisions (<see cref="AuditExport.Decisions"/>). At a line no decision can be read from they end,
+    /// and <see cref="Unreadable"/> names it.
+    /// </summary>
+    public IEnumerable<string> Decisions()
+    {
+        using IEnumerator<string> decisions = AuditExport.Decisions(Text).GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!decisions.MoveNext()) break;
+            }
+            catch (AuditFormatException e)
+            {
+                Unreadable = $"{Where(e.Line)}: {e.Message}";
+                break;
+            }
+            yield return decisions.Current;
+        }
+    }
+
+    /// <summary>Where <see cref="Decisions"/> stopped at a line it could not read, and why; else null.</summary>
+    public string? Unreadable { get; private set; }
+
     /// <summary>The first break, as <c>audit verify</c> reports it on standard error; null when every chain holds.
     /// </summary>
     public string? Broken => Check.Error is null ? null : $"{Where(Check.Line)}: {Check.Error}";

@@ -22,7 +22,7 @@ internal static class AuditReport
         string policyPath = args.Text(AuditCommand.Policy)!;
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
         if (AuditRecords.Load(args) is not { } log) return 1;
-        IEnumerable<string> records = StreamGuard.Audit.AuditExport.Decisions(log.Text);
+        IEnumerable<string> records = log.Decisions();
 
         var rows = new List<JsonElement>();
         // Per row, the build of StreamGuard and the statute table its policy version was enforced under: stated by the
@@ -56,6 +56,11 @@ internal static class AuditReport
             rows.Add(r);
             provenance.Add(loads.GetValueOrDefault((Str(r, "chain"), Str(r, "policy")), new PolicyBuild(
                 Str(r, "policy"), "", "")));
+        }
+        if (log.Unreadable is { } unreadable)
+        {
+            Console.Error.WriteLine(unreadable);
+            return 1;
         }
         Directory.CreateDirectory(outDir);
         WriteCsv(Path.Combine(outDir, "records.csv"), rows, provenance);
@@ -98,13 +103,13 @@ internal static class AuditReport
             {
                 "build" => provenance[i].Build,
                 "statutes" => provenance[i].Statutes,
-                "reads" => r.TryGetProperty("reads", out JsonElement a)
+                "reads" => r.TryGetProperty("reads", out JsonElement a) && a.ValueKind == JsonValueKind.Array
                     ? a.GetArrayLength().ToString(CultureInfo.InvariantCulture)
                     : "",
                 "seq" => r.GetProperty("seq").GetInt64().ToString(CultureInfo.InvariantCulture),
                 "purpose" => Str(r, "purpose") is { Length: > 0 } p ? p
-                    : r.TryGetProperty("purposes", out JsonElement ps)
-                        ? string.Join(' ', ps.EnumerateArray().Select(x => x.GetString()))
+                    : r.TryGetProperty("purposes", out JsonElement ps) && ps.ValueKind == JsonValueKind.Array
+                        ? string.Join(' ', ps.EnumerateArray().Select(x => x.ToString()))
                         : "",
                 _ => Str(r, c),
             }))));

@@ -26,7 +26,7 @@ internal static class AuditWhy
         // The policy_load in force on each chain when the decision asked for was made.
         var loads = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         bool found = false;
-        foreach (string decision in AuditExport.Decisions(log.Text))
+        foreach (string decision in log.Decisions())
         {
             if (AuditRecords.Parse(decision) is not { } r) continue;
             if (Str(r, "event") == "policy_load") loads[Str(r, "chain")] = r;
@@ -36,6 +36,11 @@ internal static class AuditWhy
             break;
         }
         if (log.Broken is { } broken) Console.Error.WriteLine(broken);
+        if (log.Unreadable is { } unreadable)
+        {
+            Console.Error.WriteLine(unreadable);
+            return 1;
+        }
         if (found) return code;
         Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -111,5 +112,140 @@ public sealed class AuditReadersTests : IDisposable
         Assert.True(ok.Code == 0, ok.Err);
         Assert.Contains("integrity   every chain verified from its genesis", ok.Out, StringComparison.Ordinal);
         Assert.Equal("", ok.Err);
+    }
+
+    /// <summary>
+    /// Corruptions of one line that a reader of entries trips on: a member named twice, a seq no integer holds, a
+    /// policy version that is no number, a salt that is no hex, a share's code that is no string. Each as the changed
+    /// line's number (1-based) and the changed lines.
+    /// </summary>
+    private static IEnumerable<(string Name, int Line, List<string> Lines)> Corruptions(string[] lines)
+    {
+        int seal = Array.FindIndex(lines, l => l.Contains("\"salt\":", StringComparison.Ordinal));
+        int entry = Array.FindIndex(lines, l => l.StartsWith("{\"seq\":", StringComparison.Ordinal)
+            && l.Contains("\"policy\":1,", StringComparison.Ordinal));
+        int read = Array.FindIndex(lines, l => l.Contains("\"read\":", StringComparison.Ordinal));
+        Assert.True(seal > 0 && entry > 0 && read > 0);
+        (string, int, List<string>) Changed(string name, int at, Func<string, string> change)
+        {
+            List<string> copy = [.. lines];
+            copy[at] = change(copy[at]);
+            Assert.NotEqual(lines[at], copy[at]);
+            return (name, at + 1, copy);
+        }
+        string Seq(string l, string seq) => Regex.Replace(l, "^\\{\"seq\":[0-9]+,", $"{{\"seq\":{seq},");
+        yield return Changed("duplicate chain", seal, l => l.Replace("{\"chain\":\"p0\",", "{\"chain\":\"p0\"," +
+            "\"chain\":\"p1\",", StringComparison.Ordinal));
+        yield return Changed("seq beyond long", entry, l => Seq(l, "99999999999999999999999"));
+        yield return Changed("seq 1e999", entry, l => Seq(l, "1e999"));
+        yield return Changed("seq a string", entry, l => Seq(l, "\"11\""));
+        yield return Changed("policy true", entry, l => l.Replace("\"policy\":1,", "\"policy\":true,",
+            StringComparison.Ordinal));
+        yield return Changed("salt not hex", seal, l => Regex.Replace(l, "\"salt\":\"[0-9a-f]+\"",
+            "\"salt\":\"xyz\""));
+        yield return Changed("push code a number", read, l => l[..^1] + ",\"push\":{\"zz\":[1,2]}}");
+    }
+
+    private (int Code, string Out, string Err)[] RunReaders(string path, string id)
+    {
+        using var policy = new TestPolicy();
+        return
+        [
+            CliRunner.Run("audit", "why", id, "--audit", path),
+            CliRunner.Run("audit", "export", "--audit", path),
+            CliRunner.Run("audit", "report", "--agency", "ca-lapd", "--audit", path, "--policy", policy.PolicyPath,
+                "--out", Path.Combine(_dir, "report-" + Path.GetFileNameWithoutExtension(path))),
+        ];
+    }
+
+    [Fact]
+    public void ACorruptedLineEndsWhyExportAndReportWithOneLineNamingItNeverAStackTrace()
+    {
+        string audit = ReplayAudit();
+        string id = DeniedSearchId(audit);
+        int n = 0;
+        foreach ((string name, int line, List<string> lines) in Corruptions(File.ReadAllLines(audit)))
+        {
+            // As a changed byte of the log: verify names the break; each reader ends with an error naming a line.
+            string path = Write($"corrupt{n++}.ndjson", lines);
+            VerifyBreak(path);
+            foreach (var r in RunReaders(path, id))
+            {
+                Assert.True(r.Code == 1, $"{name}: exit {r.Code}: {r.Err}");
+                Assert.Matches($"^{Regex.Escape(path)}:[0-9]+: [^\n]+\n", r.Err.ReplaceLineEndings("\n"));
+                Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void AForgedLineWhoseChainVerifiesStillEndsEachReaderWithOneLineNamingIt()
+    {
+        string audit = ReplayAudit();
+        string id = DeniedSearchId(audit);
+        int n = 0;
+        foreach ((string name, int line, List<string> lines) in Corruptions(File.ReadAllLines(audit)))
+        {
+            if (name.StartsWith("seq", StringComparison.Ordinal)) continue; // verify reads seq: no forgery passes
+            // Resealed (no key needed): verify passes; the readers name the line they cannot read.
+            string path = Write($"forged{n++}.ndjson", Resealed(lines));
+            Assert.True(CliRunner.Run("audit", "verify", path).Code == 0, name);
+            foreach (var r in RunReaders(path, id))
+            {
+                Assert.True(r.Code == 1, $"{name}: exit {r.Code}: {r.Err}");
+                Assert.Matches($"^{Regex.Escape(path)}:{line}: not an audit entry \\([^\n]+\\)\n$",
+                    r.Err.ReplaceLineEndings("\n"));
+            }
+        }
+    }
+
+    [Fact]
+    public void ReadersOfATopicTheyCannotReachEndWithOneLineOfErrorAndExitOne()
+    {
+        string[] log = ["--topic", "sg-audit", "--bootstrap", "127.0.0.1:1"];
+        using var policy = new TestPolicy();
+        foreach (string[] args in (string[][])
+            [
+                ["audit", "why", "0123456789abcdef0123456789abcdef", .. log],
+                ["audit", "export", .. log],
+                ["audit", "report", "--agency", "ca-lapd", "--policy", policy.PolicyPath, "--out", _dir, .. log],
+            ])
+        {
+            var r = CliRunner.Run(args);
+            Assert.True(r.Code == 1, $"{args[1]}: exit {r.Code}: {r.Err}");
+            Assert.StartsWith("sg-audit: could not read the whole topic: ",
+                r.Err.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n')[^1], StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// The log with each block's seal hashed anew over its (changed) entries: a forgery <c>audit verify</c> passes,
+    /// for it has no key; what reads the log must still not trust the entries' shapes.
+    /// </summary>
+    internal static List<string> Resealed(IEnumerable<string> lines)
+    {
+        var heads = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pending = new List<string>();
+        var result = new List<string>();
+        foreach (string line in lines)
+        {
+            if (!line.Contains("\"salt\":", StringComparison.Ordinal))
+            {
+                pending.Add(line);
+                result.Add(line);
+                continue;
+            }
+            string chain = MemorySink.Json(line).GetProperty("chain").GetString()!;
+            string prev = heads.GetValueOrDefault(chain) ?? AuditLog.GenesisHex(chain);
+            string body = line[..line.LastIndexOf(",\"hash\":\"", StringComparison.Ordinal)];
+            var text = new StringBuilder(prev);
+            foreach (string entry in pending) text.Append(entry).Append('\n');
+            text.Append(body).Append('}');
+            string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+            result.Add(body + $",\"hash\":\"{hash}\"}}");
+            heads[chain] = hash;
+            pending.Clear();
+        }
+        return result;
     }
 }
