@@ -22,6 +22,12 @@ internal static class AuditReport
         string policyPath = args.Text(AuditCommand.Policy)!;
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
         if (AuditRecords.Load(args) is not { } log) return 1;
+        // report.html says its figures come from the hash-chained log: only a log whose every chain verifies gets one.
+        if (log.Broken is { } broken)
+        {
+            Console.Error.WriteLine(broken);
+            return 1;
+        }
         IEnumerable<string> records = log.Decisions();
 
         var rows = new List<JsonElement>();

@@ -218,6 +218,53 @@ public sealed class AuditReadersTests : IDisposable
         }
     }
 
+    [Fact]
+    public void ExportAndReportOfABrokenLogWriteNothingAndExitOneWithVerifysError()
+    {
+        string audit = ReplayAudit();
+        byte[][] lines = File.ReadAllText(audit).TrimEnd('\n').Split('\n').Select(Encoding.UTF8.GetBytes).ToArray();
+        int entry = Array.FindIndex(lines, l => Encoding.UTF8.GetString(l).Contains("\"query\":",
+            StringComparison.Ordinal));
+        Assert.True(entry > 0);
+        byte[] Log(IEnumerable<byte[]> ls) => [.. ls.SelectMany(l => l.Append((byte)'\n'))];
+        byte[] Appended(byte[] tail) => Log(lines.Select((l, i) => i == entry ? [.. l, .. tail] : l));
+        var broken = new Dictionary<string, byte[]>
+        {
+            ["nul"] = Appended([0x00]),
+            ["ff"] = Appended([0xFF]),
+            ["object"] = Appended(" {}"u8.ToArray()),
+            ["array"] = Log(lines.Take(entry).Append("[]"u8.ToArray()).Concat(lines.Skip(entry))),
+            ["changed"] = Log(lines.Select((l, i) => i == entry
+                ? Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(l).Replace("\"q", "\"Q", StringComparison.Ordinal))
+                : l)),
+        };
+        using var policy = new TestPolicy();
+        foreach ((string name, byte[] content) in broken)
+        {
+            string path = Write(name + ".ndjson", content);
+            (long line, string error) = VerifyBreak(path);
+            string expected = $"{path}:{line}: {error}";
+
+            var export = CliRunner.Run("audit", "export", "--audit", path);
+            Assert.True(export.Code == 1, $"{name}: export exit {export.Code}");
+            Assert.Equal("", export.Out);
+            Assert.Equal(expected, export.Err.TrimEnd());
+
+            // No report claims the log is intact: none is written.
+            string outDir = Path.Combine(_dir, "report-" + name);
+            var report = CliRunner.Run("audit", "report", "--agency", "ca-lapd", "--audit", path,
+                "--policy", policy.PolicyPath, "--out", outDir);
+            Assert.True(report.Code == 1, $"{name}: report exit {report.Code}");
+            Assert.Equal("", report.Out);
+            Assert.Equal(expected, report.Err.TrimEnd());
+            Assert.False(Directory.Exists(outDir), name);
+        }
+        // The intact log: exported and reported.
+        Assert.Equal(0, CliRunner.Run("audit", "export", "--audit", audit).Code);
+        Assert.Equal(0, CliRunner.Run("audit", "report", "--agency", "ca-lapd", "--audit", audit,
+            "--policy", policy.PolicyPath, "--out", Path.Combine(_dir, "report-intact")).Code);
+    }
+
     /// <summary>
     /// The log with each block's seal hashed anew over its (changed) entries: a forgery <c>audit verify</c> passes,
     /// for it has no key; what reads the log must still not trust the entries' shapes.
