@@ -110,7 +110,7 @@ internal static class AuditCommand
         using (FileStream file = File.OpenRead(path)) result = AuditVerifier.Verify(AuditVerifier.Lines(file));
         if (result.Error is not null)
         {
-            Console.Error.WriteLine($"{path}:{result.Line}: {result.Error}");
+            Console.Error.WriteLine(AuditRecords.Printable($"{path}:{result.Line}: {result.Error}"));
             return 1;
         }
         Console.WriteLine($"{path}: ok — {Summary(result)}");
@@ -170,7 +170,7 @@ internal static class AuditCommand
         }
         if (result.Error is not null)
         {
-            Console.Error.WriteLine($"{source}: {result.Error}");
+            Console.Error.WriteLine(AuditRecords.Printable($"{source}: {result.Error}"));
             return 1;
         }
         Console.WriteLine($"{topic}: ok — {Summary(result)}");
@@ -215,13 +215,13 @@ internal static class AuditCommand
 
     /// <summary>
     /// Prints each chain's head (last seq and hash): kept elsewhere, a head shows later that no block was cut from the
-    /// end, which no chain can show by itself.
+    /// end, which no chain can show by itself. A chain's name is the log's text: printed escaped.
     /// </summary>
     private static void PrintHeads(AuditVerifier.Result r)
     {
         foreach ((string chain, (long seq, string hash)) in r.Heads.OrderBy(h => h.Key, StringComparer.Ordinal))
         {
-            Console.WriteLine($"  head {chain} seq {seq} {hash}");
+            Console.WriteLine(AuditRecords.Printable($"  head {chain} seq {seq} {hash}"));
         }
     }
 }

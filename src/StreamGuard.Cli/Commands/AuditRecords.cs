@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -49,6 +50,27 @@ internal static class AuditRecords
         if (!File.Exists(file)) throw new UsageException($"{file}: no such file");
         using FileStream stream = File.OpenRead(file!);
         return new AuditSource([.. AuditVerifier.Lines(stream)], file!, null);
+    }
+
+    /// <summary>
+    /// Text from the log made safe for a terminal: each character a terminal acts on or that reorders the text around
+    /// it (C0 controls, DEL, C1 controls, U+2028/U+2029, the bidirectional embeddings and overrides U+202A–U+202E
+    /// and isolates U+2066–U+2069) as its JSON escape, \u001b. A log's strings are the searchers' and producers'
+    /// text: printed raw, a user name could clear the investigator's screen or rewrite the lines above it.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        if (!text.Any(Acts)) return text;
+        var s = new StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            if (Acts(c)) s.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            else s.Append(c);
+        }
+        return s.ToString();
+
+        static bool Acts(char c) => c < 0x20 || c is >= '\u007f' and <= '\u009f' or '\u2028' or '\u2029'
+            or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
     }
 
     public static JsonElement? Parse(string line)
@@ -120,7 +142,7 @@ internal sealed class AuditSource
             }
             catch (AuditFormatException e)
             {
-                Unreadable = $"{Where(e.Line)}: {e.Message}";
+                Unreadable = AuditRecords.Printable($"{Where(e.Line)}: {e.Message}");
                 break;
             }
             yield return decisions.Current;
@@ -132,5 +154,6 @@ internal sealed class AuditSource
 
     /// <summary>The first break, as <c>audit verify</c> reports it on standard error; null when every chain holds.
     /// </summary>
-    public string? Broken => Check.Error is null ? null : $"{Where(Check.Line)}: {Check.Error}";
+    public string? Broken =>
+        Check.Error is null ? null : AuditRecords.Printable($"{Where(Check.Line)}: {Check.Error}");
 }

@@ -46,6 +46,8 @@ internal static class AuditWhy
         return 1;
     }
 
+    /// <summary>Prints the decision; every line through <see cref="AuditRecords.Printable"/> (its text is the log's).
+    /// </summary>
     private static void Print(JsonElement r, JsonElement? load, AuditSource log)
     {
         AuditVerifier.Result check = log.Check;
@@ -56,16 +58,16 @@ internal static class AuditWhy
         string status = statute is not null
             ? (statute.Confirmed ? $" [{statute.Status}]" : $" [⚠ {statute.Status}: not confirmed enacted]")
             : cap is not null ? (cap.Confirmed ? $" [{cap.Status}]" : $" [⚠ {cap.Status}]") : "";
-        o.WriteLine($"decision    {Str(r, "id")}  " +
-            $"(chain {Str(r, "chain")}, seq {r.GetProperty("seq").GetInt64()}, at {Str(r, "at")})");
-        o.WriteLine($"event       {Str(r, "event")}");
-        o.WriteLine($"outcome     {Str(r, "decision").ToUpperInvariant()} {Str(r, "code")}");
-        o.WriteLine($"rule        {rule}{status}");
-        o.WriteLine($"citation    {Str(r, "citation")}");
-        o.WriteLine($"policy      {Str(r, "policy")}" + (load is { } l
+        o.WriteLine(Printable($"decision    {Str(r, "id")}  " +
+            $"(chain {Str(r, "chain")}, seq {r.GetProperty("seq").GetInt64()}, at {Str(r, "at")})"));
+        o.WriteLine(Printable($"event       {Str(r, "event")}"));
+        o.WriteLine(Printable($"outcome     {Str(r, "decision").ToUpperInvariant()} {Str(r, "code")}"));
+        o.WriteLine(Printable($"rule        {rule}{status}"));
+        o.WriteLine(Printable($"citation    {Str(r, "citation")}"));
+        o.WriteLine(Printable($"policy      {Str(r, "policy")}" + (load is { } l
             ? $"  (loaded from {Str(l, "file")}; " +
                 $"its policy_load is seq {l.GetProperty("seq").GetInt64()} at {Str(l, "at")})"
-            : ""));
+            : "")));
         foreach (string field in (string[])["owner", "recipient", "purpose", "purposes", "query_id", "user",
             "case_number", "hotlist_id", "reads", "retain_until", "source", "plate_ref"])
         {
@@ -79,11 +81,11 @@ internal static class AuditWhy
                 "plate_ref" => "plate_ref",
                 _ => field,
             };
-            o.WriteLine($"{label,-11} {text}{(field == "source" ? "  (the event that was decided)" : "")}");
+            o.WriteLine(Printable($"{label,-11} {text}{(field == "source" ? "  (the event that was decided)" : "")}"));
         }
-        o.WriteLine(check.Error is null
+        o.WriteLine(Printable(check.Error is null
             ? $"integrity   every chain verified from its genesis ({check.Entries:N0} entries, chain " +
                 $"{Str(r, "chain")} to seq {check.Heads.GetValueOrDefault(Str(r, "chain")).Seq})"
-            : $"integrity   BROKEN: {log.Position(check.Line)}: {check.Error}");
+            : $"integrity   BROKEN: {log.Position(check.Line)}: {check.Error}"));
     }
 }

@@ -265,6 +265,48 @@ public sealed class AuditReadersTests : IDisposable
             "--policy", policy.PolicyPath, "--out", Path.Combine(_dir, "report-intact")).Code);
     }
 
+    /// <summary>Characters a terminal acts on or that reorder text: C0, DEL, C1, line and paragraph separators,
+    /// bidirectional embeddings, overrides and isolates.</summary>
+    private static bool Acts(char c) => c < 0x20 && c != '\n' || c is >= '\u007f' and <= '\u009f'
+        or '\u2028' or '\u2029' or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
+
+    [Fact]
+    public void WhyAndVerifyPrintTheLogsControlAndBidiCharactersEscaped()
+    {
+        string audit = ReplayAudit();
+        string id = DeniedSearchId(audit);
+        const string Hostile = @"\u001b[2J\u0007\r\u0000\u007f\u009b\u2028\u202e\u2066";
+        List<string> lines = File.ReadAllLines(audit).Select(l =>
+            l.Contains("\"query\":\"q1\"", StringComparison.Ordinal)
+            ? l.Replace("\"user\":\"d.ortiz\"", $"\"user\":\"{Hostile}d.ortiz\"", StringComparison.Ordinal)
+                .Replace("\"case_number\":\"CASE-1\"", $"\"case_number\":\"CASE-1{Hostile}\"", StringComparison.Ordinal)
+            : l.Replace("{\"chain\":\"p0\",", $"{{\"chain\":\"p0{Hostile}\",", StringComparison.Ordinal)).ToList();
+        string path = Write("hostile.ndjson", Resealed(lines));
+        // Each printed as its \uXXXX escape (the log's JSON wrote CR as \r).
+        string printed = Hostile.Replace(@"\r", @"\u000d", StringComparison.Ordinal);
+
+        var why = CliRunner.Run("audit", "why", id, "--audit", path);
+        Assert.True(why.Code == 0, why.Err);
+        string output = why.Out.ReplaceLineEndings("\n");
+        Assert.DoesNotContain(output + why.Err, Acts);
+        Assert.Contains($"user        {printed}d.ortiz\n", output, StringComparison.Ordinal);
+        Assert.Contains($"case_number CASE-1{printed}\n", output, StringComparison.Ordinal);
+        Assert.Contains($"(chain p0{printed}, seq ", output, StringComparison.Ordinal);
+
+        var verify = CliRunner.Run("audit", "verify", path);
+        Assert.True(verify.Code == 0, verify.Err);
+        Assert.DoesNotContain(verify.Out.ReplaceLineEndings("\n"), Acts);
+        Assert.Contains($"  head p0{printed} seq ", verify.Out, StringComparison.Ordinal);
+        // A break names the chain the same way.
+        string cut = Write("hostile-cut.ndjson", Resealed(lines).SkipLast(1));
+        File.AppendAllLines(cut,
+            [Resealed(lines)[^1].Replace("\"hash\":\"", "\"hash\":\"0", StringComparison.Ordinal)]);
+        var broken = CliRunner.Run("audit", "verify", cut);
+        Assert.Equal(1, broken.Code);
+        Assert.DoesNotContain(broken.Err.ReplaceLineEndings("\n"), Acts);
+        Assert.Contains($"chain p0{printed}: ", broken.Err, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The log with each block's seal hashed anew over its (changed) entries: a forgery <c>audit verify</c> passes,
     /// for it has no key; what reads the log must still not trust the entries' shapes.
