@@ -122,10 +122,20 @@ internal static class AuditReport
         }
     }
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0
+    /// <summary>
+    /// A cell as RFC 4180 writes it (quoted when it holds a comma, quote or line break). A cell that begins with =, +,
+    /// -, @, a tab or a carriage return is a formula to a spreadsheet: its text (a searcher's user name, a case number)
+    /// would run, so it is prefixed with ' and quoted (OWASP's rule), and shows as the text it is. No figure is
+    /// changed by it: counts are never negative and timestamps begin with a digit.
+    /// </summary>
+    private static string Csv(string value)
+    {
+        bool formula = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r';
+        if (formula) value = "'" + value;
+        return !formula && value.IndexOfAny([',', '"', '\n', '\r']) < 0
             ? value
             : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
 }
 
 /// <summary>

@@ -307,6 +307,43 @@ public sealed class AuditReadersTests : IDisposable
         Assert.Contains($"chain p0{printed}: ", broken.Err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ReportCsvCellsThatASpreadsheetWouldRunAsFormulasArePrefixedWithAQuote()
+    {
+        string audit = ReplayAudit();
+        // ca-lapd's own searches q0, q2, q4 with a user and a case number a spreadsheet reads as formulas.
+        var hostile = new Dictionary<string, (string User, string Case)>
+        {
+            ["q0"] = ("=HYPERLINK(\"http://x\")", "@SUM(A1)"),
+            ["q2"] = ("-2+3", @"\tx"),
+            ["q4"] = ("+1", @"\rx"),
+        };
+        List<string> lines = File.ReadAllLines(audit).Select(l =>
+        {
+            foreach ((string q, (string user, string number)) in hostile)
+            {
+                if (!l.Contains($"\"query\":\"{q}\"", StringComparison.Ordinal)) continue;
+                return l.Replace("\"user\":\"d.ortiz\"", $"\"user\":{JsonSerializer.Serialize(user)}",
+                        StringComparison.Ordinal)
+                    .Replace("\"case_number\":\"CASE-1\"", $"\"case_number\":\"{number}\"", StringComparison.Ordinal);
+            }
+            return l;
+        }).ToList();
+        string path = Write("formulas.ndjson", Resealed(lines));
+        using var policy = new TestPolicy();
+        string outDir = Path.Combine(_dir, "report-formulas");
+        var r = CliRunner.Run("audit", "report", "--agency", "ca-lapd", "--audit", path, "--policy", policy.PolicyPath,
+            "--out", outDir);
+        Assert.True(r.Code == 0, r.Err);
+        string csv = File.ReadAllText(Path.Combine(outDir, "records.csv"));
+        // Quoted as RFC 4180 quotes, the value prefixed with ' (OWASP): shown as text, never evaluated.
+        Assert.Contains(",q0,\"'=HYPERLINK(\"\"http://x\"\")\",\"'@SUM(A1)\",", csv, StringComparison.Ordinal);
+        Assert.Contains(",q2,\"'-2+3\",\"'\tx\",", csv, StringComparison.Ordinal);
+        Assert.Contains(",q4,\"'+1\",\"'\rx\",", csv, StringComparison.Ordinal);
+        // The other searches' cells as before.
+        Assert.Contains(",q6,d.ortiz,CASE-1,", csv, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The log with each block's seal hashed anew over its (changed) entries: a forgery <c>audit verify</c> passes,
     /// for it has no key; what reads the log must still not trust the entries' shapes.
