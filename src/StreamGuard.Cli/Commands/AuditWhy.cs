@@ -35,14 +35,11 @@ internal static class AuditWhy
             found = true;
             break;
         }
+        // One line of error: the break verify reports, else a line the reading stopped at (before the decision).
         if (log.Broken is { } broken) Console.Error.WriteLine(broken);
-        if (log.Unreadable is { } unreadable)
-        {
-            Console.Error.WriteLine(unreadable);
-            return 1;
-        }
+        else if (log.Unreadable is { } unreadable) Console.Error.WriteLine(unreadable);
         if (found) return code;
-        Console.Error.WriteLine($"audit why: no decision with id {id}");
+        if (log.Unreadable is null) Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;
     }
 

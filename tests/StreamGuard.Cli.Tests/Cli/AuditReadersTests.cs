@@ -172,7 +172,7 @@ public sealed class AuditReadersTests : IDisposable
             foreach (var r in RunReaders(path, id))
             {
                 Assert.True(r.Code == 1, $"{name}: exit {r.Code}: {r.Err}");
-                Assert.Matches($"^{Regex.Escape(path)}:[0-9]+: [^\n]+\n", r.Err.ReplaceLineEndings("\n"));
+                Assert.Matches($"^{Regex.Escape(path)}:[0-9]+: [^\n]+\n$", r.Err.ReplaceLineEndings("\n"));
                 Assert.DoesNotContain("   at ", r.Err, StringComparison.Ordinal);
             }
         }
