@@ -78,7 +78,9 @@ internal static class AuditCommand
 
             Writes one JSON object per decision to standard output (the shape SIEMs read: id, chain,
             seq, at, event, decision, code, rule, citation, policy hash, agencies, purpose, query, reads,
-            plate_ref), expanding each compact entry with its chain's policy_load tables.
+            plate_ref), expanding each compact entry with its chain's policy_load tables. Verifies the
+            log's chains first, as audit verify does: a broken log exports nothing (its first break on
+            standard error, exit 1).
             """, [Audit, Topic, Bootstrap]).Runs((a, _) => Export(a)),
         Verb.Create("report", "a transparency report for one agency (HTML with charts, CSV)", """
             streamguard audit report --agency A --audit FILE | --topic T --bootstrap B --out DIR
@@ -88,7 +90,8 @@ internal static class AuditCommand
             requester state and level, denials by rule, shares by recipient, retention purges by day, and
             its own searches by purpose) and OUT/records.csv (one row per decision involving it). No raw
             plates and no plate references; a denial of another owner's data to this agency is left out
-            (it would tell the agency what was withheld from it).
+            (it would tell the agency what was withheld from it). Verifies the log's chains first, as
+            audit verify does: a broken log gets no report (its first break on standard error, exit 1).
             """, [Agency, Audit, Topic, Bootstrap, Out, From, To, Policy]).Runs((a, _) => AuditReport.Report(a)),
     };
 
@@ -107,7 +110,7 @@ internal static class AuditCommand
         using (FileStream file = File.OpenRead(path)) result = AuditVerifier.Verify(AuditVerifier.Lines(file));
         if (result.Error is not null)
         {
-            Console.Error.WriteLine($"{path}:{result.Line}: {result.Error}");
+            Console.Error.WriteLine(AuditRecords.Printable($"{path}:{result.Line}: {result.Error}"));
             return 1;
         }
         Console.WriteLine($"{path}: ok — {Summary(result)}");
@@ -167,7 +170,7 @@ internal static class AuditCommand
         }
         if (result.Error is not null)
         {
-            Console.Error.WriteLine($"{source}: {result.Error}");
+            Console.Error.WriteLine(AuditRecords.Printable($"{source}: {result.Error}"));
             return 1;
         }
         Console.WriteLine($"{topic}: ok — {Summary(result)}");
@@ -177,7 +180,14 @@ internal static class AuditCommand
 
     private static int Export(CommandArgs args)
     {
-        IEnumerable<string> decisions = AuditRecords.Read(args);
+        if (AuditRecords.Load(args) is not { } log) return 1;
+        // Only a log whose every chain verifies is exported: an export is read as the log's decisions, all of them.
+        if (log.Broken is { } broken)
+        {
+            Console.Error.WriteLine(broken);
+            return 1;
+        }
+        IEnumerable<string> decisions = log.Decisions();
         // Through Console.Out (where the in-process callers and tests redirect it), in chunks of about 64 KiB: the
         // console writer flushes on every write.
         TextWriter o = Console.Out;
@@ -191,6 +201,12 @@ internal static class AuditCommand
         }
         o.Write(chunk);
         o.Flush();
+        // The decisions before a line that cannot be read are written; the line ends the export with exit 1.
+        if (log.Unreadable is { } unreadable)
+        {
+            Console.Error.WriteLine(unreadable);
+            return 1;
+        }
         return 0;
     }
 
@@ -199,13 +215,13 @@ internal static class AuditCommand
 
     /// <summary>
     /// Prints each chain's head (last seq and hash): kept elsewhere, a head shows later that no block was cut from the
-    /// end, which no chain can show by itself.
+    /// end, which no chain can show by itself. A chain's name is the log's text: printed escaped.
     /// </summary>
     private static void PrintHeads(AuditVerifier.Result r)
     {
         foreach ((string chain, (long seq, string hash)) in r.Heads.OrderBy(h => h.Key, StringComparer.Ordinal))
         {
-            Console.WriteLine($"  head {chain} seq {seq} {hash}");
+            Console.WriteLine(AuditRecords.Printable($"  head {chain} seq {seq} {hash}"));
         }
     }
 }

@@ -1,20 +1,24 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Confluent.Kafka;
+using StreamGuard.Audit;
 using StreamGuard.Cli.CommandLine;
 
 namespace StreamGuard.Cli.Commands;
 
 /// <summary>
 /// The audit log as <c>audit why</c>, <c>audit report</c> and <c>audit export</c> read it: its lines from a file or a
-/// topic, or its decisions one by one (<see cref="Audit.AuditExport"/>), and their string members.
+/// topic, read once and verified as <c>audit verify</c> verifies them, and their string members.
 /// </summary>
 internal static class AuditRecords
 {
-    /// <summary>The log's decisions, one JSON object each, in the shape of <c>audit export</c>.</summary>
-    public static IEnumerable<string> Read(CommandArgs args) => Audit.AuditExport.Decisions(ReadLines(args));
-
-    /// <summary>The log's lines (entries, seals, v1 records), from a file or every partition of a topic.</summary>
-    public static IEnumerable<string> ReadLines(CommandArgs args)
+    /// <summary>
+    /// The log named by the arguments, read once into memory as the bytes written (so what is explained, exported or
+    /// reported is exactly what was verified, even while a worker appends to the file), its chains verified. Null,
+    /// with the reason on standard error, when a topic cannot be read to its end.
+    /// </summary>
+    public static AuditSource? Load(CommandArgs args)
     {
         string? file = args.Get(AuditCommand.Audit);
         string? topic = args.Get(AuditCommand.Topic);
@@ -22,9 +26,51 @@ internal static class AuditRecords
         {
             throw new UsageException("give the audit log as --audit FILE or --topic T --bootstrap B");
         }
-        if (topic is not null) return AuditCommand.TopicRecords(args.Require(AuditCommand.Bootstrap), topic);
+        if (topic is not null)
+        {
+            string bootstrap = args.Require(AuditCommand.Bootstrap);
+            var lines = new List<byte[]>();
+            var sources = new List<string>();
+            string source = topic;
+            try
+            {
+                foreach (string line in AuditCommand.TopicRecords(bootstrap, topic, s => source = s))
+                {
+                    lines.Add(Encoding.UTF8.GetBytes(line));
+                    sources.Add(source);
+                }
+            }
+            catch (Exception e) when (e is TimeoutException or KafkaException)
+            {
+                Console.Error.WriteLine($"{topic}: could not read the whole topic: {e.Message}");
+                return null;
+            }
+            return new AuditSource(lines, topic, sources);
+        }
         if (!File.Exists(file)) throw new UsageException($"{file}: no such file");
-        return File.ReadLines(file!, Encoding.UTF8).Where(l => !string.IsNullOrWhiteSpace(l));
+        using FileStream stream = File.OpenRead(file!);
+        return new AuditSource([.. AuditVerifier.Lines(stream)], file!, null);
+    }
+
+    /// <summary>
+    /// Text from the log made safe for a terminal: each character a terminal acts on or that reorders the text around
+    /// it (C0 controls, DEL, C1 controls, U+2028/U+2029, the bidirectional embeddings and overrides U+202A–U+202E
+    /// and isolates U+2066–U+2069) as its JSON escape, \u001b. A log's strings are the searchers' and producers'
+    /// text: printed raw, a user name could clear the investigator's screen or rewrite the lines above it.
+    /// </summary>
+    public static string Printable(string text)
+    {
+        if (!text.Any(Acts)) return text;
+        var s = new StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            if (Acts(c)) s.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            else s.Append(c);
+        }
+        return s.ToString();
+
+        static bool Acts(char c) => c < 0x20 || c is >= '\u007f' and <= '\u009f' or '\u2028' or '\u2029'
+            or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
     }
 
     public static JsonElement? Parse(string line)
@@ -42,4 +88,72 @@ internal static class AuditRecords
 
     public static string Str(JsonElement r, string name) =>
         r.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+}
+
+/// <summary>
+/// An audit log's lines as the bytes written, where each came from (a file's line, or a topic's
+/// partition/offset), and the verdict of <see cref="AuditVerifier"/> on them: the verdict <c>audit verify</c> gives.
+/// </summary>
+internal sealed class AuditSource
+{
+    private readonly string _name;
+    // Per line, the topic/partition/offset of the message that held it; null for a file (its line numbers).
+    private readonly List<string>? _sources;
+
+    public AuditSource(List<byte[]> lines, string name, List<string>? sources)
+    {
+        Lines = lines;
+        _name = name;
+        _sources = sources;
+        Check = AuditVerifier.Verify(lines);
+    }
+
+    public IReadOnlyList<byte[]> Lines { get; }
+
+    public AuditVerifier.Result Check { get; }
+
+    /// <summary>The lines as text for reading their members (integrity is judged on the bytes, by <see cref="Check"/>).
+    /// </summary>
+    public IEnumerable<string> Text => Lines.Select(b => Encoding.UTF8.GetString(b));
+
+    /// <summary>
+    /// Where line <paramref name="line"/> (1-based) is, as <c>audit verify</c> names it: FILE:LINE, or the
+    /// topic/partition/offset of its message (the last message read past the end, the topic when it held none).
+    /// </summary>
+    public string Where(long line) => _sources is null ? $"{_name}:{line}"
+        : _sources.Count == 0 ? _name
+        : _sources[(int)Math.Clamp(line - 1, 0, _sources.Count - 1)];
+
+    /// <summary>The same place for a human reading one decision: "line N" of a file, a topic's message.</summary>
+    public string Position(long line) => _sources is null ? $"line {line}" : Where(line);
+
+    /// <summary>
+    /// The log's decisions (<see cref="AuditExport.Decisions"/>). At a line no decision can be read from they end,
+    /// and <see cref="Unreadable"/> names it.
+    /// </summary>
+    public IEnumerable<string> Decisions()
+    {
+        using IEnumerator<string> decisions = AuditExport.Decisions(Text).GetEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!decisions.MoveNext()) break;
+            }
+            catch (AuditFormatException e)
+            {
+                Unreadable = AuditRecords.Printable($"{Where(e.Line)}: {e.Message}");
+                break;
+            }
+            yield return decisions.Current;
+        }
+    }
+
+    /// <summary>Where <see cref="Decisions"/> stopped at a line it could not read, and why; else null.</summary>
+    public string? Unreadable { get; private set; }
+
+    /// <summary>The first break, as <c>audit verify</c> reports it on standard error; null when every chain holds.
+    /// </summary>
+    public string? Broken =>
+        Check.Error is null ? null : AuditRecords.Printable($"{Where(Check.Line)}: {Check.Error}");
 }

@@ -20,8 +20,15 @@ internal static class AuditReport
         string outDir = args.Require(AuditCommand.Out);
         long from = Time(args, AuditCommand.From, long.MinValue), to = Time(args, AuditCommand.To, long.MaxValue);
         string policyPath = args.Text(AuditCommand.Policy)!;
-        IEnumerable<string> records = AuditRecords.Read(args);
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
+        if (AuditRecords.Load(args) is not { } log) return 1;
+        // report.html says its figures come from the hash-chained log: only a log whose every chain verifies gets one.
+        if (log.Broken is { } broken)
+        {
+            Console.Error.WriteLine(broken);
+            return 1;
+        }
+        IEnumerable<string> records = log.Decisions();
 
         var rows = new List<JsonElement>();
         // Per row, the build of StreamGuard and the statute table its policy version was enforced under: stated by the
@@ -55,6 +62,11 @@ internal static class AuditReport
             rows.Add(r);
             provenance.Add(loads.GetValueOrDefault((Str(r, "chain"), Str(r, "policy")), new PolicyBuild(
                 Str(r, "policy"), "", "")));
+        }
+        if (log.Unreadable is { } unreadable)
+        {
+            Console.Error.WriteLine(unreadable);
+            return 1;
         }
         Directory.CreateDirectory(outDir);
         WriteCsv(Path.Combine(outDir, "records.csv"), rows, provenance);
@@ -97,23 +109,33 @@ internal static class AuditReport
             {
                 "build" => provenance[i].Build,
                 "statutes" => provenance[i].Statutes,
-                "reads" => r.TryGetProperty("reads", out JsonElement a)
+                "reads" => r.TryGetProperty("reads", out JsonElement a) && a.ValueKind == JsonValueKind.Array
                     ? a.GetArrayLength().ToString(CultureInfo.InvariantCulture)
                     : "",
                 "seq" => r.GetProperty("seq").GetInt64().ToString(CultureInfo.InvariantCulture),
                 "purpose" => Str(r, "purpose") is { Length: > 0 } p ? p
-                    : r.TryGetProperty("purposes", out JsonElement ps)
-                        ? string.Join(' ', ps.EnumerateArray().Select(x => x.GetString()))
+                    : r.TryGetProperty("purposes", out JsonElement ps) && ps.ValueKind == JsonValueKind.Array
+                        ? string.Join(' ', ps.EnumerateArray().Select(x => x.ToString()))
                         : "",
                 _ => Str(r, c),
             }))));
         }
     }
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0
+    /// <summary>
+    /// A cell as RFC 4180 writes it (quoted when it holds a comma, quote or line break). A cell that begins with =, +,
+    /// -, @, a tab or a carriage return is a formula to a spreadsheet: its text (a searcher's user name, a case number)
+    /// would run, so it is prefixed with ' and quoted (OWASP's rule), and shows as the text it is. No figure is
+    /// changed by it: counts are never negative and timestamps begin with a digit.
+    /// </summary>
+    private static string Csv(string value)
+    {
+        bool formula = value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r';
+        if (formula) value = "'" + value;
+        return !formula && value.IndexOfAny([',', '"', '\n', '\r']) < 0
             ? value
             : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
 }
 
 /// <summary>

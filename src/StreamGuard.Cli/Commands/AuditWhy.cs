@@ -12,29 +12,42 @@ namespace StreamGuard.Cli.Commands;
 /// </summary>
 internal static class AuditWhy
 {
+    /// <summary>
+    /// Exit 0 when the decision is found on a log whose every chain verifies; 1 when no decision has the id, or when
+    /// the log is broken (the decision still explained, the break named as <c>audit verify</c> names it).
+    /// </summary>
     public static int Run(CommandArgs args)
     {
         string id = args.Value(AuditCommand.Id);
         _ = args.Get(AuditCommand.Policy); // accepted for symmetry with report; the log carries the policy
-        List<string> lines = AuditRecords.ReadLines(args).ToList();
+        if (AuditRecords.Load(args) is not { } log) return 1;
+        int code = log.Broken is null ? 0 : 1;
 
         // The policy_load in force on each chain when the decision asked for was made.
         var loads = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        foreach (string decision in AuditExport.Decisions(lines))
+        bool found = false;
+        foreach (string decision in log.Decisions())
         {
             if (AuditRecords.Parse(decision) is not { } r) continue;
             if (Str(r, "event") == "policy_load") loads[Str(r, "chain")] = r;
             if (Str(r, "id") != id) continue;
-            Print(r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null,
-                AuditVerifier.Verify(lines));
-            return 0;
+            Print(r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null, log);
+            found = true;
+            break;
         }
-        Console.Error.WriteLine($"audit why: no decision with id {id}");
+        // One line of error: the break verify reports, else a line the reading stopped at (before the decision).
+        if (log.Broken is { } broken) Console.Error.WriteLine(broken);
+        else if (log.Unreadable is { } unreadable) Console.Error.WriteLine(unreadable);
+        if (found) return code;
+        if (log.Unreadable is null) Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;
     }
 
-    private static void Print(JsonElement r, JsonElement? load, AuditVerifier.Result check)
+    /// <summary>Prints the decision; every line through <see cref="AuditRecords.Printable"/> (its text is the log's).
+    /// </summary>
+    private static void Print(JsonElement r, JsonElement? load, AuditSource log)
     {
+        AuditVerifier.Result check = log.Check;
         var o = Console.Out;
         string rule = Str(r, "rule");
         StatuteRule? statute = StatuteRules.All.FirstOrDefault(s => s.Id == rule);
@@ -42,16 +55,16 @@ internal static class AuditWhy
         string status = statute is not null
             ? (statute.Confirmed ? $" [{statute.Status}]" : $" [⚠ {statute.Status}: not confirmed enacted]")
             : cap is not null ? (cap.Confirmed ? $" [{cap.Status}]" : $" [⚠ {cap.Status}]") : "";
-        o.WriteLine($"decision    {Str(r, "id")}  " +
-            $"(chain {Str(r, "chain")}, seq {r.GetProperty("seq").GetInt64()}, at {Str(r, "at")})");
-        o.WriteLine($"event       {Str(r, "event")}");
-        o.WriteLine($"outcome     {Str(r, "decision").ToUpperInvariant()} {Str(r, "code")}");
-        o.WriteLine($"rule        {rule}{status}");
-        o.WriteLine($"citation    {Str(r, "citation")}");
-        o.WriteLine($"policy      {Str(r, "policy")}" + (load is { } l
+        o.WriteLine(Printable($"decision    {Str(r, "id")}  " +
+            $"(chain {Str(r, "chain")}, seq {r.GetProperty("seq").GetInt64()}, at {Str(r, "at")})"));
+        o.WriteLine(Printable($"event       {Str(r, "event")}"));
+        o.WriteLine(Printable($"outcome     {Str(r, "decision").ToUpperInvariant()} {Str(r, "code")}"));
+        o.WriteLine(Printable($"rule        {rule}{status}"));
+        o.WriteLine(Printable($"citation    {Str(r, "citation")}"));
+        o.WriteLine(Printable($"policy      {Str(r, "policy")}" + (load is { } l
             ? $"  (loaded from {Str(l, "file")}; " +
                 $"its policy_load is seq {l.GetProperty("seq").GetInt64()} at {Str(l, "at")})"
-            : ""));
+            : "")));
         foreach (string field in (string[])["owner", "recipient", "purpose", "purposes", "query_id", "user",
             "case_number", "hotlist_id", "reads", "retain_until", "source", "plate_ref"])
         {
@@ -65,11 +78,11 @@ internal static class AuditWhy
                 "plate_ref" => "plate_ref",
                 _ => field,
             };
-            o.WriteLine($"{label,-11} {text}{(field == "source" ? "  (the event that was decided)" : "")}");
+            o.WriteLine(Printable($"{label,-11} {text}{(field == "source" ? "  (the event that was decided)" : "")}"));
         }
-        o.WriteLine(check.Error is null
+        o.WriteLine(Printable(check.Error is null
             ? $"integrity   every chain verified from its genesis ({check.Entries:N0} entries, chain " +
                 $"{Str(r, "chain")} to seq {check.Heads.GetValueOrDefault(Str(r, "chain")).Seq})"
-            : $"integrity   BROKEN: line {check.Line}: {check.Error}");
+            : $"integrity   BROKEN: {log.Position(check.Line)}: {check.Error}"));
     }
 }

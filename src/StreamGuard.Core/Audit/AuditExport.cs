@@ -12,7 +12,10 @@ namespace StreamGuard.Audit;
 /// </summary>
 /// <remarks>
 /// Reading, not verifying (<see cref="AuditVerifier"/> does that): a line that is not a JSON object is skipped, and
-/// entries after the last seal are given without ids.
+/// entries after the last seal are given without ids. A JSON object that is no entry, seal or v1 record StreamGuard
+/// could have written (a member named twice, a seq or policy version no 64-bit integer holds, a salt that is not hex,
+/// a member of the wrong type) ends the reading with an <see cref="AuditFormatException"/> naming its line: a chain
+/// verifies without a key, so a forged line can pass <see cref="AuditVerifier"/> and must still not be guessed at.
 /// </remarks>
 public static class AuditExport
 {
@@ -21,40 +24,69 @@ public static class AuditExport
 
     private sealed record PolicyInfo(string Hash, JsonObject Rules, JsonObject Retention, JsonObject Push);
 
+    /// <summary>The decisions of the log's lines, in order; line numbers count every line given, blank ones too.
+    /// </summary>
     public static IEnumerable<string> Decisions(IEnumerable<string> lines)
     {
         var policies = new Dictionary<(string Chain, long Seq), PolicyInfo>();
-        var pending = new List<JsonObject>();
+        var pending = new List<(JsonObject Entry, long Line)>();
+        long lineNo = 0;
         foreach (string line in lines)
         {
-            if (JsonSafe(line) is not JsonObject node) continue;
+            lineNo++;
+            if (JsonSafe(line, lineNo) is not JsonObject node) continue;
             if (node.ContainsKey("prev"))
             {
                 node.Remove("prev");
                 node.Remove("hash");
-                yield return node.ToJsonString(s_options);
+                // Given as written, but its seq is read as every decision's is: a 64-bit integer.
+                yield return Read(lineNo, () =>
+                {
+                    _ = node["seq"]?.GetValue<long>();
+                    return node.ToJsonString(s_options);
+                });
             }
             else if (node.ContainsKey("salt"))
             {
                 string chain = Str(node, "chain");
-                byte[] salt = Convert.FromHexString(Str(node, "salt"));
-                foreach (JsonObject entry in pending)
+                byte[] salt = Read(lineNo, () => Convert.FromHexString(Str(node, "salt")));
+                foreach ((JsonObject entry, long at) in pending)
                 {
-                    foreach (JsonObject d in Expand(entry, chain, salt, policies))
-                    {
-                        yield return d.ToJsonString(s_options);
-                    }
+                    foreach (string d in Read(at, () => Expanded(entry, chain, salt, policies))) yield return d;
                 }
                 pending.Clear();
             }
             else
             {
-                pending.Add(node);
+                pending.Add((node, lineNo));
             }
         }
-        foreach (JsonObject entry in pending)
+        foreach ((JsonObject entry, long at) in pending)
         {
-            foreach (JsonObject d in Expand(entry, "", null, policies)) yield return d.ToJsonString(s_options);
+            foreach (string d in Read(at, () => Expanded(entry, "", null, policies))) yield return d;
+        }
+    }
+
+    /// <summary>An entry's decisions as text, all made before any is given (so a bad member gives none).</summary>
+    private static List<string> Expanded(JsonObject e, string chain, byte[]? salt,
+        Dictionary<(string, long), PolicyInfo> policies) =>
+        [.. Expand(e, chain, salt, policies).Select(d => d.ToJsonString(s_options))];
+
+    /// <summary>
+    /// <paramref name="read"/> of line <paramref name="line"/>, its failures on a member of the wrong shape (a type,
+    /// a number out of range, a member named twice, text that is not hex or not UTF-16) as an
+    /// <see cref="AuditFormatException"/>.
+    /// </summary>
+    private static T Read<T>(long line, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException
+            or KeyNotFoundException or JsonException)
+        {
+            throw new AuditFormatException(line, $"not an audit entry ({e.Message})");
         }
     }
 
@@ -89,12 +121,12 @@ public static class AuditExport
                 foreach ((string recipient, JsonNode? value) in push)
                 {
                     if (value is not JsonArray a || a.Count < 2) continue;
-                    string code = a[0]!.GetValue<string>();
+                    string code = Text(a[0], "a push's code");
                     bool allow = code.StartsWith("allow", StringComparison.Ordinal);
                     JsonNode purposes = !allow ? new JsonArray()
-                        : a.Count > 2 ? a[2]!.DeepClone()
+                        : a.Count > 2 ? a[2]?.DeepClone() ?? throw new FormatException("a push's purposes are null")
                         : policy?.Push[owner]?[recipient]?.DeepClone() ?? new JsonArray();
-                    d = Head("push", allow, code, a[1]!.GetValue<string>(), policy);
+                    d = Head("push", allow, code, Text(a[1], "a push's rule"), policy);
                     yield return With(d, ("owner", owner), ("recipient", recipient), ("purposes", purposes),
                         ("reads", new JsonArray(read)), ("plate_ref", plateRef));
                 }
@@ -202,15 +234,30 @@ public static class AuditExport
     private static string Str(JsonObject o, string name) =>
         o[name] is JsonValue v && v.TryGetValue(out string? s) ? s : "";
 
-    private static JsonNode? JsonSafe(string line)
+    private static string Text(JsonNode? node, string what) =>
+        node is JsonValue v && v.TryGetValue(out string? s) ? s : throw new FormatException($"{what} is not a string");
+
+    /// <summary>The line as JSON; null when it is not JSON (skipped); a member named twice is an error.</summary>
+    private static JsonNode? JsonSafe(string line, long lineNo)
     {
+        JsonNode? node;
         try
         {
-            return JsonNode.Parse(line);
+            node = JsonNode.Parse(line);
         }
         catch (JsonException)
         {
             return null;
         }
+        // An object's members are gathered on first use, where a duplicate name throws.
+        if (node is JsonObject o) _ = Read(lineNo, () => o.Count);
+        return node;
     }
+}
+
+/// <summary>A line of an audit log that is JSON but no entry, seal or record StreamGuard writes.</summary>
+public sealed class AuditFormatException(long line, string message) : FormatException(message)
+{
+    /// <summary>The line, 1-based, counting every line given.</summary>
+    public long Line { get; } = line;
 }
