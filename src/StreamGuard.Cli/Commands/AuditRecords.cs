@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
@@ -14,9 +15,11 @@ namespace StreamGuard.Cli.Commands;
 internal static class AuditRecords
 {
     /// <summary>
-    /// The log named by the arguments, read once into memory as the bytes written (so what is explained, exported or
-    /// reported is exactly what was verified, even while a worker appends to the file), its chains verified. Null,
-    /// with the reason on standard error, when a topic cannot be read to its end.
+    /// The log named by the arguments as the bytes written, its chains verified. A file is read twice, never held in
+    /// memory (a log grows for years): once to verify it, then for its decisions, up to the line the first reading
+    /// ended at and checked to be the same bytes, so what is explained, exported or reported is what was verified,
+    /// even while a worker appends to the file. A topic is read once into memory. Null, with the reason on standard
+    /// error, when a topic cannot be read to its end.
     /// </summary>
     public static AuditSource? Load(CommandArgs args)
     {
@@ -45,11 +48,16 @@ internal static class AuditRecords
                 Console.Error.WriteLine($"{topic}: could not read the whole topic: {e.Message}");
                 return null;
             }
-            return new AuditSource(lines, topic, sources);
+            return new AuditSource(() => lines, topic, sources);
         }
         if (!File.Exists(file)) throw new UsageException($"{file}: no such file");
-        using FileStream stream = File.OpenRead(file!);
-        return new AuditSource([.. AuditVerifier.Lines(stream)], file!, null);
+        return new AuditSource(() => FileLines(file!), file!, null);
+
+        static IEnumerable<byte[]> FileLines(string path)
+        {
+            using FileStream stream = File.OpenRead(path);
+            foreach (byte[] line in AuditVerifier.Lines(stream)) yield return line;
+        }
     }
 
     /// <summary>
@@ -100,21 +108,75 @@ internal sealed class AuditSource
     // Per line, the topic/partition/offset of the message that held it; null for a file (its line numbers).
     private readonly List<string>? _sources;
 
-    public AuditSource(List<byte[]> lines, string name, List<string>? sources)
+    private readonly Func<IEnumerable<byte[]>> _open;
+    // The lines the verification read (all of the log's at that time), and the SHA-256 of their bytes.
+    private readonly long _lineCount;
+    private readonly byte[] _digest;
+
+    /// <param name="open">The log's lines from its start, as often as asked.</param>
+    /// <param name="name">The file's path or the topic's name.</param>
+    /// <param name="sources">Per line, the topic/partition/offset of its message; null for a file.</param>
+    public AuditSource(Func<IEnumerable<byte[]>> open, string name, List<string>? sources)
     {
-        Lines = lines;
+        _open = open;
         _name = name;
         _sources = sources;
-        Check = AuditVerifier.Verify(lines);
-    }
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long count = 0;
+        using IEnumerator<byte[]> lines = open().GetEnumerator();
+        // The verifier stops at a break; the rest is still read, as the decisions may be (why explains past one).
+        Check = AuditVerifier.Verify(Counted(lines));
+        while (lines.MoveNext()) Count(lines.Current);
+        _lineCount = count;
+        _digest = hash.GetHashAndReset();
 
-    public IReadOnlyList<byte[]> Lines { get; }
+        IEnumerable<byte[]> Counted(IEnumerator<byte[]> e)
+        {
+            while (e.MoveNext())
+            {
+                Count(e.Current);
+                yield return e.Current;
+            }
+        }
+
+        void Count(byte[] line)
+        {
+            hash.AppendData(line);
+            hash.AppendData("\n"u8);
+            count++;
+        }
+    }
 
     public AuditVerifier.Result Check { get; }
 
-    /// <summary>The lines as text for reading their members (integrity is judged on the bytes, by <see cref="Check"/>).
+    /// <summary>
+    /// The lines as text for reading their members (integrity is judged on the bytes, by <see cref="Check"/>): the
+    /// lines verified, read again. When they are not the same bytes (the file was changed in between), they end
+    /// there and <see cref="Unreadable"/> says so.
     /// </summary>
-    public IEnumerable<string> Text => Lines.Select(b => Encoding.UTF8.GetString(b));
+    public IEnumerable<string> Text
+    {
+        get
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long n = 0;
+            foreach (byte[] line in _open())
+            {
+                if (n++ == _lineCount) break;
+                hash.AppendData(line);
+                hash.AppendData("\n"u8);
+                yield return Encoding.UTF8.GetString(line);
+            }
+            if (n < _lineCount || !hash.GetHashAndReset().AsSpan().SequenceEqual(_digest))
+            {
+                Changed = AuditRecords.Printable($"{_name}: changed while it was read (not the bytes verified): " +
+                    "read it again");
+            }
+        }
+    }
+
+    /// <summary>Set when <see cref="Text"/> found the log changed since it was verified.</summary>
+    private string? Changed { get; set; }
 
     /// <summary>
     /// Where line <paramref name="line"/> (1-based) is, as <c>audit verify</c> names it: FILE:LINE, or the
@@ -147,9 +209,13 @@ internal sealed class AuditSource
             }
             yield return decisions.Current;
         }
+        Unreadable ??= Changed;
     }
 
-    /// <summary>Where <see cref="Decisions"/> stopped at a line it could not read, and why; else null.</summary>
+    /// <summary>
+    /// Where <see cref="Decisions"/> stopped at a line it could not read, and why, or that the log changed since it
+    /// was verified; else null.
+    /// </summary>
     public string? Unreadable { get; private set; }
 
     /// <summary>The first break, as <c>audit verify</c> reports it on standard error; null when every chain holds.

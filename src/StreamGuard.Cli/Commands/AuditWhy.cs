@@ -25,20 +25,20 @@ internal static class AuditWhy
 
         // The policy_load in force on each chain when the decision asked for was made.
         var loads = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        bool found = false;
+        (JsonElement Decision, JsonElement? Load)? hit = null;
+        // Read to the end even once found: a file is read again after its verification, and only its end tells
+        // whether it was still the bytes verified (AuditSource.Text).
         foreach (string decision in log.Decisions())
         {
-            if (AuditRecords.Parse(decision) is not { } r) continue;
+            if (hit is not null || AuditRecords.Parse(decision) is not { } r) continue;
             if (Str(r, "event") == "policy_load") loads[Str(r, "chain")] = r;
-            if (Str(r, "id") != id) continue;
-            Print(r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null, log);
-            found = true;
-            break;
+            if (Str(r, "id") == id) hit = (r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null);
         }
-        // One line of error: the break verify reports, else a line the reading stopped at (before the decision).
+        if (hit is { } h) Print(h.Decision, h.Load, log);
+        // One line of error: the break verify reports, else a line the reading stopped at, or the file's change.
         if (log.Broken is { } broken) Console.Error.WriteLine(broken);
         else if (log.Unreadable is { } unreadable) Console.Error.WriteLine(unreadable);
-        if (found) return code;
+        if (hit is not null) return log.Unreadable is null ? code : 1;
         if (log.Unreadable is null) Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;
     }

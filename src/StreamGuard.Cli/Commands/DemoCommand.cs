@@ -219,7 +219,9 @@ internal static class DemoCommand
         StreamGuardEngine engine = worker.Engine!;
         EngineStats s = engine.Stats;
         long auditEntries = auditTail.Finish(engine.AuditEntryCount, TimeSpan.FromSeconds(30));
-        var verify = AuditVerifier.Verify(File.ReadLines(auditPath));
+        AuditVerifier.Result verify;
+        // The file's bytes, as audit verify reads them: text decoding would hide a changed byte or line break.
+        using (FileStream file = File.OpenRead(auditPath)) verify = AuditVerifier.Verify(AuditVerifier.Lines(file));
 
         var summary = new StringBuilder();
         summary.AppendLine(CultureInfo.InvariantCulture,

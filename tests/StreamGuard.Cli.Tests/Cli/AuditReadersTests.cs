@@ -374,4 +374,27 @@ public sealed class AuditReadersTests : IDisposable
         }
         return result;
     }
+
+    /// <summary>
+    /// A file is verified, then read again for its decisions, never held in memory: when the second reading is not
+    /// the bytes the first verified (the file was changed in between), the decisions end and the readers say so.
+    /// </summary>
+    [Fact]
+    public void ALogChangedBetweenItsVerificationAndItsReadingIsSaidToHaveChanged()
+    {
+        List<byte[]> verified = AuditVerifier.Lines(new MemoryStream(File.ReadAllBytes(ReplayAudit()))).ToList();
+        List<byte[]> forged = verified.Select(l => (byte[])l.Clone()).ToList();
+        forged[^2] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(forged[^2]).Replace("allow", "deny"));
+        int opened = 0;
+        var log = new StreamGuard.Cli.Commands.AuditSource(() => opened++ == 0 ? verified : forged, "log", null);
+        Assert.Null(log.Broken);
+        Assert.NotEmpty(log.Decisions().ToList());
+        Assert.Equal(2, opened);
+        Assert.Equal("log: changed while it was read (not the bytes verified): read it again", log.Unreadable);
+
+        var same = new StreamGuard.Cli.Commands.AuditSource(() => verified, "log", null);
+        Assert.Equal(same.Decisions().Count(), AuditExport.Decisions(verified.Select(Encoding.UTF8.GetString))
+            .Count());
+        Assert.Null(same.Unreadable);
+    }
 }
