@@ -136,6 +136,10 @@ echo "                (CPU seconds, user + system: ${cpu_ratio}×; a cross-check
 echo "floor:          $floor_s s wall (user $floor_user s, system $floor_sys s): the reads read and replay's output"
 echo "                bytes written, nothing computed (floor.py); floor / replay = ${replay_floor}"
 echo "                5× the naive loop is $target_s s; naive / floor is ${floor_ratio}× in this run"
+if awk -v f="$floor_s" -v t="$target_s" 'BEGIN { exit !(f > t) }'; then
+  echo "                (the floor alone took longer than 5× the naive loop allows: on this machine, in this run,"
+  echo "                writing replay's output cost more than the whole target)"
+fi
 echo "audit:          $audit_bytes B in audit.ndjson, $per_read B per read (target ≤ 300)"
 echo "files:"
 for f in reads.ndjson naive/* replay/*; do
