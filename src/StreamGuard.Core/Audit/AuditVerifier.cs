@@ -59,7 +59,10 @@ public static class AuditVerifier
         // Chains with a v2 block: StreamGuard continues a v1 chain in v2, never the other way round.
         var compact = new HashSet<string>(StringComparer.Ordinal);
         var pending = new List<(byte[] Bytes, long Seq)>();
+        // The line of each pending entry: a break in a block is reported at the entry's line, not its seal's.
+        var pendingLines = new List<long>();
         long lineNo = 0, entries = 0, blocks = 0;
+        long? errorLine = null;
         foreach (byte[] bytes in lines)
         {
             lineNo++;
@@ -75,7 +78,7 @@ public static class AuditVerifier
         }
         return new Result(entries, blocks, chains.Count, lineNo, null, chains);
 
-        Result Broken(string e) => new(entries, blocks, chains.Count, lineNo, e, chains);
+        Result Broken(string e) => new(entries, blocks, chains.Count, errorLine ?? lineNo, e, chains);
 
         string? Check(byte[] bytes)
         {
@@ -84,25 +87,45 @@ public static class AuditVerifier
             bool seal;
             try
             {
-                using var doc = JsonDocument.Parse(bytes);
+                using var doc = JsonDocument.Parse(bytes, s_strict);
                 JsonElement root = doc.RootElement;
-                seq = root.GetProperty("seq").GetInt64();
-                if (root.TryGetProperty("prev", out JsonElement p)) prev = p.GetString();
+                if (root.ValueKind != JsonValueKind.Object) return "not an audit entry (not a JSON object)";
+                if (!root.TryGetProperty("seq", out JsonElement q) || q.ValueKind != JsonValueKind.Number
+                    || !q.TryGetInt64(out seq))
+                {
+                    return "not an audit entry (no seq)";
+                }
+                if (root.TryGetProperty("prev", out JsonElement p))
+                {
+                    prev = p.ValueKind == JsonValueKind.String ? p.GetString() : "";
+                }
                 seal = root.TryGetProperty("salt", out _);
                 if (seal || prev is not null)
                 {
-                    chain = root.GetProperty("chain").GetString() ?? throw new FormatException("chain is null");
-                    hash = root.GetProperty("hash").GetString();
+                    if (!root.TryGetProperty("chain", out JsonElement c) || c.ValueKind != JsonValueKind.String)
+                    {
+                        return "not an audit entry (no chain)";
+                    }
+                    chain = c.GetString()!;
+                    if (!root.TryGetProperty("hash", out JsonElement h) || h.ValueKind != JsonValueKind.String)
+                    {
+                        return "not an audit entry (no hash)";
+                    }
+                    hash = h.GetString();
                 }
             }
-            catch (Exception e)
-                when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            catch (JsonException e) when (e.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
             {
-                return $"not an audit entry ({e.Message})";
+                return $"not an audit entry ({DuplicateName(e.Message)} written twice)";
+            }
+            catch (JsonException e)
+            {
+                return $"not an audit entry (not JSON: {e.Message})";
             }
             if (!seal && prev is null)
             {
                 pending.Add((bytes, seq));
+                pendingLines.Add(lineNo);
                 return null;
             }
             (long Seq, string Hash) state =
@@ -137,6 +160,7 @@ public static class AuditVerifier
                 long expected = state.Seq + 1 + i;
                 if (pending[i].Seq != expected)
                 {
+                    errorLine = pendingLines[i];
                     return $"chain {chain}: expected seq {expected}, found {pending[i].Seq} " +
                         "(an entry or block deleted, duplicated or reordered)";
                 }
@@ -155,8 +179,20 @@ public static class AuditVerifier
             entries += pending.Count;
             blocks++;
             pending.Clear();
+            pendingLines.Clear();
             return null;
         }
+    }
+
+    // StreamGuard writes every member once: a line naming one twice is no entry of its (readers could take either).
+    private static readonly JsonDocumentOptions s_strict = new() { AllowDuplicateProperties = false };
+
+    /// <summary>The member a duplicate-property error names ('seq'), or "a member".</summary>
+    private static string DuplicateName(string message)
+    {
+        int open = message.IndexOf('\'');
+        int close = open < 0 ? -1 : message.IndexOf('\'', open + 1);
+        return close > open + 1 ? message[(open + 1)..close] : "a member";
     }
 
     /// <summary>A record or seal without its trailing <c>,"hash":"…"</c> member (closing brace removed too).</summary>

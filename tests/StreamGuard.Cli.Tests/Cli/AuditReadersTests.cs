@@ -186,7 +186,14 @@ public sealed class AuditReadersTests : IDisposable
         int n = 0;
         foreach ((string name, int line, List<string> lines) in Corruptions(File.ReadAllLines(audit)))
         {
-            if (name.StartsWith("seq", StringComparison.Ordinal)) continue; // verify reads seq: no forgery passes
+            // Verify reads seq and refuses a member written twice: no such forgery passes it.
+            if (name.StartsWith("seq", StringComparison.Ordinal)
+                || name.StartsWith("duplicate", StringComparison.Ordinal))
+            {
+                Assert.True(CliRunner.Run("audit", "verify", Write($"forged{n++}.ndjson", Resealed(lines))).Code == 1,
+                    name);
+                continue;
+            }
             // Resealed (no key needed): verify passes; the readers name the line they cannot read.
             string path = Write($"forged{n++}.ndjson", Resealed(lines));
             Assert.True(CliRunner.Run("audit", "verify", path).Code == 0, name);

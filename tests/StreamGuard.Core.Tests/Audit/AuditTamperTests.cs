@@ -140,6 +140,33 @@ public sealed class AuditTamperTests : IDisposable
         Assert.NotNull(AuditVerifier.Verify(AuditVerifier.Lines(new MemoryStream(invalid))).Error);
     }
 
+    /// <summary>
+    /// A break names the line an investigator must look at: the entry out of sequence, not the seal that closed its
+    /// block; a line that is no entry is said to be none in the verifier's words, not the runtime's; and an entry
+    /// with a member written twice (which a reader could take either way) is no entry StreamGuard writes.
+    /// </summary>
+    [Fact]
+    public void ABreakNamesTheEntrysLineAndALineThatIsNoEntrySaysWhy()
+    {
+        int firstEntry = _lines.FindIndex(l => !IsSeal(l) && !l.Contains("policy_load", StringComparison.Ordinal));
+        int next = firstEntry + 1;
+        Assert.False(IsSeal(_lines[next]));
+        AuditVerifier.Result deleted = AuditVerifier.Verify(Without(_lines, firstEntry));
+        Assert.Contains("expected seq", deleted.Error, StringComparison.Ordinal);
+        Assert.Equal(firstEntry + 1, deleted.Line); // 1-based: where the deleted entry's successor now is
+
+        foreach (var (line, why) in new[]
+        {
+            ("{}", "no seq"), ("[]", "not a JSON object"), ("{\"seq\":\"11\"}", "no seq"),
+            ("{\"seq\":1,\"salt\":\"00\"}", "no chain"), ("{\"seq\":1,\"seq\":2}", "seq written twice"),
+        })
+        {
+            AuditVerifier.Result r = AuditVerifier.Verify(_lines.Take(next).Append(line).Concat(_lines.Skip(next)));
+            Assert.Equal($"not an audit entry ({why})", r.Error);
+            Assert.Equal(next + 1, r.Line);
+        }
+    }
+
     [Fact]
     public void OnePassPurgingThousandsOfReadsSplitsItsEntriesSoNoBlockPassesHalfAMebibyte()
     {
