@@ -19,8 +19,15 @@ internal static class AuditReport
         string agency = args.Require(AuditCommand.Agency);
         string outDir = args.Require(AuditCommand.Out);
         long from = Time(args, AuditCommand.From, long.MinValue), to = Time(args, AuditCommand.To, long.MaxValue);
+        if (from > to) throw new UsageException("--from is after --to: the report's period would be empty");
         string policyPath = args.Text(AuditCommand.Policy)!;
         var agencies = PolicyLoader.LoadFile(policyPath).Agencies.ToDictionary(a => a.Id, StringComparer.Ordinal);
+        if (!agencies.ContainsKey(agency))
+        {
+            // Not refused: an agency deleted from the file since still has its decisions in the log.
+            Console.Error.WriteLine($"audit report: warning: {policyPath} names no agency '{agency}': the report " +
+                "covers the decisions the log names it in, under that id");
+        }
         if (AuditRecords.Load(args) is not { } log) return 1;
         // report.html says its figures come from the hash-chained log: only a log whose every chain verifies gets one.
         if (log.Broken is { } broken)

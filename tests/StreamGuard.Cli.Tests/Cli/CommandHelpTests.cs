@@ -174,6 +174,8 @@ public sealed partial class CommandHelpTests : IDisposable
     [InlineData("streamguard policy: unknown command 'frob' (check, diff, explain, test)", "help", "policy", "frob")]
     [InlineData("streamguard: --version takes nothing else: unexpected argument 'extra'", "--version", "extra")]
     [InlineData(": a directory, not a file", "policy", "check", "/")]
+    [InlineData("streamguard audit: --from is after --to", "audit", "report", "--agency", "ca-lapd", "--audit",
+        "/nonexistent/audit.ndjson", "--out", "/nonexistent/report", "--from", "2027-01-01", "--to", "2026-01-01")]
     [InlineData("streamguard replay: /: a directory, not a file", "replay", "--policy", "samples/policy.yaml",
         "--audit-key", "file:samples/keys/audit.key", "--reads", "/", "--out", "/nonexistent/never-written")]
     public void BadUsageExitsTwoNamingTheProblem(string message, params string[] args)
