@@ -67,11 +67,30 @@ namespace StreamGuard.Cli
 
         public static async Task<int> MainAsync(string[] argv)
         {
-            // `streamguard help [verb …]`, as before System.CommandLine: the same as --help. Words that name no command
-            // are parsed without --help, to be refused as they would be on their own (exit 2).
+            // `streamguard help [verb …]`, as before System.CommandLine: the same as --help. help takes command names
+            // only, and never runs a command: a word that names none is refused (exit 2).
             if (argv.Length > 0 && argv[0] == "help")
             {
-                argv = argv.Length == 1 ? ["--help"] : Find(argv[1..]) is null ? argv[1..] : [.. argv[1..], "--help"];
+                string[] words = argv[1..];
+                int named = 0;
+                while (named < words.Length && Find(words[..(named + 1)]) is not null) named++;
+                if (named == words.Length)
+                {
+                    argv = [.. words, "--help"];
+                }
+                else if (named == 0 || Find(words[..named])!.Subcommands.Count > 0)
+                {
+                    // The command path and the word that is none of its commands: refused by the parser, as
+                    // `streamguard policy frob` is; a command with subcommands runs nothing by itself.
+                    argv = words[..(named + 1)];
+                }
+                else
+                {
+                    string command = string.Join(' ', words[..named]);
+                    Console.Error.WriteLine($"streamguard help: '{words[named]}' is no command of " +
+                        $"'streamguard {command}' (help takes command names only)");
+                    return UsageExit;
+                }
             }
             if (argv.Length > 1 && argv[0] == "--version")
             {

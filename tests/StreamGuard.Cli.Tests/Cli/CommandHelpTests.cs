@@ -172,6 +172,10 @@ public sealed partial class CommandHelpTests : IDisposable
     [InlineData("streamguard demo: unknown option --version", "demo", "--version")]
     [InlineData("streamguard: unknown verb 'frobnicate'", "help", "frobnicate")]
     [InlineData("streamguard policy: unknown command 'frob' (check, diff, explain, test)", "help", "policy", "frob")]
+    [InlineData("streamguard help: '--out' is no command of 'streamguard gen' (help takes command names only)", "help",
+        "gen", "--out", "/nonexistent/never-written", "--reads", "10")]
+    [InlineData("streamguard help: 'samples/policy.yaml' is no command of 'streamguard policy check' (help takes",
+        "help", "policy", "check", "samples/policy.yaml")]
     [InlineData("streamguard: --version takes nothing else: unexpected argument 'extra'", "--version", "extra")]
     [InlineData(": a directory, not a file", "policy", "check", "/")]
     [InlineData("streamguard audit: --from is after --to", "audit", "report", "--agency", "ca-lapd", "--audit",
