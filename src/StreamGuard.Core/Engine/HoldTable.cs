@@ -158,7 +158,13 @@ public sealed class HoldTable
         _engine.Stats.HoldEvents++;
         if (value.IsEmpty)
         {
-            if (key.IsEmpty || !_holds.Remove(Encoding.UTF8.GetString(key), out HoldRow? removed)) return null;
+            // A key that can be no hold_id is dead-lettered by Audit, so it releases nothing either: decoded, its
+            // invalid bytes could name a hold that was placed (U+FFFD is a character of a valid id).
+            if (!EventParser.HoldTombstoneKey(key).IsOk
+                || !_holds.Remove(Encoding.UTF8.GetString(key), out HoldRow? removed))
+            {
+                return null;
+            }
             Unindex(removed);
             RescheduleHeldReads();
             return removed;

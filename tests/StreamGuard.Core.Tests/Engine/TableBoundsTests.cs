@@ -94,6 +94,14 @@ public sealed class TableBoundsTests : IDisposable
         JsonElement release = Assert.Single(_sink.AuditRecords.Select(MemorySink.Json),
             r => r.TryGetProperty("code", out JsonElement code) && code.GetString() == "hold.release");
         Assert.Contains(new string('h', 128), release.GetRawText(), StringComparison.Ordinal);
+
+        // Nor does a dead-lettered tombstone release the hold its decoded bytes would name.
+        _engine.Holds.Apply(Utf8("h\uFFFD\uFFFD"), Utf8(HoldJson("h\uFFFD\uFFFD", "7ABC123")));
+        Assert.Equal(1, _engine.Holds.Count);
+        _engine.Holds.Apply(notUtf8, default);
+        _engine.Holds.ApplyAndAudit(notUtf8, default, Source(4));
+        Assert.Equal(1, _engine.Holds.Count);
+        Assert.Equal(3, _sink.DeadLetters.Count);
     }
 
     [Fact]
