@@ -20,10 +20,10 @@ public static partial class PolicyLoader
         {
             string path = Path.Combine(baseDirectory, keyRef[5..]);
             if (!File.Exists(path)) { problem = $"key file {path} does not exist"; return null; }
-            byte[]? bytes = ReadKeyFile(path, out problem);
-            if (bytes is null) return null;
-            if (bytes.Length == 0) { problem = $"key file {path} is empty"; return null; }
-            return bytes;
+            string? text = ReadKeyFile(path, out problem);
+            if (text is null) return null;
+            if (string.IsNullOrWhiteSpace(text)) { problem = $"key file {path} is empty"; return null; }
+            return Encoding.UTF8.GetBytes(text);
         }
         problem = $"'{keyRef}' is not env:NAME or file:PATH";
         return null;
@@ -36,10 +36,11 @@ public static partial class PolicyLoader
     public const int MaxKeyFileBytes = 4096;
 
     /// <summary>
-    /// A key file's bytes less one trailing line break (<c>\n</c> or <c>\r\n</c>, as editors and <c>echo</c> leave
-    /// them); everything else, a byte-order mark or bytes that are no UTF-8 included, is the key's.
+    /// A key file's text, as it has always been read (keys already in use must resolve to the same bytes, or chains
+    /// and signatures under them break): decoded by its byte-order mark (UTF-8 without one; bytes that are no UTF-8
+    /// become U+FFFD), less its trailing line breaks. A key is text — hex or base64 of a binary key.
     /// </summary>
-    private static byte[]? ReadKeyFile(string path, out string? problem)
+    private static string? ReadKeyFile(string path, out string? problem)
     {
         problem = null;
         var buffer = new byte[MaxKeyFileBytes + 1];
@@ -59,7 +60,8 @@ public static partial class PolicyLoader
             problem = $"key file {path} has more than {MaxKeyFileBytes:N0} bytes: it is no key";
             return null;
         }
-        if (n > 0 && buffer[n - 1] == (byte)'\n') n -= n > 1 && buffer[n - 2] == (byte)'\r' ? 2 : 1;
-        return buffer.AsSpan(0, n).ToArray();
+        using var reader = new StreamReader(new MemoryStream(buffer, 0, n), Encoding.UTF8,
+            detectEncodingFromByteOrderMarks: true);
+        return reader.ReadToEnd().TrimEnd('\r', '\n');
     }
 }

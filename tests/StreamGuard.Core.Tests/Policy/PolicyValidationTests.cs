@@ -596,30 +596,44 @@ public sealed class PolicyValidationTests
     }
 
     /// <summary>
-    /// A key file is its bytes, less one trailing line break: not text (bytes that are no UTF-8, a byte-order mark
-    /// and further line breaks are the key's), so that two different keys never resolve to the same bytes.
+    /// A key file is read as text, as it always was (a key in use must keep its bytes across an upgrade, or the audit
+    /// chains and the signatures made under it break): decoded by its byte-order mark, less its trailing line breaks;
+    /// one that holds nothing but line breaks or blanks is no key.
     /// </summary>
     [Fact]
-    public void AKeyFileIsItsBytesLessOneTrailingLineBreak()
+    public void AKeyFileIsReadAsTextLessItsTrailingLineBreaks()
     {
         string dir = Path.Combine(Path.GetTempPath(), "sg-validation-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
-            byte[] binary = [0x80, 0x81, 0x82, 0xFE, 0xFF, 0x00, 0x01, (byte)'a', (byte)'b', (byte)'c', 0x90, 0x91];
+            byte[] binary = [0x80, (byte)'a', (byte)'b', (byte)'c', 0xFF];
             File.WriteAllBytes(Path.Combine(dir, "binary.key"), binary);
             File.WriteAllBytes(Path.Combine(dir, "bom.key"), [0xEF, 0xBB, 0xBF, .. "k1"u8, (byte)'\r', (byte)'\n']);
             File.WriteAllBytes(Path.Combine(dir, "two.key"), [.. "k2"u8, (byte)'\n', (byte)'\n']);
+            File.WriteAllBytes(Path.Combine(dir, "utf16.key"), [0xFF, 0xFE, (byte)'k', 0, (byte)'3', 0, 13, 0, 10, 0]);
             PolicyDocument doc = Load("""
                 version: 1
                 agencies:
                   - {id: ca-lapd, state: CA, level: local, key: file:binary.key}
                   - {id: ca-lasd, state: CA, level: county, key: file:bom.key}
                   - {id: ca-chp, state: CA, level: state, key: file:two.key}
+                  - {id: ca-pasadena-pd, state: CA, level: local, key: file:utf16.key}
                 """, dir);
-            Assert.Equal(binary, doc.Agencies[0].Key!);
-            Assert.Equal([0xEF, 0xBB, 0xBF, .. "k1"u8], doc.Agencies[1].Key!);
-            Assert.Equal([.. "k2"u8, (byte)'\n'], doc.Agencies[2].Key!);
+            Assert.Equal([0xEF, 0xBF, 0xBD, .. "abc"u8, 0xEF, 0xBF, 0xBD], doc.Agencies[0].Key!);
+            Assert.Equal("k1"u8.ToArray(), doc.Agencies[1].Key!);
+            Assert.Equal("k2"u8.ToArray(), doc.Agencies[2].Key!);
+            Assert.Equal("k3"u8.ToArray(), doc.Agencies[3].Key!);
+            foreach (byte[] blank in (byte[][])[[10, 10], [13, 10, 13, 10], [32, 9, 10]])
+            {
+                File.WriteAllBytes(Path.Combine(dir, "blank.key"), blank);
+                var e = Assert.Throws<PolicyException>(() => Load("""
+                    version: 1
+                    agencies:
+                      - {id: ca-lapd, state: CA, level: local, key: file:blank.key}
+                    """, dir));
+                Assert.Contains("is empty", e.Message, StringComparison.Ordinal);
+            }
         }
         finally
         {
@@ -686,6 +700,35 @@ public sealed class PolicyValidationTests
         Assert.Equal(("deep.yaml", 2, "yaml"), (refused.File, refused.Line, refused.Field));
         Assert.Contains($"nested deeper than {PolicyLoader.MaxDepth} levels", refused.Message,
             StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An alias adds depth without adding events: one of its own collection (a cycle) or a chain of them would
+    /// overflow the tree's recursion all the same. Aliases of collections are refused (a policy needs none);
+    /// aliases of scalars still work.
+    /// </summary>
+    [Fact]
+    public void AnAliasOfACollectionIsRefusedWithoutOverflowingTheStackAndOneOfAScalarIsAccepted()
+    {
+        foreach (string yaml in (string[])["version: 1\n? &a [*a]\n: 1\n",
+            "version: 1\nagencies: &a [{id: ca-lapd, state: CA, level: local}]\nx: *a\n"])
+        {
+            PolicyException? refused = null;
+            var thread = new Thread(() => refused = Assert.Throws<PolicyException>(
+                () => PolicyLoader.Load(Encoding.UTF8.GetBytes(yaml), "alias.yaml", ".")), 256 * 1024);
+            thread.Start();
+            thread.Join();
+            Assert.NotNull(refused);
+            Assert.Equal("yaml", refused.Field);
+            Assert.Contains("*a: an alias of a collection", refused.Message, StringComparison.Ordinal);
+        }
+        PolicyDocument doc = Load("""
+            version: 1
+            default_retention: &window 30d
+            agencies:
+              - {id: tx-hpd, state: TX, level: local, retention: *window}
+            """);
+        Assert.Equal(TimeSpan.FromDays(30), doc.Agencies[0].Retention);
     }
 
     /// <summary>The last day there is: the agreement holds through it, not an overflow.</summary>
