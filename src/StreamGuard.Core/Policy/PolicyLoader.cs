@@ -76,25 +76,34 @@ public static partial class PolicyLoader
     public const int MaxDepth = 64;
 
     /// <summary>
-    /// Refuses a file nested deeper than <see cref="MaxDepth"/>, from YamlDotNet's event parser, which keeps its
-    /// state on the heap (no recursion), before the node tree is built.
+    /// Refuses a file nested deeper than <see cref="MaxDepth"/>, or with an alias of a collection, from YamlDotNet's
+    /// event parser, which keeps its state on the heap (no recursion), before the node tree is built. An alias adds
+    /// depth without adding events — one inside its own anchor's collection (<c>? &amp;a [*a]</c>) is a cycle the tree
+    /// recurses into for ever — and a policy needs none (an alias of a scalar stays allowed).
     /// </summary>
     private static void CheckDepth(byte[] bytes, string source)
     {
         using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
         var parser = new Parser(reader);
+        var collections = new HashSet<string>(StringComparer.Ordinal);
         int depth = 0;
         while (parser.MoveNext())
         {
             switch (parser.Current)
             {
-                case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
+                case YamlDotNet.Core.Events.NodeEvent start
+                    when start is YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
+                    if (!start.Anchor.IsEmpty) collections.Add(start.Anchor.Value);
                     if (++depth > MaxDepth)
                     {
                         throw new PolicyException(source, (int)parser.Current.Start.Line, "yaml",
                             $"nested deeper than {MaxDepth} levels");
                     }
                     break;
+                case YamlDotNet.Core.Events.AnchorAlias alias when collections.Contains(alias.Value.Value):
+                    throw new PolicyException(source, (int)alias.Start.Line, "yaml",
+                        $"*{alias.Value.Value}: an alias of a collection (a policy needs none; aliases of scalars are " +
+                        "accepted)");
                 case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
                     depth--;
                     break;
