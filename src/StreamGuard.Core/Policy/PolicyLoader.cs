@@ -102,8 +102,8 @@ public static partial class PolicyLoader
                     break;
                 case YamlDotNet.Core.Events.AnchorAlias alias when collections.Contains(alias.Value.Value):
                     throw new PolicyException(source, (int)alias.Start.Line, "yaml",
-                        $"*{alias.Value.Value}: an alias of a collection (a policy needs none; aliases of scalars are " +
-                        "accepted)");
+                        $"*{alias.Value.Value}: an alias of a collection (a policy needs none; aliases of " +
+                        "scalars are accepted)");
                 case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
                     depth--;
                     break;
