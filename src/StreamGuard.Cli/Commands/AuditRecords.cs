@@ -109,9 +109,13 @@ internal sealed class AuditSource
     private readonly List<string>? _sources;
 
     private readonly Func<IEnumerable<byte[]>> _open;
-    // The lines the verification read (all of the log's at that time), and the SHA-256 of their bytes.
-    private readonly long _lineCount;
-    private readonly byte[] _digest;
+    // The lines the verification read (all of the log's at that time), in runs of about ChunkBytes, each with the
+    // SHA-256 of its bytes: the second reading gives a run's lines only once they hashed the same, so nothing is
+    // explained, exported or reported from bytes that were not verified, and a run is all it holds in memory.
+    private readonly List<(long Lines, byte[] Digest)> _chunks = [];
+
+    /// <summary>The bytes of lines after which a run is closed and hashed.</summary>
+    internal const int ChunkBytes = 1 << 20;
 
     /// <param name="open">The log's lines from its start, as often as asked.</param>
     /// <param name="name">The file's path or the topic's name.</param>
@@ -122,13 +126,12 @@ internal sealed class AuditSource
         _name = name;
         _sources = sources;
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        long count = 0;
-        using IEnumerator<byte[]> lines = open().GetEnumerator();
+        long lines = 0, bytes = 0;
+        using IEnumerator<byte[]> all = open().GetEnumerator();
         // The verifier stops at a break; the rest is still read, as the decisions may be (why explains past one).
-        Check = AuditVerifier.Verify(Counted(lines));
-        while (lines.MoveNext()) Count(lines.Current);
-        _lineCount = count;
-        _digest = hash.GetHashAndReset();
+        Check = AuditVerifier.Verify(Counted(all));
+        while (all.MoveNext()) Count(all.Current);
+        if (lines > 0) _chunks.Add((lines, hash.GetHashAndReset()));
 
         IEnumerable<byte[]> Counted(IEnumerator<byte[]> e)
         {
@@ -143,7 +146,11 @@ internal sealed class AuditSource
         {
             hash.AppendData(line);
             hash.AppendData("\n"u8);
-            count++;
+            lines++;
+            bytes += line.Length + 1;
+            if (bytes < ChunkBytes) return;
+            _chunks.Add((lines, hash.GetHashAndReset()));
+            lines = bytes = 0;
         }
     }
 
@@ -151,32 +158,38 @@ internal sealed class AuditSource
 
     /// <summary>
     /// The lines as text for reading their members (integrity is judged on the bytes, by <see cref="Check"/>): the
-    /// lines verified, read again. When they are not the same bytes (the file was changed in between), they end
-    /// there and <see cref="Unreadable"/> says so.
+    /// lines verified, read again, a run at a time, each given only once it hashed as it did when verified. At a run
+    /// that does not (the file was changed in between) they end, and <see cref="Unreadable"/> says so.
     /// </summary>
     public IEnumerable<string> Text
     {
         get
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            long n = 0;
-            foreach (byte[] line in _open())
+            using IEnumerator<byte[]> all = _open().GetEnumerator();
+            var run = new List<byte[]>();
+            foreach ((long count, byte[] digest) in _chunks)
             {
-                if (n++ == _lineCount) break;
-                hash.AppendData(line);
-                hash.AppendData("\n"u8);
-                yield return Encoding.UTF8.GetString(line);
-            }
-            if (n < _lineCount || !hash.GetHashAndReset().AsSpan().SequenceEqual(_digest))
-            {
-                Changed = AuditRecords.Printable($"{_name}: changed while it was read (not the bytes verified): " +
-                    "read it again");
+                run.Clear();
+                while (run.Count < count && all.MoveNext())
+                {
+                    hash.AppendData(all.Current);
+                    hash.AppendData("\n"u8);
+                    run.Add(all.Current);
+                }
+                if (run.Count < count || !hash.GetHashAndReset().AsSpan().SequenceEqual(digest))
+                {
+                    Changed = AuditRecords.Printable($"{_name}: changed while it was read (not the bytes " +
+                        "verified): read it again");
+                    yield break;
+                }
+                foreach (byte[] line in run) yield return Encoding.UTF8.GetString(line);
             }
         }
     }
 
     /// <summary>Set when <see cref="Text"/> found the log changed since it was verified.</summary>
-    private string? Changed { get; set; }
+    public string? Changed { get; private set; }
 
     /// <summary>
     /// Where line <paramref name="line"/> (1-based) is, as <c>audit verify</c> names it: FILE:LINE, or the

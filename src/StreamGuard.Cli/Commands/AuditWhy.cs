@@ -34,7 +34,8 @@ internal static class AuditWhy
             if (Str(r, "event") == "policy_load") loads[Str(r, "chain")] = r;
             if (Str(r, "id") == id) hit = (r, loads.TryGetValue(Str(r, "chain"), out JsonElement load) ? load : null);
         }
-        if (hit is { } h) Print(h.Decision, h.Load, log);
+        // A log changed since its verification is not explained: its verdict would no longer be the log's.
+        if (hit is { } h && log.Changed is null) Print(h.Decision, h.Load, log);
         // One line of error: the break verify reports, else a line the reading stopped at, or the file's change.
         if (log.Broken is { } broken) Console.Error.WriteLine(broken);
         else if (log.Unreadable is { } unreadable) Console.Error.WriteLine(unreadable);

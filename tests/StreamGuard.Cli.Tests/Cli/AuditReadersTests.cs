@@ -395,9 +395,19 @@ public sealed class AuditReadersTests : IDisposable
         int opened = 0;
         var log = new StreamGuard.Cli.Commands.AuditSource(() => opened++ == 0 ? verified : forged, "log", null);
         Assert.Null(log.Broken);
-        Assert.NotEmpty(log.Decisions().ToList());
+        Assert.Empty(log.Decisions().ToList()); // one run (the log is under ChunkBytes): nothing of it is given
         Assert.Equal(2, opened);
         Assert.Equal("log: changed while it was read (not the bytes verified): read it again", log.Unreadable);
+
+        // A log of many runs whose last is changed: every decision of the runs before it, none after.
+        List<byte[]> big = [.. Enumerable.Repeat(verified, 1 + StreamGuard.Cli.Commands.AuditSource.ChunkBytes
+            / verified.Sum(l => l.Length + 1)).SelectMany(x => x)];
+        List<byte[]> bigForged = [.. big.SkipLast(1), forged[^2]];
+        opened = 0;
+        var partly = new StreamGuard.Cli.Commands.AuditSource(() => opened++ == 0 ? big : bigForged, "big", null);
+        int given = partly.Decisions().Count();
+        Assert.InRange(given, 1, AuditExport.Decisions(big.Select(Encoding.UTF8.GetString)).Count() - 1);
+        Assert.StartsWith("big: changed while it was read", partly.Unreadable, StringComparison.Ordinal);
 
         var same = new StreamGuard.Cli.Commands.AuditSource(() => verified, "log", null);
         Assert.Equal(same.Decisions().Count(), AuditExport.Decisions(verified.Select(Encoding.UTF8.GetString))
