@@ -95,18 +95,26 @@ internal static class ReplayCommand
             }
         }
 
-        // The file a path names after its symbolic links, as the sink's writes follow them.
+        // The file a path names after every symbolic link in it, its directories' too, as the sink's writes follow
+        // them. (A hard link needs no check: the sink deletes a file before it writes one, the input keeps its own.)
         static string Real(string path)
         {
-            string full = Path.GetFullPath(path);
-            try
+            string real = Path.GetPathRoot(Path.GetFullPath(path))!;
+            foreach (string part in Path.GetFullPath(path)[real.Length..].Split(Path.DirectorySeparatorChar,
+                StringSplitOptions.RemoveEmptyEntries))
             {
-                return new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full;
+                real = Path.Combine(real, part);
+                try
+                {
+                    FileSystemInfo? target = new FileInfo(real).ResolveLinkTarget(returnFinalTarget: true);
+                    if (target is not null) real = Path.GetFullPath(target.FullName);
+                }
+                catch (IOException)
+                {
+                    // A link that leads nowhere: the path as written.
+                }
             }
-            catch (IOException)
-            {
-                return full;
-            }
+            return real;
         }
     }
 

@@ -65,12 +65,18 @@ public sealed class CliTests : IDisposable
         File.WriteAllText(dlq, line);
         string link = Path.Combine(_dir, "reads-link.ndjson");
         File.CreateSymbolicLink(link, dlq);
-        foreach (string reads in (string[])[dlq, Path.Combine(outDir, ".", "dlq.ndjson"), link])
+        string outLink = Path.Combine(_dir, "out-link");
+        Directory.CreateSymbolicLink(outLink, outDir);
+        foreach (var (reads, @out) in new[]
+        {
+            (dlq, outDir), (Path.Combine(outDir, ".", "dlq.ndjson"), outDir), (link, outDir), (dlq, outLink),
+            (Path.Combine(outLink, "dlq.ndjson"), outDir),
+        })
         {
             var r = Run("replay", "--policy", SamplePolicy, "--reads", reads, "--audit-key", AuditKeyRef,
-                "--out", outDir);
+                "--out", @out);
             Assert.Equal(2, r.Code);
-            Assert.Contains($"--reads {reads}: it is a file that --out {outDir} writes", r.Err,
+            Assert.Contains($"--reads {reads}: it is a file that --out {@out} writes", r.Err,
                 StringComparison.Ordinal);
             Assert.Equal(line, File.ReadAllText(dlq));
         }
