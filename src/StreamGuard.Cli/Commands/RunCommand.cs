@@ -10,8 +10,8 @@ internal static class RunCommand
 {
     /// <summary>The verb: its options (each also an environment variable and a settings key), help, action.</summary>
     public static Command Command { get; } = Verb.Create("run",
-        "the worker against a Kafka cluster (--bootstrap B --policy P)", """
-        streamguard run --bootstrap B --policy P [options]
+        "the worker against a Kafka cluster (--bootstrap B --policy P --audit-key REF)", """
+        streamguard run --bootstrap B --policy P --audit-key REF [options]
 
         Consumes alpr.reads and alpr.queries, enforces the policy and writes outputs, audit records and dead
         letters to their topics. Exactly-once by default: outputs, audit records and input offsets are
