@@ -24,25 +24,8 @@ public sealed class AuditReadersTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    /// <summary>A replay's audit log over the test policy: reads of two owners, searches by an owner and ICE.</summary>
-    private string ReplayAudit()
-    {
-        using var policy = new TestPolicy();
-        var t = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
-        string reads = Path.Combine(_dir, "r.ndjson"), queries = Path.Combine(_dir, "q.ndjson");
-        File.WriteAllLines(reads, Enumerable.Range(0, 40).Select(i =>
-            TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "wa-spd", $"PL{i % 5}", t.AddMinutes(i))));
-        File.WriteAllLines(queries, Enumerable.Range(0, 10).Select(i =>
-            TestPolicy.Query($"q{i}", i % 2 == 0 ? "ca-lapd" : "us-ice-ero", $"PL{i % 5}", t.AddMinutes(41 + i),
-                purpose: i % 2 == 0 ? "stolen_vehicle" : "immigration_enforcement")));
-        string key = Path.Combine(_dir, "audit.key");
-        File.WriteAllText(key, "cli-audit-key");
-        string outDir = Path.Combine(_dir, "replay");
-        var r = CliRunner.Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--queries", queries,
-            "--audit-key", "file:" + key, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
-        Assert.True(r.Code == 0, r.Err);
-        return Path.Combine(outDir, "audit.ndjson");
-    }
+    /// <summary>A replay's audit log over the test policy (<see cref="ReplayedLog"/>).</summary>
+    private string ReplayAudit() => ReplayedLog.Make(_dir, out _);
 
     /// <summary>The id of the first decision on q1 (ICE's search, denied) in an intact log.</summary>
     private static string DeniedSearchId(string audit)

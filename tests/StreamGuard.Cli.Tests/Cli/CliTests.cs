@@ -177,28 +177,8 @@ public sealed class CliTests : IDisposable
         Assert.Contains("no outcome changes", r.Out, StringComparison.Ordinal);
     }
 
-    /// <summary>
-    /// A replay over the test policy: an owner's reads, searches by the owner and by a federal agency.
-    /// </summary>
-    private string ReplayAudit(out string resultsPath)
-    {
-        using var policy = new TestPolicy();
-        var t = new DateTimeOffset(2026, 3, 3, 17, 0, 0, TimeSpan.Zero);
-        string reads = Path.Combine(_dir, "r.ndjson"), queries = Path.Combine(_dir, "q.ndjson");
-        File.WriteAllLines(reads, Enumerable.Range(0, 40).Select(i =>
-            TestPolicy.Read($"r{i}", i % 2 == 0 ? "ca-lapd" : "wa-spd", $"PL{i % 5}", t.AddMinutes(i))));
-        File.WriteAllLines(queries, Enumerable.Range(0, 10).Select(i =>
-            TestPolicy.Query($"q{i}", i % 2 == 0 ? "ca-lapd" : "us-ice-ero", $"PL{i % 5}", t.AddMinutes(41 + i),
-                purpose: i % 2 == 0 ? "stolen_vehicle" : "immigration_enforcement")));
-        string key = Path.Combine(_dir, "audit.key");
-        File.WriteAllText(key, "cli-audit-key");
-        string outDir = Path.Combine(_dir, "replay");
-        var r = Run("replay", "--policy", policy.PolicyPath, "--reads", reads, "--queries", queries,
-            "--audit-key", "file:" + key, "--now", "2026-03-03T18:00:00Z", "--out", outDir);
-        Assert.Equal(0, r.Code);
-        resultsPath = Path.Combine(outDir, "results.ndjson");
-        return Path.Combine(outDir, "audit.ndjson");
-    }
+    /// <summary>A replay over the test policy (<see cref="ReplayedLog"/>): its audit log's path.</summary>
+    private string ReplayAudit(out string resultsPath) => ReplayedLog.Make(_dir, out resultsPath);
 
     [Fact]
     public void AuditWhyExplainsTheDecisionBehindAnAnswerWithRuleCitationPolicyAndInput()
