@@ -95,9 +95,10 @@ public static class AuditVerifier
                 {
                     return "not an audit entry (no seq)";
                 }
-                if (root.TryGetProperty("prev", out JsonElement p))
+                if (root.TryGetProperty("prev", out JsonElement p) && p.ValueKind != JsonValueKind.Null)
                 {
-                    prev = p.ValueKind == JsonValueKind.String ? p.GetString() : "";
+                    if (p.ValueKind != JsonValueKind.String) return "not an audit entry (prev is not a string)";
+                    prev = p.GetString();
                 }
                 seal = root.TryGetProperty("salt", out _);
                 if (seal || prev is not null)
@@ -114,13 +115,14 @@ public static class AuditVerifier
                     hash = h.GetString();
                 }
             }
-            catch (JsonException e) when (e.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
-            {
-                return $"not an audit entry ({DuplicateName(e.Message)} written twice)";
-            }
             catch (JsonException e)
             {
-                return $"not an audit entry (not JSON: {e.Message})";
+                return $"not an audit entry ({(Lenient(bytes) ? "a member written twice" : "not JSON: " + e.Message)})";
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                // A string of bytes that are no UTF-8, or an escaped lone surrogate: no text StreamGuard writes.
+                return "not an audit entry (a string that is not valid text)";
             }
             if (!seal && prev is null)
             {
@@ -187,12 +189,18 @@ public static class AuditVerifier
     // StreamGuard writes every member once: a line naming one twice is no entry of its (readers could take either).
     private static readonly JsonDocumentOptions s_strict = new() { AllowDuplicateProperties = false };
 
-    /// <summary>The member a duplicate-property error names ('seq'), or "a member".</summary>
-    private static string DuplicateName(string message)
+    /// <summary>Whether a line the strict parse refused is JSON when members may repeat: then it repeats one.</summary>
+    private static bool Lenient(byte[] bytes)
     {
-        int open = message.IndexOf('\'');
-        int close = open < 0 ? -1 : message.IndexOf('\'', open + 1);
-        return close > open + 1 ? message[(open + 1)..close] : "a member";
+        try
+        {
+            using var doc = JsonDocument.Parse(bytes);
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A record or seal without its trailing <c>,"hash":"…"</c> member (closing brace removed too).</summary>

@@ -148,6 +148,7 @@ public sealed class AuditTamperTests : IDisposable
     [Fact]
     public void ABreakNamesTheEntrysLineAndALineThatIsNoEntrySaysWhy()
     {
+        const string NotText = "a string that is not valid text";
         int firstEntry = _lines.FindIndex(l => !IsSeal(l) && !l.Contains("policy_load", StringComparison.Ordinal));
         int next = firstEntry + 1;
         Assert.False(IsSeal(_lines[next]));
@@ -158,7 +159,11 @@ public sealed class AuditTamperTests : IDisposable
         foreach (var (line, why) in new[]
         {
             ("{}", "no seq"), ("[]", "not a JSON object"), ("{\"seq\":\"11\"}", "no seq"),
-            ("{\"seq\":1,\"salt\":\"00\"}", "no chain"), ("{\"seq\":1,\"seq\":2}", "seq written twice"),
+            ("{\"seq\":1,\"salt\":\"00\"}", "no chain"), ("{\"seq\":1,\"seq\":2}", "a member written twice"),
+            ("{\"seq\":1,\"prev\":\"\\ud800\",\"chain\":\"c\",\"hash\":\"h\"}", NotText),
+            ("{\"seq\":1,\"prev\":\"x\",\"chain\":\"\\udc00\",\"hash\":\"h\"}", NotText),
+            ("{\"seq\":1,\"a\\ud800\":1,\"a\\ud800\":2}", NotText),
+            ("{\"seq\":1,\"prev\":5,\"chain\":\"c\",\"hash\":\"h\"}", "prev is not a string"),
         })
         {
             AuditVerifier.Result r = AuditVerifier.Verify(_lines.Take(next).Append(line).Concat(_lines.Skip(next)));
