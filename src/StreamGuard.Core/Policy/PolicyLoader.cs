@@ -76,36 +76,59 @@ public static partial class PolicyLoader
     public const int MaxDepth = 64;
 
     /// <summary>
-    /// Refuses a file nested deeper than <see cref="MaxDepth"/>, or with an alias of a collection, from YamlDotNet's
-    /// event parser, which keeps its state on the heap (no recursion), before the node tree is built. An alias adds
-    /// depth without adding events — one inside its own anchor's collection (<c>? &amp;a [*a]</c>) is a cycle the tree
-    /// recurses into for ever — and a policy needs none (an alias of a scalar stays allowed).
+    /// Refuses a file nested deeper than <see cref="MaxDepth"/>, or with an alias the node tree could recurse into
+    /// for ever, from YamlDotNet's event parser, which keeps its state on the heap (no recursion), before the tree is
+    /// built. An alias adds depth without adding events: one of a collection (<c>? &amp;a [*a]</c> is a cycle), one
+    /// before its anchor (YamlDotNet resolves it at the end: as a key it compares itself for ever), and one used as
+    /// a mapping key are refused; a policy needs none of them (an alias of a scalar, as a value, stays allowed).
     /// </summary>
     private static void CheckDepth(byte[] bytes, string source)
     {
         using var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8);
         var parser = new Parser(reader);
-        var collections = new HashSet<string>(StringComparer.Ordinal);
-        int depth = 0;
+        // Anchor name → whether it anchors a collection (the latest definition counts, as for the tree).
+        var anchors = new Dictionary<string, bool>(StringComparer.Ordinal);
+        // Per open collection: a mapping, and whether its next node is a key.
+        var open = new List<(bool Mapping, bool Key)>();
         while (parser.MoveNext())
         {
-            switch (parser.Current)
+            YamlDotNet.Core.Events.ParsingEvent e = parser.Current!;
+            if (e is YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd)
             {
-                case YamlDotNet.Core.Events.NodeEvent start
-                    when start is YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart:
-                    if (!start.Anchor.IsEmpty) collections.Add(start.Anchor.Value);
-                    if (++depth > MaxDepth)
+                open.RemoveAt(open.Count - 1);
+                continue;
+            }
+            if (e is not YamlDotNet.Core.Events.NodeEvent and not YamlDotNet.Core.Events.AnchorAlias) continue;
+            bool key = false;
+            if (open.Count > 0 && open[^1].Mapping)
+            {
+                key = open[^1].Key;
+                open[^1] = (true, !key);
+            }
+            switch (e)
+            {
+                case YamlDotNet.Core.Events.AnchorAlias alias:
+                    string name = alias.Value.Value;
+                    string? why = !anchors.TryGetValue(name, out bool collection) ? "an alias before its anchor"
+                        : collection ? "an alias of a collection"
+                        : key ? "an alias as a mapping key"
+                        : null;
+                    if (why is not null)
                     {
-                        throw new PolicyException(source, (int)parser.Current.Start.Line, "yaml",
-                            $"nested deeper than {MaxDepth} levels");
+                        throw new PolicyException(source, (int)alias.Start.Line, "yaml",
+                            $"*{name}: {why} (a policy needs none; aliases of scalars are accepted as values)");
                     }
                     break;
-                case YamlDotNet.Core.Events.AnchorAlias alias when collections.Contains(alias.Value.Value):
-                    throw new PolicyException(source, (int)alias.Start.Line, "yaml",
-                        $"*{alias.Value.Value}: an alias of a collection (a policy needs none; aliases of " +
-                        "scalars are accepted)");
-                case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
-                    depth--;
+                case YamlDotNet.Core.Events.NodeEvent node:
+                    bool starts = node is YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart;
+                    if (!node.Anchor.IsEmpty) anchors[node.Anchor.Value] = starts;
+                    if (!starts) break;
+                    open.Add((node is YamlDotNet.Core.Events.MappingStart, true));
+                    if (open.Count > MaxDepth)
+                    {
+                        throw new PolicyException(source, (int)node.Start.Line, "yaml",
+                            $"nested deeper than {MaxDepth} levels");
+                    }
                     break;
             }
         }

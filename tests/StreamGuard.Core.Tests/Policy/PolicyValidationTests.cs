@@ -710,8 +710,15 @@ public sealed class PolicyValidationTests
     [Fact]
     public void AnAliasOfACollectionIsRefusedWithoutOverflowingTheStackAndOneOfAScalarIsAccepted()
     {
-        foreach (string yaml in (string[])["version: 1\n? &a [*a]\n: 1\n",
-            "version: 1\nagencies: &a [{id: ca-lapd, state: CA, level: local}]\nx: *a\n"])
+        foreach (var (yaml, why) in new[]
+        {
+            ("version: 1\n? &a [*a]\n: 1\n", "an alias of a collection"),
+            ("version: 1\nagencies: &a [{id: ca-lapd, state: CA, level: local}]\nx: *a\n", "an alias of a collection"),
+            ("? *a\n: 1\na: &a b\n", "an alias before its anchor"),
+            ("version: \"1\"\nagencies:\n  - ? *x\n    : 1\n    name: &x foo\n", "an alias before its anchor"),
+            ("version: 1\nagencies: *x\nother: &x [1]\n", "an alias before its anchor"),
+            ("a: &a b\n? *a\n: 1\n", "an alias as a mapping key"),
+        })
         {
             PolicyException? refused = null;
             var thread = new Thread(() => refused = Assert.Throws<PolicyException>(
@@ -720,7 +727,7 @@ public sealed class PolicyValidationTests
             thread.Join();
             Assert.NotNull(refused);
             Assert.Equal("yaml", refused.Field);
-            Assert.Contains("*a: an alias of a collection", refused.Message, StringComparison.Ordinal);
+            Assert.Contains($": {why} (a policy needs none", refused.Message, StringComparison.Ordinal);
         }
         PolicyDocument doc = Load("""
             version: 1
