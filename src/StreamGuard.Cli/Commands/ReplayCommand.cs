@@ -99,22 +99,36 @@ internal static class ReplayCommand
         // them. (A hard link needs no check: the sink deletes a file before it writes one, the input keeps its own.)
         static string Real(string path)
         {
-            string real = Path.GetPathRoot(Path.GetFullPath(path))!;
-            foreach (string part in Path.GetFullPath(path)[real.Length..].Split(Path.DirectorySeparatorChar,
-                StringSplitOptions.RemoveEmptyEntries))
+            string full = Path.GetFullPath(path);
+            string real = Path.GetPathRoot(full)!;
+            var rest = new Queue<string>(Parts(full, real));
+            // A link's target is walked in its turn, its own links resolved too; a loop ends after 40 links (the
+            // limit of the system's own resolution), leaving the path as written.
+            for (int links = 0; rest.TryDequeue(out string? part);)
             {
-                real = Path.Combine(real, part);
+                string next = Path.Combine(real, part);
+                string? target = null;
                 try
                 {
-                    FileSystemInfo? target = new FileInfo(real).ResolveLinkTarget(returnFinalTarget: true);
-                    if (target is not null) real = Path.GetFullPath(target.FullName);
+                    target = new FileInfo(next).LinkTarget;
                 }
                 catch (IOException)
                 {
-                    // A link that leads nowhere: the path as written.
+                    // Unreadable: taken as it is.
                 }
+                if (target is null || ++links > 40)
+                {
+                    real = next;
+                    continue;
+                }
+                string resolved = Path.GetFullPath(target, real);
+                rest = new Queue<string>([.. Parts(resolved, Path.GetPathRoot(resolved)!), .. rest]);
+                real = Path.GetPathRoot(resolved)!;
             }
             return real;
+
+            static string[] Parts(string full, string root) =>
+                full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
         }
     }
 

@@ -67,10 +67,14 @@ public sealed class CliTests : IDisposable
         File.CreateSymbolicLink(link, dlq);
         string outLink = Path.Combine(_dir, "out-link");
         Directory.CreateSymbolicLink(outLink, outDir);
+        // A link whose target goes through another link: out2/dlq.ndjson → ../out-link/dlq.ndjson.
+        string out2 = Path.Combine(_dir, "out2-dir");
+        Directory.CreateDirectory(out2);
+        File.CreateSymbolicLink(Path.Combine(out2, "dlq.ndjson"), Path.Combine("..", "out-link", "dlq.ndjson"));
         foreach (var (reads, @out) in new[]
         {
             (dlq, outDir), (Path.Combine(outDir, ".", "dlq.ndjson"), outDir), (link, outDir), (dlq, outLink),
-            (Path.Combine(outLink, "dlq.ndjson"), outDir),
+            (Path.Combine(outLink, "dlq.ndjson"), outDir), (Path.Combine(out2, "dlq.ndjson"), outDir),
         })
         {
             var r = Run("replay", "--policy", SamplePolicy, "--reads", reads, "--audit-key", AuditKeyRef,
