@@ -36,9 +36,11 @@ internal static class AuditWhy
         }
         // A log changed since its verification is not explained: its verdict would no longer be the log's.
         if (hit is { } h && log.Changed is null) Print(h.Decision, h.Load, log);
-        // One line of error: the break verify reports, else a line the reading stopped at, or the file's change.
+        // The break verify reports, else a line the reading stopped at; and a change since the verification, which is
+        // why nothing was explained.
         if (log.Broken is { } broken) Console.Error.WriteLine(broken);
-        else if (log.Unreadable is { } unreadable) Console.Error.WriteLine(unreadable);
+        else if (log.Unreadable is { } unreadable && unreadable != log.Changed) Console.Error.WriteLine(unreadable);
+        if (log.Changed is { } changed) Console.Error.WriteLine(changed);
         if (hit is not null) return log.Unreadable is null ? code : 1;
         if (log.Unreadable is null) Console.Error.WriteLine($"audit why: no decision with id {id}");
         return 1;
