@@ -99,20 +99,29 @@ internal static class ReplayCommand
         // them. (A hard link needs no check: the sink deletes a file before it writes one, the input keeps its own.)
         static string Real(string path)
         {
-            string full = Path.GetFullPath(path);
-            string real = Path.GetPathRoot(full)!;
-            var rest = new Queue<string>(Parts(full, real));
-            // A link's target is walked in its turn, its own links resolved too; a loop ends after 40 links (the
-            // limit of the system's own resolution), leaving the path as written.
-            for (int links = 0; rest.TryDequeue(out string? part);)
+            // Parts are taken as the system takes them, `..` after the link before it is followed: collapsing them
+            // as text first (Path.GetFullPath) would go up from the link instead of from where it leads.
+            string absolute = Path.IsPathRooted(path) ? path : Path.Combine(Directory.GetCurrentDirectory(), path);
+            string real = Path.GetPathRoot(absolute)!;
+            var rest = new LinkedList<string>(Parts(absolute[real.Length..]));
+            // A loop ends after 40 links (the limit of the system's own resolution), leaving the path as it is.
+            for (int links = 0; rest.First is { } first;)
             {
+                rest.RemoveFirst();
+                string part = first.Value;
+                if (part == ".") continue;
+                if (part == "..")
+                {
+                    real = Path.GetDirectoryName(real) ?? real;
+                    continue;
+                }
                 string next = Path.Combine(real, part);
                 string? target = null;
                 try
                 {
                     target = new FileInfo(next).LinkTarget;
                 }
-                catch (IOException)
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     // Unreadable: taken as it is.
                 }
@@ -121,14 +130,15 @@ internal static class ReplayCommand
                     real = next;
                     continue;
                 }
-                string resolved = Path.GetFullPath(target, real);
-                rest = new Queue<string>([.. Parts(resolved, Path.GetPathRoot(resolved)!), .. rest]);
-                real = Path.GetPathRoot(resolved)!;
+                // The target's parts come next, from the root when it is absolute, else from the link's directory.
+                if (Path.IsPathRooted(target)) real = Path.GetPathRoot(target)!;
+                string[] parts = Parts(Path.IsPathRooted(target) ? target[real.Length..] : target);
+                for (int i = parts.Length - 1; i >= 0; i--) rest.AddFirst(parts[i]);
             }
             return real;
 
-            static string[] Parts(string full, string root) =>
-                full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+            static string[] Parts(string relative) =>
+                relative.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
         }
     }
 

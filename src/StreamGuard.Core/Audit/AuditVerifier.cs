@@ -95,7 +95,8 @@ public static class AuditVerifier
                 {
                     return "not an audit entry (no seq)";
                 }
-                if (root.TryGetProperty("prev", out JsonElement p) && p.ValueKind != JsonValueKind.Null)
+                // Any prev makes a v1 record, as for the readers (AuditExport): it must be the previous hash.
+                if (root.TryGetProperty("prev", out JsonElement p))
                 {
                     if (p.ValueKind != JsonValueKind.String) return "not an audit entry (prev is not a string)";
                     prev = p.GetString();

@@ -71,10 +71,19 @@ public sealed class CliTests : IDisposable
         string out2 = Path.Combine(_dir, "out2-dir");
         Directory.CreateDirectory(out2);
         File.CreateSymbolicLink(Path.Combine(out2, "dlq.ndjson"), Path.Combine("..", "out-link", "dlq.ndjson"));
+        // `..` after a link goes up from where the link leads: deep-link → deep/a/b, so deep-link/../../../out is out.
+        Directory.CreateDirectory(Path.Combine(_dir, "deep", "a", "b"));
+        Directory.CreateSymbolicLink(Path.Combine(_dir, "deep-link"), Path.Combine(_dir, "deep", "a", "b"));
+        string viaParent = Path.Combine(_dir, "deep-link", "..", "..", "..", "out", "dlq.ndjson");
+        string in3 = Path.Combine(_dir, "in3");
+        Directory.CreateDirectory(in3);
+        File.CreateSymbolicLink(Path.Combine(in3, "reads.ndjson"),
+            Path.Combine("..", "deep-link", "..", "..", "..", "out", "dlq.ndjson"));
         foreach (var (reads, @out) in new[]
         {
             (dlq, outDir), (Path.Combine(outDir, ".", "dlq.ndjson"), outDir), (link, outDir), (dlq, outLink),
             (Path.Combine(outLink, "dlq.ndjson"), outDir), (Path.Combine(out2, "dlq.ndjson"), outDir),
+            (viaParent, outDir), (Path.Combine(in3, "reads.ndjson"), outDir),
         })
         {
             var r = Run("replay", "--policy", SamplePolicy, "--reads", reads, "--audit-key", AuditKeyRef,

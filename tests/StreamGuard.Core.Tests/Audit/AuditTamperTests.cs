@@ -164,6 +164,7 @@ public sealed class AuditTamperTests : IDisposable
             ("{\"seq\":1,\"prev\":\"x\",\"chain\":\"\\udc00\",\"hash\":\"h\"}", NotText),
             ("{\"seq\":1,\"a\\ud800\":1,\"a\\ud800\":2}", NotText),
             ("{\"seq\":1,\"prev\":5,\"chain\":\"c\",\"hash\":\"h\"}", "prev is not a string"),
+            ("{\"seq\":1,\"prev\":null,\"event\":\"x\"}", "prev is not a string"),
         })
         {
             AuditVerifier.Result r = AuditVerifier.Verify(_lines.Take(next).Append(line).Concat(_lines.Skip(next)));
