@@ -10,16 +10,16 @@ namespace StreamGuard.Cli.Commands;
 
 /// <summary>
 /// The audit log as <c>audit why</c>, <c>audit report</c> and <c>audit export</c> read it: its lines from a file or a
-/// topic, read once and verified as <c>audit verify</c> verifies them, and their string members.
+/// topic, verified as <c>audit verify</c> verifies them before any decision is read, and their string members.
 /// </summary>
 internal static class AuditRecords
 {
     /// <summary>
     /// The log named by the arguments as the bytes written, its chains verified. A file is read twice, never held in
     /// memory (a log grows for years): once to verify it, then for its decisions, up to the line the first reading
-    /// ended at and checked to be the same bytes, so what is explained, exported or reported is what was verified,
-    /// even while a worker appends to the file. A topic is read once into memory. Null, with the reason on standard
-    /// error, when a topic cannot be read to its end.
+    /// ended at, by runs each given only once it hashes as it did (<see cref="AuditSource.Text"/>), so what is
+    /// explained, exported or reported is what was verified, even while the file grows. A topic is read once into
+    /// memory. Null, with the reason on standard error, when a topic cannot be read to its end.
     /// </summary>
     public static AuditSource? Load(CommandArgs args)
     {
